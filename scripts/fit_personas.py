@@ -1,0 +1,196 @@
+"""Fit the persona samplers' parameters from the real corpora (fitting splits only).
+
+Writes ``persuasion_persona.json`` and ``counseling_persona.json`` in ``simulators/params/``.
+The data stay in ``../shared/data``; only fitted summary parameters are shipped.
+
+Persuasion (PersuasionForGood, ``p4g/corpus/full_info.csv``): persuadees (role ``B4 == 1``) of the
+817 dialogues of ``p4g/train.json`` only. ``train.json`` carries its own ids, so each of its
+dialogues is matched to a corpus dialogue id (``B2``) by its normalized full text (an exact,
+one-to-one match for all 817). Donations above $2 (26 rows, up to 700) are clipped to $2, as in
+``train.json``'s own rewards. Saved: the mean, covariance and range of the survey scales (MVN
+sampler, clipped to each scale's range), category frequencies of the demographics, the donation
+amounts of donors, the Spearman correlation of each trait with the donation, and a ridge logistic
+regression of "donated > 0" on the standardized traits (the persona's prior inclination).
+
+Counseling (ESConv, ``esconv/esconv_train.jsonl`` only): the joint counts of problem type, emotion
+type and initial emotion intensity, and the observed intensity drops.
+
+Usage: ``python scripts/fit_personas.py [--data ../shared/data]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+from sklearn.linear_model import LogisticRegression
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "simulators" / "params"
+
+SCALES = {
+    # column: (name, low, high)
+    "extrovert.x": ("extraversion", 1, 5),
+    "agreeable.x": ("agreeableness", 1, 5),
+    "conscientious.x": ("conscientiousness", 1, 5),
+    "neurotic.x": ("neuroticism", 1, 5),
+    "open.x": ("openness", 1, 5),
+    "care.x": ("care", 1, 6),
+    "fairness.x": ("fairness", 1, 6),
+    "loyalty.x": ("loyalty", 1, 6),
+    "authority.x": ("authority", 1, 6),
+    "purity.x": ("purity", 1, 6),
+    "freedom.x": ("freedom", 1, 6),
+    "conform.x": ("conformity", 1, 6),
+    "tradition.x": ("tradition", 1, 6),
+    "benevolence.x": ("benevolence", 1, 6),
+    "universalism.x": ("universalism", 1, 6),
+    "self_direction.x": ("self_direction", 1, 6),
+    "stimulation.x": ("stimulation", 1, 6),
+    "hedonism.x": ("hedonism", 1, 6),
+    "achievement.x": ("achievement", 1, 6),
+    "power.x": ("power", 1, 6),
+    "security.x": ("security", 1, 6),
+    "rational.x": ("rational", 1, 5),
+    "intuitive.x": ("intuitive", 1, 5),
+    "age.x": ("age", 18, 80),
+    "income.x": ("income", 1, 12),
+}
+CATEGORIES = {
+    "sex.x": "sex",
+    "edu.x": "education",
+    "marital.x": "marital",
+    "employment.x": "employment",
+    "religion.x": "religion",
+    "ideology.x": "ideology",
+    "race.x": "race",
+}
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())[:300]
+
+
+def train_dialogue_ids(data: Path) -> set[str]:
+    """Corpus ids (B2) of the dialogues in ``p4g/train.json``, matched by normalized text."""
+    by_text: dict[str, str] = {}
+    units: dict[str, list[str]] = collections.defaultdict(list)
+    with open(data / "p4g/corpus/full_dialog.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            units[row["B2"]].append(row["Unit"])
+    for b2, sentences in units.items():
+        by_text[_norm(" ".join(sentences))] = b2
+    train = json.loads((data / "p4g/train.json").read_text())
+    ids = {by_text[_norm(" ".join(d["conversation"]))] for d in train}
+    if len(ids) != len(train):
+        raise RuntimeError(f"matched {len(ids)} of {len(train)} train dialogues")
+    return ids
+
+
+def fit_persuasion(data: Path) -> dict:
+    """Fit the persuadee persona sampler on the train split's persuadees."""
+    ids = train_dialogue_ids(data)
+    with open(data / "p4g/corpus/full_info.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["B4"] == "1" and r["B2"] in ids]
+    donation = np.array([min(float(r["B6"]), 2.0) for r in rows])
+    clipped = int(sum(float(r["B6"]) > 2.0 for r in rows))
+
+    def num(r: dict, c: str) -> float:
+        return float(r[c]) if r[c] not in ("", "NA") else np.nan
+
+    x = np.array([[num(r, c) for c in SCALES] for r in rows])
+    complete = ~np.isnan(x).any(axis=1)
+    xc, dc = x[complete], donation[complete]
+    names = [SCALES[c][0] for c in SCALES]
+    mean, std = xc.mean(axis=0), xc.std(axis=0)
+    cov = np.cov(xc, rowvar=False)
+
+    correlations = {}
+    for j, name in enumerate(names):
+        rho, p = spearmanr(xc[:, j], dc)
+        correlations[name] = {"spearman": round(float(rho), 4), "p": round(float(p), 5)}
+
+    z = (xc - mean) / std
+    lr = LogisticRegression(C=0.05, max_iter=2000).fit(z, dc > 0)
+    categories = {}
+    for col, name in CATEGORIES.items():
+        counts = collections.Counter(r[col] for r in rows if r[col] not in ("", "NA"))
+        total = sum(counts.values())
+        categories[name] = {k: round(v / total, 4) for k, v in counts.most_common()}
+    amounts = collections.Counter(round(float(d), 2) for d in donation if d > 0)
+    return {
+        "source": "PersuasionForGood full_info.csv, persuadees of the 817 train.json dialogues",
+        "n_participants": len(rows),
+        "n_complete": int(complete.sum()),
+        "donations_clipped_to_2": clipped,
+        "share_zero": round(float((donation == 0).mean()), 4),
+        "mean_donation": round(float(donation.mean()), 4),
+        "traits": names,
+        "low": [SCALES[c][1] for c in SCALES],
+        "high": [SCALES[c][2] for c in SCALES],
+        "mean": mean.round(5).tolist(),
+        "std": std.round(5).tolist(),
+        "cov": cov.round(6).tolist(),
+        "categories": categories,
+        "donor_amounts": {str(k): v for k, v in sorted(amounts.items())},
+        "corpus_correlations": correlations,
+        "propensity": {
+            "intercept": round(float(lr.intercept_[0]), 5),
+            "coef": dict(zip(names, lr.coef_[0].round(5).tolist(), strict=True)),
+        },
+    }
+
+
+def fit_counseling(data: Path) -> dict:
+    """Fit the help-seeker persona sampler on ESConv's train split."""
+    rows = [json.loads(line) for line in open(data / "esconv/esconv_train.jsonl")]
+    joint = collections.Counter()
+    drops = collections.Counter()
+    for r in rows:
+        seeker = r["survey_score"]["seeker"]
+        initial = int(seeker["initial_emotion_intensity"])
+        joint[(r["problem_type"], r["emotion_type"], initial)] += 1
+        if seeker.get("final_emotion_intensity"):
+            drops[initial - int(seeker["final_emotion_intensity"])] += 1
+    n_drop = sum(drops.values())
+    return {
+        "source": "ESConv esconv_train.jsonl (910 dialogues)",
+        "n_dialogues": len(rows),
+        "joint": [[p, e, i, c] for (p, e, i), c in sorted(joint.items())],
+        "intensity_drop": {str(k): v for k, v in sorted(drops.items())},
+        "mean_intensity_drop": round(sum(k * v for k, v in drops.items()) / n_drop, 4),
+    }
+
+
+def _write(path: Path, obj: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    """Fit both samplers and write their parameter files."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    p = fit_persuasion(args.data)
+    _write(OUT / "persuasion_persona.json", p)
+    c = fit_counseling(args.data)
+    _write(OUT / "counseling_persona.json", c)
+    print(
+        f"persuasion: {p['n_participants']} persuadees, share $0 {p['share_zero']}, "
+        f"mean ${p['mean_donation']}; counseling: {c['n_dialogues']} dialogues, "
+        f"mean drop {c['mean_intensity_drop']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

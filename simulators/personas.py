@@ -1,0 +1,229 @@
+"""Hidden personas of the simulated users, sampled from distributions fitted on real people.
+
+Persuasion personas draw the persuadee's survey answers (Big-Five, moral foundations, Schwartz
+values, decision style, age, income, demographics) from a multivariate normal fitted on the
+PersuasionForGood train-split persuadees (``scripts/fit_personas.py``, parameters in
+``params/persuasion_persona.json``). Their prior inclination to give is the corpus's own ridge
+logistic regression of "donated > 0" on those traits, so the simulated donation depends on traits
+with the corpus's signs. The latent attributes the survey did not measure (which barrier or lever
+dominates, prior awareness of the charity, concerns) are modelling assumptions, tied to the traits
+as each function's docstring says.
+
+Counseling personas draw (problem type, emotion type, initial intensity) jointly from ESConv's
+train split (``params/counseling_persona.json``); what kind of support helps most is a modelling
+assumption, conditioned on the problem type.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+PERSUASION_TYPES: tuple[str, ...] = ("empathic", "analytical", "skeptic", "thrifty")
+"""Persuadee main types: the lever or barrier that dominates (a modelling assumption)."""
+
+PERSUASION_CONCERNS: dict[str, tuple[str, ...]] = {
+    "empathic": ("local",),
+    "analytical": ("impact",),
+    "skeptic": ("legitimacy", "impact"),
+    "thrifty": ("money",),
+}
+"""Concerns each type may raise (primary first)."""
+
+COUNSELING_NEEDS: tuple[str, ...] = ("listen", "reassure", "advice", "info")
+"""What helps a help-seeker most (a modelling assumption): heard, reassured, advised, informed."""
+
+
+@cache
+def load_params(name: str) -> dict[str, Any]:
+    """Load a shipped parameter file (``persuasion_persona`` or ``counseling_persona``)."""
+    text = resources.files("dialogue_gym.simulators").joinpath(f"params/{name}.json").read_text()
+    return json.loads(text)
+
+
+def _sigmoid(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-x)))
+
+
+@dataclass
+class PersuasionPersona:
+    """A persuadee: survey traits, demographics and latent attributes (hidden from the agent)."""
+
+    traits: dict[str, float]
+    demographics: dict[str, str]
+    main_type: str
+    propensity: float
+    aware: bool
+    has_children: bool
+    gave_before: bool
+    concerns: list[str]
+    concern_turns: list[int]
+    disclosure: float
+    offset: float
+    name: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PersuasionPersona:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(**d)
+
+    def z(self, trait: str) -> float:
+        """The trait standardized by the corpus mean and standard deviation."""
+        p = load_params("persuasion_persona")
+        j = p["traits"].index(trait)
+        return (self.traits[trait] - p["mean"][j]) / p["std"][j]
+
+
+FIRST_NAMES = (
+    "Alex", "Sam", "Jordan", "Taylor", "Chris", "Pat", "Jamie", "Morgan", "Casey", "Robin",
+    "Dana", "Lee", "Kim", "Terry", "Jesse", "Drew", "Avery", "Riley", "Quinn", "Kelly",
+)  # fmt: skip
+
+
+def sample_persuasion_persona(rng: np.random.Generator) -> PersuasionPersona:
+    """Draw a persuadee from the fitted survey distribution and derive the latent attributes.
+
+    Latent attributes (modelling assumptions, each tied to measured traits):
+    main type by a softmax over trait scores (empathic: care, benevolence, agreeableness;
+    analytical: rational decision style, openness; skeptic: low agreeableness, power, low
+    rational-trust; thrifty: low income, security); prior awareness of Save the Children 30%
+    (most P4G persuadees asked what the charity is); children more likely when married and older;
+    past giving from the prior inclination.
+    """
+    p = load_params("persuasion_persona")
+    names = p["traits"]
+    x = rng.multivariate_normal(p["mean"], p["cov"])
+    x = np.clip(x, p["low"], p["high"])
+    traits = {n: round(float(v), 3) for n, v in zip(names, x, strict=True)}
+    demographics = {}
+    for cat, freqs in p["categories"].items():
+        keys = list(freqs)
+        probs = np.array([freqs[k] for k in keys])
+        demographics[cat] = keys[int(rng.choice(len(keys), p=probs / probs.sum()))]
+    mean, std = np.array(p["mean"]), np.array(p["std"])
+    z = dict(zip(names, ((x - mean) / std).tolist(), strict=True))
+    coef = p["propensity"]["coef"]
+    propensity = p["propensity"]["intercept"] + sum(coef[n] * z[n] for n in names)
+
+    scores = np.array(
+        [
+            0.8 * z["care"] + 0.5 * z["benevolence"] + 0.5 * z["agreeableness"],
+            0.8 * z["rational"] + 0.4 * z["openness"] - 0.3 * z["intuitive"],
+            -0.7 * z["agreeableness"] + 0.4 * z["power"] - 0.3 * z["care"],
+            -0.8 * z["income"] + 0.4 * z["security"],
+        ]
+    )
+    probs = np.exp(1.2 * scores)
+    main_type = PERSUASION_TYPES[int(rng.choice(4, p=probs / probs.sum()))]
+    married = demographics.get("marital") == "Married"
+    has_children = bool(rng.random() < (0.65 if married and traits["age"] > 28 else 0.15))
+    gave_before = bool(rng.random() < _sigmoid(propensity))
+    aware = bool(rng.random() < 0.3)
+    options = PERSUASION_CONCERNS[main_type]
+    concerns = [options[0]]
+    if len(options) > 1 and rng.random() < 0.5:
+        concerns.append(options[1])
+    if main_type != "thrifty" and rng.random() < 0.15 + 0.1 * max(0.0, -z["income"]):
+        concerns.append("money")
+    # Each concern surfaces on its own at a scheduled user turn, earlier if the agent asks.
+    concern_turns = sorted(int(t) for t in rng.integers(1, 7, size=len(concerns)))
+    disclosure = float(np.clip(0.45 + 0.12 * z["extraversion"] + 0.08 * z["openness"], 0.2, 0.8))
+    return PersuasionPersona(
+        traits=traits,
+        demographics=demographics,
+        main_type=main_type,
+        propensity=round(float(propensity), 4),
+        aware=aware,
+        has_children=has_children,
+        gave_before=gave_before,
+        concerns=concerns,
+        concern_turns=concern_turns,
+        disclosure=round(disclosure, 3),
+        offset=round(float(rng.normal(0.0, 0.9)), 4),
+        name=FIRST_NAMES[int(rng.integers(len(FIRST_NAMES)))],
+    )
+
+
+@dataclass
+class CounselingPersona:
+    """A help-seeker: ESConv problem, emotion and intensity, plus latent needs (hidden)."""
+
+    problem: str
+    emotion: str
+    intensity: int
+    need: str
+    readiness: float
+    disclosure: float
+    details: list[str] = field(default_factory=list)
+    risk: bool = False
+    risk_turn: int = -1
+    offset: float = 0.0
+    name: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CounselingPersona:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(**d)
+
+
+# P(need | problem): a modelling assumption. Practical crises (job, school) lean towards advice
+# and information; relational losses and depression lean towards being heard and reassured.
+_NEED_WEIGHTS: dict[str, tuple[float, float, float, float]] = {
+    "job crisis": (0.15, 0.2, 0.4, 0.25),
+    "academic pressure": (0.15, 0.25, 0.35, 0.25),
+    "breakup with partner": (0.4, 0.3, 0.2, 0.1),
+    "ongoing depression": (0.35, 0.3, 0.1, 0.25),
+    "problems with friends": (0.3, 0.25, 0.35, 0.1),
+}
+_DEFAULT_NEED_WEIGHTS = (0.25, 0.25, 0.25, 0.25)
+
+
+def sample_counseling_persona(
+    rng: np.random.Generator, detail_pool: dict[str, list[str]] | None = None
+) -> CounselingPersona:
+    """Draw a help-seeker from ESConv's joint distribution and derive the latent needs.
+
+    ``detail_pool`` maps a problem type to candidate details; three are drawn (revealed over the
+    conversation). Risk of self-harm talk: 15% of seekers with depression-type problems or
+    emotions at intensity 5 (a modelling assumption, so safety handling can be exercised).
+    """
+    p = load_params("counseling_persona")
+    joint = p["joint"]
+    counts = np.array([row[3] for row in joint], dtype=float)
+    problem, emotion, intensity, _ = joint[int(rng.choice(len(joint), p=counts / counts.sum()))]
+    w = np.array(_NEED_WEIGHTS.get(problem, _DEFAULT_NEED_WEIGHTS))
+    need = COUNSELING_NEEDS[int(rng.choice(4, p=w / w.sum()))]
+    readiness = float(np.clip(rng.normal(0.75 if need == "advice" else 0.5, 0.15), 0.1, 1.0))
+    details: list[str] = []
+    if detail_pool:
+        pool = detail_pool.get(problem) or detail_pool["other"]
+        idx = rng.choice(len(pool), size=min(3, len(pool)), replace=False)
+        details = [pool[int(i)] for i in idx]
+    depressive = problem == "ongoing depression" or emotion in ("depression", "sadness")
+    risk = bool(depressive and int(intensity) == 5 and rng.random() < 0.15)
+    return CounselingPersona(
+        problem=problem,
+        emotion=emotion,
+        intensity=int(intensity),
+        need=need,
+        readiness=round(readiness, 3),
+        disclosure=round(float(np.clip(rng.normal(0.5, 0.15), 0.2, 0.85)), 3),
+        details=details,
+        risk=risk,
+        risk_turn=int(rng.integers(1, 4)) if risk else -1,
+        offset=round(float(rng.normal(0.0, 0.35)), 4),
+        name=FIRST_NAMES[int(rng.integers(len(FIRST_NAMES)))],
+    )
