@@ -1,0 +1,88 @@
+"""The oracle: knows the hidden persona and plans on its own copy of the simulator's dynamics.
+
+It reads the persona from ``info["privileged"]`` (embedded simulator only), rebuilds the persona's
+:class:`~dialogue_gym.simulators.base.Dynamics`, tracks the hidden state by replaying the
+strategies its own words express, and picks each turn's strategy by lookahead: every candidate is
+followed by a greedy rollout to the last turn, and the one with the best final outcome wins. It is
+the benchmark's upper bound, and never allowed against an LLM-played user (no privileged info).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..simulators import make_dynamics
+from ..simulators.base import Dynamics
+from ..simulators.classifier import get_classifier
+from ..simulators.realizer import realize
+from ..simulators.strategies import get_domain
+from .base import Agent
+from .scripted import last_user_message
+
+
+def _rollout(dyn: Dynamics, state: Any, turns: int, candidates: tuple[str, ...]) -> float:
+    """Final outcome after ``turns`` greedy steps (by value; the last step by outcome)."""
+    for i in range(turns):
+        if dyn.ended(state):
+            break
+        last = i == turns - 1
+        best, best_score = state, -np.inf
+        for a in candidates:
+            nxt, _ = dyn.step(state, (a,))
+            score = dyn.outcome(nxt) + 1e-3 * dyn.value(nxt) if last else dyn.value(nxt)
+            if score > best_score:
+                best, best_score = nxt, score
+        state = best
+    return dyn.outcome(state) + 1e-3 * dyn.value(state)
+
+
+class OracleAgent(Agent):
+    """Lookahead planner over strategies with the true persona (the upper bound)."""
+
+    name = "oracle"
+
+    def __init__(self, domain: str, seed: int | None = None) -> None:
+        self.domain = get_domain(domain)
+        self.classifier = get_classifier(domain)
+        self.seed = seed
+        self.reset(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Forget the previous episode's persona and state."""
+        self.rng = np.random.default_rng(self.seed if seed is None else seed)
+        self.dyn: Dynamics | None = None
+        self.state: Any = None
+
+    def plan(self, turns_left: int) -> str:
+        """The strategy with the best lookahead outcome from the tracked state."""
+        assert self.dyn is not None
+        best, best_score = self.domain.fallback, -np.inf
+        for a in self.domain.strategies:
+            nxt, _ = self.dyn.step(self.state, (a,))
+            score = _rollout(self.dyn, nxt, turns_left - 1, self.domain.strategies)
+            if score > best_score:
+                best, best_score = a, score
+        return best
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        """Plan, word the chosen strategy, and advance the tracked state."""
+        privileged = info.get("privileged")
+        if not privileged or "persona" not in privileged:
+            raise ValueError(
+                "the oracle needs info['privileged']['persona'] from the embedded simulator; "
+                "it cannot play against an LLM-simulated user"
+            )
+        if self.dyn is None:
+            self.dyn = make_dynamics(self.domain.name, privileged["persona"])
+            self.state = self.dyn.initial_state()
+        turns_left = int(info["max_turns"]) - int(info["turn"])
+        strategy = self.plan(max(turns_left, 1))
+        text = realize(self.domain.name, strategy, self.rng, last_user_message(info))
+        self.state, _ = self.dyn.step(self.state, self.classifier.classify(text))
+        return text
+
+    def config(self) -> dict[str, Any]:
+        """Name and domain."""
+        return {"name": self.name, "domain": self.domain.name}

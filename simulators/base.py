@@ -1,0 +1,73 @@
+"""The interface every simulated user implements, embedded or LLM-played."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class UserReply:
+    """What the simulated user says after an agent turn, and whether it ends the conversation."""
+
+    text: str
+    done: bool = False
+    reason: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class SimulatedUser(ABC):
+    """A simulated conversation partner with a hidden persona and a hidden mental state.
+
+    The environment calls :meth:`reset` once per episode with its seeded generator, then
+    :meth:`respond` after each agent utterance, and reads :meth:`outcome` when the episode ends.
+    """
+
+    domain: str
+    """"persuasion" or "counseling"."""
+    opens: bool
+    """True if the user speaks first (the reset observation then holds its opening line)."""
+
+    @abstractmethod
+    def reset(self, rng: np.random.Generator) -> str | None:
+        """Start a new conversation; return the user's opening line, or None if the agent opens."""
+
+    @abstractmethod
+    def respond(self, agent_text: str) -> UserReply:
+        """React to one agent utterance."""
+
+    @abstractmethod
+    def outcome(self) -> float:
+        """The task outcome implied by the current hidden state (the terminal reward)."""
+
+    @abstractmethod
+    def privileged(self) -> dict[str, Any]:
+        """Hidden persona and state, for analysis and oracle agents only."""
+
+
+class Dynamics(ABC):
+    """Deterministic hidden-state dynamics of one persona: what oracle planners look ahead with."""
+
+    @abstractmethod
+    def initial_state(self) -> Any:
+        """The hidden state before the first agent turn."""
+
+    @abstractmethod
+    def step(self, state: Any, labels: tuple[str, ...], hostile: bool = False) -> tuple[Any, Any]:
+        """The state after an agent turn expressing ``labels``, and the turn's events."""
+
+    @abstractmethod
+    def outcome(self, state: Any) -> float:
+        """The terminal reward if the conversation ended in ``state``."""
+
+    @abstractmethod
+    def value(self, state: Any) -> float:
+        """A smooth progress score of ``state`` (tie-breaker for planners)."""
+
+    @staticmethod
+    def ended(state: Any) -> bool:
+        """True if the user has ended the conversation in ``state``."""
+        return bool(getattr(state, "ended", ""))

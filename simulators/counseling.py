@@ -1,0 +1,342 @@
+"""Embedded help-seeker for ``Counseling-v0``: a hidden persona and a hidden emotional state.
+
+As in :mod:`.persuasion`, the state (:class:`CounselingState`) moves only through the support
+strategies the agent's words express, by deterministic dynamics given the persona
+(:class:`CounselingDynamics`); the outcome — the drop in emotional intensity on ESConv's 1-5 scale —
+comes from the state alone.
+
+Effects and what they rest on:
+
+- Stages: Hill's helping-skills model (Hill 2009), which ESConv follows (Liu et al. 2021, Sec. 3):
+  exploration (questions, restatement) builds the supporter's *understanding*; comforting
+  (reflection of feelings, affirmation, self-disclosure) makes the seeker *feel heard* and
+  lowers intensity; action (suggestions, information) helps most once the problem is understood.
+- Suggestions before exploration backfire: advice given before the problem is understood raises
+  intensity and resistance (Hill 2009; Liu et al. 2021 observe supporters explore first, and
+  ESConv seekers rate premature advice poorly). Information before understanding helps little.
+- What helps depends on the person: the latent need (to be heard, reassured, advised, informed)
+  multiplies the matching strategies' effect (a modelling assumption; ESConv's strategy
+  distribution differs by problem type, Liu et al. 2021 Fig. 4). Readiness scales advice.
+- Reassurance without understanding rings hollow (half effect before any exploration); too much
+  self-disclosure turns the talk to the supporter (modelling assumptions).
+- Repeating a move wears off (the n-th use has 0.6**n of its effect; questions 0.8**n), and three
+  questions in a row feel like an interrogation.
+- Seekers who need advice or information grow impatient when, after four turns, a turn brings
+  neither (a modelling assumption; ESConv seekers with practical problems rate suggestions and
+  information as most helpful, Liu et al. 2021 Sec. 5).
+- A feeling the seeker just voiced that the next turn ignores costs a little; a self-harm mention
+  that the next turn does not meet with care (reflection, affirmation, or crisis resources) costs
+  more (safety).
+- Hostility raises intensity and resistance; enough resistance ends the conversation. A seeker
+  who feels much better may end it early.
+
+Calibration: :data:`SCALE` multiplies all intensity changes so that a human-like noisy scripted
+supporter reproduces ESConv's mean intensity drop (about 2 points).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import counseling_text as T
+from .base import Dynamics, SimulatedUser, UserReply
+from .classifier import get_classifier, is_hostile
+from .cues import mentions_risk, points_to_crisis_help
+from .personas import CounselingPersona, sample_counseling_persona
+
+SCALE = 2.7
+"""Calibration multiplier of every intensity change (see the module docstring)."""
+
+_NEED_ORDER = ("listen", "reassure", "advice", "info")
+NEED_MATCH: dict[str, tuple[float, float, float, float]] = {
+    #                              listen reassure advice info
+    "Restatement or Paraphrasing": (2.0, 0.8, 0.4, 0.4),
+    "Reflection of feelings": (2.0, 1.0, 0.3, 0.4),
+    "Self-disclosure": (0.8, 0.8, 0.4, 0.4),
+    "Affirmation and Reassurance": (0.8, 2.2, 0.3, 0.4),
+    "Providing Suggestions": (-0.6, 0.2, 1.6, 0.6),
+    "Information": (0.2, 0.4, 0.8, 1.8),
+}
+"""How much each comforting or action move helps, by the seeker's latent need (an assumption)."""
+ACKNOWLEDGING = (
+    "Question",
+    "Restatement or Paraphrasing",
+    "Reflection of feelings",
+    "Affirmation and Reassurance",
+    "Self-disclosure",
+)
+CARING = ("Reflection of feelings", "Affirmation and Reassurance")
+LEAVE_AT = 2.0
+PATIENCE = 4
+"""Agent turns after which a seeker who needs advice or information wants it, turn by turn."""
+
+
+@dataclass
+class CounselingState:
+    """The help-seeker's hidden emotional state."""
+
+    turn: int = 0
+    intensity: float = 4.0
+    understood: float = 0.0
+    heard: float = 0.0
+    resistance: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+    questions_in_row: int = 0
+    fillers: int = 0
+    feeling_open: bool = True
+    risk_open: bool = False
+    risk_voiced: bool = False
+    ended: str = ""
+
+
+@dataclass
+class CounselingEvents:
+    """What happened in one transition (drives the wording of the reply)."""
+
+    labels: tuple[str, ...]
+    deltas: dict[str, float]
+    hostile: bool = False
+    premature: bool = False
+    interrogated: bool = False
+    impatient: bool = False
+    risk_cared: bool | None = None
+
+
+class CounselingDynamics(Dynamics):
+    """Deterministic state transitions and outcome for one help-seeker."""
+
+    def __init__(self, persona: CounselingPersona) -> None:
+        self.persona = persona
+        j = _NEED_ORDER.index(persona.need)
+        self.boost = {m: row[j] for m, row in NEED_MATCH.items()}
+
+    def initial_state(self) -> CounselingState:
+        """The state before the first agent turn."""
+        return CounselingState(intensity=float(self.persona.intensity))
+
+    def step(
+        self,
+        state: CounselingState,
+        labels: tuple[str, ...],
+        hostile: bool = False,
+        crisis_help: bool = False,
+    ) -> tuple[CounselingState, CounselingEvents]:
+        """Apply one supporter turn expressing ``labels``."""
+        s = copy.copy(state)
+        s.counts = dict(s.counts)
+        ev = CounselingEvents(labels=labels, deltas={}, hostile=hostile)
+        moves = [x for x in labels if x != "Others"]
+        scale = SCALE / math.sqrt(len(moves)) if moves else SCALE
+        p = self.persona
+        for m in moves:
+            n = s.counts.get(m, 0)
+            wear = (0.8 if m in ("Question", "Providing Suggestions", "Information") else 0.6) ** n
+            b = self.boost.get(m, 1.0)
+            d = 0.0  # change in intensity (negative is better)
+            if m == "Question":
+                s.understood = min(1.0, s.understood + 0.22 * wear)
+                d = -0.03
+            elif m == "Restatement or Paraphrasing":
+                s.understood = min(1.0, s.understood + 0.12 * wear)
+                s.heard = min(1.0, s.heard + 0.15 * wear)
+                d = -0.12 * b * wear
+            elif m == "Reflection of feelings":
+                s.heard = min(1.0, s.heard + 0.2 * wear)
+                d = -0.2 * b * wear
+            elif m == "Self-disclosure":
+                s.heard = min(1.0, s.heard + 0.08 * wear)
+                d = -0.1 * wear if n < 2 else 0.1
+            elif m == "Affirmation and Reassurance":
+                d = -0.22 * b * wear * (0.5 if s.understood < 0.2 else 1.0)
+            elif m == "Providing Suggestions":
+                if s.understood < 0.45:
+                    d, ev.premature = 0.15, True
+                    s.resistance += 0.35
+                else:
+                    d = -0.32 * b * wear * (0.5 + p.readiness) * (0.6 + 0.4 * s.heard)
+            elif m == "Information":
+                d = 0.05 if s.understood < 0.35 else -0.22 * b * wear
+            s.counts[m] = n + 1
+            ev.deltas[m] = d * scale
+            s.intensity += d * scale
+        if (
+            p.need in ("advice", "info")
+            and s.turn >= PATIENCE
+            and not any(x in ("Providing Suggestions", "Information") for x in labels)
+        ):
+            s.intensity += 0.1 * SCALE  # "I still don't know what to do"
+            ev.impatient = True
+        s.questions_in_row = s.questions_in_row + 1 if labels == ("Question",) else 0
+        if s.questions_in_row >= 3:
+            s.resistance += 0.15
+            s.intensity += 0.05 * SCALE
+            ev.interrogated = True
+        if not moves:
+            if s.turn > 0:
+                s.fillers += 1
+                s.resistance += 0.1 * s.fillers
+        if s.feeling_open and not any(x in ACKNOWLEDGING for x in labels) and s.turn > 0:
+            s.intensity += 0.1 * SCALE
+        if s.risk_open:
+            cared = crisis_help or any(x in CARING for x in labels)
+            ev.risk_cared = cared
+            if not cared:
+                s.intensity += 0.3 * SCALE
+                s.resistance += 0.3
+            s.risk_open = False
+        if hostile:
+            s.intensity += 0.6 * SCALE
+            s.resistance += 1.0
+        s.intensity = min(5.5, max(0.5, s.intensity))
+        s.turn += 1
+        # Does the next reply voice a feeling (which the following turn should acknowledge)?
+        s.feeling_open = s.turn % 2 == 1 and s.intensity > 2.5
+        if p.risk and not s.risk_voiced and s.turn >= p.risk_turn:
+            s.risk_voiced = s.risk_open = True
+        if s.resistance >= LEAVE_AT:
+            s.ended = "left"
+        elif s.turn >= 5 and self.final_intensity(s) <= 1 and s.intensity < 1.6:
+            s.ended = "better"
+        return s, ev
+
+    def final_intensity(self, s: CounselingState) -> int:
+        """The intensity the seeker reports at the end (1-5), from the state alone."""
+        return int(min(5, max(1, round(s.intensity + self.persona.offset))))
+
+    def outcome(self, state: CounselingState) -> float:
+        """Intensity reduction (initial minus final)."""
+        return float(self.persona.intensity - self.final_intensity(state))
+
+    def value(self, state: CounselingState) -> float:
+        """Smooth intensity reduction."""
+        return self.persona.intensity - (state.intensity + self.persona.offset)
+
+
+class CounselingUser(SimulatedUser):
+    """The embedded help-seeker: persona + :class:`CounselingDynamics` + worded replies."""
+
+    domain = "counseling"
+    opens = True
+
+    def __init__(self) -> None:
+        self.classifier = get_classifier("counseling")
+        self.persona: CounselingPersona | None = None
+        self.dynamics: CounselingDynamics | None = None
+        self.state = CounselingState()
+        self._rng = np.random.default_rng(0)
+        self._next_detail = 0
+        self._need_revealed = False
+
+    def reset(self, rng: np.random.Generator) -> str | None:
+        """Sample a help-seeker; return their opening line."""
+        self.persona = sample_counseling_persona(rng, T.DETAILS)
+        self.dynamics = CounselingDynamics(self.persona)
+        self.state = self.dynamics.initial_state()
+        self._rng = np.random.default_rng(rng.integers(2**63))
+        self._next_detail = 0
+        self._need_revealed = False
+        return self._pick(T.OPENINGS).format(emotion=self._emotion(), problem=self._problem())
+
+    def respond(self, agent_text: str) -> UserReply:
+        """Classify the supporter's words, move the hidden state, and word a reply."""
+        if self.dynamics is None:
+            raise RuntimeError("CounselingUser.respond called before reset")
+        labels = self.classifier.classify(agent_text)
+        hostile = is_hostile(agent_text)
+        crisis = points_to_crisis_help(agent_text)
+        self.state, ev = self.dynamics.step(self.state, labels, hostile, crisis)
+        text = self._word(ev)
+        return UserReply(
+            text=text,
+            done=bool(self.state.ended),
+            reason=self.state.ended,
+            info={"strategies": list(labels), "hostile": hostile, "risk": mentions_risk(text)},
+        )
+
+    def outcome(self) -> float:
+        """Intensity reduction implied by the current state."""
+        assert self.dynamics is not None
+        return self.dynamics.outcome(self.state)
+
+    def privileged(self) -> dict[str, Any]:
+        """Persona and emotional state (hidden from agents)."""
+        assert self.persona is not None
+        s = self.state
+        return {
+            "persona": self.persona.to_dict(),
+            "state": {
+                "intensity": round(s.intensity, 4),
+                "understood": round(s.understood, 4),
+                "heard": round(s.heard, 4),
+                "resistance": round(s.resistance, 4),
+            },
+        }
+
+    # -- wording -------------------------------------------------------------------------------
+
+    def _pick(self, options: tuple[str, ...]) -> str:
+        return options[int(self._rng.integers(len(options)))]
+
+    def _emotion(self) -> str:
+        assert self.persona is not None
+        return self._pick(T.EMOTION_WORDS.get(self.persona.emotion, T.DEFAULT_EMOTION))
+
+    def _problem(self) -> str:
+        assert self.persona is not None
+        return self._pick(T.PROBLEM_PHRASES.get(self.persona.problem, T.PROBLEM_PHRASES["other"]))
+
+    def _detail(self) -> str | None:
+        assert self.persona is not None
+        if self._next_detail >= len(self.persona.details):
+            return None
+        self._next_detail += 1
+        return self.persona.details[self._next_detail - 1]
+
+    def _word(self, ev: CounselingEvents) -> str:
+        p, s = self.persona, self.state
+        assert p is not None
+        parts: list[str] = []
+        if ev.hostile:
+            parts.append(self._pick(T.HOSTILE))
+        if s.ended == "left":
+            parts.append(self._pick(T.LEAVE_UPSET))
+            return " ".join(parts)
+        if ev.risk_cared is not None:
+            parts.append(self._pick(T.RISK_CARED if ev.risk_cared else T.RISK_IGNORED))
+        main = next((x for x in ev.labels if x in ev.deltas), "Others")
+        d = ev.deltas.get(main, 0.0)
+        good = d < -0.05 or (main == "Question" and not ev.interrogated)
+        if main == "Others":
+            good = s.turn == 1 or s.fillers < 2
+        parts.append(self._pick(T.REACTIONS[main]["pos" if good else "neg"]))
+        if main in ("Question", "Restatement or Paraphrasing") and not ev.interrogated:
+            detail = self._detail()
+            if detail:
+                parts.append(detail)
+        elif self._rng.random() < p.disclosure * 0.5:
+            detail = self._detail()
+            if detail:
+                parts.append(detail)
+        if not self._need_revealed and (
+            main in ("Question", "Reflection of feelings") or self._rng.random() < p.disclosure
+        ):
+            self._need_revealed = True
+            parts.append(self._pick(T.NEED_CUES[p.need]))
+        if s.risk_open:
+            parts.append(self._pick(T.RISK))
+        elif s.feeling_open:
+            parts.append(f"I just feel so {self._emotion()} about {self._problem()}.")
+        if s.ended == "better":
+            parts = [self._pick(T.LEAVE_BETTER)]
+        elif s.turn >= 3 and self._rng.random() < 0.3:
+            drop = p.intensity - s.intensity
+            if drop >= 1.0:
+                parts.append(self._pick(T.PROGRESS))
+            elif drop < 0:
+                parts.append(self._pick(T.WORSE))
+        return " ".join(parts[:4])

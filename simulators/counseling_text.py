@@ -1,0 +1,210 @@
+"""What the simulated help-seeker says: reply templates, after the seekers of ESConv.
+
+Replies are assembled from parts (a reaction to the supporter's move, a detail of the problem, a
+feeling, a hint of what would help) so that each message reads naturally and the situation is
+revealed gradually, mostly in answer to questions.
+"""
+
+from __future__ import annotations
+
+EMOTION_WORDS: dict[str, tuple[str, ...]] = {
+    "anxiety": ("anxious", "on edge", "worried all the time"),
+    "depression": ("down", "empty", "hopeless"),
+    "sadness": ("sad", "heartbroken", "really low"),
+    "anger": ("angry", "so frustrated", "furious"),
+    "fear": ("scared", "afraid", "terrified"),
+    "disgust": ("disgusted", "sick of it all", "repulsed"),
+    "shame": ("ashamed", "embarrassed", "like a failure"),
+    "nervousness": ("nervous", "jittery", "tense"),
+}
+DEFAULT_EMOTION = ("upset", "stressed", "overwhelmed")
+
+PROBLEM_PHRASES: dict[str, tuple[str, ...]] = {
+    "job crisis": ("work", "my job", "things at work"),
+    "academic pressure": ("school", "my classes", "my exams"),
+    "breakup with partner": ("my breakup", "my relationship ending", "my ex"),
+    "ongoing depression": ("how I've been feeling", "this depression", "everything lately"),
+    "problems with friends": ("my friends", "a friendship", "my friend group"),
+    "other": ("some things going on", "my situation", "everything lately"),
+}
+
+DETAILS: dict[str, list[str]] = {
+    "job crisis": [
+        "My company just announced layoffs and I think I'm next.",
+        "My boss criticizes everything I do in front of the team.",
+        "I've been working overtime for months and I'm burning out.",
+        "I got fired last week and I don't know how I'll pay rent.",
+        "The pandemic cut my hours in half.",
+        "I've applied to dozens of jobs and heard nothing back.",
+    ],
+    "academic pressure": [
+        "I have three finals next week and I'm way behind.",
+        "My parents expect straight A's and I'm failing a class.",
+        "I can't focus on studying no matter how hard I try.",
+        "My thesis deadline is coming and my advisor isn't helping.",
+        "I keep comparing myself to my classmates who seem to get everything.",
+        "I might lose my scholarship if my grades don't improve.",
+    ],
+    "breakup with partner": [
+        "My partner of five years left me last month.",
+        "I found out my girlfriend was cheating on me.",
+        "We broke up and now I see my ex everywhere online.",
+        "We had to move out of the apartment we shared.",
+        "I keep wondering what I did wrong.",
+        "All our friends are taking his side.",
+    ],
+    "ongoing depression": [
+        "I haven't wanted to get out of bed for weeks.",
+        "Nothing I used to enjoy feels fun anymore.",
+        "I've been isolating myself from everyone.",
+        "I can't sleep, and when I do I wake up exhausted.",
+        "It's been like this on and off for years.",
+        "I feel like I'm just going through the motions.",
+    ],
+    "problems with friends": [
+        "My best friend stopped talking to me and won't say why.",
+        "My friends made plans without me again.",
+        "A friend said something hurtful about me behind my back.",
+        "I feel like I'm always the one reaching out.",
+        "We had a big fight over something small.",
+        "I moved cities and lost touch with everyone.",
+    ],
+    "other": [
+        "It's been building up for a while.",
+        "I haven't told anyone else about this.",
+        "It's affecting my sleep and my appetite.",
+        "I feel like I should be able to handle it on my own.",
+        "My family doesn't really understand.",
+        "It all got worse after the pandemic started.",
+    ],
+}
+"""Problem details a seeker may reveal (three are drawn per persona)."""
+
+OPENINGS = (
+    "Hi.",
+    "Hello, I'm not doing great today.",
+    "Hi, I've been feeling {emotion} lately.",
+    "Hey. I just needed to talk to someone.",
+    "Hello. I'm feeling really {emotion} about {problem}.",
+    "Hi, I've had a rough few weeks.",
+)
+
+NEED_CUES: dict[str, tuple[str, ...]] = {
+    "listen": (
+        "I think I just need to vent, honestly.",
+        "I just need someone to listen.",
+        "It helps to get it off my chest.",
+    ),
+    "reassure": (
+        "I keep feeling like I'm not good enough.",
+        "I feel like it's all my fault.",
+        "I feel like such a failure.",
+    ),
+    "advice": ("I honestly don't know what to do.", "What should I do?", "Do you have any advice?"),
+    "info": (
+        "I don't even know where to start looking for help.",
+        "Is it normal to feel this way?",
+        "Are there resources for people like me?",
+    ),
+}
+
+RISK = (
+    "Sometimes I feel like there's no reason to live.",
+    "Honestly, I've had thoughts of hurting myself.",
+    "Some days I think everyone would be better off without me.",
+)
+RISK_CARED = (
+    "Thank you. I'll keep that number in mind.",
+    "Okay. It helps to know there is someone I could call.",
+)
+RISK_IGNORED = (
+    "You're not even listening to what I just said.",
+    "I tell you that and that's your answer?",
+)
+
+REACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "Question": {
+        "pos": ("Well, it's complicated.", "Let me think.", "It started a while ago."),
+        "neg": ("Why are you asking me so many questions?", "I already told you."),
+    },
+    "Restatement or Paraphrasing": {
+        "pos": ("Yes, exactly.", "Yeah, that's it.", "Right, that's pretty much it."),
+        "neg": ("Not exactly.", "Sort of, I guess."),
+    },
+    "Reflection of feelings": {
+        "pos": (
+            "Yes, that's exactly how I feel.",
+            "Yeah. It really is overwhelming.",
+            "Thank you, it means a lot to feel understood.",
+        ),
+        "neg": ("I guess so.", "Maybe."),
+    },
+    "Self-disclosure": {
+        "pos": (
+            "Oh, it helps to know I'm not the only one.",
+            "Really? How did you get through it?",
+            "That makes me feel less alone.",
+        ),
+        "neg": ("Okay, but this is about me right now.", "That's not really the same thing."),
+    },
+    "Affirmation and Reassurance": {
+        "pos": (
+            "Thank you, I needed to hear that.",
+            "That's kind of you to say.",
+            "I hope you're right.",
+        ),
+        "neg": ("You don't even know me.", "That's easy to say."),
+    },
+    "Providing Suggestions": {
+        "pos": (
+            "That's a good idea, I could try that.",
+            "I hadn't thought of that. Maybe I will.",
+            "That sounds doable.",
+        ),
+        "neg": (
+            "I've already tried that, it doesn't help.",
+            "You don't really understand my situation.",
+            "That's easier said than done.",
+        ),
+    },
+    "Information": {
+        "pos": (
+            "Oh, I didn't know that. That's helpful.",
+            "That's good to know.",
+            "That makes me feel a bit more normal.",
+        ),
+        "neg": (
+            "I don't see how that helps me right now.",
+            "Okay, but that doesn't change anything.",
+        ),
+    },
+    "Others": {
+        "pos": ("Hi, thanks for talking with me.", "Hello.", "Okay."),
+        "neg": ("Okay...", "What do you mean?", "Are you even listening?"),
+    },
+}
+
+PROGRESS = (
+    "Talking about this actually helps a bit.",
+    "I feel a little lighter already.",
+    "I think I'm starting to calm down.",
+)
+WORSE = (
+    "I just feel worse now.",
+    "This isn't really helping.",
+    "I don't know, I still feel awful.",
+)
+HOSTILE = (
+    "Wow. I came here for support.",
+    "That's really hurtful.",
+    "Why would you say that to me?",
+)
+LEAVE_UPSET = (
+    "I don't think this is helping. I'm going to go.",
+    "I'm leaving, this was a mistake.",
+)
+LEAVE_BETTER = (
+    "Thank you so much, I feel a lot better now. I think I'll go rest.",
+    "This really helped. Thank you for listening, I'll be okay.",
+    "I feel much better, thank you. Have a good night.",
+)

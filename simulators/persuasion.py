@@ -1,0 +1,392 @@
+"""Embedded persuadee for ``Persuasion-v0``: a hidden persona and a hidden inclination to give.
+
+The mental state (:class:`PersuasionState`) is moved only by the strategies the agent's words
+express (read by :mod:`.classifier`), through deterministic dynamics (:class:`PersuasionDynamics`)
+given the persona; all randomness is drawn at reset (persona, concern schedule) or used only to
+word the replies. The donation comes from the state alone (:meth:`PersuasionDynamics.donation`):
+nothing the agent *says* about the outcome moves it except through these effects.
+
+Effects and what they rest on:
+
+- Prior inclination: the persona's fitted propensity, a ridge logistic regression of "donated > 0"
+  on the PersuasionForGood survey (agreeableness, care, benevolence, age: positive; stimulation,
+  power: negative), so simulated giving depends on traits with the corpus's signs.
+- Which strategy works for whom: Wang et al. (2019, Sec. 6) report that strategy effectiveness
+  in P4G depends on the persuadee's personality, values and decision style. The per-type effect
+  table (:data:`EFFECTS`) and the trait modulations (care/benevolence on emotional appeal and
+  personal story, rational decision style on logical appeal, conformity on self-modeling) are
+  modelling assumptions in that spirit; elaboration-likelihood theory (Petty & Cacioppo 1986) for
+  analytical persuadees preferring argument quality over affect.
+- Credibility matters to skeptics: persuasive appeals reach a skeptic in proportion to their trust
+  in the charity, which credibility appeals and donation information raise (source credibility,
+  Hovland & Weiss 1951; P4G persuadees' questions about legitimacy and overhead).
+- Repeating a move wears off: the n-th use of a strategy has 0.5**n of its effect (repetition
+  wear-out, Cacioppo & Petty 1979).
+- Pushing too early raises resistance: a donation ask before two persuasive moves, and every ask
+  beyond the second, adds reactance (Brehm 1966; Dillard & Shen 2005). Hostile or coercive text
+  adds more; enough resistance ends the conversation.
+- Being asked matters: a persuadee who is never asked gives much less (most P4G donations follow
+  an explicit proposition of donation).
+- Concerns: the persona's concerns (legitimacy, impact, money, helping locally) surface at
+  scheduled turns, or at once when the agent asks a task-related question. The next agent turn
+  either addresses the concern (credibility or donation information for legitimacy, etc.), which
+  helps, or ignores it, which costs; unresolved concerns weigh on the final decision (modelling
+  assumption, after the persuadee behaviour in DOMAIN.md).
+- Rapport (personal and source inquiries, a greeting at the start) scales how well appeals land
+  (Cialdini's liking principle).
+- Small talk after the opening wastes a turn; repeated filler annoys.
+
+Calibration: one constant, :data:`BASELINE`, shifts every persona's inclination so that a
+human-like noisy scripted persuader reproduces P4G's share of $0 donations (~46%) and the mean
+(~$0.41); amounts come from the corpus donors' amount distribution.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import persuasion_text as T
+from .base import Dynamics, SimulatedUser, UserReply
+from .classifier import get_classifier, is_hostile
+from .personas import PersuasionPersona, load_params, sample_persuasion_persona
+
+BASELINE = -1.9
+"""Calibration shift of the initial inclination (logit units); see the module docstring."""
+AMOUNT_SCALE = 1.5
+"""Margin (logit units) over which a donor's amount climbs the corpus donors' amount quantiles."""
+
+EFFECTS: dict[str, dict[str, float]] = {
+    #                        empathic analytical skeptic thrifty
+    "logical-appeal": dict(empathic=0.25, analytical=0.75, skeptic=0.30, thrifty=0.25),
+    "emotion-appeal": dict(empathic=0.80, analytical=-0.15, skeptic=0.05, thrifty=0.30),
+    "credibility-appeal": dict(empathic=0.20, analytical=0.45, skeptic=0.70, thrifty=0.15),
+    "foot-in-the-door": dict(empathic=0.20, analytical=0.15, skeptic=0.20, thrifty=0.70),
+    "self-modeling": dict(empathic=0.35, analytical=0.10, skeptic=0.25, thrifty=0.25),
+    "personal-story": dict(empathic=0.65, analytical=0.00, skeptic=0.10, thrifty=0.20),
+    "donation-information": dict(empathic=0.15, analytical=0.40, skeptic=0.35, thrifty=0.40),
+    "source-related-inquiry": dict(empathic=0.10, analytical=0.10, skeptic=0.10, thrifty=0.10),
+    "task-related-inquiry": dict(empathic=0.10, analytical=0.10, skeptic=0.10, thrifty=0.10),
+    "personal-related-inquiry": dict(empathic=0.20, analytical=0.05, skeptic=0.05, thrifty=0.15),
+}
+"""First-use effect of each strategy on the inclination (logit units), by persona main type."""
+
+TRAIT_MODULATION: dict[str, str] = {
+    "emotion-appeal": "care",
+    "personal-story": "agreeableness",
+    "logical-appeal": "rational",
+    "self-modeling": "conformity",
+}
+INQUIRIES = ("source-related-inquiry", "task-related-inquiry", "personal-related-inquiry")
+ADDRESSES: dict[str, tuple[str, ...]] = {
+    "legitimacy": ("credibility-appeal", "donation-information"),
+    "impact": ("credibility-appeal", "logical-appeal", "donation-information"),
+    "money": ("foot-in-the-door", "donation-information"),
+    "local": ("logical-appeal", "credibility-appeal", "emotion-appeal"),
+}
+"""Strategies that address each concern."""
+ASK = "proposition-of-donation"
+WEAR = 0.5
+LEAVE_AT = 2.2
+
+
+@dataclass
+class PersuasionState:
+    """The persuadee's hidden mental state."""
+
+    turn: int = 0
+    inclination: float = 0.0
+    trust: float = 0.5
+    resistance: float = 0.0
+    rapport: float = 0.2
+    counts: dict[str, int] = field(default_factory=dict)
+    asks: int = 0
+    groundwork: int = 0
+    fillers: int = 0
+    open_concern: str | None = None
+    pending: list[str] = field(default_factory=list)
+    addressed: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    committed: float | None = None
+    ended: str = ""
+
+
+@dataclass
+class StepEvents:
+    """What happened in one transition (drives the wording of the reply)."""
+
+    labels: tuple[str, ...]
+    gains: dict[str, float]
+    hostile: bool = False
+    asked: bool = False
+    ask_early: bool = False
+    ask_again: bool = False
+    addressed: str | None = None
+    ignored: str | None = None
+    voiced: str | None = None
+    stated: float | None = None
+
+
+class PersuasionDynamics(Dynamics):
+    """Deterministic state transitions and outcome for one persona (the oracle plans with this)."""
+
+    def __init__(self, persona: PersuasionPersona) -> None:
+        self.persona = persona
+        self.type = persona.main_type
+        self.modulation = {s: 1.0 + 0.25 * persona.z(t) for s, t in TRAIT_MODULATION.items()}
+        amounts = load_params("persuasion_persona")["donor_amounts"]
+        values = sorted((float(k), v) for k, v in amounts.items())
+        self._amounts = np.array([v for v, _ in values])
+        self._cdf = np.cumsum([c for _, c in values]) / sum(c for _, c in values)
+
+    def initial_state(self) -> PersuasionState:
+        """The state before the first agent turn."""
+        p = self.persona
+        return PersuasionState(
+            inclination=p.propensity + BASELINE,
+            trust=0.25 if p.main_type == "skeptic" else 0.65,
+            pending=list(p.concerns),
+        )
+
+    def step(
+        self, state: PersuasionState, labels: tuple[str, ...], hostile: bool = False
+    ) -> tuple[PersuasionState, StepEvents]:
+        """Apply one agent turn expressing ``labels``; returns the new state and what happened."""
+        s = copy.copy(state)
+        s.counts, s.pending = dict(s.counts), list(s.pending)
+        s.addressed, s.ignored = list(s.addressed), list(s.ignored)
+        ev = StepEvents(labels=labels, gains={}, hostile=hostile)
+        moves = [x for x in labels if x in EFFECTS]
+        scale = 1.0 / math.sqrt(len(moves)) if moves else 1.0
+        appeal = 0.75 + 0.5 * s.rapport
+        for m in moves:
+            n = s.counts.get(m, 0)
+            wear = WEAR**n
+            g = EFFECTS[m][self.type] * self.modulation.get(m, 1.0) * wear * scale * appeal
+            if self.type == "skeptic" and m not in INQUIRIES:
+                g *= 0.3 + 0.7 * s.trust
+            if m == "credibility-appeal":
+                s.trust = min(1.0, s.trust + (0.35 if self.type == "skeptic" else 0.2) * wear)
+            elif m == "donation-information":
+                s.trust = min(1.0, s.trust + 0.1 * wear)
+            if m in INQUIRIES:
+                s.rapport = min(1.0, s.rapport + 0.12 * wear)
+            else:
+                s.groundwork += 1
+            ev.gains[m] = g
+            s.inclination += g
+            s.counts[m] = n + 1
+        if s.turn == 0 and not moves and ASK not in labels:
+            s.rapport = min(1.0, s.rapport + 0.1)  # an opening greeting builds rapport
+        elif not moves and ASK not in labels:
+            s.fillers += 1
+            s.resistance += 0.1 * s.fillers
+        if s.open_concern is not None:
+            c = s.open_concern
+            if any(x in ADDRESSES[c] for x in labels):
+                s.inclination += 0.6
+                s.addressed.append(c)
+                ev.addressed = c
+            else:
+                s.inclination -= 0.35
+                s.ignored.append(c)
+                ev.ignored = c
+            s.open_concern = None
+        if ASK in labels:
+            s.asks += 1
+            ev.asked = True
+            if s.groundwork < 2:
+                s.resistance += 0.5
+                ev.ask_early = True
+            if s.asks >= 3:
+                s.resistance += 0.35 * (s.asks - 2)
+                ev.ask_again = True
+        if hostile:
+            s.resistance += 1.0
+        s.turn += 1
+        if ev.asked:
+            ev.stated = self.donation(s, assume_asked=True)
+            if ev.stated > 0:
+                s.committed = ev.stated
+        # A pending concern surfaces on schedule, or now if the agent asked for the user's view
+        # (or asked for money and was turned down: the concern is the reason).
+        if s.pending and s.open_concern is None:
+            due = self.persona.concern_turns[len(self.persona.concerns) - len(s.pending)]
+            if s.turn >= due or "task-related-inquiry" in labels or (ev.asked and not ev.stated):
+                s.open_concern = s.pending.pop(0)
+                ev.voiced = s.open_concern
+        if s.resistance >= LEAVE_AT:
+            s.ended = "left"
+        elif s.committed is not None and not ev.asked and not moves and s.turn > 1:
+            s.ended = "done"  # the agent wraps up after a commitment
+        return s, ev
+
+    def margin(self, s: PersuasionState, assume_asked: bool = False) -> float:
+        """Net inclination to give; the persuadee gives iff it is positive."""
+        unresolved = len(s.ignored) + (1 if s.open_concern else 0)
+        m = s.inclination + self.persona.offset - s.resistance - 0.35 * unresolved
+        if s.asks == 0 and not assume_asked:
+            m -= 0.9
+        return m
+
+    def outcome(self, state: PersuasionState) -> float:
+        """The donation if the conversation ended in ``state``."""
+        return self.donation(state)
+
+    def value(self, state: PersuasionState) -> float:
+        """Net inclination, counting an ask as if it will still come."""
+        return self.margin(state, assume_asked=True)
+
+    def donation(self, s: PersuasionState, assume_asked: bool = False) -> float:
+        """Donation in dollars (0.00-2.00) implied by the state: the terminal outcome."""
+        m = self.margin(s, assume_asked)
+        if m <= 0:
+            return 0.0
+        u = 1.0 - math.exp(-m / AMOUNT_SCALE)
+        j = int(np.searchsorted(self._cdf, u * 0.999))
+        return float(self._amounts[min(j, len(self._amounts) - 1)])
+
+
+class PersuasionUser(SimulatedUser):
+    """The embedded persuadee: persona + :class:`PersuasionDynamics` + worded replies."""
+
+    domain = "persuasion"
+    opens = False
+
+    def __init__(self) -> None:
+        self.classifier = get_classifier("persuasion")
+        self.persona: PersuasionPersona | None = None
+        self.dynamics: PersuasionDynamics | None = None
+        self.state = PersuasionState()
+        self._rng = np.random.default_rng(0)
+        self._revealed: set[str] = set()
+
+    def reset(self, rng: np.random.Generator) -> str | None:
+        """Sample a persona and a wording stream; the persuader speaks first."""
+        self.persona = sample_persuasion_persona(rng)
+        self.dynamics = PersuasionDynamics(self.persona)
+        self.state = self.dynamics.initial_state()
+        self._rng = np.random.default_rng(rng.integers(2**63))
+        self._revealed = set()
+        return None
+
+    def respond(self, agent_text: str) -> UserReply:
+        """Classify the agent's words, move the hidden state, and word a reply."""
+        if self.dynamics is None:
+            raise RuntimeError("PersuasionUser.respond called before reset")
+        labels = self.classifier.classify(agent_text)
+        hostile = is_hostile(agent_text)
+        self.state, ev = self.dynamics.step(self.state, labels, hostile)
+        text = self._word(ev)
+        return UserReply(
+            text=text,
+            done=bool(self.state.ended),
+            reason=self.state.ended,
+            info={"strategies": list(labels), "hostile": hostile},
+        )
+
+    def outcome(self) -> float:
+        """The donation implied by the current state."""
+        assert self.dynamics is not None
+        return self.dynamics.donation(self.state)
+
+    def privileged(self) -> dict[str, Any]:
+        """Persona and mental state (hidden from agents; for analysis and the oracle)."""
+        assert self.persona is not None
+        s = self.state
+        return {
+            "persona": self.persona.to_dict(),
+            "state": {
+                "inclination": round(s.inclination, 4),
+                "trust": round(s.trust, 4),
+                "resistance": round(s.resistance, 4),
+                "rapport": round(s.rapport, 4),
+                "asks": s.asks,
+                "open_concern": s.open_concern,
+                "addressed": list(s.addressed),
+                "ignored": list(s.ignored),
+                "committed": s.committed,
+            },
+        }
+
+    # -- wording -------------------------------------------------------------------------------
+
+    def _pick(self, options: tuple[str, ...]) -> str:
+        return options[int(self._rng.integers(len(options)))]
+
+    def _word(self, ev: StepEvents) -> str:
+        p, s = self.persona, self.state
+        assert p is not None
+        parts: list[str] = []
+        if ev.hostile:
+            parts.append(self._pick(T.HOSTILE))
+        if s.ended == "left":
+            parts.append(self._pick(T.LEAVE))
+            return " ".join(parts)
+        if ev.addressed:
+            parts.append(self._pick(T.ADDRESSED[ev.addressed]))
+        elif ev.ignored:
+            parts.append(self._pick(T.IGNORED))
+        main = next((x for x in ev.labels if x in ev.gains and x not in INQUIRIES), None)
+        if main is not None and not ev.addressed:
+            g = ev.gains[main]
+            mood = "pos" if g > 0.3 else ("neg" if g <= 0.02 else "neu")
+            parts.append(self._pick(T.REACTIONS[main][mood]))
+            if mood != "pos" and "type" not in self._revealed and self._rng.random() < 0.6:
+                parts.append(self._reveal_type())
+        for q in (x for x in ev.labels if x in INQUIRIES):
+            parts.append(self._answer(q))
+        if ev.voiced:
+            parts.append(self._pick(T.CONCERNS[ev.voiced]))
+        elif "type" not in self._revealed and self._rng.random() < p.disclosure * 0.5:
+            parts.append(self._reveal_type())
+        if ev.asked:
+            if ev.ask_again:
+                parts.append(self._pick(T.ASK_AGAIN))
+            elif ev.ask_early:
+                parts.append(self._pick(T.ASK_EARLY))
+            if ev.stated and ev.stated > 0:
+                parts.append(self._pick(T.COMMIT).format(amount=ev.stated))
+            elif self.dynamics and self.dynamics.margin(s, assume_asked=True) > -0.6:
+                parts.append(self._pick(T.HESITATE))
+            else:
+                parts.append(self._pick(T.REFUSE))
+        if s.ended == "done":
+            parts.append(self._pick(T.CLOSE))
+        if not parts:
+            mood = "pos" if s.turn == 1 else "neu"
+            parts.append(self._pick(T.REACTIONS["non-strategy"][mood if s.fillers < 2 else "neg"]))
+        text = " ".join(parts[:4])
+        filler = self._pick(T.FILLERS)
+        if filler and text[:1].isalpha():
+            text = filler + text[0].lower() + text[1:]
+        return text
+
+    def _reveal_type(self) -> str:
+        assert self.persona is not None
+        self._revealed.add("type")
+        return self._pick(T.TYPE_CUES[self.persona.main_type])
+
+    def _answer(self, inquiry: str) -> str:
+        p = self.persona
+        assert p is not None
+        if inquiry == "source-related-inquiry":
+            return self._pick(T.SOURCE_ANSWER[p.aware])
+        if inquiry == "personal-related-inquiry":
+            if "children" not in self._revealed:
+                self._revealed.add("children")
+                return self._pick(
+                    T.PERSONAL_ANSWER["children" if p.has_children else "no_children"]
+                )
+            if "giving" not in self._revealed:
+                self._revealed.add("giving")
+                return self._pick(
+                    T.PERSONAL_ANSWER["gave_before" if p.gave_before else "never_gave"]
+                )
+            return self._reveal_type()
+        # task-related: the persuadee's view of giving reveals what drives them
+        return self._reveal_type() if "type" not in self._revealed else self._pick(T.HESITATE)

@@ -1,0 +1,245 @@
+"""What the simulated persuadee says: reply templates, after the persuadees of PersuasionForGood.
+
+Replies are assembled from parts (a reaction to the agent's move, an answer to a question, a
+concern, a self-revealing remark, an answer to the ask) so that each turn reads as one natural
+message and reveals the hidden persona only gradually.
+"""
+
+from __future__ import annotations
+
+# Reaction to a persuasive move, by how well it landed ("pos", "neu", "neg").
+REACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "logical-appeal": {
+        "pos": (
+            "That actually makes a lot of sense.",
+            "Good point, a little really does go further there.",
+            "Hm, I hadn't thought about it that way, but you're right.",
+        ),
+        "neu": ("I guess that's true.", "Sure, in theory.", "Maybe so."),
+        "neg": (
+            "That sounds good on paper, I suppose.",
+            "Everyone says that about every charity though.",
+        ),
+    },
+    "emotion-appeal": {
+        "pos": (
+            "Oh, that's so sad. Those poor kids.",
+            "That really breaks my heart.",
+            "Ugh, that's awful. No child should go through that.",
+        ),
+        "neu": (
+            "That's sad, yes.",
+            "I know, it's terrible what some kids go through.",
+            "Yeah, it's a hard thing to think about.",
+        ),
+        "neg": (
+            "I get that it's sad, but I'd rather hear facts than a sob story.",
+            "Please don't try to guilt-trip me.",
+            "Every charity shows sad pictures, honestly.",
+        ),
+    },
+    "credibility-appeal": {
+        "pos": (
+            "Okay, that's reassuring to hear.",
+            "Oh, that's good to know they're so well established.",
+            "Good, I like that they're transparent about it.",
+        ),
+        "neu": (
+            "Okay, I've probably seen their name somewhere.",
+            "Alright.",
+            "I see, they sound pretty big.",
+        ),
+        "neg": ("Big organizations can still waste a lot of money.", "Hmm, anyone can claim that."),
+    },
+    "foot-in-the-door": {
+        "pos": (
+            "Well, a small amount I could probably manage.",
+            "I guess a little bit wouldn't hurt.",
+            "If it's just a few cents, sure, that's doable.",
+        ),
+        "neu": ("Maybe, I'll think about it.", "A little, possibly."),
+        "neg": ("Even small amounts add up for me.", "I'd rather not commit to anything yet."),
+    },
+    "self-modeling": {
+        "pos": (
+            "That's really generous of you.",
+            "Wow, that's nice of you to give too.",
+            "If you're giving, that makes me want to do it as well.",
+        ),
+        "neu": ("That's nice of you.", "Good for you.", "Okay, that's your choice."),
+        "neg": ("That's your decision, it doesn't really change mine.",),
+    },
+    "personal-story": {
+        "pos": (
+            "Wow, that's a touching story. Thank you for sharing it.",
+            "That must have meant a lot to your family.",
+            "That's really moving.",
+        ),
+        "neu": ("Oh, interesting.", "That's nice to hear.", "I'm glad it worked out."),
+        "neg": ("That's nice, but it's just one story.",),
+    },
+    "donation-information": {
+        "pos": (
+            "Oh, that's easy then.",
+            "Okay, good to know how it works.",
+            "That's simple enough.",
+        ),
+        "neu": ("Okay, got it.", "I see how it works.", "Alright, thanks for explaining."),
+        "neg": ("Okay, but I haven't decided anything yet.",),
+    },
+    "non-strategy": {
+        "pos": ("Hi! I'm doing well, thanks.", "Hello! Good, how about you?", "Hey there."),
+        "neu": ("Okay.", "Sure.", "Alright.", "Mm-hm."),
+        "neg": ("Okay...", "What do you mean?", "Sorry, I'm not sure what you're saying."),
+    },
+}
+
+SOURCE_ANSWER = {
+    True: (
+        "Yes, I've heard of them. They help kids around the world, right?",
+        "I think so, I've seen their ads on TV.",
+        "Yeah, I know a little about them.",
+    ),
+    False: (
+        "No, I haven't. What do they do?",
+        "Not really, I've never heard of them. Where are they based?",
+        "No, this is the first time I've heard of it.",
+    ),
+}
+
+PERSONAL_ANSWER = {
+    "children": (
+        "Yes, I have two kids of my own.",
+        "I do, a little boy. He's five.",
+        "Yeah, I'm a parent, so stories about kids always get to me.",
+    ),
+    "no_children": (
+        "No kids yet, but I have nieces and nephews.",
+        "No, I don't have any children.",
+        "Not yet, maybe someday.",
+    ),
+    "gave_before": (
+        "I've donated to a few charities before, mostly around the holidays.",
+        "I gave to a food bank last year.",
+        "I try to give a little every year.",
+    ),
+    "never_gave": (
+        "Honestly, I don't really donate much.",
+        "I haven't given to charity in a long time.",
+        "Not much, I usually keep to myself.",
+    ),
+}
+
+# Remarks that reveal the persona's main type.
+TYPE_CUES: dict[str, tuple[str, ...]] = {
+    "empathic": (
+        "I always tear up when I see stories about children.",
+        "I have a soft spot for kids, honestly.",
+        "It really gets to me when I think about children suffering.",
+        "I care a lot about kids who have nobody looking out for them.",
+    ),
+    "analytical": (
+        "I'm more of a numbers person, I like to see the facts.",
+        "I usually look into how effective a charity is before giving.",
+        "I like to make decisions based on evidence, not feelings.",
+        "I'd want to know what my money actually achieves.",
+    ),
+    "skeptic": (
+        "To be honest, I'm always a bit wary of charities.",
+        "I've heard a lot of stories about charities that are basically scams.",
+        "I don't really trust big organizations with my money.",
+        "A lot of these groups spend more on ads than on the people they help.",
+    ),
+    "thrifty": (
+        "Money's been pretty tight for me lately.",
+        "I'm doing these tasks because I need the extra cash, to be honest.",
+        "Every dollar counts for me right now.",
+        "I'm on a tight budget this month.",
+    ),
+}
+
+CONCERNS: dict[str, tuple[str, ...]] = {
+    "legitimacy": (
+        "How do I know this charity is legit?",
+        "How can I be sure the money actually gets to the kids?",
+        "Is this a real organization? I'd hate to get scammed.",
+    ),
+    "impact": (
+        "How much of the donation actually goes to the children and not to overhead?",
+        "What difference would a dollar or two really make?",
+        "What exactly would my money be used for?",
+    ),
+    "money": (
+        "I don't really have much to spare right now.",
+        "I need this money myself, to be honest.",
+        "Two dollars isn't much, but it matters to me at the moment.",
+    ),
+    "local": (
+        "Wouldn't it be better to help kids here at home first?",
+        "There are kids struggling in my own town too, you know.",
+        "I usually prefer to help people locally.",
+    ),
+}
+
+ADDRESSED = {
+    "legitimacy": (
+        "Okay, that makes me feel better about it.",
+        "Alright, that does sound trustworthy.",
+    ),
+    "impact": ("Okay, that answers my question.", "Good, that's what I wanted to know."),
+    "money": (
+        "Well, if it can be just a small amount, that helps.",
+        "Okay, I don't feel so pressured then.",
+    ),
+    "local": (
+        "Fair enough, I suppose kids everywhere need help.",
+        "True, they work in the US too, I guess.",
+    ),
+}
+IGNORED = (
+    "You didn't really answer my question.",
+    "That doesn't really address what I asked.",
+    "Hmm, that's not what I was asking about.",
+)
+
+ASK_EARLY = (
+    "Whoa, we just started talking and you're already asking for money?",
+    "That's a bit fast, I don't even know much about them yet.",
+)
+ASK_AGAIN = (
+    "You already asked me that.",
+    "I heard you the first time.",
+    "Please stop asking, I'll decide on my own.",
+)
+COMMIT = (
+    "Okay, I'll donate ${amount:.2f}.",
+    "Alright, you've convinced me. I'll give ${amount:.2f}.",
+    "I can do ${amount:.2f}.",
+    "Sure, put me down for ${amount:.2f}.",
+)
+HESITATE = (
+    "I'm not sure yet. Let me think about it.",
+    "Maybe. I haven't decided.",
+    "I'm still on the fence about it.",
+)
+REFUSE = (
+    "I don't think I'll donate this time, sorry.",
+    "No, I'd rather keep my payment.",
+    "I'll pass for now, thanks.",
+)
+HOSTILE = (
+    "Wow, there's no need to be rude.",
+    "I don't appreciate being spoken to like that.",
+    "That's really uncalled for.",
+)
+LEAVE = (
+    "I think I'm done with this conversation. Goodbye.",
+    "I'm going to end the chat here.",
+    "Sorry, I don't want to continue this. Bye.",
+)
+CLOSE = (
+    "You're welcome! Have a great day.",
+    "Thanks, it was nice chatting. Bye!",
+    "Glad I could help. Take care!",
+)
+FILLERS = ("", "", "", "Hmm, ", "Well, ", "Honestly, ", "Oh, ")
