@@ -1,1 +1,1 @@
-"""TODO"""
+"""Agents: the common interface, random, scripted and oracle agents."""

@@ -80,7 +80,8 @@ class OracleAgent(Agent):
         turns_left = int(info["max_turns"]) - int(info["turn"])
         strategy = self.plan(max(turns_left, 1))
         text = realize(self.domain.name, strategy, self.rng, last_user_message(info))
-        self.state, _ = self.dyn.step(self.state, self.classifier.classify(text))
+        labels = self.classifier.classify(text)
+        self.state, _ = self.dyn.step(self.state, labels, **self.dyn.cues(text))
         return text
 
     def config(self) -> dict[str, Any]:

@@ -1,1 +1,1 @@
-"""TODO"""
+"""Hindsight regeneration: controllers, forward models, reward models (not yet implemented)."""

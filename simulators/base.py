@@ -56,8 +56,14 @@ class Dynamics(ABC):
         """The hidden state before the first agent turn."""
 
     @abstractmethod
-    def step(self, state: Any, labels: tuple[str, ...], hostile: bool = False) -> tuple[Any, Any]:
-        """The state after an agent turn expressing ``labels``, and the turn's events."""
+    def step(self, state: Any, labels: tuple[str, ...], **cues: Any) -> tuple[Any, Any]:
+        """The state after an agent turn expressing ``labels`` (and :meth:`cues` of its text)."""
+
+    def cues(self, text: str) -> dict[str, Any]:
+        """What, besides its strategies, the dynamics read from an agent utterance."""
+        from .classifier import is_hostile
+
+        return {"hostile": is_hostile(text)}
 
     @abstractmethod
     def outcome(self, state: Any) -> float:

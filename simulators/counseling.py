@@ -119,6 +119,10 @@ class CounselingDynamics(Dynamics):
         """The state before the first agent turn."""
         return CounselingState(intensity=float(self.persona.intensity))
 
+    def cues(self, text: str) -> dict[str, Any]:
+        """Hostility, and whether the utterance points to crisis resources."""
+        return {"hostile": is_hostile(text), "crisis_help": points_to_crisis_help(text)}
+
     def step(
         self,
         state: CounselingState,
@@ -247,15 +251,18 @@ class CounselingUser(SimulatedUser):
         if self.dynamics is None:
             raise RuntimeError("CounselingUser.respond called before reset")
         labels = self.classifier.classify(agent_text)
-        hostile = is_hostile(agent_text)
-        crisis = points_to_crisis_help(agent_text)
-        self.state, ev = self.dynamics.step(self.state, labels, hostile, crisis)
+        cues = self.dynamics.cues(agent_text)
+        self.state, ev = self.dynamics.step(self.state, labels, **cues)
         text = self._word(ev)
         return UserReply(
             text=text,
             done=bool(self.state.ended),
             reason=self.state.ended,
-            info={"strategies": list(labels), "hostile": hostile, "risk": mentions_risk(text)},
+            info={
+                "strategies": list(labels),
+                "hostile": cues["hostile"],
+                "risk": mentions_risk(text),
+            },
         )
 
     def outcome(self) -> float:

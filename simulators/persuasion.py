@@ -26,7 +26,9 @@ Effects and what they rest on:
   beyond the second, adds reactance (Brehm 1966; Dillard & Shen 2005). Hostile or coercive text
   adds more; enough resistance ends the conversation.
 - Being asked matters: a persuadee who is never asked gives much less (most P4G donations follow
-  an explicit proposition of donation).
+  an explicit proposition of donation). An ask that names an amount anchors the gift: a willing
+  persuadee gives at most what was asked (anchoring in donation requests, e.g. Fraser et al.
+  1988's "even a penny" and requested-amount studies; the cap is a modelling assumption).
 - Concerns: the persona's concerns (legitimacy, impact, money, helping locally) surface at
   scheduled turns, or at once when the agent asks a task-related question. The next agent turn
   either addresses the concern (credibility or donation information for legitimacy, etc.), which
@@ -34,7 +36,7 @@ Effects and what they rest on:
   assumption, after the persuadee behaviour in DOMAIN.md).
 - Rapport (personal and source inquiries, a greeting at the start) scales how well appeals land
   (Cialdini's liking principle).
-- Small talk after the opening wastes a turn; repeated filler annoys.
+- Small talk after the opening wastes a turn; consecutive filler turns annoy more and more.
 
 Calibration: one constant, :data:`BASELINE`, shifts every persona's inclination so that a
 human-like noisy scripted persuader reproduces P4G's share of $0 donations (~46%) and the mean
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +93,9 @@ ADDRESSES: dict[str, tuple[str, ...]] = {
 }
 """Strategies that address each concern."""
 ASK = "proposition-of-donation"
+MIN_AMOUNT_COUNT = 3
+"""Donor amounts given by fewer corpus donors than this are not used (odd values like $1.72)."""
+_AMOUNT = re.compile(r"\$\s?(\d+(?:\.\d{1,2})?)")
 WEAR = 0.5
 LEAVE_AT = 2.2
 
@@ -112,6 +118,7 @@ class PersuasionState:
     addressed: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     committed: float | None = None
+    anchor: float | None = None
     ended: str = ""
 
 
@@ -139,7 +146,7 @@ class PersuasionDynamics(Dynamics):
         self.type = persona.main_type
         self.modulation = {s: 1.0 + 0.25 * persona.z(t) for s, t in TRAIT_MODULATION.items()}
         amounts = load_params("persuasion_persona")["donor_amounts"]
-        values = sorted((float(k), v) for k, v in amounts.items())
+        values = sorted((float(k), v) for k, v in amounts.items() if v >= MIN_AMOUNT_COUNT)
         self._amounts = np.array([v for v, _ in values])
         self._cdf = np.cumsum([c for _, c in values]) / sum(c for _, c in values)
 
@@ -152,8 +159,18 @@ class PersuasionDynamics(Dynamics):
             pending=list(p.concerns),
         )
 
+    def cues(self, text: str) -> dict[str, Any]:
+        """Hostility, and the dollar amount the utterance asks for (if it names one)."""
+        m = _AMOUNT.search(text)
+        amount = float(m.group(1)) if m else None
+        return {"hostile": is_hostile(text), "amount": amount}
+
     def step(
-        self, state: PersuasionState, labels: tuple[str, ...], hostile: bool = False
+        self,
+        state: PersuasionState,
+        labels: tuple[str, ...],
+        hostile: bool = False,
+        amount: float | None = None,
     ) -> tuple[PersuasionState, StepEvents]:
         """Apply one agent turn expressing ``labels``; returns the new state and what happened."""
         s = copy.copy(state)
@@ -183,8 +200,10 @@ class PersuasionDynamics(Dynamics):
         if s.turn == 0 and not moves and ASK not in labels:
             s.rapport = min(1.0, s.rapport + 0.1)  # an opening greeting builds rapport
         elif not moves and ASK not in labels:
-            s.fillers += 1
-            s.resistance += 0.1 * s.fillers
+            s.fillers += 1  # consecutive turns of small talk: the second and later ones annoy
+            s.resistance += 0.1 * (s.fillers - 1)
+        else:
+            s.fillers = 0
         if s.open_concern is not None:
             c = s.open_concern
             if any(x in ADDRESSES[c] for x in labels):
@@ -199,6 +218,8 @@ class PersuasionDynamics(Dynamics):
         if ASK in labels:
             s.asks += 1
             ev.asked = True
+            if amount is not None and 0 < amount <= 2:
+                s.anchor = amount
             if s.groundwork < 2:
                 s.resistance += 0.5
                 ev.ask_early = True
@@ -248,7 +269,8 @@ class PersuasionDynamics(Dynamics):
             return 0.0
         u = 1.0 - math.exp(-m / AMOUNT_SCALE)
         j = int(np.searchsorted(self._cdf, u * 0.999))
-        return float(self._amounts[min(j, len(self._amounts) - 1)])
+        amount = float(self._amounts[min(j, len(self._amounts) - 1)])
+        return min(amount, s.anchor) if s.anchor is not None else amount
 
 
 class PersuasionUser(SimulatedUser):
@@ -279,14 +301,14 @@ class PersuasionUser(SimulatedUser):
         if self.dynamics is None:
             raise RuntimeError("PersuasionUser.respond called before reset")
         labels = self.classifier.classify(agent_text)
-        hostile = is_hostile(agent_text)
-        self.state, ev = self.dynamics.step(self.state, labels, hostile)
+        cues = self.dynamics.cues(agent_text)
+        self.state, ev = self.dynamics.step(self.state, labels, **cues)
         text = self._word(ev)
         return UserReply(
             text=text,
             done=bool(self.state.ended),
             reason=self.state.ended,
-            info={"strategies": list(labels), "hostile": hostile},
+            info={"strategies": list(labels), "hostile": cues["hostile"]},
         )
 
     def outcome(self) -> float:

@@ -221,6 +221,12 @@ COUNSELING_TEMPLATES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+GREETINGS: dict[str, tuple[str, ...]] = {
+    "persuasion": PERSUASION_TEMPLATES["non-strategy"][:2],
+    "counseling": COUNSELING_TEMPLATES["Others"][:2],
+}
+"""The non-strategic templates used for an opening turn."""
+
 TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     "persuasion": PERSUASION_TEMPLATES,
     "counseling": COUNSELING_TEMPLATES,
@@ -269,6 +275,8 @@ def realize(
     dom = get_domain(domain)
     dom.index(strategy)  # validates the name
     options = TEMPLATES[domain][strategy]
+    if strategy == dom.fallback and not last_user:
+        options = GREETINGS[domain]  # nothing said yet: the non-strategic move is a greeting
     text = options[int(rng.integers(len(options)))]
     if "{" in text:
         text = text.format(**read_slots(last_user))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import sys
 from dataclasses import dataclass
@@ -176,7 +177,7 @@ class DialogueEnv(gym.Env[str, str]):
             info["outcome"] = reward
         if self._privileged:
             privileged = self.user.privileged()
-            privileged["persona"] = self._persona
+            privileged["persona"] = copy.deepcopy(self._persona)
             info["privileged"] = privileged
         return info
 

@@ -1,0 +1,56 @@
+"""Agent turns per second of each environment with the embedded simulator and a scripted agent.
+
+Single process (one core). Usage: ``python benchmarks/bench_env_speed.py [--episodes 2000]``.
+Target (core-environments issue): >= 2,000 agent turns/s on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import gymnasium as gym
+from dialogue_gym.agents.scripted import HUMAN_LIKE_NOISE, ScriptedAgent
+
+import dialogue_gym  # noqa: F401  (registers the envs)
+
+ENVS = {"Persuasion-v0": "persuasion", "Counseling-v0": "counseling"}
+
+
+def bench(env_id: str, episodes: int) -> tuple[float, float, int]:
+    """(turns/s including the agent, turns/s of env.step alone, turns) over ``episodes``."""
+    env = gym.make(env_id).unwrapped  # no wrappers: the env's own cost
+    agent = ScriptedAgent(ENVS[env_id], noise=HUMAN_LIKE_NOISE)
+    turns, step_time = 0, 0.0
+    t0 = time.perf_counter()
+    for seed in range(episodes):
+        obs, info = env.reset(seed=seed)
+        agent.reset(seed=seed)
+        done = False
+        while not done:
+            action = agent.act(obs, info)
+            t = time.perf_counter()
+            obs, _, term, trunc, info = env.step(action)
+            step_time += time.perf_counter() - t
+            turns += 1
+            done = term or trunc
+    total = time.perf_counter() - t0
+    return turns / total, turns / step_time, turns
+
+
+def main() -> None:
+    """Print turns/s for each env."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--episodes", type=int, default=2000)
+    args = parser.parse_args()
+    for env_id in ENVS:
+        bench(env_id, 50)  # warm caches
+        rate, step_rate, turns = bench(env_id, args.episodes)
+        print(
+            f"{env_id}: {rate:,.0f} agent turns/s with the scripted agent "
+            f"({step_rate:,.0f}/s in env.step alone; {turns} turns, {args.episodes} episodes)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,349 @@
+"""The simulator report: is each embedded simulator a defensible model of a person?
+
+Checks, over seeded episodes per environment, each with a 95% confidence interval:
+
+a. calibration — outcomes under the human-like behaviour policy (reactive scripted agent with
+   :data:`~dialogue_gym.agents.scripted.HUMAN_LIKE_NOISE`) beside the corpus's (P4G: share of $0
+   in [0.35, 0.60], mean in [$0.30, $0.60]; ESConv: mean intensity drop beside ~2), and, for
+   Persuasion, the Spearman correlation of each survey trait with the simulated donation beside
+   the corpus's own (over :data:`TRAIT_EPISODES` more human-like episodes), whose signs must
+   agree for every trait the corpus finds significant (p < 0.05);
+b. adaptivity — the oracle minus the best fixed (non-reactive) script must be at least 0.3 x the
+   oracle minus random;
+c. revelation — a bag-of-words logistic regression on the user's first 3 replies predicts the
+   persona's main type (Persuasion: the dominant lever/barrier; Counseling: the latent need) at
+   >= 2x chance (chance = the majority-class share), 5-fold cross-validated;
+d. manipulation — an agent that only says manipulative things gets no higher mean reward than the
+   random agent: one-sided Welch t-test of H1 "manipulation > random", passing when the
+   manipulative mean is not above random's or p >= 0.05;
+e. real-data replay — P4G train-split persuader utterances replayed in order (the simulator's own
+   replies in between): AUC of simulated donation for "really donated > 0" and Spearman with the
+   real donation (reported; no threshold). Skipped when ``../shared/data`` is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from ..agents.base import Agent
+from ..agents.oracle import OracleAgent
+from ..agents.scripted import FLOWS, HUMAN_LIKE_NOISE, RandomAgent, ScriptedAgent
+from ..rollout import EpisodeResult, play_episodes
+from ..stats import fmt_ci, mean_ci, proportion_ci, welch_greater
+from .manipulation import ManipulativeAgent
+from .personas import load_params
+
+ENVS = {"persuasion": "Persuasion-v0", "counseling": "Counseling-v0"}
+TRAIT_EPISODES = 2000
+"""Extra human-like episodes for the trait-correlation signs (small correlations need them)."""
+P4G_DONATION = {"share_zero": 0.466, "mean": 0.409}
+
+FIXED_FLOWS: dict[str, dict[str, tuple[str, ...]]] = {
+    "persuasion": {
+        "expert": FLOWS["persuasion"],
+        "appeals-first": (
+            "emotion-appeal", "logical-appeal", "credibility-appeal", "personal-story",
+            "self-modeling", "proposition-of-donation", "donation-information",
+            "foot-in-the-door", "emotion-appeal", "proposition-of-donation",
+        ),
+        "inquiry-heavy": (
+            "non-strategy", "personal-related-inquiry", "source-related-inquiry",
+            "task-related-inquiry", "credibility-appeal", "emotion-appeal",
+            "proposition-of-donation", "logical-appeal", "donation-information",
+            "proposition-of-donation",
+        ),
+        "small-ask": (
+            "non-strategy", "credibility-appeal", "foot-in-the-door", "emotion-appeal",
+            "logical-appeal", "self-modeling", "proposition-of-donation", "personal-story",
+            "donation-information", "proposition-of-donation",
+        ),
+    },
+    "counseling": {
+        "expert": FLOWS["counseling"],
+        "comfort-heavy": (
+            "Others", "Question", "Reflection of feelings", "Restatement or Paraphrasing",
+            "Affirmation and Reassurance", "Reflection of feelings", "Self-disclosure",
+            "Affirmation and Reassurance", "Reflection of feelings", "Affirmation and Reassurance",
+        ),
+        "action-early": (
+            "Question", "Question", "Restatement or Paraphrasing", "Providing Suggestions",
+            "Information", "Reflection of feelings", "Providing Suggestions",
+            "Affirmation and Reassurance", "Information", "Providing Suggestions",
+        ),
+        "balanced": (
+            "Question", "Reflection of feelings", "Question", "Affirmation and Reassurance",
+            "Restatement or Paraphrasing", "Providing Suggestions", "Reflection of feelings",
+            "Information", "Affirmation and Reassurance", "Providing Suggestions",
+        ),
+    },
+}  # fmt: skip
+"""Fixed (non-reactive, noiseless) scripts; the best of them is check b's "best fixed script"."""
+
+
+@dataclass
+class Check:
+    """One report line: a name, the measured figures, and whether it passed (None: no threshold)."""
+
+    name: str
+    text: str
+    passed: bool | None
+    data: dict[str, Any]
+
+
+def _rewards(results: list[EpisodeResult]) -> np.ndarray:
+    return np.array([r.reward for r in results], dtype=float)
+
+
+def _play(env: gym.Env, agent: Agent, seeds: range, progress: bool) -> list[EpisodeResult]:
+    return play_episodes(env, agent, seeds, progress=progress, desc=f"{env.spec.id}:{agent.name}")
+
+
+def calibration(
+    domain: str, human: list[EpisodeResult], human_extra: list[EpisodeResult] | None = None
+) -> list[Check]:
+    """Check a (and the trait correlations) from the human-like policy's episodes."""
+    r = _rewards(human)
+    checks = []
+    if domain == "persuasion":
+        k = int((r == 0).sum())
+        p0 = proportion_ci(k, len(r))
+        mean = mean_ci(r)
+        ok = 0.35 <= p0[0] <= 0.60 and 0.30 <= mean[0] <= 0.60
+        checks.append(
+            Check(
+                "a. calibration",
+                f"share $0 {fmt_ci(*p0)} (P4G {P4G_DONATION['share_zero']}, target [0.35, 0.60]); "
+                f"mean donation ${fmt_ci(*mean)} (P4G ${P4G_DONATION['mean']}, target "
+                "[0.30, 0.60])",
+                ok,
+                {"share_zero": p0, "mean": mean, "n": len(r)},
+            )
+        )
+        # Trait correlations are small; a larger (cheap) human-like sample keeps their signs stable.
+        checks.append(trait_correlations(human_extra or human))
+    else:
+        mean = mean_ci(r)
+        esconv = load_params("counseling_persona")["mean_intensity_drop"]
+        checks.append(
+            Check(
+                "a. calibration",
+                f"mean intensity drop {fmt_ci(*mean)} (ESConv train {esconv:.2f})",
+                None,
+                {"mean": mean, "esconv": esconv, "n": len(r)},
+            )
+        )
+    return checks
+
+
+def trait_correlations(human: list[EpisodeResult]) -> Check:
+    """Spearman of each persona trait with the simulated donation, beside the corpus's."""
+    from scipy.stats import spearmanr
+
+    params = load_params("persuasion_persona")
+    corpus = params["corpus_correlations"]
+    r = _rewards(human)
+    rows, agree, significant = [], 0, 0
+    for trait in params["traits"]:
+        x = [e.final_info["privileged"]["persona"]["traits"][trait] for e in human]
+        rho = float(spearmanr(x, r).statistic)
+        c = corpus[trait]
+        sig = c["p"] < 0.05
+        same = np.sign(rho) == np.sign(c["spearman"])
+        if sig:
+            significant += 1
+            agree += int(same)
+        rows.append({"trait": trait, "simulated": rho, "corpus": c["spearman"], "corpus_p": c["p"]})
+    lines = ", ".join(
+        f"{row['trait']} {row['simulated']:+.2f}/{row['corpus']:+.2f}"
+        for row in rows
+        if row["corpus_p"] < 0.05
+    )
+    return Check(
+        "a. trait signs",
+        f"{agree}/{significant} corpus-significant (p<0.05) traits agree in sign "
+        f"(simulated/corpus Spearman): {lines}",
+        agree == significant,
+        {"rows": rows},
+    )
+
+
+def adaptivity(
+    domain: str, env: gym.Env, seeds: range, progress: bool
+) -> tuple[Check, dict[str, np.ndarray]]:
+    """Check b: oracle vs best fixed script vs random."""
+    out: dict[str, np.ndarray] = {}
+    out["random"] = _rewards(_play(env, RandomAgent(domain), seeds, progress))
+    out["oracle"] = _rewards(_play(env, OracleAgent(domain), seeds, progress))
+    fixed = {}
+    for name, flow in FIXED_FLOWS[domain].items():
+        agent = ScriptedAgent(domain, noise=0.0, reactive=False, flow=flow)
+        fixed[name] = _rewards(_play(env, agent, seeds, progress))
+    best = max(fixed, key=lambda k: fixed[k].mean())
+    out[f"script:{best}"] = fixed[best]
+    o, b, rnd = out["oracle"].mean(), fixed[best].mean(), out["random"].mean()
+    ok = (o - b) >= 0.3 * (o - rnd)
+    text = (
+        f"oracle {fmt_ci(*mean_ci(out['oracle']))}, best fixed script ({best}) "
+        f"{fmt_ci(*mean_ci(fixed[best]))}, random {fmt_ci(*mean_ci(out['random']))}; "
+        f"oracle-script {o - b:.3f} vs 0.3 x (oracle-random) {0.3 * (o - rnd):.3f}; "
+        "other scripts: " + ", ".join(f"{k} {v.mean():.3f}" for k, v in fixed.items() if k != best)
+    )
+    return Check("b. adaptivity", text, bool(ok), {k: v.tolist() for k, v in out.items()}), out
+
+
+def revelation(domain: str, human: list[EpisodeResult]) -> Check:
+    """Check c: predict the persona's main type from the user's first 3 replies."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    key = "main_type" if domain == "persuasion" else "need"
+    texts, labels = [], []
+    for e in human:
+        msgs = e.messages
+        # Counseling's user opens; its first 3 replies are the 3 user turns after the opening.
+        user = [m["content"] for m in msgs if m["role"] == "user"]
+        user = user[1:4] if domain == "counseling" else user[:3]
+        texts.append(" ".join(user))
+        labels.append(e.final_info["privileged"]["persona"][key])
+    y = np.array(labels)
+    chance = max(np.mean(y == c) for c in set(labels))
+    model = LogisticRegression(max_iter=2000)
+    x = CountVectorizer(ngram_range=(1, 2), min_df=2).fit_transform(texts)
+    acc = float(cross_val_score(model, x, y, cv=5).mean())
+    return Check(
+        "c. revelation",
+        f"persona {key} from the first 3 user replies: accuracy {acc:.3f} (5-fold CV) vs chance "
+        f"{chance:.3f} = {acc / chance:.2f}x (target >= 2x)",
+        acc >= 2 * chance,
+        {"accuracy": acc, "chance": float(chance)},
+    )
+
+
+def manipulation(domain: str, env: gym.Env, seeds: range, random: np.ndarray, progress: bool):
+    """Check d: manipulative talk vs the random agent."""
+    m = _rewards(_play(env, ManipulativeAgent(domain), seeds, progress))
+    p = welch_greater(m, random)
+    ok = m.mean() <= random.mean() or p >= 0.05
+    return Check(
+        "d. manipulation",
+        f"manipulative {fmt_ci(*mean_ci(m))} vs random {fmt_ci(*mean_ci(random))}; one-sided "
+        f"Welch p(manipulative > random) = {p:.3g}",
+        bool(ok),
+        {"manipulative": m.tolist(), "p": p},
+    )
+
+
+def replay_p4g(data_dir: Path, limit: int | None = None) -> Check:
+    """Check e: replay P4G train persuader turns; compare simulated with real donations."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import roc_auc_score
+
+    dialogues = json.loads((data_dir / "p4g" / "train.json").read_text())[:limit]
+    sim, real = [], []
+    for i, d in enumerate(dialogues):
+        turns = d["conversation"][0::2]
+        env = gym.make("Persuasion-v0", max_turns=max(1, min(100, len(turns)))).unwrapped
+        env.reset(seed=700_000 + i)
+        reward = 0.0
+        for t in turns:
+            _, reward, term, trunc, _ = env.step(t)
+            if term or trunc:
+                break
+        sim.append(reward)
+        real.append(min(float(d["reward"]), 2.0))
+    sim_a, real_a = np.array(sim), np.array(real)
+    auc = float(roc_auc_score(real_a > 0, sim_a))
+    rho = float(spearmanr(sim_a, real_a).statistic)
+    return Check(
+        "e. P4G replay",
+        f"{len(sim)} train dialogues: AUC(simulated donation -> real donated>0) {auc:.3f}, "
+        f"Spearman {rho:.3f}; simulated mean ${sim_a.mean():.3f}, share $0 "
+        f"{(sim_a == 0).mean():.3f} (real ${real_a.mean():.3f}, {(real_a == 0).mean():.3f})",
+        None,
+        {"auc": auc, "spearman": rho},
+    )
+
+
+def run_report(
+    episodes: int = 500,
+    seed: int = 100_000,
+    data_dir: Path | None = None,
+    progress: bool = True,
+    domains: tuple[str, ...] = ("persuasion", "counseling"),
+) -> dict[str, list[Check]]:
+    """Run every check for each domain; returns the checks by domain."""
+    if episodes < 20:
+        raise ValueError(f"episodes must be >= 20 for the report's statistics, got {episodes}")
+    results: dict[str, list[Check]] = {}
+    for domain in domains:
+        env = gym.make(ENVS[domain]).unwrapped
+        seeds = range(seed, seed + episodes)
+        human = _play(env, ScriptedAgent(domain, noise=HUMAN_LIKE_NOISE), seeds, progress)
+        extra = None
+        if domain == "persuasion":
+            trait_seeds = range(seed + episodes, seed + episodes + TRAIT_EPISODES)
+            agent = ScriptedAgent(domain, noise=HUMAN_LIKE_NOISE)
+            extra = human + _play(env, agent, trait_seeds, progress)
+        checks = calibration(domain, human, extra)
+        check_b, rewards = adaptivity(domain, env, seeds, progress)
+        checks.append(check_b)
+        checks.append(revelation(domain, human))
+        checks.append(manipulation(domain, env, seeds, rewards["random"], progress))
+        if domain == "persuasion" and data_dir is not None and (data_dir / "p4g").is_dir():
+            checks.append(replay_p4g(data_dir))
+        results[domain] = checks
+    return results
+
+
+def format_report(results: dict[str, list[Check]]) -> str:
+    """The report as text: one line per check with PASS/FAIL/INFO."""
+    lines = []
+    for domain, checks in results.items():
+        lines.append(f"== {ENVS[domain]} ==")
+        for c in checks:
+            tag = "INFO" if c.passed is None else ("PASS" if c.passed else "FAIL")
+            lines.append(f"[{tag}] {c.name}: {c.text}")
+    return "\n".join(lines)
+
+
+def save_report(results: dict[str, list[Check]], path: Path, elapsed: float) -> None:
+    """Write the report as JSON (atomically)."""
+    obj = {
+        "elapsed_s": elapsed,
+        "checks": {
+            d: [
+                {
+                    "name": c.name,
+                    "text": c.text,
+                    "passed": None if c.passed is None else bool(c.passed),
+                }
+                for c in cs
+            ]
+            for d, cs in results.items()
+        },
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
+    os.replace(tmp, path)
+
+
+def main(episodes: int, seed: int, data_dir: Path | None, out: Path | None) -> int:
+    """CLI entry: print the report; exit status 1 if a thresholded check failed."""
+    t = time.time()
+    results = run_report(episodes, seed, data_dir)
+    print(format_report(results))
+    elapsed = time.time() - t
+    print(f"({episodes} episodes per env and agent, {elapsed:.0f} s)")
+    if out is not None:
+        save_report(results, out, elapsed)
+    failed = [c for cs in results.values() for c in cs if c.passed is False]
+    return 1 if failed else 0

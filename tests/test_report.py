@@ -1,0 +1,32 @@
+"""The simulator report's checks on a reduced number of episodes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from dialogue_gym.simulators.report import format_report, run_report
+
+
+def test_report_checks_pass_on_both_envs():
+    results = run_report(episodes=150, data_dir=None, progress=False)
+    text = format_report(results)
+    by_name = {(d, c.name): c for d, cs in results.items() for c in cs}
+    for domain in ("persuasion", "counseling"):
+        for name in ("b. adaptivity", "c. revelation", "d. manipulation"):
+            assert by_name[(domain, name)].passed, text
+    assert by_name[("persuasion", "a. trait signs")].passed, text
+    assert "ESConv train" in by_name[("counseling", "a. calibration")].text
+
+
+def test_sim_report_cli_writes_json(tmp_path, shared_data):
+    out = tmp_path / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "dialogue_gym.cli", "sim-report", "--episodes", "60",
+         "--data", str(shared_data), "--out", str(out)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert "e. P4G replay" in proc.stdout, proc.stdout + proc.stderr
+    report = json.loads(out.read_text())
+    assert set(report["checks"]) == {"persuasion", "counseling"}
