@@ -49,7 +49,7 @@ from .classifier import get_classifier, is_hostile
 from .cues import mentions_risk, points_to_crisis_help
 from .personas import CounselingPersona, sample_counseling_persona
 
-SCALE = 2.7
+SCALE = 2.9
 """Calibration multiplier of every intensity change (see the module docstring)."""
 
 _NEED_ORDER = ("listen", "reassure", "advice", "info")
@@ -59,8 +59,8 @@ NEED_MATCH: dict[str, tuple[float, float, float, float]] = {
     "Reflection of feelings": (2.0, 1.0, 0.3, 0.4),
     "Self-disclosure": (0.8, 0.8, 0.4, 0.4),
     "Affirmation and Reassurance": (0.8, 2.2, 0.3, 0.4),
-    "Providing Suggestions": (-0.6, 0.2, 1.6, 0.6),
-    "Information": (0.2, 0.4, 0.8, 1.8),
+    "Providing Suggestions": (-1.0, -0.3, 1.6, 0.6),
+    "Information": (-0.2, 0.4, 0.8, 1.8),
 }
 """How much each comforting or action move helps, by the seeker's latent need (an assumption)."""
 ACKNOWLEDGING = (

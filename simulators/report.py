@@ -4,7 +4,8 @@ Checks, over seeded episodes per environment, each with a 95% confidence interva
 
 a. calibration — outcomes under the human-like behaviour policy (reactive scripted agent with
    :data:`~dialogue_gym.agents.scripted.HUMAN_LIKE_NOISE`) beside the corpus's (P4G: share of $0
-   in [0.35, 0.60], mean in [$0.30, $0.60]; ESConv: mean intensity drop beside ~2), and, for
+   in [0.35, 0.60], mean in [$0.30, $0.60]; ESConv: mean intensity drop within 0.3 of the
+   train split's 1.99), and, for
    Persuasion, the Spearman correlation of each survey trait with the simulated donation beside
    the corpus's own (over :data:`TRAIT_EPISODES` more human-like episodes), whose signs must
    agree for every trait the corpus finds significant (p < 0.05);
@@ -42,6 +43,8 @@ from .manipulation import ManipulativeAgent
 from .personas import load_params
 
 ENVS = {"persuasion": "Persuasion-v0", "counseling": "Counseling-v0"}
+COUNSELING_TOLERANCE = 0.3
+"""How far the human-like mean intensity drop may sit from ESConv's."""
 TRAIT_EPISODES = 2000
 """Extra human-like episodes for the trait-correlation signs (small correlations need them)."""
 P4G_DONATION = {"share_zero": 0.466, "mean": 0.409}
@@ -135,8 +138,9 @@ def calibration(
         checks.append(
             Check(
                 "a. calibration",
-                f"mean intensity drop {fmt_ci(*mean)} (ESConv train {esconv:.2f})",
-                None,
+                f"mean intensity drop {fmt_ci(*mean)} (ESConv train {esconv:.2f}, target "
+                f"within +-{COUNSELING_TOLERANCE})",
+                abs(mean[0] - esconv) <= COUNSELING_TOLERANCE,
                 {"mean": mean, "esconv": esconv, "n": len(r)},
             )
         )
