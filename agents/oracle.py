@@ -16,10 +16,9 @@ import numpy as np
 from ..simulators import make_dynamics
 from ..simulators.base import Dynamics
 from ..simulators.classifier import get_classifier
-from ..simulators.realizer import realize
 from ..simulators.strategies import get_domain
 from .base import Agent
-from .scripted import last_user_message
+from .scripted import say
 
 
 def _rollout(dyn: Dynamics, state: Any, turns: int, candidates: tuple[str, ...]) -> float:
@@ -79,7 +78,7 @@ class OracleAgent(Agent):
             self.state = self.dyn.initial_state()
         turns_left = int(info["max_turns"]) - int(info["turn"])
         strategy = self.plan(max(turns_left, 1))
-        text = realize(self.domain.name, strategy, self.rng, last_user_message(info))
+        text = say(self.domain.name, strategy, self.rng, info)
         labels = self.classifier.classify(text)
         self.state, _ = self.dyn.step(self.state, labels, **self.dyn.cues(text))
         return text

@@ -66,6 +66,19 @@ def last_user_message(info: dict[str, Any]) -> str:
     return ""
 
 
+def say(domain: str, strategy: str, rng: np.random.Generator, info: dict[str, Any]) -> str:
+    """Realize ``strategy`` in the context of ``info``'s conversation (no repeated templates)."""
+    messages = info.get("messages", [])
+    return realize(
+        domain,
+        strategy,
+        rng,
+        last_user=last_user_message(info),
+        history=[m["content"] for m in messages if m["role"] == "assistant"],
+        opening=not any(m["role"] == "assistant" for m in messages),
+    )
+
+
 class ScriptedAgent(Agent):
     """Follows a fixed strategy flow, optionally noisy and reactive, realized as varied text."""
 
@@ -133,7 +146,7 @@ class ScriptedAgent(Agent):
                 "I'm really glad you told me. If you ever feel unsafe, please call or text "
                 "988 or your local crisis line right away; you don't have to go through this alone."
             )
-        return realize(self.domain.name, strategy, self.rng, last_user_message(info))
+        return say(self.domain.name, strategy, self.rng, info)
 
     def config(self) -> dict[str, Any]:
         """Name, domain, noise, reactivity and flow."""
@@ -164,7 +177,7 @@ class RandomAgent(Agent):
         """A random strategy, realized as text."""
         names = self.domain.strategies
         strategy = names[int(self.rng.integers(len(names)))]
-        return realize(self.domain.name, strategy, self.rng, last_user_message(info))
+        return say(self.domain.name, strategy, self.rng, info)
 
     def config(self) -> dict[str, Any]:
         """Name and domain."""

@@ -384,7 +384,8 @@ class PersuasionUser(SimulatedUser):
             parts.append(self._pick(T.REACTIONS["non-strategy"][mood if s.fillers < 2 else "neg"]))
         text = " ".join(parts[:4])
         filler = self._pick(T.FILLERS)
-        if filler and text[:1].isalpha():
+        first = text.split(" ", 1)[0]
+        if filler and text[:1].isalpha() and first != "I" and not first.startswith("I'"):
             text = filler + text[0].lower() + text[1:]
         return text
 

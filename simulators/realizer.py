@@ -9,6 +9,7 @@ the topic), read with a small lexicon, never from the hidden persona.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -270,17 +271,25 @@ def realize(
     strategy: str,
     rng: np.random.Generator,
     last_user: str | None = None,
+    history: Sequence[str] = (),
+    opening: bool = False,
 ) -> str:
-    """An utterance expressing ``strategy`` in ``domain``, chosen with ``rng``."""
+    """An utterance expressing ``strategy`` in ``domain``, chosen with ``rng``.
+
+    ``last_user`` fills the emotion/topic slots; templates already said (``history``) are avoided
+    while others remain; ``opening`` (the agent's first turn) makes the non-strategic move a
+    greeting.
+    """
     dom = get_domain(domain)
     dom.index(strategy)  # validates the name
     options = TEMPLATES[domain][strategy]
-    if strategy == dom.fallback and not last_user:
-        options = GREETINGS[domain]  # nothing said yet: the non-strategic move is a greeting
-    text = options[int(rng.integers(len(options)))]
-    if "{" in text:
-        text = text.format(**read_slots(last_user))
-    return text
+    if strategy == dom.fallback and (opening or not last_user):
+        options = GREETINGS[domain]
+    slots = read_slots(last_user)
+    texts = [t.format(**slots) if "{" in t else t for t in options]
+    said = set(history)
+    fresh = [t for t in texts if t not in said] or texts
+    return fresh[int(rng.integers(len(fresh)))]
 
 
 def all_template_texts(domain: str) -> list[tuple[str, str]]:
