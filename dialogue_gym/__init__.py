@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 from .envs import ENV_IDS, register_envs
+from .evaluation import compare, evaluate
 
 __version__ = "0.1.0"
-__all__ = ["ENV_IDS", "__version__", "register_envs"]
+__all__ = ["ENV_IDS", "__version__", "compare", "evaluate", "register_envs"]
 
 register_envs()

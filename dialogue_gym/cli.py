@@ -1,63 +1,70 @@
-"""The ``dialogue-gym`` command line."""
+"""The ``dialogue-gym`` command line: demo, evaluate, play, list, sim-report."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 DEFAULT_DATA = Path("../shared/data")
-
-
-def _agent(name: str, domain: str):
-    from .agents.oracle import OracleAgent
-    from .agents.scripted import HUMAN_LIKE_NOISE, RandomAgent, ScriptedAgent
-
-    agents = {
-        "random": lambda: RandomAgent(domain),
-        "scripted": lambda: ScriptedAgent(domain),
-        "human-like": lambda: ScriptedAgent(domain, noise=HUMAN_LIKE_NOISE),
-        "oracle": lambda: OracleAgent(domain),
-    }
-    if name not in agents:
-        raise SystemExit(f"unknown agent {name!r}; allowed: {', '.join(agents)}")
-    return agents[name]()
+ENV_CHOICES = ("Persuasion-v0", "Counseling-v0")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """One transcript, then random vs scripted vs oracle on both envs."""
     import gymnasium as gym
 
-    from .rollout import play_episode, play_episodes
-    from .stats import fmt_ci, mean_ci
+    from .agents.registry import make_agent
+    from .evaluation import evaluate, format_table
+    from .rollout import play_episode
 
     env = gym.make("Persuasion-v0", render_mode="ansi")
-    result = play_episode(env, _agent("scripted", "persuasion"), seed=args.seed)
+    result = play_episode(env, make_agent("scripted", "persuasion"), seed=args.seed)
     print("One Persuasion-v0 episode, scripted agent:\n")
     print(env.render())
     print(f"\n-> donation ${result.reward:.2f} ({result.end_reason})\n")
-    rows = []
-    for env_id, domain in (("Persuasion-v0", "persuasion"), ("Counseling-v0", "counseling")):
-        env = gym.make(env_id)
-        for name in ("random", "scripted", "oracle"):
-            t = time.time()
-            res = play_episodes(
-                env,
-                _agent(name, domain),
-                range(args.seed, args.seed + args.episodes),
-                progress=True,
-                desc=f"{env_id} {name}",
-            )
-            rewards = [r.reward for r in res]
-            rows.append(
-                (env_id, name, fmt_ci(*mean_ci(rewards)), sum(r.turns for r in res) / len(res),
-                 time.time() - t)
-            )  # fmt: skip
-    print(f"{'env':15s} {'agent':9s} {'mean return [95% CI]':26s} {'turns':>6s} {'secs':>6s}")
-    for env_id, name, ci, turns, secs in rows:
-        print(f"{env_id:15s} {name:9s} {ci:26s} {turns:6.1f} {secs:6.1f}")
+    results = [
+        evaluate(name, env_id, args.episodes, args.seed)
+        for env_id in ENV_CHOICES
+        for name in ("random", "scripted", "oracle")
+    ]
+    print(format_table(results))
     return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate one agent on one env; print the table, optionally save JSON."""
+    from .agents.registry import is_privileged
+    from .evaluation import evaluate, format_table
+
+    env_kwargs = {"max_turns": args.max_turns}
+    if args.simulator != "embedded":
+        env_kwargs["simulator"] = args.simulator
+        if is_privileged(args.agent):
+            raise SystemExit(f"agent {args.agent!r} reads the hidden persona: embedded only")
+    result = evaluate(
+        args.agent,
+        args.env,
+        args.episodes,
+        args.seed,
+        out=args.out,
+        oracle=not args.no_oracle,
+        keep_transcripts=args.transcripts,
+        **env_kwargs,
+    )
+    print(format_table([result]))
+    if args.out:
+        print(f"saved {args.out}")
+    return 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    """A person talks with an agent (--as user) or with the simulator (--as agent)."""
+    from .play import play_as_agent, play_as_user
+
+    if args.as_ == "agent":
+        return play_as_agent(args.env, args.seed, args.out, args.max_turns)
+    return play_as_user(args.env, args.agent, args.seed, args.out, args.max_turns)
 
 
 def cmd_sim_report(args: argparse.Namespace) -> int:
@@ -73,11 +80,18 @@ def cmd_sim_report(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     """Print the registered environments, agents and simulators."""
     from . import ENV_IDS
+    from .agents.registry import agent_entries
     from .simulators import SIMULATORS
 
-    print("environments:", ", ".join(ENV_IDS))
-    print("agents:", "random, scripted, human-like, oracle")
-    print("simulators:", ", ".join(SIMULATORS))
+    print("environments:")
+    for env_id in ENV_IDS:
+        print(f"  {env_id}")
+    print("agents:")
+    for e in agent_entries():
+        print(f"  {e.name:12s} {e.description}{' [embedded only]' if e.privileged else ''}")
+    print("simulators:")
+    for s in SIMULATORS:
+        print(f"  {s}")
     return 0
 
 
@@ -85,16 +99,43 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     p = argparse.ArgumentParser(prog="dialogue-gym", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+
     d = sub.add_parser("demo", help="a transcript and a random/scripted/oracle comparison")
-    d.add_argument("--episodes", type=int, default=100, help="episodes per env and agent")
+    d.add_argument("--episodes", type=int, default=300, help="episodes per env and agent")
     d.add_argument("--seed", type=int, default=0, help="first episode seed")
     d.set_defaults(func=cmd_demo)
+
+    e = sub.add_parser("evaluate", help="evaluate an agent on an environment")
+    e.add_argument("--env", required=True, choices=ENV_CHOICES)
+    e.add_argument("--agent", required=True, help="registered agent, e.g. scripted:noise=0.2")
+    e.add_argument("--episodes", type=int, default=100)
+    e.add_argument("--seed", type=int, default=0, help="first episode seed")
+    e.add_argument("--max-turns", type=int, default=10)
+    e.add_argument("--simulator", default="embedded")
+    e.add_argument("--out", type=Path, default=None, help="save the result as JSON")
+    e.add_argument("--no-oracle", action="store_true", help="skip the fraction-of-oracle run")
+    e.add_argument("--transcripts", action="store_true", help="keep transcripts in the JSON")
+    e.set_defaults(func=cmd_evaluate)
+
+    pl = sub.add_parser("play", help="talk with an agent or with the simulated user")
+    pl.add_argument("--env", required=True, choices=ENV_CHOICES)
+    pl.add_argument(
+        "--as", dest="as_", required=True, choices=("user", "agent"),
+        help="user: you are the persuadee/help-seeker; agent: you talk to the simulator",
+    )  # fmt: skip
+    pl.add_argument("--agent", default="scripted", help="the agent you talk to (--as user)")
+    pl.add_argument("--seed", type=int, default=0)
+    pl.add_argument("--max-turns", type=int, default=10)
+    pl.add_argument("--out", type=Path, default=Path("transcript.json"))
+    pl.set_defaults(func=cmd_play)
+
     r = sub.add_parser("sim-report", help="calibration, adaptivity, revelation, manipulation")
     r.add_argument("--episodes", type=int, default=500, help="episodes per env and agent")
     r.add_argument("--seed", type=int, default=100_000, help="first episode seed")
     r.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
     r.add_argument("--out", type=Path, default=None, help="also write the report as JSON")
     r.set_defaults(func=cmd_sim_report)
+
     ls = sub.add_parser("list", help="environments, agents and simulators")
     ls.set_defaults(func=cmd_list)
     return p
@@ -103,7 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dialogue-gym`` console script."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ValueError as e:
+        print(f"dialogue-gym: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

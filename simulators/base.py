@@ -47,6 +47,10 @@ class SimulatedUser(ABC):
     def privileged(self) -> dict[str, Any]:
         """Hidden persona and state, for analysis and oracle agents only."""
 
+    def outcome_details(self) -> dict[str, Any]:
+        """What the user reports at the end besides the reward (e.g. the final intensity)."""
+        return {}
+
 
 class Dynamics(ABC):
     """Deterministic hidden-state dynamics of one persona: what oracle planners look ahead with."""

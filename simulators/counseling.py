@@ -270,6 +270,14 @@ class CounselingUser(SimulatedUser):
         assert self.dynamics is not None
         return self.dynamics.outcome(self.state)
 
+    def outcome_details(self) -> dict[str, Any]:
+        """Initial and final emotional intensity, as the seeker reports them after the chat."""
+        assert self.persona is not None and self.dynamics is not None
+        return {
+            "initial_intensity": self.persona.intensity,
+            "final_intensity": self.dynamics.final_intensity(self.state),
+        }
+
     def privileged(self) -> dict[str, Any]:
         """Persona and emotional state (hidden from agents)."""
         assert self.persona is not None

@@ -316,6 +316,10 @@ class PersuasionUser(SimulatedUser):
         assert self.dynamics is not None
         return self.dynamics.donation(self.state)
 
+    def outcome_details(self) -> dict[str, Any]:
+        """The donation in dollars."""
+        return {"donation": self.outcome()}
+
     def privileged(self) -> dict[str, Any]:
         """Persona and mental state (hidden from agents; for analysis and the oracle)."""
         assert self.persona is not None
@@ -354,6 +358,8 @@ class PersuasionUser(SimulatedUser):
         elif ev.ignored:
             parts.append(self._pick(T.IGNORED))
         main = next((x for x in ev.labels if x in ev.gains and x not in INQUIRIES), None)
+        if main is None and s.turn == 1 and not ev.asked and not ev.hostile:
+            parts.append(self._pick(T.REACTIONS["non-strategy"]["pos"]))  # greeting back
         if main is not None and not ev.addressed:
             g = ev.gains[main]
             mood = "pos" if g > 0.3 else ("neg" if g <= 0.02 else "neu")

@@ -136,6 +136,7 @@ class DialogueEnv(gym.Env[str, str]):
         info["user"] = reply.info
         if self._done:
             info["end_reason"] = reply.reason if terminated else "max_turns"
+            info.update(self.user.outcome_details())
         if self.render_mode == "human":
             self.render()
         return self._observation(), reward, terminated, truncated, info

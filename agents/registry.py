@@ -1,0 +1,106 @@
+"""Agents by name: ``make_agent("scripted:noise=0.2", "persuasion")``.
+
+A spec is a registered name, optionally followed by ``:key=value,key=value`` options passed to
+the agent's constructor (values parse as bool, int, float or str).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .base import Agent
+
+
+@dataclass(frozen=True)
+class AgentEntry:
+    """A registered agent: how to build it, one line about it, and what it needs."""
+
+    name: str
+    factory: Callable[..., Agent]
+    description: str
+    privileged: bool = False
+    """True if it reads the simulator's hidden state (never allowed against an LLM user)."""
+
+
+_REGISTRY: dict[str, AgentEntry] = {}
+
+
+def register_agent(
+    name: str, factory: Callable[..., Agent], description: str, privileged: bool = False
+) -> None:
+    """Register ``factory(domain, **options) -> Agent`` under ``name``."""
+    _REGISTRY[name] = AgentEntry(name, factory, description, privileged)
+
+
+def agent_entries() -> list[AgentEntry]:
+    """Every registered agent, in registration order."""
+    _register_builtins()
+    return list(_REGISTRY.values())
+
+
+def _parse_value(text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """Split ``"name:k=v,k2=v2"`` into the name and its options."""
+    name, _, rest = spec.partition(":")
+    options: dict[str, Any] = {}
+    for part in filter(None, rest.split(",")):
+        key, sep, value = part.partition("=")
+        if not sep or not key:
+            raise ValueError(f"bad agent option {part!r} in {spec!r}; expected key=value")
+        options[key.strip()] = _parse_value(value.strip())
+    return name.strip(), options
+
+
+def make_agent(spec: str, domain: str, **options: Any) -> Agent:
+    """Build the agent that ``spec`` names for ``domain``."""
+    _register_builtins()
+    name, parsed = parse_spec(spec)
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown agent {name!r}; registered: {', '.join(_REGISTRY)}")
+    try:
+        return _REGISTRY[name].factory(domain, **{**parsed, **options})
+    except TypeError as e:
+        raise ValueError(f"bad options for agent {name!r}: {e}") from None
+
+
+def is_privileged(spec: str) -> bool:
+    """True if the agent ``spec`` names reads the simulator's hidden state."""
+    _register_builtins()
+    name, _ = parse_spec(spec)
+    return name in _REGISTRY and _REGISTRY[name].privileged
+
+
+def _register_builtins() -> None:
+    if "random" in _REGISTRY:
+        return
+    from .human import HumanAgent
+    from .oracle import OracleAgent
+    from .scripted import HUMAN_LIKE_NOISE, RandomAgent, ScriptedAgent
+
+    register_agent("random", RandomAgent, "a uniformly random strategy each turn, worded")
+    register_agent("scripted", ScriptedAgent, "the domain's expert flow (options: noise, reactive)")
+    register_agent(
+        "human-like",
+        lambda domain, **kw: ScriptedAgent(domain, **{"noise": HUMAN_LIKE_NOISE, **kw}),
+        f"the behaviour policy: reactive scripted agent with noise {HUMAN_LIKE_NOISE}",
+    )
+    register_agent(
+        "oracle",
+        OracleAgent,
+        "knows the hidden persona, plans on a copy of the simulator (upper bound)",
+        privileged=True,
+    )
+    register_agent("human", HumanAgent, "a person typing in the terminal")

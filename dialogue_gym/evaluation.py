@@ -1,0 +1,279 @@
+"""``evaluate``: the numbers every method in this project is judged by, and ``compare``.
+
+Success, per domain:
+
+- Persuasion: the persuadee donated more than $0.
+- Counseling: the seeker's emotional intensity fell by at least 2 points, or ended at 2 or below.
+
+An episode whose simulator failed (an LLM that never gave a valid answer, say) has status
+``"failed"``: it counts in ``n_failed``, as an unsuccessful episode in the success rate, and is
+left out of the mean return rather than scored as 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from .agents.base import Agent
+from .stats import mean_ci, proportion_ci
+
+DOMAIN_OF = {"Persuasion-v0": "persuasion", "Counseling-v0": "counseling"}
+
+
+def env_domain(env_id: str) -> str:
+    """The domain of a registered env id (accepts the ``dialogue_gym:`` prefix)."""
+    key = env_id.split(":")[-1]
+    if key not in DOMAIN_OF:
+        raise ValueError(f"unknown env {env_id!r}; allowed: {', '.join(DOMAIN_OF)}")
+    return DOMAIN_OF[key]
+
+
+def is_success(domain: str, reward: float, info: dict[str, Any]) -> bool:
+    """The domain's success criterion (see the module docstring)."""
+    if domain == "persuasion":
+        return reward > 0
+    final = info.get("final_intensity")
+    return reward >= 2 or (final is not None and final <= 2)
+
+
+@dataclass
+class EpisodeRecord:
+    """One evaluated episode."""
+
+    seed: int
+    reward: float
+    turns: int
+    end_reason: str
+    success: bool
+    status: str = "ok"
+    reason: str = ""
+    messages: list[dict[str, str]] | None = None
+
+
+@dataclass
+class EvaluationResult:
+    """Per-episode records and a summary, with the configuration that produced them."""
+
+    env_id: str
+    env_kwargs: dict[str, Any]
+    agent: dict[str, Any]
+    seed: int
+    episodes: list[EpisodeRecord]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rewards(self) -> np.ndarray:
+        """Returns of the episodes that did not fail."""
+        return np.array([e.reward for e in self.episodes if e.status == "ok"], dtype=float)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        """Write as JSON (to a temporary file, then moved into place)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> EvaluationResult:
+        """Read a result written by :meth:`save`."""
+        d = json.loads(Path(path).read_text())
+        d["episodes"] = [EpisodeRecord(**e) for e in d["episodes"]]
+        return cls(**d)
+
+
+def _run(
+    agent: Agent, env: gym.Env, domain: str, seeds: list[int], progress: bool, desc: str, keep: bool
+) -> list[EpisodeRecord]:
+    records = []
+    iterator = seeds
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(seeds, desc=desc, leave=False, dynamic_ncols=True)
+    for seed in iterator:
+        obs, info = env.reset(seed=seed)
+        agent.reset(seed=seed)
+        total, done = 0.0, False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(agent.act(obs, info))
+            total += float(reward)
+            done = terminated or truncated
+        failed = info.get("status") == "failed"
+        records.append(
+            EpisodeRecord(
+                seed=seed,
+                reward=total,
+                turns=int(info["turn"]),
+                end_reason=str(info.get("end_reason", "")),
+                success=not failed and is_success(domain, total, info),
+                status="failed" if failed else "ok",
+                reason=str(info.get("failure", "")),
+                messages=info["messages"] if keep else None,
+            )
+        )
+    return records
+
+
+_ORACLE_CACHE: dict[str, np.ndarray] = {}
+
+
+def oracle_returns(env_id: str, seeds: list[int], env_kwargs: dict[str, Any]) -> np.ndarray:
+    """The oracle's returns on ``seeds`` (memoized per process)."""
+    from .agents.oracle import OracleAgent
+
+    key = json.dumps([env_id, seeds, env_kwargs], sort_keys=True, default=str)
+    if key not in _ORACLE_CACHE:
+        domain = env_domain(env_id)
+        env = gym.make(env_id, **env_kwargs)
+        records = _run(OracleAgent(domain), env, domain, seeds, False, "oracle", False)
+        _ORACLE_CACHE[key] = np.array([r.reward for r in records])
+    return _ORACLE_CACHE[key]
+
+
+def evaluate(
+    agent: Agent | str,
+    env_id: str,
+    episodes: int = 100,
+    seed: int = 0,
+    *,
+    out: str | Path | None = None,
+    oracle: bool = True,
+    progress: bool = True,
+    keep_transcripts: bool = False,
+    **env_kwargs: Any,
+) -> EvaluationResult:
+    """Play ``episodes`` episodes (seeds ``seed .. seed+episodes-1``) and summarize them.
+
+    ``agent`` is an :class:`Agent` or a registry spec (``"scripted:noise=0.2"``). With the
+    embedded simulator and ``oracle=True`` the oracle is run on the same seeds for the
+    fraction-of-oracle figure. ``out`` also saves the result as JSON.
+    """
+    from .agents.registry import make_agent
+
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    domain = env_domain(env_id)
+    if isinstance(agent, str):
+        agent = make_agent(agent, domain)
+    env = gym.make(env_id, **env_kwargs)
+    seeds = list(range(seed, seed + episodes))
+    t0 = time.time()
+    records = _run(agent, env, domain, seeds, progress, f"{env_id} {agent.name}", keep_transcripts)
+    wall = time.time() - t0
+    result = EvaluationResult(
+        env_id=env_id,
+        env_kwargs=dict(env_kwargs),
+        agent=agent.config(),
+        seed=seed,
+        episodes=records,
+    )
+    ok = result.rewards
+    summary: dict[str, Any] = {
+        "n_episodes": len(records),
+        "n_failed": len(records) - len(ok),
+        "env_episodes": len(records),
+        "wall_time_s": round(wall, 3),
+    }
+    if len(ok):
+        m, lo, hi = mean_ci(ok)
+        summary.update(mean_return=m, ci95=[lo, hi])
+    successes = sum(r.success for r in records)
+    p, plo, phi = proportion_ci(successes, len(records))
+    summary.update(
+        success_rate=p,
+        success_ci95=[plo, phi],
+        avg_turns=float(np.mean([r.turns for r in records])),
+    )
+    simulator = env_kwargs.get("simulator", "embedded")
+    if oracle and simulator == "embedded" and agent.name != "oracle" and len(ok):
+        o = oracle_returns(env_id, seeds, env_kwargs)
+        summary["oracle_mean_return"] = float(o.mean())
+        summary["fraction_of_oracle"] = float(ok.mean() / o.mean()) if o.mean() != 0 else None
+    elif agent.name == "oracle":
+        summary["fraction_of_oracle"] = 1.0
+    result.summary = summary
+    if out is not None:
+        result.save(out)
+    return result
+
+
+@dataclass
+class Comparison:
+    """The difference of mean returns of two results, with a stated significance test."""
+
+    a: str
+    b: str
+    mean_a: float
+    mean_b: float
+    diff: float
+    ci95: tuple[float, float]
+    p_value: float
+    test: str
+
+
+def compare(
+    a: EvaluationResult, b: EvaluationResult, n_boot: int = 10_000, seed: int = 0
+) -> Comparison:
+    """Compare ``a`` with ``b`` (``diff = mean(a) - mean(b)``).
+
+    Same env and same seeds: a paired bootstrap over seeds (two-sided p-value: twice the share of
+    bootstrap differences on the far side of 0). Otherwise: Welch's t-test.
+    """
+    from scipy import stats
+
+    ra = {e.seed: e.reward for e in a.episodes if e.status == "ok"}
+    rb = {e.seed: e.reward for e in b.episodes if e.status == "ok"}
+    shared = sorted(set(ra) & set(rb))
+    name_a, name_b = a.agent.get("name", "a"), b.agent.get("name", "b")
+    if a.env_id == b.env_id and shared and len(shared) == len(ra) == len(rb):
+        d = np.array([ra[s] - rb[s] for s in shared])
+        rng = np.random.default_rng(seed)
+        boots = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
+        lo, hi = np.percentile(boots, [2.5, 97.5])
+        p = 2 * min(np.mean(boots <= 0), np.mean(boots >= 0))
+        return Comparison(
+            name_a, name_b, float(np.mean(list(ra.values()))), float(np.mean(list(rb.values()))),
+            float(d.mean()), (float(lo), float(hi)), float(min(1.0, p)),
+            f"paired bootstrap over {len(d)} shared seeds ({n_boot} resamples)",
+        )  # fmt: skip
+    xa, xb = np.array(list(ra.values())), np.array(list(rb.values()))
+    t = stats.ttest_ind(xa, xb, equal_var=False)
+    ci = t.confidence_interval(0.95)
+    return Comparison(
+        name_a, name_b, float(xa.mean()), float(xb.mean()), float(xa.mean() - xb.mean()),
+        (float(ci.low), float(ci.high)), float(t.pvalue), "Welch's t-test (unpaired)",
+    )  # fmt: skip
+
+
+def format_table(results: list[EvaluationResult]) -> str:
+    """A plain-text table of result summaries."""
+    head = (
+        f"{'env':14s} {'agent':11s} {'mean return [95% CI]':27s} {'success':>8s} "
+        f"{'turns':>6s} {'of oracle':>9s} {'n':>5s} {'secs':>6s}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        s = r.summary
+        ci = s.get("ci95", [float("nan")] * 2)
+        mean = f"{s.get('mean_return', float('nan')):.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+        frac = s.get("fraction_of_oracle")
+        frac_s = f"{frac:.2f}" if isinstance(frac, float) else "-"
+        lines.append(
+            f"{r.env_id:14s} {r.agent.get('name', '?'):11s} {mean:27s} "
+            f"{s['success_rate']:8.2f} {s['avg_turns']:6.1f} {frac_s:>9s} "
+            f"{s['n_episodes']:5d} {s['wall_time_s']:6.1f}"
+        )
+    return "\n".join(lines)
