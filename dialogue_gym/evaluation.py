@@ -230,7 +230,8 @@ def compare(
     """Compare ``a`` with ``b`` (``diff = mean(a) - mean(b)``).
 
     Same env and same seeds: a paired bootstrap over seeds (two-sided p-value: twice the share of
-    bootstrap differences on the far side of 0). Otherwise: Welch's t-test.
+    bootstrap differences on the far side of 0, at least ``1 / n_boot``). Otherwise: Welch's
+    t-test.
     """
     from scipy import stats
 
@@ -243,7 +244,8 @@ def compare(
         rng = np.random.default_rng(seed)
         boots = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
         lo, hi = np.percentile(boots, [2.5, 97.5])
-        p = 2 * min(np.mean(boots <= 0), np.mean(boots >= 0))
+        # two-sided; never reported below the bootstrap's resolution of 1/n_boot
+        p = max(2 * min(np.mean(boots <= 0), np.mean(boots >= 0)), 1.0 / n_boot)
         return Comparison(
             name_a, name_b, float(np.mean(list(ra.values()))), float(np.mean(list(rb.values()))),
             float(d.mean()), (float(lo), float(hi)), float(min(1.0, p)),
