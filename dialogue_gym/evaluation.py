@@ -23,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 
 from .agents.base import Agent
+from .rollout import play_episode
 from .stats import mean_ci, proportion_ci
 
 DOMAIN_OF = {"Persuasion-v0": "persuasion", "Counseling-v0": "counseling"}
@@ -104,24 +105,19 @@ def _run(
 
         iterator = tqdm(seeds, desc=desc, leave=False, dynamic_ncols=True)
     for seed in iterator:
-        obs, info = env.reset(seed=seed)
-        agent.reset(seed=seed)
-        total, done = 0.0, False
-        while not done:
-            obs, reward, terminated, truncated, info = env.step(agent.act(obs, info))
-            total += float(reward)
-            done = terminated or truncated
+        ep = play_episode(env, agent, seed)
+        info = ep.final_info
         failed = info.get("status") == "failed"
         records.append(
             EpisodeRecord(
                 seed=seed,
-                reward=total,
-                turns=int(info["turn"]),
-                end_reason=str(info.get("end_reason", "")),
-                success=not failed and is_success(domain, total, info),
+                reward=ep.reward,
+                turns=ep.turns,
+                end_reason=ep.end_reason,
+                success=not failed and is_success(domain, ep.reward, info),
                 status="failed" if failed else "ok",
                 reason=str(info.get("failure", "")),
-                messages=info["messages"] if keep else None,
+                messages=ep.messages if keep else None,
             )
         )
     return records

@@ -44,9 +44,10 @@ from typing import Any
 import numpy as np
 
 from . import counseling_text as T
-from .base import Dynamics, SimulatedUser, UserReply
-from .classifier import get_classifier, is_hostile
+from .base import Dynamics
+from .classifier import is_hostile
 from .cues import mentions_risk, points_to_crisis_help
+from .embedded import EmbeddedUser
 from .personas import CounselingPersona, sample_counseling_persona
 
 SCALE = 2.9
@@ -221,54 +222,23 @@ class CounselingDynamics(Dynamics):
         return self.persona.intensity - (state.intensity + self.persona.offset)
 
 
-class CounselingUser(SimulatedUser):
+class CounselingUser(EmbeddedUser):
     """The embedded help-seeker: persona + :class:`CounselingDynamics` + worded replies."""
 
     domain = "counseling"
     opens = True
 
-    def __init__(self) -> None:
-        self.classifier = get_classifier("counseling")
-        self.persona: CounselingPersona | None = None
-        self.dynamics: CounselingDynamics | None = None
-        self.state = CounselingState()
-        self._rng = np.random.default_rng(0)
-        self._next_detail = 0
-        self._need_revealed = False
+    def _new_persona(self, rng: np.random.Generator) -> tuple[CounselingPersona, Dynamics]:
+        persona = sample_counseling_persona(rng, T.DETAILS)
+        return persona, CounselingDynamics(persona)
 
-    def reset(self, rng: np.random.Generator) -> str | None:
-        """Sample a help-seeker; return their opening line."""
-        self.persona = sample_counseling_persona(rng, T.DETAILS)
-        self.dynamics = CounselingDynamics(self.persona)
-        self.state = self.dynamics.initial_state()
-        self._rng = np.random.default_rng(rng.integers(2**63))
+    def _start(self) -> str | None:
         self._next_detail = 0
         self._need_revealed = False
         return self._pick(T.OPENINGS).format(emotion=self._emotion(), problem=self._problem())
 
-    def respond(self, agent_text: str) -> UserReply:
-        """Classify the supporter's words, move the hidden state, and word a reply."""
-        if self.dynamics is None:
-            raise RuntimeError("CounselingUser.respond called before reset")
-        labels = self.classifier.classify(agent_text)
-        cues = self.dynamics.cues(agent_text)
-        self.state, ev = self.dynamics.step(self.state, labels, **cues)
-        text = self._word(ev)
-        return UserReply(
-            text=text,
-            done=bool(self.state.ended),
-            reason=self.state.ended,
-            info={
-                "strategies": list(labels),
-                "hostile": cues["hostile"],
-                "risk": mentions_risk(text),
-            },
-        )
-
-    def outcome(self) -> float:
-        """Intensity reduction implied by the current state."""
-        assert self.dynamics is not None
-        return self.dynamics.outcome(self.state)
+    def _reply_info(self, text: str) -> dict[str, Any]:
+        return {"risk": mentions_risk(text)}
 
     def outcome_details(self) -> dict[str, Any]:
         """Initial and final emotional intensity, as the seeker reports them after the chat."""
@@ -293,9 +263,6 @@ class CounselingUser(SimulatedUser):
         }
 
     # -- wording -------------------------------------------------------------------------------
-
-    def _pick(self, options: tuple[str, ...]) -> str:
-        return options[int(self._rng.integers(len(options)))]
 
     def _emotion(self) -> str:
         assert self.persona is not None

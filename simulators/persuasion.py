@@ -54,8 +54,9 @@ from typing import Any
 import numpy as np
 
 from . import persuasion_text as T
-from .base import Dynamics, SimulatedUser, UserReply
-from .classifier import get_classifier, is_hostile
+from .base import Dynamics
+from .classifier import is_hostile
+from .embedded import EmbeddedUser
 from .personas import PersuasionPersona, load_params, sample_persuasion_persona
 
 BASELINE = -1.9
@@ -273,48 +274,19 @@ class PersuasionDynamics(Dynamics):
         return min(amount, s.anchor) if s.anchor is not None else amount
 
 
-class PersuasionUser(SimulatedUser):
+class PersuasionUser(EmbeddedUser):
     """The embedded persuadee: persona + :class:`PersuasionDynamics` + worded replies."""
 
     domain = "persuasion"
     opens = False
 
-    def __init__(self) -> None:
-        self.classifier = get_classifier("persuasion")
-        self.persona: PersuasionPersona | None = None
-        self.dynamics: PersuasionDynamics | None = None
-        self.state = PersuasionState()
-        self._rng = np.random.default_rng(0)
+    def _new_persona(self, rng: np.random.Generator) -> tuple[PersuasionPersona, Dynamics]:
+        persona = sample_persuasion_persona(rng)
+        return persona, PersuasionDynamics(persona)
+
+    def _start(self) -> str | None:
         self._revealed: set[str] = set()
-
-    def reset(self, rng: np.random.Generator) -> str | None:
-        """Sample a persona and a wording stream; the persuader speaks first."""
-        self.persona = sample_persuasion_persona(rng)
-        self.dynamics = PersuasionDynamics(self.persona)
-        self.state = self.dynamics.initial_state()
-        self._rng = np.random.default_rng(rng.integers(2**63))
-        self._revealed = set()
-        return None
-
-    def respond(self, agent_text: str) -> UserReply:
-        """Classify the agent's words, move the hidden state, and word a reply."""
-        if self.dynamics is None:
-            raise RuntimeError("PersuasionUser.respond called before reset")
-        labels = self.classifier.classify(agent_text)
-        cues = self.dynamics.cues(agent_text)
-        self.state, ev = self.dynamics.step(self.state, labels, **cues)
-        text = self._word(ev)
-        return UserReply(
-            text=text,
-            done=bool(self.state.ended),
-            reason=self.state.ended,
-            info={"strategies": list(labels), "hostile": cues["hostile"]},
-        )
-
-    def outcome(self) -> float:
-        """The donation implied by the current state."""
-        assert self.dynamics is not None
-        return self.dynamics.donation(self.state)
+        return None  # the persuader speaks first
 
     def outcome_details(self) -> dict[str, Any]:
         """The donation in dollars."""
@@ -340,9 +312,6 @@ class PersuasionUser(SimulatedUser):
         }
 
     # -- wording -------------------------------------------------------------------------------
-
-    def _pick(self, options: tuple[str, ...]) -> str:
-        return options[int(self._rng.integers(len(options)))]
 
     def _word(self, ev: StepEvents) -> str:
         p, s = self.persona, self.state
