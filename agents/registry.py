@@ -104,3 +104,28 @@ def _register_builtins() -> None:
         privileged=True,
     )
     register_agent("human", HumanAgent, "a person typing in the terminal")
+    register_agent(
+        "prompting", _lazy("prompting", "PromptingAgent"),
+        "a chat model prompted with the task (option llm=SPEC, e.g. local:smollm2)",
+    )  # fmt: skip
+    register_agent(
+        "procot", _lazy("prompting", "ProCoTAgent"),
+        "plan a strategy (JSON), then speak; ProCoT (option llm=SPEC)",
+    )  # fmt: skip
+
+
+def _lazy(module: str, cls: str) -> Callable[..., Agent]:
+    """A factory that imports ``agents.<module>.<cls>`` only when called."""
+
+    def factory(domain: str, **options: Any) -> Agent:
+        import importlib
+
+        mod = importlib.import_module(f"{__package__}.{module}")
+        return getattr(mod, cls)(domain, **options)
+
+    return factory
+
+
+def needs_llm(spec: str) -> bool:
+    """True if the agent ``spec`` names is played by a chat model (takes ``llm=``)."""
+    return parse_spec(spec)[0] in ("prompting", "procot")

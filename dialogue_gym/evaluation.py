@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ class EpisodeRecord:
     status: str = "ok"
     reason: str = ""
     messages: list[dict[str, str]] | None = None
+    judge_score: float | None = None
+    judge_failure: str | None = None
 
 
 @dataclass
@@ -95,31 +98,85 @@ class EvaluationResult:
         return cls(**d)
 
 
+def _episode(
+    agent: Agent, env: gym.Env, domain: str, seed: int, keep: bool, judge: Any
+) -> EpisodeRecord:
+    """Play one seed; an LLM that fails for good makes the episode "failed", not an exception."""
+    from .llm.base import BackendError
+    from .llm.parsing import ParseFailure
+
+    try:
+        ep = play_episode(env, agent, seed)
+    except BackendError as e:
+        return EpisodeRecord(seed, 0.0, 0, "failed", False, "failed", f"agent backend error: {e}")
+    info = ep.final_info
+    failed = info.get("status") == "failed"
+    record = EpisodeRecord(
+        seed=seed,
+        reward=ep.reward,
+        turns=ep.turns,
+        end_reason=ep.end_reason,
+        success=not failed and is_success(domain, ep.reward, info),
+        status="failed" if failed else "ok",
+        reason=str(info.get("failure", "")),
+        messages=ep.messages if keep else None,
+    )
+    if judge is not None and not failed:
+        try:
+            record.judge_score = judge.score(ep.messages, seed=seed)
+        except (ParseFailure, BackendError) as e:
+            record.judge_failure = str(e)
+    return record
+
+
 def _run(
-    agent: Agent, env: gym.Env, domain: str, seeds: list[int], progress: bool, desc: str, keep: bool
+    make: Callable[[], tuple[Agent, gym.Env]],
+    domain: str,
+    seeds: list[int],
+    progress: bool,
+    desc: str,
+    keep: bool,
+    concurrency: int = 1,
+    judge: Any = None,
 ) -> list[EpisodeRecord]:
-    records = []
-    iterator = seeds
+    """Play every seed, on ``concurrency`` worker threads (each with its own env and agent).
+
+    Threads, not processes: Gymnasium envs are synchronous, and with an LLM simulator or agent
+    the time goes to waiting on the network, which threads overlap.
+    """
+    bar = None
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(seeds, desc=desc, leave=False, dynamic_ncols=True)
-    for seed in iterator:
-        ep = play_episode(env, agent, seed)
-        info = ep.final_info
-        failed = info.get("status") == "failed"
-        records.append(
-            EpisodeRecord(
-                seed=seed,
-                reward=ep.reward,
-                turns=ep.turns,
-                end_reason=ep.end_reason,
-                success=not failed and is_success(domain, ep.reward, info),
-                status="failed" if failed else "ok",
-                reason=str(info.get("failure", "")),
-                messages=ep.messages if keep else None,
-            )
-        )
+        bar = tqdm(total=len(seeds), desc=desc, leave=False, dynamic_ncols=True)
+    if concurrency <= 1:
+        agent, env = make()
+        records = []
+        for seed in seeds:
+            records.append(_episode(agent, env, domain, seed, keep, judge))
+            if bar:
+                bar.update()
+    else:
+        import queue
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool: queue.Queue = queue.Queue()
+        for _ in range(concurrency):
+            pool.put(make())
+
+        def work(seed: int) -> EpisodeRecord:
+            agent, env = pool.get()
+            try:
+                return _episode(agent, env, domain, seed, keep, judge)
+            finally:
+                pool.put((agent, env))
+                if bar:
+                    bar.update()
+
+        with ThreadPoolExecutor(concurrency) as ex:
+            records = list(ex.map(work, seeds))
+    if bar:
+        bar.close()
     return records
 
 
@@ -133,8 +190,10 @@ def oracle_returns(env_id: str, seeds: list[int], env_kwargs: dict[str, Any]) ->
     key = json.dumps([env_id, seeds, env_kwargs], sort_keys=True, default=str)
     if key not in _ORACLE_CACHE:
         domain = env_domain(env_id)
-        env = gym.make(env_id, **env_kwargs)
-        records = _run(OracleAgent(domain), env, domain, seeds, False, "oracle", False)
+        records = _run(
+            lambda: (OracleAgent(domain), gym.make(env_id, **env_kwargs)),
+            domain, seeds, False, "oracle", False,
+        )  # fmt: skip
         _ORACLE_CACHE[key] = np.array([r.reward for r in records])
     return _ORACLE_CACHE[key]
 
@@ -149,29 +208,48 @@ def evaluate(
     oracle: bool = True,
     progress: bool = True,
     keep_transcripts: bool = False,
+    concurrency: int = 1,
+    judge: Any = None,
     **env_kwargs: Any,
 ) -> EvaluationResult:
     """Play ``episodes`` episodes (seeds ``seed .. seed+episodes-1``) and summarize them.
 
     ``agent`` is an :class:`Agent` or a registry spec (``"scripted:noise=0.2"``). With the
     embedded simulator and ``oracle=True`` the oracle is run on the same seeds for the
-    fraction-of-oracle figure. ``out`` also saves the result as JSON.
+    fraction-of-oracle figure. ``out`` also saves the result as JSON. ``concurrency`` > 1 plays
+    episodes on that many threads (needs ``agent`` as a spec, so each thread builds its own);
+    results do not depend on it. ``judge`` (e.g. an :class:`~dialogue_gym.llm.judge.LLMJudge`)
+    adds a judged score to every episode.
     """
     from .agents.registry import make_agent
 
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     domain = env_domain(env_id)
-    if isinstance(agent, str):
-        agent = make_agent(agent, domain)
-    env = gym.make(env_id, **env_kwargs)
+    spec = agent if isinstance(agent, str) else None
+    if spec is None and concurrency > 1:
+        raise ValueError("pass the agent as a registry spec (a str) to run concurrently")
+    agent = make_agent(spec, domain) if spec is not None else agent
+    first = [agent]
+
+    def make() -> tuple[Agent, gym.Env]:
+        a = first.pop() if first else make_agent(spec, domain)
+        return a, gym.make(env_id, **env_kwargs)
+
     seeds = list(range(seed, seed + episodes))
     t0 = time.time()
-    records = _run(agent, env, domain, seeds, progress, f"{env_id} {agent.name}", keep_transcripts)
+    records = _run(
+        make, domain, seeds, progress, f"{env_id} {agent.name}", keep_transcripts,
+        concurrency, judge,
+    )  # fmt: skip
     wall = time.time() - t0
     result = EvaluationResult(
         env_id=env_id,
-        env_kwargs=dict(env_kwargs),
+        env_kwargs={
+            k: v.describe() if hasattr(v, "describe") else v for k, v in env_kwargs.items()
+        },
         agent=agent.config(),
         seed=seed,
         episodes=records,
@@ -186,6 +264,12 @@ def evaluate(
     if len(ok):
         m, lo, hi = mean_ci(ok)
         summary.update(mean_return=m, ci95=[lo, hi])
+    judged = [r.judge_score for r in records if r.judge_score is not None]
+    if judge is not None:
+        summary["judge"] = judge.config()
+        summary["judge_failures"] = sum(r.judge_failure is not None for r in records)
+        if judged:
+            summary["judge_mean"] = float(np.mean(judged))
     successes = sum(r.success for r in records)
     p, plo, phi = proportion_ci(successes, len(records))
     summary.update(
@@ -194,6 +278,7 @@ def evaluate(
         avg_turns=float(np.mean([r.turns for r in records])),
     )
     simulator = env_kwargs.get("simulator", "embedded")
+    summary["throughput_eps"] = len(records) / wall if wall > 0 else None
     if oracle and simulator == "embedded" and agent.name != "oracle" and len(ok):
         o = oracle_returns(env_id, seeds, env_kwargs)
         summary["oracle_mean_return"] = float(o.mean())

@@ -21,17 +21,24 @@ __all__ = [
     "make_user",
 ]
 
-SIMULATORS: tuple[str, ...] = ("embedded",)
+SIMULATORS: tuple[str, ...] = ("embedded", "llm")
 """Simulator kinds ``make_user`` accepts."""
 
 
-def make_user(domain: str, simulator: str = "embedded", **kwargs: Any) -> SimulatedUser:
-    """A simulated user for ``domain`` of the given kind."""
+def make_user(
+    domain: str, simulator: str = "embedded", llm: Any = None, llm_cache: bool = True
+) -> SimulatedUser:
+    """A simulated user for ``domain``: embedded, or played by the chat backend ``llm``."""
     get_domain(domain)
-    if simulator != "embedded":
+    if simulator not in SIMULATORS:
         raise ValueError(f"unknown simulator {simulator!r}; allowed: {', '.join(SIMULATORS)}")
-    if kwargs:
-        raise ValueError(f"the embedded simulator takes no options, got {sorted(kwargs)}")
+    if simulator == "llm":
+        from ..llm.spec import make_backend
+        from .llm_user import LLMUser
+
+        if llm is None:
+            raise ValueError("simulator='llm' needs llm= (a backend spec such as local:smollm2)")
+        return LLMUser(domain, make_backend(llm, cache=llm_cache))
     if domain == "persuasion":
         from .persuasion import PersuasionUser
 

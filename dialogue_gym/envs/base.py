@@ -23,7 +23,12 @@ class DialogueEnvConfig:
     """Options of every dialogue environment (validated at construction)."""
 
     simulator: str = "embedded"
-    """Who plays the user: "embedded" (offline latent-state simulator)."""
+    """Who plays the user: "embedded" (offline latent-state simulator) or "llm"."""
+    llm: Any = None
+    """With ``simulator="llm"``: a backend spec (``local:smollm2``, ``openai:MODEL``,
+    ``http://HOST:PORT/v1#MODEL``, ``hf:PATH``) or a :class:`~dialogue_gym.llm.ChatBackend`."""
+    llm_cache: bool = True
+    """Cache the LLM user's completions on disk (``$DIALOGUE_GYM_CACHE_DIR``)."""
     max_turns: int = 10
     """Agent turns before the episode is truncated (1-100)."""
     max_utterance_chars: int = 2000
@@ -36,6 +41,8 @@ class DialogueEnvConfig:
     def __post_init__(self) -> None:
         if self.simulator not in SIMULATORS:
             raise ValueError(f"simulator must be one of {SIMULATORS}, got {self.simulator!r}")
+        if self.simulator == "llm" and self.llm is None:
+            raise ValueError("llm must name a chat backend when simulator='llm'")
         if not isinstance(self.max_turns, int) or not 1 <= self.max_turns <= 100:
             raise ValueError(f"max_turns must be an int in [1, 100], got {self.max_turns!r}")
         if not isinstance(self.max_utterance_chars, int) or not 1 <= self.max_utterance_chars:
@@ -81,7 +88,9 @@ class DialogueEnv(gym.Env[str, str]):
         per_turn = self.config.max_utterance_chars + USER_REPLY_MAX_CHARS + 2 * 16
         self.action_space = UnicodeText(max_length=self.config.max_utterance_chars)
         self.observation_space = UnicodeText(max_length=per_turn * (self.max_turns + 1))
-        self.user: SimulatedUser = make_user(self.domain_name, self.config.simulator)
+        self.user: SimulatedUser = make_user(
+            self.domain_name, self.config.simulator, self.config.llm, self.config.llm_cache
+        )
         self._messages: list[dict[str, str]] = []
         self._lines: list[str] = []
         self._turn = 0

@@ -1,0 +1,74 @@
+"""The chat-backend interface: sync and async chat completion with sampling parameters and seed."""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Sampling parameters of one request (validated)."""
+
+    temperature: float = 0.7
+    max_tokens: int = 256
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.temperature <= 2.0:
+            raise ValueError(f"temperature must be in [0, 2], got {self.temperature}")
+        if not 1 <= self.max_tokens <= 32768:
+            raise ValueError(f"max_tokens must be in [1, 32768], got {self.max_tokens}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+
+
+@dataclass
+class ChatResult:
+    """One completion: its text, why it stopped, and whether it came from the cache."""
+
+    text: str
+    finish_reason: str = "stop"
+    cached: bool = False
+    usage: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def truncated(self) -> bool:
+        """True if generation stopped at the token limit."""
+        return self.finish_reason == "length"
+
+    @property
+    def refused(self) -> bool:
+        """True if the provider refused or filtered the answer."""
+        return self.finish_reason in ("content_filter", "refusal")
+
+
+class BackendError(RuntimeError):
+    """A request failed for good (after the retry layer gave up, or a non-retryable error)."""
+
+
+class ChatBackend(ABC):
+    """Something that completes chats: an API endpoint, a local model, or a cache around one."""
+
+    kind: str = "backend"
+
+    @abstractmethod
+    def chat(
+        self, messages: list[Message], params: SamplingParams | None = None, seed: int | None = None
+    ) -> ChatResult:
+        """Complete ``messages`` (OpenAI chat format)."""
+
+    async def achat(
+        self, messages: list[Message], params: SamplingParams | None = None, seed: int | None = None
+    ) -> ChatResult:
+        """Async form; the default runs :meth:`chat` in a worker thread."""
+        return await asyncio.to_thread(self.chat, messages, params, seed)
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """What determines this backend's answers (kind, model, base URL): never a secret."""

@@ -1,0 +1,119 @@
+"""``CachedBackend``: a disk cache of completions in SQLite, safe across threads and processes.
+
+The key is the SHA-256 of the canonical JSON of everything that determines an answer: the inner
+backend's description (kind, base URL, model — never a key), the messages, the sampling
+parameters and the seed (distinct samples are asked for with distinct seeds). Errors, refusals and
+truncated answers are never stored. Each write is one SQLite transaction (atomic); WAL mode and a
+busy timeout let several processes share one file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from .base import ChatBackend, ChatResult, Message, SamplingParams
+
+
+def default_cache_dir() -> Path:
+    """``$DIALOGUE_GYM_CACHE_DIR``, else ``~/.cache/dialogue-gym``."""
+    env = os.environ.get("DIALOGUE_GYM_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "dialogue-gym"
+
+
+def cache_key(
+    backend: dict[str, Any], messages: list[Message], params: SamplingParams, seed: int | None
+) -> str:
+    """SHA-256 of the canonical JSON of the request."""
+    blob = json.dumps(
+        {"backend": backend, "messages": messages, "params": asdict(params), "seed": seed},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class CachedBackend(ChatBackend):
+    """Wraps a backend with the SQLite completion cache."""
+
+    kind = "cached"
+
+    def __init__(self, inner: ChatBackend, cache_dir: str | Path | None = None) -> None:
+        self.inner = inner
+        self.path = Path(cache_dir or default_cache_dir()) / "completions.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self.hits = 0
+        self.misses = 0
+        with self._conn() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS completions "
+                "(key TEXT PRIMARY KEY, text TEXT NOT NULL, finish_reason TEXT NOT NULL)"
+            )
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=60000")
+            self._local.conn = conn
+        return conn
+
+    def describe(self) -> dict[str, Any]:
+        """The inner backend's description (the cache does not change answers)."""
+        return self.inner.describe()
+
+    def _get(self, key: str) -> ChatResult | None:
+        row = (
+            self._conn()
+            .execute("SELECT text, finish_reason FROM completions WHERE key = ?", (key,))
+            .fetchone()
+        )
+        return ChatResult(text=row[0], finish_reason=row[1], cached=True) if row else None
+
+    def _put(self, key: str, result: ChatResult) -> None:
+        if result.truncated or result.refused:
+            return
+        with self._conn() as conn:  # one transaction
+            conn.execute(
+                "INSERT OR IGNORE INTO completions (key, text, finish_reason) VALUES (?, ?, ?)",
+                (key, result.text, result.finish_reason),
+            )
+
+    def chat(
+        self, messages: list[Message], params: SamplingParams | None = None, seed: int | None = None
+    ) -> ChatResult:
+        """A cached answer, or the inner backend's (stored unless truncated or refused)."""
+        params = params or SamplingParams()
+        key = cache_key(self.describe(), messages, params, seed)
+        hit = self._get(key)
+        if hit is not None:
+            self.hits += 1
+            return hit
+        self.misses += 1
+        result = self.inner.chat(messages, params, seed)
+        self._put(key, result)
+        return result
+
+    async def achat(
+        self, messages: list[Message], params: SamplingParams | None = None, seed: int | None = None
+    ) -> ChatResult:
+        """Async form (the SQLite work is small and done inline)."""
+        params = params or SamplingParams()
+        key = cache_key(self.describe(), messages, params, seed)
+        hit = self._get(key)
+        if hit is not None:
+            self.hits += 1
+            return hit
+        self.misses += 1
+        result = await self.inner.achat(messages, params, seed)
+        self._put(key, result)
+        return result

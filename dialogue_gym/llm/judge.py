@@ -1,0 +1,70 @@
+"""``LLMJudge``: an optional reward model that reads a finished conversation and scores it.
+
+Same parsing rules as the LLM user's final question: the answer is JSON, validated, re-asked when
+malformed (a bounded number of times), and clipped to the task's range; a judge that never gives a
+valid answer raises :class:`~dialogue_gym.llm.parsing.ParseFailure` (callers record it as a
+failure, never as 0). Usable by evaluation (``evaluate(..., judge=...)``) and by the hindsight
+pipeline as a reward model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import ChatBackend, SamplingParams
+from .parsing import ask_json, number_field
+from .spec import make_backend
+
+ROLES = {"persuasion": ("Persuader", "Persuadee"), "counseling": ("Supporter", "Seeker")}
+QUESTIONS = {
+    "persuasion": (
+        "Above is a chat in which a persuader asks a crowd worker to donate part of a $2 task "
+        "payment to Save the Children. Estimate how much the worker donates. Answer only with "
+        'JSON like {"donation": 0.5} (a number from 0 to 2).',
+        "donation",
+        (0.0, 2.0),
+    ),
+    "counseling": (
+        "Above is an emotional-support chat. Estimate by how many points the seeker's emotional "
+        "intensity (1-5 scale) fell during it (negative if it rose). Answer only with JSON like "
+        '{"reduction": 1} (a number from -4 to 4).',
+        "reduction",
+        (-4.0, 4.0),
+    ),
+}
+
+
+class LLMJudge:
+    """Scores a conversation with a chat model (a learned-free reward model)."""
+
+    def __init__(
+        self, domain: str, llm: str | ChatBackend, max_attempts: int = 3, cache: bool = True
+    ) -> None:
+        if domain not in QUESTIONS:
+            raise ValueError(f"unknown domain {domain!r}; allowed: {', '.join(QUESTIONS)}")
+        self.domain = domain
+        self.backend = make_backend(llm, cache=cache)
+        self.max_attempts = max_attempts
+
+    def prompt(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
+        """The judge's request: the transcript, then the question."""
+        agent, user = ROLES[self.domain]
+        lines = [f"{agent if m['role'] == 'assistant' else user}: {m['content']}" for m in messages]
+        question = QUESTIONS[self.domain][0]
+        return [
+            {"role": "system", "content": "You are a careful judge of conversations."},
+            {"role": "user", "content": "\n".join(lines) + "\n\n" + question},
+        ]
+
+    def score(self, messages: list[dict[str, str]], seed: int = 0) -> float:
+        """The judged outcome, clipped to the task's range."""
+        _, key, (low, high) = QUESTIONS[self.domain]
+        value, _, _ = ask_json(
+            self.backend, self.prompt(messages), number_field(key, low, high),
+            SamplingParams(temperature=0.0, max_tokens=40), seed, self.max_attempts,
+        )  # fmt: skip
+        return value
+
+    def config(self) -> dict[str, Any]:
+        """Domain and backend description."""
+        return {"domain": self.domain, "llm": self.backend.describe()}
