@@ -35,21 +35,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate one agent on one env; print the table, optionally save JSON."""
     from .agents.registry import is_privileged
-    from .evaluation import evaluate, format_table
+    from .evaluation import env_domain, evaluate, format_table
 
-    env_kwargs = {"max_turns": args.max_turns}
+    env_kwargs: dict = {"max_turns": args.max_turns}
     if args.simulator != "embedded":
-        env_kwargs["simulator"] = args.simulator
         if is_privileged(args.agent):
-            raise SystemExit(f"agent {args.agent!r} reads the hidden persona: embedded only")
+            raise ValueError(f"agent {args.agent!r} reads the hidden persona: embedded only")
+        if args.llm is None:
+            raise ValueError("--simulator llm needs --llm SPEC (e.g. local:smollm2)")
+        env_kwargs.update(simulator=args.simulator, llm=args.llm, llm_cache=not args.no_cache)
+    judge = None
+    if args.judge:
+        from .llm.judge import LLMJudge
+
+        judge = LLMJudge(env_domain(args.env), args.judge, cache=not args.no_cache)
     result = evaluate(
-        args.agent,
+        _with_llm(args.agent, args.llm, args.no_cache),
         args.env,
         args.episodes,
         args.seed,
         out=args.out,
         oracle=not args.no_oracle,
         keep_transcripts=args.transcripts,
+        concurrency=args.concurrency,
+        judge=judge,
         **env_kwargs,
     )
     print(format_table([result]))
@@ -58,13 +67,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_llm(spec: str, llm: str | None, no_cache: bool) -> str:
+    """Add ``--llm`` (and ``--no-cache``) to an LLM agent's spec unless it names its own."""
+    from .agents.registry import needs_llm, parse_spec
+
+    if not needs_llm(spec):
+        return spec
+    _, options = parse_spec(spec)
+    extra = []
+    if "llm" not in options:
+        if llm is None:
+            raise ValueError(f"agent {spec!r} needs --llm SPEC (or llm=SPEC in the agent spec)")
+        extra.append(f"llm={llm}")
+    if no_cache and "cache" not in options:
+        extra.append("cache=false")
+    if not extra:
+        return spec
+    return spec + ("," if ":" in spec else ":") + ",".join(extra)
+
+
 def cmd_play(args: argparse.Namespace) -> int:
     """A person talks with an agent (--as user) or with the simulator (--as agent)."""
     from .play import play_as_agent, play_as_user
 
     if args.as_ == "agent":
         return play_as_agent(args.env, args.seed, args.out, args.max_turns)
-    return play_as_user(args.env, args.agent, args.seed, args.out, args.max_turns)
+    agent = _with_llm(args.agent, args.llm, args.no_cache)
+    return play_as_user(args.env, agent, args.seed, args.out, args.max_turns)
 
 
 def cmd_sim_report(args: argparse.Namespace) -> int:
@@ -111,7 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--episodes", type=int, default=100)
     e.add_argument("--seed", type=int, default=0, help="first episode seed")
     e.add_argument("--max-turns", type=int, default=10)
-    e.add_argument("--simulator", default="embedded")
+    e.add_argument("--simulator", default="embedded", choices=("embedded", "llm"))
+    e.add_argument(
+        "--llm",
+        default=None,
+        help="chat backend for an LLM user or agent: "
+        "local:smollm2 | openai:MODEL | http://HOST:PORT/v1#MODEL | hf:PATH",
+    )
+    e.add_argument("--no-cache", action="store_true", help="do not use the completion cache")
+    e.add_argument("--concurrency", type=int, default=1, help="episodes played at once")
+    e.add_argument("--judge", default=None, help="backend spec of an LLM judge (optional)")
     e.add_argument("--out", type=Path, default=None, help="save the result as JSON")
     e.add_argument("--no-oracle", action="store_true", help="skip the fraction-of-oracle run")
     e.add_argument("--transcripts", action="store_true", help="keep transcripts in the JSON")
@@ -124,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="user: you are the persuadee/help-seeker; agent: you talk to the simulator",
     )  # fmt: skip
     pl.add_argument("--agent", default="scripted", help="the agent you talk to (--as user)")
+    pl.add_argument("--llm", default=None, help="chat backend of an LLM agent")
+    pl.add_argument("--no-cache", action="store_true", help="do not use the completion cache")
     pl.add_argument("--seed", type=int, default=0)
     pl.add_argument("--max-turns", type=int, default=10)
     pl.add_argument("--out", type=Path, default=Path("transcript.json"))

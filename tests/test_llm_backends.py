@@ -1,0 +1,186 @@
+"""Chat backends against a local fake endpoint and a tiny local model: retries, cache, parsing."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import sqlite3
+
+import pytest
+
+from dialogue_gym.llm import (
+    BackendError,
+    CachedBackend,
+    ParseFailure,
+    SamplingParams,
+    ask_json,
+    extract_json,
+    make_backend,
+    number_field,
+)
+from dialogue_gym.llm.fake_server import FakeChatServer, Fault
+from dialogue_gym.llm.openai_backend import OpenAIBackend
+from dialogue_gym.llm.retry import RetryPolicy
+
+MSG = [{"role": "user", "content": "hello"}]
+FAST = RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.5)
+
+
+@pytest.fixture
+def server():
+    with FakeChatServer() as s:
+        yield s
+
+
+def _backend(server, timeout=5.0, retry=FAST):
+    return OpenAIBackend("fake-model", base_url=server.url, timeout=timeout, retry=retry)
+
+
+def test_plain_completion(server):
+    r = _backend(server).chat(MSG, SamplingParams(temperature=0.2, max_tokens=20), seed=7)
+    assert r.text == "You said: hello" and r.finish_reason == "stop" and not r.cached
+    body = server.bodies[-1]
+    assert body["seed"] == 7 and body["max_tokens"] == 20 and body["model"] == "fake-model"
+
+
+def test_retries_on_429_and_5xx_then_succeed(server):
+    server.inject(
+        Fault("status", 429, retry_after=0.05), Fault("status", 500), Fault("status", 502)
+    )
+    b = _backend(server)
+    assert b.chat(MSG).text == "You said: hello"
+    assert server.requests == 4 and b.retries == 3
+
+
+def test_retries_stop_and_raise(server):
+    server.inject(*[Fault("status", 503)] * 10)
+    with pytest.raises(BackendError, match="gave up after 3 retries"):
+        _backend(server).chat(MSG)
+    assert server.requests == 4  # one try + 3 retries, nothing stacked from the SDK
+
+
+def test_no_retry_on_client_errors(server):
+    server.inject(Fault("status", 400))
+    with pytest.raises(BackendError, match="BadRequest"):
+        _backend(server).chat(MSG)
+    assert server.requests == 1
+
+
+def test_timeout_and_malformed_body_are_retried(server):
+    server.inject(Fault("slow", delay=2.0), Fault("malformed"))
+    b = _backend(server, timeout=0.5)
+    assert b.chat(MSG).text == "You said: hello"
+    assert server.requests == 3
+
+
+def test_async_chat(server):
+    server.inject(Fault("status", 500))
+    b = _backend(server)
+
+    async def many():
+        return await asyncio.gather(
+            *(b.achat([{"role": "user", "content": str(i)}]) for i in range(5))
+        )
+
+    out = asyncio.run(many())
+    assert [r.text for r in out] == [f"You said: {i}" for i in range(5)]
+
+
+def test_api_key_only_from_environment(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ValueError, match="set OPENAI_API_KEY"):
+        OpenAIBackend("gpt-4o-mini")
+
+
+def test_cache_makes_a_second_run_free_and_never_stores_the_key(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-should-not-leak")
+    b = make_backend(f"{server.url}#fake", cache_dir=tmp_path)
+    first = [b.chat([{"role": "user", "content": f"q{i}"}], seed=i).text for i in range(5)]
+    n = server.requests
+    again = [b.chat([{"role": "user", "content": f"q{i}"}], seed=i) for i in range(5)]
+    assert server.requests == n == 5
+    assert [r.text for r in again] == first and all(r.cached for r in again)
+    b.chat([{"role": "user", "content": "q0"}], seed=99)  # another seed is another request
+    assert server.requests == 6
+    assert b"sk-secret" not in (tmp_path / "completions.sqlite").read_bytes()
+
+
+def test_truncated_refused_and_failed_answers_are_not_cached(server, tmp_path):
+    b = CachedBackend(_backend(server), tmp_path)
+    server.inject(Fault("truncated", text='{"dona'))
+    assert b.chat(MSG).truncated
+    assert not b.chat(MSG).truncated  # asked again: not served from the cache
+    assert server.requests == 2
+    server.inject(*[Fault("status", 500)] * 5)
+    with pytest.raises(BackendError):
+        b.chat([{"role": "user", "content": "boom"}])
+    server.faults.clear()
+    assert b.chat([{"role": "user", "content": "boom"}]).text == "You said: boom"
+
+
+def _hammer(args):
+    url, cache_dir, worker = args
+    b = make_backend(f"{url}#fake", cache_dir=cache_dir)
+    return [b.chat([{"role": "user", "content": f"shared {i}"}], seed=i).text for i in range(30)]
+
+
+def test_concurrent_processes_share_one_cache(server, tmp_path):
+    with mp.get_context("spawn").Pool(4) as pool:
+        outs = pool.map(_hammer, [(server.url, str(tmp_path), w) for w in range(4)])
+    assert all(o == outs[0] for o in outs)
+    assert outs[0] == [f"You said: shared {i}" for i in range(30)]
+    conn = sqlite3.connect(tmp_path / "completions.sqlite")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT COUNT(*) FROM completions").fetchone()[0] == 30
+    assert server.requests < 4 * 30  # the processes served each other from the cache
+
+
+def test_backend_specs():
+    with pytest.raises(ValueError, match="forms:"):
+        make_backend("gpt4")
+    with pytest.raises(ValueError, match="#MODEL"):
+        make_backend("http://127.0.0.1:1/v1")
+    b = make_backend("http://127.0.0.1:1/v1#m", cache=False)
+    assert b.describe() == {"kind": "openai", "base_url": "http://127.0.0.1:1/v1", "model": "m"}
+
+
+def test_extract_json_and_validators():
+    assert extract_json('Sure! {"donation": 1.5} thanks') == {"donation": 1.5}
+    assert extract_json('x {"a": "}"} y') == {"a": "}"}
+    with pytest.raises(ValueError):
+        extract_json("no json here")
+    v = number_field("donation", 0, 2)
+    assert (
+        v({"donation": 500}) == 2 and v({"donation": "$0.50"}) == 0.5 and v({"donation": -1}) == 0
+    )
+    with pytest.raises(ValueError, match="must be a number"):
+        v({"donation": "lots"})
+
+
+def test_ask_json_reasks_then_fails_with_the_raw_text():
+    replies = iter(['{"donation": "a lot"}', "I give one dollar", '{"donation": 1}'])
+    with FakeChatServer(lambda body: next(replies)) as s:
+        b = _backend(s)
+        value, attempts, raw = ask_json(b, MSG, number_field("donation", 0, 2), seed=1)
+        assert (value, attempts, raw) == (1.0, 3, '{"donation": 1}')
+        assert "could not be used" in s.bodies[-1]["messages"][-1]["content"]
+    with FakeChatServer(lambda body: "no idea") as s:
+        with pytest.raises(ParseFailure) as e:
+            ask_json(_backend(s), MSG, number_field("donation", 0, 2), max_attempts=2)
+        assert e.value.raw == "no idea" and e.value.attempts == 2
+
+
+def test_transformers_backend_with_a_tiny_model():
+    from tiny_lm import tiny_model, tiny_tokenizer
+
+    from dialogue_gym.llm.transformers_backend import TransformersBackend
+
+    tok = tiny_tokenizer()
+    b = TransformersBackend(tiny_model(tok), tok, name="tiny-test")
+    params = SamplingParams(temperature=1.0, max_tokens=8)
+    a1 = b.chat(MSG, params, seed=3)
+    a2 = b.chat(MSG, params, seed=3)
+    assert a1.text == a2.text and a1.finish_reason in ("stop", "length")
+    greedy = b.chat(MSG, SamplingParams(temperature=0.0, max_tokens=5))
+    assert isinstance(greedy.text, str)
+    assert b.describe() == {"kind": "transformers", "model": "tiny-test"}

@@ -1,0 +1,47 @@
+"""A tiny causal LM with a chat template, built on the fly (random weights, no download)."""
+
+from __future__ import annotations
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|> {% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|> {% endif %}"
+)
+CORPUS = (
+    "hello hi how are you i am fine thank you would you like to donate to save the children "
+    "donation dollars two one half yes no maybe i feel sad anxious better worse tell me more "
+    "about your job school friends family the charity helps kids around the world it is "
+    "trusted what do you think i will give some money today please think about it { } : , . ? !"
+)
+
+
+def tiny_tokenizer():
+    """A word-level tokenizer over a small vocabulary, with special tokens and a chat template."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<unk>", "<pad>", "<eos>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
+    words = sorted(set(CORPUS.split()))
+    vocab = {tok: i for i, tok in enumerate(specials + words)}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>"
+    )
+    fast.add_special_tokens({"additional_special_tokens": specials[3:]})
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def tiny_model(tokenizer, seed: int = 0):
+    """A 2-layer Llama with random weights sized to ``tokenizer``."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=None,
+    )  # fmt: skip
+    return LlamaForCausalLM(config).eval()
