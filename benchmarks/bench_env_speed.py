@@ -10,9 +10,9 @@ import argparse
 import time
 
 import gymnasium as gym
-from dialogue_gym.agents.scripted import HUMAN_LIKE_NOISE, ScriptedAgent
 
 import dialogue_gym  # noqa: F401  (registers the envs)
+from dialogue_gym.agents.scripted import HUMAN_LIKE_NOISE, ScriptedAgent
 
 ENVS = {"Persuasion-v0": "persuasion", "Counseling-v0": "counseling"}
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-from dialogue_gym.agents.sb3 import SB3Agent
 from stable_baselines3 import PPO
 
 import dialogue_gym
+from dialogue_gym.agents.sb3 import SB3Agent
 from dialogue_gym.evaluation import compare, env_domain, format_table
 from dialogue_gym.wrappers import make_vector_env
 

@@ -23,12 +23,13 @@ import os
 from pathlib import Path
 
 import numpy as np
-from dialogue_gym.simulators.classifier import StrategyClassifier, features
-from dialogue_gym.simulators.realizer import all_template_texts
-from dialogue_gym.simulators.strategies import get_domain
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
+
+from dialogue_gym.simulators.classifier import StrategyClassifier, features
+from dialogue_gym.simulators.realizer import all_template_texts
+from dialogue_gym.simulators.strategies import get_domain
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "simulators" / "params"

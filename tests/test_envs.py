@@ -6,10 +6,10 @@ import warnings
 
 import gymnasium as gym
 import pytest
-from dialogue_gym.agents.scripted import RandomAgent, ScriptedAgent
 from gymnasium.utils.env_checker import check_env
 
 import dialogue_gym
+from dialogue_gym.agents.scripted import RandomAgent, ScriptedAgent
 from dialogue_gym.rollout import play_episode
 
 ENV_IDS = list(dialogue_gym.ENV_IDS)

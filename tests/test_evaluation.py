@@ -9,9 +9,9 @@ import warnings
 
 import numpy as np
 import pytest
-from dialogue_gym.agents.registry import agent_entries, make_agent, parse_spec
 
 import dialogue_gym
+from dialogue_gym.agents.registry import agent_entries, make_agent, parse_spec
 from dialogue_gym.evaluation import EvaluationResult, compare, is_success
 
 

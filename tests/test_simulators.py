@@ -7,8 +7,10 @@ import collections
 import gymnasium as gym
 import numpy as np
 import pytest
+
 from dialogue_gym.agents.oracle import OracleAgent
 from dialogue_gym.agents.scripted import RandomAgent, ScriptedAgent
+from dialogue_gym.rollout import play_episodes
 from dialogue_gym.simulators.classifier import get_classifier
 from dialogue_gym.simulators.counseling import CounselingDynamics
 from dialogue_gym.simulators.personas import (
@@ -17,8 +19,6 @@ from dialogue_gym.simulators.personas import (
     sample_persuasion_persona,
 )
 from dialogue_gym.simulators.persuasion import PersuasionDynamics
-
-from dialogue_gym.rollout import play_episodes
 
 
 def test_persuasion_personas_follow_the_fitted_survey_distribution():
