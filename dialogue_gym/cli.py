@@ -96,6 +96,95 @@ def cmd_play(args: argparse.Namespace) -> int:
     return play_as_user(args.env, agent, args.seed, args.out, args.max_turns)
 
 
+def _env_kwargs(args: argparse.Namespace) -> dict:
+    kw: dict = {"max_turns": args.max_turns}
+    if args.simulator != "embedded":
+        if args.llm is None:
+            raise ValueError("--simulator llm needs --llm SPEC (e.g. local:smollm2)")
+        kw.update(simulator=args.simulator, llm=args.llm, llm_cache=not args.no_cache)
+    return kw
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate (or finish) a simulated dataset."""
+    from .agents.registry import is_privileged
+    from .generate import generate
+
+    if args.simulator != "embedded" and is_privileged(args.agent):
+        raise ValueError(f"agent {args.agent!r} reads the hidden persona: embedded only")
+    summary = generate(
+        args.env, _with_llm(args.agent, args.llm, args.no_cache), args.episodes, args.out,
+        seed=args.seed, concurrency=args.concurrency, **_env_kwargs(args),
+    )  # fmt: skip
+    print(summary)
+    return 130 if summary.interrupted else 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    """``data stats`` / ``data export`` / ``data convert``."""
+    if args.data_command == "stats":
+        from .data_stats import dataset_stats, format_stats, outcome_histogram
+
+        print(format_stats(dataset_stats(args.file)))
+        png = args.png or Path(str(args.file) + ".outcomes.png")
+        try:
+            outcome_histogram(args.file, png)
+            print(f"  histogram: {png}")
+        except ImportError:
+            print("  (install matplotlib, e.g. the [data] extra, for the histogram)")
+        return 0
+    if args.data_command == "export":
+        return _export(args)
+    return _convert(args)
+
+
+def _export(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+
+    from . import export
+    from .jsonl import read_episodes
+
+    episodes, report = read_episodes(args.file)
+    if report.torn_tail:
+        print(f"note: {args.file} ends with a torn line (skipped)", file=sys.stderr)
+    out = Path(args.out)
+    if args.to == "parquet":
+        export.to_parquet(episodes, out)
+        n = len(episodes)
+    elif args.to == "sft":
+        rows = export.sft_records(episodes)
+        out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        n = len(rows)
+    elif args.to == "transitions-strategy":
+        arrays = export.strategy_transitions(episodes)
+        with open(out, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        n = len(arrays["actions"])
+    else:
+        rows = export.utterance_transitions(episodes)
+        out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        n = len(rows)
+    print(f"wrote {n} records to {out}")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from . import loaders
+    from .jsonl import write_episodes
+
+    load = {
+        "p4g-json": loaders.load_p4g_json,
+        "p4g-corpus": loaders.load_p4g_corpus,
+        "esconv-jsonl": loaders.load_esconv_jsonl,
+        "esconv-json": loaders.load_esconv_json,
+    }[args.format]
+    n = write_episodes(args.out, load(args.source))
+    print(f"wrote {n} episodes to {args.out}")
+    return 0
+
+
 def cmd_sim_report(args: argparse.Namespace) -> int:
     """Run the simulator report."""
     from .simulators.report import main
@@ -168,6 +257,43 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--max-turns", type=int, default=10)
     pl.add_argument("--out", type=Path, default=Path("transcript.json"))
     pl.set_defaults(func=cmd_play)
+
+    g = sub.add_parser("generate", help="generate a simulated dataset (resumable JSONL)")
+    g.add_argument("--env", required=True, choices=ENV_CHOICES)
+    g.add_argument("--agent", required=True, help="registered agent spec, e.g. human-like")
+    g.add_argument("--episodes", type=int, required=True)
+    g.add_argument("--out", type=Path, required=True, help="the JSONL file (appended to)")
+    g.add_argument("--seed", type=int, default=0, help="seed of episode 0 (episode i: seed+i)")
+    g.add_argument("--concurrency", type=int, default=1,
+                   help="worker processes (embedded) or threads (LLM simulator)")  # fmt: skip
+    g.add_argument("--max-turns", type=int, default=10)
+    g.add_argument("--simulator", default="embedded", choices=("embedded", "llm"))
+    g.add_argument("--llm", default=None, help="chat backend for an LLM user or agent")
+    g.add_argument("--no-cache", action="store_true", help="do not use the completion cache")
+    g.set_defaults(func=cmd_generate)
+
+    data = sub.add_parser("data", help="dataset tools: stats, export, convert")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    st = dsub.add_parser("stats", help="counts, outcomes, turns, strategies, PNG histogram")
+    st.add_argument("file", type=Path)
+    st.add_argument(
+        "--png", type=Path, default=None, help="histogram path (default FILE.outcomes.png)"
+    )
+    ex = dsub.add_parser("export", help="to Parquet, SFT records or offline-RL transitions")
+    ex.add_argument("file", type=Path)
+    ex.add_argument(
+        "--to",
+        required=True,
+        choices=("parquet", "sft", "transitions-strategy", "transitions-utterance"),
+    )
+    ex.add_argument("--out", type=Path, required=True)
+    cv = dsub.add_parser("convert", help="a real corpus to the Episode JSONL format")
+    cv.add_argument("source", type=Path, help="corpus file (or the p4g/corpus folder)")
+    cv.add_argument(
+        "--format", required=True, choices=("p4g-json", "p4g-corpus", "esconv-jsonl", "esconv-json")
+    )
+    cv.add_argument("--out", type=Path, required=True)
+    data.set_defaults(func=cmd_data)
 
     r = sub.add_parser("sim-report", help="calibration, adaptivity, revelation, manipulation")
     r.add_argument("--episodes", type=int, default=500, help="episodes per env and agent")

@@ -1,0 +1,93 @@
+"""The ``Episode`` schema: one conversation with its outcome, as stored in the JSONL datasets.
+
+Versioned (:data:`SCHEMA_VERSION`); :meth:`Episode.from_dict` refuses an unknown version and
+names the missing or wrong field. Roles are the agent's view: ``assistant`` is the agent
+(persuader, supporter), ``user`` the persuadee or help-seeker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+ROLES = ("assistant", "user")
+STATUSES = ("ok", "failed")
+
+
+@dataclass
+class Turn:
+    """One message: who said it, the text, its strategy labels (agent turns), and when."""
+
+    role: str
+    text: str
+    strategies: list[str] = field(default_factory=list)
+    timestamp: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"Turn.role must be one of {ROLES}, got {self.role!r}")
+        if not isinstance(self.text, str):
+            raise ValueError(f"Turn.text must be a str, got {type(self.text).__name__}")
+
+
+@dataclass
+class Episode:
+    """A conversation with its outcome and where it came from."""
+
+    id: str
+    env_id: str
+    turns: list[Turn]
+    reward: float | None
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    agent: dict[str, Any] = field(default_factory=dict)
+    backend: dict[str, Any] | None = None
+    outcome: dict[str, Any] = field(default_factory=dict)
+    status: str = "ok"
+    reason: str = ""
+    provenance: dict[str, Any] | None = None
+    """For regenerated episodes: source id, rewritten turn, controller, forward and reward
+    models, round. For loaded corpora: the source file and its own id."""
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"Episode.status must be one of {STATUSES}, got {self.status!r}")
+        if not self.id:
+            raise ValueError("Episode.id must be a non-empty string")
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        """The turns as OpenAI chat-format messages."""
+        return [{"role": t.role, "content": t.text} for t in self.turns]
+
+    @property
+    def agent_turns(self) -> list[int]:
+        """Indices of the agent's turns."""
+        return [i for i, t in enumerate(self.turns) if t.role == "assistant"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Episode:
+        """Rebuild from :meth:`to_dict` output; ``ValueError`` says what is wrong."""
+        if not isinstance(d, dict):
+            raise ValueError(f"an episode must be a JSON object, got {type(d).__name__}")
+        version = d.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version {version!r} is not supported (this is {SCHEMA_VERSION})"
+            )
+        missing = [k for k in ("id", "env_id", "turns", "reward") if k not in d]
+        if missing:
+            raise ValueError(f"episode is missing field(s) {missing}")
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"episode has unknown field(s) {unknown}")
+        data = dict(d)
+        data["turns"] = [Turn(**t) for t in d["turns"]]
+        return cls(**data)

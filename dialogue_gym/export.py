@@ -1,0 +1,161 @@
+"""Export episodes: Hugging Face ``datasets`` / Parquet, chat SFT records, offline-RL transitions.
+
+- :func:`to_hf_dataset` / :func:`to_parquet`: one row per episode (messages, strategies, reward,
+  status, configuration as JSON strings).
+- :func:`sft_records`: conversational prompt-completion records, one per agent turn — the
+  conversation so far (with the task as system prompt) as ``prompt`` and the agent's turn as
+  ``completion``, so trainers (trl's SFTTrainer) put the loss on agent turns only.
+- :func:`strategy_transitions`: arrays ``observations`` (the
+  :class:`~dialogue_gym.wrappers.HistoryFeaturizer` of the conversation before each agent turn),
+  ``actions`` (strategy index), ``rewards`` (the episode's reward on its last agent turn),
+  ``next_observations``, ``terminals`` — the format of offline RL libraries.
+- :func:`utterance_transitions`: the same at the utterance level, with text.
+
+Failed episodes and episodes without a reward are left out of SFT records and transitions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .episode import Episode
+
+DOMAIN_OF_ENV = {"Persuasion-v0": "persuasion", "Counseling-v0": "counseling"}
+
+
+def _domain(e: Episode) -> str:
+    key = e.env_id.split(":")[-1]
+    if key not in DOMAIN_OF_ENV:
+        raise ValueError(f"episode {e.id}: unknown env_id {e.env_id!r}")
+    return DOMAIN_OF_ENV[key]
+
+
+def _usable(episodes: Sequence[Episode]) -> list[Episode]:
+    return [e for e in episodes if e.status == "ok" and e.reward is not None]
+
+
+def to_rows(episodes: Sequence[Episode]) -> list[dict[str, Any]]:
+    """Flat rows (nested parts as lists of dicts or JSON strings), one per episode."""
+    return [
+        {
+            "id": e.id,
+            "env_id": e.env_id,
+            "seed": e.seed,
+            "reward": e.reward,
+            "status": e.status,
+            "reason": e.reason,
+            "messages": e.messages,
+            "strategies": [list(t.strategies) for t in e.turns],
+            "agent": json.dumps(e.agent, sort_keys=True),
+            "env_kwargs": json.dumps(e.env_kwargs, sort_keys=True),
+            "outcome": json.dumps(e.outcome, sort_keys=True),
+            "provenance": json.dumps(e.provenance, sort_keys=True) if e.provenance else "",
+            "schema_version": e.schema_version,
+        }
+        for e in episodes
+    ]
+
+
+def to_hf_dataset(episodes: Sequence[Episode]):
+    """A ``datasets.Dataset`` with one row per episode."""
+    from datasets import Dataset
+
+    return Dataset.from_list(to_rows(episodes))
+
+
+def to_parquet(episodes: Sequence[Episode], path: str | Path) -> Path:
+    """Write the episodes as a Parquet file."""
+    path = Path(path)
+    to_hf_dataset(episodes).to_parquet(str(path))
+    return path
+
+
+def sft_records(episodes: Sequence[Episode], system_prompt: bool = True) -> list[dict[str, Any]]:
+    """Prompt-completion chat records, one per agent turn (loss on agent turns only)."""
+    from .agents.prompting import TASKS
+
+    records = []
+    for e in _usable(episodes):
+        msgs = e.messages
+        system = [{"role": "system", "content": TASKS[_domain(e)]}] if system_prompt else []
+        for i in e.agent_turns:
+            records.append(
+                {
+                    "prompt": system + msgs[:i],
+                    "completion": [msgs[i]],
+                    "episode_id": e.id,
+                    "reward": e.reward,
+                    "strategies": list(e.turns[i].strategies),
+                }
+            )
+    return records
+
+
+def _labels(e: Episode, i: int, classifier: Any) -> list[str]:
+    return list(e.turns[i].strategies) or list(classifier.classify(e.turns[i].text))
+
+
+def strategy_transitions(
+    episodes: Sequence[Episode], n_hash: int = 256, last_k: int = 2
+) -> dict[str, np.ndarray]:
+    """Strategy-level transitions of the usable episodes (one domain at a time)."""
+    from .simulators.classifier import get_classifier
+    from .wrappers import HistoryFeaturizer
+
+    usable = _usable(episodes)
+    domains = {_domain(e) for e in usable}
+    if len(domains) > 1:
+        raise ValueError(f"episodes mix domains {sorted(domains)}; export one domain at a time")
+    if not usable:
+        raise ValueError("no usable episodes (status ok, with a reward) to export")
+    domain = domains.pop()
+    feat = HistoryFeaturizer(domain, n_hash, last_k)
+    clf = get_classifier(domain)
+    obs, acts, rews, nxt, terms, ep_index = [], [], [], [], [], []
+    for k, e in enumerate(usable):
+        msgs = e.messages
+        idx = e.agent_turns
+        horizon = max(10, len(idx))
+        for j, i in enumerate(idx):
+            last = j == len(idx) - 1
+            obs.append(feat(msgs[:i], j, horizon))
+            nxt.append(feat(msgs[: i + 2], j + 1, horizon))
+            acts.append(feat.domain.index(_labels(e, i, clf)[0]))
+            rews.append(float(e.reward) if last else 0.0)
+            terms.append(last)
+            ep_index.append(k)
+    return {
+        "observations": np.asarray(obs, dtype=np.float32),
+        "actions": np.asarray(acts, dtype=np.int64),
+        "rewards": np.asarray(rews, dtype=np.float32),
+        "next_observations": np.asarray(nxt, dtype=np.float32),
+        "terminals": np.asarray(terms, dtype=bool),
+        "episode_index": np.asarray(ep_index, dtype=np.int64),
+    }
+
+
+def utterance_transitions(episodes: Sequence[Episode]) -> list[dict[str, Any]]:
+    """Utterance-level transitions: history text, agent utterance, reward, next history, done."""
+    out = []
+    for e in _usable(episodes):
+        msgs = e.messages
+        idx = e.agent_turns
+        for j, i in enumerate(idx):
+            last = j == len(idx) - 1
+            out.append(
+                {
+                    "episode_id": e.id,
+                    "observation": msgs[:i],
+                    "action": msgs[i]["content"],
+                    "strategies": list(e.turns[i].strategies),
+                    "reward": float(e.reward) if last else 0.0,
+                    "next_observation": msgs[: i + 2],
+                    "done": last,
+                }
+            )
+    return out

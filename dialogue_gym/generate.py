@@ -1,0 +1,283 @@
+"""Generate simulated conversation datasets, resumably.
+
+Episode ``i`` of a run uses seed ``seed + i`` and an id derived from the run's configuration and
+that seed, so rerunning the same command after a crash or kill skips what is already in the file
+and finishes the rest — no episode lost or duplicated. A file written with a different
+configuration is refused. The first Ctrl-C lets the episodes in flight finish and be written.
+
+``concurrency`` > 1 plays episodes in worker *processes* with the embedded simulator (CPU-bound)
+and in worker *threads* with an LLM simulator (waiting on the network); the parent process is the
+only writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from .episode import Episode, Turn
+from .evaluation import env_domain
+from .jsonl import EpisodeWriter, read_episodes
+from .stats import mean_ci
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """What determines a generated dataset's content (checked on resume)."""
+
+    env_id: str
+    agent: str
+    seed: int = 0
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """JSON-ready identity of the run: the env's full configuration (defaults included, so
+        ``max_turns=10`` and no option are the same run), backends by their description."""
+        from dataclasses import asdict
+
+        from .envs import DialogueEnvConfig
+
+        resolved = asdict(DialogueEnvConfig(**self.env_kwargs))
+        resolved.pop("render_mode")
+        if resolved["simulator"] == "embedded":
+            resolved.pop("llm")
+            resolved.pop("llm_cache")
+        kwargs = {k: getattr(v, "describe", lambda v=v: v)() for k, v in resolved.items()}
+        return {"env_id": self.env_id, "agent": self.agent, "env_kwargs": kwargs}
+
+    def episode_id(self, index: int) -> str:
+        """Deterministic id of episode ``index``."""
+        blob = json.dumps({**self.fingerprint(), "seed": self.seed + index}, sort_keys=True)
+        short = self.env_id.split(":")[-1].split("-")[0].lower()
+        return f"{short}-{self.seed + index}-{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
+
+
+def play_to_episode(env: gym.Env, agent: Any, cfg: GenerateConfig, index: int) -> Episode:
+    """Play episode ``index`` of ``cfg`` and record it as an :class:`Episode`."""
+    seed = cfg.seed + index
+    obs, info = env.reset(seed=seed)
+    agent.reset(seed=seed)
+    turns = [Turn("user", m["content"], [], time.time()) for m in info["messages"]]
+    done = False
+    reward = 0.0
+    while not done:
+        text = agent.act(obs, info)
+        obs, r, terminated, truncated, info = env.step(text)
+        now = time.time()
+        reward += float(r)
+        agent_msg, user_msg = info["messages"][-2], info["messages"][-1]
+        turns.append(Turn("assistant", agent_msg["content"], list(info["strategies"]), now))
+        turns.append(Turn("user", user_msg["content"], [], now))
+        done = terminated or truncated
+    failed = info.get("status") == "failed"
+    outcome = {
+        k: info[k] for k in ("donation", "initial_intensity", "final_intensity") if k in info
+    }
+    outcome["end_reason"] = info.get("end_reason", "")
+    return Episode(
+        id=cfg.episode_id(index),
+        env_id=cfg.env_id,
+        env_kwargs=cfg.fingerprint()["env_kwargs"],
+        seed=seed,
+        agent={"spec": cfg.agent, **agent.config()},
+        backend=cfg.fingerprint()["env_kwargs"].get("llm"),
+        turns=turns,
+        reward=None if failed else reward,
+        outcome=outcome,
+        status="failed" if failed else "ok",
+        reason=str(info.get("failure", "")),
+    )
+
+
+@dataclass
+class GenerateSummary:
+    """What a generate run did and what the file now holds."""
+
+    path: str
+    requested: int
+    already_done: int
+    written: int
+    failed: int
+    interrupted: bool
+    elapsed_s: float
+    mean_reward: float | None = None
+    ci95: tuple[float, float] | None = None
+
+    @property
+    def episodes_per_s(self) -> float:
+        """Episodes written per second in this run."""
+        return self.written / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def __str__(self) -> str:
+        mean = (
+            f"mean reward {self.mean_reward:.3f} [{self.ci95[0]:.3f}, {self.ci95[1]:.3f}]"
+            if self.mean_reward is not None and self.ci95
+            else "no rewards"
+        )
+        state = "interrupted" if self.interrupted else "done"
+        return (
+            f"{state}: {self.written} written now, {self.already_done} already there, "
+            f"{self.failed} failed in the file; {mean}; {self.elapsed_s:.1f} s "
+            f"({self.episodes_per_s:.1f} episodes/s) -> {self.path}"
+        )
+
+
+# -- worker processes (embedded simulator) -------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(cfg: GenerateConfig) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    from .agents.registry import make_agent
+
+    _WORKER.update(
+        cfg=cfg,
+        env=gym.make(cfg.env_id, **cfg.env_kwargs),
+        agent=make_agent(cfg.agent, env_domain(cfg.env_id)),
+    )
+
+
+def _play_in_worker(index: int) -> dict[str, Any]:
+    return play_to_episode(_WORKER["env"], _WORKER["agent"], _WORKER["cfg"], index).to_dict()
+
+
+def _check_resume(path: Path, cfg: GenerateConfig) -> set[str]:
+    """Ids already in ``path``; ``ValueError`` if it was written with another configuration."""
+    if not path.exists():
+        return set()
+    episodes, _ = read_episodes(path)
+    mine = cfg.fingerprint()
+    for e in episodes:
+        theirs = {"env_id": e.env_id, "agent": e.agent.get("spec"), "env_kwargs": e.env_kwargs}
+        if theirs != mine:
+            raise ValueError(
+                f"{path} holds episodes of another configuration ({theirs}); this run is {mine}. "
+                "Write to another --out, or rerun the original command to resume it."
+            )
+    return {e.id for e in episodes}
+
+
+def generate(
+    env_id: str,
+    agent: str,
+    episodes: int,
+    out: str | Path,
+    seed: int = 0,
+    concurrency: int = 1,
+    progress: bool = True,
+    **env_kwargs: Any,
+) -> GenerateSummary:
+    """Make sure ``out`` holds the ``episodes`` episodes of this configuration (resumable)."""
+    from .agents.registry import make_agent
+
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+    env_domain(env_id)
+    path = Path(out)
+    cfg = GenerateConfig(env_id, agent, seed, dict(env_kwargs))
+    done_ids = _check_resume(path, cfg)
+    todo = [i for i in range(episodes) if cfg.episode_id(i) not in done_ids]
+    stop = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    t0 = time.time()
+    written = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=episodes, initial=episodes - len(todo), desc=f"generate {env_id}",
+                   unit="ep", dynamic_ncols=True)  # fmt: skip
+    try:
+        with EpisodeWriter(path) as writer:
+            for ep in _produce(cfg, todo, concurrency, stop):
+                writer.write(ep)
+                written += 1
+                if bar:
+                    bar.update()
+    finally:
+        if bar:
+            bar.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    all_eps, _ = read_episodes(path)
+    rewards = [e.reward for e in all_eps if e.status == "ok" and e.reward is not None]
+    summary = GenerateSummary(
+        path=str(path),
+        requested=episodes,
+        already_done=episodes - len(todo),
+        written=written,
+        failed=sum(e.status == "failed" for e in all_eps),
+        interrupted=stop.is_set() and written < len(todo),
+        elapsed_s=time.time() - t0,
+    )
+    if rewards:
+        m, lo, hi = mean_ci(rewards)
+        summary.mean_reward, summary.ci95 = m, (lo, hi)
+    _ = make_agent  # the registry is imported here so worker start-up errors surface early
+    return summary
+
+
+def _produce(
+    cfg: GenerateConfig, todo: list[int], concurrency: int, stop: threading.Event
+) -> Iterator[Episode]:
+    """Episodes for ``todo`` indices, stopping early (after in-flight work) when ``stop`` is set."""
+    from .agents.registry import make_agent
+
+    if not todo:
+        return
+    llm = cfg.env_kwargs.get("simulator") == "llm"
+    if concurrency == 1:
+        env = gym.make(cfg.env_id, **cfg.env_kwargs)
+        agent = make_agent(cfg.agent, env_domain(cfg.env_id))
+        for i in todo:
+            if stop.is_set():
+                return
+            yield play_to_episode(env, agent, cfg, i)
+        return
+    if llm:
+        import queue
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool: queue.Queue = queue.Queue()
+        for _ in range(concurrency):
+            pool.put((gym.make(cfg.env_id, **cfg.env_kwargs),
+                      make_agent(cfg.agent, env_domain(cfg.env_id))))  # fmt: skip
+
+        def work(i: int) -> Episode | None:
+            if stop.is_set():
+                return None
+            env, agent = pool.get()
+            try:
+                return play_to_episode(env, agent, cfg, i)
+            finally:
+                pool.put((env, agent))
+
+        with ThreadPoolExecutor(concurrency) as ex:
+            for ep in ex.map(work, todo):
+                if ep is not None:
+                    yield ep
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(concurrency, initializer=_init_worker, initargs=(cfg,)) as pool:
+        chunk = max(1, min(64, len(todo) // (concurrency * 8) or 1))
+        for d in pool.imap(_play_in_worker, todo, chunksize=chunk):
+            yield Episode.from_dict(d)
+            if stop.is_set():
+                pool.terminate()
+                return

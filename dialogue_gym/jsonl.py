@@ -1,0 +1,116 @@
+"""Append-only JSONL episode files: one episode a line, flushed and fsynced.
+
+A run killed mid-write leaves at most one torn (incomplete) last line. :func:`read_episodes`
+reports it instead of failing; :class:`EpisodeWriter` repairs it (cuts it off) when it opens the
+file for appending, so the next record starts on a fresh line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .episode import Episode
+
+
+@dataclass
+class ReadReport:
+    """What reading a file found besides valid episodes."""
+
+    torn_tail: bool = False
+    """The last line was incomplete (a killed writer)."""
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)
+    """(line number, error) of complete lines that are not valid episodes."""
+
+
+def iter_episodes(path: str | Path, report: ReadReport | None = None) -> Iterator[Episode]:
+    """Valid episodes of ``path`` in order; problems go into ``report`` (never raised)."""
+    report = report if report is not None else ReadReport()
+    with open(path, "rb") as f:
+        data = f.read()
+    lines = data.split(b"\n")
+    last_complete = data.endswith(b"\n")
+    for i, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        is_last = i == len(lines)
+        try:
+            yield Episode.from_dict(json.loads(raw))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            if is_last and not last_complete:
+                report.torn_tail = True
+            else:
+                report.bad_lines.append((i, f"not JSON: {e}"))
+        except (ValueError, TypeError) as e:
+            report.bad_lines.append((i, str(e)))
+
+
+def read_episodes(path: str | Path) -> tuple[list[Episode], ReadReport]:
+    """All valid episodes of ``path`` and a report of torn or bad lines."""
+    report = ReadReport()
+    return list(iter_episodes(path, report)), report
+
+
+def repair_torn_tail(path: str | Path) -> bool:
+    """Cut an incomplete last line off ``path``; True if something was cut."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    with open(path, "rb+") as f:
+        data = f.read()
+        if data.endswith(b"\n"):
+            return False
+        cut = data.rfind(b"\n") + 1
+        f.truncate(cut)
+        f.flush()
+        os.fsync(f.fileno())
+    return True
+
+
+class EpisodeWriter:
+    """Appends episodes to a JSONL file, one line each, flushed and fsynced per record."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.repaired = repair_torn_tail(self.path)
+        self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def write(self, episode: Episode) -> None:
+        """Append one episode and make it durable."""
+        self._f.write(json.dumps(episode.to_dict(), ensure_ascii=False) + "\n")
+        self._f.flush()
+        os.fsync(self._f.fileno())
+
+    def write_all(self, episodes: Iterable[Episode]) -> int:
+        """Append several episodes; returns how many."""
+        n = 0
+        for e in episodes:
+            self.write(e)
+            n += 1
+        return n
+
+    def close(self) -> None:
+        """Close the file."""
+        self._f.close()
+
+    def __enter__(self) -> EpisodeWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_episodes(path: str | Path, episodes: Iterable[Episode]) -> int:
+    """Write a whole new file (temporary file, then moved into place); returns the count."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    if tmp.exists():
+        tmp.unlink()
+    with EpisodeWriter(tmp) as w:
+        n = w.write_all(episodes)
+    os.replace(tmp, path)
+    return n
