@@ -1,0 +1,98 @@
+"""The three parts of hindsight regeneration (Hong et al. 2024, Sec. 4).
+
+- :class:`HindsightController` (c_H): reads a *completed* episode — its transcript and outcome,
+  never the hidden persona — and proposes which agent turn to rewrite and the better utterance.
+- :class:`ForwardModel` (P-hat): continues a dialogue from a prefix that ends with the rewritten
+  agent turn to completion, both sides.
+- :class:`RewardModel` (r-hat): scores a completed dialogue, clipped to the task's range.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..episode import Episode, Turn
+
+REWARD_RANGE = {"Persuasion-v0": (0.0, 2.0), "Counseling-v0": (-4.0, 4.0)}
+DOMAIN = {"Persuasion-v0": "persuasion", "Counseling-v0": "counseling"}
+
+
+def env_key(env_id: str) -> str:
+    """``dialogue_gym:Persuasion-v0`` -> ``Persuasion-v0`` (``ValueError`` if unknown)."""
+    key = env_id.split(":")[-1]
+    if key not in REWARD_RANGE:
+        raise ValueError(f"unknown env {env_id!r}; allowed: {', '.join(REWARD_RANGE)}")
+    return key
+
+
+def clip_reward(env_id: str, value: float) -> float:
+    """``value`` clipped to the task's reward range."""
+    low, high = REWARD_RANGE[env_key(env_id)]
+    return float(min(high, max(low, value)))
+
+
+@dataclass
+class Proposal:
+    """Rewrite agent turn ``turn_index`` (an index into ``episode.turns``) as ``text``."""
+
+    turn_index: int
+    text: str
+    strategy: str | None
+    rationale: str
+    priority: float = 0.0
+
+
+@dataclass
+class Continuation:
+    """The dialogue after the prefix (both sides) and what the forward model knows about it."""
+
+    turns: list[Turn]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class HindsightController(ABC):
+    """Proposes better agent utterances for a completed episode."""
+
+    name = "controller"
+
+    @abstractmethod
+    def propose(self, episode: Episode, k: int = 1) -> list[Proposal]:
+        """Up to ``k`` proposals on distinct turns, best first (empty if none is worth making)."""
+
+    def config(self) -> dict[str, Any]:
+        """What this controller is (saved in provenance)."""
+        return {"name": self.name}
+
+
+class ForwardModel(ABC):
+    """Continues a dialogue from a prefix to completion."""
+
+    name = "forward"
+    oracle = False
+    """True for the labelled ablation that uses the true environment."""
+
+    @abstractmethod
+    def continue_dialogue(self, episode: Episode, prefix: list[Turn], seed: int) -> Continuation:
+        """Continue ``prefix`` (the source episode's turns up to and with the rewritten agent
+        turn) with ``seed``; ``episode`` gives the env and its options, never a persona."""
+
+    def config(self) -> dict[str, Any]:
+        """What this forward model is (saved in provenance)."""
+        return {"name": self.name, "oracle": self.oracle}
+
+
+class RewardModel(ABC):
+    """Scores a completed dialogue."""
+
+    name = "reward"
+    oracle = False
+
+    @abstractmethod
+    def score(self, episode: Episode, turns: list[Turn], seed: int) -> float:
+        """The outcome of the dialogue ``turns`` (in ``episode``'s env), clipped to its range."""
+
+    def config(self) -> dict[str, Any]:
+        """What this reward model is (saved in provenance)."""
+        return {"name": self.name, "oracle": self.oracle}

@@ -1,0 +1,267 @@
+"""Offline hindsight components: a transcript-reading controller, and an "imagination" forward
+model and reward model built on an embedded simulator whose persona is inferred from the text.
+
+None of them sees a hidden persona: the controller reads the transcript (the strategy classifier
+on agent turns, the cue lexicons on user turns) and the outcome; the imagination models instantiate
+a simulator from :mod:`.inference` with their own seed. Their expert knowledge — which strategy
+answers which concern or suits which kind of person — is a coarse table from the persuasion and
+helping-skills literature (:data:`SUITS`, :data:`MISMATCH`), not the simulator's effect table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+
+from ..agents.scripted import HUMAN_LIKE_NOISE, ScriptedAgent
+from ..episode import Episode, Turn
+from ..simulators import cues
+from ..simulators.classifier import get_classifier
+from ..simulators.counseling import CounselingDynamics, CounselingUser
+from ..simulators.persuasion import PersuasionDynamics, PersuasionUser
+from ..simulators.realizer import realize
+from .base import (
+    DOMAIN,
+    Continuation,
+    ForwardModel,
+    HindsightController,
+    Proposal,
+    RewardModel,
+    clip_reward,
+    env_key,
+)
+from .inference import infer_counseling_persona, infer_persuasion_persona
+
+SUITS: dict[str | None, tuple[str, ...]] = {
+    "empathic": ("emotion-appeal", "personal-story"),  # affect-driven persuadees
+    "analytical": ("logical-appeal", "donation-information"),  # central route (Petty & Cacioppo)
+    "skeptic": ("credibility-appeal", "donation-information"),  # source credibility (Hovland)
+    "thrifty": ("foot-in-the-door", "donation-information"),  # small requests (Freedman & Fraser)
+    None: ("credibility-appeal", "emotion-appeal", "logical-appeal"),
+}
+"""Persuasion strategies that suit each revealed kind of persuadee (None: nothing revealed)."""
+MISMATCH: dict[str, set[str]] = {
+    "analytical": {"emotion-appeal", "personal-story"},
+    "skeptic": {"emotion-appeal", "self-modeling", "personal-story"},
+    "thrifty": {"self-modeling"},
+    "empathic": set(),
+}
+"""Strategies that tend to miss with each kind of persuadee."""
+ANSWERS: dict[str, set[str]] = {
+    "legitimacy": {"credibility-appeal", "donation-information"},
+    "impact": {"credibility-appeal", "donation-information", "logical-appeal"},
+    "money": {"foot-in-the-door", "donation-information"},
+    "local": {"logical-appeal", "credibility-appeal", "emotion-appeal"},
+    "unknown_charity": {"credibility-appeal", "donation-information"},
+}
+"""Strategies that answer each voiced concern."""
+EXPLORATION = {"Question", "Restatement or Paraphrasing"}
+ACTION = {"Providing Suggestions", "Information"}
+CRISIS_TEXT = (
+    "I'm really glad you told me. If you ever feel unsafe, please call or text 988 or your "
+    "local crisis line right away; you don't have to go through this alone."
+)
+
+
+def stable_seed(*parts: Any) -> int:
+    """A seed from a hash of ``parts`` (episode ids, round numbers): independent of env seeds."""
+    blob = "|".join(str(p) for p in parts).encode()
+    return int.from_bytes(hashlib.sha256(blob).digest()[:8], "little") % (2**63)
+
+
+class TranscriptController(HindsightController):
+    """Finds the agent turn where, in hindsight, another strategy would have served."""
+
+    name = "transcript"
+
+    def _labels(self, domain: str, turn: Turn) -> list[str]:
+        return list(turn.strategies) or list(get_classifier(domain).classify(turn.text))
+
+    def propose(self, episode: Episode, k: int = 1) -> list[Proposal]:
+        """Up to ``k`` proposals on distinct agent turns, best first."""
+        domain = DOMAIN[env_key(episode.env_id)]
+        turns = episode.turns
+        agent_idx = [i for i, t in enumerate(turns) if t.role == "assistant"]
+        if not agent_idx:
+            return []
+        find = self._persuasion if domain == "persuasion" else self._counseling
+        candidates = find(turns, agent_idx, domain)
+        candidates.sort(key=lambda c: (-c[0], c[1]))
+        rng = np.random.default_rng(stable_seed("controller", episode.id))
+        out: list[Proposal] = []
+        for priority, i, strategy, rationale, fixed_text in candidates:
+            if any(p.turn_index == i for p in out):
+                continue
+            last_user = next((turns[j].text for j in range(i - 1, -1, -1)
+                              if turns[j].role == "user"), None)  # fmt: skip
+            history = [turns[j].text for j in agent_idx if j < i]
+            text = fixed_text or realize(domain, strategy, rng, last_user, history, not history)
+            out.append(Proposal(i, text, strategy, rationale, priority))
+            if len(out) == k:
+                break
+        return out
+
+    def _persuasion(self, turns: list[Turn], agent_idx: list[int], domain: str) -> list:
+        cands = []
+        revealed: str | None = None
+        persuasive = 0
+        counts: dict[str, int] = {}
+        asked = False
+        for n, i in enumerate(agent_idx):
+            labels = self._labels(domain, turns[i])
+            prev_user = turns[i - 1].text if i > 0 and turns[i - 1].role == "user" else ""
+            for t in cues.persuasion_types_in(prev_user):
+                revealed = t
+            best = SUITS[revealed][0]
+            for c in cues.concerns_in(prev_user):
+                if not ANSWERS[c] & set(labels):
+                    fix = cues.CONCERN_RESPONSE[c]
+                    cands.append((3.0, i, fix, f"the user voiced a concern ({c}) that went "
+                                  f"unanswered; answer it with {fix}", None))  # fmt: skip
+            if "proposition-of-donation" in labels:
+                asked = True
+                if persuasive < 2:
+                    cands.append((2.0, i, best, "asked for money before any groundwork; "
+                                  f"build the case first ({best})", None))  # fmt: skip
+            if revealed and MISMATCH.get(revealed, set()) & set(labels):
+                cands.append((1.5, i, best, f"the user sounded {revealed}; {labels[0]} tends to "
+                              f"miss with them, {best} suits them", None))  # fmt: skip
+            for s in labels:
+                counts[s] = counts.get(s, 0) + 1
+                if counts[s] >= 3 and s != "proposition-of-donation":
+                    alt = next((x for x in SUITS[revealed] if x != s), best)
+                    cands.append((1.0, i, alt, f"{s} was repeated a third time; try {alt}", None))
+            if n > 0 and labels == ["non-strategy"]:
+                cands.append((1.0, i, best, f"small talk wasted a turn; use {best}", None))
+            persuasive += sum(s not in ("non-strategy", "proposition-of-donation") for s in labels)
+        if not asked:
+            cands.append((2.5, agent_idx[-1], "proposition-of-donation",
+                          "the persuadee was never asked to donate", None))  # fmt: skip
+        return cands
+
+    def _counseling(self, turns: list[Turn], agent_idx: list[int], domain: str) -> list:
+        cands = []
+        explored = 0
+        need: str | None = None
+        acted = False
+        for n, i in enumerate(agent_idx):
+            labels = self._labels(domain, turns[i])
+            prev_user = turns[i - 1].text if i > 0 and turns[i - 1].role == "user" else ""
+            found = cues.counseling_needs_in(prev_user)
+            if found:
+                need = found[0]
+            if cues.mentions_risk(prev_user) and not (
+                cues.points_to_crisis_help(turns[i].text)
+                or {"Reflection of feelings", "Affirmation and Reassurance"} & set(labels)
+            ):
+                cands.append((4.0, i, "Information", "a self-harm mention was not met with care "
+                              "and crisis resources", CRISIS_TEXT))  # fmt: skip
+            if ACTION & set(labels) and explored < 2:
+                cands.append((3.0, i, "Question", "advice came before the problem was explored; "
+                              "ask about it first", None))  # fmt: skip
+            if need and found:
+                want = cues.NEED_RESPONSE[need]
+                ready = want not in ACTION or explored >= 2
+                if ready and want not in labels:
+                    cands.append((2.0, i, want, f"the seeker signalled a need ({need}) that this "
+                                  f"turn did not meet; use {want}", None))  # fmt: skip
+            if need in ("advice", "info") and n >= 4 and not acted and not ACTION & set(labels):
+                want = cues.NEED_RESPONSE[need]
+                cands.append((1.5, i, want, f"the seeker wanted {need} and still had none", None))
+            if n > 0 and labels == ["Others"]:
+                cands.append((1.0, i, "Reflection of feelings", "a filler turn; reflect the "
+                              "seeker's feelings instead", None))  # fmt: skip
+            explored += len(EXPLORATION & set(labels))
+            acted = acted or bool(ACTION & set(labels))
+        return cands
+
+
+def _imagined_user(episode: Episode, turns: list[Turn], rng: np.random.Generator):
+    """An embedded simulated user with a persona inferred from ``turns``."""
+    domain = DOMAIN[env_key(episode.env_id)]
+    if domain == "persuasion":
+        persona = infer_persuasion_persona(turns, rng)
+        user: Any = PersuasionUser()
+        dynamics: Any = PersuasionDynamics(persona)
+    else:
+        initial = (episode.outcome or {}).get("initial_intensity")
+        persona = infer_counseling_persona(turns, rng, initial)
+        user = CounselingUser()
+        dynamics = CounselingDynamics(persona)
+    user._new_persona = lambda _rng: (persona, dynamics)  # the inferred persona, not a sample
+    user.reset(np.random.default_rng(rng.integers(2**63)))
+    return user, persona
+
+
+class ImaginationForwardModel(ForwardModel):
+    """Continues with an embedded simulator whose persona is inferred from the prefix.
+
+    The prefix's agent turns are replayed into the imagined user (its replies discarded: the real
+    ones stay), then the rewritten turn gets an imagined reply and the behaviour policy (the
+    human-like scripted agent) and the imagined user finish the dialogue.
+    """
+
+    name = "imagination"
+
+    def __init__(self, max_turns: int | None = None, policy_noise: float = HUMAN_LIKE_NOISE):
+        self.max_turns = max_turns
+        self.policy_noise = policy_noise
+
+    def continue_dialogue(self, episode: Episode, prefix: list[Turn], seed: int) -> Continuation:
+        """Imagine the rest of the dialogue after ``prefix``."""
+        domain = DOMAIN[env_key(episode.env_id)]
+        rng = np.random.default_rng(seed)
+        user, persona = _imagined_user(episode, prefix, rng)
+        max_turns = self.max_turns or int(episode.env_kwargs.get("max_turns", 10))
+        agent_turns = [t for t in prefix if t.role == "assistant"]
+        for t in agent_turns[:-1]:
+            user.respond(t.text)
+        new: list[Turn] = []
+        reply = user.respond(agent_turns[-1].text)
+        new.append(Turn("user", reply.text))
+        said = len(agent_turns)
+        policy = ScriptedAgent(domain, noise=self.policy_noise)
+        policy.reset(seed=int(rng.integers(2**31)))
+        policy.turn = said
+        messages = [{"role": t.role, "content": t.text} for t in prefix + new]
+        while not reply.done and said < max_turns:
+            info = {"messages": messages, "turn": said, "max_turns": max_turns}
+            text = policy.act("", info)
+            reply = user.respond(text)
+            labels = list(reply.info.get("strategies", []))
+            new += [Turn("assistant", text, labels), Turn("user", reply.text)]
+            messages += [
+                {"role": "assistant", "content": text},
+                {"role": "user", "content": reply.text},
+            ]
+            said += 1
+        return Continuation(new, {"imagined_outcome": user.outcome(), "persona_type": getattr(
+            persona, "main_type", getattr(persona, "need", None))})  # fmt: skip
+
+
+class ImaginationRewardModel(RewardModel):
+    """Reads the outcome an imagined simulator (persona inferred from the whole transcript)
+    reaches when the dialogue's agent turns are replayed into it; averaged over ``samples``
+    imagined personas (their unrevealed traits drawn with the model's own seeds)."""
+
+    name = "imagination"
+
+    def __init__(self, samples: int = 3) -> None:
+        if samples < 1:
+            raise ValueError(f"samples must be >= 1, got {samples}")
+        self.samples = samples
+
+    def score(self, episode: Episode, turns: list[Turn], seed: int) -> float:
+        """The mean imagined outcome, clipped to the task's range."""
+        values = []
+        for s in range(self.samples):
+            rng = np.random.default_rng(stable_seed("reward", seed, s))
+            user, _ = _imagined_user(episode, turns, rng)
+            for t in turns:
+                if t.role == "assistant":
+                    if user.respond(t.text).done:
+                        break
+            values.append(user.outcome())
+        return clip_reward(episode.env_id, float(np.mean(values)))

@@ -1,0 +1,173 @@
+"""``regenerate``: hindsight-relabel recorded episodes into improved trajectories.
+
+For each selected episode the controller proposes up to ``per_episode`` rewrites; each rewrite
+keeps the turns before it, replaces the agent turn, lets the forward model continue the dialogue,
+and lets the reward model score the result (clipped). Every new episode records its provenance;
+the originals are never modified. With ``rounds`` > 1 the regenerated episodes that still fail
+(by their imagined reward) are regenerated again.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from ..episode import Episode, Turn
+from ..evaluation import is_success
+from ..llm.base import BackendError
+from ..llm.parsing import ParseFailure
+from .base import DOMAIN, ForwardModel, HindsightController, RewardModel, env_key
+from .embedded import stable_seed
+
+SELECTIONS = ("failed", "all")
+
+
+def is_failed(episode: Episode) -> bool:
+    """True if the episode did not succeed (by the domain's success criterion)."""
+    if episode.status != "ok" or episode.reward is None:
+        return False
+    domain = DOMAIN[env_key(episode.env_id)]
+    return not is_success(domain, float(episode.reward), episode.outcome or {})
+
+
+def regenerated_id(source_id: str, round_: int, k: int) -> str:
+    """Deterministic id of the ``k``-th regeneration of ``source_id`` in ``round_``."""
+    return f"{source_id}~h{round_}.{k}"
+
+
+def regenerate_one(
+    episode: Episode,
+    controller: HindsightController,
+    forward_model: ForwardModel,
+    reward_model: RewardModel,
+    per_episode: int = 1,
+    round_: int = 1,
+) -> list[Episode]:
+    """The regenerations of one episode (possibly none)."""
+    proposals = controller.propose(episode, per_episode)
+    out = []
+    for k, p in enumerate(proposals):
+        new_id = regenerated_id(episode.id, round_, k)
+        seed = stable_seed("regenerate", new_id)
+        original = episode.turns[p.turn_index]
+        prefix = [copy.deepcopy(t) for t in episode.turns[: p.turn_index]]
+        prefix.append(Turn("assistant", p.text, [p.strategy] if p.strategy else []))
+        cont = forward_model.continue_dialogue(episode, prefix, seed)
+        turns = prefix + cont.turns
+        reward = reward_model.score(episode, turns, seed)
+        source = (episode.provenance or {}).get("source_id") if round_ > 1 else None
+        out.append(
+            Episode(
+                id=new_id,
+                env_id=episode.env_id,
+                env_kwargs=dict(episode.env_kwargs),
+                seed=episode.seed,
+                agent={"hindsight_of": episode.agent},
+                turns=turns,
+                reward=reward,
+                outcome={
+                    "imagined_reward": reward,
+                    **{f"forward_{k2}": v for k2, v in cont.info.items()},
+                },
+                provenance={
+                    "source_id": episode.id,
+                    "root_id": source or episode.id,
+                    "rewritten_turn": p.turn_index,
+                    "original_text": original.text,
+                    "original_strategies": list(original.strategies),
+                    "new_strategy": p.strategy,
+                    "rationale": p.rationale,
+                    "original_reward": episode.reward,
+                    "controller": controller.config(),
+                    "forward_model": forward_model.config(),
+                    "reward_model": reward_model.config(),
+                    "round": round_,
+                },
+            )
+        )
+    return out
+
+
+def iter_regenerate(
+    episodes: Iterable[Episode],
+    controller: HindsightController,
+    forward_model: ForwardModel,
+    reward_model: RewardModel,
+    select: str = "failed",
+    per_episode: int = 1,
+    round_: int = 1,
+    skip: Callable[[str], bool] | None = None,
+    on_error: Callable[[Episode, Exception], None] | None = None,
+) -> Iterator[Episode]:
+    """Yield regenerations one source episode at a time (for streaming and resuming)."""
+    if select not in SELECTIONS:
+        raise ValueError(f"select must be one of {SELECTIONS}, got {select!r}")
+    if per_episode < 1:
+        raise ValueError(f"per_episode must be >= 1, got {per_episode}")
+    for e in episodes:
+        if select == "failed" and not is_failed(e):
+            continue
+        if select == "all" and (e.status != "ok" or e.reward is None):
+            continue
+        if skip is not None and skip(regenerated_id(e.id, round_, 0)):
+            continue
+        try:
+            yield from regenerate_one(
+                e, controller, forward_model, reward_model, per_episode, round_
+            )
+        except (ParseFailure, BackendError) as err:
+            if on_error is not None:
+                on_error(e, err)
+
+
+def regenerate(
+    episodes: Sequence[Episode],
+    controller: HindsightController,
+    forward_model: ForwardModel,
+    reward_model: RewardModel,
+    select: str = "failed",
+    per_episode: int = 1,
+    rounds: int = 1,
+) -> list[Episode]:
+    """All regenerations over ``rounds`` rounds (round r+1 works on round r's failures)."""
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    out: list[Episode] = []
+    current: Sequence[Episode] = episodes
+    for r in range(1, rounds + 1):
+        new = list(iter_regenerate(current, controller, forward_model, reward_model,
+                                   select if r == 1 else "failed", per_episode, r))  # fmt: skip
+        out += new
+        current = new
+    return out
+
+
+def preference_pairs(
+    regenerated: Iterable[Episode], sources: dict[str, Episode], min_gain: float = 0.0
+) -> list[dict[str, Any]]:
+    """DPO pairs (context, chosen = rewritten turn, rejected = original turn) from regenerations
+    whose reward beats their source's by more than ``min_gain``."""
+    from ..agents.prompting import TASKS
+
+    pairs = []
+    for e in regenerated:
+        prov = e.provenance or {}
+        src = sources.get(prov.get("source_id", ""))
+        if src is None or src.reward is None or e.reward is None:
+            continue
+        if e.reward - src.reward <= min_gain:
+            continue
+        i = prov["rewritten_turn"]
+        system = [{"role": "system", "content": TASKS[DOMAIN[env_key(e.env_id)]]}]
+        pairs.append(
+            {
+                "prompt": system + [{"role": t.role, "content": t.text} for t in src.turns[:i]],
+                "chosen": [{"role": "assistant", "content": e.turns[i].text}],
+                "rejected": [{"role": "assistant", "content": src.turns[i].text}],
+                "source_id": src.id,
+                "regenerated_id": e.id,
+                "gain": e.reward - src.reward,
+            }
+        )
+    return pairs

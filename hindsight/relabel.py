@@ -1,0 +1,75 @@
+"""``HindsightRelabel``: a Gymnasium wrapper that records the episodes an agent plays and, on
+``relabel()``, returns improved (hindsight-regenerated) trajectories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+from ..episode import Episode, Turn
+from .base import ForwardModel, HindsightController, RewardModel
+from .embedded import ImaginationForwardModel, ImaginationRewardModel, TranscriptController
+from .regenerate import regenerate
+
+
+class HindsightRelabel(gym.Wrapper):
+    """Records every finished episode (text env); ``relabel()`` regenerates them.
+
+    Defaults are the offline, non-oracle components: the transcript controller and the
+    imagination forward and reward models.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        controller: HindsightController | None = None,
+        forward_model: ForwardModel | None = None,
+        reward_model: RewardModel | None = None,
+    ) -> None:
+        super().__init__(env)
+        self.controller = controller or TranscriptController()
+        self.forward_model = forward_model or ImaginationForwardModel()
+        self.reward_model = reward_model or ImaginationRewardModel()
+        self.episodes: list[Episode] = []
+        self._seed: int | None = None
+        self._turns: list[Turn] = []
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Reset and start recording."""
+        obs, info = self.env.reset(seed=seed, options=options)
+        self._seed = seed
+        self._turns = [Turn("user", m["content"]) for m in info["messages"]]
+        return obs, info
+
+    def step(self, action: str):
+        """Step; on the episode's end, store it."""
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        msgs = info["messages"]
+        self._turns += [Turn("assistant", msgs[-2]["content"], list(info.get("strategies", []))),
+                        Turn("user", msgs[-1]["content"])]  # fmt: skip
+        if terminated or truncated:
+            spec_id = self.env.spec.id if self.env.spec else type(self.env.unwrapped).__name__
+            failed = info.get("status") == "failed"
+            self.episodes.append(
+                Episode(
+                    id=f"recorded-{len(self.episodes)}",
+                    env_id=spec_id,
+                    env_kwargs={"max_turns": info["max_turns"]},
+                    seed=self._seed,
+                    turns=list(self._turns),
+                    reward=None if failed else float(reward),
+                    outcome={
+                        k: info[k]
+                        for k in ("donation", "initial_intensity", "final_intensity")
+                        if k in info
+                    },  # fmt: skip
+                    status="failed" if failed else "ok",
+                )
+            )
+        return obs, reward, terminated, truncated, info
+
+    def relabel(self, select: str = "failed", per_episode: int = 1, rounds: int = 1):
+        """Regenerations of the recorded episodes (the recordings stay as they are)."""
+        return regenerate(self.episodes, self.controller, self.forward_model,
+                          self.reward_model, select, per_episode, rounds)  # fmt: skip
