@@ -185,6 +185,23 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hindsight(args: argparse.Namespace) -> int:
+    """Regenerate a dataset with the hindsight pipeline."""
+    from .hindsight.cli import run
+
+    summary = run(
+        args.inp, args.out, args.controller, args.forward, args.reward, args.select,
+        args.per_episode, args.rounds, args.pairs,
+    )  # fmt: skip
+    print(
+        f"{summary['written_now']} regenerated now, {summary['regenerated_in_file']} in "
+        f"{args.out}, from {summary['selected']} selected of {summary['sources']} episodes; "
+        f"{len(summary['errors'])} errors"
+        + (f"; {summary['pairs']} preference pairs -> {args.pairs}" if args.pairs else "")
+    )
+    return 0
+
+
 def cmd_sim_report(args: argparse.Namespace) -> int:
     """Run the simulator report."""
     from .simulators.report import main
@@ -294,6 +311,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cv.add_argument("--out", type=Path, required=True)
     data.set_defaults(func=cmd_data)
+
+    h = sub.add_parser("hindsight", help="regenerate a dataset (hindsight relabeling)")
+    h.add_argument("--in", dest="inp", type=Path, required=True, help="episodes (JSONL)")
+    h.add_argument("--out", type=Path, required=True, help="regenerated episodes (appended)")
+    h.add_argument("--controller", default="transcript", help="transcript | llm:SPEC")
+    h.add_argument("--forward", default="imagination",
+                   help="imagination | true-env (oracle ablation) | llm:SPEC")  # fmt: skip
+    h.add_argument("--reward", default="imagination",
+                   help="imagination | true-env (oracle ablation) | llm:SPEC")  # fmt: skip
+    h.add_argument("--select", default="failed", choices=("failed", "all"))
+    h.add_argument("--per-episode", type=int, default=1)
+    h.add_argument("--rounds", type=int, default=1)
+    h.add_argument("--pairs", type=Path, default=None, help="also write DPO preference pairs")
+    h.set_defaults(func=cmd_hindsight)
 
     r = sub.add_parser("sim-report", help="calibration, adaptivity, revelation, manipulation")
     r.add_argument("--episodes", type=int, default=500, help="episodes per env and agent")

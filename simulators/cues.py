@@ -45,8 +45,8 @@ COUNSELING_NEED_PATTERNS: dict[str, re.Pattern[str]] = {
 """Remarks that reveal what kind of support a help-seeker needs."""
 
 RISK_PATTERN = re.compile(
-    r"\b(kill myself|end it all|hurt myself|self[- ]harm|suicid\w*|don't want to (live|be here)|"
-    r"no reason to live|better off without me|disappear forever)\b",
+    r"\b(kill(ing)? myself|end it all|hurt(ing)? myself|self[- ]harm|suicid\w*|"
+    r"don't want to (live|be here)|no reason to live|better off without me|disappear forever)\b",
     re.I,
 )
 """Mentions of self-harm (the counseling env flags these turns)."""
