@@ -19,15 +19,15 @@ ROLES = {"persuasion": ("Persuader", "Persuadee"), "counseling": ("Supporter", "
 QUESTIONS = {
     "persuasion": (
         "Above is a chat in which a persuader asks a crowd worker to donate part of a $2 task "
-        "payment to Save the Children. Estimate how much the worker donates. Answer only with "
-        'JSON like {"donation": 0.5} (a number from 0 to 2).',
+        'payment to Save the Children. Write a JSON object with one key, "donation", whose '
+        "value is your estimate of the dollars (0 to 2) the worker donates.",
         "donation",
         (0.0, 2.0),
     ),
     "counseling": (
-        "Above is an emotional-support chat. Estimate by how many points the seeker's emotional "
-        "intensity (1-5 scale) fell during it (negative if it rose). Answer only with JSON like "
-        '{"reduction": 1} (a number from -4 to 4).',
+        'Above is an emotional-support chat. Write a JSON object with one key, "reduction", '
+        "whose value is your estimate of how many points the seeker's emotional intensity "
+        "(1-5 scale) fell during it (-4 to 4; negative if it rose).",
         "reduction",
         (-4.0, 4.0),
     ),
