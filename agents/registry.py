@@ -109,19 +109,27 @@ def _register_builtins() -> None:
         "a chat model prompted with the task (option llm=SPEC, e.g. local:smollm2)",
     )  # fmt: skip
     register_agent(
+        "policy", _lazy("learned", "load_agent", path_first=True),
+        "a trained checkpoint (bc, filtered-bc, cql, iql, ppo): policy:path=DIR",
+    )  # fmt: skip
+    register_agent(
         "procot", _lazy("prompting", "ProCoTAgent"),
         "plan a strategy (JSON), then speak; ProCoT (option llm=SPEC)",
     )  # fmt: skip
 
 
-def _lazy(module: str, cls: str) -> Callable[..., Agent]:
+def _lazy(module: str, cls: str, path_first: bool = False) -> Callable[..., Agent]:
     """A factory that imports ``agents.<module>.<cls>`` only when called."""
 
     def factory(domain: str, **options: Any) -> Agent:
         import importlib
 
-        mod = importlib.import_module(f"{__package__}.{module}")
-        return getattr(mod, cls)(domain, **options)
+        fn = getattr(importlib.import_module(f"{__package__}.{module}"), cls)
+        if path_first:
+            if "path" not in options:
+                raise TypeError("missing option path=DIR")
+            return fn(options.pop("path"), domain, **options)
+        return fn(domain, **options)
 
     return factory
 

@@ -1,0 +1,131 @@
+"""Strategy-level learned agents: an MLP over the featurized history picks a strategy each turn.
+
+Checkpoints are folders: ``model.pt`` (the network's state dict) and ``config.json`` (the
+algorithm's config dataclass, the featurizer's settings and training figures), written to a
+temporary folder and moved into place. :func:`load_agent` rebuilds the agent from that folder;
+the registry name ``policy`` does it by path (``policy:path=ckpt/``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..simulators.strategies import get_domain
+from .base import Agent
+from .scripted import say
+
+
+@dataclass
+class PolicyConfig:
+    """What a strategy-level checkpoint needs to be rebuilt."""
+
+    algo: str
+    domain: str
+    obs_dim: int
+    n_actions: int
+    hidden: list[int] = field(default_factory=lambda: [256, 256])
+    n_hash: int = 256
+    last_k: int = 2
+    head: str = "logits"
+    """"logits" (a policy: BC, IQL's actor) or "q" (Q-values: CQL); the agent takes the argmax."""
+    train: dict[str, Any] = field(default_factory=dict)
+
+
+def mlp(in_dim: int, hidden: list[int], out_dim: int):
+    """A ReLU MLP."""
+    import torch.nn as nn
+
+    layers: list[Any] = []
+    d = in_dim
+    for h in hidden:
+        layers += [nn.Linear(d, h), nn.ReLU()]
+        d = h
+    layers.append(nn.Linear(d, out_dim))
+    return nn.Sequential(*layers)
+
+
+class LearnedAgent(Agent):
+    """Featurize the conversation, score the strategies with the network, say the best one."""
+
+    def __init__(self, net: Any, config: PolicyConfig, seed: int | None = None) -> None:
+        from ..wrappers import HistoryFeaturizer
+
+        self.net = net.eval()
+        self.cfg = config
+        self.name = config.algo
+        self.domain = get_domain(config.domain)
+        self.featurizer = HistoryFeaturizer(config.domain, config.n_hash, config.last_k)
+        if self.featurizer.size != config.obs_dim:
+            raise ValueError(
+                f"checkpoint expects {config.obs_dim} features, the featurizer makes "
+                f"{self.featurizer.size}"
+            )
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Reseed the wording."""
+        self.rng = np.random.default_rng(self.seed if seed is None else seed)
+
+    def scores(self, info: dict[str, Any]) -> np.ndarray:
+        """The network's score of every strategy for the conversation in ``info``."""
+        import torch
+
+        x = self.featurizer(info["messages"], info["turn"], info["max_turns"])
+        with torch.no_grad():
+            return self.net(torch.from_numpy(x)[None]).numpy()[0]
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        """The best-scoring strategy, worded."""
+        a = int(np.argmax(self.scores(info)))
+        return say(self.domain.name, self.domain.strategies[a], self.rng, info)
+
+    def config(self) -> dict[str, Any]:
+        """The checkpoint's config."""
+        return {"name": self.name, **asdict(self.cfg)}
+
+
+def save_checkpoint(path: str | Path, net: Any, config: PolicyConfig) -> Path:
+    """Write ``model.pt`` and ``config.json`` into the folder ``path`` (atomically)."""
+    import torch
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    torch.save(net.state_dict(), tmp / "model.pt")
+    (tmp / "config.json").write_text(json.dumps(asdict(config), indent=1))
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+    return path
+
+
+def load_agent(path: str | Path, domain: str | None = None, seed: int | None = None) -> Agent:
+    """The agent saved at ``path`` (a strategy-level checkpoint or an SB3 PPO folder)."""
+    import torch
+
+    path = Path(path)
+    cfg_file = path / "config.json"
+    if not cfg_file.exists():
+        raise ValueError(f"{path} is not a checkpoint folder (no config.json)")
+    raw = json.loads(cfg_file.read_text())
+    if domain is not None and raw["domain"] != domain:
+        raise ValueError(f"checkpoint {path} is for {raw['domain']!r}, not {domain!r}")
+    if raw["algo"] == "ppo":
+        from .sb3 import SB3Agent
+
+        return SB3Agent.load(path / "model.zip", raw["domain"], n_hash=raw["n_hash"],
+                             last_k=raw["last_k"], seed=seed, label="ppo")  # fmt: skip
+    cfg = PolicyConfig(**raw)
+    net = mlp(cfg.obs_dim, cfg.hidden, cfg.n_actions)
+    net.load_state_dict(torch.load(path / "model.pt", map_location="cpu", weights_only=True))
+    return LearnedAgent(net, cfg, seed)
