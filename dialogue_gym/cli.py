@@ -202,6 +202,64 @@ def cmd_hindsight(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    """Run the benchmark and print its Markdown table."""
+    from .benchmark import BenchmarkConfig, run_benchmark
+
+    envs = tuple(args.env) if args.env else ("Persuasion-v0", "Counseling-v0")
+    cfg = BenchmarkConfig.quick(envs) if args.quick else BenchmarkConfig(envs=envs)
+    if args.dataset_episodes:
+        cfg.dataset_episodes = args.dataset_episodes
+    if args.eval_episodes:
+        cfg.eval_episodes = args.eval_episodes
+    if args.seeds:
+        cfg.train_seeds = args.seeds
+    _, md = run_benchmark(cfg, args.out, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(md)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a strategy-level agent from a dataset (or PPO online) and save a checkpoint."""
+    if args.algo == "ppo":
+        from .agents.ppo import PPOArgs, save_ppo, train_ppo
+
+        if not args.env:
+            raise ValueError("--algo ppo trains online: give --env")
+        agent, episodes = train_ppo(args.env, PPOArgs(steps=args.steps or 20_000, seed=args.seed))
+        save_ppo(args.out, agent)
+        print(f"ppo: {episodes} environment episodes; saved {args.out}")
+        return 0
+    from .agents.bc import BCArgs, train_bc
+    from .agents.cql import CQLArgs, train_cql
+    from .agents.iql import IQLArgs, train_iql
+    from .agents.learned import save_checkpoint
+    from .agents.offline_data import OfflineData, concat
+    from .evaluation import env_domain
+    from .jsonl import read_episodes
+
+    if not args.data:
+        raise ValueError(f"--algo {args.algo} learns offline: give --data FILE.jsonl")
+    episodes = [e for path in args.data for e in read_episodes(path)[0]]
+    if not episodes:
+        raise ValueError(f"no valid episodes in {args.data}")
+    domain = env_domain(episodes[0].env_id)
+    data = OfflineData.from_episodes(episodes)
+    if args.regenerated:
+        data = concat(data, OfflineData.from_episodes(read_episodes(args.regenerated)[0]))
+    kw = {"seed": args.seed, **({"steps": args.steps} if args.steps else {})}
+    agent = {
+        "bc": lambda: train_bc(data, domain, BCArgs(**kw)),
+        "filtered-bc": lambda: train_bc(data, domain, BCArgs(top_share=args.top_share, **kw)),
+        "cql": lambda: train_cql(data, domain, CQLArgs(**kw)),
+        "iql": lambda: train_iql(data, domain, IQLArgs(**kw)),
+    }[args.algo]()
+    save_checkpoint(args.out, agent.net, agent.cfg)
+    print(f"{args.algo}: {len(data)} transitions; saved {args.out} "
+          f"(use it as --agent policy:path={args.out})")  # fmt: skip
+    return 0
+
+
 def cmd_sim_report(args: argparse.Namespace) -> int:
     """Run the simulator report."""
     from .simulators.report import main
@@ -325,6 +383,26 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--rounds", type=int, default=1)
     h.add_argument("--pairs", type=Path, default=None, help="also write DPO preference pairs")
     h.set_defaults(func=cmd_hindsight)
+
+    b = sub.add_parser("benchmark", help="BC, filtered BC, offline RL +/- hindsight, PPO")
+    b.add_argument("--env", action="append", choices=ENV_CHOICES, help="repeatable; default both")
+    b.add_argument("--quick", action="store_true", help="small sizes (about 3 minutes)")
+    b.add_argument("--dataset-episodes", type=int, default=None)
+    b.add_argument("--eval-episodes", type=int, default=None)
+    b.add_argument("--seeds", type=int, default=None, help="training seeds")
+    b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
+    b.set_defaults(func=cmd_benchmark)
+
+    t = sub.add_parser("train", help="train bc | filtered-bc | cql | iql (offline) or ppo")
+    t.add_argument("--algo", required=True, choices=("bc", "filtered-bc", "cql", "iql", "ppo"))
+    t.add_argument("--data", type=Path, action="append", help="episodes (repeatable)")
+    t.add_argument("--regenerated", type=Path, default=None, help="add hindsight episodes")
+    t.add_argument("--env", choices=ENV_CHOICES, help="for ppo")
+    t.add_argument("--out", type=Path, required=True, help="checkpoint folder")
+    t.add_argument("--steps", type=int, default=None)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--top-share", type=float, default=0.25, help="filtered-bc's top share")
+    t.set_defaults(func=cmd_train)
 
     r = sub.add_parser("sim-report", help="calibration, adaptivity, revelation, manipulation")
     r.add_argument("--episodes", type=int, default=500, help="episodes per env and agent")

@@ -321,16 +321,14 @@ def compare(
     shared = sorted(set(ra) & set(rb))
     name_a, name_b = a.agent.get("name", "a"), b.agent.get("name", "b")
     if a.env_id == b.env_id and shared and len(shared) == len(ra) == len(rb):
-        d = np.array([ra[s] - rb[s] for s in shared])
-        rng = np.random.default_rng(seed)
-        boots = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
-        lo, hi = np.percentile(boots, [2.5, 97.5])
-        # two-sided; never reported below the bootstrap's resolution of 1/n_boot
-        p = max(2 * min(np.mean(boots <= 0), np.mean(boots >= 0)), 1.0 / n_boot)
+        from .stats import paired_bootstrap
+
+        diff, ci, p = paired_bootstrap(
+            [ra[s] for s in shared], [rb[s] for s in shared], n_boot, seed
+        )
         return Comparison(
             name_a, name_b, float(np.mean(list(ra.values()))), float(np.mean(list(rb.values()))),
-            float(d.mean()), (float(lo), float(hi)), float(min(1.0, p)),
-            f"paired bootstrap over {len(d)} shared seeds ({n_boot} resamples)",
+            diff, ci, p, f"paired bootstrap over {len(shared)} shared seeds ({n_boot} resamples)",
         )  # fmt: skip
     xa, xb = np.array(list(ra.values())), np.array(list(rb.values()))
     t = stats.ttest_ind(xa, xb, equal_var=False)

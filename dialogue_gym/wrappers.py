@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from functools import lru_cache
 from typing import Any
 
 import gymnasium as gym
@@ -25,6 +26,17 @@ from .simulators.strategies import get_domain
 _WORD = re.compile(r"[a-z']+")
 PERSUASION_CUES = list(cues.CONCERN_PATTERNS) + list(cues.PERSUASION_TYPE_PATTERNS)
 COUNSELING_CUES = list(cues.COUNSELING_NEED_PATTERNS) + ["risk"]
+
+
+@lru_cache(maxsize=65536)
+def _cues_of(domain: str, text: str) -> frozenset[str]:
+    """What ``text`` reveals (cached: replies repeat across turns and episodes)."""
+    if domain == "persuasion":
+        return frozenset(cues.concerns_in(text)) | frozenset(cues.persuasion_types_in(text))
+    found = set(cues.counseling_needs_in(text))
+    if cues.mentions_risk(text):
+        found.add("risk")
+    return frozenset(found)
 
 
 class HistoryFeaturizer:
@@ -49,13 +61,8 @@ class HistoryFeaturizer:
         n = len(self.domain.strategies)
         self.size = n_hash + 1 + 2 * n + 2 * len(self.cue_names)
 
-    def _cues(self, text: str) -> set[str]:
-        if self.domain.name == "persuasion":
-            return set(cues.concerns_in(text)) | set(cues.persuasion_types_in(text))
-        found = set(cues.counseling_needs_in(text))
-        if cues.mentions_risk(text):
-            found.add("risk")
-        return found
+    def _cues(self, text: str) -> frozenset[str]:
+        return _cues_of(self.domain.name, text)
 
     def __call__(self, messages: list[dict[str, str]], turn: int, max_turns: int) -> np.ndarray:
         """The feature vector of a conversation at ``turn`` of ``max_turns``."""
