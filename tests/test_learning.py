@@ -1,0 +1,109 @@
+"""Strategy-level learners end to end, checkpoints, the train CLI and the benchmark's quick path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import dialogue_gym
+from dialogue_gym.agents.bc import BCArgs, train_bc
+from dialogue_gym.agents.cql import CQLArgs, train_cql
+from dialogue_gym.agents.iql import IQLArgs, train_iql
+from dialogue_gym.agents.learned import load_agent, save_checkpoint
+from dialogue_gym.agents.offline_data import OfflineData
+from dialogue_gym.agents.registry import make_agent
+from dialogue_gym.benchmark import MAIN, BenchmarkConfig, run_benchmark
+from dialogue_gym.generate import generate
+from dialogue_gym.jsonl import read_episodes
+
+EVAL = dict(episodes=60, seed=777_000, progress=False, oracle=False)
+
+
+@pytest.fixture(scope="module")
+def counseling_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("learn") / "c.jsonl"
+    generate("Counseling-v0", "human-like", 250, path, progress=False)
+    return path, OfflineData.from_episodes(read_episodes(path)[0])
+
+
+def test_learned_agents_beat_random_far_outside_noise(counseling_data):
+    _, data = counseling_data
+    rnd = dialogue_gym.evaluate("random", "Counseling-v0", **EVAL)
+    lo_random = rnd.summary["ci95"][1]
+    for agent in (train_bc(data, "counseling", BCArgs(steps=400)),
+                  train_cql(data, "counseling", CQLArgs(steps=400)),
+                  train_iql(data, "counseling", IQLArgs(steps=400))):  # fmt: skip
+        r = dialogue_gym.evaluate(agent, "Counseling-v0", **EVAL)
+        # the learned agent's CI lies entirely above random's, by more than a full point
+        assert r.summary["ci95"][0] > lo_random + 1.0, (agent.name, r.summary, rnd.summary)
+
+
+def test_filtered_bc_uses_the_top_episodes(counseling_data):
+    _, data = counseling_data
+    top = data.top_share(0.25)
+    assert len(top) < len(data) and top.returns.min() >= np.quantile(data.returns, 0.7)
+    agent = train_bc(data, "counseling", BCArgs(steps=50, top_share=0.25))
+    assert agent.name == "filtered-bc" and agent.cfg.train["transitions"] == len(top)
+
+
+@pytest.mark.parametrize("trainer", [train_bc, train_cql, train_iql])
+def test_checkpoint_round_trip(trainer, counseling_data, tmp_path):
+    _, data = counseling_data
+    agent = trainer(data, "counseling")
+    ckpt = save_checkpoint(tmp_path / "ckpt", agent.net, agent.cfg)
+    assert json.loads((ckpt / "config.json").read_text())["algo"] == agent.name
+    again = load_agent(ckpt)
+    info = {"messages": [{"role": "user", "content": "I lost my job and I feel awful."}],
+            "turn": 0, "max_turns": 10}  # fmt: skip
+    assert np.allclose(agent.scores(info), again.scores(info))
+    by_name = make_agent(f"policy:path={ckpt}", "counseling")
+    a = dialogue_gym.evaluate(agent, "Counseling-v0", episodes=5, seed=1, progress=False,
+                              oracle=False)  # fmt: skip
+    b = dialogue_gym.evaluate(by_name, "Counseling-v0", episodes=5, seed=1, progress=False,
+                              oracle=False)  # fmt: skip
+    assert [e.reward for e in a.episodes] == [e.reward for e in b.episodes]
+    with pytest.raises(ValueError, match="not 'persuasion'"):
+        load_agent(ckpt, "persuasion")
+
+
+def test_train_cli(counseling_data, tmp_path):
+    path, _ = counseling_data
+    out = tmp_path / "cql"
+    proc = subprocess.run(
+        [sys.executable, "-m", "dialogue_gym.cli", "train", "--algo", "cql", "--data", str(path),
+         "--out", str(out), "--steps", "50"], capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "model.pt").exists() and "policy:path=" in proc.stdout
+    cmd = [
+        sys.executable,
+        "-m",
+        "dialogue_gym.cli",
+        "train",
+        "--algo",
+        "bc",
+        "--out",
+        str(tmp_path),
+    ]
+    bad = subprocess.run(cmd, capture_output=True, text=True)
+    assert bad.returncode == 2 and "--data" in bad.stderr
+
+
+def test_benchmark_quick_path_reduced(tmp_path):
+    cfg = BenchmarkConfig(envs=("Counseling-v0",), dataset_episodes=80, eval_episodes=15,
+                          train_seeds=2, offline_steps=60, ppo_steps=256)  # fmt: skip
+    results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
+    rows = {r["method"]: r for r in results[0]["rows"]}
+    assert {"random", "oracle", "bc", "filtered-bc", "cql", MAIN, "ppo",
+            "cql+hindsight(oracle-fwd)"} <= set(rows)  # fmt: skip
+    assert rows["bc"]["n_episodes"] == 30 and len(rows["bc"]["per_seed_means"]) == 2
+    assert rows["bc"]["env_episodes"] == 80 and rows["ppo"]["env_episodes"] > 0
+    assert rows["cql+hindsight(oracle-fwd)"]["env_episodes"] > 80
+    assert {t["versus"] for t in results[0]["tests"]} == set(rows) - {MAIN}
+    for name in ("benchmark.md", "benchmark.json", "benchmark.png"):
+        assert (tmp_path / name).exists()
+    assert "| cql+hindsight |" in md
