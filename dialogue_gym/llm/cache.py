@@ -88,17 +88,26 @@ class CachedBackend(ChatBackend):
                 (key, result.text, result.finish_reason),
             )
 
-    def chat(
-        self, messages: list[Message], params: SamplingParams | None = None, seed: int | None = None
-    ) -> ChatResult:
-        """A cached answer, or the inner backend's (stored unless truncated or refused)."""
+    def _lookup(
+        self, messages: list[Message], params: SamplingParams | None, seed: int | None
+    ) -> tuple[str, SamplingParams, ChatResult | None]:
+        """The request's key, its parameters, and the cached answer if there is one."""
         params = params or SamplingParams()
         key = cache_key(self.describe(), messages, params, seed)
         hit = self._get(key)
         if hit is not None:
             self.hits += 1
+        else:
+            self.misses += 1
+        return key, params, hit
+
+    def chat(
+        self, messages: list[Message], params: SamplingParams | None = None, seed: int | None = None
+    ) -> ChatResult:
+        """A cached answer, or the inner backend's (stored unless truncated or refused)."""
+        key, params, hit = self._lookup(messages, params, seed)
+        if hit is not None:
             return hit
-        self.misses += 1
         result = self.inner.chat(messages, params, seed)
         self._put(key, result)
         return result
@@ -107,13 +116,9 @@ class CachedBackend(ChatBackend):
         self, messages: list[Message], params: SamplingParams | None = None, seed: int | None = None
     ) -> ChatResult:
         """Async form (the SQLite work is small and done inline)."""
-        params = params or SamplingParams()
-        key = cache_key(self.describe(), messages, params, seed)
-        hit = self._get(key)
+        key, params, hit = self._lookup(messages, params, seed)
         if hit is not None:
-            self.hits += 1
             return hit
-        self.misses += 1
         result = await self.inner.achat(messages, params, seed)
         self._put(key, result)
         return result
