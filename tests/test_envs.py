@@ -134,7 +134,7 @@ def test_bad_input_errors(env_id):
 
 
 def test_unknown_make_kwargs_list_the_accepted_ones():
-    with pytest.raises(TypeError, match="accepted: simulator, max_turns"):
+    with pytest.raises(TypeError, match="accepted: simulator, llm, llm_cache, max_turns"):
         gym.make("Persuasion-v0", max_turn=3)
 
 
