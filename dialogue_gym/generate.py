@@ -178,7 +178,6 @@ def generate(
     **env_kwargs: Any,
 ) -> GenerateSummary:
     """Make sure ``out`` holds the ``episodes`` episodes of this configuration (resumable)."""
-    from .agents.registry import make_agent
 
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
@@ -227,7 +226,6 @@ def generate(
     if rewards:
         m, lo, hi = mean_ci(rewards)
         summary.mean_reward, summary.ci95 = m, (lo, hi)
-    _ = make_agent  # the registry is imported here so worker start-up errors surface early
     return summary
 
 

@@ -85,7 +85,6 @@ def run(
             from tqdm import tqdm
 
             bar = tqdm(total=len(chosen), desc=f"hindsight round {r}", unit="ep")
-        new = []
         with EpisodeWriter(out) as writer:
             for src in chosen:
                 regs = list(iter_regenerate(
@@ -100,9 +99,7 @@ def run(
                     bar.update()
         if bar:
             bar.close()
-        everything = read_episodes(out)[0]
-        new = [e for e in everything if (e.provenance or {}).get("round") == r]
-        current = new
+        current = [e for e in read_episodes(out)[0] if (e.provenance or {}).get("round") == r]
     regenerated = read_episodes(out)[0]
     summary = {
         "sources": len(sources),
