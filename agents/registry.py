@@ -109,6 +109,10 @@ def _register_builtins() -> None:
         "a chat model prompted with the task (option llm=SPEC, e.g. local:smollm2)",
     )  # fmt: skip
     register_agent(
+        "lm", _lazy("lm", "LMAgent"),
+        "a local transformers causal LM with a chat template: lm:path=DIR",
+    )  # fmt: skip
+    register_agent(
         "policy", _lazy("learned", "load_agent", path_first=True),
         "a trained checkpoint (bc, filtered-bc, cql, iql, ppo): policy:path=DIR",
     )  # fmt: skip

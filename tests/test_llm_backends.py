@@ -184,3 +184,21 @@ def test_transformers_backend_with_a_tiny_model():
     greedy = b.chat(MSG, SamplingParams(temperature=0.0, max_tokens=5))
     assert isinstance(greedy.text, str)
     assert b.describe() == {"kind": "transformers", "model": "tiny-test"}
+
+
+def test_lm_agent_by_name_and_path_plays_an_episode(tmp_path):
+    from tiny_lm import tiny_model, tiny_tokenizer
+
+    import dialogue_gym
+    from dialogue_gym.agents.registry import make_agent
+
+    tok = tiny_tokenizer()
+    tiny_model(tok).save_pretrained(tmp_path / "tiny")
+    tok.save_pretrained(tmp_path / "tiny")
+    agent = make_agent(f"lm:path={tmp_path / 'tiny'},max_tokens=6", "persuasion")
+    r = dialogue_gym.evaluate(agent, "Persuasion-v0", 2, seed=0, progress=False, oracle=False,
+                              max_turns=2, keep_transcripts=True)  # fmt: skip
+    again = dialogue_gym.evaluate(agent, "Persuasion-v0", 2, seed=0, progress=False,
+                                  oracle=False, max_turns=2, keep_transcripts=True)  # fmt: skip
+    assert all(e.status == "ok" and e.turns == 2 for e in r.episodes)
+    assert [e.messages for e in r.episodes] == [e.messages for e in again.episodes]

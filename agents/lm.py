@@ -1,0 +1,33 @@
+"""A language-model agent around any transformers causal LM with a chat template.
+
+``LMAgent(domain, "path/to/model")`` or ``LMAgent(domain, model, tokenizer)``; by name:
+``lm:path=DIR``. It speaks with the task description as system prompt (like ``prompting``) and
+samples from the model with a per-turn seed, so episodes are reproducible. Training such models
+(SFT, ILQL, DPO) is the language-model issue's work; this is the agent they plug into.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..llm.transformers_backend import TransformersBackend
+from .prompting import PromptingAgent
+
+
+class LMAgent(PromptingAgent):
+    """A local causal LM as the agent (no disk cache: the model is often being trained)."""
+
+    name = "lm"
+
+    def __init__(
+        self,
+        domain: str,
+        path: Any,
+        tokenizer: Any = None,
+        temperature: float = 0.7,
+        max_tokens: int = 60,
+        device: str = "cpu",
+        seed: int | None = None,
+    ) -> None:
+        backend = TransformersBackend(path, tokenizer, device=device)
+        super().__init__(domain, backend, temperature, max_tokens, cache=False, seed=seed)
