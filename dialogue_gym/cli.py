@@ -221,6 +221,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a strategy-level agent from a dataset (or PPO online) and save a checkpoint."""
+    if args.algo in ("sft", "filtered-sft"):
+        return _train_sft(args)
     if args.algo == "ppo":
         from .agents.ppo import PPOArgs, save_ppo, train_ppo
 
@@ -257,6 +259,40 @@ def cmd_train(args: argparse.Namespace) -> int:
     save_checkpoint(args.out, agent.net, agent.cfg)
     print(f"{args.algo}: {len(data)} transitions; saved {args.out} "
           f"(use it as --agent policy:path={args.out})")  # fmt: skip
+    return 0
+
+
+def _train_sft(args: argparse.Namespace) -> int:
+    """SFT / filtered SFT of a transformers chat LM on a dataset's agent turns."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from .agents.sft import SFTArgs, save_sft, train_sft
+    from .export import sft_records
+    from .jsonl import read_episodes
+
+    if not args.data or not args.model:
+        raise ValueError(
+            f"--algo {args.algo} needs --data FILE.jsonl and --model PATH|local:smollm2"
+        )
+    kw: dict = {}
+    path = args.model
+    if args.model == "local:smollm2":
+        from .llm.smollm2 import GGUF_NAME, smollm2_path
+
+        path, kw = str(smollm2_path()), {"gguf_file": GGUF_NAME}
+    tokenizer = AutoTokenizer.from_pretrained(path, **kw)
+    model = AutoModelForCausalLM.from_pretrained(path, **kw)
+    records = sft_records([e for p in args.data for e in read_episodes(p)[0]])
+    top = args.top_share if args.algo == "filtered-sft" else 1.0
+    out = train_sft(model, tokenizer, records,
+                    SFTArgs(max_steps=args.steps or 100, top_share=top, seed=args.seed),
+                    output_dir=Path(str(args.out) + ".run"))  # fmt: skip
+    save_sft(model, tokenizer, args.out)
+    losses = out["losses"]
+    print(
+        f"{args.algo}: {out['records']} records, loss {losses[0]:.3f} -> {losses[-1]:.3f}; "
+        f"saved {args.out} (use it as --agent lm:path={args.out})"
+    )
     return 0
 
 
@@ -393,15 +429,20 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
     b.set_defaults(func=cmd_benchmark)
 
-    t = sub.add_parser("train", help="train bc | filtered-bc | cql | iql (offline) or ppo")
-    t.add_argument("--algo", required=True, choices=("bc", "filtered-bc", "cql", "iql", "ppo"))
+    t = sub.add_parser("train", help="train bc|filtered-bc|cql|iql|ppo, or sft|filtered-sft")
+    t.add_argument(
+        "--algo",
+        required=True,
+        choices=("bc", "filtered-bc", "cql", "iql", "ppo", "sft", "filtered-sft"),
+    )
+    t.add_argument("--model", default=None, help="for sft: a transformers folder or local:smollm2")
     t.add_argument("--data", type=Path, action="append", help="episodes (repeatable)")
     t.add_argument("--regenerated", type=Path, default=None, help="add hindsight episodes")
     t.add_argument("--env", choices=ENV_CHOICES, help="for ppo")
     t.add_argument("--out", type=Path, required=True, help="checkpoint folder")
     t.add_argument("--steps", type=int, default=None)
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--top-share", type=float, default=0.25, help="filtered-bc's top share")
+    t.add_argument("--top-share", type=float, default=0.25, help="filtered-bc/-sft top share")
     t.set_defaults(func=cmd_train)
 
     r = sub.add_parser("sim-report", help="calibration, adaptivity, revelation, manipulation")

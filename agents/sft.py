@@ -1,0 +1,111 @@
+"""Supervised fine-tuning (behaviour cloning) of a chat LM on dialogue records, loss on agent turns.
+
+Records are the prompt-completion chat records of :func:`dialogue_gym.export.sft_records`: the
+conversation so far (with the task as system prompt) as ``prompt`` and the agent's turn as
+``completion``. Tokens of the prompt get label -100, so the loss falls on the agent's words only.
+Filtered SFT keeps the records of the top ``top_share`` of episodes by reward. Training runs in the
+transformers ``Trainer``; ``save_sft`` writes a folder the ``lm`` agent loads (``lm:path=DIR``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class SFTArgs:
+    """SFT hyperparameters."""
+
+    max_steps: int = 100
+    """Optimizer steps."""
+    batch_size: int = 4
+    """Records per step."""
+    lr: float = 5e-5
+    """AdamW learning rate."""
+    max_length: int = 512
+    """Tokens per record (longer ones keep their end: the agent turn)."""
+    top_share: float = 1.0
+    """Keep records of the episodes in this top share by reward (1.0: plain SFT)."""
+    seed: int = 0
+    """Seed of the data order and dropout."""
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 1 or self.batch_size < 1 or self.lr <= 0 or self.max_length < 8:
+            raise ValueError("need max_steps, batch_size >= 1, lr > 0 and max_length >= 8")
+        if not 0 < self.top_share <= 1:
+            raise ValueError(f"top_share must be in (0, 1], got {self.top_share}")
+
+
+def filter_top(records: Sequence[dict[str, Any]], share: float) -> list[dict[str, Any]]:
+    """Records whose episode reward is in the top ``share`` of episodes."""
+    if share >= 1.0:
+        return list(records)
+    by_episode = {r["episode_id"]: r["reward"] for r in records}
+    threshold = np.quantile(list(by_episode.values()), 1 - share)
+    return [r for r in records if r["reward"] >= threshold]
+
+
+def encode(tokenizer: Any, record: dict[str, Any], max_length: int) -> dict[str, list[int]]:
+    """Token ids and labels (-100 on the prompt) of one prompt-completion record."""
+
+    def ids(messages: list[dict[str, str]], generation_prompt: bool) -> list[int]:
+        out = tokenizer.apply_chat_template(
+            messages, tokenize=True, add_generation_prompt=generation_prompt
+        )
+        return list(out["input_ids"] if isinstance(out, dict) or hasattr(out, "keys") else out)
+
+    prompt = ids(record["prompt"], True)
+    full = ids(record["prompt"] + record["completion"], False)
+    if full[: len(prompt)] != prompt:
+        raise ValueError("the chat template does not extend the prompt: cannot mask it")
+    labels = [-100] * len(prompt) + full[len(prompt) :]
+    if tokenizer.eos_token_id is not None and full[-1] != tokenizer.eos_token_id:
+        full, labels = full + [tokenizer.eos_token_id], labels + [tokenizer.eos_token_id]
+    full, labels = full[-max_length:], labels[-max_length:]
+    return {"input_ids": full, "attention_mask": [1] * len(full), "labels": labels}
+
+
+def train_sft(
+    model: Any,
+    tokenizer: Any,
+    records: Sequence[dict[str, Any]],
+    args: SFTArgs | None = None,
+    output_dir: str | Path = "runs/sft",
+) -> dict[str, Any]:
+    """Fine-tune ``model`` in place; returns the training losses and record counts."""
+    from datasets import Dataset
+    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+
+    args = args or SFTArgs()
+    kept = filter_top(records, args.top_share)
+    if not kept:
+        raise ValueError("no records to train on")
+    data = Dataset.from_list([encode(tokenizer, r, args.max_length) for r in kept])
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    training_args = TrainingArguments(
+        output_dir=str(output_dir), max_steps=args.max_steps,
+        per_device_train_batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
+        logging_steps=1, save_strategy="no", report_to=[], use_cpu=True,
+        disable_tqdm=True, remove_unused_columns=False,
+    )  # fmt: skip
+    trainer = Trainer(
+        model=model, args=training_args, train_dataset=data,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100),
+    )  # fmt: skip
+    trainer.train()
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    return {"losses": losses, "records": len(kept), "records_offered": len(records)}
+
+
+def save_sft(model: Any, tokenizer: Any, path: str | Path) -> Path:
+    """Save model and tokenizer where ``lm:path=DIR`` loads them."""
+    path = Path(path)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

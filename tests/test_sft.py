@@ -1,0 +1,82 @@
+"""SFT of a tiny chat LM on dialogue records: loss on agent turns only, loss falls, reload."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogue_gym.agents.sft import SFTArgs, encode, filter_top, save_sft, train_sft
+
+
+def _records():
+    msgs = [{"role": "system", "content": "hello"}, {"role": "user", "content": "how are you"}]
+    said = [{"role": "assistant", "content": "would you like to donate to save the children"}]
+    return [
+        {"prompt": msgs, "completion": said, "episode_id": f"e{i}", "reward": float(i)}
+        for i in range(8)
+    ]
+
+
+def test_labels_mask_the_prompt():
+    from tiny_lm import tiny_tokenizer
+
+    tok = tiny_tokenizer()
+    enc = encode(tok, _records()[0], 512)
+    n_masked = sum(x == -100 for x in enc["labels"])
+    prompt_len = len(tok.apply_chat_template(_records()[0]["prompt"], tokenize=True,
+                                             add_generation_prompt=True)["input_ids"])  # fmt: skip
+    assert n_masked == prompt_len and len(enc["labels"]) == len(enc["input_ids"])
+    target = tok.decode([x for x in enc["labels"] if x != -100], skip_special_tokens=True)
+    assert "donate" in target and "how are you" not in target
+
+
+def test_filter_top_share():
+    assert {r["episode_id"] for r in filter_top(_records(), 0.25)} == {"e6", "e7"}
+    with pytest.raises(ValueError, match="top_share"):
+        SFTArgs(top_share=0)
+
+
+def test_sft_loss_falls_and_the_model_reloads(tmp_path):
+    from tiny_lm import tiny_model, tiny_tokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    import dialogue_gym
+    from dialogue_gym.agents.registry import make_agent
+
+    tok = tiny_tokenizer()
+    model = tiny_model(tok)
+    out = train_sft(model, tok, _records(), SFTArgs(max_steps=30, lr=5e-3, batch_size=4),
+                    output_dir=tmp_path / "run")  # fmt: skip
+    losses = out["losses"]
+    assert len(losses) == 30 and all(loss == loss for loss in losses)  # finite
+    assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5
+    path = save_sft(model, tok, tmp_path / "sft")
+    again = AutoModelForCausalLM.from_pretrained(path)
+    assert again.config.vocab_size == model.config.vocab_size
+    assert AutoTokenizer.from_pretrained(path).chat_template
+    agent = make_agent(f"lm:path={path},max_tokens=8,temperature=0", "persuasion")
+    r = dialogue_gym.evaluate(agent, "Persuasion-v0", 1, seed=0, progress=False, oracle=False,
+                              max_turns=1, keep_transcripts=True)  # fmt: skip
+    said = r.episodes[0].messages[0]["content"]
+    assert "donate" in said or "children" in said  # it learned the agent turn
+
+
+def test_train_cli_sft(tmp_path):
+    import subprocess
+    import sys
+
+    from tiny_lm import tiny_model, tiny_tokenizer
+
+    from dialogue_gym.generate import generate
+
+    tok = tiny_tokenizer()
+    tiny_model(tok).save_pretrained(tmp_path / "base")
+    tok.save_pretrained(tmp_path / "base")
+    data = tmp_path / "d.jsonl"
+    generate("Persuasion-v0", "human-like", 6, data, progress=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dialogue_gym.cli", "train", "--algo", "filtered-sft", "--data",
+         str(data), "--model", str(tmp_path / "base"), "--out", str(tmp_path / "sft"),
+         "--steps", "3"], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "lm:path=" in proc.stdout and (tmp_path / "sft" / "config.json").exists()
