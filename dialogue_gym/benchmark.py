@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .evaluation import env_domain, evaluate
+from .files import atomic_write_text
 from .stats import mean_ci, paired_bootstrap, proportion_ci
 
 MAIN = "cql+hindsight"
@@ -315,18 +316,9 @@ def run_benchmark(cfg: BenchmarkConfig, out_dir: str | Path, log: Callable[[str]
     t0 = time.time()
     results = [run_env(env_id, cfg, out_dir, log) for env_id in cfg.envs]
     md = markdown(results, cfg)
-    for name, text in (
-        ("benchmark.md", md),
-        (
-            "benchmark.json",
-            json.dumps(
-                {"config": asdict(cfg), "results": results, "seconds": time.time() - t0}, indent=1
-            ),
-        ),
-    ):
-        tmp = out_dir / (name + ".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, out_dir / name)
+    summary = {"config": asdict(cfg), "results": results, "seconds": time.time() - t0}
+    atomic_write_text(out_dir / "benchmark.md", md)
+    atomic_write_text(out_dir / "benchmark.json", json.dumps(summary, indent=1))
     try:
         bar_chart(results, out_dir / "benchmark.png")
     except ImportError:

@@ -144,6 +144,7 @@ def _export(args: argparse.Namespace) -> int:
     import numpy as np
 
     from . import export
+    from .files import atomic_write_text
     from .jsonl import read_episodes
 
     episodes, report = read_episodes(args.file)
@@ -155,7 +156,7 @@ def _export(args: argparse.Namespace) -> int:
         n = len(episodes)
     elif args.to == "sft":
         rows = export.sft_records(episodes)
-        out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         n = len(rows)
     elif args.to == "transitions-strategy":
         arrays = export.strategy_transitions(episodes)
@@ -164,7 +165,7 @@ def _export(args: argparse.Namespace) -> int:
         n = len(arrays["actions"])
     else:
         rows = export.utterance_transitions(episodes)
-        out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         n = len(rows)
     print(f"wrote {n} records to {out}")
     return 0

@@ -13,7 +13,6 @@ left out of the mean return rather than scored as 0.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 
 from .agents.base import Agent
+from .files import atomic_write_text
 from .rollout import play_episode
 from .stats import mean_ci, proportion_ci
 
@@ -84,11 +84,7 @@ class EvaluationResult:
 
     def save(self, path: str | Path) -> None:
         """Write as JSON (to a temporary file, then moved into place)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=1))
 
     @classmethod
     def load(cls, path: str | Path) -> EvaluationResult:

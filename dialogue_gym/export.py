@@ -25,14 +25,11 @@ import numpy as np
 
 from .episode import Episode
 
-DOMAIN_OF_ENV = {"Persuasion-v0": "persuasion", "Counseling-v0": "counseling"}
-
 
 def _domain(e: Episode) -> str:
-    key = e.env_id.split(":")[-1]
-    if key not in DOMAIN_OF_ENV:
-        raise ValueError(f"episode {e.id}: unknown env_id {e.env_id!r}")
-    return DOMAIN_OF_ENV[key]
+    from .evaluation import env_domain
+
+    return env_domain(e.env_id)
 
 
 def _usable(episodes: Sequence[Episode]) -> list[Episode]:

@@ -8,7 +8,6 @@ an interrupted session (Ctrl-C, closed input) keeps everything said so far, mark
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,16 +17,14 @@ import gymnasium as gym
 
 from .envs import CounselingEnv, PersuasionEnv
 from .evaluation import env_domain
+from .files import atomic_write_text
 
 ROLES = {"persuasion": PersuasionEnv, "counseling": CounselingEnv}
 END_COMMANDS = ("/end", "/quit", "/bye")
 
 
 def _save(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(record, indent=1, ensure_ascii=False))
 
 
 def ask_number(

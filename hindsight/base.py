@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..episode import Episode, Turn
+from ..evaluation import DOMAIN_OF
 
 REWARD_RANGE = {"Persuasion-v0": (0.0, 2.0), "Counseling-v0": (-4.0, 4.0)}
-DOMAIN = {"Persuasion-v0": "persuasion", "Counseling-v0": "counseling"}
+DOMAIN = DOMAIN_OF
+"""Domain of each env id (the one mapping, from :mod:`dialogue_gym.evaluation`)."""
 
 
 def env_key(env_id: str) -> str:

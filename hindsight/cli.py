@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..files import atomic_write_text
 from ..jsonl import EpisodeWriter, read_episodes
 from .base import DOMAIN, ForwardModel, HindsightController, RewardModel, env_key
 from .regenerate import is_failed, iter_regenerate, preference_pairs
@@ -112,8 +113,6 @@ def run(
     if pairs is not None:
         by_id = {e.id: e for e in sources + regenerated}
         rows = preference_pairs(regenerated, by_id)
-        tmp = pairs.with_name(pairs.name + ".tmp")
-        tmp.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in rows))
-        tmp.replace(pairs)
+        atomic_write_text(pairs, "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in rows))
         summary["pairs"] = len(rows)
     return summary

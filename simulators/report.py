@@ -25,7 +25,6 @@ e. real-data replay — P4G train-split persuader utterances replayed in order (
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ import numpy as np
 from ..agents.base import Agent
 from ..agents.oracle import OracleAgent
 from ..agents.scripted import FLOWS, HUMAN_LIKE_NOISE, RandomAgent, ScriptedAgent
+from ..files import atomic_write_text
 from ..rollout import EpisodeResult, play_episodes
 from ..stats import fmt_ci, mean_ci, proportion_ci, welch_greater
 from .manipulation import ManipulativeAgent
@@ -335,9 +335,7 @@ def save_report(results: dict[str, list[Check]], path: Path, elapsed: float) -> 
             for d, cs in results.items()
         },
     }
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(obj, indent=1))
 
 
 def main(episodes: int, seed: int, data_dir: Path | None, out: Path | None) -> int:
