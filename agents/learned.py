@@ -9,14 +9,13 @@ the registry name ``policy`` does it by path (``policy:path=ckpt/``).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..files import atomic_dir
 from ..simulators.strategies import get_domain
 from .base import Agent
 from .scripted import say
@@ -96,17 +95,10 @@ def save_checkpoint(path: str | Path, net: Any, config: PolicyConfig) -> Path:
     """Write ``model.pt`` and ``config.json`` into the folder ``path`` (atomically)."""
     import torch
 
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    torch.save(net.state_dict(), tmp / "model.pt")
-    (tmp / "config.json").write_text(json.dumps(asdict(config), indent=1))
-    if path.exists():
-        shutil.rmtree(path)
-    os.replace(tmp, path)
-    return path
+    with atomic_dir(path) as tmp:
+        torch.save(net.state_dict(), tmp / "model.pt")
+        (tmp / "config.json").write_text(json.dumps(asdict(config), indent=1))
+    return Path(path)
 
 
 def load_agent(path: str | Path, domain: str | None = None, seed: int | None = None) -> Agent:

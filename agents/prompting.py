@@ -34,6 +34,19 @@ TASKS = {
 }
 
 
+OPENING = "(The chat has started. Say hello.)"
+"""The user message that asks a chat model to open when nobody has spoken yet."""
+
+
+def chat_messages(domain: str, messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """What a chat-model agent sees: the task as system prompt, an opening cue when nobody has
+    spoken yet, then the conversation. Training records (SFT, DPO, ILQL) use the same form."""
+    system = [{"role": "system", "content": TASKS[domain]}]
+    if not messages or messages[0]["role"] == "assistant":
+        system.append({"role": "user", "content": OPENING})
+    return system + list(messages)
+
+
 class PromptingAgent(Agent):
     """A chat model prompted with the task description (zero-shot)."""
 
@@ -64,16 +77,11 @@ class PromptingAgent(Agent):
         return (self._episode_seed * 1000 + self.turn * 10 + k) % (2**31)
 
     def _history(self, info: dict[str, Any]) -> list[dict[str, str]]:
-        return [{"role": "system", "content": TASKS[self.domain.name]}, *info.get("messages", [])]
-
-    def _opening(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
-        if len(messages) == 1:  # nobody has spoken: ask the model to open
-            messages.append({"role": "user", "content": "(The chat has started. Say hello.)"})
-        return messages
+        return chat_messages(self.domain.name, info.get("messages", []))
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         """The model's next message."""
-        messages = self._opening(self._history(info))
+        messages = self._history(info)
         text = self.backend.chat(messages, self.params, self._request_seed()).text.strip()
         self.turn += 1
         return text
@@ -111,7 +119,7 @@ class ProCoTAgent(PromptingAgent):
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         """Choose a strategy, then write the message that carries it out."""
-        history = self._opening(self._history(info))
+        history = self._history(info)
         listing = "\n".join(f"- {s}: {d}" for s, d in self.domain.descriptions.items())
         plan_prompt = (
             f"Before replying, choose your next strategy from this list:\n{listing}\n"

@@ -113,6 +113,14 @@ def _register_builtins() -> None:
         "a local transformers causal LM with a chat template: lm:path=DIR",
     )  # fmt: skip
     register_agent(
+        "ilql", _lazy("ilql_agent", "ILQLAgent"),
+        "an ILQL-trained LM decoding with logits + beta*(Q-V): ilql:path=DIR,beta=1",
+    )  # fmt: skip
+    register_agent(
+        "rerank", _lazy("rerank", "RerankAgent"),
+        "best of k replies of a chat model by an utterance critic: rerank:llm=SPEC,critic=DIR,k=4",
+    )  # fmt: skip
+    register_agent(
         "policy", _lazy("learned", "load_agent", path_first=True),
         "a trained checkpoint (bc, filtered-bc, cql, iql, ppo): policy:path=DIR",
     )  # fmt: skip
@@ -140,4 +148,4 @@ def _lazy(module: str, cls: str, path_first: bool = False) -> Callable[..., Agen
 
 def needs_llm(spec: str) -> bool:
     """True if the agent ``spec`` names is played by a chat model (takes ``llm=``)."""
-    return parse_spec(spec)[0] in ("prompting", "procot")
+    return parse_spec(spec)[0] in ("prompting", "procot", "rerank")

@@ -4,7 +4,8 @@ Records are the prompt-completion chat records of :func:`dialogue_gym.export.sft
 conversation so far (with the task as system prompt) as ``prompt`` and the agent's turn as
 ``completion``. Tokens of the prompt get label -100, so the loss falls on the agent's words only.
 Filtered SFT keeps the records of the top ``top_share`` of episodes by reward. Training runs in the
-transformers ``Trainer``; ``save_sft`` writes a folder the ``lm`` agent loads (``lm:path=DIR``).
+transformers ``Trainer`` on the device the model sits on (:mod:`.lm_loading`: device, dtype,
+LoRA); ``save_lm`` writes a folder the ``lm`` agent loads (``lm:path=DIR``).
 """
 
 from __future__ import annotations
@@ -64,8 +65,9 @@ def encode(tokenizer: Any, record: dict[str, Any], max_length: int) -> dict[str,
     if full[: len(prompt)] != prompt:
         raise ValueError("the chat template does not extend the prompt: cannot mask it")
     labels = [-100] * len(prompt) + full[len(prompt) :]
-    if tokenizer.eos_token_id is not None and full[-1] != tokenizer.eos_token_id:
-        full, labels = full + [tokenizer.eos_token_id], labels + [tokenizer.eos_token_id]
+    eos = tokenizer.eos_token_id
+    if eos is not None and eos not in full[len(prompt) :]:  # teach the model to stop
+        full, labels = full + [eos], labels + [eos]
     full, labels = full[-max_length:], labels[-max_length:]
     return {"input_ids": full, "attention_mask": [1] * len(full), "labels": labels}
 
@@ -79,7 +81,7 @@ def train_sft(
 ) -> dict[str, Any]:
     """Fine-tune ``model`` in place; returns the training losses and record counts."""
     from datasets import Dataset
-    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+    from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainingArguments
 
     args = args or SFTArgs()
     kept = filter_top(records, args.top_share)
@@ -91,21 +93,15 @@ def train_sft(
     training_args = TrainingArguments(
         output_dir=str(output_dir), max_steps=args.max_steps,
         per_device_train_batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
-        logging_steps=1, save_strategy="no", report_to=[], use_cpu=True,
+        logging_steps=1, save_strategy="no", report_to=[],
+        use_cpu=next(model.parameters()).device.type == "cpu",
         disable_tqdm=True, remove_unused_columns=False,
     )  # fmt: skip
     trainer = Trainer(
         model=model, args=training_args, train_dataset=data,
         data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100),
     )  # fmt: skip
+    trainer.remove_callback(PrinterCallback)  # the log goes into the returned figures
     trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     return {"losses": losses, "records": len(kept), "records_offered": len(records)}
-
-
-def save_sft(model: Any, tokenizer: Any, path: str | Path) -> Path:
-    """Save model and tokenizer where ``lm:path=DIR`` loads them."""
-    path = Path(path)
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path

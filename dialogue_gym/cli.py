@@ -222,8 +222,10 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a strategy-level agent from a dataset (or PPO online) and save a checkpoint."""
-    if args.algo in ("sft", "filtered-sft"):
-        return _train_sft(args)
+    if args.algo in LM_ALGOS:
+        return _train_lm(args)
+    if args.algo == "critic":
+        return _train_critic(args)
     if args.algo == "ppo":
         from .agents.ppo import PPOArgs, save_ppo, train_ppo
 
@@ -263,37 +265,88 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_sft(args: argparse.Namespace) -> int:
-    """SFT / filtered SFT of a transformers chat LM on a dataset's agent turns."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+LM_ALGOS = ("sft", "filtered-sft", "ilql", "dpo")
 
-    from .agents.sft import SFTArgs, save_sft, train_sft
-    from .export import sft_records
+
+def _read_all(paths: list[Path] | None) -> list:
     from .jsonl import read_episodes
+
+    return [e for p in paths or [] for e in read_episodes(p)[0]]
+
+
+def _train_lm(args: argparse.Namespace) -> int:
+    """SFT / filtered SFT / ILQL / DPO of a transformers chat LM on a dataset."""
+    from .agents.lm_loading import LMOptions, load_lm, save_lm
 
     if not args.data or not args.model:
         raise ValueError(
             f"--algo {args.algo} needs --data FILE.jsonl and --model PATH|local:smollm2"
         )
-    kw: dict = {}
-    path = args.model
-    if args.model == "local:smollm2":
-        from .llm.smollm2 import GGUF_NAME, smollm2_path
+    if args.algo == "dpo" and not args.regenerated:
+        raise ValueError("--algo dpo learns from hindsight pairs: give --regenerated FILE.jsonl")
+    options = LMOptions(device=args.device, dtype=args.dtype, lora_r=args.lora_r)
+    originals = _read_all(args.data)
+    regenerated = _read_all([args.regenerated] if args.regenerated else [])
+    model, tokenizer = load_lm(args.model, options)
+    hp = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
+    if args.algo == "ilql":
+        from .agents.ilql import ILQLArgs, dialogue_records, save_ilql, train_ilql
 
-        path, kw = str(smollm2_path()), {"gguf_file": GGUF_NAME}
-    tokenizer = AutoTokenizer.from_pretrained(path, **kw)
-    model = AutoModelForCausalLM.from_pretrained(path, **kw)
-    records = sft_records([e for p in args.data for e in read_episodes(p)[0]])
-    top = args.top_share if args.algo == "filtered-sft" else 1.0
-    out = train_sft(model, tokenizer, records,
-                    SFTArgs(max_steps=args.steps or 100, top_share=top, seed=args.seed),
-                    output_dir=Path(str(args.out) + ".run"))  # fmt: skip
-    save_sft(model, tokenizer, args.out)
+        ilql_args = ILQLArgs(steps=args.steps or 100, seed=args.seed, **hp)
+        heads, log = train_ilql(model, tokenizer, dialogue_records(originals + regenerated),
+                                ilql_args, progress=True)  # fmt: skip
+        save_ilql(args.out, model, tokenizer, heads, ilql_args, log)
+        print(f"ilql: {log['dialogues']} dialogues, {log['action_tokens']} agent tokens, loss "
+              f"{log['loss'][0]:.3f} -> {log['loss'][-1]:.3f} in {log['seconds']:.0f} s; saved "
+              f"{args.out} (use it as --agent ilql:path={args.out},beta=1)")  # fmt: skip
+        return 0
+    run_dir = Path(str(args.out) + ".run")
+    if args.algo == "dpo":
+        from .agents.dpo import DPOArgs, train_dpo
+        from .hindsight import preference_pairs
+
+        pairs = preference_pairs(regenerated, {e.id: e for e in originals})
+        hp = {"batch_size": hp["batch_size"]} if "batch_size" in hp else {}
+        out = train_dpo(model, tokenizer, pairs,
+                        DPOArgs(max_steps=args.steps or 50, seed=args.seed,
+                                **({"lr": args.lr} if args.lr else {}), **hp),
+                        output_dir=run_dir)  # fmt: skip
+        what = f"{out['pairs']} pairs"
+    else:
+        from .agents.sft import SFTArgs, train_sft
+        from .export import sft_records
+
+        top = args.top_share if args.algo == "filtered-sft" else 1.0
+        out = train_sft(model, tokenizer, sft_records(originals + regenerated),
+                        SFTArgs(max_steps=args.steps or 100, top_share=top, seed=args.seed, **hp),
+                        output_dir=run_dir)  # fmt: skip
+        what = f"{out['records']} records"
+    save_lm(model, tokenizer, args.out)
     losses = out["losses"]
     print(
-        f"{args.algo}: {out['records']} records, loss {losses[0]:.3f} -> {losses[-1]:.3f}; "
+        f"{args.algo}: {what}, loss {losses[0]:.3f} -> {losses[-1]:.3f}; "
         f"saved {args.out} (use it as --agent lm:path={args.out})"
     )
+    return 0
+
+
+def _train_critic(args: argparse.Namespace) -> int:
+    """The utterance-level IQL critic of the ``rerank`` agent."""
+    from .agents.encoders import make_encoder
+    from .agents.rerank import CriticArgs, train_critic
+    from .export import utterance_transitions
+
+    if not args.data:
+        raise ValueError("--algo critic learns offline: give --data FILE.jsonl")
+    episodes = _read_all(args.data) + _read_all([args.regenerated] if args.regenerated else [])
+    transitions = utterance_transitions(episodes)
+    hp = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
+    critic_args = CriticArgs(steps=args.steps or 2000, seed=args.seed, **hp)
+    critic, log = train_critic(transitions, make_encoder(args.encoder), critic_args)
+    critic.save(args.out, log)
+    print(f"critic: {log['transitions']} transitions, encoder {args.encoder}, "
+          f"{log['seconds']:.0f} s; saved {args.out} "
+          f"(use it as --agent rerank:critic={args.out},k=4 --llm SPEC)")  # fmt: skip
     return 0
 
 
@@ -430,20 +483,30 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
     b.set_defaults(func=cmd_benchmark)
 
-    t = sub.add_parser("train", help="train bc|filtered-bc|cql|iql|ppo, or sft|filtered-sft")
+    t = sub.add_parser(
+        "train", help="train bc|filtered-bc|cql|iql|ppo, an LM (sft|filtered-sft|ilql|dpo), "
+        "or the critic of the rerank agent",
+    )  # fmt: skip
     t.add_argument(
-        "--algo",
-        required=True,
-        choices=("bc", "filtered-bc", "cql", "iql", "ppo", "sft", "filtered-sft"),
-    )
-    t.add_argument("--model", default=None, help="for sft: a transformers folder or local:smollm2")
+        "--algo", required=True,
+        choices=("bc", "filtered-bc", "cql", "iql", "ppo", *LM_ALGOS, "critic"),
+    )  # fmt: skip
+    t.add_argument("--model", default=None, help="LM algos: a transformers folder or local:smollm2")
     t.add_argument("--data", type=Path, action="append", help="episodes (repeatable)")
-    t.add_argument("--regenerated", type=Path, default=None, help="add hindsight episodes")
+    t.add_argument("--regenerated", type=Path, default=None,
+                   help="hindsight episodes: more data; dpo: the pairs' source")  # fmt: skip
     t.add_argument("--env", choices=ENV_CHOICES, help="for ppo")
     t.add_argument("--out", type=Path, required=True, help="checkpoint folder")
     t.add_argument("--steps", type=int, default=None)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--top-share", type=float, default=0.25, help="filtered-bc/-sft top share")
+    t.add_argument("--batch-size", type=int, default=None, help="LM algos and critic")
+    t.add_argument("--lr", type=float, default=None, help="LM algos and critic")
+    t.add_argument("--device", default="cpu", help="LM algos: cpu | cuda | cuda:N | mps | auto")
+    t.add_argument("--dtype", default=None, choices=("float32", "bfloat16", "float16"),
+                   help="LM algos: weight dtype at load (default: as stored)")  # fmt: skip
+    t.add_argument("--lora-r", type=int, default=0, help="LM algos: LoRA rank (0: all weights)")
+    t.add_argument("--encoder", default="minilm", help="critic: minilm | hash | hash:N")
     t.set_defaults(func=cmd_train)
 
     r = sub.add_parser("sim-report", help="calibration, adaptivity, revelation, manipulation")

@@ -74,16 +74,16 @@ def to_parquet(episodes: Sequence[Episode], path: str | Path) -> Path:
 
 def sft_records(episodes: Sequence[Episode], system_prompt: bool = True) -> list[dict[str, Any]]:
     """Prompt-completion chat records, one per agent turn (loss on agent turns only)."""
-    from .agents.prompting import TASKS
+    from .agents.prompting import chat_messages
 
     records = []
     for e in _usable(episodes):
         msgs = e.messages
-        system = [{"role": "system", "content": TASKS[_domain(e)]}] if system_prompt else []
         for i in e.agent_turns:
+            prompt = chat_messages(_domain(e), msgs[:i]) if system_prompt else msgs[:i]
             records.append(
                 {
-                    "prompt": system + msgs[:i],
+                    "prompt": prompt,
                     "completion": [msgs[i]],
                     "episode_id": e.id,
                     "reward": e.reward,

@@ -148,7 +148,7 @@ def preference_pairs(
 ) -> list[dict[str, Any]]:
     """DPO pairs (context, chosen = rewritten turn, rejected = original turn) from regenerations
     whose reward beats their source's by more than ``min_gain``."""
-    from ..agents.prompting import TASKS
+    from ..agents.prompting import chat_messages
 
     pairs = []
     for e in regenerated:
@@ -159,10 +159,9 @@ def preference_pairs(
         if e.reward - src.reward <= min_gain:
             continue
         i = prov["rewritten_turn"]
-        system = [{"role": "system", "content": TASKS[DOMAIN[env_key(e.env_id)]]}]
         pairs.append(
             {
-                "prompt": system + [{"role": t.role, "content": t.text} for t in src.turns[:i]],
+                "prompt": chat_messages(DOMAIN[env_key(e.env_id)], src.messages[:i]),
                 "chosen": [{"role": "assistant", "content": e.turns[i].text}],
                 "rejected": [{"role": "assistant", "content": src.turns[i].text}],
                 "source_id": src.id,

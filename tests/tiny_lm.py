@@ -32,16 +32,21 @@ def tiny_tokenizer():
     return fast
 
 
-def tiny_model(tokenizer, seed: int = 0):
-    """A 2-layer Llama with random weights sized to ``tokenizer``."""
+def tiny_model(tokenizer, seed: int = 0, arch: str = "llama"):
+    """A 2-layer causal LM (``llama`` or ``gpt2``) with random weights sized to ``tokenizer``."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
+    ids = dict(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    if arch == "gpt2":
+        config = GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2,
+                            n_positions=512, bos_token_id=tokenizer.eos_token_id,
+                            **ids)  # fmt: skip
+        return GPT2LMHeadModel(config).eval()
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=None,
+        bos_token_id=None, **ids,
     )  # fmt: skip
     return LlamaForCausalLM(config).eval()

@@ -1,0 +1,118 @@
+"""Loading, placing and saving the causal language models that the LM trainers fine-tune.
+
+``LMOptions`` holds what every LM trainer shares: the device (``cpu``, ``cuda``, ``cuda:1``,
+``mps`` or ``auto``), the dtype of the weights at load time (``float32``, ``bfloat16``,
+``float16``; default: as stored, float32 for SmolLM2's GGUF) and LoRA through ``peft``
+(``lora_r > 0``; the base weights are frozen and only the adapters train). ``save_lm`` merges LoRA
+adapters into the weights, so a saved folder is a plain transformers model that ``lm:path=DIR``
+loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..files import atomic_dir
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+@dataclass
+class LMOptions:
+    """Device, weight dtype and LoRA settings of a language-model training run."""
+
+    device: str = "cpu"
+    """``cpu``, ``cuda``, ``cuda:N``, ``mps`` or ``auto`` (a GPU when there is one)."""
+    dtype: str | None = None
+    """Weight dtype at load time: one of ``DTYPES``, or None for the stored one."""
+    lora_r: int = 0
+    """LoRA rank; 0 trains all weights."""
+    lora_alpha: int = 16
+    """LoRA scaling numerator."""
+    lora_dropout: float = 0.05
+    """Dropout on the LoRA path."""
+    lora_targets: str = "all-linear"
+    """peft ``target_modules``: ``all-linear`` or comma-separated module names."""
+
+    def __post_init__(self) -> None:
+        if self.dtype is not None and self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES} or None, got {self.dtype!r}")
+        if self.lora_r < 0:
+            raise ValueError(f"lora_r must be >= 0 (0: no LoRA), got {self.lora_r}")
+        head = self.device.split(":")[0]
+        if head not in ("cpu", "cuda", "mps", "auto"):
+            raise ValueError(f"device must be cpu, cuda, cuda:N, mps or auto, got {self.device!r}")
+
+    def resolved_device(self) -> str:
+        """The device to use; ``auto`` becomes ``cuda`` or ``mps`` when present, else ``cpu``."""
+        import torch
+
+        if self.device != "auto":
+            if self.device.startswith("cuda") and not torch.cuda.is_available():
+                raise ValueError(f"device {self.device!r} asked for, but torch sees no CUDA GPU")
+            return self.device
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+
+
+def load_lm(name: str, options: LMOptions | None = None) -> tuple[Any, Any]:
+    """Model and tokenizer from a transformers folder (or hub-style name) or ``local:smollm2``,
+    placed on the options' device with LoRA adapters added when ``lora_r > 0``."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    options = options or LMOptions()
+    kw: dict[str, Any] = {}
+    path = name
+    if name == "local:smollm2":
+        from ..llm.smollm2 import GGUF_NAME, smollm2_path
+
+        path, kw = str(smollm2_path()), {"gguf_file": GGUF_NAME}
+    elif not Path(name).exists():
+        raise ValueError(f"model {name!r}: no such folder (give a transformers folder or "
+                         "local:smollm2; nothing is downloaded)")  # fmt: skip
+    tokenizer = AutoTokenizer.from_pretrained(path, **kw)
+    if options.dtype:
+        kw["dtype"] = getattr(torch, options.dtype)
+    model = AutoModelForCausalLM.from_pretrained(path, **kw)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if getattr(tokenizer, "chat_template", None) is None:
+        raise ValueError(f"the tokenizer of {name!r} has no chat template (use an instruct model)")
+    model = model.to(options.resolved_device())
+    return with_lora(model, options), tokenizer
+
+
+def with_lora(model: Any, options: LMOptions) -> Any:
+    """``model`` wrapped with peft LoRA adapters when ``options.lora_r > 0``, else unchanged."""
+    if options.lora_r == 0:
+        return model
+    from peft import LoraConfig, get_peft_model
+
+    targets: Any = options.lora_targets
+    if targets != "all-linear":
+        targets = [t.strip() for t in targets.split(",") if t.strip()]
+    config = LoraConfig(
+        r=options.lora_r, lora_alpha=options.lora_alpha, lora_dropout=options.lora_dropout,
+        target_modules=targets, task_type="CAUSAL_LM",
+    )  # fmt: skip
+    return get_peft_model(model, config)
+
+
+def base_model(model: Any) -> Any:
+    """The plain transformers model: LoRA adapters merged in when ``model`` is a peft model."""
+    return model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+
+
+def save_lm(model: Any, tokenizer: Any, path: str | Path) -> Path:
+    """Save model (LoRA merged) and tokenizer, atomically, where ``lm:path=DIR`` loads them."""
+    model = base_model(model)
+    with atomic_dir(path) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    return Path(path)

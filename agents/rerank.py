@@ -1,0 +1,255 @@
+"""Value-guided reranking for models reached only through an API (or any chat backend).
+
+The agent samples K candidate replies from a backend, scores each with an utterance-level critic
+``Q(s, u)`` trained offline, and says the best. The critic is IQL (Kostrikov et al. 2021) on
+sentence embeddings, over the utterance-level transitions of
+:func:`dialogue_gym.export.utterance_transitions`:
+
+- state ``s``: the embedding of the last ``context_messages`` messages (speaker-tagged) and the
+  agent turn index / 10; action ``u``: the embedding of the agent's utterance;
+- ``L_V = E[ |tau - 1(x < 0)| x^2 ]``, ``x = Q_target(s, u) - V(s)`` (expectile regression);
+- ``L_Q = E[ (r + gamma (1 - done) V(s') - Q(s, u))^2 ]``.
+
+Expectile regression keeps the critic in the support of the data (no max over unseen
+utterances), which suits a candidate set drawn from another model. By name:
+``rerank:llm=SPEC,critic=DIR,k=4``; train the critic with ``dialogue-gym train --algo critic``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..files import atomic_dir
+from ..llm.base import ChatBackend
+from .encoders import Encoder, make_encoder
+from .prompting import PromptingAgent
+
+SPEAKERS = {"assistant": "Agent", "user": "User"}
+
+
+@dataclass
+class CriticArgs:
+    """Hyperparameters of the utterance-level IQL critic."""
+
+    steps: int = 2000
+    """Gradient steps."""
+    batch_size: int = 256
+    """Transitions per step."""
+    lr: float = 3e-4
+    """Adam learning rate."""
+    gamma: float = 0.99
+    """Discount per agent utterance."""
+    expectile: float = 0.7
+    """tau of the expectile loss of V."""
+    polyak: float = 0.005
+    """Rate of the target Q's moving average."""
+    hidden: list[int] = field(default_factory=lambda: [256, 256])
+    """MLP hidden sizes of Q and V."""
+    context_messages: int = 4
+    """Messages of history the state embeds."""
+    seed: int = 0
+    """Torch and sampling seed."""
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1 or self.lr <= 0 or self.context_messages < 1:
+            raise ValueError("need steps, batch_size, context_messages >= 1 and lr > 0")
+        if not 0 < self.expectile < 1:
+            raise ValueError(f"expectile must be in (0, 1), got {self.expectile}")
+
+
+def context_text(messages: list[dict[str, str]], n: int) -> str:
+    """The last ``n`` messages as speaker-tagged lines (empty at the start)."""
+    return "\n".join(f"{SPEAKERS.get(m['role'], m['role'])}: {m['content']}" for m in messages[-n:])
+
+
+def _agent_turns(messages: list[dict[str, str]]) -> int:
+    return sum(m["role"] == "assistant" for m in messages)
+
+
+class Featurizer:
+    """States and actions of the critic as vectors, with an embedding cache per text."""
+
+    def __init__(self, encoder: Encoder, context_messages: int) -> None:
+        self.encoder, self.n = encoder, context_messages
+        self._cache: dict[str, np.ndarray] = {}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of ``texts``, encoding each distinct new text once."""
+        new = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if new:
+            for t, row in zip(new, self.encoder.encode(new), strict=True):
+                self._cache[t] = row
+        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dim_u))
+
+    @property
+    def dim_u(self) -> int:
+        """Size of an action vector."""
+        return self.encoder.dim
+
+    @property
+    def dim_s(self) -> int:
+        """Size of a state vector."""
+        return self.encoder.dim + 1
+
+    def states(self, histories: Sequence[list[dict[str, str]]]) -> np.ndarray:
+        """State vectors of conversation histories."""
+        emb = self.embed([context_text(h, self.n) for h in histories])
+        turns = np.array([[_agent_turns(h) / 10.0] for h in histories], dtype=np.float32)
+        return np.concatenate([emb, turns], axis=1).astype(np.float32)
+
+
+def _critic_nets(dim_s: int, dim_u: int, hidden: list[int]) -> tuple[Any, Any]:
+    from .learned import mlp
+
+    return mlp(dim_s + dim_u, hidden, 1), mlp(dim_s, hidden, 1)
+
+
+def train_critic(
+    transitions: Sequence[dict[str, Any]], encoder: Encoder, args: CriticArgs | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """Fit Q(s, u) and V(s) by IQL on utterance-level transitions; returns (critic, log)."""
+    import torch
+    import torch.nn.functional as F
+
+    args = args or CriticArgs()
+    if not transitions:
+        raise ValueError("no transitions to train the critic on")
+    start = time.perf_counter()
+    feat = Featurizer(encoder, args.context_messages)
+    s = torch.from_numpy(feat.states([t["observation"] for t in transitions]))
+    u = torch.from_numpy(feat.embed([t["action"] for t in transitions]).astype(np.float32))
+    s2 = torch.from_numpy(feat.states([t["next_observation"] for t in transitions]))
+    r = torch.tensor([float(t["reward"]) for t in transitions])
+    done = torch.tensor([float(t["done"]) for t in transitions])
+    encode_s = time.perf_counter() - start
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    q, v = _critic_nets(feat.dim_s, feat.dim_u, args.hidden)
+    q_target = copy.deepcopy(q).requires_grad_(False)
+    opt_q = torch.optim.Adam(q.parameters(), lr=args.lr)
+    opt_v = torch.optim.Adam(v.parameters(), lr=args.lr)
+    log: dict[str, list[float]] = {"q": [], "v": []}
+    for _ in range(args.steps):
+        i = torch.from_numpy(rng.integers(0, len(r), size=args.batch_size))
+        su = torch.cat([s[i], u[i]], dim=1)
+        with torch.no_grad():
+            q_t = q_target(su).squeeze(1)
+        x = q_t - v(s[i]).squeeze(1)
+        loss_v = (torch.abs(args.expectile - (x < 0).float()) * x**2).mean()
+        opt_v.zero_grad()
+        loss_v.backward()
+        opt_v.step()
+        with torch.no_grad():
+            y = r[i] + args.gamma * (1 - done[i]) * v(s2[i]).squeeze(1)
+        loss_q = F.mse_loss(q(su).squeeze(1), y)
+        opt_q.zero_grad()
+        loss_q.backward()
+        opt_q.step()
+        with torch.no_grad():
+            for p, pt in zip(q.parameters(), q_target.parameters(), strict=True):
+                pt.mul_(1 - args.polyak).add_(args.polyak * p)
+        log["q"].append(loss_q.item())
+        log["v"].append(loss_v.item())
+    critic = UtteranceCritic(q, v, feat, args)
+    figures = {"transitions": len(r), "encode_seconds": encode_s,
+               "seconds": time.perf_counter() - start}  # fmt: skip
+    return critic, {**log, **figures}
+
+
+class UtteranceCritic:
+    """Q(s, u) and V(s) over embedded histories and utterances."""
+
+    def __init__(self, q: Any, v: Any, featurizer: Featurizer, args: CriticArgs) -> None:
+        self.q, self.v, self.feat, self.args = q.eval(), v.eval(), featurizer, args
+
+    def scores(self, history: list[dict[str, str]], candidates: list[str]) -> np.ndarray:
+        """Q(s, u) of each candidate reply after ``history``."""
+        import torch
+
+        s = np.repeat(self.feat.states([history]), len(candidates), axis=0)
+        u = self.feat.embed(candidates).astype(np.float32)
+        with torch.no_grad():
+            return self.q(torch.from_numpy(np.concatenate([s, u], axis=1))).squeeze(1).numpy()
+
+    def value(self, histories: Sequence[list[dict[str, str]]]) -> np.ndarray:
+        """V(s) of each history."""
+        import torch
+
+        with torch.no_grad():
+            return self.v(torch.from_numpy(self.feat.states(histories))).squeeze(1).numpy()
+
+    def save(self, path: str | Path, log: dict[str, Any] | None = None) -> Path:
+        """Write ``critic.pt`` and ``critic.json`` into the folder ``path`` (atomically)."""
+        import torch
+
+        figures = {k: v for k, v in (log or {}).items() if not isinstance(v, list)}
+        with atomic_dir(path) as tmp:
+            torch.save({"q": self.q.state_dict(), "v": self.v.state_dict()}, tmp / "critic.pt")
+            (tmp / "critic.json").write_text(json.dumps({
+                "algo": "critic", "encoder": self.feat.encoder.spec(), "args": asdict(self.args),
+                **figures}, indent=1))  # fmt: skip
+        return Path(path)
+
+
+def load_critic(path: str | Path) -> UtteranceCritic:
+    """The critic saved by :meth:`UtteranceCritic.save`."""
+    import torch
+
+    path = Path(path)
+    if not (path / "critic.json").is_file():
+        raise ValueError(f"{path} is not a critic folder (no critic.json)")
+    raw = json.loads((path / "critic.json").read_text())
+    args = CriticArgs(**raw["args"])
+    feat = Featurizer(make_encoder(raw["encoder"]), args.context_messages)
+    q, v = _critic_nets(feat.dim_s, feat.dim_u, args.hidden)
+    state = torch.load(path / "critic.pt", weights_only=True)
+    q.load_state_dict(state["q"])
+    v.load_state_dict(state["v"])
+    return UtteranceCritic(q, v, feat, args)
+
+
+class RerankAgent(PromptingAgent):
+    """Sample ``k`` replies from a chat backend, say the one the critic scores highest."""
+
+    name = "rerank"
+
+    def __init__(
+        self,
+        domain: str,
+        llm: str | ChatBackend,
+        critic: str | UtteranceCritic,
+        k: int = 4,
+        temperature: float = 1.0,
+        max_tokens: int = 100,
+        cache: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        super().__init__(domain, llm, temperature, max_tokens, cache, seed)
+        self.critic = load_critic(critic) if isinstance(critic, str | Path) else critic
+        self.k = k
+        self.last_candidates: list[tuple[str, float]] = []
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        """The best of ``k`` sampled replies by the critic's Q."""
+        messages = self._history(info)
+        texts = [self.backend.chat(messages, self.params, self._request_seed(k)).text.strip()
+                 for k in range(self.k)]  # fmt: skip
+        texts = [t for t in texts if t] or [""]
+        scores = self.critic.scores(list(info.get("messages", [])), texts)
+        self.last_candidates = list(zip(texts, map(float, scores), strict=True))
+        self.turn += 1
+        return texts[int(np.argmax(scores))]
+
+    def config(self) -> dict[str, Any]:
+        """The prompting config plus k and the critic's encoder."""
+        return {**super().config(), "k": self.k, "critic_encoder": self.critic.feat.encoder.spec()}
