@@ -40,6 +40,25 @@ class DPOArgs:
             raise ValueError(f"max_length must be >= 16, got {self.max_length}")
 
 
+def fit_prompt(
+    tokenizer: Any, prompt: list[dict[str, str]], answers: list[list[dict[str, str]]], limit: int
+) -> list[dict[str, str]]:
+    """``prompt`` without its oldest messages (the system prompt stays) until the longest answer
+    fits in ``limit`` tokens with it; trl would otherwise cut the answer's end or the system."""
+    head, body = prompt[:1], list(prompt[1:])
+    while body:
+        lengths = [len(_ids(tokenizer, head + body + a)) for a in answers]
+        if max(lengths) <= limit:
+            break
+        body = body[1:]
+    return head + body
+
+
+def _ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
+    out = tokenizer.apply_chat_template(messages, tokenize=True)
+    return list(out["input_ids"] if hasattr(out, "keys") else out)
+
+
 def train_dpo(
     model: Any,
     tokenizer: Any,
@@ -59,15 +78,17 @@ def train_dpo(
     for key in ("prompt", "chosen", "rejected"):
         if any(key not in p for p in pairs):
             raise ValueError(f"every pair needs prompt, chosen and rejected; one lacks {key!r}")
-    data = Dataset.from_list(
-        [{"prompt": p["prompt"], "chosen": p["chosen"], "rejected": p["rejected"]} for p in pairs]
-    )
+    data = Dataset.from_list([
+        {"prompt": fit_prompt(tokenizer, p["prompt"], [p["chosen"], p["rejected"]],
+                              args.max_length), "chosen": p["chosen"], "rejected": p["rejected"]}
+        for p in pairs
+    ])  # fmt: skip
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     config = DPOConfig(
         output_dir=str(output_dir), max_steps=args.max_steps,
         per_device_train_batch_size=args.batch_size, learning_rate=args.lr, beta=args.beta,
-        max_length=args.max_length, truncation_mode="keep_end", seed=args.seed,
+        max_length=args.max_length, seed=args.seed,
         logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True,
         use_cpu=next(model.parameters()).device.type == "cpu",
     )  # fmt: skip

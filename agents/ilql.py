@@ -339,12 +339,10 @@ def save_ilql(
     """Write the LM (LoRA merged), tokenizer, heads and config into the folder ``path``."""
     import torch
 
-    from .lm_loading import base_model
+    from .lm_loading import write_lm
 
-    model = base_model(model)
     with atomic_dir(path) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+        write_lm(model, tokenizer, tmp)
         torch.save(heads.state_dict(), tmp / HEADS_FILE)
         figures = {k: v for k, v in log.items() if not isinstance(v, list)}
         last = {f"last_{k}": float(np.mean(v[-10:])) for k, v in log.items() if isinstance(v, list)}

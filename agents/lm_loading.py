@@ -80,12 +80,24 @@ def load_lm(name: str, options: LMOptions | None = None) -> tuple[Any, Any]:
     if options.dtype:
         kw["dtype"] = getattr(torch, options.dtype)
     model = AutoModelForCausalLM.from_pretrained(path, **kw)
+    if "gguf_file" in kw:
+        _drop_gguf_marker(model)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     if getattr(tokenizer, "chat_template", None) is None:
         raise ValueError(f"the tokenizer of {name!r} has no chat template (use an instruct model)")
     model = model.to(options.resolved_device())
     return with_lora(model, options), tokenizer
+
+
+def _drop_gguf_marker(model: Any) -> None:
+    """GGUF weights arrive de-quantized to plain float tensors, but transformers still marks the
+    model quantized, so its Trainer refuses to train it and ``save_pretrained`` would record a
+    GGUF config. Drop the marker: the weights are ordinary ones now."""
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config
 
 
 def with_lora(model: Any, options: LMOptions) -> Any:
@@ -109,10 +121,16 @@ def base_model(model: Any) -> Any:
     return model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
 
 
-def save_lm(model: Any, tokenizer: Any, path: str | Path) -> Path:
-    """Save model (LoRA merged) and tokenizer, atomically, where ``lm:path=DIR`` loads them."""
+def write_lm(model: Any, tokenizer: Any, folder: Path) -> None:
+    """Write model (LoRA merged, KV cache on for generation) and tokenizer into ``folder``."""
     model = base_model(model)
+    model.config.use_cache = True  # trainers turn it off; generation wants it
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+def save_lm(model: Any, tokenizer: Any, path: str | Path) -> Path:
+    """Save model and tokenizer, atomically, where ``lm:path=DIR`` loads them."""
     with atomic_dir(path) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+        write_lm(model, tokenizer, tmp)
     return Path(path)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dialogue_gym.agents.sft import SFTArgs, encode, filter_top, save_sft, train_sft
+from dialogue_gym.agents.lm_loading import save_lm
+from dialogue_gym.agents.sft import SFTArgs, encode, filter_top, train_sft
 
 
 def _records():
@@ -49,7 +50,7 @@ def test_sft_loss_falls_and_the_model_reloads(tmp_path):
     losses = out["losses"]
     assert len(losses) == 30 and all(loss == loss for loss in losses)  # finite
     assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5
-    path = save_sft(model, tok, tmp_path / "sft")
+    path = save_lm(model, tok, tmp_path / "sft")
     again = AutoModelForCausalLM.from_pretrained(path)
     assert again.config.vocab_size == model.config.vocab_size
     assert AutoTokenizer.from_pretrained(path).chat_template
