@@ -336,20 +336,22 @@ def compare(
 
 
 def format_table(results: list[EvaluationResult]) -> str:
-    """A plain-text table of result summaries."""
+    """A plain-text table of result summaries (agents by ``label`` when set, else ``name``)."""
+    names = [str(r.agent.get("label", r.agent.get("name", "?"))) for r in results]
+    w = max([11, *map(len, names)])
     head = (
-        f"{'env':14s} {'agent':11s} {'mean return [95% CI]':27s} {'success':>8s} "
+        f"{'env':14s} {'agent':{w}s} {'mean return [95% CI]':27s} {'success':>8s} "
         f"{'turns':>6s} {'of oracle':>9s} {'n':>5s} {'secs':>6s}"
     )
     lines = [head, "-" * len(head)]
-    for r in results:
+    for r, name in zip(results, names, strict=True):
         s = r.summary
         ci = s.get("ci95", [float("nan")] * 2)
         mean = f"{s.get('mean_return', float('nan')):.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
         frac = s.get("fraction_of_oracle")
         frac_s = f"{frac:.2f}" if isinstance(frac, float) else "-"
         lines.append(
-            f"{r.env_id:14s} {r.agent.get('name', '?'):11s} {mean:27s} "
+            f"{r.env_id:14s} {name:{w}s} {mean:27s} "
             f"{s['success_rate']:8.2f} {s['avg_turns']:6.1f} {frac_s:>9s} "
             f"{s['n_episodes']:5d} {s['wall_time_s']:6.1f}"
         )

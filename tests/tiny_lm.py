@@ -15,15 +15,15 @@ CORPUS = (
 
 
 def tiny_tokenizer():
-    """A word-level tokenizer over a small vocabulary, with special tokens and a chat template."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
+    """A word-level tokenizer trained on the fly on a small corpus, with special tokens and a
+    chat template."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     specials = ["<unk>", "<pad>", "<eos>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
-    words = sorted(set(CORPUS.split()))
-    vocab = {tok: i for i, tok in enumerate(specials + words)}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator([CORPUS], trainers.WordLevelTrainer(special_tokens=specials))
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>"
     )
