@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ def train_dpo(
     pairs: Sequence[dict[str, Any]],
     args: DPOArgs | None = None,
     output_dir: str | Path = "runs/dpo",
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Train ``model`` in place on preference pairs; returns the per-step losses, reward
     accuracies and margins (trl's logged figures) and the pair count."""
@@ -89,7 +90,7 @@ def train_dpo(
         output_dir=str(output_dir), max_steps=args.max_steps,
         per_device_train_batch_size=args.batch_size, learning_rate=args.lr, beta=args.beta,
         max_length=args.max_length, seed=args.seed,
-        logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True,
+        logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=not progress,
         use_cpu=next(model.parameters()).device.type == "cpu",
     )  # fmt: skip
     is_peft = hasattr(model, "disable_adapter")  # trl then uses the adapter-free base as reference
@@ -100,6 +101,8 @@ def train_dpo(
     trainer.train()
     history = [h for h in trainer.state.log_history if "loss" in h]
     return {
+        "algo": "dpo",
+        "args": asdict(args),
         "losses": [h["loss"] for h in history],
         "accuracies": [h.get("rewards/accuracies") for h in history],
         "margins": [h.get("rewards/margins") for h in history],

@@ -10,6 +10,7 @@ loads.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,8 +130,14 @@ def write_lm(model: Any, tokenizer: Any, folder: Path) -> None:
     tokenizer.save_pretrained(folder)
 
 
-def save_lm(model: Any, tokenizer: Any, path: str | Path) -> Path:
-    """Save model and tokenizer, atomically, where ``lm:path=DIR`` loads them."""
+def save_lm(
+    model: Any, tokenizer: Any, path: str | Path, training: dict[str, Any] | None = None
+) -> Path:
+    """Save model and tokenizer, atomically, where ``lm:path=DIR`` loads them; ``training`` (the
+    trainer's returned figures: algorithm, arguments, losses) goes beside them as
+    ``training.json``."""
     with atomic_dir(path) as tmp:
         write_lm(model, tokenizer, tmp)
+        if training is not None:
+            (tmp / "training.json").write_text(json.dumps(training, indent=1, default=str))
     return Path(path)

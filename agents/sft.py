@@ -11,7 +11,7 @@ LoRA); ``save_lm`` writes a folder the ``lm`` agent loads (``lm:path=DIR``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,7 @@ def train_sft(
     records: Sequence[dict[str, Any]],
     args: SFTArgs | None = None,
     output_dir: str | Path = "runs/sft",
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Fine-tune ``model`` in place; returns the training losses and record counts."""
     from datasets import Dataset
@@ -95,7 +96,7 @@ def train_sft(
         per_device_train_batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
         logging_steps=1, save_strategy="no", report_to=[],
         use_cpu=next(model.parameters()).device.type == "cpu",
-        disable_tqdm=True, remove_unused_columns=False,
+        disable_tqdm=not progress, remove_unused_columns=False,
     )  # fmt: skip
     trainer = Trainer(
         model=model, args=training_args, train_dataset=data,
@@ -104,4 +105,5 @@ def train_sft(
     trainer.remove_callback(PrinterCallback)  # the log goes into the returned figures
     trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {"losses": losses, "records": len(kept), "records_offered": len(records)}
+    return {"algo": "sft", "args": asdict(args), "losses": losses, "records": len(kept),
+            "records_offered": len(records)}  # fmt: skip

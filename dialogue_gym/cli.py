@@ -310,7 +310,7 @@ def _train_lm(args: argparse.Namespace) -> int:
         out = train_dpo(model, tokenizer, pairs,
                         DPOArgs(max_steps=args.steps or 50, seed=args.seed,
                                 **({"lr": args.lr} if args.lr else {}), **hp),
-                        output_dir=run_dir)  # fmt: skip
+                        output_dir=run_dir, progress=True)  # fmt: skip
         what = f"{out['pairs']} pairs"
     else:
         from .agents.sft import SFTArgs, train_sft
@@ -319,9 +319,9 @@ def _train_lm(args: argparse.Namespace) -> int:
         top = args.top_share if args.algo == "filtered-sft" else 1.0
         out = train_sft(model, tokenizer, sft_records(originals + regenerated),
                         SFTArgs(max_steps=args.steps or 100, top_share=top, seed=args.seed, **hp),
-                        output_dir=run_dir)  # fmt: skip
+                        output_dir=run_dir, progress=True)  # fmt: skip
         what = f"{out['records']} records"
-    save_lm(model, tokenizer, args.out)
+    save_lm(model, tokenizer, args.out, training={**out, "model": args.model})
     losses = out["losses"]
     print(
         f"{args.algo}: {what}, loss {losses[0]:.3f} -> {losses[-1]:.3f}; "

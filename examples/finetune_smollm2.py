@@ -6,7 +6,7 @@
 3. Fine-tune two copies of SmolLM2 on originals + regenerations: SFT (loss on agent turns) and
    ILQL (Q/V heads, value-shifted decoding).
 4. Evaluate the untuned model (zero-shot prompting), SFT and ILQL on the same held-out seeds with
-   ``dialogue_gym.evaluate``, beside the behaviour policy; paired bootstrap tests against SFT.
+   ``dialogue_gym.evaluate``, beside the behaviour policy; paired bootstrap tests between them.
 
 Usage (the CPU defaults take about half an hour on 2 cores)::
 
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
         model = copy.deepcopy(base)
         sft_args = SFTArgs(max_steps=args.steps, batch_size=args.batch_size)
         sft = train_sft(model, tok, sft_records(episodes), sft_args, args.out / "sft.run")
-        save_lm(model, tok, args.out / "sft")
+        save_lm(model, tok, args.out / "sft", training=sft)
     with timed("train_ilql"):
         model = copy.deepcopy(base)
         # Few steps: faster head learning and target tracking than the long-run defaults.
@@ -126,10 +126,11 @@ def main(argv: list[str] | None = None) -> dict:
         results[label] = r
     print(format_table(list(results.values())))
     tests = {}
-    for label in ("smollm2 (prompting)", "smollm2 + ILQL"):
-        c = compare(results[label], results["smollm2 + SFT"])
-        tests[f"{label} - SFT"] = {"diff": c.diff, "ci95": c.ci95, "p": c.p_value, "test": c.test}
-        print(f"{label} - SFT: {c.diff:+.3f} [{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}], "
+    for a, b in (("smollm2 + ILQL", "smollm2 + SFT"), ("smollm2 + ILQL", "smollm2 (prompting)"),
+                 ("smollm2 + SFT", "smollm2 (prompting)")):  # fmt: skip
+        c = compare(results[a], results[b])
+        tests[f"{a} - {b}"] = {"diff": c.diff, "ci95": c.ci95, "p": c.p_value, "test": c.test}
+        print(f"{a} - {b}: {c.diff:+.3f} [{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}], "
               f"p = {c.p_value:.3g} ({c.test})")  # fmt: skip
     figures = {
         "env": args.env, "device": device, "model": args.model, "steps": args.steps,
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> dict:
         "ilql_loss": [ilql_log["loss"][0], ilql_log["loss"][-1]], "beta": args.beta,
         "eval_episodes": args.eval_episodes,
         "results": {k: r.summary for k, r in results.items()}, "tests": tests, "seconds": timings,
+        "rewards": {k: {e.seed: e.reward for e in r.episodes} for k, r in results.items()},
     }  # fmt: skip
     atomic_write_text(args.out / "results.json", json.dumps(figures, indent=1, default=str))
     print(f"wrote {args.out / 'results.json'}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -118,6 +119,8 @@ def test_train_cli_dpo_on_hindsight_pairs(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "pairs" in proc.stdout and (tmp_path / "dpo" / "config.json").exists()
+    training = json.loads((tmp_path / "dpo" / "training.json").read_text())
+    assert training["algo"] == "dpo" and training["pairs"] > 0 and len(training["losses"]) == 2
     missing = subprocess.run(
         [*cli, "train", "--algo", "dpo", "--data", str(data), "--model", str(tmp_path / "base"),
          "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=300,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from dialogue_gym.agents.ilql import ILQLArgs, encode_dialogue, shift_logits, train_ilql
@@ -131,3 +133,27 @@ def test_train_cli_ilql_and_lora(tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert "ilql:path=" in proc.stdout and (out / "ilql_heads.pt").exists()
         assert not any("lora" in p.name for p in out.iterdir())  # adapters merged
+
+
+def test_finetune_example_runs_end_to_end_on_a_tiny_model(tmp_path):
+    """The SmolLM2 example's whole path (data, hindsight, SFT, ILQL, four evaluations)."""
+    from pathlib import Path
+
+    from tiny_lm import tiny_model, tiny_tokenizer
+
+    tok = tiny_tokenizer()
+    tiny_model(tok).save_pretrained(tmp_path / "base")
+    tok.save_pretrained(tmp_path / "base")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    try:
+        import finetune_smollm2
+    finally:
+        sys.path.pop(0)
+    out = finetune_smollm2.main(["--model", str(tmp_path / "base"), "--episodes", "10",
+                                 "--steps", "2", "--eval-episodes", "2", "--max-tokens", "4",
+                                 "--out", str(tmp_path / "run")])  # fmt: skip
+    assert set(out["results"]) == {"human-like", "smollm2 (prompting)", "smollm2 + SFT",
+                                   "smollm2 + ILQL"}  # fmt: skip
+    assert all(r["n_episodes"] == 2 for r in out["results"].values()) and len(out["tests"]) == 3
+    assert (tmp_path / "run" / "results.json").exists()
+    assert (tmp_path / "run" / "ilql" / "ilql_heads.pt").exists()

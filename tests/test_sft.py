@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dialogue_gym.agents.lm_loading import save_lm
@@ -81,3 +83,6 @@ def test_train_cli_sft(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "lm:path=" in proc.stdout and (tmp_path / "sft" / "config.json").exists()
+    training = json.loads((tmp_path / "sft" / "training.json").read_text())
+    assert training["algo"] == "sft" and training["args"]["max_steps"] == 3
+    assert training["args"]["top_share"] == 0.25 and len(training["losses"]) == 3
