@@ -8,6 +8,7 @@ samples from the model with a per-turn seed, so episodes are reproducible. Train
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..llm.transformers_backend import TransformersBackend
@@ -29,5 +30,9 @@ class LMAgent(PromptingAgent):
         device: str = "cpu",
         seed: int | None = None,
     ) -> None:
-        backend = TransformersBackend(path, tokenizer, device=device)
+        if isinstance(path, str | Path) and not Path(path).is_dir():
+            raise ValueError(f"lm agent: no model folder at {str(path)!r} (path=DIR of a saved "
+                             "transformers model; nothing is downloaded)")  # fmt: skip
+        backend = TransformersBackend(str(path) if isinstance(path, Path) else path, tokenizer,
+                                      device=device)  # fmt: skip
         super().__init__(domain, backend, temperature, max_tokens, cache=False, seed=seed)

@@ -234,8 +234,8 @@ class RerankAgent(PromptingAgent):
     ) -> None:
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
-        super().__init__(domain, llm, temperature, max_tokens, cache, seed)
         self.critic = load_critic(critic) if isinstance(critic, str | Path) else critic
+        super().__init__(domain, llm, temperature, max_tokens, cache, seed)
         self.k = k
         self.last_candidates: list[tuple[str, float]] = []
 

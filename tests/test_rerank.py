@@ -117,3 +117,18 @@ def test_train_cli_critic(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "rerank:critic=" in proc.stdout
     assert load_critic(tmp_path / "critic").feat.encoder.spec() == "hash:32"
+
+
+def test_bad_agent_folders_are_named():
+    from dialogue_gym.agents.registry import make_agent
+
+    cases = [
+        ("lm:path=/nonexistent", "no model folder"),
+        ("ilql:path=/nonexistent", "not an ILQL folder"),
+        ("rerank:critic=/nonexistent,llm=local:smollm2", "not a critic folder"),
+    ]
+    for spec, what in cases:
+        with pytest.raises(ValueError, match=what):
+            make_agent(spec, "counseling")
+    with pytest.raises(ValueError, match="k must be"):
+        make_agent("rerank:critic=/x,llm=local:smollm2,k=0", "counseling")
