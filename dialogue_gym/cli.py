@@ -318,7 +318,8 @@ def _train_lm(args: argparse.Namespace) -> int:
 
         top = args.top_share if args.algo == "filtered-sft" else 1.0
         out = train_sft(model, tokenizer, sft_records(originals + regenerated),
-                        SFTArgs(max_steps=args.steps or 100, top_share=top, seed=args.seed, **hp),
+                        SFTArgs(max_steps=args.steps or 100, top_share=top, seed=args.seed,
+                                unit=args.sft_unit, **hp),
                         output_dir=run_dir, progress=True)  # fmt: skip
         what = f"{out['records']} records"
     save_lm(model, tokenizer, args.out, training={**out, "model": args.model})
@@ -507,6 +508,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="LM algos: weight dtype at load (default: as stored)")  # fmt: skip
     t.add_argument("--lora-r", type=int, default=0, help="LM algos: LoRA rank (0: all weights)")
     t.add_argument("--encoder", default="minilm", help="critic: minilm | hash | hash:N")
+    t.add_argument("--sft-unit", default="turn", choices=("turn", "dialogue"),
+                   help="sft: an example per agent turn, or per dialogue")  # fmt: skip
     t.set_defaults(func=cmd_train)
 
     r = sub.add_parser("sim-report", help="calibration, adaptivity, revelation, manipulation")

@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--steps", type=int, default=30, help="optimizer steps of SFT and of ILQL")
     p.add_argument("--batch-size", type=int, default=4, help="SFT records / ILQL dialogues a step")
     p.add_argument("--beta", type=float, default=1.0, help="ILQL decoding strength")
+    p.add_argument("--sft-unit", default="turn", choices=("turn", "dialogue"),
+                   help="SFT examples: per agent turn, or per dialogue like ILQL")  # fmt: skip
     p.add_argument("--eval-episodes", type=int, default=20)
     p.add_argument("--max-tokens", type=int, default=48, help="tokens per agent utterance")
     p.add_argument("--device", default="cpu")
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
         base, tok = load_lm(args.model, options)
     with timed("train_sft"):
         model = copy.deepcopy(base)
-        sft_args = SFTArgs(max_steps=args.steps, batch_size=args.batch_size)
+        sft_args = SFTArgs(max_steps=args.steps, batch_size=args.batch_size, unit=args.sft_unit)
         sft = train_sft(model, tok, sft_records(episodes), sft_args, args.out / "sft.run")
         save_lm(model, tok, args.out / "sft", training=sft)
     with timed("train_ilql"):
@@ -134,7 +136,8 @@ def main(argv: list[str] | None = None) -> dict:
               f"p = {c.p_value:.3g} ({c.test})")  # fmt: skip
     figures = {
         "env": args.env, "device": device, "model": args.model, "steps": args.steps,
-        "batch_size": args.batch_size, "episodes": len(originals), "regenerated": len(regen),
+        "batch_size": args.batch_size, "sft_unit": args.sft_unit, "episodes": len(originals),
+        "regenerated": len(regen),
         "sft_records": sft["records"], "sft_loss": [sft["losses"][0], sft["losses"][-1]],
         "ilql_dialogues": ilql_log["dialogues"],
         "ilql_loss": [ilql_log["loss"][0], ilql_log["loss"][-1]], "beta": args.beta,

@@ -79,10 +79,35 @@ def test_train_cli_sft(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "dialogue_gym.cli", "train", "--algo", "filtered-sft", "--data",
          str(data), "--model", str(tmp_path / "base"), "--out", str(tmp_path / "sft"),
-         "--steps", "3"], capture_output=True, text=True, timeout=300,
+         "--steps", "3", "--sft-unit", "dialogue"], capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "lm:path=" in proc.stdout and (tmp_path / "sft" / "config.json").exists()
     training = json.loads((tmp_path / "sft" / "training.json").read_text())
     assert training["algo"] == "sft" and training["args"]["max_steps"] == 3
     assert training["args"]["top_share"] == 0.25 and len(training["losses"]) == 3
+    assert training["args"]["unit"] == "dialogue" and training["examples"] < training["records"]
+
+
+def test_dialogue_unit_labels_every_agent_turn_once_and_learns(tmp_path):
+    from tiny_lm import tiny_model, tiny_tokenizer
+
+    from dialogue_gym.agents.sft import encode_whole, whole_dialogues
+
+    tok = tiny_tokenizer()
+    msgs = [{"role": "system", "content": "hello"}, {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "how are you"}, {"role": "user", "content": "sad"},
+            {"role": "assistant", "content": "tell me more"}]  # fmt: skip
+    turns = [{"prompt": msgs[:i], "completion": [msgs[i]], "episode_id": "e", "reward": 1.0}
+             for i in (2, 4)]  # fmt: skip
+    assert whole_dialogues(turns) == [msgs]
+    whole = encode_whole(tok, msgs, 512)
+    per_turn = [x for r in turns for x in encode(tok, r, 512)["labels"] if x != -100]
+    assert [x for x in whole["labels"] if x != -100] == per_turn  # the same targets, read once
+    records = [dict(r, episode_id=f"e{k}") for k in range(4) for r in turns]
+    model = tiny_model(tok)
+    out = train_sft(model, tok, records, SFTArgs(max_steps=30, lr=5e-3, unit="dialogue"),
+                    output_dir=tmp_path / "run")  # fmt: skip
+    assert out["examples"] == 4 and sum(out["losses"][-5:]) < 0.5 * sum(out["losses"][:5])
+    with pytest.raises(ValueError, match="unit"):
+        SFTArgs(unit="token")
