@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..simulators.strategies import get_domain
-from .learned import LearnedAgent, PolicyConfig, mlp
+from .learned import LearnedAgent, PolicyConfig, mlp, polyak_update
 from .offline_data import OfflineData
 
 
@@ -78,9 +78,7 @@ def train_cql(data: OfflineData, domain: str, args: CQLArgs | None = None) -> Le
         opt.zero_grad()
         loss.backward()
         opt.step()
-        with torch.no_grad():
-            for p, pt in zip(q.parameters(), q_target.parameters(), strict=True):
-                pt.mul_(1 - args.tau).add_(args.tau * p)
+        polyak_update(q, q_target, args.tau)
         td_losses.append(td.item())
         cql_losses.append(conservative.item())
     figures = {"transitions": len(data), "last_td": float(np.mean(td_losses[-50:])),

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .lm_loading import chat_ids
+
 
 @dataclass
 class DPOArgs:
@@ -47,16 +49,11 @@ def fit_prompt(
     fits in ``limit`` tokens with it; trl would otherwise cut the answer's end or the system."""
     head, body = prompt[:1], list(prompt[1:])
     while body:
-        lengths = [len(_ids(tokenizer, head + body + a)) for a in answers]
+        lengths = [len(chat_ids(tokenizer, head + body + a)) for a in answers]
         if max(lengths) <= limit:
             break
         body = body[1:]
     return head + body
-
-
-def _ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
-    out = tokenizer.apply_chat_template(messages, tokenize=True)
-    return list(out["input_ids"] if hasattr(out, "keys") else out)
 
 
 def train_dpo(

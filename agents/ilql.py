@@ -44,6 +44,8 @@ import numpy as np
 
 from ..episode import Episode
 from ..files import atomic_dir
+from .learned import expectile_loss, polyak_update
+from .lm_loading import chat_ids, write_lm
 
 HEADS_FILE = "ilql_heads.pt"
 CONFIG_FILE = "ilql.json"
@@ -119,11 +121,9 @@ def _heads_module(hidden: int, vocab: int) -> Any:
             q1, q2 = self.qs(h)
             return torch.minimum(q1, q2) - self.value(h)[..., None]
 
-        @torch.no_grad()
         def update_targets(self, rate: float) -> None:
             """Polyak step of the target Q heads toward the Q heads."""
-            for p, pt in zip(self.q.parameters(), self.q_target.parameters(), strict=True):
-                pt.mul_(1 - rate).add_(rate * p)
+            polyak_update(self.q, self.q_target, rate)
 
     return ILQLHeads()
 
@@ -145,13 +145,6 @@ def shift_logits(logits: Any, advantage: Any, beta: float) -> Any:
     return torch.log_softmax(logits.float(), dim=-1) + beta * advantage.float()
 
 
-def _template_ids(tokenizer: Any, messages: list[dict[str, str]], generation_prompt: bool) -> list:
-    out = tokenizer.apply_chat_template(
-        messages, tokenize=True, add_generation_prompt=generation_prompt
-    )
-    return list(out["input_ids"] if hasattr(out, "keys") else out)
-
-
 def encode_dialogue(
     tokenizer: Any, messages: list[dict[str, str]], rewards: Sequence[float], max_length: int
 ) -> dict[str, list]:
@@ -170,8 +163,8 @@ def encode_dialogue(
     spans: list[tuple[int, int]] = []  # [start, end) of each utterance's action tokens
     covered: list[int] = []  # the template tokens of the conversation up to the last utterance
     for i in agent_at:
-        prefix = _template_ids(tokenizer, messages[:i], True)
-        full = _template_ids(tokenizer, messages[: i + 1], False)
+        prefix = chat_ids(tokenizer, messages[:i], True)
+        full = chat_ids(tokenizer, messages[: i + 1])
         if full[: len(prefix)] != prefix or prefix[: len(covered)] != covered:
             raise ValueError(
                 "the chat template does not extend the conversation; cannot mark turns"
@@ -268,7 +261,7 @@ def ilql_losses(model: Any, heads: Any, batch: dict[str, Any], args: ILQLArgs) -
     q_taken = [q.gather(1, action[:, None]).squeeze(1) for q in qs]
     loss_q = sum(F.mse_loss(q, y) for q in q_taken)
     u = q_hat - heads.value(h).float()
-    loss_v = (torch.abs(args.expectile - (u < 0).float()) * u**2).mean()
+    loss_v = expectile_loss(u, args.expectile)
     loss_cql = sum(F.cross_entropy(q, action) for q in qs)
     loss_nll = F.cross_entropy(out.logits[b, t - 1].float(), action)
     total = loss_q + loss_v + args.cql_weight * loss_cql + args.bc_weight * loss_nll
@@ -338,8 +331,6 @@ def save_ilql(
 ) -> Path:
     """Write the LM (LoRA merged), tokenizer, heads and config into the folder ``path``."""
     import torch
-
-    from .lm_loading import write_lm
 
     with atomic_dir(path) as tmp:
         write_lm(model, tokenizer, tmp)

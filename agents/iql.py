@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..simulators.strategies import get_domain
-from .learned import LearnedAgent, PolicyConfig, mlp
+from .learned import LearnedAgent, PolicyConfig, expectile_loss, mlp, polyak_update
 from .offline_data import OfflineData
 
 
@@ -78,7 +78,7 @@ def train_iql(data: OfflineData, domain: str, args: IQLArgs | None = None) -> Le
         with torch.no_grad():
             q_t = q_target(obs).gather(1, act[:, None]).squeeze(1)
         u = q_t - v(obs).squeeze(1)
-        loss_v = (torch.abs(args.expectile - (u < 0).float()) * u**2).mean()
+        loss_v = expectile_loss(u, args.expectile)
         opt_v.zero_grad()
         loss_v.backward()
         opt_v.step()
@@ -95,9 +95,7 @@ def train_iql(data: OfflineData, domain: str, args: IQLArgs | None = None) -> Le
         opt_pi.zero_grad()
         loss_pi.backward()
         opt_pi.step()
-        with torch.no_grad():
-            for p, pt in zip(q.parameters(), q_target.parameters(), strict=True):
-                pt.mul_(1 - args.tau).add_(args.tau * p)
+        polyak_update(q, q_target, args.tau)
         logs["q"].append(loss_q.item())
         logs["v"].append(loss_v.item())
         logs["pi"].append(loss_pi.item())

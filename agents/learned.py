@@ -50,6 +50,20 @@ def mlp(in_dim: int, hidden: list[int], out_dim: int):
     return nn.Sequential(*layers)
 
 
+def expectile_loss(u: Any, tau: float) -> Any:
+    """IQL's expectile regression loss ``E[ |tau - 1(u < 0)| u^2 ]`` of residuals ``u``."""
+    return ((tau - (u < 0).float()).abs() * u**2).mean()
+
+
+def polyak_update(net: Any, target: Any, rate: float) -> None:
+    """Move ``target``'s parameters toward ``net``'s: ``t <- (1 - rate) t + rate p``."""
+    import torch
+
+    with torch.no_grad():
+        for p, pt in zip(net.parameters(), target.parameters(), strict=True):
+            pt.mul_(1 - rate).add_(rate * p)
+
+
 class LearnedAgent(Agent):
     """Featurize the conversation, score the strategies with the network, say the best one."""
 

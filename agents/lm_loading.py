@@ -1,4 +1,5 @@
-"""Loading, placing and saving the causal language models that the LM trainers fine-tune.
+"""Loading, placing and saving the causal language models that the LM trainers fine-tune, and
+the chat-template token ids they all train on.
 
 ``LMOptions`` holds what every LM trainer shares: the device (``cpu``, ``cuda``, ``cuda:1``,
 ``mps`` or ``auto``), the dtype of the weights at load time (``float32``, ``bfloat16``,
@@ -99,6 +100,17 @@ def _drop_gguf_marker(model: Any) -> None:
     model.is_quantized = False
     if getattr(model.config, "quantization_config", None) is not None:
         del model.config.quantization_config
+
+
+def chat_ids(
+    tokenizer: Any, messages: list[dict[str, str]], generation_prompt: bool = False
+) -> list[int]:
+    """Token ids of ``messages`` under the tokenizer's chat template (a plain list, whatever
+    container this transformers version returns)."""
+    out = tokenizer.apply_chat_template(
+        messages, tokenize=True, add_generation_prompt=generation_prompt
+    )
+    return list(out["input_ids"] if hasattr(out, "keys") else out)
 
 
 def with_lora(model: Any, options: LMOptions) -> Any:

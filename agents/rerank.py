@@ -30,6 +30,7 @@ import numpy as np
 from ..files import atomic_dir
 from ..llm.base import ChatBackend
 from .encoders import Encoder, make_encoder
+from .learned import expectile_loss, mlp, polyak_update
 from .prompting import PromptingAgent
 
 SPEAKERS = {"assistant": "Agent", "user": "User"}
@@ -81,13 +82,16 @@ class Featurizer:
         self.encoder, self.n = encoder, context_messages
         self._cache: dict[str, np.ndarray] = {}
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Embeddings of ``texts``, encoding each distinct new text once."""
+    def embed(self, texts: list[str], remember: bool = True) -> np.ndarray:
+        """Embeddings of ``texts``, encoding each distinct new text once; ``remember=False``
+        (play time, where texts rarely recur) leaves the cache as it is."""
         new = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if new:
-            for t, row in zip(new, self.encoder.encode(new), strict=True):
-                self._cache[t] = row
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dim_u))
+        rows = dict(zip(new, self.encoder.encode(new), strict=True)) if new else {}
+        if remember:
+            self._cache.update(rows)
+        if not texts:
+            return np.zeros((0, self.dim_u))
+        return np.stack([rows[t] if t in rows else self._cache[t] for t in texts])
 
     @property
     def dim_u(self) -> int:
@@ -99,16 +103,16 @@ class Featurizer:
         """Size of a state vector."""
         return self.encoder.dim + 1
 
-    def states(self, histories: Sequence[list[dict[str, str]]]) -> np.ndarray:
+    def states(
+        self, histories: Sequence[list[dict[str, str]]], remember: bool = True
+    ) -> np.ndarray:
         """State vectors of conversation histories."""
-        emb = self.embed([context_text(h, self.n) for h in histories])
+        emb = self.embed([context_text(h, self.n) for h in histories], remember)
         turns = np.array([[_agent_turns(h) / 10.0] for h in histories], dtype=np.float32)
         return np.concatenate([emb, turns], axis=1).astype(np.float32)
 
 
 def _critic_nets(dim_s: int, dim_u: int, hidden: list[int]) -> tuple[Any, Any]:
-    from .learned import mlp
-
     return mlp(dim_s + dim_u, hidden, 1), mlp(dim_s, hidden, 1)
 
 
@@ -143,7 +147,7 @@ def train_critic(
         with torch.no_grad():
             q_t = q_target(su).squeeze(1)
         x = q_t - v(s[i]).squeeze(1)
-        loss_v = (torch.abs(args.expectile - (x < 0).float()) * x**2).mean()
+        loss_v = expectile_loss(x, args.expectile)
         opt_v.zero_grad()
         loss_v.backward()
         opt_v.step()
@@ -153,9 +157,7 @@ def train_critic(
         opt_q.zero_grad()
         loss_q.backward()
         opt_q.step()
-        with torch.no_grad():
-            for p, pt in zip(q.parameters(), q_target.parameters(), strict=True):
-                pt.mul_(1 - args.polyak).add_(args.polyak * p)
+        polyak_update(q, q_target, args.polyak)
         log["q"].append(loss_q.item())
         log["v"].append(loss_v.item())
     critic = UtteranceCritic(q, v, feat, args)
@@ -174,8 +176,8 @@ class UtteranceCritic:
         """Q(s, u) of each candidate reply after ``history``."""
         import torch
 
-        s = np.repeat(self.feat.states([history]), len(candidates), axis=0)
-        u = self.feat.embed(candidates).astype(np.float32)
+        s = np.repeat(self.feat.states([history], remember=False), len(candidates), axis=0)
+        u = self.feat.embed(candidates, remember=False).astype(np.float32)
         with torch.no_grad():
             return self.q(torch.from_numpy(np.concatenate([s, u], axis=1))).squeeze(1).numpy()
 
@@ -184,7 +186,8 @@ class UtteranceCritic:
         import torch
 
         with torch.no_grad():
-            return self.v(torch.from_numpy(self.feat.states(histories))).squeeze(1).numpy()
+            states = self.feat.states(histories, remember=False)
+            return self.v(torch.from_numpy(states)).squeeze(1).numpy()
 
     def save(self, path: str | Path, log: dict[str, Any] | None = None) -> Path:
         """Write ``critic.pt`` and ``critic.json`` into the folder ``path`` (atomically)."""

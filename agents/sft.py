@@ -59,15 +59,10 @@ def filter_top(records: Sequence[dict[str, Any]], share: float) -> list[dict[str
 
 def encode(tokenizer: Any, record: dict[str, Any], max_length: int) -> dict[str, list[int]]:
     """Token ids and labels (-100 on the prompt) of one prompt-completion record."""
+    from .lm_loading import chat_ids
 
-    def ids(messages: list[dict[str, str]], generation_prompt: bool) -> list[int]:
-        out = tokenizer.apply_chat_template(
-            messages, tokenize=True, add_generation_prompt=generation_prompt
-        )
-        return list(out["input_ids"] if isinstance(out, dict) or hasattr(out, "keys") else out)
-
-    prompt = ids(record["prompt"], True)
-    full = ids(record["prompt"] + record["completion"], False)
+    prompt = chat_ids(tokenizer, record["prompt"], True)
+    full = chat_ids(tokenizer, record["prompt"] + record["completion"])
     if full[: len(prompt)] != prompt:
         raise ValueError("the chat template does not extend the prompt: cannot mask it")
     labels = [-100] * len(prompt) + full[len(prompt) :]

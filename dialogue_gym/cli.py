@@ -241,17 +241,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .agents.learned import save_checkpoint
     from .agents.offline_data import OfflineData, concat
     from .evaluation import env_domain
-    from .jsonl import read_episodes
 
     if not args.data:
         raise ValueError(f"--algo {args.algo} learns offline: give --data FILE.jsonl")
-    episodes = [e for path in args.data for e in read_episodes(path)[0]]
+    episodes = _read_all(args.data)
     if not episodes:
         raise ValueError(f"no valid episodes in {args.data}")
     domain = env_domain(episodes[0].env_id)
     data = OfflineData.from_episodes(episodes)
     if args.regenerated:
-        data = concat(data, OfflineData.from_episodes(read_episodes(args.regenerated)[0]))
+        data = concat(data, OfflineData.from_episodes(_read_all([args.regenerated])))
     kw = {"seed": args.seed, **({"steps": args.steps} if args.steps else {})}
     agent = {
         "bc": lambda: train_bc(data, domain, BCArgs(**kw)),
@@ -306,10 +305,8 @@ def _train_lm(args: argparse.Namespace) -> int:
         from .hindsight import preference_pairs
 
         pairs = preference_pairs(regenerated, {e.id: e for e in originals})
-        hp = {"batch_size": hp["batch_size"]} if "batch_size" in hp else {}
         out = train_dpo(model, tokenizer, pairs,
-                        DPOArgs(max_steps=args.steps or 50, seed=args.seed,
-                                **({"lr": args.lr} if args.lr else {}), **hp),
+                        DPOArgs(max_steps=args.steps or 50, seed=args.seed, **hp),
                         output_dir=run_dir, progress=True)  # fmt: skip
         what = f"{out['pairs']} pairs"
     else:
