@@ -11,6 +11,9 @@ class Agent(ABC):
     """A dialogue agent: reads the conversation so far and says the next utterance."""
 
     name: str = "agent"
+    privileged: bool = False
+    """True only for agents that read the simulator's hidden persona (``info["privileged"]``):
+    evaluation, generation and the benchmark give that information to no other agent."""
 
     def reset(self, seed: int | None = None) -> None:  # noqa: B027 - optional hook
         """Prepare for a new episode (agents with per-episode memory override this)."""

@@ -1,8 +1,8 @@
 """Behaviour cloning (and filtered BC) over strategy actions, in one readable function.
 
 BC: cross-entropy of the logged strategy given the featurized history (Pomerleau 1991).
-Filtered BC: the same on the top ``top_share`` of episodes by return (e.g. Chen et al. 2021's
-"%BC" baseline).
+Filtered BC: the same on exactly the top ``top_share`` of episodes by return, ties broken at
+random with the seed (e.g. Chen et al. 2021's "%BC" baseline); the share kept is recorded.
 """
 
 from __future__ import annotations
@@ -12,7 +12,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..simulators.strategies import get_domain
-from .learned import LearnedAgent, PolicyConfig, mlp
+from .learned import (
+    DEFAULT_THREADS,
+    LearnedAgent,
+    PolicyConfig,
+    check_common,
+    mlp,
+    torch_threads,
+    weighted_mean,
+)
 from .offline_data import OfflineData
 
 
@@ -31,15 +39,20 @@ class BCArgs:
     hidden: list[int] = field(default_factory=lambda: [256, 256])
     """MLP hidden sizes."""
     top_share: float = 1.0
-    """Keep the episodes in this top share by return (1.0: plain BC)."""
+    """Keep exactly this top share of episodes by return (1.0: plain BC)."""
+    imagined_weight: float = 1.0
+    """Loss weight of transitions whose episode reward was imagined by a hindsight model."""
     seed: int = 0
-    """Torch and sampling seed."""
+    """Torch, sampling and tie-breaking seed."""
+    threads: int | None = DEFAULT_THREADS
+    """torch threads while training (None: leave torch's setting)."""
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ValueError("steps, batch_size must be >= 1 and lr > 0")
+        check_common(self.steps, self.batch_size, self.lr, self.threads)
         if not 0 < self.top_share <= 1:
             raise ValueError(f"top_share must be in (0, 1], got {self.top_share}")
+        if not 0 <= self.imagined_weight <= 1:
+            raise ValueError(f"imagined_weight must be in [0, 1], got {self.imagined_weight}")
 
 
 def train_bc(data: OfflineData, domain: str, args: BCArgs | None = None) -> LearnedAgent:
@@ -48,25 +61,34 @@ def train_bc(data: OfflineData, domain: str, args: BCArgs | None = None) -> Lear
     import torch.nn.functional as F
 
     args = args or BCArgs()
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    n_offered = data.n_episodes
     if args.top_share < 1.0:
-        data = data.top_share(args.top_share)
-    t = data.tensors()
-    n_actions = len(get_domain(domain).strategies)
-    net = mlp(t["obs"].shape[1], args.hidden, n_actions)
-    opt = torch.optim.Adam(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    losses = []
-    for _ in range(args.steps):
-        idx = torch.from_numpy(rng.integers(0, len(data), size=args.batch_size))
-        loss = F.cross_entropy(net(t["obs"][idx]), t["act"][idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+        data = data.top_share(args.top_share, args.seed)
+    with torch_threads(args.threads):
+        torch.manual_seed(args.seed)
+        rng = np.random.default_rng(args.seed)
+        t = data.tensors(args.imagined_weight)
+        n_actions = len(get_domain(domain).strategies)
+        net = mlp(t["obs"].shape[1], args.hidden, n_actions)
+        opt = torch.optim.Adam(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+        losses = []
+        for _ in range(args.steps):
+            idx = torch.from_numpy(rng.integers(0, len(data), size=args.batch_size))
+            ce = F.cross_entropy(net(t["obs"][idx]), t["act"][idx], reduction="none")
+            loss = weighted_mean(ce, t["w"][idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
     algo = "bc" if args.top_share >= 1.0 else "filtered-bc"
-    figures = {"transitions": len(data), "first_loss": losses[0],
-               "last_loss": float(np.mean(losses[-50:]))}  # fmt: skip
+    figures = {
+        "transitions": len(data),
+        "episodes_kept": data.n_episodes,
+        "kept_share": data.n_episodes / n_offered,
+        "reward_sources": data.source_counts(),
+        "first_loss": losses[0],
+        "last_loss": float(np.mean(losses[-50:])),
+    }
     cfg = PolicyConfig(algo, domain, t["obs"].shape[1], n_actions, args.hidden, head="logits",
                        train={**asdict(args), **figures})  # fmt: skip
     return LearnedAgent(net, cfg)

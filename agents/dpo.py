@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .lm_loading import chat_ids
+from .lm_loading import fit_messages
 
 
 @dataclass
@@ -46,14 +46,9 @@ def fit_prompt(
     tokenizer: Any, prompt: list[dict[str, str]], answers: list[list[dict[str, str]]], limit: int
 ) -> list[dict[str, str]]:
     """``prompt`` without its oldest messages (the system prompt stays) until the longest answer
-    fits in ``limit`` tokens with it; trl would otherwise cut the answer's end or the system."""
-    head, body = prompt[:1], list(prompt[1:])
-    while body:
-        lengths = [len(chat_ids(tokenizer, head + body + a)) for a in answers]
-        if max(lengths) <= limit:
-            break
-        body = body[1:]
-    return head + body
+    fits in ``limit`` tokens with it (:func:`~.lm_loading.fit_messages`); trl would otherwise cut
+    the answer's end or the system prompt."""
+    return fit_messages(tokenizer, prompt, limit, answers)
 
 
 def train_dpo(

@@ -45,7 +45,7 @@ import numpy as np
 from ..episode import Episode
 from ..files import atomic_dir
 from .learned import expectile_loss, polyak_update
-from .lm_loading import chat_ids, write_lm
+from .lm_loading import chat_ids, fit_messages, write_lm
 
 HEADS_FILE = "ilql_heads.pt"
 CONFIG_FILE = "ilql.json"
@@ -63,18 +63,24 @@ class ILQLArgs:
     """AdamW learning rate of the transformer."""
     head_lr: float = 1e-3
     """AdamW learning rate of the Q and V heads."""
-    gamma: float = 0.99
-    """Discount from one agent utterance to the next."""
+    gamma: float = 1.0
+    """Discount from one agent utterance to the next (1: episodes are short and evaluation is
+    undiscounted)."""
     expectile: float = 0.7
     """tau of the expectile loss of V."""
     cql_weight: float = 0.01
     """Weight of the conservative (CQL) term."""
     bc_weight: float = 1.0
     """Weight of the LM's negative log-likelihood on agent tokens."""
-    polyak: float = 0.005
-    """Rate of the target heads' moving average."""
+    polyak: float = 0.1
+    """Rate of the target heads' moving average. Runs here are tens to hundreds of steps: at
+    0.005 the targets of a 100-step run are still 61% their initialization (0.995^100) and the
+    Bellman targets never reach the data's returns; at 0.1 they lag the online heads by about
+    ten steps (0.9^10 = 0.35). Lower it for runs of many thousands of steps."""
     max_length: int = 1024
-    """Tokens per dialogue (longer ones lose their beginning)."""
+    """Tokens per dialogue. Longer dialogues lose their oldest messages (the system prompt stays;
+    :func:`~.lm_loading.fit_messages`), and the agent's prompt is cut by the same rule when it
+    speaks (``max_length`` minus the reply's token budget)."""
     seed: int = 0
     """Seed of the data order and head initialization."""
 
@@ -190,7 +196,7 @@ def encode_dialogue(
         reward[b - 1] = float(rewards[k])
         next_state[b - 1] = spans[k + 1][0] - 1 if k + 1 < len(spans) else -1
     cut = max(0, n - max_length)
-    if cut:  # keep the end; drop actions whose state fell off the front
+    if cut:  # a last resort (fit_dialogue cuts whole messages first): keep the end
         ids, is_action, reward = ids[cut:], is_action[cut:], reward[cut:]
         next_state = [s - cut if s >= 0 else -1 for s in next_state[cut:]]
         is_action[0] = False
@@ -211,6 +217,18 @@ def dialogue_records(episodes: Sequence[Episode]) -> list[dict[str, Any]]:
         out.append({"messages": chat_messages(env_domain(e.env_id), e.messages),
                     "rewards": rewards, "episode_id": e.id})  # fmt: skip
     return out
+
+
+def fit_dialogue(
+    tokenizer: Any, messages: list[dict[str, str]], rewards: Sequence[float], max_length: int
+) -> tuple[list[dict[str, str]], list[float]]:
+    """A dialogue (and its per-utterance rewards) cut to ``max_length`` tokens by the rule the
+    agent's prompt follows when it speaks: the oldest messages go, the system prompt stays."""
+    kept = fit_messages(tokenizer, messages, max_length)
+    dropped = sum(m["role"] == "assistant" for m in messages) - sum(
+        m["role"] == "assistant" for m in kept
+    )
+    return kept, list(rewards[dropped:])
 
 
 def _batch(encoded: list[dict[str, list]], pad: int, device: Any) -> dict[str, Any]:
@@ -287,8 +305,9 @@ def train_ilql(
         raise ValueError("no dialogues to train on (need episodes with status ok and a reward)")
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    encoded = [encode_dialogue(tokenizer, r["messages"], r["rewards"], args.max_length)
-               for r in records]  # fmt: skip
+    fitted = [fit_dialogue(tokenizer, r["messages"], r["rewards"], args.max_length)
+              for r in records]  # fmt: skip
+    encoded = [encode_dialogue(tokenizer, m, rw, args.max_length) for m, rw in fitted if rw]
     encoded = [e for e in encoded if any(e["is_action"][1:])]
     if not encoded:
         raise ValueError("no agent tokens left after truncation; raise max_length")
@@ -340,6 +359,11 @@ def save_ilql(
         (tmp / CONFIG_FILE).write_text(json.dumps(
             {"algo": "ilql", "args": asdict(args), **figures, **last}, indent=1))  # fmt: skip
     return Path(path)
+
+
+def saved_args(path: str | Path) -> ILQLArgs:
+    """The training arguments saved beside an ILQL folder."""
+    return ILQLArgs(**json.loads((Path(path) / CONFIG_FILE).read_text())["args"])
 
 
 def load_ilql(path: str | Path, device: str = "cpu") -> tuple[Any, Any, Any]:

@@ -4,7 +4,9 @@
 ``beta * (min_i Q_i(s, .) - V(s))`` from the ILQL heads to the LM's log-probabilities before
 temperature and top-p (Snell et al. 2022's policy extraction; :func:`agents.ilql.shift_logits`).
 Its own loop rather than ``generate``: a ``LogitsProcessor`` sees token ids and scores but not the
-hidden states the heads read. ``beta=0`` gives the behaviour policy ``pi_beta``.
+hidden states the heads read. ``beta=0`` gives the behaviour policy ``pi_beta``. The prompt is
+cut by the rule training used (:func:`~.lm_loading.fit_messages`: oldest messages go, the system
+prompt stays) so that prompt and reply fit the ``max_length`` the heads were trained with.
 By name: ``ilql:path=DIR,beta=4``.
 """
 
@@ -15,7 +17,8 @@ import threading
 from typing import Any
 
 from ..llm.base import ChatBackend, ChatResult, Message, SamplingParams
-from .ilql import load_ilql, shift_logits
+from .ilql import load_ilql, saved_args, shift_logits
+from .lm_loading import fit_messages
 from .prompting import PromptingAgent
 
 
@@ -25,10 +28,17 @@ class ILQLBackend(ChatBackend):
     kind = "ilql"
 
     def __init__(
-        self, model: Any, tokenizer: Any, heads: Any, beta: float = 1.0, name: str = "ilql"
+        self,
+        model: Any,
+        tokenizer: Any,
+        heads: Any,
+        beta: float = 1.0,
+        name: str = "ilql",
+        max_length: int | None = None,
     ) -> None:
         if beta < 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
+        self.max_length = max_length
         self.model, self.tokenizer, self.heads = model.eval(), tokenizer, heads.eval()
         self.beta = float(beta)
         self.name = name
@@ -45,13 +55,17 @@ class ILQLBackend(ChatBackend):
         """Probabilities of the first token of the reply (for inspection and tests)."""
         import torch
 
-        ids = self._prompt(messages)
+        ids = self._prompt(messages, 1)
         with torch.no_grad():
             out = self.model(input_ids=ids, output_hidden_states=True)
             logits = self._shifted(out.logits[:, -1], out.hidden_states[-1][:, -1])
         return torch.softmax(logits / max(temperature, 1e-6), dim=-1)[0]
 
-    def _prompt(self, messages: list[Message]) -> Any:
+    def _prompt(self, messages: list[Message], reserve: int) -> Any:
+        """Token ids of the prompt, cut so that ``reserve`` reply tokens still fit."""
+        if self.max_length is not None:
+            messages = fit_messages(self.tokenizer, list(messages), self.max_length,
+                                    reserve=reserve, generation_prompt=True)  # fmt: skip
         enc = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
@@ -73,7 +87,7 @@ class ILQLBackend(ChatBackend):
         gen_eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
         stop_ids |= set(gen_eos if isinstance(gen_eos, list) else [gen_eos])
         stop_ids.discard(None)
-        ids = self._prompt(messages)
+        ids = self._prompt(messages, params.max_tokens)
         new: list[int] = []
         finish = "length"
         with self._lock, torch.no_grad():
@@ -127,5 +141,6 @@ class ILQLAgent(PromptingAgent):
         seed: int | None = None,
     ) -> None:
         model, tokenizer, heads = load_ilql(path, device)
-        backend = ILQLBackend(model, tokenizer, heads, beta, name=str(path))
+        backend = ILQLBackend(model, tokenizer, heads, beta, name=str(path),
+                              max_length=saved_args(path).max_length)  # fmt: skip
         super().__init__(domain, backend, temperature, max_tokens, cache=False, seed=seed)

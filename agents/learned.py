@@ -9,6 +9,8 @@ the registry name ``policy`` does it by path (``policy:path=ckpt/``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,9 +52,51 @@ def mlp(in_dim: int, hidden: list[int], out_dim: int):
     return nn.Sequential(*layers)
 
 
-def expectile_loss(u: Any, tau: float) -> Any:
-    """IQL's expectile regression loss ``E[ |tau - 1(u < 0)| u^2 ]`` of residuals ``u``."""
-    return ((tau - (u < 0).float()).abs() * u**2).mean()
+DEFAULT_THREADS = 1
+"""torch threads of the small learners. Their networks are tiny: on a shared 2-core machine a
+step with 2 threads took 80x longer than with 1 when another process kept a core busy
+(``benchmarks/bench_threads.py``)."""
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads (the previous count restored after);
+    ``None`` leaves torch's setting alone."""
+    import torch
+
+    if n is None:
+        yield
+        return
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"threads must be a positive int or None, got {n!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def check_common(steps: int, batch_size: int, lr: float, threads: int | None) -> None:
+    """Validate the fields every small learner's ``Args`` shares (``ValueError`` names them)."""
+    if steps < 1 or batch_size < 1 or lr <= 0:
+        raise ValueError(
+            f"need steps >= 1, batch_size >= 1 and lr > 0; got {steps}, {batch_size}, {lr}"
+        )
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+
+
+def weighted_mean(x: Any, w: Any) -> Any:
+    """``sum(w * x) / sum(w)`` (the mean when every weight is 1)."""
+    return (w * x).sum() / w.sum().clamp(min=1e-8)
+
+
+def expectile_loss(u: Any, tau: float, w: Any = None) -> Any:
+    """IQL's expectile regression loss ``E[ |tau - 1(u < 0)| u^2 ]`` of residuals ``u``
+    (weighted by ``w`` when given)."""
+    x = (tau - (u < 0).float()).abs() * u**2
+    return x.mean() if w is None else weighted_mean(x, w)
 
 
 def polyak_update(net: Any, target: Any, rate: float) -> None:

@@ -12,6 +12,7 @@ loads.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,29 @@ def chat_ids(
         messages, tokenize=True, add_generation_prompt=generation_prompt
     )
     return list(out["input_ids"] if hasattr(out, "keys") else out)
+
+
+def fit_messages(
+    tokenizer: Any,
+    messages: list[dict[str, str]],
+    limit: int,
+    answers: Sequence[list[dict[str, str]]] = ([],),
+    reserve: int = 0,
+    generation_prompt: bool = False,
+) -> list[dict[str, str]]:
+    """``messages`` without their oldest messages (a leading system prompt always stays) until,
+    followed by the longest of ``answers`` and ``reserve`` more tokens, they fit in ``limit``
+    tokens. The one truncation rule of every LM algorithm, in training and when the agent
+    speaks: DPO's prompts, ILQL's training dialogues and ILQL's decoding prompts."""
+    head = messages[:1] if messages and messages[0]["role"] == "system" else []
+    body = list(messages[len(head) :])
+    while body:
+        lengths = [len(chat_ids(tokenizer, head + body + list(a), generation_prompt))
+                   for a in answers]  # fmt: skip
+        if max(lengths) + reserve <= limit:
+            break
+        body = body[1:]
+    return head + body
 
 
 def with_lora(model: Any, options: LMOptions) -> Any:

@@ -1,4 +1,10 @@
-"""Offline datasets of strategy-level transitions, as torch tensors, with batch sampling."""
+"""Offline datasets of strategy-level transitions, as torch tensors, with batch sampling.
+
+Every transition says where its reward came from (``reward_sources``): ``"real"`` (an outcome
+recorded in an environment or a corpus), ``"imagined:<model>"`` (a hindsight reward model's
+estimate) or ``"true-env (oracle ablation)"`` (the evaluation env scored a regeneration). Learners
+can down-weight imagined rewards (:meth:`OfflineData.weights`).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from ..episode import Episode
 @dataclass
 class OfflineData:
     """Transitions (``observations``, ``actions``, ``rewards``, ``next_observations``,
-    ``terminals``) and the episode each came from."""
+    ``terminals``), the episode each came from, and where its episode's reward came from."""
 
     observations: np.ndarray
     actions: np.ndarray
@@ -22,6 +28,7 @@ class OfflineData:
     next_observations: np.ndarray
     terminals: np.ndarray
     episode_index: np.ndarray
+    reward_sources: np.ndarray
 
     @classmethod
     def from_episodes(
@@ -35,25 +42,55 @@ class OfflineData:
     def __len__(self) -> int:
         return len(self.actions)
 
+    def _episode_returns(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct episode indices and each one's return."""
+        ids, inverse = np.unique(self.episode_index, return_inverse=True)
+        totals = np.zeros(len(ids))
+        np.add.at(totals, inverse, self.rewards)
+        return ids, totals
+
     @property
     def returns(self) -> np.ndarray:
         """Each transition's episode return."""
-        totals = np.zeros(self.episode_index.max() + 1)
-        np.add.at(totals, self.episode_index, self.rewards)
-        return totals[self.episode_index]
+        ids, totals = self._episode_returns()
+        return totals[np.searchsorted(ids, self.episode_index)]
 
-    def top_share(self, share: float) -> OfflineData:
-        """Only the transitions of the episodes whose return is in the top ``share``."""
-        if not 0 < share <= 1:
-            raise ValueError(f"share must be in (0, 1], got {share}")
-        totals = np.zeros(self.episode_index.max() + 1)
-        np.add.at(totals, self.episode_index, self.rewards)
-        threshold = np.quantile(totals, 1 - share)
-        keep = totals[self.episode_index] >= threshold
+    @property
+    def n_episodes(self) -> int:
+        """How many episodes the transitions come from."""
+        return len(np.unique(self.episode_index))
+
+    def subset(self, keep: np.ndarray) -> OfflineData:
+        """The transitions where the boolean mask ``keep`` is true."""
         return OfflineData(*(getattr(self, f)[keep] for f in self.__dataclass_fields__))
 
-    def tensors(self) -> dict[str, Any]:
-        """The arrays as torch tensors."""
+    def top_share(self, share: float, seed: int = 0) -> OfflineData:
+        """The transitions of exactly ``round(share * episodes)`` episodes (at least one) with
+        the highest returns; ties at the threshold are broken at random with ``seed`` (returns
+        are discrete: a quantile threshold would keep every tied episode)."""
+        if not 0 < share <= 1:
+            raise ValueError(f"share must be in (0, 1], got {share}")
+        ids, totals = self._episode_returns()
+        n_keep = max(1, int(round(share * len(ids))))
+        tie_break = np.random.default_rng(seed).random(len(ids))
+        order = np.lexsort((tie_break, -totals))  # by return, descending; ties at random
+        return self.subset(np.isin(self.episode_index, ids[order[:n_keep]]))
+
+    def weights(self, imagined_weight: float = 1.0) -> np.ndarray:
+        """Per-transition loss weights: ``imagined_weight`` where the reward was imagined by a
+        model, 1 elsewhere (real outcomes and the true-env ablation)."""
+        if not 0 <= imagined_weight <= 1:
+            raise ValueError(f"imagined_weight must be in [0, 1], got {imagined_weight}")
+        imagined = np.char.startswith(self.reward_sources.astype(str), "imagined:")
+        return np.where(imagined, imagined_weight, 1.0).astype(np.float32)
+
+    def source_counts(self) -> dict[str, int]:
+        """Transitions per reward source."""
+        names, counts = np.unique(self.reward_sources.astype(str), return_counts=True)
+        return {str(n): int(c) for n, c in zip(names, counts, strict=True)}
+
+    def tensors(self, imagined_weight: float = 1.0) -> dict[str, Any]:
+        """The arrays as torch tensors, with the per-transition loss weights as ``"w"``."""
         import torch
 
         return {
@@ -62,6 +99,7 @@ class OfflineData:
             "rew": torch.from_numpy(self.rewards),
             "next_obs": torch.from_numpy(self.next_observations),
             "done": torch.from_numpy(self.terminals.astype(np.float32)),
+            "w": torch.from_numpy(self.weights(imagined_weight)),
         }
 
 

@@ -41,6 +41,7 @@ class OracleAgent(Agent):
     """Lookahead planner over strategies with the true persona (the upper bound)."""
 
     name = "oracle"
+    privileged = True
 
     def __init__(self, domain: str, seed: int | None = None) -> None:
         self.domain = get_domain(domain)

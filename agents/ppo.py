@@ -1,5 +1,8 @@
 """Online PPO (stable-baselines3) over strategy actions, with a checkpoint like the offline ones.
 
+It trains on :func:`dialogue_gym.wrappers.make_vector_env`, which reports the turn limit as
+termination (:class:`~dialogue_gym.wrappers.FinalOutcomeIsTerminal`): the outcome paid on the last
+turn is final, and stable-baselines3 would otherwise add ``gamma * V(last observation)`` to it.
 It counts the environment episodes it consumed (a Monitor wrapper), which the benchmark reports
 beside the offline methods' dataset sizes.
 """
@@ -12,6 +15,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .learned import DEFAULT_THREADS, torch_threads
 from .sb3 import SB3Agent
 
 
@@ -33,6 +37,17 @@ class PPOArgs:
     """Entropy bonus."""
     seed: int = 0
     """Seed of PPO and of its environment resets."""
+    threads: int | None = DEFAULT_THREADS
+    """torch threads while training (None: leave torch's setting)."""
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.n_steps < 2 or self.batch_size < 1 or self.learning_rate <= 0:
+            raise ValueError(
+                "need steps >= 1, n_steps >= 2, batch_size >= 1 and learning_rate > 0; got "
+                f"{self.steps}, {self.n_steps}, {self.batch_size}, {self.learning_rate}"
+            )
+        if not 0 <= self.gamma <= 1:
+            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
 
 
 def train_ppo(env_id: str, args: PPOArgs | None = None, n_hash: int = 256, last_k: int = 2):
@@ -45,10 +60,11 @@ def train_ppo(env_id: str, args: PPOArgs | None = None, n_hash: int = 256, last_
 
     args = args or PPOArgs()
     env = Monitor(make_vector_env(env_id, n_hash, last_k))
-    model = PPO("MlpPolicy", env, n_steps=args.n_steps, batch_size=args.batch_size,
-                learning_rate=args.learning_rate, gamma=args.gamma, ent_coef=args.ent_coef,
-                seed=args.seed, verbose=0, device="cpu")  # fmt: skip
-    model.learn(total_timesteps=args.steps)
+    with torch_threads(args.threads):
+        model = PPO("MlpPolicy", env, n_steps=args.n_steps, batch_size=args.batch_size,
+                    learning_rate=args.learning_rate, gamma=args.gamma, ent_coef=args.ent_coef,
+                    seed=args.seed, verbose=0, device="cpu")  # fmt: skip
+        model.learn(total_timesteps=args.steps)
     episodes = len(env.get_episode_rewards())
     agent = SB3Agent(model, env_domain(env_id), n_hash, last_k, label="ppo")
     agent.train_info = {**asdict(args), "env_episodes": episodes, "env_id": env_id}

@@ -103,6 +103,11 @@ def _register_builtins() -> None:
         "knows the hidden persona, plans on a copy of the simulator (upper bound)",
         privileged=True,
     )
+    register_agent(
+        "model-based", _lazy("model_based", "ModelBasedAgent"),
+        "model-based: knows the dynamics, not the persona (plans over personas inferred from "
+        "the transcript; option samples)",
+    )  # fmt: skip
     register_agent("human", HumanAgent, "a person typing in the terminal")
     register_agent(
         "prompting", _lazy("prompting", "PromptingAgent"),

@@ -8,11 +8,19 @@ sentence embeddings, over the utterance-level transitions of
 - state ``s``: the embedding of the last ``context_messages`` messages (speaker-tagged) and the
   agent turn index / 10; action ``u``: the embedding of the agent's utterance;
 - ``L_V = E[ |tau - 1(x < 0)| x^2 ]``, ``x = Q_target(s, u) - V(s)`` (expectile regression);
-- ``L_Q = E[ (r + gamma (1 - done) V(s') - Q(s, u))^2 ]``.
+- ``L_Q = E[ (r + gamma (1 - done) V(s') - Q(s, u))^2 ]``;
+- optional conservative term (``cql_alpha > 0``; CQL, Kumar et al. 2020, with sampled actions):
+  ``cql_alpha * E[ log sum_{u' in {u} + N(s)} exp Q(s, u') - Q(s, u) ]``, where ``N(s)`` are
+  ``cql_negatives`` utterances said in *other* conversations of the data.
 
-Expectile regression keeps the critic in the support of the data (no max over unseen
-utterances), which suits a candidate set drawn from another model. By name:
-``rerank:llm=SPEC,critic=DIR,k=4``; train the critic with ``dialogue-gym train --algo critic``.
+What expectile regression does and does not do: it keeps the *training targets* in the data's
+support (V never takes a max over unseen utterances), so Q is not inflated by its own
+extrapolation during training. It says nothing about Q of an utterance unlike any in the data —
+exactly what a candidate from another model may be — where the network extrapolates freely.
+The conservative term pushes Q down on utterances that do not belong to the conversation, so an
+off-support candidate is scored low rather than arbitrarily. By name:
+``rerank:llm=SPEC,critic=DIR,k=4``; train the critic with ``dialogue-gym train --algo critic``
+(``--critic-cql ALPHA`` for the conservative term).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import numpy as np
 from ..files import atomic_dir
 from ..llm.base import ChatBackend
 from .encoders import Encoder, make_encoder
-from .learned import expectile_loss, mlp, polyak_update
+from .learned import DEFAULT_THREADS, expectile_loss, mlp, polyak_update, torch_threads
 from .prompting import PromptingAgent
 
 SPEAKERS = {"assistant": "Agent", "user": "User"}
@@ -46,8 +54,8 @@ class CriticArgs:
     """Transitions per step."""
     lr: float = 3e-4
     """Adam learning rate."""
-    gamma: float = 0.99
-    """Discount per agent utterance."""
+    gamma: float = 1.0
+    """Discount per agent utterance (1: short episodes, undiscounted evaluation)."""
     expectile: float = 0.7
     """tau of the expectile loss of V."""
     polyak: float = 0.005
@@ -56,14 +64,25 @@ class CriticArgs:
     """MLP hidden sizes of Q and V."""
     context_messages: int = 4
     """Messages of history the state embeds."""
+    cql_alpha: float = 0.0
+    """Weight of the conservative term (0: plain IQL critic)."""
+    cql_negatives: int = 16
+    """Utterances from other conversations per state in the conservative term."""
     seed: int = 0
     """Torch and sampling seed."""
+    threads: int | None = DEFAULT_THREADS
+    """torch threads while training (None: leave torch's setting)."""
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0 or self.context_messages < 1:
             raise ValueError("need steps, batch_size, context_messages >= 1 and lr > 0")
         if not 0 < self.expectile < 1:
             raise ValueError(f"expectile must be in (0, 1), got {self.expectile}")
+        if self.cql_alpha < 0 or self.cql_negatives < 1:
+            raise ValueError(
+                f"need cql_alpha >= 0 and cql_negatives >= 1, got {self.cql_alpha}, "
+                f"{self.cql_negatives}"
+            )
 
 
 def context_text(messages: list[dict[str, str]], n: int) -> str:
@@ -134,36 +153,60 @@ def train_critic(
     r = torch.tensor([float(t["reward"]) for t in transitions])
     done = torch.tensor([float(t["done"]) for t in transitions])
     encode_s = time.perf_counter() - start
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    q, v = _critic_nets(feat.dim_s, feat.dim_u, args.hidden)
-    q_target = copy.deepcopy(q).requires_grad_(False)
-    opt_q = torch.optim.Adam(q.parameters(), lr=args.lr)
-    opt_v = torch.optim.Adam(v.parameters(), lr=args.lr)
-    log: dict[str, list[float]] = {"q": [], "v": []}
-    for _ in range(args.steps):
-        i = torch.from_numpy(rng.integers(0, len(r), size=args.batch_size))
-        su = torch.cat([s[i], u[i]], dim=1)
-        with torch.no_grad():
-            q_t = q_target(su).squeeze(1)
-        x = q_t - v(s[i]).squeeze(1)
-        loss_v = expectile_loss(x, args.expectile)
-        opt_v.zero_grad()
-        loss_v.backward()
-        opt_v.step()
-        with torch.no_grad():
-            y = r[i] + args.gamma * (1 - done[i]) * v(s2[i]).squeeze(1)
-        loss_q = F.mse_loss(q(su).squeeze(1), y)
-        opt_q.zero_grad()
-        loss_q.backward()
-        opt_q.step()
-        polyak_update(q, q_target, args.polyak)
-        log["q"].append(loss_q.item())
-        log["v"].append(loss_v.item())
+    episode = np.array([str(t.get("episode_id", n)) for n, t in enumerate(transitions)])
+    with torch_threads(args.threads):
+        torch.manual_seed(args.seed)
+        rng = np.random.default_rng(args.seed)
+        q, v = _critic_nets(feat.dim_s, feat.dim_u, args.hidden)
+        q_target = copy.deepcopy(q).requires_grad_(False)
+        opt_q = torch.optim.Adam(q.parameters(), lr=args.lr)
+        opt_v = torch.optim.Adam(v.parameters(), lr=args.lr)
+        log: dict[str, list[float]] = {"q": [], "v": [], "cql": []}
+        for _ in range(args.steps):
+            i = torch.from_numpy(rng.integers(0, len(r), size=args.batch_size))
+            su = torch.cat([s[i], u[i]], dim=1)
+            with torch.no_grad():
+                q_t = q_target(su).squeeze(1)
+            x = q_t - v(s[i]).squeeze(1)
+            loss_v = expectile_loss(x, args.expectile)
+            opt_v.zero_grad()
+            loss_v.backward()
+            opt_v.step()
+            with torch.no_grad():
+                y = r[i] + args.gamma * (1 - done[i]) * v(s2[i]).squeeze(1)
+            q_data = q(su).squeeze(1)
+            loss_q = F.mse_loss(q_data, y)
+            loss_cql = torch.zeros(())
+            if args.cql_alpha > 0:
+                loss_cql = _conservative_term(q, s, u, i.numpy(), q_data, episode, rng, args)
+            opt_q.zero_grad()
+            (loss_q + args.cql_alpha * loss_cql).backward()
+            opt_q.step()
+            polyak_update(q, q_target, args.polyak)
+            log["q"].append(loss_q.item())
+            log["v"].append(loss_v.item())
+            log["cql"].append(loss_cql.item())
     critic = UtteranceCritic(q, v, feat, args)
     figures = {"transitions": len(r), "encode_seconds": encode_s,
                "seconds": time.perf_counter() - start}  # fmt: skip
     return critic, {**log, **figures}
+
+
+def _conservative_term(
+    q: Any, s: Any, u: Any, i: np.ndarray, q_data: Any, episode: np.ndarray,
+    rng: np.random.Generator, args: CriticArgs,
+) -> Any:  # fmt: skip
+    """``E[ logsumexp(Q(s, u), Q(s, n_1..n_K)) - Q(s, u) ]`` with ``n_k`` utterances drawn from
+    other conversations (a draw from the same one is redrawn once, then kept: rare)."""
+    import torch
+
+    neg = rng.integers(0, len(u), size=(len(i), args.cql_negatives))
+    same = episode[neg] == episode[i][:, None]
+    neg[same] = rng.integers(0, len(u), size=int(same.sum()))
+    k = args.cql_negatives
+    s_rep = s[i].repeat_interleave(k, dim=0)
+    q_neg = q(torch.cat([s_rep, u[torch.from_numpy(neg.ravel())]], dim=1)).view(len(i), k)
+    return (torch.logsumexp(torch.cat([q_data[:, None], q_neg], dim=1), dim=1) - q_data).mean()
 
 
 class UtteranceCritic:

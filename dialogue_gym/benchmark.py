@@ -1,18 +1,26 @@
 """``dialogue-gym benchmark``: does offline RL on hindsight-regenerated data beat imitation?
 
-Per environment:
+Per environment and training seed ``s``:
 
-1. generate a behaviour dataset with the human-like (noisy scripted) policy;
-2. regenerate its failed episodes with the embedded hindsight pipeline (transcript controller,
-   imagination forward and reward models), and — as a labelled ablation — with the true env as
-   forward and reward model ("oracle forward model", which costs real environment episodes);
-3. train, over several training seeds: BC, filtered BC, CQL and IQL on the original data, CQL and
-   IQL on original + regenerated data, CQL on original + oracle-regenerated data, and PPO online;
-4. evaluate every method, and the random, scripted, human-like and oracle agents, on held-out
-   seeds; write a Markdown and JSON table (mean return with 95% CI over episodes and training
-   seeds, success rate, average turns, fraction of oracle, environment episodes consumed),
-   paired-bootstrap tests of CQL + hindsight against every other method (paired by evaluation
-   seed, the learned methods' returns averaged over training seeds), and a PNG bar chart.
+1. generate a behaviour dataset with the human-like (noisy scripted) policy — a fresh one per
+   training seed (seeds ``s * dataset_episodes ...``), so the intervals cover the variance of the
+   data as well as of the network's initialization (``resample_data=False``: one dataset for
+   every seed, the protocol before this was fixed);
+2. regenerate its unsuccessful episodes with the embedded hindsight pipeline (transcript
+   controller, imagination forward and reward models), and — as a labelled ablation — with the
+   true env as forward and reward model ("oracle forward model", which costs real environment
+   episodes: every one it plays is counted); replay each imagined regeneration in the true env,
+   for the report only, to measure the imagination gap;
+3. train BC, filtered BC, CQL and IQL on the original data, CQL and IQL on original +
+   regenerated data, CQL on original + oracle-regenerated data, and PPO online.
+
+Then evaluate every method, and the random, scripted, human-like, model-based (knows the
+dynamics, not the persona) and oracle agents, on the same held-out seeds, and write a Markdown and
+JSON table and a PNG chart. Statistics (:class:`~dialogue_gym.stats.TwoLevelBootstrap`): each
+mean's 95% interval resamples training seeds and evaluation seeds; so do the normalized score
+``(x - random) / (oracle - random)`` and the tests of CQL + hindsight against every other method
+(paired by evaluation seed), whose p-values are Holm-corrected as one family per env. The spread
+of the per-training-seed means is shown beside each row.
 """
 
 from __future__ import annotations
@@ -29,19 +37,25 @@ import numpy as np
 
 from .evaluation import env_domain, evaluate
 from .files import atomic_write_text
-from .stats import mean_ci, paired_bootstrap, proportion_ci
+from .stats import TwoLevelBootstrap, holm
 
 MAIN = "cql+hindsight"
 EVAL_SEED = 1_000_000
+BASELINES = ("random", "scripted", "human-like", "model-based", "oracle")
+LABELS = {
+    "model-based": "model-based (knows the dynamics, not the persona)",
+    "oracle": "oracle (knows the persona: privileged)",
+    "cql+hindsight(oracle-fwd)": "cql+hindsight(oracle-fwd) [ablation: true env]",
+}
 
 
 @dataclass
 class BenchmarkConfig:
-    """Sizes of one benchmark run (``quick()`` for the 3-minute version)."""
+    """Sizes and protocol of one benchmark run (``quick()`` for the short version)."""
 
     envs: tuple[str, ...] = ("Persuasion-v0", "Counseling-v0")
     dataset_episodes: int = 1500
-    """Behaviour episodes per env (the offline methods' environment budget)."""
+    """Behaviour episodes per env and training seed (the offline methods' environment budget)."""
     eval_episodes: int = 200
     """Held-out evaluation episodes per method and training seed."""
     train_seeds: int = 3
@@ -50,11 +64,35 @@ class BenchmarkConfig:
     ppo_steps: int = 10_000
     """PPO environment steps per training seed."""
     top_share: float = 0.25
-    """Filtered BC keeps this top share of episodes by return."""
+    """Filtered BC keeps exactly this top share of episodes by return."""
+    resample_data: bool = True
+    """A new behaviour dataset (and its regenerations) per training seed; False: one for all."""
+    imagined_weight: float = 1.0
+    """Loss weight of transitions whose reward a hindsight model imagined (1: same as real)."""
+    model_based_samples: int = 6
+    """Personas the model-based reference plans over."""
+    threads: int | None = 1
+    """torch threads of the learners and of the learned agents' evaluation."""
+    n_boot: int = 10_000
+    """Bootstrap replicates of the intervals and tests."""
+
+    def __post_init__(self) -> None:
+        for name in ("dataset_episodes", "eval_episodes", "train_seeds", "offline_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.ppo_steps < 2:
+            raise ValueError(f"ppo_steps must be >= 2, got {self.ppo_steps}")
+        if self.train_seeds * self.dataset_episodes > EVAL_SEED:
+            raise ValueError(
+                f"train_seeds * dataset_episodes must stay below the evaluation seeds "
+                f"({EVAL_SEED}), got {self.train_seeds * self.dataset_episodes}"
+            )
+        if not 0 < self.top_share <= 1 or not 0 <= self.imagined_weight <= 1:
+            raise ValueError("need 0 < top_share <= 1 and 0 <= imagined_weight <= 1")
 
     @classmethod
     def quick(cls, envs: tuple[str, ...] = ("Persuasion-v0", "Counseling-v0")) -> BenchmarkConfig:
-        """Small sizes: finishes in about 3 minutes on 2 cores."""
+        """Small sizes: a few minutes on 2 cores."""
         return cls(
             envs=envs,
             dataset_episodes=400,
@@ -62,59 +100,57 @@ class BenchmarkConfig:
             train_seeds=3,
             offline_steps=500,
             ppo_steps=2048,
+            model_based_samples=3,
+            n_boot=2000,
         )
 
 
 def _methods(cfg: BenchmarkConfig) -> dict[str, Callable[..., Any]]:
+    """Each offline method: ``fn(datasets, domain, seed) -> agent``."""
     from .agents.bc import BCArgs, train_bc
     from .agents.cql import CQLArgs, train_cql
     from .agents.iql import IQLArgs, train_iql
 
-    steps = cfg.offline_steps
+    common = {"steps": cfg.offline_steps, "imagined_weight": cfg.imagined_weight,
+              "threads": cfg.threads}  # fmt: skip
+    bc = lambda s, **kw: BCArgs(seed=s, **common, **kw)  # noqa: E731
+    cql = lambda s: CQLArgs(seed=s, **common)  # noqa: E731
+    iql = lambda s: IQLArgs(seed=s, **common)  # noqa: E731
     return {
-        "bc": lambda d, dom, s: train_bc(d["orig"], dom, BCArgs(steps=steps, seed=s)),
-        "filtered-bc": lambda d, dom, s: train_bc(
-            d["orig"], dom, BCArgs(steps=steps, seed=s, top_share=cfg.top_share)
-        ),
-        "cql": lambda d, dom, s: train_cql(d["orig"], dom, CQLArgs(steps=steps, seed=s)),
-        "iql": lambda d, dom, s: train_iql(d["orig"], dom, IQLArgs(steps=steps, seed=s)),
-        MAIN: lambda d, dom, s: train_cql(d["hind"], dom, CQLArgs(steps=steps, seed=s)),
-        "iql+hindsight": lambda d, dom, s: train_iql(d["hind"], dom, IQLArgs(steps=steps, seed=s)),
-        "cql+hindsight(oracle-fwd)": lambda d, dom, s: train_cql(
-            d["oracle"], dom, CQLArgs(steps=steps, seed=s)
-        ),
+        "bc": lambda d, dom, s: train_bc(d["orig"], dom, bc(s)),
+        "filtered-bc": lambda d, dom, s: train_bc(d["orig"], dom, bc(s, top_share=cfg.top_share)),
+        "cql": lambda d, dom, s: train_cql(d["orig"], dom, cql(s)),
+        "iql": lambda d, dom, s: train_iql(d["orig"], dom, iql(s)),
+        MAIN: lambda d, dom, s: train_cql(d["hind"], dom, cql(s)),
+        "iql+hindsight": lambda d, dom, s: train_iql(d["hind"], dom, iql(s)),
+        "cql+hindsight(oracle-fwd)": lambda d, dom, s: train_cql(d["oracle"], dom, cql(s)),
     }
 
 
-def _row(
-    name: str,
-    returns: np.ndarray,
-    successes: list[bool],
-    turns: list[int],
-    oracle_mean: float,
-    env_episodes: int | None,
-    per_seed: list[float],
+def _imagination_gap(regen: list, by_id: dict) -> dict[str, Any]:
+    """Mean imagined reward of the regenerations vs their true reward on replay (report only:
+    the replays are not training data and are not charged to any method)."""
+    from .hindsight import replay_in_true_env
+
+    if not regen:
+        return {"n": 0}
+    imagined = np.array([float(r.reward) for r in regen])
+    true = np.array([replay_in_true_env(by_id[r.provenance["source_id"]], r.turns)[0]
+                     for r in regen])  # fmt: skip
+    return {
+        "n": len(regen),
+        "imagined_mean": float(imagined.mean()),
+        "true_mean": float(true.mean()),
+        "gap": float((imagined - true).mean()),
+        "mae": float(np.abs(imagined - true).mean()),
+    }
+
+
+def _datasets(
+    env_id: str, cfg: BenchmarkConfig, seed: int, out_dir: Path, log: Callable[[str], None]
 ) -> dict[str, Any]:
-    m, lo, hi = mean_ci(returns)
-    p, plo, phi = proportion_ci(int(sum(successes)), len(successes))
-    return {
-        "method": name,
-        "mean_return": m,
-        "ci95": [lo, hi],
-        "success_rate": p,
-        "success_ci95": [plo, phi],
-        "avg_turns": float(np.mean(turns)),
-        "fraction_of_oracle": m / oracle_mean if oracle_mean else None,
-        "env_episodes": env_episodes,
-        "per_seed_means": per_seed,
-        "n_episodes": int(len(returns)),
-    }
-
-
-def run_env(env_id: str, cfg: BenchmarkConfig, out_dir: Path, log: Callable[[str], None]) -> dict:
-    """The whole benchmark for one environment."""
+    """Behaviour data of one training seed, its regenerations, and their figures."""
     from .agents.offline_data import OfflineData, concat
-    from .agents.ppo import PPOArgs, train_ppo
     from .generate import generate
     from .hindsight import (
         ImaginationForwardModel,
@@ -127,110 +163,138 @@ def run_env(env_id: str, cfg: BenchmarkConfig, out_dir: Path, log: Callable[[str
     )
     from .jsonl import read_episodes, write_episodes
 
+    t0 = time.time()
+    data_seed = seed * cfg.dataset_episodes
+    path = out_dir / f"behaviour-seed{seed}.jsonl"
+    generate(env_id, "human-like", cfg.dataset_episodes, path, seed=data_seed, progress=False)
+    episodes, _ = read_episodes(path)
+    regen = regenerate(
+        episodes, TranscriptController(), ImaginationForwardModel(), ImaginationRewardModel()
+    )
+    fwd, rwd = TrueEnvForwardModel(), TrueEnvRewardModel()
+    oracle_regen = regenerate(episodes, TranscriptController(), fwd, rwd)
+    write_episodes(out_dir / f"regenerated-seed{seed}.jsonl", regen)
+    write_episodes(out_dir / f"regenerated-oracle-forward-seed{seed}.jsonl", oracle_regen)
+    by_id = {e.id: e for e in episodes}
+    orig = OfflineData.from_episodes(episodes)
+    figures = {
+        "data_seed": data_seed,
+        "episodes": len(episodes),
+        "unsuccessful": sum(is_failed(e) for e in episodes),
+        "regenerated": len(regen),
+        "oracle_regenerated": len(oracle_regen),
+        "oracle_env_episodes": fwd.env_episodes + rwd.env_episodes,
+        "imagination_gap": _imagination_gap(regen, by_id),
+        "behaviour_mean": float(np.mean([e.reward for e in episodes if e.status == "ok"])),
+    }
+    log(
+        f"{env_id} seed {seed}: {len(episodes)} behaviour episodes "
+        f"({figures['unsuccessful']} unsuccessful), {len(regen)} regenerated, "
+        f"{len(oracle_regen)} oracle-regenerated [{time.time() - t0:.0f} s]"
+    )
+    return {
+        "orig": orig,
+        "hind": concat(orig, OfflineData.from_episodes(regen)) if regen else orig,
+        "oracle": concat(orig, OfflineData.from_episodes(oracle_regen)) if oracle_regen else orig,
+        "figures": figures,
+    }
+
+
+def _returns(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Returns (nan where the episode failed), successes and turns of an evaluation."""
+    eps = result.episodes
+    returns = np.array([e.reward if e.status == "ok" else np.nan for e in eps], dtype=float)
+    return returns, np.array([float(e.success) for e in eps]), np.array([e.turns for e in eps])
+
+
+def run_env(env_id: str, cfg: BenchmarkConfig, out_dir: Path, log: Callable[[str], None]) -> dict:
+    """The whole benchmark for one environment."""
+    from .agents.learned import torch_threads
+    from .agents.ppo import PPOArgs, train_ppo
+    from .agents.registry import make_agent
+
     domain = env_domain(env_id)
     t0 = time.time()
     env_dir = out_dir / env_id
     env_dir.mkdir(parents=True, exist_ok=True)
-    data_path = env_dir / "behaviour.jsonl"
-    generate(env_id, "human-like", cfg.dataset_episodes, data_path, seed=0, progress=False)
-    episodes, _ = read_episodes(data_path)
-    failed = [e for e in episodes if is_failed(e)]
-    regen = regenerate(
-        episodes, TranscriptController(), ImaginationForwardModel(), ImaginationRewardModel()
-    )
-    oracle_regen = regenerate(
-        episodes, TranscriptController(), TrueEnvForwardModel(), TrueEnvRewardModel()
-    )
-    write_episodes(env_dir / "regenerated.jsonl", regen)
-    write_episodes(env_dir / "regenerated_oracle_forward.jsonl", oracle_regen)
-    log(
-        f"{env_id}: {len(episodes)} behaviour episodes ({len(failed)} failed), "
-        f"{len(regen)} regenerated, {len(oracle_regen)} oracle-regenerated "
-        f"[{time.time() - t0:.0f} s]"
-    )
-    orig = OfflineData.from_episodes(episodes)
-    data = {
-        "orig": orig,
-        "hind": concat(orig, OfflineData.from_episodes(regen)) if regen else orig,
-        "oracle": concat(orig, OfflineData.from_episodes(oracle_regen)) if oracle_regen else orig,
-    }
     kw = {"progress": False, "oracle": False}
 
-    def returns_of(agent: Any) -> Any:
-        return evaluate(agent, env_id, cfg.eval_episodes, EVAL_SEED, **kw)
+    def evaluated(agent: Any) -> Any:
+        with torch_threads(cfg.threads):
+            return evaluate(agent, env_id, cfg.eval_episodes, EVAL_SEED, **kw)
 
-    baselines = {name: returns_of(name) for name in ("random", "scripted", "human-like", "oracle")}
-    oracle_mean = baselines["oracle"].summary["mean_return"]
-    rows, per_eval_seed = [], {}
-    for name, r in baselines.items():
-        rets = np.array([e.reward for e in r.episodes])
-        per_eval_seed[name] = rets
-        rows.append(
-            _row(
-                name,
-                rets,
-                [e.success for e in r.episodes],
-                [e.turns for e in r.episodes],
-                oracle_mean,
-                None,
-                [float(rets.mean())],
-            )
-        )
-    budgets = {
-        "bc": len(episodes),
-        "filtered-bc": len(episodes),
-        "cql": len(episodes),
-        "iql": len(episodes),
-        MAIN: len(episodes),
-        "iql+hindsight": len(episodes),
-        "cql+hindsight(oracle-fwd)": len(episodes) + len(oracle_regen),
-    }
-    trained = {name: [] for name in [*_methods(cfg), "ppo"]}
-    for name, fn in _methods(cfg).items():
-        t = time.time()
-        for s in range(cfg.train_seeds):
-            trained[name].append(returns_of(fn(data, domain, s)))
-        log(f"{env_id}: {name} trained and evaluated x{cfg.train_seeds} [{time.time() - t:.0f} s]")
-    t = time.time()
-    ppo_episodes = 0
+    runs: dict[str, list[Any]] = {}
+    for name in BASELINES:
+        options = {"samples": cfg.model_based_samples} if name == "model-based" else {}
+        runs[name] = [evaluated(make_agent(name, domain, **options))]
+    log(f"{env_id}: baselines evaluated [{time.time() - t0:.0f} s]")
+    datasets = {}
+    budgets: dict[str, list[int]] = {}
     for s in range(cfg.train_seeds):
-        agent, n = train_ppo(env_id, PPOArgs(steps=cfg.ppo_steps, seed=s))
-        ppo_episodes += n
-        trained["ppo"].append(returns_of(agent))
-    budgets["ppo"] = ppo_episodes // cfg.train_seeds
-    log(f"{env_id}: ppo trained and evaluated x{cfg.train_seeds} [{time.time() - t:.0f} s]")
-    for name, results in trained.items():
-        stacked = np.array([[e.reward for e in r.episodes] for r in results])
-        per_eval_seed[name] = stacked.mean(axis=0)
+        if cfg.resample_data or not datasets:
+            datasets[s] = _datasets(env_id, cfg, s if cfg.resample_data else 0, env_dir, log)
+        data = datasets[s] if cfg.resample_data else datasets[0]
+        n = data["figures"]["episodes"]
+        for name, fn in _methods(cfg).items():
+            runs.setdefault(name, []).append(evaluated(fn(data, domain, s)))
+            extra = data["figures"]["oracle_env_episodes"] if "oracle-fwd" in name else 0
+            budgets.setdefault(name, []).append(n + extra)
+        agent, episodes = train_ppo(env_id, PPOArgs(steps=cfg.ppo_steps, seed=s,
+                                                    threads=cfg.threads))  # fmt: skip
+        runs.setdefault("ppo", []).append(evaluated(agent))
+        budgets.setdefault("ppo", []).append(episodes)
+        log(f"{env_id} seed {s}: every method trained and evaluated [{time.time() - t0:.0f} s]")
+
+    matrices = {name: [_returns(r) for r in rs] for name, rs in runs.items()}
+    returns = {k: np.stack([m[0] for m in v]) for k, v in matrices.items()}
+    boot = TwoLevelBootstrap(returns, cfg.n_boot, seed=0)
+    success = TwoLevelBootstrap(
+        {k: np.stack([m[1] for m in v]) for k, v in matrices.items()}, cfg.n_boot, seed=1
+    )
+    rows = []
+    for name in runs:
+        mean, norm, succ = boot.mean(name), boot.normalized(name), success.mean(name)
+        run_means = boot.run_means(name)
         rows.append(
-            _row(
-                name,
-                stacked.ravel(),
-                [e.success for r in results for e in r.episodes],
-                [e.turns for r in results for e in r.episodes],
-                oracle_mean,
-                budgets[name],
-                [float(x) for x in stacked.mean(axis=1)],
-            )
+            {
+                "method": name,
+                "label": LABELS.get(name, name),
+                "trained": name not in BASELINES,
+                "mean_return": mean.value,
+                "ci95": mean.as_list(),
+                "run_means": run_means,
+                "run_spread": [min(run_means), max(run_means)],
+                "normalized_score": norm.value,
+                "normalized_ci95": norm.as_list(),
+                "success_rate": succ.value,
+                "success_ci95": succ.as_list(),
+                "avg_turns": float(np.mean([m[2] for m in matrices[name]])),
+                "env_episodes": int(np.mean(budgets[name])) if name in budgets else None,
+                "n_runs": len(runs[name]),
+                "n_episodes": int(np.isfinite(returns[name]).sum()),
+                "n_failed": int((~np.isfinite(returns[name])).sum()),
+            }
         )
     tests = []
-    for name, rets in per_eval_seed.items():
+    for name in runs:
         if name == MAIN:
             continue
-        diff, ci, p = paired_bootstrap(per_eval_seed[MAIN], rets)
-        tests.append({"versus": name, "diff": diff, "ci95": list(ci), "p": p})
+        diff, p = boot.diff(MAIN, name)
+        tests.append({"versus": name, "diff": diff.value, "ci95": diff.as_list(), "p": p})
+    for t, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):
+        t["p_holm"] = adjusted
+    data_figures = [d["figures"] for d in datasets.values()]
     return {
         "env_id": env_id,
         "rows": rows,
         "tests": tests,
-        "dataset": {
-            "episodes": len(episodes),
-            "failed": len(failed),
-            "regenerated": len(regen),
-            "oracle_regenerated": len(oracle_regen),
-        },
+        "datasets": data_figures,
         "seconds": time.time() - t0,
     }
+
+
+def _fmt_ci(m: float, ci: list[float], digits: int = 3) -> str:
+    return f"{m:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
 def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
@@ -240,36 +304,57 @@ def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
         "",
         f"Config: {json.dumps(asdict(cfg))}",
         "",
-        "Mean return with 95% t-interval over evaluation episodes (and training seeds for learned "
-        "methods); *env episodes*: environment episodes the method consumed (offline: the "
-        "behaviour dataset, plus the true-env continuations of the oracle-forward ablation). "
-        f"Tests: paired bootstrap of {MAIN} minus each method, paired by evaluation seed "
-        "(learned methods averaged over training seeds), two-sided p.",
+        "Intervals: 95%, two-level bootstrap (training seeds, then evaluation seeds shared by "
+        "every method) — they cover both sources of variance. *runs*: the lowest and highest "
+        "mean of the training runs (a fresh behaviour dataset per run"
+        + ("" if cfg.resample_data else " — here one dataset for all runs")
+        + "). *normalized*: (x - random) / (oracle - random) on the same seeds. *env "
+        "episodes*: environment episodes a training run consumed (offline: its behaviour "
+        "dataset, plus every true-env episode the oracle-forward ablation played). Tests: "
+        f"{MAIN} minus each method, two-level bootstrap paired by evaluation seed, two-sided; "
+        "*p (Holm)* corrects the table's family of tests for multiplicity.",
     ]
     for r in results:
-        d = r["dataset"]
+        lines += ["", f"## {r['env_id']}", "", "Behaviour data and regenerations per training run:"]
         lines += [
             "",
-            f"## {r['env_id']}",
+            "| run | episodes (unsuccessful) | behaviour mean | regenerated | imagined reward | "
+            "true reward on replay | gap | oracle-fwd: regenerated, env episodes |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for i, d in enumerate(r["datasets"]):
+            g = d["imagination_gap"]
+            imagined = f"{g['imagined_mean']:.3f}" if g["n"] else "-"
+            true = f"{g['true_mean']:.3f}" if g["n"] else "-"
+            gap = f"{g['gap']:+.3f}" if g["n"] else "-"
+            lines.append(
+                f"| {i} | {d['episodes']} ({d['unsuccessful']}) | {d['behaviour_mean']:.3f} | "
+                f"{d['regenerated']} | {imagined} | {true} | {gap} | "
+                f"{d['oracle_regenerated']}, {d['oracle_env_episodes']} |"
+            )
+        lines += [
             "",
-            f"Behaviour data: {d['episodes']} episodes, {d['failed']} failed; regenerated "
-            f"{d['regenerated']} (imagination), {d['oracle_regenerated']} (oracle forward).",
-            "",
-            "| method | mean return [95% CI] | success | turns | of oracle | env episodes |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| method | mean return [95% CI] | runs | normalized [95% CI] | success | turns "
+            "| env episodes |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for row in r["rows"]:
-            frac = row["fraction_of_oracle"]
-            lines.append(
-                f"| {row['method']} | {row['mean_return']:.3f} [{row['ci95'][0]:.3f}, "
-                f"{row['ci95'][1]:.3f}] | {row['success_rate']:.2f} | {row['avg_turns']:.1f} | "
-                f"{'' if frac is None else f'{frac:.2f}'} | {row['env_episodes'] or '-'} |"
+            spread = (
+                f"{row['run_spread'][0]:.3f} – {row['run_spread'][1]:.3f}"
+                if row["n_runs"] > 1
+                else "-"
             )
-        lines += ["", f"| {MAIN} vs | diff [95% CI] | p |", "| --- | --- | --- |"]
+            lines.append(
+                f"| {row['label']} | {_fmt_ci(row['mean_return'], row['ci95'])} | {spread} | "
+                f"{_fmt_ci(row['normalized_score'], row['normalized_ci95'], 2)} | "
+                f"{row['success_rate']:.2f} | {row['avg_turns']:.1f} | "
+                f"{row['env_episodes'] or '-'} |"
+            )
+        lines += ["", f"| {MAIN} vs | diff [95% CI] | p | p (Holm) |", "| --- | --- | --- | --- |"]
         for t in r["tests"]:
             lines.append(
                 f"| {t['versus']} | {t['diff']:+.3f} [{t['ci95'][0]:+.3f}, "
-                f"{t['ci95'][1]:+.3f}] | {t['p']:.3g} |"
+                f"{t['ci95'][1]:+.3f}] | {t['p']:.3g} | {t['p_holm']:.3g} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -292,15 +377,12 @@ def bar_chart(results: list[dict], path: Path) -> None:
             ]
         ).T
         colors = [
-            "#bbbbbb"
-            if n in ("random", "scripted", "human-like", "oracle")
-            else ("#cc3311" if n == MAIN else "#4477aa")
-            for n in names
+            "#bbbbbb" if n in BASELINES else ("#cc3311" if n == MAIN else "#4477aa") for n in names
         ]
         ax.bar(range(len(names)), means, yerr=err, color=colors, capsize=3)
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels(names, rotation=60, ha="right", fontsize=8)
-        ax.set_ylabel("mean return")
+        ax.set_ylabel("mean return (95% CI: training x evaluation seeds)")
         ax.set_title(r["env_id"])
     fig.tight_layout()
     tmp = path.with_name(path.stem + ".tmp.png")

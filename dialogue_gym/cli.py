@@ -215,6 +215,10 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         cfg.eval_episodes = args.eval_episodes
     if args.seeds:
         cfg.train_seeds = args.seeds
+    cfg.resample_data = not args.shared_data
+    cfg.imagined_weight = args.imagined_weight
+    cfg.threads = args.threads
+    cfg.__post_init__()
     _, md = run_benchmark(cfg, args.out, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(md)
     return 0
@@ -231,7 +235,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         if not args.env:
             raise ValueError("--algo ppo trains online: give --env")
-        agent, episodes = train_ppo(args.env, PPOArgs(steps=args.steps or 20_000, seed=args.seed))
+        ppo_args = PPOArgs(steps=args.steps or 20_000, seed=args.seed, threads=args.threads)
+        agent, episodes = train_ppo(args.env, ppo_args)
         save_ppo(args.out, agent)
         print(f"ppo: {episodes} environment episodes; saved {args.out}")
         return 0
@@ -251,7 +256,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = OfflineData.from_episodes(episodes)
     if args.regenerated:
         data = concat(data, OfflineData.from_episodes(_read_all([args.regenerated])))
-    kw = {"seed": args.seed, **({"steps": args.steps} if args.steps else {})}
+    kw = {"seed": args.seed, "threads": args.threads, "imagined_weight": args.imagined_weight,
+          **({"steps": args.steps} if args.steps else {})}  # fmt: skip
     agent = {
         "bc": lambda: train_bc(data, domain, BCArgs(**kw)),
         "filtered-bc": lambda: train_bc(data, domain, BCArgs(top_share=args.top_share, **kw)),
@@ -304,7 +310,8 @@ def _train_lm(args: argparse.Namespace) -> int:
         from .agents.dpo import DPOArgs, train_dpo
         from .hindsight import preference_pairs
 
-        pairs = preference_pairs(regenerated, {e.id: e for e in originals})
+        # sources: the originals and earlier rounds' regenerations (round 2 rewrites round 1)
+        pairs = preference_pairs(regenerated, {e.id: e for e in originals + regenerated})
         out = train_dpo(model, tokenizer, pairs,
                         DPOArgs(max_steps=args.steps or 50, seed=args.seed, **hp),
                         output_dir=run_dir, progress=True)  # fmt: skip
@@ -339,7 +346,8 @@ def _train_critic(args: argparse.Namespace) -> int:
     episodes = _read_all(args.data) + _read_all([args.regenerated] if args.regenerated else [])
     transitions = utterance_transitions(episodes)
     hp = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
-    critic_args = CriticArgs(steps=args.steps or 2000, seed=args.seed, **hp)
+    critic_args = CriticArgs(steps=args.steps or 2000, seed=args.seed, threads=args.threads,
+                             cql_alpha=args.critic_cql, **hp)  # fmt: skip
     critic, log = train_critic(transitions, make_encoder(args.encoder), critic_args)
     critic.save(args.out, log)
     print(f"critic: {log['transitions']} transitions, encoder {args.encoder}, "
@@ -374,6 +382,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     for s in SIMULATORS:
         print(f"  {s}")
     return 0
+
+
+def _threads(text: str) -> int | None:
+    """``--threads N``: a positive count, or 0 for torch's own default (None)."""
+    n = int(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"threads must be >= 0, got {n}")
+    return n or None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -478,6 +494,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--dataset-episodes", type=int, default=None)
     b.add_argument("--eval-episodes", type=int, default=None)
     b.add_argument("--seeds", type=int, default=None, help="training seeds")
+    b.add_argument("--shared-data", action="store_true",
+                   help="one behaviour dataset for every training seed (the old protocol; "
+                   "default: a fresh dataset per seed)")  # fmt: skip
+    b.add_argument("--imagined-weight", type=float, default=1.0,
+                   help="loss weight of transitions with imagined rewards (0-1)")  # fmt: skip
+    b.add_argument("--threads", type=_threads, default=1,
+                   help="torch threads of the learners (0: torch's default)")  # fmt: skip
     b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
     b.set_defaults(func=cmd_benchmark)
 
@@ -505,6 +528,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="LM algos: weight dtype at load (default: as stored)")  # fmt: skip
     t.add_argument("--lora-r", type=int, default=0, help="LM algos: LoRA rank (0: all weights)")
     t.add_argument("--encoder", default="minilm", help="critic: minilm | hash | hash:N")
+    t.add_argument("--threads", type=_threads, default=1,
+                   help="bc/cql/iql/ppo/critic: torch threads (0: torch's default)")  # fmt: skip
+    t.add_argument(
+        "--imagined-weight",
+        type=float,
+        default=1.0,
+        help="bc/cql/iql: loss weight of transitions with imagined rewards (0-1)",
+    )
+    t.add_argument(
+        "--critic-cql",
+        type=float,
+        default=0.0,
+        help="critic: weight of the conservative term (0: plain IQL critic)",
+    )
     t.add_argument("--sft-unit", default="turn", choices=("turn", "dialogue"),
                    help="sft: an example per agent turn, or per dialogue")  # fmt: skip
     t.set_defaults(func=cmd_train)

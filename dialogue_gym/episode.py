@@ -13,6 +13,8 @@ from typing import Any
 SCHEMA_VERSION = 1
 ROLES = ("assistant", "user")
 STATUSES = ("ok", "failed")
+REAL_REWARD = "real"
+ORACLE_REWARD = "true-env (oracle ablation)"
 
 
 @dataclass
@@ -61,6 +63,19 @@ class Episode:
     def messages(self) -> list[dict[str, str]]:
         """The turns as OpenAI chat-format messages."""
         return [{"role": t.role, "content": t.text} for t in self.turns]
+
+    @property
+    def reward_source(self) -> str:
+        """Where ``reward`` came from: ``"real"`` (an outcome recorded in an env or a corpus),
+        ``"imagined:<reward model>"`` (a hindsight reward model's estimate), or
+        ``"true-env (oracle ablation)"``."""
+        prov = self.provenance or {}
+        if "reward_source" in prov:
+            return str(prov["reward_source"])
+        model = prov.get("reward_model")
+        if not model:
+            return REAL_REWARD
+        return ORACLE_REWARD if model.get("oracle") else f"imagined:{model.get('name', '?')}"
 
     @property
     def agent_turns(self) -> list[int]:

@@ -8,6 +8,15 @@ Success, per domain:
 An episode whose simulator failed (an LLM that never gave a valid answer, say) has status
 ``"failed"``: it counts in ``n_failed``, as an unsuccessful episode in the success rate, and is
 left out of the mean return rather than scored as 0.
+
+Normalized score: ``(x - random) / (oracle - random)``, where ``x`` is the agent's mean return
+and ``random`` / ``oracle`` are the random agent's and the oracle's mean returns on the *same*
+seeds (those where the agent's episode did not fail): 0 is random, 1 the oracle, on either
+task's scale. Its interval is a bootstrap over those seeds.
+
+Privileged information: the hidden persona reaches an agent only if the agent is registered as
+privileged (:attr:`Agent.privileged`, e.g. the oracle); every other agent plays an env made with
+``privileged_info=False``.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import numpy as np
 from .agents.base import Agent
 from .files import atomic_write_text
 from .rollout import play_episode
-from .stats import mean_ci, proportion_ci
+from .stats import mean_ci, normalized_score, proportion_ci
 
 DOMAIN_OF = {"Persuasion-v0": "persuasion", "Counseling-v0": "counseling"}
 
@@ -176,22 +185,49 @@ def _run(
     return records
 
 
-_ORACLE_CACHE: dict[str, np.ndarray] = {}
+def privileged_kwargs(agent: Agent, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``env_kwargs`` with ``privileged_info`` on only for an agent registered as privileged.
+
+    ``ValueError`` if the caller asks for privileged information for any other agent.
+    """
+    privileged = bool(getattr(agent, "privileged", False))
+    if env_kwargs.get("privileged_info") and not privileged:
+        raise ValueError(
+            f"privileged_info=True was asked for agent {agent.name!r}, which is not registered "
+            "as privileged; only privileged agents (the oracle) receive the hidden persona"
+        )
+    return {**env_kwargs, "privileged_info": privileged}
+
+
+_REFERENCE_CACHE: dict[str, np.ndarray] = {}
+REFERENCES = ("random", "oracle")
+
+
+def reference_returns(
+    name: str, env_id: str, seeds: list[int], env_kwargs: dict[str, Any]
+) -> np.ndarray:
+    """The returns of the reference agent ``name`` (random or oracle) on ``seeds`` (memoized
+    per process)."""
+    from .agents.registry import make_agent
+
+    if name not in REFERENCES:
+        raise ValueError(f"reference must be one of {REFERENCES}, got {name!r}")
+    key = json.dumps([name, env_id, seeds, env_kwargs], sort_keys=True, default=str)
+    if key not in _REFERENCE_CACHE:
+        domain = env_domain(env_id)
+        agent = make_agent(name, domain)
+        kwargs = privileged_kwargs(agent, {k: v for k, v in env_kwargs.items()
+                                           if k != "privileged_info"})  # fmt: skip
+        records = _run(
+            lambda: (agent, gym.make(env_id, **kwargs)), domain, seeds, False, name, False
+        )
+        _REFERENCE_CACHE[key] = np.array([r.reward for r in records])
+    return _REFERENCE_CACHE[key]
 
 
 def oracle_returns(env_id: str, seeds: list[int], env_kwargs: dict[str, Any]) -> np.ndarray:
     """The oracle's returns on ``seeds`` (memoized per process)."""
-    from .agents.oracle import OracleAgent
-
-    key = json.dumps([env_id, seeds, env_kwargs], sort_keys=True, default=str)
-    if key not in _ORACLE_CACHE:
-        domain = env_domain(env_id)
-        records = _run(
-            lambda: (OracleAgent(domain), gym.make(env_id, **env_kwargs)),
-            domain, seeds, False, "oracle", False,
-        )  # fmt: skip
-        _ORACLE_CACHE[key] = np.array([r.reward for r in records])
-    return _ORACLE_CACHE[key]
+    return reference_returns("oracle", env_id, seeds, env_kwargs)
 
 
 def evaluate(
@@ -211,11 +247,12 @@ def evaluate(
     """Play ``episodes`` episodes (seeds ``seed .. seed+episodes-1``) and summarize them.
 
     ``agent`` is an :class:`Agent` or a registry spec (``"scripted:noise=0.2"``). With the
-    embedded simulator and ``oracle=True`` the oracle is run on the same seeds for the
-    fraction-of-oracle figure. ``out`` also saves the result as JSON. ``concurrency`` > 1 plays
-    episodes on that many threads (needs ``agent`` as a spec, so each thread builds its own);
-    results do not depend on it. ``judge`` (e.g. an :class:`~dialogue_gym.llm.judge.LLMJudge`)
-    adds a judged score to every episode.
+    embedded simulator and ``oracle=True`` the random agent and the oracle are run on the same
+    seeds for the normalized score (see the module docstring). The env gets
+    ``privileged_info=True`` only if the agent is registered as privileged. ``out`` also saves
+    the result as JSON. ``concurrency`` > 1 plays episodes on that many threads (needs ``agent``
+    as a spec, so each thread builds its own); results do not depend on it. ``judge`` (e.g. an
+    :class:`~dialogue_gym.llm.judge.LLMJudge`) adds a judged score to every episode.
     """
     from .agents.registry import make_agent
 
@@ -228,11 +265,12 @@ def evaluate(
     if spec is None and concurrency > 1:
         raise ValueError("pass the agent as a registry spec (a str) to run concurrently")
     agent = make_agent(spec, domain) if spec is not None else agent
+    play_kwargs = privileged_kwargs(agent, env_kwargs)
     first = [agent]
 
     def make() -> tuple[Agent, gym.Env]:
         a = first.pop() if first else make_agent(spec, domain)
-        return a, gym.make(env_id, **env_kwargs)
+        return a, gym.make(env_id, **play_kwargs)
 
     seeds = list(range(seed, seed + episodes))
     t0 = time.time()
@@ -275,12 +313,18 @@ def evaluate(
     )
     simulator = env_kwargs.get("simulator", "embedded")
     summary["throughput_eps"] = len(records) / wall if wall > 0 else None
-    if oracle and simulator == "embedded" and agent.name != "oracle" and len(ok):
-        o = oracle_returns(env_id, seeds, env_kwargs)
-        summary["oracle_mean_return"] = float(o.mean())
-        summary["fraction_of_oracle"] = float(ok.mean() / o.mean()) if o.mean() != 0 else None
-    elif agent.name == "oracle":
-        summary["fraction_of_oracle"] = 1.0
+    if oracle and simulator == "embedded" and len(ok):
+        ok_seeds = [r.seed for r in records if r.status == "ok"]
+        refs = {name: reference_returns(name, env_id, seeds, env_kwargs) for name in REFERENCES}
+        keep = [seeds.index(s) for s in ok_seeds]
+        rnd, orc = refs["random"][keep], refs["oracle"][keep]
+        score, lo, hi = normalized_score(ok, rnd, orc)
+        summary.update(
+            random_mean_return=float(rnd.mean()),
+            oracle_mean_return=float(orc.mean()),
+            normalized_score=score,
+            normalized_ci95=[lo, hi],
+        )
     result.summary = summary
     if out is not None:
         result.save(out)
@@ -341,18 +385,19 @@ def format_table(results: list[EvaluationResult]) -> str:
     w = max([11, *map(len, names)])
     head = (
         f"{'env':14s} {'agent':{w}s} {'mean return [95% CI]':27s} {'success':>8s} "
-        f"{'turns':>6s} {'of oracle':>9s} {'n':>5s} {'secs':>6s}"
+        f"{'turns':>6s} {'normalized [95% CI]':>21s} {'n':>5s} {'secs':>6s}"
     )
     lines = [head, "-" * len(head)]
     for r, name in zip(results, names, strict=True):
         s = r.summary
         ci = s.get("ci95", [float("nan")] * 2)
         mean = f"{s.get('mean_return', float('nan')):.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
-        frac = s.get("fraction_of_oracle")
-        frac_s = f"{frac:.2f}" if isinstance(frac, float) else "-"
+        norm = s.get("normalized_score")
+        nci = s.get("normalized_ci95", [float("nan")] * 2)
+        norm_s = "-" if norm is None else f"{norm:.2f} [{nci[0]:.2f}, {nci[1]:.2f}]"
         lines.append(
             f"{r.env_id:14s} {name:{w}s} {mean:27s} "
-            f"{s['success_rate']:8.2f} {s['avg_turns']:6.1f} {frac_s:>9s} "
+            f"{s['success_rate']:8.2f} {s['avg_turns']:6.1f} {norm_s:>21s} "
             f"{s['n_episodes']:5d} {s['wall_time_s']:6.1f}"
         )
     return "\n".join(lines)

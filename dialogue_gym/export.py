@@ -6,9 +6,12 @@
   conversation so far (with the task as system prompt) as ``prompt`` and the agent's turn as
   ``completion``, so trainers (trl's SFTTrainer) put the loss on agent turns only.
 - :func:`strategy_transitions`: arrays ``observations`` (the
-  :class:`~dialogue_gym.wrappers.HistoryFeaturizer` of the conversation before each agent turn),
-  ``actions`` (strategy index), ``rewards`` (the episode's reward on its last agent turn),
-  ``next_observations``, ``terminals`` — the format of offline RL libraries.
+  :class:`~dialogue_gym.wrappers.HistoryFeaturizer` of the conversation before each agent turn,
+  exactly as an agent sees it at play time: turn ``j`` of the episode's ``max_turns``),
+  ``actions`` (strategy index: the strategy classifier's first label of the spoken text, the
+  same reading for recorded and rewritten turns), ``rewards`` (the episode's reward on its last
+  agent turn), ``next_observations``, ``terminals`` — the format of offline RL libraries — and
+  ``reward_sources`` (real, imagined by which model, or the oracle ablation).
 - :func:`utterance_transitions`: the same at the utterance level, with text.
 
 Failed episodes and episodes without a reward are left out of SFT records and transitions.
@@ -87,20 +90,32 @@ def sft_records(episodes: Sequence[Episode], system_prompt: bool = True) -> list
                     "completion": [msgs[i]],
                     "episode_id": e.id,
                     "reward": e.reward,
+                    "reward_source": e.reward_source,
                     "strategies": list(e.turns[i].strategies),
                 }
             )
     return records
 
 
-def _labels(e: Episode, i: int, classifier: Any) -> list[str]:
-    return list(e.turns[i].strategies) or list(classifier.classify(e.turns[i].text))
+DEFAULT_MAX_TURNS = 10
+"""The turn limit assumed for episodes that do not record one (loaded corpora)."""
+
+
+def max_turns_of(e: Episode) -> int:
+    """The turn limit the episode was played under (what ``info["max_turns"]`` said)."""
+    return int(e.env_kwargs.get("max_turns", DEFAULT_MAX_TURNS))
 
 
 def strategy_transitions(
     episodes: Sequence[Episode], n_hash: int = 256, last_k: int = 2
 ) -> dict[str, np.ndarray]:
-    """Strategy-level transitions of the usable episodes (one domain at a time)."""
+    """Strategy-level transitions of the usable episodes (one domain at a time).
+
+    Features are computed with the episode's own turn limit (:func:`max_turns_of`), as the env
+    gives it to an agent at play time, never with the episode's length (which would leak how
+    long it went on). The action is the classifier's first label of the text that was said —
+    the same reading the env makes of any utterance — for recorded and rewritten turns alike.
+    """
     from .simulators.classifier import get_classifier
     from .wrappers import HistoryFeaturizer
 
@@ -113,19 +128,20 @@ def strategy_transitions(
     domain = domains.pop()
     feat = HistoryFeaturizer(domain, n_hash, last_k)
     clf = get_classifier(domain)
-    obs, acts, rews, nxt, terms, ep_index = [], [], [], [], [], []
+    obs, acts, rews, nxt, terms, ep_index, sources = [], [], [], [], [], [], []
     for k, e in enumerate(usable):
         msgs = e.messages
         idx = e.agent_turns
-        horizon = max(10, len(idx))
+        horizon = max_turns_of(e)
         for j, i in enumerate(idx):
             last = j == len(idx) - 1
             obs.append(feat(msgs[:i], j, horizon))
             nxt.append(feat(msgs[: i + 2], j + 1, horizon))
-            acts.append(feat.domain.index(_labels(e, i, clf)[0]))
+            acts.append(feat.domain.index(clf.classify(e.turns[i].text)[0]))
             rews.append(float(e.reward) if last else 0.0)
             terms.append(last)
             ep_index.append(k)
+            sources.append(e.reward_source)
     return {
         "observations": np.asarray(obs, dtype=np.float32),
         "actions": np.asarray(acts, dtype=np.int64),
@@ -133,6 +149,7 @@ def strategy_transitions(
         "next_observations": np.asarray(nxt, dtype=np.float32),
         "terminals": np.asarray(terms, dtype=bool),
         "episode_index": np.asarray(ep_index, dtype=np.int64),
+        "reward_sources": np.asarray(sources, dtype=str),
     }
 
 
@@ -151,6 +168,7 @@ def utterance_transitions(episodes: Sequence[Episode]) -> list[dict[str, Any]]:
                     "action": msgs[i]["content"],
                     "strategies": list(e.turns[i].strategies),
                     "reward": float(e.reward) if last else 0.0,
+                    "reward_source": e.reward_source,
                     "next_observation": msgs[: i + 2],
                     "done": last,
                 }

@@ -48,6 +48,7 @@ class GenerateConfig:
 
         resolved = asdict(DialogueEnvConfig(**self.env_kwargs))
         resolved.pop("render_mode")
+        resolved.pop("privileged_info")  # set per agent (privileged_kwargs); content is the same
         if resolved["simulator"] == "embedded":
             resolved.pop("llm")
             resolved.pop("llm_cache")
@@ -138,33 +139,41 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(cfg: GenerateConfig) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    from .agents.registry import make_agent
+    _WORKER.update(cfg=cfg, **dict(zip(("env", "agent"), _env_and_agent(cfg), strict=True)))
 
-    _WORKER.update(
-        cfg=cfg,
-        env=gym.make(cfg.env_id, **cfg.env_kwargs),
-        agent=make_agent(cfg.agent, env_domain(cfg.env_id)),
-    )
+
+def _env_and_agent(cfg: GenerateConfig) -> tuple[gym.Env, Any]:
+    """The env and agent of a run; the env carries privileged information only for an agent
+    registered as privileged."""
+    from .agents.registry import make_agent
+    from .evaluation import privileged_kwargs
+
+    agent = make_agent(cfg.agent, env_domain(cfg.env_id))
+    return gym.make(cfg.env_id, **privileged_kwargs(agent, cfg.env_kwargs)), agent
 
 
 def _play_in_worker(index: int) -> dict[str, Any]:
     return play_to_episode(_WORKER["env"], _WORKER["agent"], _WORKER["cfg"], index).to_dict()
 
 
-def _check_resume(path: Path, cfg: GenerateConfig) -> set[str]:
-    """Ids already in ``path``; ``ValueError`` if it was written with another configuration."""
+def _check_resume(path: Path, cfg: GenerateConfig) -> set[int]:
+    """Seeds already in ``path``; ``ValueError`` if it was written with another configuration.
+
+    Files written before ``privileged_info`` left the fingerprint still resume (the option does
+    not change an episode's content); their episodes are matched by seed."""
     if not path.exists():
         return set()
     episodes, _ = read_episodes(path)
     mine = cfg.fingerprint()
     for e in episodes:
-        theirs = {"env_id": e.env_id, "agent": e.agent.get("spec"), "env_kwargs": e.env_kwargs}
+        kwargs = {k: v for k, v in e.env_kwargs.items() if k != "privileged_info"}
+        theirs = {"env_id": e.env_id, "agent": e.agent.get("spec"), "env_kwargs": kwargs}
         if theirs != mine:
             raise ValueError(
                 f"{path} holds episodes of another configuration ({theirs}); this run is {mine}. "
                 "Write to another --out, or rerun the original command to resume it."
             )
-    return {e.id for e in episodes}
+    return {e.seed for e in episodes if e.seed is not None}
 
 
 def generate(
@@ -186,8 +195,8 @@ def generate(
     env_domain(env_id)
     path = Path(out)
     cfg = GenerateConfig(env_id, agent, seed, dict(env_kwargs))
-    done_ids = _check_resume(path, cfg)
-    todo = [i for i in range(episodes) if cfg.episode_id(i) not in done_ids]
+    done_seeds = _check_resume(path, cfg)
+    todo = [i for i in range(episodes) if seed + i not in done_seeds]
     stop = threading.Event()
     previous = None
     if threading.current_thread() is threading.main_thread():
@@ -233,14 +242,11 @@ def _produce(
     cfg: GenerateConfig, todo: list[int], concurrency: int, stop: threading.Event
 ) -> Iterator[Episode]:
     """Episodes for ``todo`` indices, stopping early (after in-flight work) when ``stop`` is set."""
-    from .agents.registry import make_agent
-
     if not todo:
         return
     llm = cfg.env_kwargs.get("simulator") == "llm"
     if concurrency == 1:
-        env = gym.make(cfg.env_id, **cfg.env_kwargs)
-        agent = make_agent(cfg.agent, env_domain(cfg.env_id))
+        env, agent = _env_and_agent(cfg)
         for i in todo:
             if stop.is_set():
                 return
@@ -252,8 +258,7 @@ def _produce(
 
         pool: queue.Queue = queue.Queue()
         for _ in range(concurrency):
-            pool.put((gym.make(cfg.env_id, **cfg.env_kwargs),
-                      make_agent(cfg.agent, env_domain(cfg.env_id))))  # fmt: skip
+            pool.put(_env_and_agent(cfg))
 
         def work(i: int) -> Episode | None:
             if stop.is_set():

@@ -1,15 +1,28 @@
-"""Confidence intervals and significance tests used in reports and evaluation."""
+"""Confidence intervals and significance tests used in reports, evaluation and the benchmark.
+
+- :func:`mean_ci`, :func:`proportion_ci`: one sample of independent values.
+- :func:`paired_bootstrap`, :func:`normalized_score`: one run per method, paired by evaluation
+  seed.
+- :class:`TwoLevelBootstrap`: several training runs per method, all evaluated on the same seeds.
+  Each replicate resamples the evaluation seeds (shared by every method, so comparisons stay
+  paired) and, independently per method, its training runs. Intervals and tests from it cover
+  both sources of variance; pooling training runs x evaluation seeds as independent values
+  covers only the second.
+- :func:`holm`: Holm's step-down correction of a family of p-values.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 
 def mean_ci(x: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and its t-based confidence interval ``(mean, low, high)``."""
+    """Mean and its t-based confidence interval ``(mean, low, high)``; with one value the
+    interval is undefined (``nan``), never zero-width."""
     from scipy import stats
 
     a = np.asarray(x, dtype=float)
@@ -17,7 +30,7 @@ def mean_ci(x: Sequence[float], level: float = 0.95) -> tuple[float, float, floa
         raise ValueError("mean_ci needs at least one value")
     m = float(a.mean())
     if a.size < 2:
-        return m, m, m
+        return m, math.nan, math.nan
     half = float(stats.t.ppf(0.5 + level / 2, a.size - 1) * a.std(ddof=1) / math.sqrt(a.size))
     return m, m - half, m + half
 
@@ -43,6 +56,12 @@ def welch_greater(a: Sequence[float], b: Sequence[float]) -> float:
     return float(stats.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
 
 
+def _two_sided_p(boots: np.ndarray) -> float:
+    """Twice the share of bootstrap values on the far side of 0 (at least ``1 / len``)."""
+    p = 2 * min(float(np.mean(boots <= 0)), float(np.mean(boots >= 0)))
+    return min(1.0, max(p, 1.0 / len(boots)))
+
+
 def paired_bootstrap(
     a: Sequence[float], b: Sequence[float], n_boot: int = 10_000, seed: int = 0
 ) -> tuple[float, tuple[float, float], float]:
@@ -54,8 +73,133 @@ def paired_bootstrap(
     rng = np.random.default_rng(seed)
     boots = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
     lo, hi = np.percentile(boots, [2.5, 97.5])
-    p = max(2 * min(float(np.mean(boots <= 0)), float(np.mean(boots >= 0))), 1.0 / n_boot)
-    return float(d.mean()), (float(lo), float(hi)), min(1.0, p)
+    return float(d.mean()), (float(lo), float(hi)), _two_sided_p(boots)
+
+
+def normalized_score(
+    x: Sequence[float],
+    random: Sequence[float],
+    oracle: Sequence[float],
+    n_boot: int = 10_000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """``(mean(x) - mean(random)) / (mean(oracle) - mean(random))`` on the same seeds (the three
+    arrays paired by seed), with a 95% bootstrap interval over seeds: 0 is random, 1 the oracle.
+    ``nan`` when the oracle does not beat random on these seeds."""
+    arrays = [np.asarray(v, dtype=float) for v in (x, random, oracle)]
+    if len({a.size for a in arrays}) != 1 or arrays[0].size == 0:
+        raise ValueError("normalized_score needs three non-empty arrays paired by seed")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, arrays[0].size, size=(n_boot, arrays[0].size))
+    point = _normalize(*(a.mean() for a in arrays))
+    boots = _normalize(*(a[idx].mean(axis=1) for a in arrays))
+    return float(point), *_percentiles(boots)
+
+
+def _normalize(x: np.ndarray, random: np.ndarray, oracle: np.ndarray) -> np.ndarray:
+    gap = np.asarray(oracle - random, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(gap > 0, (x - random) / np.where(gap > 0, gap, 1.0), np.nan)
+
+
+def _percentiles(boots: np.ndarray) -> tuple[float, float]:
+    finite = boots[np.isfinite(boots)]
+    if finite.size < 0.99 * boots.size:  # the denominator crossed 0 too often: no interval
+        return math.nan, math.nan
+    lo, hi = np.percentile(finite, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error control), in the input's order."""
+    p = np.asarray(p_values, dtype=float)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted.tolist()
+
+
+@dataclass
+class Estimate:
+    """A point estimate with its 95% interval."""
+
+    value: float
+    low: float
+    high: float
+
+    def as_list(self) -> list[float]:
+        """``[low, high]``."""
+        return [self.low, self.high]
+
+
+class TwoLevelBootstrap:
+    """A hierarchical bootstrap over training runs and evaluation seeds.
+
+    ``returns[name]`` is an array ``(training runs, evaluation seeds)`` (one row for an agent
+    that is not trained); every method shares the same evaluation seeds, in the same column
+    order. ``nan`` marks an episode that failed (left out of the means). Each of ``n_boot``
+    replicates draws one resample of the evaluation seeds for all methods and, per method, a
+    resample of its rows; a method's replicate is its mean over the drawn rows and columns.
+    """
+
+    def __init__(
+        self, returns: Mapping[str, np.ndarray], n_boot: int = 10_000, seed: int = 0
+    ) -> None:
+        if not returns:
+            raise ValueError("TwoLevelBootstrap needs at least one method")
+        self.returns = {k: np.atleast_2d(np.asarray(v, dtype=float)) for k, v in returns.items()}
+        widths = {v.shape[1] for v in self.returns.values()}
+        if len(widths) != 1:
+            raise ValueError(f"every method needs the same evaluation seeds; widths {widths}")
+        n_eval = widths.pop()
+        rng = np.random.default_rng(seed)
+        cols = rng.integers(0, n_eval, size=(n_boot, n_eval))
+        # column weights of each replicate: how often each evaluation seed was drawn
+        weights = np.zeros((n_boot, n_eval))
+        np.add.at(weights, (np.arange(n_boot)[:, None], cols), 1.0)
+        self.boots: dict[str, np.ndarray] = {}
+        for name, x in self.returns.items():
+            ok = np.isfinite(x)
+            row_sums = np.where(ok, x, 0.0) @ weights.T  # (runs, n_boot)
+            row_counts = ok.astype(float) @ weights.T
+            rows = rng.integers(0, x.shape[0], size=(n_boot, x.shape[0]))
+            picked = np.arange(n_boot)[:, None]
+            total = row_sums[rows, picked].sum(axis=1)
+            count = row_counts[rows, picked].sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                self.boots[name] = total / count
+
+    def point(self, name: str) -> float:
+        """The method's mean return over every run and seed (failed episodes left out)."""
+        return float(np.nanmean(self.returns[name]))
+
+    def mean(self, name: str) -> Estimate:
+        """Mean return with its two-level 95% interval."""
+        return Estimate(self.point(name), *_percentiles(self.boots[name]))
+
+    def run_means(self, name: str) -> list[float]:
+        """The mean return of each training run (its spread is the training-seed variance)."""
+        return [float(np.nanmean(row)) for row in self.returns[name]]
+
+    def diff(self, a: str, b: str) -> tuple[Estimate, float]:
+        """``mean(a) - mean(b)`` with its interval, and a two-sided bootstrap p-value."""
+        d = self.boots[a] - self.boots[b]
+        return Estimate(self.point(a) - self.point(b), *_percentiles(d)), _two_sided_p(
+            d[np.isfinite(d)]
+        )
+
+    def normalized(self, name: str, random: str = "random", oracle: str = "oracle") -> Estimate:
+        """``(x - random) / (oracle - random)`` on the same seeds, with its interval."""
+        point = _normalize(
+            np.float64(self.point(name)), np.float64(self.point(random)),
+            np.float64(self.point(oracle)),
+        )  # fmt: skip
+        boots = _normalize(self.boots[name], self.boots[random], self.boots[oracle])
+        return Estimate(float(point), *_percentiles(boots))
 
 
 def fmt_ci(m: float, lo: float, hi: float, digits: int = 3) -> str:

@@ -4,7 +4,9 @@
   the realizer into an utterance.
 - :class:`HistoryFeatures`: a ``Box`` observation computed from the conversation by
   :class:`HistoryFeaturizer`.
-- :func:`make_vector_env`: both, around ``gym.make(env_id)``.
+- :class:`FinalOutcomeIsTerminal`: the turn limit ends an episode as *terminated*: the outcome
+  paid on the last turn is final, so an RL library must not bootstrap a value beyond it.
+- :func:`make_vector_env`: all three, around ``gym.make(env_id)``.
 """
 
 from __future__ import annotations
@@ -147,6 +149,27 @@ class HistoryFeatures(gym.Wrapper):
         return self._features(info), reward, terminated, truncated, info
 
 
+class FinalOutcomeIsTerminal(gym.Wrapper):
+    """Report the step that reaches ``max_turns`` as ``terminated`` (and not ``truncated``).
+
+    The dialogue envs truncate at the turn limit, but they pay the user's final outcome on that
+    step: nothing follows it. Libraries that treat truncation as a time limit (stable-baselines3
+    adds ``gamma * V(terminal observation)`` to the last reward of a truncated episode) would
+    credit that outcome plus an extrapolated value. ``info["max_turns_reached"]`` keeps the
+    distinction.
+    """
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Step; a truncation becomes a termination."""
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if truncated and not terminated:
+            info["max_turns_reached"] = True
+            return obs, reward, True, False, info
+        return obs, reward, terminated, truncated, info
+
+
 def make_vector_env(env_id: str, n_hash: int = 256, last_k: int = 2, **kwargs: Any) -> gym.Env:
-    """``gym.make(env_id, **kwargs)`` with strategy actions and feature observations."""
-    return HistoryFeatures(StrategyActions(gym.make(env_id, **kwargs)), n_hash, last_k)
+    """``gym.make(env_id, **kwargs)`` with strategy actions, feature observations, and the turn
+    limit reported as termination (:class:`FinalOutcomeIsTerminal`)."""
+    env = FinalOutcomeIsTerminal(gym.make(env_id, **kwargs))
+    return HistoryFeatures(StrategyActions(env), n_hash, last_k)

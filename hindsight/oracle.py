@@ -2,7 +2,9 @@
 
 Continuing a dialogue in the evaluation environment itself (same seed as the source episode, so
 the same hidden persona) turns offline RL into online data collection; the design allows it only
-as a clearly labelled ablation. Both classes set ``oracle = True``, which provenance records.
+as a clearly labelled ablation. Both classes set ``oracle = True``, which provenance records,
+and count the true-env episodes they play (``env_episodes``): a regeneration with both plays the
+env twice (the continuation, then the scoring replay), and the benchmark charges both.
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ def _env(episode: Episode) -> gym.Env:
     return gym.make(env_key(episode.env_id), **kwargs)
 
 
+class _CountsEpisodes:
+    """Counts the true-env episodes an ablation component played."""
+
+    env_episodes = 0
+
+    def _played(self) -> None:
+        self.env_episodes += 1
+
+
 def replay_in_true_env(episode: Episode, turns: list[Turn]) -> tuple[float, bool]:
     """Replay the agent turns of ``turns`` in the true env (``episode.seed``); returns the true
     outcome and whether the user ended the dialogue before all turns were said."""
@@ -37,7 +48,7 @@ def replay_in_true_env(episode: Episode, turns: list[Turn]) -> tuple[float, bool
     return float(env.unwrapped.user.outcome()), False
 
 
-class TrueEnvForwardModel(ForwardModel):
+class TrueEnvForwardModel(_CountsEpisodes, ForwardModel):
     """ABLATION: continue in the true env (source seed) with the behaviour policy."""
 
     name = "true-env (oracle ablation)"
@@ -48,6 +59,7 @@ class TrueEnvForwardModel(ForwardModel):
 
     def continue_dialogue(self, episode: Episode, prefix: list[Turn], seed: int) -> Continuation:
         """Replay the prefix's agent turns in the true env, then let the policy finish."""
+        self._played()
         env = _env(episode)
         obs, info = env.reset(seed=episode.seed)
         agent_texts = [t.text for t in prefix if t.role == "assistant"]
@@ -70,7 +82,7 @@ class TrueEnvForwardModel(ForwardModel):
         return Continuation(new, {"true_outcome": float(reward)})
 
 
-class TrueEnvRewardModel(RewardModel):
+class TrueEnvRewardModel(_CountsEpisodes, RewardModel):
     """ABLATION: the true env's outcome of the dialogue's agent turns (source seed)."""
 
     name = "true-env (oracle ablation)"
@@ -78,4 +90,5 @@ class TrueEnvRewardModel(RewardModel):
 
     def score(self, episode: Episode, turns: list[Turn], seed: int) -> float:
         """The true outcome, clipped."""
+        self._played()
         return clip_reward(episode.env_id, replay_in_true_env(episode, turns)[0])

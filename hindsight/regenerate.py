@@ -2,9 +2,14 @@
 
 For each selected episode the controller proposes up to ``per_episode`` rewrites; each rewrite
 keeps the turns before it, replaces the agent turn, lets the forward model continue the dialogue,
-and lets the reward model score the result (clipped). Every new episode records its provenance;
-the originals are never modified. With ``rounds`` > 1 the regenerated episodes that still fail
-(by their imagined reward) are regenerated again.
+and lets the reward model score the result (clipped). Every new episode records its provenance,
+including where its reward came from (``provenance["reward_source"]``: imagined by which model,
+or the true-env ablation); the originals are never modified. The same reward model also scores
+the source dialogue (``outcome["source_model_reward"]``), so that a rewrite is compared with its
+source like with like (:func:`preference_pairs`). The rewritten turn is labelled the way the
+env labels any utterance — the strategy classifier's reading of its text — and the controller's
+intended strategy is kept in the provenance. With ``rounds`` > 1 the regenerated episodes that
+still fail (by their imagined reward) are regenerated again.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ import copy
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from ..episode import Episode, Turn
+from ..episode import ORACLE_REWARD, Episode, Turn
 from ..evaluation import is_success
 from ..llm.base import BackendError
 from ..llm.parsing import ParseFailure
+from ..simulators.classifier import get_classifier
 from .base import DOMAIN, ForwardModel, HindsightController, RewardModel, env_key
 from .embedded import stable_seed
 
@@ -46,13 +52,23 @@ def regenerate_one(
 ) -> list[Episode]:
     """The regenerations of one episode (possibly none)."""
     proposals = controller.propose(episode, per_episode)
+    if not proposals:
+        return []
+    classifier = get_classifier(DOMAIN[env_key(episode.env_id)])
+    if reward_model.oracle and episode.reward is not None:
+        source_score = float(episode.reward)  # the true env's outcome is the recorded one
+    else:
+        source_score = reward_model.score(episode, episode.turns, stable_seed("src", episode.id))
+    reward_source = (
+        ORACLE_REWARD if reward_model.oracle else f"imagined:{reward_model.config()['name']}"
+    )
     out = []
     for k, p in enumerate(proposals):
         new_id = regenerated_id(episode.id, round_, k)
         seed = stable_seed("regenerate", new_id)
         original = episode.turns[p.turn_index]
         prefix = [copy.deepcopy(t) for t in episode.turns[: p.turn_index]]
-        prefix.append(Turn("assistant", p.text, [p.strategy] if p.strategy else []))
+        prefix.append(Turn("assistant", p.text, list(classifier.classify(p.text))))
         cont = forward_model.continue_dialogue(episode, prefix, seed)
         turns = prefix + cont.turns
         reward = reward_model.score(episode, turns, seed)
@@ -68,6 +84,7 @@ def regenerate_one(
                 reward=reward,
                 outcome={
                     "imagined_reward": reward,
+                    "source_model_reward": source_score,
                     **{f"forward_{k2}": v for k2, v in cont.info.items()},
                 },
                 provenance={
@@ -77,11 +94,13 @@ def regenerate_one(
                     "original_text": original.text,
                     "original_strategies": list(original.strategies),
                     "new_strategy": p.strategy,
+                    "new_strategies_read": list(turns[p.turn_index].strategies),
                     "rationale": p.rationale,
                     "original_reward": episode.reward,
                     "controller": controller.config(),
                     "forward_model": forward_model.config(),
                     "reward_model": reward_model.config(),
+                    "reward_source": reward_source,
                     "round": round_,
                 },
             )
@@ -143,20 +162,36 @@ def regenerate(
     return out
 
 
+def source_model_reward(e: Episode, source: Episode) -> float | None:
+    """The score the regeneration's own reward model gave its source (like with like); for
+    files written before it was recorded, the source's reward if the regeneration's reward is
+    not imagined (true-env ablation), else ``None``."""
+    recorded = (e.outcome or {}).get("source_model_reward")
+    if recorded is not None:
+        return float(recorded)
+    if e.reward_source.startswith("imagined:") or source.reward is None:
+        return None
+    return float(source.reward)
+
+
 def preference_pairs(
     regenerated: Iterable[Episode], sources: dict[str, Episode], min_gain: float = 0.0
 ) -> list[dict[str, Any]]:
     """DPO pairs (context, chosen = rewritten turn, rejected = original turn) from regenerations
-    whose reward beats their source's by more than ``min_gain``."""
+    whose reward beats their source's by more than ``min_gain`` — both scored by the same reward
+    model (:func:`source_model_reward`), never an imagined score against a real outcome.
+    ``sources`` maps ids to episodes and must hold every source, regenerations of earlier rounds
+    included."""
     from ..agents.prompting import chat_messages
 
     pairs = []
     for e in regenerated:
         prov = e.provenance or {}
         src = sources.get(prov.get("source_id", ""))
-        if src is None or src.reward is None or e.reward is None:
+        if src is None or e.reward is None:
             continue
-        if e.reward - src.reward <= min_gain:
+        baseline = source_model_reward(e, src)
+        if baseline is None or e.reward - baseline <= min_gain:
             continue
         i = prov["rewritten_turn"]
         pairs.append(
@@ -166,7 +201,8 @@ def preference_pairs(
                 "rejected": [{"role": "assistant", "content": src.turns[i].text}],
                 "source_id": src.id,
                 "regenerated_id": e.id,
-                "gain": e.reward - src.reward,
+                "gain": e.reward - baseline,
+                "reward_source": e.reward_source,
             }
         )
     return pairs

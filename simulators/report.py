@@ -289,7 +289,8 @@ def run_report(
         raise ValueError(f"episodes must be >= 20 for the report's statistics, got {episodes}")
     results: dict[str, list[Check]] = {}
     for domain in domains:
-        env = gym.make(ENVS[domain]).unwrapped
+        # the report analyses the simulator itself: it reads the persona and runs the oracle
+        env = gym.make(ENVS[domain], privileged_info=True).unwrapped
         seeds = range(seed, seed + episodes)
         human = _play(env, ScriptedAgent(domain, noise=HUMAN_LIKE_NOISE), seeds, progress)
         extra = None

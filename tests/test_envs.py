@@ -48,7 +48,7 @@ def test_same_seed_and_actions_give_identical_episodes(env_id):
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_different_seeds_give_different_personas(env_id):
-    env = gym.make(env_id)
+    env = gym.make(env_id, privileged_info=True)
     personas = [str(env.reset(seed=s)[1]["privileged"]["persona"]) for s in range(5)]
     assert len(set(personas)) == 5
 
@@ -171,7 +171,7 @@ def test_any_unicode_is_a_valid_utterance():
 
 
 def test_counseling_flags_self_harm_turns():
-    env = gym.make("Counseling-v0")
+    env = gym.make("Counseling-v0", privileged_info=True)
     flagged = 0
     for seed in range(400):
         obs, info = env.reset(seed=seed)

@@ -23,7 +23,9 @@ def test_evaluate_summary_and_json_round_trip(tmp_path):
     assert s["ci95"][0] <= s["mean_return"] <= s["ci95"][1]
     assert 0 <= s["success_rate"] <= 1 and 1 <= s["avg_turns"] <= 10
     assert s["success_rate"] == np.mean([e.reward > 0 for e in r.episodes])
-    assert s["fraction_of_oracle"] == pytest.approx(s["mean_return"] / s["oracle_mean_return"])
+    rnd, orc = s["random_mean_return"], s["oracle_mean_return"]
+    assert s["normalized_score"] == pytest.approx((s["mean_return"] - rnd) / (orc - rnd))
+    assert s["normalized_ci95"][0] < s["normalized_score"] < s["normalized_ci95"][1]
     assert [e.seed for e in r.episodes] == list(range(5, 45))
     assert r.agent["name"] == "scripted" and r.env_id == "Persuasion-v0"
     loaded = EvaluationResult.load(out)
@@ -43,7 +45,7 @@ def test_counseling_success_definition():
     assert not is_success("counseling", 1.0, {"final_intensity": 3})
     assert is_success("persuasion", 0.01, {}) and not is_success("persuasion", 0.0, {})
     r = dialogue_gym.evaluate("scripted", "Counseling-v0", 30, seed=0, progress=False, oracle=False)
-    assert "fraction_of_oracle" not in r.summary
+    assert "normalized_score" not in r.summary
     assert 0 < r.summary["success_rate"] <= 1
 
 

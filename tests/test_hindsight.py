@@ -48,7 +48,7 @@ def test_controller_sees_only_the_transcript(persuasion_eps):
     """Same transcript and outcome, different hidden personas (seeds) -> same proposal."""
     e = next(x for x in persuasion_eps if is_failed(x))
     twin = dataclasses.replace(copy.deepcopy(e), id=e.id, seed=e.seed + 12345)
-    env = gym.make("Persuasion-v0")
+    env = gym.make("Persuasion-v0", privileged_info=True)
     p1 = env.reset(seed=e.seed)[1]["privileged"]["persona"]
     p2 = env.reset(seed=twin.seed)[1]["privileged"]["persona"]
     assert p1 != p2

@@ -130,7 +130,7 @@ def test_outcome_claims_do_not_move_the_outcome():
     "domain, env_id", [("persuasion", "Persuasion-v0"), ("counseling", "Counseling-v0")]
 )
 def test_oracle_beats_scripted_beats_random(domain, env_id):
-    env = gym.make(env_id)
+    env = gym.make(env_id, privileged_info=True)
     seeds = range(9000, 9150)
 
     def mean(agent):

@@ -33,8 +33,9 @@ class DialogueEnvConfig:
     """Agent turns before the episode is truncated (1-100)."""
     max_utterance_chars: int = 2000
     """Longer agent utterances are cut to this many characters (``info["action_truncated"]``)."""
-    privileged_info: bool = True
-    """Put the hidden persona and state in ``info["privileged"]`` (embedded simulator only)."""
+    privileged_info: bool = False
+    """Put the hidden persona and state in ``info["privileged"]`` (embedded simulator only; for
+    analysis and privileged agents such as the oracle, never for an agent under evaluation)."""
     render_mode: str | None = None
     """None, "ansi" (``render()`` returns the transcript) or "human" (prints it)."""
 

@@ -1,0 +1,134 @@
+"""The statistics behind every reported number: intervals that cover training seeds, Holm,
+the normalized score, and how ``evaluate`` and the benchmark use them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import dialogue_gym
+from dialogue_gym.agents.base import Agent
+from dialogue_gym.agents.scripted import ScriptedAgent
+from dialogue_gym.benchmark import _returns
+from dialogue_gym.evaluation import reference_returns
+from dialogue_gym.llm.base import BackendError
+from dialogue_gym.stats import (
+    TwoLevelBootstrap,
+    holm,
+    mean_ci,
+    normalized_score,
+    paired_bootstrap,
+)
+
+
+def _runs_with_seed_variance(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A baseline and a method whose 3 training runs differ a lot (+0.9, +0.1, -0.1: mean
+    +0.3) while evaluation noise is small (sd 0.5 over 200 shared seeds)."""
+    base = rng.normal(0.0, 0.5, 200)
+    offsets = np.array([0.9, 0.1, -0.1])[:, None]
+    method = base[None, :] + offsets + rng.normal(0.0, 0.5, (3, 200))
+    return method, base[None, :]
+
+
+def test_pooled_method_is_significant_where_the_two_level_bootstrap_is_not():
+    method, base = _runs_with_seed_variance(np.random.default_rng(0))
+    # the old protocol: average the runs per evaluation seed, paired bootstrap over seeds
+    _, _, p_pooled = paired_bootstrap(method.mean(axis=0), base[0])
+    _, lo_pooled, hi_pooled = mean_ci(method.ravel())  # n = 600 "independent" returns
+    boot = TwoLevelBootstrap({"method": method, "base": base}, n_boot=4000)
+    diff, p = boot.diff("method", "base")
+    assert p_pooled < 0.001
+    assert p > 0.05 and diff.low < 0 < diff.high
+    ci = boot.mean("method")
+    assert (ci.high - ci.low) > 3 * (hi_pooled - lo_pooled)
+    assert boot.run_means("method") == pytest.approx([0.9, 0.1, -0.1], abs=0.1)
+
+
+def test_two_level_bootstrap_without_training_variance_matches_the_paired_bootstrap():
+    rng = np.random.default_rng(1)
+    base = rng.normal(0.0, 1.0, 300)
+    method = base + 0.3 + rng.normal(0.0, 0.5, 300)
+    boot = TwoLevelBootstrap({"m": method[None], "b": base[None]}, n_boot=4000)
+    diff, p = boot.diff("m", "b")
+    d, (lo, hi), _ = paired_bootstrap(method, base, n_boot=4000)
+    assert diff.value == pytest.approx(d)
+    assert diff.low == pytest.approx(lo, abs=0.02) and diff.high == pytest.approx(hi, abs=0.02)
+    assert p < 0.001
+
+
+def test_two_level_bootstrap_leaves_failed_episodes_out():
+    x = np.tile([[1.0, np.nan, 3.0], [2.0, 2.0, np.nan]], 20)
+    boot = TwoLevelBootstrap({"x": x, "y": np.zeros((1, 60))}, n_boot=500)
+    assert boot.point("x") == pytest.approx(2.0)  # a failure is missing, not 0
+    assert boot.run_means("x") == [2.0, 2.0]
+    assert boot.mean("x").low < 2.0 < boot.mean("x").high
+
+
+def test_holm_corrects_a_family():
+    raw = [0.01, 0.02, 0.03, 0.04]
+    assert holm(raw) == pytest.approx([0.04, 0.06, 0.06, 0.06])
+    assert holm([0.04, 0.01]) == pytest.approx([0.04, 0.02])  # order kept, monotone
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+def test_mean_ci_of_one_value_has_no_interval():
+    m, lo, hi = mean_ci([0.7])
+    assert m == 0.7 and math.isnan(lo) and math.isnan(hi)
+
+
+def test_normalized_score_has_a_zero_point():
+    rng = np.random.default_rng(2)
+    random = rng.normal(-2.0, 0.3, 100)  # a Counseling-like scale, where ratios break
+    oracle = rng.normal(2.0, 0.3, 100)
+    x = rng.normal(-1.0, 0.3, 100)
+    score, lo, hi = normalized_score(x, random, oracle)
+    expected = (x.mean() - random.mean()) / (oracle.mean() - random.mean())
+    assert score == pytest.approx(expected) and 0.2 < score < 0.3 and lo < score < hi
+    assert x.mean() / oracle.mean() < 0  # what "fraction of oracle" would have said
+    assert normalized_score(random, random, oracle)[0] == pytest.approx(0.0)
+    assert normalized_score(oracle, random, oracle)[0] == pytest.approx(1.0)
+    assert math.isnan(normalized_score(x, oracle, random)[0])  # oracle below random
+
+
+class _FailsOnEvenSeeds(Agent):
+    """Scripted, but its backend gives up on even seeds (the episode is "failed")."""
+
+    name = "flaky"
+
+    def __init__(self) -> None:
+        self.inner = ScriptedAgent("counseling")
+        self.seed = 0
+
+    def reset(self, seed: int | None = None) -> None:
+        self.seed = seed or 0
+        self.inner.reset(seed)
+
+    def act(self, observation, info):
+        if self.seed % 2 == 0:
+            raise BackendError("unreachable")
+        return self.inner.act(observation, info)
+
+
+def test_evaluate_normalizes_on_the_seeds_that_did_not_fail():
+    r = dialogue_gym.evaluate(_FailsOnEvenSeeds(), "Counseling-v0", 20, seed=300, progress=False)
+    s = r.summary
+    assert s["n_failed"] == 10
+    ok_seeds = [e.seed for e in r.episodes if e.status == "ok"]
+    assert ok_seeds == list(range(301, 320, 2))
+    oracle = reference_returns("oracle", "Counseling-v0", list(range(300, 320)), {})
+    random = reference_returns("random", "Counseling-v0", list(range(300, 320)), {})
+    assert s["oracle_mean_return"] == pytest.approx(oracle[1::2].mean())
+    assert s["random_mean_return"] == pytest.approx(random[1::2].mean())
+    assert s["normalized_score"] == pytest.approx(
+        (s["mean_return"] - random[1::2].mean()) / (oracle[1::2].mean() - random[1::2].mean())
+    )
+
+
+def test_benchmark_counts_failed_episodes_as_missing_not_zero():
+    r = dialogue_gym.evaluate(_FailsOnEvenSeeds(), "Counseling-v0", 6, seed=300, progress=False,
+                              oracle=False)  # fmt: skip
+    returns, success, _ = _returns(r)
+    assert np.isnan(returns[::2]).all() and np.isfinite(returns[1::2]).all()
+    assert success[::2].sum() == 0
