@@ -127,22 +127,27 @@ def train_cql(data: OfflineData, domain: str, args: CQLArgs | None = None) -> Le
 
 
 def logged_q_vs_returns(agent: LearnedAgent, data: OfflineData) -> dict[str, float]:
-    """Mean Q of the logged actions against the data's mean return-to-go (undiscounted), over
-    every transition: a Q-function that stays near the data's returns has not over-estimated."""
+    """How far the Q-function is above what it estimates, over the dataset's transitions:
+
+    - ``mean_q_logged``: Q of the logged actions, against ``mean_return_to_go``, the data's
+      (undiscounted) return from each transition on;
+    - ``mean_v_start``: ``max_a Q`` at the first turn of each episode — the greedy policy's
+      predicted return, to set against that policy's return when it plays (evaluation)."""
     import torch
 
     with torch.no_grad():
         q = agent.net(torch.from_numpy(data.observations))
-        q_logged = q.gather(1, torch.from_numpy(data.actions)[:, None]).squeeze(1).numpy()
+    q_logged = q.gather(1, torch.from_numpy(data.actions)[:, None]).squeeze(1).numpy()
     to_go = np.zeros(len(data))
     running: dict[int, float] = {}
-    for i in range(len(data) - 1, -1, -1):  # rewards come at the end of each episode
+    for i in range(len(data) - 1, -1, -1):  # episodes are stored in order, turn by turn
         e = int(data.episode_index[i])
         running[e] = running.get(e, 0.0) + float(data.rewards[i])
         to_go[i] = running[e]
+    first = np.r_[True, data.episode_index[1:] != data.episode_index[:-1]]
     return {
         "mean_q_logged": float(q_logged.mean()),
         "mean_return_to_go": float(to_go.mean()),
-        "mean_max_q": float(q.max(dim=1).values.mean()),
+        "mean_v_start": float(q.max(dim=1).values.numpy()[first].mean()),
         "over_estimate": float((q_logged - to_go).mean()),
     }

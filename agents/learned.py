@@ -53,9 +53,10 @@ def mlp(in_dim: int, hidden: list[int], out_dim: int):
 
 
 DEFAULT_THREADS = 1
-"""torch threads of the small learners. Their networks are tiny: on a shared 2-core machine a
-step with 2 threads took 80x longer than with 1 when another process kept a core busy
-(``benchmarks/bench_threads.py``)."""
+"""torch threads of the small learners. Their networks are tiny, and a second thread helps little
+alone and hurts when another process holds a core: ``benchmarks/bench_threads.py`` measured a BC
+step at 5.0 / 3.7 ms alone and 5.3 / 8.4 ms beside a busy process (1 / 2 threads); a review saw
+4 ms against 320 ms on a busier machine."""
 
 
 @contextmanager

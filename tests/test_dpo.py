@@ -107,11 +107,18 @@ def test_train_cli_dpo_on_hindsight_pairs(tmp_path):
     tiny_model(tok).save_pretrained(tmp_path / "base")
     tok.save_pretrained(tmp_path / "base")
     data, regen = tmp_path / "d.jsonl", tmp_path / "r.jsonl"
-    generate("Counseling-v0", "human-like", 30, data, progress=False)
+    generate("Persuasion-v0", "human-like", 40, data, progress=False)
     cli = [sys.executable, "-m", "dialogue_gym.cli"]
-    hs = subprocess.run([*cli, "hindsight", "--in", str(data), "--out", str(regen)],
-                        capture_output=True, text=True, timeout=300)  # fmt: skip
+    hs = subprocess.run([*cli, "hindsight", "--in", str(data), "--out", str(regen),
+                         "--rounds", "2"], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert hs.returncode == 0, hs.stderr[-2000:]
+    from dialogue_gym.hindsight import preference_pairs
+    from dialogue_gym.jsonl import read_episodes
+
+    originals, regenerated = read_episodes(data)[0], read_episodes(regen)[0]
+    every = preference_pairs(regenerated, {e.id: e for e in originals + regenerated})
+    round_one = preference_pairs(regenerated, {e.id: e for e in originals})
+    assert len(every) > len(round_one)  # round-2 rewrites have round-1 regenerations as sources
     proc = subprocess.run(
         [*cli, "train", "--algo", "dpo", "--data", str(data), "--regenerated", str(regen),
          "--model", str(tmp_path / "base"), "--out", str(tmp_path / "dpo"), "--steps", "2",
@@ -120,7 +127,8 @@ def test_train_cli_dpo_on_hindsight_pairs(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "pairs" in proc.stdout and (tmp_path / "dpo" / "config.json").exists()
     training = json.loads((tmp_path / "dpo" / "training.json").read_text())
-    assert training["algo"] == "dpo" and training["pairs"] > 0 and len(training["losses"]) == 2
+    assert training["algo"] == "dpo" and training["pairs"] == len(every)
+    assert len(training["losses"]) == 2
     missing = subprocess.run(
         [*cli, "train", "--algo", "dpo", "--data", str(data), "--model", str(tmp_path / "base"),
          "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=300,

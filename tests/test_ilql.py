@@ -158,3 +158,37 @@ def test_finetune_example_runs_end_to_end_on_a_tiny_model(tmp_path):
     assert all(r["n_episodes"] == 2 for r in out["results"].values()) and len(out["tests"]) == 3
     assert (tmp_path / "run" / "results.json").exists()
     assert (tmp_path / "run" / "ilql" / "ilql_heads.pt").exists()
+
+
+def test_training_and_decoding_cut_long_dialogues_by_one_rule():
+    """Both sides drop the oldest messages and keep the system prompt (training once cut tokens
+    off the front, system prompt included, while decoding fed the whole prompt)."""
+    from tiny_lm import tiny_model, tiny_tokenizer
+
+    from dialogue_gym.agents.ilql import fit_dialogue, make_heads
+    from dialogue_gym.agents.ilql_agent import ILQLBackend
+    from dialogue_gym.agents.lm_loading import chat_ids
+
+    tok = tiny_tokenizer()
+    turns = []
+    for k in range(12):
+        turns += [
+            {"role": "user", "content": "tell me more about your job and school"},
+            {"role": "assistant", "content": "i feel sad" if k < 11 else "please donate"},
+        ]
+    msgs = [{"role": "system", "content": "hello"}, *turns]
+    rewards = [0.0] * 11 + [2.0]
+    kept, kept_rewards = fit_dialogue(tok, msgs, rewards, 60)
+    assert kept[0] == msgs[0] and kept[-1] == msgs[-1] and len(kept) < len(msgs)
+    assert len(chat_ids(tok, kept)) <= 60
+    assert kept_rewards[-1] == 2.0
+    assert len(kept_rewards) == sum(m["role"] == "assistant" for m in kept)
+    encoded = encode_dialogue(tok, kept, kept_rewards, 60)
+    system_ids = chat_ids(tok, msgs[:1])
+    assert encoded["input_ids"][: len(system_ids)] == system_ids  # the system prompt stays
+
+    model = tiny_model(tok, arch="gpt2")
+    backend = ILQLBackend(model, tok, make_heads(model), 1.0, max_length=60)
+    prompt = backend._prompt(msgs[:-1], reserve=8)[0].tolist()
+    assert len(prompt) <= 60 - 8 and prompt[: len(system_ids)] == system_ids
+    assert ILQLArgs().polyak == 0.1 and ILQLArgs().gamma == 1.0

@@ -48,6 +48,7 @@ def test_filtered_bc_uses_the_top_episodes(counseling_data):
     assert len(top) < len(data) and top.returns.min() >= np.quantile(data.returns, 0.7)
     agent = train_bc(data, "counseling", BCArgs(steps=50, top_share=0.25))
     assert agent.name == "filtered-bc" and agent.cfg.train["transitions"] == len(top)
+    assert agent.cfg.train["kept_share"] == pytest.approx(0.25, abs=0.01)
 
 
 @pytest.mark.parametrize("trainer", [train_bc, train_cql, train_iql])
@@ -93,17 +94,50 @@ def test_train_cli(counseling_data, tmp_path):
     assert bad.returncode == 2 and "--data" in bad.stderr
 
 
-def test_benchmark_quick_path_reduced(tmp_path):
+def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
+    from dialogue_gym.agents.learned import LearnedAgent
+    from dialogue_gym.agents.sb3 import SB3Agent
+
+    seen: list[bool] = []  # did a learned agent ever get the hidden persona?
+    for cls in (LearnedAgent, SB3Agent):
+        original = cls.act
+        monkeypatch.setattr(cls, "act", lambda self, o, info, f=original: (
+            seen.append("privileged" in info), f(self, o, info))[1])  # fmt: skip
     cfg = BenchmarkConfig(envs=("Counseling-v0",), dataset_episodes=80, eval_episodes=15,
-                          train_seeds=2, offline_steps=60, ppo_steps=256)  # fmt: skip
+                          train_seeds=2, offline_steps=60, ppo_steps=256, model_based_samples=2,
+                          n_boot=500)  # fmt: skip
     results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
+    assert seen and not any(seen)
     rows = {r["method"]: r for r in results[0]["rows"]}
-    assert {"random", "oracle", "bc", "filtered-bc", "cql", MAIN, "ppo",
+    assert {"random", "oracle", "model-based", "bc", "filtered-bc", "cql", MAIN, "ppo",
             "cql+hindsight(oracle-fwd)"} <= set(rows)  # fmt: skip
-    assert rows["bc"]["n_episodes"] == 30 and len(rows["bc"]["per_seed_means"]) == 2
-    assert rows["bc"]["env_episodes"] == 80 and rows["ppo"]["env_episodes"] > 0
-    assert rows["cql+hindsight(oracle-fwd)"]["env_episodes"] > 80
-    assert {t["versus"] for t in results[0]["tests"]} == set(rows) - {MAIN}
+    bc = rows["bc"]
+    assert bc["n_episodes"] == 30 and len(bc["run_means"]) == 2 and bc["n_runs"] == 2
+    assert bc["ci95"][0] <= bc["mean_return"] <= bc["ci95"][1]
+    assert rows["random"]["normalized_score"] == 0.0 and rows["oracle"]["normalized_score"] == 1.0
+    assert bc["env_episodes"] == 80 and rows["ppo"]["env_episodes"] > 0
+    # a fresh behaviour dataset per training seed; the ablation pays for every true-env episode
+    data = results[0]["datasets"]
+    assert [d["data_seed"] for d in data] == [0, 80]
+    oracle_cost = np.mean([80 + d["oracle_env_episodes"] for d in data])
+    assert rows["cql+hindsight(oracle-fwd)"]["env_episodes"] == int(oracle_cost)
+    assert all(d["oracle_env_episodes"] == 2 * d["oracle_regenerated"] for d in data)
+    gap = data[0]["imagination_gap"]
+    assert gap["n"] == data[0]["regenerated"] and "true_mean" in gap
+    tests = results[0]["tests"]
+    assert {t["versus"] for t in tests} == set(rows) - {MAIN}
+    assert all(t["p_holm"] >= t["p"] for t in tests)
     for name in ("benchmark.md", "benchmark.json", "benchmark.png"):
         assert (tmp_path / name).exists()
-    assert "| cql+hindsight |" in md
+    assert "| cql+hindsight |" in md and "p (Holm)" in md and "imagined reward" in md
+
+
+def test_benchmark_can_keep_one_dataset_for_every_seed(tmp_path):
+    cfg = BenchmarkConfig(envs=("Counseling-v0",), dataset_episodes=40, eval_episodes=5,
+                          train_seeds=2, offline_steps=10, ppo_steps=64, model_based_samples=1,
+                          n_boot=200, resample_data=False)  # fmt: skip
+    results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
+    assert [d["data_seed"] for d in results[0]["datasets"]] == [0]
+    assert "one dataset for all runs" in md
+    with pytest.raises(ValueError, match="below the evaluation seeds"):
+        BenchmarkConfig(dataset_episodes=600_000, train_seeds=2)

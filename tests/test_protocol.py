@@ -269,3 +269,16 @@ def test_small_learners_set_and_restore_the_thread_count(persuasion_eps, monkeyp
     assert calls == []
     with pytest.raises(ValueError, match="threads"):
         BCArgs(threads=0)
+
+
+def test_model_based_reference_needs_no_privileged_information():
+    kw = {"progress": False, "oracle": False}
+    seeds = {"episodes": 25, "seed": 4000}
+    mb = dialogue_gym.evaluate("model-based:samples=3", "Counseling-v0", **seeds, **kw)
+    again = dialogue_gym.evaluate("model-based:samples=3", "Counseling-v0", **seeds, **kw)
+    rnd = dialogue_gym.evaluate("random", "Counseling-v0", **seeds, **kw)
+    oracle = dialogue_gym.evaluate("oracle", "Counseling-v0", **seeds, **kw)
+    assert mb.summary["n_failed"] == 0 and mb.agent["label"].startswith("model-based")
+    assert [e.reward for e in mb.episodes] == [e.reward for e in again.episodes]
+    assert mb.summary["mean_return"] > rnd.summary["mean_return"] + 1.0
+    assert mb.summary["mean_return"] <= oracle.summary["mean_return"] + 0.2
