@@ -141,3 +141,16 @@ def test_benchmark_can_keep_one_dataset_for_every_seed(tmp_path):
     assert "one dataset for all runs" in md
     with pytest.raises(ValueError, match="below the evaluation seeds"):
         BenchmarkConfig(dataset_episodes=600_000, train_seeds=2)
+
+
+def test_cql_does_not_predict_more_than_the_task_can_pay(tmp_path):
+    """With alpha 1 (the paper's Atari value) the greedy policy's predicted return at the first
+    turn was ~2.2 here — above the largest possible donation, $2 — and the logged actions' Q
+    ~1.1 above the data's returns; the default must stay well inside."""
+    from dialogue_gym.agents.cql import logged_q_vs_returns
+
+    path = tmp_path / "p.jsonl"
+    generate("Persuasion-v0", "human-like", 400, path, progress=False)
+    data = OfflineData.from_episodes(read_episodes(path)[0])
+    q = logged_q_vs_returns(train_cql(data, "persuasion", CQLArgs(steps=1500)), data)
+    assert q["mean_v_start"] < 1.5 and q["over_estimate"] < 0.6, q
