@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 import dialogue_gym
+from dialogue_gym.agents import registry
 from dialogue_gym.agents.base import Agent
 from dialogue_gym.agents.bc import BCArgs, train_bc
 from dialogue_gym.agents.cql import CQLArgs, train_cql
 from dialogue_gym.agents.iql import IQLArgs, train_iql
 from dialogue_gym.agents.offline_data import OfflineData, concat
-from dialogue_gym.agents.registry import register_agent
 from dialogue_gym.agents.scripted import ScriptedAgent
 from dialogue_gym.episode import ORACLE_REWARD
 from dialogue_gym.evaluation import privileged_kwargs
@@ -48,9 +48,6 @@ class Spy(Agent):
         return self.inner.act(observation, info)
 
 
-register_agent("test-spy", Spy, "test agent that looks for privileged info")
-
-
 @pytest.fixture(scope="module")
 def persuasion_eps(tmp_path_factory):
     path = tmp_path_factory.mktemp("protocol") / "p.jsonl"
@@ -58,7 +55,10 @@ def persuasion_eps(tmp_path_factory):
     return read_episodes(path)[0]
 
 
-def test_privileged_information_never_reaches_a_users_agent(tmp_path):
+def test_privileged_information_never_reaches_a_users_agent(tmp_path, monkeypatch):
+    registry.agent_entries()  # the built-ins first
+    entry = registry.AgentEntry("test-spy", Spy, "looks for privileged info")
+    monkeypatch.setitem(registry._REGISTRY, "test-spy", entry)
     Spy.seen = []
     dialogue_gym.evaluate(Spy(), "Persuasion-v0", 3, progress=False)
     dialogue_gym.evaluate("test-spy", "Persuasion-v0", 3, progress=False, concurrency=2)
@@ -70,9 +70,7 @@ def test_privileged_information_never_reaches_a_users_agent(tmp_path):
     with pytest.raises(ValueError, match="not registered as privileged"):
         dialogue_gym.evaluate(Spy(), "Persuasion-v0", 1, progress=False, privileged_info=True)
     # the oracle, registered as privileged, still gets it
-    assert privileged_kwargs(dialogue_gym.agents.registry.make_agent("oracle", "persuasion"), {})[
-        "privileged_info"
-    ]
+    assert privileged_kwargs(registry.make_agent("oracle", "persuasion"), {})["privileged_info"]
     oracle = dialogue_gym.evaluate("oracle", "Persuasion-v0", 2, progress=False, oracle=False)
     assert oracle.summary["n_failed"] == 0
 
