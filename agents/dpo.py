@@ -78,12 +78,16 @@ def train_dpo(
     ])  # fmt: skip
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
+    on_cpu = next(model.parameters()).device.type == "cpu"
     config = DPOConfig(
         output_dir=str(output_dir), max_steps=args.max_steps,
         per_device_train_batch_size=args.batch_size, learning_rate=args.lr, beta=args.beta,
         max_length=args.max_length, seed=args.seed,
         logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=not progress,
-        use_cpu=next(model.parameters()).device.type == "cpu",
+        use_cpu=on_cpu,
+        # trl turns bf16 mixed precision on by default; on a CPU without bf16 units one step of
+        # SmolLM2 took 150 s instead of a few (tests/test_smollm2_training.py::test_dpo_smollm2)
+        bf16=False if on_cpu else None,
     )  # fmt: skip
     is_peft = hasattr(model, "disable_adapter")  # trl then uses the adapter-free base as reference
     ref = None if is_peft else copy.deepcopy(model).eval().requires_grad_(False)

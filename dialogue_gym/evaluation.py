@@ -225,11 +225,6 @@ def reference_returns(
     return _REFERENCE_CACHE[key]
 
 
-def oracle_returns(env_id: str, seeds: list[int], env_kwargs: dict[str, Any]) -> np.ndarray:
-    """The oracle's returns on ``seeds`` (memoized per process)."""
-    return reference_returns("oracle", env_id, seeds, env_kwargs)
-
-
 def evaluate(
     agent: Agent | str,
     env_id: str,
@@ -314,10 +309,8 @@ def evaluate(
     simulator = env_kwargs.get("simulator", "embedded")
     summary["throughput_eps"] = len(records) / wall if wall > 0 else None
     if oracle and simulator == "embedded" and len(ok):
-        ok_seeds = [r.seed for r in records if r.status == "ok"]
-        refs = {name: reference_returns(name, env_id, seeds, env_kwargs) for name in REFERENCES}
-        keep = [seeds.index(s) for s in ok_seeds]
-        rnd, orc = refs["random"][keep], refs["oracle"][keep]
+        keep = np.array([r.status == "ok" for r in records])  # the seeds behind ``ok``
+        rnd, orc = (reference_returns(name, env_id, seeds, env_kwargs)[keep] for name in REFERENCES)
         score, lo, hi = normalized_score(ok, rnd, orc)
         summary.update(
             random_mean_return=float(rnd.mean()),

@@ -139,7 +139,8 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(cfg: GenerateConfig) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    _WORKER.update(cfg=cfg, **dict(zip(("env", "agent"), _env_and_agent(cfg), strict=True)))
+    env, agent = _env_and_agent(cfg)
+    _WORKER.update(cfg=cfg, env=env, agent=agent)
 
 
 def _env_and_agent(cfg: GenerateConfig) -> tuple[gym.Env, Any]:

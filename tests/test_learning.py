@@ -51,10 +51,12 @@ def test_filtered_bc_uses_the_top_episodes(counseling_data):
     assert agent.cfg.train["kept_share"] == pytest.approx(0.25, abs=0.01)
 
 
-@pytest.mark.parametrize("trainer", [train_bc, train_cql, train_iql])
-def test_checkpoint_round_trip(trainer, counseling_data, tmp_path):
+@pytest.mark.parametrize(
+    "trainer, args", [(train_bc, BCArgs), (train_cql, CQLArgs), (train_iql, IQLArgs)]
+)
+def test_checkpoint_round_trip(trainer, args, counseling_data, tmp_path):
     _, data = counseling_data
-    agent = trainer(data, "counseling")
+    agent = trainer(data, "counseling", args(steps=300))
     ckpt = save_checkpoint(tmp_path / "ckpt", agent.net, agent.cfg)
     assert json.loads((ckpt / "config.json").read_text())["algo"] == agent.name
     again = load_agent(ckpt)

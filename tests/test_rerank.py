@@ -138,19 +138,18 @@ def test_conservative_term_scores_out_of_context_utterances_lower(tmp_path):
     """With ``cql_alpha`` > 0, an utterance said in another conversation scores below the one
     said here by a wider margin than the plain IQL critic gives it."""
     path = tmp_path / "c.jsonl"
-    generate("Counseling-v0", "human-like", 200, path, progress=False)
+    generate("Counseling-v0", "human-like", 100, path, progress=False)
     transitions = utterance_transitions(read_episodes(path)[0])
     rng = np.random.default_rng(0)
-    probe = [transitions[i] for i in rng.choice(len(transitions), 200, replace=False)]
-    others = [transitions[i]["action"] for i in rng.choice(len(transitions), 200)]
+    probe = [transitions[i] for i in rng.choice(len(transitions), 60, replace=False)]
+    others = [transitions[i]["action"] for i in rng.choice(len(transitions), 60)]
     gaps = {}
     for alpha in (0.0, 1.0):
-        critic, log = train_critic(transitions, make_encoder("hash:256"),
-                                   CriticArgs(steps=600, cql_alpha=alpha))  # fmt: skip
+        args = CriticArgs(steps=200, batch_size=128, cql_alpha=alpha, cql_negatives=8)
+        critic, log = train_critic(transitions, make_encoder("hash:256"), args)
         said = [critic.scores(t["observation"], [t["action"]])[0] for t in probe]
-        other = [
-            critic.scores(t["observation"], [o])[0] for t, o in zip(probe, others, strict=True)
-        ]
+        other = [critic.scores(t["observation"], [o])[0]
+                 for t, o in zip(probe, others, strict=True)]  # fmt: skip
         gaps[alpha] = float(np.mean(said) - np.mean(other))
         assert (log["cql"][-1] > 0) == (alpha > 0)
     assert gaps[1.0] > gaps[0.0] + 0.2, gaps
