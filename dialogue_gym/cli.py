@@ -566,6 +566,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"dialogue-gym: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a missing file, a folder where a file was expected, no permission
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"dialogue-gym: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
