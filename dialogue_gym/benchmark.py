@@ -105,26 +105,32 @@ class BenchmarkConfig:
         )
 
 
-def _methods(cfg: BenchmarkConfig) -> dict[str, Callable[..., Any]]:
-    """Each offline method: ``fn(datasets, domain, seed) -> agent``."""
+OFFLINE_METHODS: dict[str, tuple[str, str]] = {
+    "bc": ("bc", "orig"),
+    "filtered-bc": ("filtered-bc", "orig"),
+    "cql": ("cql", "orig"),
+    "iql": ("iql", "orig"),
+    MAIN: ("cql", "hind"),
+    "iql+hindsight": ("iql", "hind"),
+    "cql+hindsight(oracle-fwd)": ("cql", "oracle"),
+}
+"""Each offline method: (algorithm, which dataset: original, + imagined, + oracle-forward)."""
+
+
+def _train_offline(name: str, data: dict, domain: str, seed: int, cfg: BenchmarkConfig) -> Any:
+    """Train the offline method ``name`` on its dataset with training seed ``seed``."""
     from .agents.bc import BCArgs, train_bc
     from .agents.cql import CQLArgs, train_cql
     from .agents.iql import IQLArgs, train_iql
 
+    algo, part = OFFLINE_METHODS[name]
     common = {"steps": cfg.offline_steps, "imagined_weight": cfg.imagined_weight,
-              "threads": cfg.threads}  # fmt: skip
-    bc = lambda s, **kw: BCArgs(seed=s, **common, **kw)  # noqa: E731
-    cql = lambda s: CQLArgs(seed=s, **common)  # noqa: E731
-    iql = lambda s: IQLArgs(seed=s, **common)  # noqa: E731
-    return {
-        "bc": lambda d, dom, s: train_bc(d["orig"], dom, bc(s)),
-        "filtered-bc": lambda d, dom, s: train_bc(d["orig"], dom, bc(s, top_share=cfg.top_share)),
-        "cql": lambda d, dom, s: train_cql(d["orig"], dom, cql(s)),
-        "iql": lambda d, dom, s: train_iql(d["orig"], dom, iql(s)),
-        MAIN: lambda d, dom, s: train_cql(d["hind"], dom, cql(s)),
-        "iql+hindsight": lambda d, dom, s: train_iql(d["hind"], dom, iql(s)),
-        "cql+hindsight(oracle-fwd)": lambda d, dom, s: train_cql(d["oracle"], dom, cql(s)),
-    }
+              "threads": cfg.threads, "seed": seed}  # fmt: skip
+    if algo == "filtered-bc":
+        return train_bc(data[part], domain, BCArgs(top_share=cfg.top_share, **common))
+    train, args = {"bc": (train_bc, BCArgs), "cql": (train_cql, CQLArgs),
+                   "iql": (train_iql, IQLArgs)}[algo]  # fmt: skip
+    return train(data[part], domain, args(**common))
 
 
 def _imagination_gap(regen: list, by_id: dict) -> dict[str, Any]:
@@ -235,8 +241,8 @@ def run_env(env_id: str, cfg: BenchmarkConfig, out_dir: Path, log: Callable[[str
             datasets[s] = _datasets(env_id, cfg, s if cfg.resample_data else 0, env_dir, log)
         data = datasets[s] if cfg.resample_data else datasets[0]
         n = data["figures"]["episodes"]
-        for name, fn in _methods(cfg).items():
-            runs.setdefault(name, []).append(evaluated(fn(data, domain, s)))
+        for name in OFFLINE_METHODS:
+            runs.setdefault(name, []).append(evaluated(_train_offline(name, data, domain, s, cfg)))
             extra = data["figures"]["oracle_env_episodes"] if "oracle-fwd" in name else 0
             budgets.setdefault(name, []).append(n + extra)
         agent, episodes = train_ppo(env_id, PPOArgs(steps=cfg.ppo_steps, seed=s,
