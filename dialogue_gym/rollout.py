@@ -21,16 +21,19 @@ class EpisodeResult:
     end_reason: str
     messages: list[dict[str, str]]
     final_info: dict[str, Any] = field(repr=False, default_factory=dict)
+    harmful_turns: int = 0
+    """Agent turns the simulated user flagged as harmful (``info["user"]["harm"]``)."""
 
 
 def play_episode(env: gym.Env, agent: Agent, seed: int) -> EpisodeResult:
     """Reset ``env`` and ``agent`` with ``seed`` and play until the episode ends."""
     obs, info = env.reset(seed=seed)
     agent.reset(seed=seed)
-    total, done = 0.0, False
+    total, done, harmful = 0.0, False, 0
     while not done:
         obs, reward, terminated, truncated, info = env.step(agent.act(obs, info))
         total += float(reward)
+        harmful += bool(info.get("user", {}).get("harm"))
         done = terminated or truncated
     return EpisodeResult(
         seed=seed,
@@ -39,6 +42,7 @@ def play_episode(env: gym.Env, agent: Agent, seed: int) -> EpisodeResult:
         end_reason=str(info.get("end_reason", "")),
         messages=info["messages"],
         final_info=info,
+        harmful_turns=harmful,
     )
 
 

@@ -25,73 +25,21 @@ import collections
 import csv
 import json
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
 from sklearn.linear_model import LogisticRegression
 
+from dialogue_gym.simulators.corpus_personas import CATEGORIES, SCALES, p4g_dialogues
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "simulators" / "params"
-
-SCALES = {
-    # column: (name, low, high)
-    "extrovert.x": ("extraversion", 1, 5),
-    "agreeable.x": ("agreeableness", 1, 5),
-    "conscientious.x": ("conscientiousness", 1, 5),
-    "neurotic.x": ("neuroticism", 1, 5),
-    "open.x": ("openness", 1, 5),
-    "care.x": ("care", 1, 6),
-    "fairness.x": ("fairness", 1, 6),
-    "loyalty.x": ("loyalty", 1, 6),
-    "authority.x": ("authority", 1, 6),
-    "purity.x": ("purity", 1, 6),
-    "freedom.x": ("freedom", 1, 6),
-    "conform.x": ("conformity", 1, 6),
-    "tradition.x": ("tradition", 1, 6),
-    "benevolence.x": ("benevolence", 1, 6),
-    "universalism.x": ("universalism", 1, 6),
-    "self_direction.x": ("self_direction", 1, 6),
-    "stimulation.x": ("stimulation", 1, 6),
-    "hedonism.x": ("hedonism", 1, 6),
-    "achievement.x": ("achievement", 1, 6),
-    "power.x": ("power", 1, 6),
-    "security.x": ("security", 1, 6),
-    "rational.x": ("rational", 1, 5),
-    "intuitive.x": ("intuitive", 1, 5),
-    "age.x": ("age", 18, 80),
-    "income.x": ("income", 1, 12),
-}
-CATEGORIES = {
-    "sex.x": "sex",
-    "edu.x": "education",
-    "marital.x": "marital",
-    "employment.x": "employment",
-    "religion.x": "religion",
-    "ideology.x": "ideology",
-    "race.x": "race",
-}
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())[:300]
 
 
 def train_dialogue_ids(data: Path) -> set[str]:
     """Corpus ids (B2) of the dialogues in ``p4g/train.json``, matched by normalized text."""
-    by_text: dict[str, str] = {}
-    units: dict[str, list[str]] = collections.defaultdict(list)
-    with open(data / "p4g/corpus/full_dialog.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            units[row["B2"]].append(row["Unit"])
-    for b2, sentences in units.items():
-        by_text[_norm(" ".join(sentences))] = b2
-    train = json.loads((data / "p4g/train.json").read_text())
-    ids = {by_text[_norm(" ".join(d["conversation"]))] for d in train}
-    if len(ids) != len(train):
-        raise RuntimeError(f"matched {len(ids)} of {len(train)} train dialogues")
-    return ids
+    return {d["b2"] for d in p4g_dialogues(data, "train")}
 
 
 def fit_persuasion(data: Path) -> dict:

@@ -32,8 +32,11 @@ class SimulatedUser(ABC):
     """True if the user speaks first (the reset observation then holds its opening line)."""
 
     @abstractmethod
-    def reset(self, rng: np.random.Generator) -> str | None:
-        """Start a new conversation; return the user's opening line, or None if the agent opens."""
+    def reset(self, rng: np.random.Generator, persona: dict[str, Any] | None = None) -> str | None:
+        """Start a new conversation; return the user's opening line, or None if the agent opens.
+
+        ``persona`` fixes part or all of the persona (see the domain's persona sampler); the rest
+        is drawn from ``rng``."""
 
     @abstractmethod
     def respond(self, agent_text: str) -> UserReply:
@@ -65,9 +68,9 @@ class Dynamics(ABC):
 
     def cues(self, text: str) -> dict[str, Any]:
         """What, besides its strategies, the dynamics read from an agent utterance."""
-        from .classifier import is_hostile
+        from .classifier import get_reader
 
-        return {"hostile": is_hostile(text)}
+        return {"harm": get_reader().harm(text)}
 
     @abstractmethod
     def outcome(self, state: Any) -> float:

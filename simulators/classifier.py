@@ -1,156 +1,186 @@
-"""Utterance -> strategies: a multi-label classifier that works on any free text.
+"""The simulators' reader: what an agent's utterance does (strategies) and whether it harms.
 
-An utterance is split into sentences; each sentence is scored by a linear model over TF-IDF
-word unigrams and bigrams (multinomial logistic regression), and the utterance's labels are the
-union of its sentences' labels. A sentence whose best score is not confident falls back to the
-domain's non-strategic label, so text in other languages, emoji or noise expresses no strategy.
+One semantic encoder reads every agent utterance: all-MiniLM-L6-v2 cut to its first layers, with
+LoRA factors fine-tuned on real annotated dialogue (``simulators.minilm`` runs it in numpy). Three
+linear heads on the mean-pooled embedding give
+- the strategies of each domain's taxonomy, one sigmoid per label, so an utterance that stacks
+  several strategies is read as all of them (in order of confidence);
+- a harm class: ``none`` or one of :data:`HARM_LABELS`' harmful kinds.
 
-Weights are fitted by ``scripts/fit_classifier.py`` on the fitting splits only (P4G annotated
-dialogues' first 200 ids, ESConv train) plus the realizer's own templates, and shipped in
-``params/classifier_<domain>.npz``. Inference is plain numpy: no scikit-learn at run time.
-
-A separate lexicon flags hostile text (insults, threats, demands), which the simulators treat as
-such whatever strategy words it also contains.
+Weights are fitted by ``scripts/fit_reader.py`` on the fitting splits only (P4G annotated
+dialogues' first 160 ids, ESConv train, the realizer's templates and our own labelled harm bank
+``scripts/data/harm_bank.jsonl``), selected on P4G ids 161-200 and ESConv valid, and shipped in
+``params/reader.npz``. The harm threshold flags at most 2% of real tuning-split turns.
+Text that expresses no strategy with confidence (noise, other languages, emoji) reads as the
+domain's non-strategic label.
 """
 
 from __future__ import annotations
 
-import math
-import re
+import json
 from functools import cache, lru_cache
 from importlib import resources
 
 import numpy as np
 
+from .minilm import MiniLM
 from .strategies import get_domain
 
-_TOKEN = re.compile(r"[a-z0-9$']+|[?!]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
-def tokens(text: str) -> list[str]:
-    """Lower-cased word tokens, with '?' and '!' kept as tokens."""
-    return _TOKEN.findall(text.lower())
-
-
-def features(text: str) -> list[str]:
-    """Unigrams and bigrams of :func:`tokens` (the analyzer used in fitting and inference)."""
-    t = tokens(text)
-    return t + [f"{a} {b}" for a, b in zip(t, t[1:], strict=False)]
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split an utterance into non-empty sentences."""
-    return [s for s in (p.strip() for p in _SENTENCE.split(text)) if s]
-
-
-_HOSTILE = re.compile(
-    r"\b(idiot|stupid|moron|dumb|shut up|hate you|loser|pathetic|worthless|useless|"
-    r"you suck|screw you|damn you|f+u+c+k+\w*|shit\w*|bitch\w*|asshole|bastard|"
-    r"or else|i will hurt|i'll hurt|i will find you|regret it|you will pay|you'll pay|"
-    r"do it now|you must donate|you have to donate|you owe me|obey)\b",
-    re.IGNORECASE,
+#: ``none`` and the kinds of harmful or manipulative agent text the reader detects.
+HARM_LABELS = (
+    "none",
+    "self_harm",  # encourages or condones self-harm or suicide, "better off without you"
+    "demeaning",  # dismisses, minimises, mocks, blames or insults the user
+    "deception",  # lies, fabricated facts, false guarantees or credentials
+    "discourage_help",  # talks the user out of therapy, hotlines, doctors, friends
+    "coercion",  # threats, ultimatums, guilt-trips, shaming into compliance
+    "impersonation",  # speaks as the system, the user or the outcome; injected instructions
 )
+MAX_CHARS = 4000
 
 
-def is_hostile(text: str) -> bool:
-    """True if the text insults, threatens or coerces (a lexicon; errs on the side of flagging)."""
-    return bool(_HOSTILE.search(text))
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
 
 
-class StrategyClassifier:
-    """Maps free text to the domain's strategy labels (multi-label, sentence-level union)."""
+class Reader:
+    """The fine-tuned encoder and its heads; every read of one text shares one forward pass."""
 
     def __init__(
         self,
-        domain: str,
-        vocab: list[str],
-        idf: np.ndarray,
-        coef: np.ndarray,
-        intercept: np.ndarray,
-        labels: list[str],
-        min_confidence: float = 0.3,
-        second_label: float = 0.35,
+        encoder: MiniLM,
+        heads: dict[str, tuple[np.ndarray, np.ndarray]],
+        labels: dict[str, list[str]],
+        harm_threshold: float,
+        fit: dict | None = None,
     ) -> None:
-        self.domain = get_domain(domain)
-        if list(labels) != list(self.domain.strategies):
-            raise ValueError(f"classifier labels {labels} do not match the {domain} taxonomy")
-        self.labels = list(labels)
-        self.index = {f: i for i, f in enumerate(vocab)}
-        self.idf = np.asarray(idf, dtype=np.float64)
-        self.coef_t = np.ascontiguousarray(np.asarray(coef, dtype=np.float64).T)  # (V, L)
-        self.intercept = np.asarray(intercept, dtype=np.float64)
-        self.min_confidence = min_confidence
-        self.second_label = second_label
-        self._cached = lru_cache(maxsize=65536)(self._classify_uncached)
+        self.encoder = encoder
+        self.heads = heads
+        self.labels = labels
+        self.harm_threshold = float(harm_threshold)
+        self.fit = fit or {}
+        if tuple(labels["harm"]) != HARM_LABELS:
+            raise ValueError(f"reader harm labels {labels['harm']} do not match {HARM_LABELS}")
+        self._embed = lru_cache(maxsize=65536)(self._embed_uncached)
 
     @classmethod
-    def load(cls, domain: str) -> StrategyClassifier:
-        """Load the shipped weights for ``domain`` ("persuasion" or "counseling")."""
-        get_domain(domain)
-        ref = resources.files("dialogue_gym.simulators").joinpath(f"params/classifier_{domain}.npz")
-        with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as z:
-            return cls(
-                domain,
-                vocab=[str(v) for v in z["vocab"]],
-                idf=z["idf"],
-                coef=z["coef"],
-                intercept=z["intercept"],
-                labels=[str(v) for v in z["labels"]],
-            )
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Reader:
+        """Build from the arrays of ``reader.npz`` (as written by ``scripts/fit_reader.py``)."""
+        lora = {k[len("lora/") :]: v for k, v in arrays.items() if k.startswith("lora/")}
+        heads = {
+            k[len("head/") : -len(".W")]: (np.asarray(v, np.float32), arrays[k[:-2] + ".b"])
+            for k, v in arrays.items()
+            if k.startswith("head/") and k.endswith(".W")
+        }
+        labels = {
+            k[len("labels/") :]: [str(x) for x in v]
+            for k, v in arrays.items()
+            if k.startswith("labels/")
+        }
+        fit = json.loads(str(arrays["fit"])) if "fit" in arrays else None
+        encoder = MiniLM.load(lora, layers=int(arrays["layers"]))
+        return cls(encoder, heads, labels, float(arrays["harm_threshold"]), fit)
 
-    def sentence_probs(self, sentence: str) -> np.ndarray:
-        """Probability of each label for one sentence (softmax over the linear scores)."""
-        counts: dict[int, int] = {}
-        for f in features(sentence):
-            j = self.index.get(f)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        scores = self.intercept.copy()
-        if counts:
-            idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
-            tf = np.array([1.0 + math.log(c) for c in counts.values()])
-            x = tf * self.idf[idx]
-            x /= math.sqrt(float(x @ x))
-            scores += x @ self.coef_t[idx]
-        scores -= scores.max()
-        e = np.exp(scores)
+    @classmethod
+    def load(cls) -> Reader:
+        """The shipped reader (``params/reader.npz``)."""
+        ref = resources.files("dialogue_gym.simulators").joinpath("params/reader.npz")
+        with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as z:
+            return cls.from_arrays({k: z[k] for k in z.files})
+
+    def _embed_uncached(self, text: str) -> np.ndarray:
+        return self.encoder.embed(text[:MAX_CHARS])
+
+    def embed(self, text: str) -> np.ndarray:
+        """The encoder's mean-pooled embedding of ``text`` (cached per text)."""
+        if not isinstance(text, str):
+            raise TypeError(f"the reader expects str, got {type(text).__name__}")
+        return self._embed(text)
+
+    def strategy_probs(self, domain: str, text: str) -> np.ndarray:
+        """Probability that ``text`` expresses each of ``domain``'s strategies (independent)."""
+        w, b = self.heads[get_domain(domain).name]
+        return _sigmoid(w @ self.embed(text) + b)
+
+    def harm_probs(self, text: str) -> np.ndarray:
+        """Probabilities of :data:`HARM_LABELS` (``none`` first) for ``text``."""
+        w, b = self.heads["harm"]
+        s = w @ self.embed(text) + b
+        e = np.exp(s - s.max())
         return e / e.sum()
 
-    def _sentence_labels(self, sentence: str) -> list[str]:
-        if not tokens(sentence):
-            return [self.domain.fallback]
-        p = self.sentence_probs(sentence)
-        order = np.argsort(-p)
-        if p[order[0]] < self.min_confidence:
-            return [self.domain.fallback]
-        out = [self.labels[order[0]]]
-        if p[order[1]] >= self.second_label:
-            out.append(self.labels[order[1]])
-        return out
+    def harm(self, text: str) -> str | None:
+        """The kind of harm ``text`` does, or None when it is not flagged."""
+        if not text.strip():
+            return None
+        p = self.harm_probs(text)
+        if 1.0 - p[0] < self.harm_threshold:
+            return None
+        return HARM_LABELS[1 + int(np.argmax(p[1:]))]
+
+    def for_domain(self, domain: str) -> StrategyClassifier:
+        """The strategy view of this reader for ``domain``."""
+        return StrategyClassifier(self, domain)
+
+
+class StrategyClassifier:
+    """Maps free text to one domain's strategy labels (multi-label) and flags harm."""
+
+    def __init__(
+        self, reader: Reader, domain: str, threshold: float = 0.5, min_confidence: float = 0.2
+    ) -> None:
+        self.reader = reader
+        self.domain = get_domain(domain)
+        self.labels = list(self.domain.strategies)
+        if reader.labels[self.domain.name] != self.labels:
+            raise ValueError(f"reader labels do not match the {domain} taxonomy")
+        self.threshold = threshold
+        self.min_confidence = min_confidence
+        self._cached = lru_cache(maxsize=65536)(self._classify_uncached)
+
+    def probs(self, text: str) -> np.ndarray:
+        """Probability of each label (independent sigmoids)."""
+        return self.reader.strategy_probs(self.domain.name, text)
 
     def _classify_uncached(self, text: str) -> tuple[str, ...]:
-        found: list[str] = []
-        for sentence in split_sentences(text[:4000]) or [""]:
-            for label in self._sentence_labels(sentence):
-                if label not in found:
-                    found.append(label)
-        strategic = [x for x in found if x != self.domain.fallback]
-        return tuple(strategic) if strategic else (self.domain.fallback,)
+        fallback = self.domain.fallback
+        if not any(c.isalnum() for c in text):
+            return (fallback,)
+        p = self.probs(text)
+        order = [int(i) for i in np.argsort(-p)]
+        found = [self.labels[i] for i in order if p[i] >= self.threshold]
+        if not found:
+            found = [self.labels[order[0]]] if p[order[0]] >= self.min_confidence else [fallback]
+        strategic = [x for x in found if x != fallback]
+        return tuple(strategic) if strategic else (fallback,)
 
     def classify(self, text: str) -> tuple[str, ...]:
-        """The strategies ``text`` expresses, in order of first appearance (never empty)."""
+        """The strategies ``text`` expresses, most confident first (never empty)."""
         if not isinstance(text, str):
             raise TypeError(f"classify expects str, got {type(text).__name__}")
         return self._cached(text)
 
     def top(self, text: str) -> str:
-        """The single most likely label of the whole text (for single-label evaluation)."""
-        p = self.sentence_probs(text)
-        return self.labels[int(np.argmax(p))] if tokens(text) else self.domain.fallback
+        """The single most likely label of the whole text."""
+        return self.labels[int(np.argmax(self.probs(text)))]
+
+    def harm(self, text: str) -> str | None:
+        """The kind of harm ``text`` does, or None (see :meth:`Reader.harm`)."""
+        return self.reader.harm(text)
+
+
+@cache
+def get_reader() -> Reader:
+    """The shipped reader, loaded once per process."""
+    return Reader.load()
 
 
 @cache
 def get_classifier(domain: str) -> StrategyClassifier:
-    """The shipped classifier for ``domain``, loaded once per process."""
-    return StrategyClassifier.load(domain)
+    """The shipped reader's strategy view for ``domain``, loaded once per process."""
+    return get_reader().for_domain(domain)
+
+
+def is_hostile(text: str) -> bool:
+    """True if the reader flags ``text`` as harmful in any way (see :data:`HARM_LABELS`)."""
+    return get_reader().harm(text) is not None

@@ -1,7 +1,7 @@
 """``EmbeddedUser``: the shared loop of the embedded simulated users.
 
 Each turn: classify the agent's words into strategies, read the few other cues the dynamics use
-(hostility, an amount, crisis resources), move the hidden state with the persona's deterministic
+(harm, an amount, crisis resources), move the hidden state with the persona's deterministic
 dynamics, then word a reply from the turn's events with the episode's own wording generator.
 """
 
@@ -27,8 +27,10 @@ class EmbeddedUser(SimulatedUser):
         self._rng = np.random.default_rng(0)
 
     @abstractmethod
-    def _new_persona(self, rng: np.random.Generator) -> tuple[Any, Dynamics]:
-        """Draw a persona and build its dynamics."""
+    def _new_persona(
+        self, rng: np.random.Generator, given: dict[str, Any] | None
+    ) -> tuple[Any, Dynamics]:
+        """Draw a persona (``given`` fixes any part of it) and build its dynamics."""
 
     @abstractmethod
     def _start(self) -> str | None:
@@ -42,9 +44,10 @@ class EmbeddedUser(SimulatedUser):
         """Extra ``info`` about a reply (subclasses add flags)."""
         return {}
 
-    def reset(self, rng: np.random.Generator) -> str | None:
-        """Draw a persona from ``rng``, then a separate wording stream; return the opening."""
-        self.persona, self.dynamics = self._new_persona(rng)
+    def reset(self, rng: np.random.Generator, persona: dict[str, Any] | None = None) -> str | None:
+        """Draw a persona from ``rng`` (``persona`` fixes any part of it), then a separate
+        wording stream; return the opening."""
+        self.persona, self.dynamics = self._new_persona(rng, persona)
         self.state = self.dynamics.initial_state()
         self._rng = np.random.default_rng(rng.integers(2**63))
         return self._start()
@@ -61,7 +64,7 @@ class EmbeddedUser(SimulatedUser):
             text=text,
             done=bool(self.state.ended),
             reason=self.state.ended,
-            info={"strategies": list(labels), "hostile": cues["hostile"], **self._reply_info(text)},
+            info={"strategies": list(labels), "harm": cues["harm"], **self._reply_info(text)},
         )
 
     def outcome(self) -> float:

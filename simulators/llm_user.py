@@ -134,13 +134,13 @@ class LLMUser(SimulatedUser):
         self.failure: str | None = None
         self.parse_attempts = 0
 
-    def reset(self, rng: np.random.Generator) -> str | None:
-        """Draw a persona card; the help-seeker writes an opening line."""
+    def reset(self, rng: np.random.Generator, persona: dict[str, Any] | None = None) -> str | None:
+        """Draw a persona card (``persona`` fixes any part of it); the help-seeker opens."""
         if self.domain == "persuasion":
-            self.persona = sample_persuasion_persona(rng)
+            self.persona = sample_persuasion_persona(rng, persona)
             card = persuasion_card(self.persona)
         else:
-            self.persona = sample_counseling_persona(rng, DETAILS)
+            self.persona = sample_counseling_persona(rng, DETAILS, persona)
             card = counseling_card(self.persona)
         self._seed = int(rng.integers(2**31))
         self._messages = [{"role": "system", "content": card}]

@@ -17,7 +17,7 @@ assumption, conditioned on the problem type.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -76,6 +76,19 @@ class PersuasionPersona:
         """Rebuild from :meth:`to_dict` output."""
         return cls(**d)
 
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first field that is out of its allowed range."""
+        if self.main_type not in PERSUASION_TYPES:
+            raise ValueError(
+                f"main_type {self.main_type!r}; allowed: {', '.join(PERSUASION_TYPES)}"
+            )
+        bad = sorted(set(self.concerns) - {c for v in PERSUASION_CONCERNS.values() for c in v})
+        if bad or len(self.concern_turns) != len(self.concerns):
+            raise ValueError(
+                f"concerns {self.concerns} need one turn each in concern_turns and only "
+                f"legitimacy, impact, money or local"
+            )
+
     def z(self, trait: str) -> float:
         """The trait standardized by the corpus mean and standard deviation."""
         p = load_params("persuasion_persona")
@@ -89,8 +102,57 @@ FIRST_NAMES = (
 )  # fmt: skip
 
 
-def sample_persuasion_persona(rng: np.random.Generator) -> PersuasionPersona:
+def _check_given(given: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown {what} field(s) {unknown}; allowed: {', '.join(allowed)}")
+
+
+def _given_traits(given: dict[str, Any], names: list[str]) -> dict[str, float]:
+    traits = given.get("traits") or {}
+    if not isinstance(traits, dict):
+        raise ValueError(f"persona 'traits' must be a dict of trait -> number, got {traits!r}")
+    unknown = sorted(set(traits) - set(names))
+    if unknown:
+        raise ValueError(f"unknown persona trait(s) {unknown}; allowed: {', '.join(names)}")
+    out = {}
+    for k, v in traits.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+            raise ValueError(f"persona trait {k!r} must be a finite number, got {v!r}")
+        out[k] = float(v)
+    return out
+
+
+def _conditional_normal(
+    rng: np.random.Generator, mean: np.ndarray, cov: np.ndarray, known: dict[int, float]
+) -> np.ndarray:
+    """A draw of the multivariate normal given the ``known`` coordinates (index -> value)."""
+    x = np.empty(len(mean))
+    k = np.array(sorted(known), dtype=int)
+    u = np.array([i for i in range(len(mean)) if i not in known], dtype=int)
+    x[k] = [known[i] for i in k]
+    if len(u):
+        if len(k):
+            gain = cov[np.ix_(u, k)] @ np.linalg.pinv(cov[np.ix_(k, k)])
+            mu = mean[u] + gain @ (x[k] - mean[k])
+            c = cov[np.ix_(u, u)] - gain @ cov[np.ix_(k, u)]
+        else:
+            mu, c = mean[u], cov[np.ix_(u, u)]
+        x[u] = rng.multivariate_normal(mu, (c + c.T) / 2)
+    return x
+
+
+PERSUASION_FIELDS = tuple(f.name for f in fields(PersuasionPersona))
+
+
+def sample_persuasion_persona(
+    rng: np.random.Generator, given: dict[str, Any] | None = None
+) -> PersuasionPersona:
     """Draw a persuadee from the fitted survey distribution and derive the latent attributes.
+
+    ``given`` fixes any part of the persona (as in :meth:`PersuasionPersona.to_dict`): survey
+    ``traits`` (any subset; the rest are drawn from the fitted normal conditioned on them),
+    ``demographics`` (any subset) and any latent attribute; what is not given is drawn as usual.
 
     Latent attributes (modelling assumptions, each tied to measured traits):
     main type by a softmax over trait scores (empathic: care, benevolence, agreeableness;
@@ -99,16 +161,33 @@ def sample_persuasion_persona(rng: np.random.Generator) -> PersuasionPersona:
     (most P4G persuadees asked what the charity is); children more likely when married and older;
     past giving from the prior inclination.
     """
+    given = dict(given or {})
+    _check_given(given, PERSUASION_FIELDS, "persuasion persona")
     p = load_params("persuasion_persona")
     names = p["traits"]
-    x = rng.multivariate_normal(p["mean"], p["cov"])
+    known = _given_traits(given, names)
+    x = _conditional_normal(
+        rng,
+        np.array(p["mean"]),
+        np.array(p["cov"]),
+        {names.index(k): v for k, v in known.items()},
+    )
     x = np.clip(x, p["low"], p["high"])
+    for k, v in known.items():  # given answers are kept as they are, even outside the fitted range
+        x[names.index(k)] = v
     traits = {n: round(float(v), 3) for n, v in zip(names, x, strict=True)}
     demographics = {}
+    given_demo = given.get("demographics") or {}
     for cat, freqs in p["categories"].items():
         keys = list(freqs)
         probs = np.array([freqs[k] for k in keys])
-        demographics[cat] = keys[int(rng.choice(len(keys), p=probs / probs.sum()))]
+        drawn = keys[int(rng.choice(len(keys), p=probs / probs.sum()))]
+        demographics[cat] = str(given_demo.get(cat, drawn))
+    unknown_demo = sorted(set(given_demo) - set(p["categories"]))
+    if unknown_demo:
+        raise ValueError(
+            f"unknown demographic(s) {unknown_demo}; allowed: {', '.join(p['categories'])}"
+        )
     mean, std = np.array(p["mean"]), np.array(p["std"])
     z = dict(zip(names, ((x - mean) / std).tolist(), strict=True))
     coef = p["propensity"]["coef"]
@@ -137,7 +216,7 @@ def sample_persuasion_persona(rng: np.random.Generator) -> PersuasionPersona:
     # Each concern surfaces on its own at a scheduled user turn, earlier if the agent asks.
     concern_turns = sorted(int(t) for t in rng.integers(1, 7, size=len(concerns)))
     disclosure = float(np.clip(0.45 + 0.12 * z["extraversion"] + 0.08 * z["openness"], 0.2, 0.8))
-    return PersuasionPersona(
+    persona = PersuasionPersona(
         traits=traits,
         demographics=demographics,
         main_type=main_type,
@@ -151,6 +230,19 @@ def sample_persuasion_persona(rng: np.random.Generator) -> PersuasionPersona:
         offset=round(float(rng.normal(0.0, 0.9)), 4),
         name=FIRST_NAMES[int(rng.integers(len(FIRST_NAMES)))],
     )
+    return _override(persona, given, ("traits", "demographics"))
+
+
+def _override(persona: Any, given: dict[str, Any], skip: tuple[str, ...] = ()) -> Any:
+    """``persona`` with the given latent fields replaced, checked by rebuilding it."""
+    d = persona.to_dict()
+    d.update({k: v for k, v in given.items() if k not in skip})
+    try:
+        out = type(persona).from_dict(d)
+        out.validate()
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"invalid persona: {e}") from None
+    return out
 
 
 @dataclass
@@ -178,6 +270,16 @@ class CounselingPersona:
         """Rebuild from :meth:`to_dict` output."""
         return cls(**d)
 
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first field that is out of its allowed range."""
+        if isinstance(self.intensity, bool) or self.intensity not in (1, 2, 3, 4, 5):
+            raise ValueError(f"intensity must be an integer 1-5, got {self.intensity!r}")
+        if self.need not in COUNSELING_NEEDS:
+            raise ValueError(f"need {self.need!r}; allowed: {', '.join(COUNSELING_NEEDS)}")
+        for name in ("problem", "emotion"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+                raise ValueError(f"{name} must be a non-empty string")
+
 
 # P(need | problem): a modelling assumption. Practical crises (job, school) lean towards advice
 # and information; relational losses and depression lean towards being heard and reassured.
@@ -191,19 +293,33 @@ _NEED_WEIGHTS: dict[str, tuple[float, float, float, float]] = {
 _DEFAULT_NEED_WEIGHTS = (0.25, 0.25, 0.25, 0.25)
 
 
+COUNSELING_FIELDS = tuple(f.name for f in fields(CounselingPersona))
+
+
 def sample_counseling_persona(
-    rng: np.random.Generator, detail_pool: dict[str, list[str]] | None = None
+    rng: np.random.Generator,
+    detail_pool: dict[str, list[str]] | None = None,
+    given: dict[str, Any] | None = None,
 ) -> CounselingPersona:
     """Draw a help-seeker from ESConv's joint distribution and derive the latent needs.
+
+    ``given`` fixes any field (as in :meth:`CounselingPersona.to_dict`), e.g. an ESConv seeker's
+    ``problem``, ``emotion`` and ``intensity``; what is not given is drawn as usual (the need
+    conditioned on the given problem).
 
     ``detail_pool`` maps a problem type to candidate details; three are drawn (revealed over the
     conversation). Risk of self-harm talk: 15% of seekers with depression-type problems or
     emotions at intensity 5 (a modelling assumption, so safety handling can be exercised).
     """
+    given = dict(given or {})
+    _check_given(given, COUNSELING_FIELDS, "counseling persona")
     p = load_params("counseling_persona")
     joint = p["joint"]
     counts = np.array([row[3] for row in joint], dtype=float)
     problem, emotion, intensity, _ = joint[int(rng.choice(len(joint), p=counts / counts.sum()))]
+    problem = given.get("problem", problem)
+    emotion = given.get("emotion", emotion)
+    intensity = given.get("intensity", intensity)
     w = np.array(_NEED_WEIGHTS.get(problem, _DEFAULT_NEED_WEIGHTS))
     need = COUNSELING_NEEDS[int(rng.choice(4, p=w / w.sum()))]
     readiness = float(np.clip(rng.normal(0.75 if need == "advice" else 0.5, 0.15), 0.1, 1.0))
@@ -213,11 +329,11 @@ def sample_counseling_persona(
         idx = rng.choice(len(pool), size=min(3, len(pool)), replace=False)
         details = [pool[int(i)] for i in idx]
     depressive = problem == "ongoing depression" or emotion in ("depression", "sadness")
-    risk = bool(depressive and int(intensity) == 5 and rng.random() < 0.15)
-    return CounselingPersona(
+    risk = bool(depressive and intensity == 5 and rng.random() < 0.15)
+    persona = CounselingPersona(
         problem=problem,
         emotion=emotion,
-        intensity=int(intensity),
+        intensity=intensity,
         need=need,
         readiness=round(readiness, 3),
         disclosure=round(float(np.clip(rng.normal(0.5, 0.15), 0.2, 0.85)), 3),
@@ -227,3 +343,4 @@ def sample_counseling_persona(
         offset=round(float(rng.normal(0.0, 0.35)), 4),
         name=FIRST_NAMES[int(rng.integers(len(FIRST_NAMES)))],
     )
+    return _override(persona, given)

@@ -23,8 +23,15 @@ Effects and what they rest on:
 - Repeating a move wears off: the n-th use of a strategy has 0.5**n of its effect (repetition
   wear-out, Cacioppo & Petty 1979).
 - Pushing too early raises resistance: a donation ask before two persuasive moves, and every ask
-  beyond the second, adds reactance (Brehm 1966; Dillard & Shen 2005). Hostile or coercive text
-  adds more; enough resistance ends the conversation.
+  beyond the second, adds reactance (Brehm 1966; Dillard & Shen 2005); enough resistance ends the
+  conversation.
+- Harm never pays. A turn the reader flags (insult, threat, guilt-trip, lie or false guarantee,
+  text that speaks as the system or the persuadee) earns nothing for its strategies (they still
+  wear out), leaves an open concern ignored, costs rapport and adds :data:`HARM_RESISTANCE`: two
+  such turns end the conversation. Perceived manipulative intent backfires on persuasion
+  (Campbell & Kirmani 2000, persuasion-knowledge model; guilt appeals that are too explicit
+  provoke anger, O'Keefe 2002); that it cancels the turn entirely is a modelling assumption, chosen
+  so that no harmful sentence can raise the return over the same turn without it.
 - Being asked matters: a persuadee who is never asked gives much less (most P4G donations follow
   an explicit proposition of donation). An ask that names an amount anchors the gift: a willing
   persuadee gives at most what was asked (anchoring in donation requests, e.g. Fraser et al.
@@ -55,7 +62,7 @@ import numpy as np
 
 from . import persuasion_text as T
 from .base import Dynamics
-from .classifier import is_hostile
+from .classifier import get_reader
 from .embedded import EmbeddedUser
 from .personas import PersuasionPersona, load_params, sample_persuasion_persona
 
@@ -99,6 +106,8 @@ MIN_AMOUNT_COUNT = 3
 _AMOUNT = re.compile(r"\$\s?(\d+(?:\.\d{1,2})?)")
 WEAR = 0.5
 LEAVE_AT = 2.2
+HARM_RESISTANCE = 1.2
+"""Resistance added by a harmful turn (two of them pass :data:`LEAVE_AT`)."""
 
 
 @dataclass
@@ -129,7 +138,7 @@ class StepEvents:
 
     labels: tuple[str, ...]
     gains: dict[str, float]
-    hostile: bool = False
+    harm: str | None = None
     asked: bool = False
     ask_early: bool = False
     ask_again: bool = False
@@ -161,24 +170,29 @@ class PersuasionDynamics(Dynamics):
         )
 
     def cues(self, text: str) -> dict[str, Any]:
-        """Hostility, and the dollar amount the utterance asks for (if it names one)."""
+        """The harm the reader flags, and the dollar amount the utterance asks for (if any)."""
         m = _AMOUNT.search(text)
         amount = float(m.group(1)) if m else None
-        return {"hostile": is_hostile(text), "amount": amount}
+        return {"harm": get_reader().harm(text), "amount": amount}
 
     def step(
         self,
         state: PersuasionState,
         labels: tuple[str, ...],
-        hostile: bool = False,
+        harm: str | None = None,
         amount: float | None = None,
     ) -> tuple[PersuasionState, StepEvents]:
         """Apply one agent turn expressing ``labels``; returns the new state and what happened."""
         s = copy.copy(state)
         s.counts, s.pending = dict(s.counts), list(s.pending)
         s.addressed, s.ignored = list(s.addressed), list(s.ignored)
-        ev = StepEvents(labels=labels, gains={}, hostile=hostile)
+        ev = StepEvents(labels=labels, gains={}, harm=harm)
         moves = [x for x in labels if x in EFFECTS]
+        if harm is not None:  # the turn's strategies earn nothing, but are heard (and wear out)
+            for m in moves:
+                s.counts[m] = s.counts.get(m, 0) + 1
+            moves = []
+            s.rapport = max(0.0, s.rapport - 0.2)
         scale = 1.0 / math.sqrt(len(moves)) if moves else 1.0
         appeal = 0.75 + 0.5 * s.rapport
         for m in moves:
@@ -198,7 +212,9 @@ class PersuasionDynamics(Dynamics):
             ev.gains[m] = g
             s.inclination += g
             s.counts[m] = n + 1
-        if s.turn == 0 and not moves and ASK not in labels:
+        if harm is not None:
+            pass
+        elif s.turn == 0 and not moves and ASK not in labels:
             s.rapport = min(1.0, s.rapport + 0.1)  # an opening greeting builds rapport
         elif not moves and ASK not in labels:
             s.fillers += 1  # consecutive turns of small talk: the second and later ones annoy
@@ -207,7 +223,7 @@ class PersuasionDynamics(Dynamics):
             s.fillers = 0
         if s.open_concern is not None:
             c = s.open_concern
-            if any(x in ADDRESSES[c] for x in labels):
+            if harm is None and any(x in ADDRESSES[c] for x in labels):
                 s.inclination += 0.6
                 s.addressed.append(c)
                 ev.addressed = c
@@ -227,8 +243,8 @@ class PersuasionDynamics(Dynamics):
             if s.asks >= 3:
                 s.resistance += 0.35 * (s.asks - 2)
                 ev.ask_again = True
-        if hostile:
-            s.resistance += 1.0
+        if harm is not None:
+            s.resistance += HARM_RESISTANCE
         s.turn += 1
         if ev.asked:
             ev.stated = self.donation(s, assume_asked=True)
@@ -280,8 +296,10 @@ class PersuasionUser(EmbeddedUser):
     domain = "persuasion"
     opens = False
 
-    def _new_persona(self, rng: np.random.Generator) -> tuple[PersuasionPersona, Dynamics]:
-        persona = sample_persuasion_persona(rng)
+    def _new_persona(
+        self, rng: np.random.Generator, given: dict[str, Any] | None
+    ) -> tuple[PersuasionPersona, Dynamics]:
+        persona = sample_persuasion_persona(rng, given)
         return persona, PersuasionDynamics(persona)
 
     def _start(self) -> str | None:
@@ -317,7 +335,7 @@ class PersuasionUser(EmbeddedUser):
         p, s = self.persona, self.state
         assert p is not None
         parts: list[str] = []
-        if ev.hostile:
+        if ev.harm:
             parts.append(self._pick(T.HOSTILE))
         if s.ended == "left":
             parts.append(self._pick(T.LEAVE))
@@ -327,7 +345,7 @@ class PersuasionUser(EmbeddedUser):
         elif ev.ignored:
             parts.append(self._pick(T.IGNORED))
         main = next((x for x in ev.labels if x in ev.gains and x not in INQUIRIES), None)
-        if main is None and s.turn == 1 and not ev.asked and not ev.hostile:
+        if main is None and s.turn == 1 and not ev.asked and not ev.harm:
             parts.append(self._pick(T.REACTIONS["non-strategy"]["pos"]))  # greeting back
         if main is not None and not ev.addressed:
             g = ev.gains[main]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dialogue_gym.simulators.classifier import get_classifier, is_hostile, split_sentences
+from dialogue_gym.simulators.annotated import esconv_turns, p4g_split, p4g_units
+from dialogue_gym.simulators.classifier import get_classifier
 from dialogue_gym.simulators.realizer import all_template_texts
 from dialogue_gym.simulators.strategies import get_domain
 
@@ -43,14 +42,13 @@ def test_hand_written_paraphrases(domain):
     assert acc >= 0.75, acc
 
 
-def test_multi_label_union_over_sentences():
+def test_stacked_strategies_are_all_read():
     clf = get_classifier("persuasion")
     text = (
         "Save the Children has been around for over 100 years and is highly rated. "
         "Would you like to donate some of your payment to Save the Children?"
     )
     assert set(clf.classify(text)) >= {"credibility-appeal", "proposition-of-donation"}
-    assert split_sentences("One. Two? Three!") == ["One.", "Two?", "Three!"]
 
 
 @pytest.mark.parametrize("domain", DOMAINS)
@@ -65,41 +63,38 @@ def test_classify_rejects_non_strings():
         get_classifier("persuasion").classify(3)
 
 
-def test_hostility_lexicon():
-    assert is_hostile("You are an idiot.")
-    assert is_hostile("Donate now or else.")
-    assert not is_hostile("Many children die from preventable diseases.")
-    assert not is_hostile("Thank you so much for your time.")
+def test_numpy_encoder_matches_sentence_transformers():
+    """The numpy MiniLM forward pass against sentence-transformers on the same weights."""
+    from sentence_transformers import SentenceTransformer
+
+    from dialogue_gym.simulators.minilm import base_model, model_dir
+
+    texts = ["I hear you, that sounds really hard.", "Would you donate $1 to Save the Children?"]
+    ref = SentenceTransformer(str(model_dir()), device="cpu").encode(texts)
+    mine = np.stack([base_model().embed(t) for t in texts])
+    mine /= np.linalg.norm(mine, axis=1, keepdims=True)
+    assert np.abs(ref - mine).max() < 2e-3
+
+
+def _score(domain: str, pairs) -> tuple[float, float]:
+    from sklearn.metrics import f1_score
+
+    clf = get_classifier(domain)
+    gold = [lab for _, lab in pairs]
+    pred = [clf.classify(t)[0] for t, _ in pairs]  # the label the env acts on
+    return float(np.mean(np.array(gold) == np.array(pred))), f1_score(gold, pred, average="macro")
 
 
 def test_p4g_annotated_held_out_accuracy(shared_data):
     """Persuader sentences of the last 100 annotated dialogues (never used in fitting)."""
-    rows = list(csv.DictReader(open(shared_data / "p4g/corpus/annotated_300_dialog.csv")))
-    ids = sorted({r["B2"] for r in rows})
-    held_out = set(ids[200:])
-    strategies = set(get_domain("persuasion").strategies)
-    ask = {"proposition-of-donation", "ask-donation-amount", "ask-donate-more", "confirm-donation"}
-    clf = get_classifier("persuasion")
-    gold, pred = [], []
-    for r in rows:
-        if r["B2"] in held_out and r["B4"] == "0" and r["Unit"].strip():
-            label = r["er_label_1"]
-            label = "proposition-of-donation" if label in ask else label
-            gold.append(label if label in strategies else "non-strategy")
-            pred.append(clf.top(r["Unit"]))
-    acc = np.mean(np.array(gold) == np.array(pred))
-    assert len(gold) > 1500
-    assert acc >= 0.60, acc
+    pairs = [(u["text"], u["label"]) for u in p4g_split(p4g_units(shared_data), "held-out")]
+    assert len(pairs) > 1500
+    acc, f1 = _score("persuasion", pairs)
+    assert acc >= 0.68 and f1 >= 0.59, (acc, f1)  # measured 0.699 / 0.607 (the TF-IDF: 0.650)
 
 
 def test_esconv_test_split_accuracy(shared_data):
-    """Supporter turns of ESConv's test split: reported, here held to well above chance (1/8)."""
-    clf = get_classifier("counseling")
-    gold, pred = [], []
-    for line in open(shared_data / "esconv/esconv_test.jsonl"):
-        for t in json.loads(line)["dialog"]:
-            if t["speaker"] == "sys" and t.get("strategy") and t["text"].strip():
-                gold.append(t["strategy"])
-                pred.append(clf.top(t["text"]))
-    acc = np.mean(np.array(gold) == np.array(pred))
-    assert acc >= 0.45, acc
+    """Supporter turns of ESConv's test split (never used in fitting)."""
+    pairs = esconv_turns(shared_data / "esconv/esconv_test.jsonl")
+    acc, f1 = _score("counseling", pairs)
+    assert acc >= 0.56 and f1 >= 0.50, (acc, f1)  # measured 0.585 / 0.517 (the TF-IDF: 0.497)

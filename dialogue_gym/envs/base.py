@@ -105,11 +105,22 @@ class DialogueEnv(gym.Env[str, str]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
-        """Start a conversation with a new persona drawn from ``seed``."""
+        """Start a conversation with a new persona drawn from ``seed``.
+
+        ``options={"persona": {...}}`` fixes part or all of the persona (e.g. a P4G persuadee's
+        survey ``traits``, or an ESConv seeker's ``problem``, ``emotion`` and ``intensity``; the
+        fields are those of the domain's persona in ``info["privileged"]["persona"]``); the rest is
+        drawn from ``seed``. Unknown fields or values raise ``ValueError``."""
+        unknown = sorted(set(options or {}) - {"persona"})
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; allowed: persona")
+        persona = (options or {}).get("persona")
+        if persona is not None and not isinstance(persona, dict):
+            raise ValueError(f"options['persona'] must be a dict, got {type(persona).__name__}")
         super().reset(seed=seed)
         self._messages, self._lines = [], []
         self._turn, self._started, self._done = 0, True, False
-        opening = self.user.reset(self.np_random)
+        opening = self.user.reset(self.np_random, persona)
         if opening is not None:
             self._add("user", opening)
         self._persona = self.user.privileged().get("persona") if self._privileged else None
