@@ -360,10 +360,13 @@ def cmd_sim_report(args: argparse.Namespace) -> int:
     """Run the simulator report."""
     from .simulators.report import main
 
+    if args.data_limit is not None and args.data_limit < 1:
+        print(f"error: --data-limit must be >= 1, got {args.data_limit}", file=sys.stderr)
+        return 2
     data = args.data if args.data.is_dir() else None
     if data is None:
-        print(f"(no data at {args.data}: the P4G replay check is skipped)", file=sys.stderr)
-    return main(args.episodes, args.seed, data, args.out)
+        print(f"(no data at {args.data}: the real-data checks are skipped)", file=sys.stderr)
+    return main(args.episodes, args.seed, data, args.out, args.data_limit)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -546,11 +549,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sft: an example per agent turn, or per dialogue")  # fmt: skip
     t.set_defaults(func=cmd_train)
 
-    r = sub.add_parser("sim-report", help="calibration, adaptivity, revelation, manipulation")
+    r = sub.add_parser(
+        "sim-report",
+        help="calibration, adaptivity, revelation, manipulation, replay, perception, harm",
+    )
     r.add_argument("--episodes", type=int, default=500, help="episodes per env and agent")
     r.add_argument("--seed", type=int, default=100_000, help="first episode seed")
     r.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
     r.add_argument("--out", type=Path, default=None, help="also write the report as JSON")
+    r.add_argument(
+        "--data-limit",
+        type=int,
+        default=None,
+        help="use only the first N real dialogues and texts in the real-data checks (a quick run)",
+    )
     r.set_defaults(func=cmd_sim_report)
 
     ls = sub.add_parser("list", help="environments, agents and simulators")

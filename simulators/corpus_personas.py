@@ -125,3 +125,17 @@ def esconv_seekers(path: Path) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def supporter_turns(dialog: list[dict]) -> list[str]:
+    """An ESConv dialogue's supporter utterances, consecutive ones joined into one agent turn."""
+    turns: list[str] = []
+    last = None
+    for t in dialog:
+        if t["speaker"] == "sys":
+            if last == "sys":
+                turns[-1] += " " + t["text"]
+            else:
+                turns.append(t["text"])
+        last = t["speaker"]
+    return turns

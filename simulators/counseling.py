@@ -40,8 +40,11 @@ Effects and what they rest on:
   a hotline" is not crisis help).
 - Enough resistance ends the conversation. A seeker who feels much better may end it early.
 
-Calibration: :data:`SCALE` multiplies all intensity changes so that a human-like noisy scripted
-supporter reproduces ESConv's mean intensity drop (about 2 points).
+Fitted on real dialogues (``scripts/fit_outcome.py``, ``params/counseling_outcome.json``):
+:data:`SCALE` multiplies all intensity changes so that ESConv train dialogues, replayed with the
+real supporters' turns against their own seekers (problem, emotion and initial intensity given;
+the latent need drawn), reproduce the train split's mean intensity drop. The sizes of the
+individual effects are modelling assumptions.
 """
 
 from __future__ import annotations
@@ -58,10 +61,10 @@ from .base import Dynamics
 from .classifier import get_reader
 from .cues import mentions_risk, points_to_crisis_help
 from .embedded import EmbeddedUser
-from .personas import CounselingPersona, sample_counseling_persona
+from .personas import CounselingPersona, load_params, sample_counseling_persona
 
-SCALE = 2.9
-"""Calibration multiplier of every intensity change (see the module docstring)."""
+SCALE: float = load_params("counseling_outcome")["scale"]
+"""Multiplier of every intensity change, fitted on ESConv train replays (module docstring)."""
 
 _NEED_ORDER = ("listen", "reassure", "advice", "info")
 NEED_MATCH: dict[str, tuple[float, float, float, float]] = {
@@ -83,7 +86,7 @@ ACKNOWLEDGING = (
 )
 CARING = ("Reflection of feelings", "Affirmation and Reassurance")
 LEAVE_AT = 2.0
-HARM_INTENSITY = 0.6 * SCALE
+HARM_INTENSITY = 1.75
 """Intensity added by a harmful turn (before the final rounding)."""
 PATIENCE = 4
 """Agent turns after which a seeker who needs advice or information wants it, turn by turn."""

@@ -310,30 +310,17 @@ def replay_p4g(data_dir: Path, limit: int | None = None) -> Check:
     )
 
 
-def _supporter_turns(dialog: list[dict]) -> list[str]:
-    """Supporter utterances, consecutive ones joined into one agent turn."""
-    turns, last = [], None
-    for t in dialog:
-        if t["speaker"] == "sys":
-            if last == "sys":
-                turns[-1] += " " + t["text"]
-            else:
-                turns.append(t["text"])
-        last = t["speaker"]
-    return turns
-
-
 def replay_esconv(data_dir: Path, limit: int | None = None) -> Check:
     """Check e (Counseling): replay ESConv test supporter turns against each seeker."""
     from scipy.stats import spearmanr
 
-    from .corpus_personas import esconv_seekers
+    from .corpus_personas import esconv_seekers, supporter_turns
 
     sim, real = [], []
     for i, d in enumerate(esconv_seekers(data_dir / "esconv" / "esconv_test.jsonl")[:limit]):
         if d["drop"] is None:
             continue
-        turns = _supporter_turns(d["dialog"])
+        turns = supporter_turns(d["dialog"])
         env = gym.make("Counseling-v0", max_turns=max(1, min(100, len(turns)))).unwrapped
         sim.append(_replay(env, 800_000 + i, d["persona"], turns))
         real.append(float(d["drop"]))
@@ -449,8 +436,10 @@ def run_report(
     data_dir: Path | None = None,
     progress: bool = True,
     domains: tuple[str, ...] = ("persuasion", "counseling"),
+    data_limit: int | None = None,
 ) -> dict[str, list[Check]]:
-    """Run every check for each domain; returns the checks by domain."""
+    """Run every check for each domain; returns the checks by domain. ``data_limit`` keeps
+    only the first N real dialogues and texts in the real-data checks (a reduced run)."""
     if episodes < 20:
         raise ValueError(f"episodes must be >= 20 for the report's statistics, got {episodes}")
     results: dict[str, list[Check]] = {}
@@ -471,9 +460,9 @@ def run_report(
         checks.append(manipulation(domain, env, seeds, rewards["random"], progress))
         corpus = "p4g" if domain == "persuasion" else "esconv"
         if data_dir is not None and (data_dir / corpus).is_dir():
-            pairs = held_out_text(domain, data_dir)
+            pairs = held_out_text(domain, data_dir)[:data_limit]
             replay = replay_p4g if domain == "persuasion" else replay_esconv
-            checks += [replay(data_dir), perception(domain, pairs), false_alarms(pairs)]
+            checks += [replay(data_dir, data_limit), perception(domain, pairs), false_alarms(pairs)]
             if domain == "persuasion":
                 checks.append(wording(env, pairs, seeds, progress))
         results[domain] = checks
@@ -510,10 +499,16 @@ def save_report(results: dict[str, list[Check]], path: Path, elapsed: float) -> 
     atomic_write_text(path, json.dumps(obj, indent=1))
 
 
-def main(episodes: int, seed: int, data_dir: Path | None, out: Path | None) -> int:
+def main(
+    episodes: int,
+    seed: int,
+    data_dir: Path | None,
+    out: Path | None,
+    data_limit: int | None = None,
+) -> int:
     """CLI entry: print the report; exit status 1 if a thresholded check failed."""
     t = time.time()
-    results = run_report(episodes, seed, data_dir)
+    results = run_report(episodes, seed, data_dir, data_limit=data_limit)
     print(format_report(results))
     elapsed = time.time() - t
     print(f"({episodes} episodes per env and agent, {elapsed:.0f} s)")

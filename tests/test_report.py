@@ -24,9 +24,10 @@ def test_sim_report_cli_writes_json(tmp_path, shared_data):
     out = tmp_path / "report.json"
     proc = subprocess.run(
         [sys.executable, "-m", "dialogue_gym.cli", "sim-report", "--episodes", "60",
-         "--data", str(shared_data), "--out", str(out)],
+         "--data", str(shared_data), "--out", str(out), "--data-limit", "40"],
         capture_output=True, text=True,
     )  # fmt: skip
-    assert "e. P4G replay" in proc.stdout, proc.stdout + proc.stderr
+    for name in ("e. P4G replay", "e. ESConv replay", "f. perception", "g. harm", "h. wording"):
+        assert name in proc.stdout, proc.stdout + proc.stderr
     report = json.loads(out.read_text())
     assert set(report["checks"]) == {"persuasion", "counseling"}
