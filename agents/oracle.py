@@ -2,13 +2,17 @@
 
 It reads the persona from ``info["privileged"]`` (embedded simulator only), rebuilds the persona's
 :class:`~dialogue_gym.simulators.base.Dynamics`, tracks the hidden state by replaying the
-strategies its own words express, and picks each turn's strategy by lookahead: every candidate is
-followed by a greedy rollout to the last turn, and the one with the best final outcome wins. It is
-the benchmark's upper bound, and never allowed against an LLM-played user (no privileged info).
+strategies its own words express, and picks each turn's move by lookahead: every candidate is
+followed by a greedy rollout to the last turn, and the one with the best final outcome wins.
+Candidates are every single strategy and, since an agent may stack several in one utterance,
+every pair and triple of the :data:`STACK_BEAM` best singles (the rollouts continue with singles).
+It is the benchmark's upper bound, and never allowed against an LLM-played user (no privileged
+info).
 """
 
 from __future__ import annotations
 
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -19,6 +23,9 @@ from ..simulators.classifier import get_classifier
 from ..simulators.strategies import get_domain
 from .base import Agent
 from .scripted import say
+
+STACK_BEAM = 5
+"""Stacked candidates: pairs and triples of this many best single strategies."""
 
 
 def _rollout(dyn: Dynamics, state: Any, turns: int, candidates: tuple[str, ...]) -> float:
@@ -38,7 +45,8 @@ def _rollout(dyn: Dynamics, state: Any, turns: int, candidates: tuple[str, ...])
 
 
 class OracleAgent(Agent):
-    """Lookahead planner over strategies with the true persona (the upper bound)."""
+    """Lookahead planner over strategies and stacks of them with the true persona (the upper
+    bound)."""
 
     name = "oracle"
     privileged = True
@@ -55,16 +63,20 @@ class OracleAgent(Agent):
         self.dyn: Dynamics | None = None
         self.state: Any = None
 
-    def plan(self, turns_left: int) -> str:
-        """The strategy with the best lookahead outcome from the tracked state."""
+    def _score(self, move: tuple[str, ...], turns_left: int) -> float:
         assert self.dyn is not None
-        best, best_score = self.domain.fallback, -np.inf
-        for a in self.domain.strategies:
-            nxt, _ = self.dyn.step(self.state, (a,))
-            score = _rollout(self.dyn, nxt, turns_left - 1, self.domain.strategies)
-            if score > best_score:
-                best, best_score = a, score
-        return best
+        nxt, _ = self.dyn.step(self.state, move)
+        return _rollout(self.dyn, nxt, turns_left - 1, self.domain.strategies)
+
+    def plan(self, turns_left: int) -> tuple[str, ...]:
+        """The move (one strategy or a stack of them) with the best lookahead outcome."""
+        scores = {(a,): self._score((a,), turns_left) for a in self.domain.strategies}
+        ranked = sorted(scores, key=lambda m: -scores[m])
+        top = [m[0] for m in ranked if m[0] != self.domain.fallback][:STACK_BEAM]
+        for k in (2, 3):
+            for move in combinations(top, k):
+                scores[move] = self._score(move, turns_left)
+        return max(scores, key=lambda m: scores[m])
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         """Plan, word the chosen strategy, and advance the tracked state."""
@@ -78,8 +90,8 @@ class OracleAgent(Agent):
             self.dyn = make_dynamics(self.domain.name, privileged["persona"])
             self.state = self.dyn.initial_state()
         turns_left = int(info["max_turns"]) - int(info["turn"])
-        strategy = self.plan(max(turns_left, 1))
-        text = say(self.domain.name, strategy, self.rng, info)
+        move = self.plan(max(turns_left, 1))
+        text = " ".join(say(self.domain.name, strategy, self.rng, info) for strategy in move)
         labels = self.classifier.classify(text)
         self.state, _ = self.dyn.step(self.state, labels, **self.dyn.cues(text))
         return text

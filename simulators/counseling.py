@@ -15,10 +15,15 @@ Effects and what they rest on:
   intensity and resistance (Hill 2009; Liu et al. 2021 observe supporters explore first, and
   ESConv seekers rate premature advice poorly). Information before understanding helps little.
 - What helps depends on the person: the latent need (to be heard, reassured, advised, informed)
-  multiplies the matching strategies' effect (a modelling assumption; ESConv's strategy
-  distribution differs by problem type, Liu et al. 2021 Fig. 4). Readiness scales advice.
+  multiplies the matching strategies' effect, and mismatched support helps little or hurts:
+  the optimal-matching model of social support (Cutrona & Russell 1990); advice that was not
+  wanted is judged unhelpful and intrusive (Goldsmith 2004); ESConv's strategy distribution
+  differs by problem type (Liu et al. 2021 Fig. 4). The sizes in :data:`NEED_MATCH` are
+  modelling assumptions. Readiness scales advice.
 - Reassurance without understanding rings hollow (half effect before any exploration); too much
   self-disclosure turns the talk to the supporter (modelling assumptions).
+- Stacking dilutes: a turn that makes k moves gives each 1/k of its effect (as in
+  :mod:`.persuasion`; a modelling assumption for support talk).
 - Repeating a move wears off (the n-th use has 0.6**n of its effect; questions 0.8**n), and three
   questions in a row feel like an interrogation.
 - Seekers who need advice or information grow impatient when, after four turns, a turn brings
@@ -50,7 +55,6 @@ individual effects are modelling assumptions.
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,12 +73,12 @@ SCALE: float = load_params("counseling_outcome")["scale"]
 _NEED_ORDER = ("listen", "reassure", "advice", "info")
 NEED_MATCH: dict[str, tuple[float, float, float, float]] = {
     #                              listen reassure advice info
-    "Restatement or Paraphrasing": (2.0, 0.8, 0.4, 0.4),
-    "Reflection of feelings": (2.0, 1.0, 0.3, 0.4),
-    "Self-disclosure": (0.8, 0.8, 0.4, 0.4),
-    "Affirmation and Reassurance": (0.8, 2.2, 0.3, 0.4),
-    "Providing Suggestions": (-1.0, -0.3, 1.6, 0.6),
-    "Information": (-0.2, 0.4, 0.8, 1.8),
+    "Restatement or Paraphrasing": (2.0, 0.8, 0.2, 0.2),
+    "Reflection of feelings": (2.0, 1.0, 0.1, 0.1),
+    "Self-disclosure": (0.8, 0.6, 0.2, 0.2),
+    "Affirmation and Reassurance": (0.6, 2.2, 0.1, 0.2),
+    "Providing Suggestions": (-1.5, -0.8, 2.0, 0.6),
+    "Information": (-0.6, 0.0, 0.8, 2.0),
 }
 """How much each comforting or action move helps, by the seeker's latent need (an assumption)."""
 ACKNOWLEDGING = (
@@ -158,7 +162,7 @@ class CounselingDynamics(Dynamics):
                 s.counts[m] = s.counts.get(m, 0) + 1
             moves, labels = [], ("Others",)
             crisis_help = False
-        scale = SCALE / math.sqrt(len(moves)) if moves else SCALE
+        scale = SCALE / len(moves) if moves else SCALE  # stacked moves dilute each other
         p = self.persona
         for m in moves:
             n = s.counts.get(m, 0)

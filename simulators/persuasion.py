@@ -22,6 +22,10 @@ Effects and what they rest on:
   Hovland & Weiss 1951; P4G persuadees' questions about legitimacy and overhead).
 - Repeating a move wears off: the n-th use of a strategy has 0.5**n of its effect (repetition
   wear-out, Cacioppo & Petty 1979).
+- Stacking dilutes: an utterance that makes k points gives each 1/k of its effect, so its
+  impact is their average, not their sum (the dilution effect, Nisbett, Zukier & Lemley 1981;
+  adding weaker arguments lowers judged strength, Friedrich et al. 1996). An answer to an open
+  concern that shares the utterance with other points is worth its share of the utterance.
 - Pushing too early raises resistance: a donation ask before two persuasive moves, and every ask
   beyond the second, adds reactance (Brehm 1966; Dillard & Shen 2005); enough resistance ends the
   conversation.
@@ -201,7 +205,7 @@ class PersuasionDynamics(Dynamics):
                 s.counts[m] = s.counts.get(m, 0) + 1
             moves = []
             s.rapport = max(0.0, s.rapport - 0.2)
-        scale = 1.0 / math.sqrt(len(moves)) if moves else 1.0
+        scale = 1.0 / len(moves) if moves else 1.0  # stacked points dilute each other
         appeal = 0.75 + 0.5 * s.rapport
         for m in moves:
             n = s.counts.get(m, 0)
@@ -231,8 +235,9 @@ class PersuasionDynamics(Dynamics):
             s.fillers = 0
         if s.open_concern is not None:
             c = s.open_concern
-            if harm is None and any(x in ADDRESSES[c] for x in labels):
-                s.inclination += 0.6
+            answers = [x for x in labels if x in ADDRESSES[c]]
+            if harm is None and answers:  # an answer buried among other points counts less
+                s.inclination += 0.6 * len(answers) / max(len(moves), len(answers))
                 s.addressed.append(c)
                 ev.addressed = c
             else:

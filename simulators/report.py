@@ -9,8 +9,9 @@ a. calibration — outcomes under the human-like behaviour policy (reactive scri
    Persuasion, the Spearman correlation of each survey trait with the simulated donation beside
    the corpus's own (over :data:`TRAIT_EPISODES` more human-like episodes), whose signs must
    agree for every trait the corpus finds significant (p < 0.05);
-b. adaptivity — the oracle minus the best fixed (non-reactive) script must be at least 0.3 x the
-   oracle minus random;
+b. adaptivity — the best open-loop script (several strategies per turn allowed; cross-entropy
+   search on other seeds, :mod:`.open_loop`) must reach at most 70% of the way from random to
+   the oracle, and never beat the oracle;
 c. revelation — a bag-of-words logistic regression on the user's first 3 replies predicts the
    persona's main type (Persuasion: the dominant lever/barrier; Counseling: the latent need) at
    >= 2x chance (chance = the majority-class share), 5-fold cross-validated;
@@ -53,6 +54,9 @@ COUNSELING_TOLERANCE = 0.3
 TRAIT_EPISODES = 2000
 """Extra human-like episodes for the trait-correlation signs (small correlations need them)."""
 P4G_DONATION = {"share_zero": 0.466, "mean": 0.409}
+OPEN_LOOP_MAX = 0.7
+OPEN_LOOP_SEEDS = 900_000
+"""First seed of the personas the open-loop search trains on (apart from the report's seeds)."""
 PERCEPTION_TARGETS = {"persuasion": (0.72, 0.62), "counseling": (0.60, 0.55)}
 """(accuracy, macro-F1) the env's label must reach on held-out human-labelled text."""
 FALSE_ALARM_MAX = 0.03
@@ -61,47 +65,6 @@ OLD = {
     "counseling": {"acc": 0.497, "f1": 0.448},
 }
 """The TF-IDF classifier's figures on the same text, scoring ``classify()[0]`` (issue 13)."""
-
-FIXED_FLOWS: dict[str, dict[str, tuple[str, ...]]] = {
-    "persuasion": {
-        "expert": FLOWS["persuasion"],
-        "appeals-first": (
-            "emotion-appeal", "logical-appeal", "credibility-appeal", "personal-story",
-            "self-modeling", "proposition-of-donation", "donation-information",
-            "foot-in-the-door", "emotion-appeal", "proposition-of-donation",
-        ),
-        "inquiry-heavy": (
-            "non-strategy", "personal-related-inquiry", "source-related-inquiry",
-            "task-related-inquiry", "credibility-appeal", "emotion-appeal",
-            "proposition-of-donation", "logical-appeal", "donation-information",
-            "proposition-of-donation",
-        ),
-        "small-ask": (
-            "non-strategy", "credibility-appeal", "foot-in-the-door", "emotion-appeal",
-            "logical-appeal", "self-modeling", "proposition-of-donation", "personal-story",
-            "donation-information", "proposition-of-donation",
-        ),
-    },
-    "counseling": {
-        "expert": FLOWS["counseling"],
-        "comfort-heavy": (
-            "Others", "Question", "Reflection of feelings", "Restatement or Paraphrasing",
-            "Affirmation and Reassurance", "Reflection of feelings", "Self-disclosure",
-            "Affirmation and Reassurance", "Reflection of feelings", "Affirmation and Reassurance",
-        ),
-        "action-early": (
-            "Question", "Question", "Restatement or Paraphrasing", "Providing Suggestions",
-            "Information", "Reflection of feelings", "Providing Suggestions",
-            "Affirmation and Reassurance", "Information", "Providing Suggestions",
-        ),
-        "balanced": (
-            "Question", "Reflection of feelings", "Question", "Affirmation and Reassurance",
-            "Restatement or Paraphrasing", "Providing Suggestions", "Reflection of feelings",
-            "Information", "Affirmation and Reassurance", "Providing Suggestions",
-        ),
-    },
-}  # fmt: skip
-"""Fixed (non-reactive, noiseless) scripts; the best of them is check b's "best fixed script"."""
 
 
 @dataclass
@@ -193,27 +156,36 @@ def trait_correlations(human: list[EpisodeResult]) -> Check:
 
 
 def adaptivity(
-    domain: str, env: gym.Env, seeds: range, progress: bool
+    domain: str,
+    env: gym.Env,
+    seeds: range,
+    progress: bool,
+    search_budget: dict[str, int] | None = None,
 ) -> tuple[Check, dict[str, np.ndarray]]:
-    """Check b: oracle vs best fixed script vs random."""
+    """Check b: the oracle vs the best open-loop script (searched on other seeds) vs random."""
+    from .open_loop import OpenLoopAgent, search
+
     out: dict[str, np.ndarray] = {}
     out["random"] = _rewards(_play(env, RandomAgent(domain), seeds, progress))
     out["oracle"] = _rewards(_play(env, OracleAgent(domain), seeds, progress))
-    fixed = {}
-    for name, flow in FIXED_FLOWS[domain].items():
-        agent = ScriptedAgent(domain, noise=0.0, reactive=False, flow=flow)
-        fixed[name] = _rewards(_play(env, agent, seeds, progress))
-    best = max(fixed, key=lambda k: fixed[k].mean())
-    out[f"script:{best}"] = fixed[best]
-    o, b, rnd = out["oracle"].mean(), fixed[best].mean(), out["random"].mean()
-    ok = (o - b) >= 0.3 * (o - rnd)
+    train = range(OPEN_LOOP_SEEDS, OPEN_LOOP_SEEDS + (search_budget or {}).get("personas", 200))
+    budget = {k: v for k, v in (search_budget or {}).items() if k != "personas"}
+    found = search(ENVS[domain], domain, train, **budget)
+    out["open-loop"] = _rewards(_play(env, OpenLoopAgent(domain, found.script), seeds, progress))
+    o, b, rnd = out["oracle"].mean(), out["open-loop"].mean(), out["random"].mean()
+    share = (b - rnd) / (o - rnd) if o > rnd else float("nan")
+    ok = share <= OPEN_LOOP_MAX and o >= b
+    budget_text = ", ".join(f"{k} {v}" for k, v in found.budget.items())
     text = (
-        f"oracle {fmt_ci(*mean_ci(out['oracle']))}, best fixed script ({best}) "
-        f"{fmt_ci(*mean_ci(fixed[best]))}, random {fmt_ci(*mean_ci(out['random']))}; "
-        f"oracle-script {o - b:.3f} vs 0.3 x (oracle-random) {0.3 * (o - rnd):.3f}; "
-        "other scripts: " + ", ".join(f"{k} {v.mean():.3f}" for k, v in fixed.items() if k != best)
+        f"oracle {fmt_ci(*mean_ci(out['oracle']))}, best open-loop script "
+        f"{fmt_ci(*mean_ci(out['open-loop']))}, random {fmt_ci(*mean_ci(out['random']))}: the "
+        f"script goes {share:.2f} of the way from random to the oracle (target <= "
+        f"{OPEN_LOOP_MAX}; old: a hill-climbed script beat or matched the oracle). Cross-entropy "
+        f"search ({budget_text}) on seeds {train.start}..{train.stop - 1}: "
+        + " | ".join("+".join(m) for m in found.script)
     )
-    return Check("b. adaptivity", text, bool(ok), {k: v.tolist() for k, v in out.items()}), out
+    data = {k: v.tolist() for k, v in out.items()} | {"share": share, "script": found.script}
+    return Check("b. adaptivity", text, bool(ok), data), out
 
 
 def revelation(domain: str, human: list[EpisodeResult]) -> Check:
@@ -437,9 +409,12 @@ def run_report(
     progress: bool = True,
     domains: tuple[str, ...] = ("persuasion", "counseling"),
     data_limit: int | None = None,
+    search_budget: dict[str, int] | None = None,
 ) -> dict[str, list[Check]]:
     """Run every check for each domain; returns the checks by domain. ``data_limit`` keeps
-    only the first N real dialogues and texts in the real-data checks (a reduced run)."""
+    only the first N real dialogues and texts in the real-data checks (a reduced run);
+    ``search_budget`` overrides the open-loop search's (``iterations``, ``samples``, ``elite``,
+    ``personas``)."""
     if episodes < 20:
         raise ValueError(f"episodes must be >= 20 for the report's statistics, got {episodes}")
     results: dict[str, list[Check]] = {}
@@ -454,7 +429,7 @@ def run_report(
             agent = ScriptedAgent(domain, noise=HUMAN_LIKE_NOISE)
             extra = human + _play(env, agent, trait_seeds, progress)
         checks = calibration(domain, human, extra)
-        check_b, rewards = adaptivity(domain, env, seeds, progress)
+        check_b, rewards = adaptivity(domain, env, seeds, progress, search_budget)
         checks.append(check_b)
         checks.append(revelation(domain, human))
         checks.append(manipulation(domain, env, seeds, rewards["random"], progress))

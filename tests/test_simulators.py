@@ -146,3 +146,24 @@ def test_oracle_refuses_without_privileged_info():
     agent = OracleAgent("persuasion")
     with pytest.raises(ValueError, match="privileged"):
         agent.act("", {"turn": 0, "max_turns": 10, "messages": []})
+
+
+@pytest.mark.parametrize("domain", ["persuasion", "counseling"])
+def test_stacked_moves_dilute_and_the_oracle_may_stack(domain):
+    """A k-strategy utterance is worth the average of its parts, not their sum."""
+    from dialogue_gym.simulators import make_dynamics
+
+    env_id = "Persuasion-v0" if domain == "persuasion" else "Counseling-v0"
+    env = gym.make(env_id, privileged_info=True)
+    _, info = env.reset(seed=4)
+    dyn = make_dynamics(domain, info["privileged"]["persona"])
+    s0 = dyn.initial_state()
+    a, b = (
+        ("logical-appeal", "credibility-appeal")
+        if domain == "persuasion"
+        else ("Reflection of feelings", "Restatement or Paraphrasing")
+    )
+    one = [dyn.value(dyn.step(s0, (x,))[0]) - dyn.value(s0) for x in (a, b)]
+    both = dyn.value(dyn.step(s0, (a, b))[0]) - dyn.value(s0)
+    assert both <= max(one) + 1e-9
+    assert both == pytest.approx(np.mean(one), abs=0.35)
