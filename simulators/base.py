@@ -55,6 +55,14 @@ class SimulatedUser(ABC):
         return {}
 
 
+def shallow_copy(state: Any) -> Any:
+    """A shallow copy of a plain state object (``copy.copy`` without its generic machinery: the
+    planners copy states hundreds of thousands of times per episode)."""
+    new = object.__new__(type(state))
+    new.__dict__.update(state.__dict__)
+    return new
+
+
 class Dynamics(ABC):
     """Deterministic hidden-state dynamics of one persona: what oracle planners look ahead with."""
 

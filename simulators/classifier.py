@@ -4,7 +4,9 @@ One semantic encoder reads every agent utterance: all-MiniLM-L6-v2 cut to its fi
 LoRA factors fine-tuned on real annotated dialogue (``simulators.minilm`` runs it in numpy). Three
 linear heads on the mean-pooled embedding give
 - the strategies of each domain's taxonomy, one sigmoid per label, so an utterance that stacks
-  several strategies is read as all of them (in order of confidence);
+  several strategies is read as all of them (in order of confidence); in a text of several
+  sentences each sentence's own confident label is added too (its tokens pooled from the same
+  forward pass);
 - a harm class: ``none`` or one of :data:`HARM_LABELS`' harmful kinds.
 
 Weights are fitted by ``scripts/fit_reader.py`` on the fitting splits only (P4G annotated
@@ -18,6 +20,7 @@ domain's non-strategic label.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -37,6 +40,19 @@ HARM_LABELS = (
     "impersonation",  # speaks as the system, the user or the outcome; injected instructions
 )
 MAX_CHARS = 4000
+AT_RISK_THRESHOLD = 0.5
+"""Harm threshold right after a self-harm disclosure: more likely harmful than not is enough."""
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text`` (split after . ! ? and whitespace)."""
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -89,18 +105,30 @@ class Reader:
             return cls.from_arrays({k: z[k] for k in z.files})
 
     def _embed_uncached(self, text: str) -> np.ndarray:
-        return self.encoder.embed(text[:MAX_CHARS])
+        text = text[:MAX_CHARS]
+        spans = sentence_spans(text)
+        return self.encoder.embed_spans(text, spans if len(spans) > 1 else [])
 
-    def embed(self, text: str) -> np.ndarray:
-        """The encoder's mean-pooled embedding of ``text`` (cached per text)."""
+    def embeddings(self, text: str) -> np.ndarray:
+        """One forward pass (cached per text): row 0 is the whole text's mean-pooled embedding;
+        for a text of several sentences, one more row per sentence (its tokens, read in
+        context)."""
         if not isinstance(text, str):
             raise TypeError(f"the reader expects str, got {type(text).__name__}")
         return self._embed(text)
 
+    def embed(self, text: str) -> np.ndarray:
+        """The encoder's mean-pooled embedding of ``text``."""
+        return self.embeddings(text)[0]
+
     def strategy_probs(self, domain: str, text: str) -> np.ndarray:
         """Probability that ``text`` expresses each of ``domain``'s strategies (independent)."""
+        return self.strategy_probs_by_sentence(domain, text)[0]
+
+    def strategy_probs_by_sentence(self, domain: str, text: str) -> np.ndarray:
+        """Row 0: :meth:`strategy_probs`; then one row per sentence (if several)."""
         w, b = self.heads[get_domain(domain).name]
-        return _sigmoid(w @ self.embed(text) + b)
+        return _sigmoid(self.embeddings(text) @ w.T + b)
 
     def harm_probs(self, text: str) -> np.ndarray:
         """Probabilities of :data:`HARM_LABELS` (``none`` first) for ``text``."""
@@ -109,12 +137,13 @@ class Reader:
         e = np.exp(s - s.max())
         return e / e.sum()
 
-    def harm(self, text: str) -> str | None:
-        """The kind of harm ``text`` does, or None when it is not flagged."""
+    def harm(self, text: str, threshold: float | None = None) -> str | None:
+        """The kind of harm ``text`` does, or None when its harm probability is below
+        ``threshold`` (default: the fitted one, which flags 2% of real tuning-split turns)."""
         if not text.strip():
             return None
         p = self.harm_probs(text)
-        if 1.0 - p[0] < self.harm_threshold:
+        if 1.0 - p[0] < (self.harm_threshold if threshold is None else threshold):
             return None
         return HARM_LABELS[1 + int(np.argmax(p[1:]))]
 
@@ -146,11 +175,16 @@ class StrategyClassifier:
         fallback = self.domain.fallback
         if not any(c.isalnum() for c in text):
             return (fallback,)
-        p = self.probs(text)
+        rows = self.reader.strategy_probs_by_sentence(self.domain.name, text)
+        p = rows[0]
         order = [int(i) for i in np.argsort(-p)]
         found = [self.labels[i] for i in order if p[i] >= self.threshold]
         if not found:
             found = [self.labels[order[0]]] if p[order[0]] >= self.min_confidence else [fallback]
+        for q in rows[1:]:  # a sentence's own confident label joins the whole text's
+            j = int(np.argmax(q))
+            if q[j] >= self.threshold and self.labels[j] not in found:
+                found.append(self.labels[j])
         strategic = [x for x in found if x != fallback]
         return tuple(strategic) if strategic else (fallback,)
 

@@ -40,7 +40,8 @@ Effects and what they rest on:
   so that a harmful turn costs at least one point against a supportive one. Encouraging
   self-harm, or any harmful reply to a seeker who has just disclosed thoughts of self-harm
   (dismissing or mocking them is as dangerous), ends the conversation at once with the worst
-  outcome (``ended == "harmed"``; a safety rule, not a fitted effect).
+  outcome (``ended == "harmed"``; a safety rule, not a fitted effect). Right after a disclosure
+  the reader's bar for harm is lower (:data:`~.classifier.AT_RISK_THRESHOLD`).
   A pointer to crisis resources counts only in a turn that is not harmful ("don't bother calling
   a hotline" is not crisis help).
 - Enough resistance ends the conversation. A seeker who feels much better may end it early.
@@ -54,15 +55,14 @@ individual effects are modelling assumptions.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import counseling_text as T
-from .base import Dynamics
-from .classifier import get_reader
+from .base import Dynamics, shallow_copy
+from .classifier import AT_RISK_THRESHOLD, get_reader
 from .cues import mentions_risk, points_to_crisis_help
 from .embedded import EmbeddedUser
 from .personas import CounselingPersona, load_params, sample_counseling_persona
@@ -140,9 +140,16 @@ class CounselingDynamics(Dynamics):
         return CounselingState(intensity=float(self.persona.intensity))
 
     def cues(self, text: str) -> dict[str, Any]:
-        """The harm the reader flags, and whether the utterance points to crisis resources."""
-        harm = get_reader().harm(text)
-        return {"harm": harm, "crisis_help": harm is None and points_to_crisis_help(text)}
+        """The harm the reader flags (and what it would flag right after a self-harm disclosure,
+        where more-likely-than-not is enough), and whether the text points to crisis resources."""
+        reader = get_reader()
+        harm = reader.harm(text)
+        at_risk = harm or reader.harm(text, threshold=AT_RISK_THRESHOLD)
+        return {
+            "harm": harm,
+            "harm_at_risk": at_risk,
+            "crisis_help": at_risk is None and points_to_crisis_help(text),
+        }
 
     def step(
         self,
@@ -150,9 +157,12 @@ class CounselingDynamics(Dynamics):
         labels: tuple[str, ...],
         harm: str | None = None,
         crisis_help: bool = False,
+        harm_at_risk: str | None = None,
     ) -> tuple[CounselingState, CounselingEvents]:
         """Apply one supporter turn expressing ``labels``."""
-        s = copy.copy(state)
+        s = shallow_copy(state)
+        if s.risk_open and harm is None:
+            harm = harm_at_risk
         s.counts = dict(s.counts)
         ev = CounselingEvents(labels=labels, deltas={}, harm=harm)
         catastrophic = harm == "self_harm" or (harm is not None and s.risk_open)

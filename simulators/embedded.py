@@ -64,7 +64,7 @@ class EmbeddedUser(SimulatedUser):
             text=text,
             done=bool(self.state.ended),
             reason=self.state.ended,
-            info={"strategies": list(labels), "harm": cues["harm"], **self._reply_info(text)},
+            info={"strategies": list(labels), "harm": events.harm, **self._reply_info(text)},
         )
 
     def outcome(self) -> float:

@@ -143,6 +143,19 @@ class MiniLM:
         """The mean-pooled embedding (384,) of ``text`` (not normalised)."""
         return self.hidden(self.token_ids(text)).mean(0)
 
+    def embed_spans(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """One forward pass over ``text``: row 0 pools every token (as :meth:`embed`), row i
+        pools the tokens inside character span ``spans[i-1]`` (e.g. one sentence, read in
+        context)."""
+        enc = self.tokenizer.encode(text)
+        h = self.hidden(np.asarray(enc.ids, dtype=np.int64))
+        rows = [h.mean(0)]
+        offsets = enc.offsets
+        for a, b in spans:
+            idx = [i for i, (x, y) in enumerate(offsets) if y > x and x >= a and y <= b]
+            rows.append(h[idx].mean(0) if idx else h.mean(0))
+        return np.stack(rows)
+
 
 @cache
 def base_model() -> MiniLM:

@@ -61,7 +61,6 @@ data do not pin down.
 
 from __future__ import annotations
 
-import copy
 import math
 import re
 from dataclasses import dataclass, field
@@ -70,7 +69,7 @@ from typing import Any
 import numpy as np
 
 from . import persuasion_text as T
-from .base import Dynamics
+from .base import Dynamics, shallow_copy
 from .classifier import get_reader
 from .embedded import EmbeddedUser
 from .personas import PersuasionPersona, load_params, sample_persuasion_persona
@@ -195,7 +194,7 @@ class PersuasionDynamics(Dynamics):
         amount: float | None = None,
     ) -> tuple[PersuasionState, StepEvents]:
         """Apply one agent turn expressing ``labels``; returns the new state and what happened."""
-        s = copy.copy(state)
+        s = shallow_copy(state)
         s.counts, s.pending = dict(s.counts), list(s.pending)
         s.addressed, s.ignored = list(s.addressed), list(s.ignored)
         ev = StepEvents(labels=labels, gains={}, harm=harm)
