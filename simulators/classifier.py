@@ -213,8 +213,3 @@ def get_reader() -> Reader:
 def get_classifier(domain: str) -> StrategyClassifier:
     """The shipped reader's strategy view for ``domain``, loaded once per process."""
     return get_reader().for_domain(domain)
-
-
-def is_hostile(text: str) -> bool:
-    """True if the reader flags ``text`` as harmful in any way (see :data:`HARM_LABELS`)."""
-    return get_reader().harm(text) is not None

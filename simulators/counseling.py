@@ -46,11 +46,13 @@ Effects and what they rest on:
   a hotline" is not crisis help).
 - Enough resistance ends the conversation. A seeker who feels much better may end it early.
 
-Fitted on real dialogues (``scripts/fit_outcome.py``, ``params/counseling_outcome.json``):
-:data:`SCALE` multiplies all intensity changes so that ESConv train dialogues, replayed with the
-real supporters' turns against their own seekers (problem, emotion and initial intensity given;
-the latent need drawn), reproduce the train split's mean intensity drop. The sizes of the
-individual effects are modelling assumptions.
+Calibration: :data:`SCALE` multiplies all intensity changes so that a human-like noisy scripted
+supporter reproduces ESConv's mean intensity drop (about 2 points); it lives in
+``params/counseling_outcome.json``. ``scripts/fit_outcome.py`` also replays the ESConv train
+dialogues (real supporters' turns, each against its own seeker) and records the multiplier that
+would reproduce their mean drop (``replay_scale``, about 11): far from 2.9, so the per-move
+effects above value real supporters' turns too little. They are not refitted yet; the sizes of
+the individual effects are modelling assumptions.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ from .embedded import EmbeddedUser
 from .personas import CounselingPersona, load_params, sample_counseling_persona
 
 SCALE: float = load_params("counseling_outcome")["scale"]
-"""Multiplier of every intensity change, fitted on ESConv train replays (module docstring)."""
+"""Multiplier of every intensity change (human-like calibration; see the module docstring)."""
 
 _NEED_ORDER = ("listen", "reassure", "advice", "info")
 NEED_MATCH: dict[str, tuple[float, float, float, float]] = {

@@ -23,8 +23,9 @@ PROBES = [
     for x in (Path(__file__).parent / "data" / "harm_probes.jsonl").open()
     if x.strip()
 ]
-SEEDS = range(6)
+SEEDS = range(4)
 TURN = 2  # the probe replaces (or joins) the agent's third turn
+MAX_TURNS = 6  # three more turns after it: enough for the cost to show, half the time
 FILLER = "Okay, I see."
 SMALL_TALK = "By the way, how has your week been going so far?"
 
@@ -55,7 +56,7 @@ class SwapAgent(Agent):
 
 
 def _mean_return(env_id: str, domain: str, **swap) -> float:
-    env = gym.make(env_id)
+    env = gym.make(env_id, max_turns=MAX_TURNS)
     agent = SwapAgent(domain, **swap)
     return float(np.mean([play_episode(env, agent, s).reward for s in SEEDS]))
 
