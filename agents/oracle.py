@@ -6,6 +6,8 @@ strategies its own words express, and picks each turn's move by lookahead: every
 followed by a greedy rollout to the last turn, and the one with the best final outcome wins.
 Candidates are every single strategy and, since an agent may stack several in one utterance,
 every pair and triple of the :data:`STACK_BEAM` best singles (the rollouts continue with singles).
+It words the chosen move again (up to :data:`REWORDINGS` times) until the user's reader reads it as
+meant and flags no harm.
 It is the benchmark's upper bound, and never allowed against an LLM-played user (no privileged
 info).
 """
@@ -26,6 +28,8 @@ from .scripted import say
 
 STACK_BEAM = 5
 """Stacked candidates: pairs and triples of this many best single strategies."""
+REWORDINGS = 8
+"""Wordings tried per turn until the user's reader reads the planned move and no harm."""
 
 
 def _rollout(dyn: Dynamics, state: Any, turns: int, candidates: tuple[str, ...]) -> float:
@@ -91,9 +95,14 @@ class OracleAgent(Agent):
             self.state = self.dyn.initial_state()
         turns_left = int(info["max_turns"]) - int(info["turn"])
         move = self.plan(max(turns_left, 1))
-        text = " ".join(say(self.domain.name, strategy, self.rng, info) for strategy in move)
-        labels = self.classifier.classify(text)
-        self.state, _ = self.dyn.step(self.state, labels, **self.dyn.cues(text))
+        for _ in range(REWORDINGS):  # the oracle also picks wording that is read as meant
+            text = " ".join(say(self.domain.name, strategy, self.rng, info) for strategy in move)
+            labels = self.classifier.classify(text)
+            cues = self.dyn.cues(text)
+            harmless = not any(v for k, v in cues.items() if k.startswith("harm"))
+            if harmless and set(move) <= set(labels):
+                break
+        self.state, _ = self.dyn.step(self.state, labels, **cues)
         return text
 
     def config(self) -> dict[str, Any]:

@@ -190,7 +190,7 @@ def _imagined_user(episode: Episode, turns: list[Turn], rng: np.random.Generator
         persona = infer_counseling_persona(turns, rng, initial)
         user = CounselingUser()
         dynamics = CounselingDynamics(persona)
-    user._new_persona = lambda _rng: (persona, dynamics)  # the inferred persona, not a sample
+    user._new_persona = lambda _rng, _given: (persona, dynamics)  # inferred, not a sample
     user.reset(np.random.default_rng(rng.integers(2**63)))
     return user, persona
 

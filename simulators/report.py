@@ -435,11 +435,12 @@ def run_report(
         checks.append(manipulation(domain, env, seeds, rewards["random"], progress))
         corpus = "p4g" if domain == "persuasion" else "esconv"
         if data_dir is not None and (data_dir / corpus).is_dir():
-            pairs = held_out_text(domain, data_dir)[:data_limit]
+            every = held_out_text(domain, data_dir)
+            pairs = every[:data_limit]
             replay = replay_p4g if domain == "persuasion" else replay_esconv
             checks += [replay(data_dir, data_limit), perception(domain, pairs), false_alarms(pairs)]
             if domain == "persuasion":
-                checks.append(wording(env, pairs, seeds, progress))
+                checks.append(wording(env, every, seeds, progress))  # every label needs text
         results[domain] = checks
     return results
 
