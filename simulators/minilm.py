@@ -68,6 +68,15 @@ class MiniLM:
             for k, v in self.w.items()
             if v.ndim == 2 and k.startswith("encoder.")
         }
+        # Query, key and value in one matmul per layer.
+        self.qkv = []
+        for i in range(self.layers):
+            parts = [
+                self.linear[f"encoder.layer.{i}.attention.self.{n}"]
+                for n in ("query", "key", "value")
+            ]
+            w = np.ascontiguousarray(np.concatenate([wt for wt, _ in parts], axis=1))
+            self.qkv.append((w, np.concatenate([b for _, b in parts])))
         self.tokenizer = tokenizer
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
@@ -121,9 +130,8 @@ class MiniLM:
         d = x.shape[-1] // self.heads
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
-            q = self._linear(x, p + "attention.self.query").reshape(t, self.heads, d)
-            k = self._linear(x, p + "attention.self.key").reshape(t, self.heads, d)
-            v = self._linear(x, p + "attention.self.value").reshape(t, self.heads, d)
+            wqkv, bqkv = self.qkv[i]
+            q, k, v = (x @ wqkv + bqkv).reshape(t, 3, self.heads, d).transpose(1, 0, 2, 3)
             s = np.einsum("qhd,khd->hqk", q, k) * np.float32(1.0 / np.sqrt(d))
             s = np.exp(s - s.max(-1, keepdims=True))
             s /= s.sum(-1, keepdims=True)

@@ -11,7 +11,6 @@ import pytest
 from dialogue_gym.agents.oracle import OracleAgent
 from dialogue_gym.agents.scripted import RandomAgent, ScriptedAgent
 from dialogue_gym.rollout import play_episodes
-from dialogue_gym.simulators.classifier import get_classifier
 from dialogue_gym.simulators.counseling import CounselingDynamics
 from dialogue_gym.simulators.personas import (
     load_params,
