@@ -168,7 +168,8 @@ def adaptivity(
     out: dict[str, np.ndarray] = {}
     out["random"] = _rewards(_play(env, RandomAgent(domain), seeds, progress))
     out["oracle"] = _rewards(_play(env, OracleAgent(domain), seeds, progress))
-    train = range(OPEN_LOOP_SEEDS, OPEN_LOOP_SEEDS + (search_budget or {}).get("personas", 200))
+    personas = (search_budget or {}).get("personas", min(200, len(seeds)))
+    train = range(OPEN_LOOP_SEEDS, OPEN_LOOP_SEEDS + personas)
     budget = {k: v for k, v in (search_budget or {}).items() if k != "personas"}
     found = search(ENVS[domain], domain, train, **budget)
     out["open-loop"] = _rewards(_play(env, OpenLoopAgent(domain, found.script), seeds, progress))
@@ -414,7 +415,7 @@ def run_report(
     """Run every check for each domain; returns the checks by domain. ``data_limit`` keeps
     only the first N real dialogues and texts in the real-data checks (a reduced run);
     ``search_budget`` overrides the open-loop search's (``iterations``, ``samples``, ``elite``,
-    ``personas``)."""
+    ``personas``: by default as many training personas as ``episodes``, at most 200)."""
     if episodes < 20:
         raise ValueError(f"episodes must be >= 20 for the report's statistics, got {episodes}")
     results: dict[str, list[Check]] = {}
