@@ -247,7 +247,7 @@ class PersuasionDynamics(Dynamics):
         if ASK in labels:
             s.asks += 1
             ev.asked = True
-            if amount is not None and 0 < amount <= 2:
+            if amount is not None and 0 < amount <= 2 and harm is None:  # no coerced anchor
                 s.anchor = amount
             if s.groundwork < 2:
                 s.resistance += 0.5
