@@ -224,7 +224,7 @@ class PersuasionDynamics(Dynamics):
             s.inclination += g
             s.counts[m] = n + 1
         if harm is not None:
-            pass
+            pass  # neither rapport from a greeting nor a filler: the harm is what counts
         elif s.turn == 0 and not moves and ASK not in labels:
             s.rapport = min(1.0, s.rapport + 0.1)  # an opening greeting builds rapport
         elif not moves and ASK not in labels:
