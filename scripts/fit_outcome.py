@@ -69,12 +69,7 @@ def replay(personas, turns, prior_weight: float, baseline: float, amount_scale: 
     out = []
     for persona, read in zip(personas, turns, strict=True):
         dyn = P.PersuasionDynamics(persona)
-        state = dyn.initial_state()
-        for labels, cues in read:
-            state, _ = dyn.step(state, labels, **cues)
-            if state.ended:
-                break
-        out.append(dyn.donation(state))
+        out.append(dyn.donation(dyn.play(read)))
     return np.array(out)
 
 
@@ -106,12 +101,7 @@ def fit_counseling(data: Path) -> dict:
         drops = []
         for persona, turns in zip(personas, read, strict=True):
             dyn = C.CounselingDynamics(persona)
-            state = dyn.initial_state()
-            for labels, cues in turns:
-                state, _ = dyn.step(state, labels, **cues)
-                if state.ended:
-                    break
-            drops.append(dyn.outcome(state))
+            drops.append(dyn.outcome(dyn.play(turns)))
         return float(np.mean(drops))
 
     lo, hi = 0.5, 20.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,16 @@ class Dynamics(ABC):
         from .classifier import get_reader
 
         return {"harm": get_reader().harm(text)}
+
+    def play(self, turns: Iterable[tuple[tuple[str, ...], dict[str, Any]]]) -> Any:
+        """The state after ``turns`` ((labels, cues) per agent turn) from the initial state,
+        stopping where the user ends the conversation (replays of recorded or scripted turns)."""
+        state = self.initial_state()
+        for labels, cues in turns:
+            state, _ = self.step(state, labels, **cues)
+            if self.ended(state):
+                break
+        return state
 
     @abstractmethod
     def outcome(self, state: Any) -> float:

@@ -55,12 +55,7 @@ def score_script(domain: str, personas: list[dict[str, Any]], script) -> float:
     total = 0.0
     for persona in personas:
         dyn = make_dynamics(domain, persona)
-        state = dyn.initial_state()
-        for move in script:
-            state, _ = dyn.step(state, move)
-            if dyn.ended(state):
-                break
-        total += dyn.outcome(state)
+        total += dyn.outcome(dyn.play((move, {}) for move in script))
     return total / len(personas)
 
 
