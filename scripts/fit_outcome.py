@@ -50,7 +50,7 @@ from dialogue_gym.simulators.personas import sample_counseling_persona, sample_p
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "simulators" / "params"
-PRIOR_WEIGHTS = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0)
+PRIOR_WEIGHTS = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0)
 AMOUNT_SCALES = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)
 CALIBRATION_SEEDS = range(1_000_000, 1_000_400)
 

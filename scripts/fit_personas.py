@@ -10,7 +10,9 @@ one-to-one match for all 817). Donations above $2 (26 rows, up to 700) are clipp
 ``train.json``'s own rewards. Saved: the mean, covariance and range of the survey scales (MVN
 sampler, clipped to each scale's range), category frequencies of the demographics, the donation
 amounts of donors, the Spearman correlation of each trait with the donation, and a ridge logistic
-regression of "donated > 0" on the standardized traits (the persona's prior inclination).
+regression of "donated > 0" on the standardized traits and one-hot demographics (the persona's
+prior inclination; its ridge strength is the one with the best 5-fold cross-validated AUC on the
+train persuadees: 0.675 with demographics against 0.655 with the traits alone).
 
 Counseling (ESConv, ``esconv/esconv_train.jsonl`` only): the joint counts of problem type, emotion
 type and initial emotion intensity, and the observed intensity drops.
@@ -30,11 +32,13 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from dialogue_gym.simulators.corpus_personas import CATEGORIES, SCALES, p4g_dialogues
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "simulators" / "params"
+RIDGE_GRID = (0.003, 0.01, 0.02, 0.05, 0.1, 0.3, 1.0)  # inverse ridge strengths tried (C)
 
 
 def train_dialogue_ids(data: Path) -> set[str]:
@@ -65,13 +69,31 @@ def fit_persuasion(data: Path) -> dict:
         rho, p = spearmanr(xc[:, j], dc)
         correlations[name] = {"spearman": round(float(rho), 4), "p": round(float(p), 5)}
 
-    z = (xc - mean) / std
-    lr = LogisticRegression(C=0.05, max_iter=2000).fit(z, dc > 0)
     categories = {}
     for col, name in CATEGORIES.items():
         counts = collections.Counter(r[col] for r in rows if r[col] not in ("", "NA"))
         total = sum(counts.values())
         categories[name] = {k: round(v / total, 4) for k, v in counts.most_common()}
+    # one-hot demographics (a missing answer is all zeros) beside the standardized traits
+    onehot = [(col, name, v) for col, name in CATEGORIES.items() for v in categories[name]]
+    complete_rows = [r for r, ok in zip(rows, complete, strict=True) if ok]
+    d1 = np.array([[float(r[col] == v) for col, _, v in onehot] for r in complete_rows])
+    z = np.hstack([(xc - mean) / std, d1])
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    cv = {
+        c: float(
+            cross_val_score(
+                LogisticRegression(C=c, max_iter=3000), z, dc > 0, cv=folds, scoring="roc_auc"
+            ).mean()
+        )
+        for c in RIDGE_GRID
+    }
+    ridge_c = max(cv, key=cv.get)
+    lr = LogisticRegression(C=ridge_c, max_iter=3000).fit(z, dc > 0)
+    trait_coef = lr.coef_[0][: len(names)]
+    demo_coef: dict[str, dict[str, float]] = {name: {} for name in CATEGORIES.values()}
+    for (_, name, v), c in zip(onehot, lr.coef_[0][len(names) :], strict=True):
+        demo_coef[name][v] = round(float(c), 5)
     amounts = collections.Counter(round(float(d), 2) for d in donation if d > 0)
     return {
         "source": "PersuasionForGood full_info.csv, persuadees of the 817 train.json dialogues",
@@ -91,7 +113,10 @@ def fit_persuasion(data: Path) -> dict:
         "corpus_correlations": correlations,
         "propensity": {
             "intercept": round(float(lr.intercept_[0]), 5),
-            "coef": dict(zip(names, lr.coef_[0].round(5).tolist(), strict=True)),
+            "coef": dict(zip(names, trait_coef.round(5).tolist(), strict=True)),
+            "demographics": demo_coef,
+            "ridge_C": ridge_c,
+            "cv_auc": round(cv[ridge_c], 4),
         },
     }
 

@@ -50,9 +50,15 @@ Calibration: :data:`SCALE` multiplies all intensity changes so that a human-like
 supporter reproduces ESConv's mean intensity drop (about 2 points); it lives in
 ``params/counseling_outcome.json``. ``scripts/fit_outcome.py`` also replays the ESConv train
 dialogues (real supporters' turns, each against its own seeker) and records the multiplier that
-would reproduce their mean drop (``replay_scale``, about 11): far from 2.9, so the per-move
-effects above value real supporters' turns too little. They are not refitted yet; the sizes of
-the individual effects are modelling assumptions.
+would reproduce their mean drop (``replay_scale``, about 11): the per-move effects above value
+real supporters' turns too little. Refitting on the replays was tried and not adopted: with the
+mean drop of the replays matched (the multiplier, with the three penalties for impatience, an
+ignored feeling and premature advice on a grid), the human-like supporter drops 2.42-2.54
+instead of 1.99, the fitted penalties come out near 0, and a fixed expert flow that never reads
+the seeker then reaches 0.84-0.97 of the way from random to the oracle (0.69 here): the template
+turns hit the floor of the scale. The replays cannot identify need-dependent effects either:
+the seeker's need is drawn, not observed, so real supporters look mismatched at random. The
+sizes of the individual effects remain modelling assumptions.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ A move is one strategy or a stack of two or three (one utterance). The search is
 cross-entropy method over one categorical distribution per turn: each iteration samples
 ``samples`` scripts, scores each by its mean outcome over the personas of the *training* seeds
 (played on the simulator's dynamics, which is exact for a script: it never reads a reply), and
-refits every turn's distribution to the ``elite`` best. The budget is ``iterations x samples``
-scripts, each scored on ``len(train_seeds)`` personas. The winner is then played as text
-through the environment on other seeds (see :class:`OpenLoopAgent`).
+refits every turn's distribution to the ``elite`` best. ``starts`` (e.g. the hand-written expert
+flow) join the first iteration's samples, so the search never ends below a known script. The
+budget is ``iterations x samples`` scripts, each scored on ``len(train_seeds)`` personas. The
+winner is then played as text through the environment on other seeds (see :class:`OpenLoopAgent`).
 
 If adaptation is required, this script stays well below the oracle (``sim-report`` check b).
 """
@@ -69,11 +70,18 @@ def search(
     elite: int = 20,
     smoothing: float = 0.7,
     seed: int = 0,
+    starts: list[list[tuple[str, ...]]] | None = None,
 ) -> SearchResult:
     """Cross-entropy search for the best open-loop script on ``train_seeds``' personas."""
     rng = np.random.default_rng(seed)
     personas = _personas(env_id, train_seeds)
     options = moves(domain)
+    index = {m: i for i, m in enumerate(options)}
+    seeded = []
+    for script in starts or []:
+        if len(script) != turns or any(m not in index for m in script):
+            raise ValueError(f"a start script must be {turns} moves from moves({domain!r})")
+        seeded.append([index[m] for m in script])
     probs = np.full((turns, len(options)), 1.0 / len(options))
     best: tuple[float, list[int]] = (-np.inf, [])
     for _ in range(iterations):
@@ -81,6 +89,7 @@ def search(
             [int(rng.choice(len(options), p=probs[t])) for t in range(turns)]
             for _ in range(samples)
         ]
+        drawn, seeded = seeded + drawn, []
         scores = [score_script(domain, personas, [options[i] for i in x]) for x in drawn]
         order = np.argsort(scores)[::-1][:elite]
         if scores[order[0]] > best[0]:

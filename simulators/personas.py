@@ -192,6 +192,8 @@ def sample_persuasion_persona(
     z = dict(zip(names, ((x - mean) / std).tolist(), strict=True))
     coef = p["propensity"]["coef"]
     propensity = p["propensity"]["intercept"] + sum(coef[n] * z[n] for n in names)
+    for cat, by_value in p["propensity"].get("demographics", {}).items():
+        propensity += by_value.get(demographics.get(cat, ""), 0.0)
 
     scores = np.array(
         [

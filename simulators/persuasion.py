@@ -9,8 +9,9 @@ nothing the agent *says* about the outcome moves it except through these effects
 Effects and what they rest on:
 
 - Prior inclination: the persona's fitted propensity, a ridge logistic regression of "donated > 0"
-  on the PersuasionForGood survey (agreeableness, care, benevolence, age: positive; stimulation,
-  power: negative), so simulated giving depends on traits with the corpus's signs.
+  on the PersuasionForGood survey scales and demographics (agreeableness, care, benevolence, age:
+  positive; stimulation, power: negative), so simulated giving depends on traits with the
+  corpus's signs.
 - Which strategy works for whom: Wang et al. (2019, Sec. 6) report that strategy effectiveness
   in P4G depends on the persuadee's personality, values and decision style. The per-type effect
   table (:data:`EFFECTS`) and the trait modulations (care/benevolence on emotional appeal and

@@ -171,7 +171,10 @@ def adaptivity(
     personas = (search_budget or {}).get("personas", min(200, len(seeds)))
     train = range(OPEN_LOOP_SEEDS, OPEN_LOOP_SEEDS + personas)
     budget = {k: v for k, v in (search_budget or {}).items() if k != "personas"}
-    found = search(ENVS[domain], domain, train, **budget)
+    # the hand-written expert flow is a start: the search never ends below it
+    flow = FLOWS[domain]
+    expert = [(flow[min(t, len(flow) - 1)],) for t in range(budget.get("turns", 10))]
+    found = search(ENVS[domain], domain, train, starts=[expert], **budget)
     out["open-loop"] = _rewards(_play(env, OpenLoopAgent(domain, found.script), seeds, progress))
     o, b, rnd = out["oracle"].mean(), out["open-loop"].mean(), out["random"].mean()
     share = (b - rnd) / (o - rnd) if o > rnd else float("nan")
@@ -182,8 +185,8 @@ def adaptivity(
         f"{fmt_ci(*mean_ci(out['open-loop']))}, random {fmt_ci(*mean_ci(out['random']))}: the "
         f"script goes {share:.2f} of the way from random to the oracle (target <= "
         f"{OPEN_LOOP_MAX}; old: a hill-climbed script beat or matched the oracle). Cross-entropy "
-        f"search ({budget_text}) on seeds {train.start}..{train.stop - 1}: "
-        + " | ".join("+".join(m) for m in found.script)
+        f"search started from the expert flow ({budget_text}) on seeds "
+        f"{train.start}..{train.stop - 1}: " + " | ".join("+".join(m) for m in found.script)
     )
     data = {k: v.tolist() for k, v in out.items()} | {"share": share, "script": found.script}
     return Check("b. adaptivity", text, bool(ok), data), out
@@ -233,6 +236,8 @@ def manipulation(domain: str, env: gym.Env, seeds: range, random: np.ndarray, pr
 
 
 REPLAY_TARGETS = {"auc": 0.62, "mean_tolerance": 0.08, "zero_tolerance": 0.08}
+REPLAY_DRAWS = 8
+"""Replays of each P4G test dialogue (latent persona attributes drawn anew each time)."""
 ESCONV_DROP_TOLERANCE = 0.4
 WORDING_MIN = 0.8
 """Real held-out sentences must earn this share of the realizer wording's return (check h)."""
@@ -249,7 +254,13 @@ def _replay(env: gym.Env, seed: int, persona: dict[str, Any], turns: list[str]) 
 
 
 def replay_p4g(data_dir: Path, limit: int | None = None) -> Check:
-    """Check e: replay P4G test persuader turns against each dialogue's own persuadee."""
+    """Check e: replay P4G test persuader turns against each dialogue's own persuadee.
+
+    Each dialogue is replayed :data:`REPLAY_DRAWS` times (the persuadee's survey answers fixed,
+    the latent attributes the survey does not give drawn anew each time). The AUC scores the
+    mean simulated donation per dialogue (the simulator's expected outcome, as a regression on
+    the survey gives an expected outcome); the single-draw AUC is shown beside it. The mean and
+    the $0 share pool every draw."""
     from scipy.stats import spearmanr
     from sklearn.metrics import roc_auc_score
 
@@ -259,27 +270,31 @@ def replay_p4g(data_dir: Path, limit: int | None = None) -> Check:
     for i, d in enumerate(p4g_dialogues(data_dir, "test")[:limit]):
         turns = d["conversation"][0::2]
         env = gym.make("Persuasion-v0", max_turns=max(1, min(100, len(turns)))).unwrapped
-        sim.append(_replay(env, 700_000 + i, d["persona"], turns))
+        seeds = range(700_000 + i * REPLAY_DRAWS, 700_000 + (i + 1) * REPLAY_DRAWS)
+        sim.append([_replay(env, seed, d["persona"], turns) for seed in seeds])
         real.append(min(float(d["reward"]), 2.0))
-    sim_a, real_a = np.array(sim), np.array(real)
-    auc = float(roc_auc_score(real_a > 0, sim_a))
-    rho = float(spearmanr(sim_a, real_a).statistic)
+    draws, real_a = np.array(sim), np.array(real)
+    expected = draws.mean(axis=1)
+    auc = float(roc_auc_score(real_a > 0, expected))
+    auc_one = float(roc_auc_score(real_a > 0, draws[:, 0]))
+    rho = float(spearmanr(expected, real_a).statistic)
+    mean, zero = float(draws.mean()), float((draws == 0).mean())
     t = REPLAY_TARGETS
     ok = (
         auc >= t["auc"]
-        and abs(sim_a.mean() - real_a.mean()) <= t["mean_tolerance"]
-        and abs((sim_a == 0).mean() - (real_a == 0).mean()) <= t["zero_tolerance"]
+        and abs(mean - real_a.mean()) <= t["mean_tolerance"]
+        and abs(zero - (real_a == 0).mean()) <= t["zero_tolerance"]
     )
     return Check(
         "e. P4G replay",
-        f"{len(sim)} test dialogues, each against its own persuadee's survey: AUC(simulated "
-        f"donation -> real donated>0) {auc:.3f} (old 0.51, target >= {t['auc']}), Spearman "
-        f"{rho:.3f}; simulated mean ${sim_a.mean():.3f} (old $0.103), share $0 "
-        f"{(sim_a == 0).mean():.3f} (old 0.77); real ${real_a.mean():.3f}, "
+        f"{len(sim)} test dialogues x {REPLAY_DRAWS} draws, each against its own persuadee's "
+        f"survey: AUC(expected simulated donation -> real donated>0) {auc:.3f} (one draw "
+        f"{auc_one:.3f}; old 0.51, target >= {t['auc']}), Spearman {rho:.3f}; simulated mean "
+        f"${mean:.3f} (old $0.103), share $0 {zero:.3f} (old 0.77); real ${real_a.mean():.3f}, "
         f"{(real_a == 0).mean():.3f} (targets: within {t['mean_tolerance']} and "
         f"{t['zero_tolerance']})",
         bool(ok),
-        {"auc": auc, "spearman": rho, "mean": float(sim_a.mean())},
+        {"auc": auc, "auc_one_draw": auc_one, "spearman": rho, "mean": mean, "share_zero": zero},
     )
 
 
