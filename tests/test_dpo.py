@@ -107,10 +107,12 @@ def test_train_cli_dpo_on_hindsight_pairs(tmp_path):
     tiny_model(tok).save_pretrained(tmp_path / "base")
     tok.save_pretrained(tmp_path / "base")
     data, regen = tmp_path / "d.jsonl", tmp_path / "r.jsonl"
-    generate("Persuasion-v0", "human-like", 40, data, progress=False)
+    generate("Persuasion-v0", "human-like", 30, data, progress=False)
     cli = [sys.executable, "-m", "dialogue_gym.cli"]
+    # --select all: round 2 rewrites round 1's regenerations whatever their reward
     hs = subprocess.run([*cli, "hindsight", "--in", str(data), "--out", str(regen),
-                         "--rounds", "2"], capture_output=True, text=True, timeout=300)  # fmt: skip
+                         "--rounds", "2", "--select", "all"],
+                        capture_output=True, text=True, timeout=300)  # fmt: skip
     assert hs.returncode == 0, hs.stderr[-2000:]
     from dialogue_gym.hindsight import preference_pairs
     from dialogue_gym.jsonl import read_episodes
