@@ -28,6 +28,11 @@ class HumanAgent(Agent):
         output: TextIO | None = None,
     ) -> None:
         self.domain = get_domain(domain)
+        if input_fn is input and not sys.stdin.isatty():
+            raise ValueError(
+                "agent 'human' reads a person's turns from a terminal, and stdin is not one "
+                "(run it in an interactive shell, or pick another agent)"
+            )
         self.input_fn = input_fn
         self.output = output
         self._shown = 0
@@ -45,7 +50,10 @@ class HumanAgent(Agent):
                 out.write(f"them> {m['content']}\n")
         out.flush()
         self._shown = len(messages) + 1
-        return self.input_fn(f"you ({ROLE[self.domain.name]})> ")
+        try:
+            return self.input_fn(f"you ({ROLE[self.domain.name]})> ")
+        except EOFError:  # Ctrl-D: the person is done, as with Ctrl-C
+            raise KeyboardInterrupt from None
 
     def config(self) -> dict[str, Any]:
         """Name and domain."""

@@ -1,4 +1,8 @@
-"""The ``dialogue-gym`` command line: demo, evaluate, play, list, sim-report."""
+"""The ``dialogue-gym`` command line: environments, agents, datasets, hindsight, training.
+
+Simulate and evaluate (demo, evaluate, play, list, sim-report), make and inspect datasets
+(generate, data), regenerate them in hindsight (hindsight), train agents (train) and compare every
+method (benchmark). ``dialogue-gym COMMAND --help`` for each."""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_DATA = Path("../shared/data")
 ENV_CHOICES = ("Persuasion-v0", "Counseling-v0")
 
 
@@ -145,30 +148,37 @@ def _export(args: argparse.Namespace) -> int:
 
     from . import export
     from .files import atomic_write_text
-    from .jsonl import read_episodes
+    from .jsonl import read_dataset
 
-    episodes, report = read_episodes(args.file)
-    if report.torn_tail:
-        print(f"note: {args.file} ends with a torn line (skipped)", file=sys.stderr)
+    episodes = read_dataset(args.file)
     out = Path(args.out)
     if args.to == "parquet":
         export.to_parquet(episodes, out)
         n = len(episodes)
-    elif args.to == "sft":
-        rows = export.sft_records(episodes)
-        atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-        n = len(rows)
     elif args.to == "transitions-strategy":
         arrays = export.strategy_transitions(episodes)
-        with open(out, "wb") as f:
-            np.savez_compressed(f, **arrays)
         n = len(arrays["actions"])
+        _require_records(n, args)
+        tmp = out.with_name(out.name + ".tmp")
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        tmp.replace(out)
     else:
-        rows = export.utterance_transitions(episodes)
-        atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        make = export.sft_records if args.to == "sft" else export.utterance_transitions
+        rows = make(episodes)
         n = len(rows)
+        _require_records(n, args)
+        atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     print(f"wrote {n} records to {out}")
     return 0
+
+
+def _require_records(n: int, args: argparse.Namespace) -> None:
+    if n == 0:
+        raise ValueError(
+            f"{args.file} gives no {args.to} records (its episodes have no usable agent turns "
+            "or all failed); nothing written"
+        )
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -181,7 +191,13 @@ def _convert(args: argparse.Namespace) -> int:
         "esconv-jsonl": loaders.load_esconv_jsonl,
         "esconv-json": loaders.load_esconv_json,
     }[args.format]
-    n = write_episodes(args.out, load(args.source))
+    try:
+        episodes = load(args.source)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+        raise ValueError(f"{args.source} is not in the {args.format} form ({e!r})") from None
+    if not episodes:
+        raise ValueError(f"{args.source} holds no dialogue in the {args.format} form")
+    n = write_episodes(args.out, episodes)
     print(f"wrote {n} episodes to {args.out}")
     return 0
 
@@ -250,8 +266,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not args.data:
         raise ValueError(f"--algo {args.algo} learns offline: give --data FILE.jsonl")
     episodes = _read_all(args.data)
-    if not episodes:
-        raise ValueError(f"no valid episodes in {args.data}")
     domain = env_domain(episodes[0].env_id)
     data = OfflineData.from_episodes(episodes)
     if args.regenerated:
@@ -274,9 +288,9 @@ LM_ALGOS = ("sft", "filtered-sft", "ilql", "dpo")
 
 
 def _read_all(paths: list[Path] | None) -> list:
-    from .jsonl import read_episodes
+    from .jsonl import read_dataset
 
-    return [e for p in paths or [] for e in read_episodes(p)[0]]
+    return [e for p in paths or [] for e in read_dataset(p)]
 
 
 def _train_lm(args: argparse.Namespace) -> int:
@@ -358,14 +372,18 @@ def _train_critic(args: argparse.Namespace) -> int:
 
 def cmd_sim_report(args: argparse.Namespace) -> int:
     """Run the simulator report."""
+    from .data_paths import ENV_VAR, missing_files, require_data_dir, resolve_data_dir
     from .simulators.report import main
 
     if args.data_limit is not None and args.data_limit < 1:
         print(f"error: --data-limit must be >= 1, got {args.data_limit}", file=sys.stderr)
         return 2
-    data = args.data if args.data.is_dir() else None
-    if data is None:
-        print(f"(no data at {args.data}: the real-data checks are skipped)", file=sys.stderr)
+    data, source = resolve_data_dir(args.data)
+    if source == "the default" and missing_files(data):
+        print(f"(no corpora at {data}: the real-data checks are skipped; point at them with "
+              f"--data DIR or {ENV_VAR}=DIR)", file=sys.stderr)  # fmt: skip
+        return main(args.episodes, args.seed, None, args.out, args.data_limit)
+    data = require_data_dir(args.data)  # given on purpose: missing files are an error
     return main(args.episodes, args.seed, data, args.out, args.data_limit)
 
 
@@ -397,7 +415,14 @@ def _threads(text: str) -> int | None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    p = argparse.ArgumentParser(prog="dialogue-gym", description=__doc__)
+    from . import __version__
+
+    p = argparse.ArgumentParser(
+        prog="dialogue-gym",
+        description=__doc__.replace("``", "'"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"dialogue-gym {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help="a transcript and a random/scripted/oracle comparison")
@@ -555,7 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--episodes", type=int, default=500, help="episodes per env and agent")
     r.add_argument("--seed", type=int, default=100_000, help="first episode seed")
-    r.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
+    r.add_argument(
+        "--data", type=Path, default=None, help="corpora ($DIALOGUE_GYM_DATA or ../shared/data)"
+    )
     r.add_argument("--out", type=Path, default=None, help="also write the report as JSON")
     r.add_argument(
         "--data-limit",
@@ -570,11 +597,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+OUTPUTS = ("out", "pairs", "png")
+"""Arguments that name a file or folder a command writes (checked before it starts)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dialogue-gym`` console script."""
     args = build_parser().parse_args(argv)
     try:
+        from .files import check_writable
+
+        for name in OUTPUTS:
+            if getattr(args, name, None) is not None:
+                check_writable(getattr(args, name))
         return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("dialogue-gym: interrupted", file=sys.stderr)
+        return 130
     except ValueError as e:
         print(f"dialogue-gym: error: {e}", file=sys.stderr)
         return 2

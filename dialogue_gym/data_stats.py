@@ -8,12 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from .jsonl import read_episodes
+from .jsonl import describe_bad_lines, read_episodes, require_episodes
 
 
 def dataset_stats(path: str | Path) -> dict[str, Any]:
     """Counts, failures, outcome distribution, turns and strategy frequencies of a JSONL file."""
     episodes, report = read_episodes(path)
+    require_episodes(path, episodes, report)
     rewards = np.array([e.reward for e in episodes if e.status == "ok" and e.reward is not None])
     agent_turns = np.array([len(e.agent_turns) for e in episodes]) if episodes else np.array([0])
     strategies: collections.Counter[str] = collections.Counter()
@@ -31,6 +32,7 @@ def dataset_stats(path: str | Path) -> dict[str, Any]:
         "envs": dict(collections.Counter(e.env_id for e in episodes)),
         "torn_tail": report.torn_tail,
         "bad_lines": len(report.bad_lines),
+        "bad_line_report": describe_bad_lines(path, report) if report.bad_lines else "",
         "agent_turns_mean": float(agent_turns.mean()),
         "agent_turns_max": int(agent_turns.max()),
         "labelled_agent_turns": labelled,
@@ -78,8 +80,10 @@ def format_stats(s: dict[str, Any]) -> str:
         f"{s['path']}: {s['episodes']} episodes ({s['failed']} failed, "
         f"{s['without_reward']} without reward) in {s['envs']}",
     ]
-    if s["torn_tail"] or s["bad_lines"]:
-        lines.append(f"  torn last line: {s['torn_tail']}; bad lines: {s['bad_lines']}")
+    if s["bad_lines"]:
+        lines.append(f"  skipped {s['bad_line_report']}")
+    if s["torn_tail"]:
+        lines.append("  the last line is incomplete (a killed writer?); skipped")
     if "reward" in s:
         r = s["reward"]
         q = ", ".join(f"q{k}={v:.2f}" for k, v in r["quantiles"].items())

@@ -36,3 +36,17 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     if path.exists():
         shutil.rmtree(path)
     os.replace(tmp, path)
+
+
+def check_writable(path: str | Path) -> None:
+    """Raise ``ValueError`` unless ``path`` (a file or folder to be written) can be created:
+    its nearest existing ancestor must be a writable folder. Checked before a command works, so
+    a bad ``--out`` costs nothing."""
+    path = Path(path)
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"cannot write {path}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot write {path}: {ancestor} is not writable")

@@ -210,6 +210,7 @@ def generate(
 
         bar = tqdm(total=episodes, initial=episodes - len(todo), desc=f"generate {env_id}",
                    unit="ep", dynamic_ncols=True)  # fmt: skip
+    existed = path.exists()
     try:
         with EpisodeWriter(path) as writer:
             for ep in _produce(cfg, todo, concurrency, stop):
@@ -222,7 +223,9 @@ def generate(
             bar.close()
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-    all_eps, _ = read_episodes(path)
+        if not existed and path.exists() and path.stat().st_size == 0:
+            path.unlink()  # nothing was written: leave no empty file behind
+    all_eps = read_episodes(path)[0] if path.exists() else []
     rewards = [e.reward for e in all_eps if e.status == "ok" and e.reward is not None]
     summary = GenerateSummary(
         path=str(path),

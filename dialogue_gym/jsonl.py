@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,47 @@ def read_episodes(path: str | Path) -> tuple[list[Episode], ReadReport]:
     """All valid episodes of ``path`` and a report of torn or bad lines."""
     report = ReadReport()
     return list(iter_episodes(path, report)), report
+
+
+def describe_bad_lines(path: str | Path, report: ReadReport, limit: int = 5) -> str:
+    """One line naming the bad lines of ``path`` by number (the first ``limit``) and why."""
+    shown = "; ".join(f"line {n}: {why[:120]}" for n, why in report.bad_lines[:limit])
+    more = len(report.bad_lines) - limit
+    return f"{path}: {len(report.bad_lines)} bad line(s): {shown}" + (
+        f"; and {more} more" if more > 0 else ""
+    )
+
+
+def require_episodes(path: str | Path, episodes: list[Episode], report: ReadReport) -> None:
+    """Raise ``ValueError`` when reading ``path`` gave no valid episode, saying why."""
+    if episodes:
+        return
+    if report.bad_lines:
+        raise ValueError(f"no valid episode in {describe_bad_lines(path, report)}")
+    if report.torn_tail:
+        raise ValueError(f"no valid episode in {path}: its only line is incomplete")
+    raise ValueError(f"no valid episode in {path}: the file is empty")
+
+
+def read_dataset(
+    path: str | Path,
+    warn: Callable[[str], None] | None = None,
+    report: ReadReport | None = None,
+) -> list[Episode]:
+    """The valid episodes of a user's dataset file, for commands that read one.
+
+    Bad lines are reported through ``warn`` (by line number and reason) and skipped; a torn last
+    line (a killed writer) is noted; ``report``, if given, receives both. Raises ``ValueError``
+    when the file holds no valid episode, naming the bad lines if any (an empty file says so)."""
+    warn = warn or (lambda msg: print(f"warning: {msg}", file=sys.stderr))
+    report = report if report is not None else ReadReport()
+    episodes = list(iter_episodes(path, report))
+    require_episodes(path, episodes, report)
+    if report.bad_lines:
+        warn(f"skipped {describe_bad_lines(path, report)}")
+    if report.torn_tail:
+        warn(f"{path} ends with an incomplete line (a killed writer?); skipped")
+    return episodes
 
 
 def repair_torn_tail(path: str | Path) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import atomic_write_text
-from ..jsonl import EpisodeWriter, read_episodes
+from ..jsonl import EpisodeWriter, ReadReport, read_dataset, read_episodes
 from .base import DOMAIN, ForwardModel, HindsightController, RewardModel, env_key
 from .regenerate import is_failed, iter_regenerate, preference_pairs
 
@@ -67,9 +67,8 @@ def run(
     pairs: Path | None = None, progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """Regenerate ``inp`` into ``out`` (appending; ids already there are skipped)."""
-    sources, report = read_episodes(inp)
-    if not sources:
-        raise ValueError(f"{inp} holds no valid episodes")
+    report = ReadReport()
+    sources = read_dataset(inp, report=report)
     envs = {env_key(e.env_id) for e in sources}
     if len(envs) != 1:
         raise ValueError(f"{inp} mixes environments {sorted(envs)}; regenerate one at a time")

@@ -27,7 +27,7 @@ reactive; seeds from 1,000,000, apart from every report seed) reproduces the sam
 until the per-move effects are refitted (issue 13 notes).
 ``esconv_test.jsonl`` is not read.
 Writes ``simulators/params/persuasion_outcome.json`` and ``counseling_outcome.json``.
-Usage: ``python scripts/fit_outcome.py [--data ../shared/data]``
+Usage: ``python scripts/fit_outcome.py [--data DIR]``
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from dialogue_gym.data_paths import require_data_dir
 from dialogue_gym.simulators import counseling as C
 from dialogue_gym.simulators import persuasion as P
 from dialogue_gym.simulators.classifier import get_classifier, get_reader
@@ -138,9 +139,12 @@ def human_like_scale(target: float) -> tuple[float, float]:
 def main() -> None:
     """Fit the constants of both simulators and write them with the train figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="default: $DIALOGUE_GYM_DATA, else ../shared/data"
+    )
     parser.add_argument("--only", choices=("persuasion", "counseling"), default=None)
     args = parser.parse_args()
+    args.data = require_data_dir(args.data)
     if args.only != "persuasion":
         counseling = fit_counseling(args.data)
         _write("counseling_outcome", counseling)

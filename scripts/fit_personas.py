@@ -17,7 +17,7 @@ train persuadees: 0.675 with demographics against 0.655 with the traits alone).
 Counseling (ESConv, ``esconv/esconv_train.jsonl`` only): the joint counts of problem type, emotion
 type and initial emotion intensity, and the observed intensity drops.
 
-Usage: ``python scripts/fit_personas.py [--data ../shared/data]``
+Usage: ``python scripts/fit_personas.py [--data DIR]``
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from scipy.stats import spearmanr
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
+from dialogue_gym.data_paths import require_data_dir
 from dialogue_gym.simulators.corpus_personas import CATEGORIES, SCALES, p4g_dialogues
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,8 +152,11 @@ def _write(path: Path, obj: dict) -> None:
 def main() -> None:
     """Fit both samplers and write their parameter files."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="default: $DIALOGUE_GYM_DATA, else ../shared/data"
+    )
     args = parser.parse_args()
+    args.data = require_data_dir(args.data)
     OUT.mkdir(parents=True, exist_ok=True)
     p = fit_persuasion(args.data)
     _write(OUT / "persuasion_persona.json", p)

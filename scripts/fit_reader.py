@@ -19,7 +19,7 @@ slice of the harm bank. The P4G ids after the first 200 and ``esconv_test.jsonl`
 once, by ``dialogue-gym sim-report``, not here.
 
 Writes ``simulators/params/reader.npz`` (LoRA factors in float16, heads, labels, thresholds).
-Usage: ``python scripts/fit_reader.py [--data ../shared/data] [--layers 4] [--epochs 3]``
+Usage: ``python scripts/fit_reader.py [--data DIR] [--layers 4] [--epochs 3]``
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from dialogue_gym.data_paths import require_data_dir
 from dialogue_gym.simulators.annotated import esconv_turns, p4g_split, p4g_units
 from dialogue_gym.simulators.classifier import HARM_LABELS, Reader
 from dialogue_gym.simulators.minilm import LORA_TARGETS, MAX_TOKENS, model_dir
@@ -351,7 +352,9 @@ def harm_threshold(reader: Reader, negatives: list[str], bank_val: list[dict], r
 def main() -> None:
     """Fit the reader, pick the epoch on the tuning splits, write ``reader.npz``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="default: $DIALOGUE_GYM_DATA, else ../shared/data"
+    )
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=3)
@@ -362,6 +365,7 @@ def main() -> None:
     parser.add_argument("--bank", type=Path, default=BANK)
     parser.add_argument("--smoke", type=int, default=0, help="train on N texts only (a dry run)")
     args = parser.parse_args()
+    args.data = require_data_dir(args.data)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)

@@ -1,0 +1,93 @@
+"""Bad input on every command that reads or writes files: one clear line, exit 2, no traceback,
+and nothing half-written left behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogue_gym.cli import main
+
+
+@pytest.fixture()
+def files(tmp_path):
+    """A missing file, a folder, a malformed JSONL, an empty file and an unwritable --out."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('not json\n{"id": "x"}\n')
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    return {
+        "missing": str(tmp_path / "missing.jsonl"),
+        "folder": str(tmp_path),
+        "bad": str(bad),
+        "empty": str(empty),
+        "unwritable": str(blocker / "out.jsonl"),  # its parent is a file: nothing can be written
+        "out": str(tmp_path / "out.jsonl"),
+    }
+
+
+READERS = [
+    # (command with {inp} and {out}, what the error names)
+    "data stats {inp}",
+    "data export {inp} --to sft --out {out}",
+    "data export {inp} --to transitions-strategy --out {out}",
+    "data convert --format p4g-json {inp} --out {out}",
+    "data convert --format esconv-jsonl {inp} --out {out}",
+    "hindsight --in {inp} --out {out}",
+    "train --algo bc --data {inp} --out {out}",
+]
+EXPECT = {
+    "missing": "No such file or directory",
+    "folder": "Is a directory",
+    "bad": "line 1",
+    "empty": "empty",
+}
+
+
+@pytest.mark.parametrize("case", list(EXPECT))
+@pytest.mark.parametrize("command", READERS)
+def test_bad_input_gives_one_clear_line(command, case, files, capsys):
+    argv = command.format(inp=files[case], out=files["out"]).split()
+    if case in ("bad", "empty") and command.startswith("data convert"):
+        pytest.skip("the converters read the corpora's own formats, checked below")
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("dialogue-gym: error: ") and EXPECT[case] in err, err
+    assert "Traceback" not in err
+    assert not (files["out"] and __import__("os").path.exists(files["out"]))
+
+
+def test_converters_name_malformed_corpus_files(files, capsys):
+    for fmt in ("p4g-json", "esconv-jsonl"):
+        for case in ("bad", "empty"):
+            code = main(["data", "convert", "--format", fmt, files[case], "--out", files["out"]])
+            err = capsys.readouterr().err
+            assert code == 2 and err.startswith("dialogue-gym: error: "), err
+            assert files[case] in err and "Traceback" not in err
+    assert not __import__("os").path.exists(files["out"])
+
+
+WRITERS = [
+    "generate --env Persuasion-v0 --agent random --episodes 1 --out {out}",
+    "evaluate --env Persuasion-v0 --agent random --episodes 1 --out {out}",
+    "data export {inp} --to sft --out {out}",
+    "hindsight --in {inp} --out {out}",
+    "train --algo bc --data {inp} --out {out}",
+    "sim-report --episodes 20 --out {out}",
+]
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_unwritable_out_is_refused_before_any_work(command, files, tmp_path, capsys):
+    from dialogue_gym.generate import generate
+
+    data = tmp_path / "ok.jsonl"
+    generate("Persuasion-v0", "random", 3, data, progress=False)
+    argv = command.format(inp=data, out=files["unwritable"]).split()
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("dialogue-gym: error: ") and "a_file" in err, err
+    assert "cannot write" in err and "Traceback" not in err
