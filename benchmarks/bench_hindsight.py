@@ -27,7 +27,7 @@ from dialogue_gym.hindsight import (
     ImaginationForwardModel,
     ImaginationRewardModel,
     TranscriptController,
-    is_failed,
+    is_unsuccessful,
     regenerate,
     replay_in_true_env,
 )
@@ -48,7 +48,7 @@ def simulated(env_id: str, episodes: int) -> None:
         path = Path(d) / "data.jsonl"
         generate(env_id, "human-like", episodes, path, seed=50_000, progress=False)
         eps, _ = read_episodes(path)
-    failed = [e for e in eps if is_failed(e)]
+    failed = [e for e in eps if is_unsuccessful(e)]
     regen = regenerate(eps, *components())
     by_id = {e.id: e for e in eps}
     covered = {r.provenance["source_id"] for r in regen}
@@ -73,7 +73,7 @@ def real_p4g(data: Path) -> None:
     """Check d on P4G train.json."""
     t = time.time()
     eps = load_p4g_json(data / "p4g/train.json")
-    failed = [e for e in eps if is_failed(e)]
+    failed = [e for e in eps if is_unsuccessful(e)]
     regen = regenerate(eps, *components())
     r = np.array([x.reward for x in regen])
     q = np.quantile(r, [0.1, 0.25, 0.5, 0.75, 0.9]) if r.size else []

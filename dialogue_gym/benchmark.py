@@ -164,7 +164,7 @@ def _datasets(
         TranscriptController,
         TrueEnvForwardModel,
         TrueEnvRewardModel,
-        is_failed,
+        is_unsuccessful,
         regenerate,
     )
     from .jsonl import read_episodes, write_episodes
@@ -186,7 +186,7 @@ def _datasets(
     figures = {
         "data_seed": data_seed,
         "episodes": len(episodes),
-        "unsuccessful": sum(is_failed(e) for e in episodes),
+        "unsuccessful": sum(is_unsuccessful(e) for e in episodes),
         "regenerated": len(regen),
         "oracle_regenerated": len(oracle_regen),
         "oracle_env_episodes": fwd.env_episodes + rwd.env_episodes,

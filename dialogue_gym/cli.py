@@ -510,7 +510,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="imagination | true-env (oracle ablation) | llm:SPEC")  # fmt: skip
     h.add_argument("--reward", default="imagination",
                    help="imagination | true-env (oracle ablation) | llm:SPEC")  # fmt: skip
-    h.add_argument("--select", default="failed", choices=("failed", "all"))
+    h.add_argument(
+        "--select",
+        default="unsuccessful",
+        choices=("unsuccessful", "all"),
+        help="unsuccessful: the episodes with the lowest outcome (no donation; no relief)",
+    )
     h.add_argument("--per-episode", type=int, default=1)
     h.add_argument("--rounds", type=int, default=1)
     h.add_argument("--pairs", type=Path, default=None, help="also write DPO preference pairs")

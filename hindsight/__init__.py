@@ -6,7 +6,7 @@ from __future__ import annotations
 from .base import Continuation, ForwardModel, HindsightController, Proposal, RewardModel
 from .embedded import ImaginationForwardModel, ImaginationRewardModel, TranscriptController
 from .oracle import TrueEnvForwardModel, TrueEnvRewardModel, replay_in_true_env
-from .regenerate import is_failed, preference_pairs, regenerate
+from .regenerate import is_unsuccessful, preference_pairs, regenerate
 from .relabel import HindsightRelabel
 
 __all__ = [
@@ -21,7 +21,7 @@ __all__ = [
     "TranscriptController",
     "TrueEnvForwardModel",
     "TrueEnvRewardModel",
-    "is_failed",
+    "is_unsuccessful",
     "preference_pairs",
     "regenerate",
     "replay_in_true_env",

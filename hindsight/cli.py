@@ -9,7 +9,7 @@ from typing import Any
 from ..files import atomic_write_text
 from ..jsonl import EpisodeWriter, ReadReport, read_dataset, read_episodes
 from .base import DOMAIN, ForwardModel, HindsightController, RewardModel, env_key
-from .regenerate import is_failed, iter_regenerate, preference_pairs
+from .regenerate import is_unsuccessful, iter_regenerate, preference_pairs
 
 COMPONENT_FORMS = "transcript|imagination|true-env|llm:SPEC"
 
@@ -63,8 +63,8 @@ def make_reward(spec: str, domain: str) -> RewardModel:
 
 def run(
     inp: Path, out: Path, controller: str = "transcript", forward: str = "imagination",
-    reward: str = "imagination", select: str = "failed", per_episode: int = 1, rounds: int = 1,
-    pairs: Path | None = None, progress: bool = True,
+    reward: str = "imagination", select: str = "unsuccessful", per_episode: int = 1,
+    rounds: int = 1, pairs: Path | None = None, progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """Regenerate ``inp`` into ``out`` (appending; ids already there are skipped)."""
     report = ReadReport()
@@ -79,7 +79,7 @@ def run(
     written = 0
     current = sources
     for r in range(1, rounds + 1):
-        chosen = [e for e in current if (select == "all" and r == 1) or is_failed(e)]
+        chosen = [e for e in current if (select == "all" and r == 1) or is_unsuccessful(e)]
         bar = None
         if progress:
             from tqdm import tqdm
@@ -103,7 +103,9 @@ def run(
     regenerated = read_episodes(out)[0]
     summary = {
         "sources": len(sources),
-        "selected": sum(is_failed(e) for e in sources) if select == "failed" else len(sources),
+        "selected": sum(is_unsuccessful(e) for e in sources)
+        if select == "unsuccessful"
+        else len(sources),
         "regenerated_in_file": len(regenerated),
         "written_now": written,
         "errors": errors,

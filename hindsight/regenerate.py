@@ -26,10 +26,10 @@ from ..simulators.classifier import get_classifier
 from .base import DOMAIN, ForwardModel, HindsightController, RewardModel, env_key
 from .embedded import stable_seed
 
-SELECTIONS = ("failed", "all")
+SELECTIONS = ("unsuccessful", "all")
 
 
-def is_failed(episode: Episode) -> bool:
+def is_unsuccessful(episode: Episode) -> bool:
     """True if the episode did not succeed (by the domain's success criterion)."""
     if episode.status != "ok" or episode.reward is None:
         return False
@@ -113,7 +113,7 @@ def iter_regenerate(
     controller: HindsightController,
     forward_model: ForwardModel,
     reward_model: RewardModel,
-    select: str = "failed",
+    select: str = "unsuccessful",
     per_episode: int = 1,
     round_: int = 1,
     skip: Callable[[str], bool] | None = None,
@@ -125,7 +125,7 @@ def iter_regenerate(
     if per_episode < 1:
         raise ValueError(f"per_episode must be >= 1, got {per_episode}")
     for e in episodes:
-        if select == "failed" and not is_failed(e):
+        if select == "unsuccessful" and not is_unsuccessful(e):
             continue
         if select == "all" and (e.status != "ok" or e.reward is None):
             continue
@@ -145,7 +145,7 @@ def regenerate(
     controller: HindsightController,
     forward_model: ForwardModel,
     reward_model: RewardModel,
-    select: str = "failed",
+    select: str = "unsuccessful",
     per_episode: int = 1,
     rounds: int = 1,
 ) -> list[Episode]:
@@ -155,8 +155,9 @@ def regenerate(
     out: list[Episode] = []
     current: Sequence[Episode] = episodes
     for r in range(1, rounds + 1):
-        new = list(iter_regenerate(current, controller, forward_model, reward_model,
-                                   select if r == 1 else "failed", per_episode, r))  # fmt: skip
+        chosen = select if r == 1 else "unsuccessful"
+        new = list(iter_regenerate(current, controller, forward_model, reward_model, chosen,
+                                   per_episode, r))  # fmt: skip
         out += new
         current = new
     return out

@@ -69,7 +69,7 @@ class HindsightRelabel(gym.Wrapper):
             )
         return obs, reward, terminated, truncated, info
 
-    def relabel(self, select: str = "failed", per_episode: int = 1, rounds: int = 1):
+    def relabel(self, select: str = "unsuccessful", per_episode: int = 1, rounds: int = 1):
         """Regenerations of the recorded episodes (the recordings stay as they are)."""
         return regenerate(self.episodes, self.controller, self.forward_model,
                           self.reward_model, select, per_episode, rounds)  # fmt: skip

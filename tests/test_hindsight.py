@@ -21,7 +21,7 @@ from dialogue_gym.hindsight import (
     TranscriptController,
     TrueEnvForwardModel,
     TrueEnvRewardModel,
-    is_failed,
+    is_unsuccessful,
     preference_pairs,
     regenerate,
     replay_in_true_env,
@@ -46,7 +46,7 @@ def counseling_eps(tmp_path_factory):
 
 def test_controller_sees_only_the_transcript(persuasion_eps):
     """Same transcript and outcome, different hidden personas (seeds) -> same proposal."""
-    e = next(x for x in persuasion_eps if is_failed(x))
+    e = next(x for x in persuasion_eps if is_unsuccessful(x))
     twin = dataclasses.replace(copy.deepcopy(e), id=e.id, seed=e.seed + 12345)
     env = gym.make("Persuasion-v0", privileged_info=True)
     p1 = env.reset(seed=e.seed)[1]["privileged"]["persona"]
@@ -94,7 +94,7 @@ def test_regenerate_provenance_originals_and_clipping(fixture, request):
     regen = regenerate(eps, TranscriptController(), ImaginationForwardModel(),
                        ImaginationRewardModel(), per_episode=2)  # fmt: skip
     assert eps == before  # originals untouched
-    failed = [e for e in eps if is_failed(e)]
+    failed = [e for e in eps if is_unsuccessful(e)]
     assert failed and len(regen) >= len(failed) * 0.8
     low, high = (0, 2) if fixture == "persuasion_eps" else (-4, 4)
     by_id = {e.id: e for e in eps}
@@ -170,7 +170,7 @@ def test_llm_components_with_a_fake_endpoint(persuasion_eps):
                                          {"role": "user", "text": "Sure."}]})  # fmt: skip
         return '{"donation": 7}'
 
-    e = next(x for x in persuasion_eps if is_failed(x))
+    e = next(x for x in persuasion_eps if is_unsuccessful(x))
     with FakeChatServer(respond) as s:
         spec = f"{s.url}#fake"
         regen = regenerate([e], LLMController(spec, cache=False),
