@@ -28,11 +28,6 @@ class HumanAgent(Agent):
         output: TextIO | None = None,
     ) -> None:
         self.domain = get_domain(domain)
-        if input_fn is input and not sys.stdin.isatty():
-            raise ValueError(
-                "agent 'human' reads a person's turns from a terminal, and stdin is not one "
-                "(run it in an interactive shell, or pick another agent)"
-            )
         self.input_fn = input_fn
         self.output = output
         self._shown = 0

@@ -37,6 +37,8 @@ class PolicyConfig:
     head: str = "logits"
     """"logits" (a policy: BC, IQL's actor) or "q" (Q-values: CQL); the agent takes the argmax."""
     train: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+    """How it was trained, as tables show it (e.g. "cql+hindsight"); the algorithm if empty."""
 
 
 def mlp(in_dim: int, hidden: list[int], out_dim: int):
@@ -117,7 +119,7 @@ class LearnedAgent(Agent):
 
         self.net = net.eval()
         self.cfg = config
-        self.name = config.algo
+        self.name = config.label or config.algo
         self.domain = get_domain(config.domain)
         self.featurizer = HistoryFeaturizer(config.domain, config.n_hash, config.last_k)
         if self.featurizer.size != config.obs_dim:

@@ -278,6 +278,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         "cql": lambda: train_cql(data, domain, CQLArgs(**kw)),
         "iql": lambda: train_iql(data, domain, IQLArgs(**kw)),
     }[args.algo]()
+    agent.cfg.label = args.algo + ("+hindsight" if args.regenerated else "")
+    agent.cfg.train["data"] = [str(p) for p in args.data]
+    if args.regenerated:
+        agent.cfg.train["regenerated"] = str(args.regenerated)
     save_checkpoint(args.out, agent.net, agent.cfg)
     print(f"{args.algo}: {len(data)} transitions; saved {args.out} "
           f"(use it as --agent policy:path={args.out})")  # fmt: skip

@@ -95,8 +95,6 @@ def play_as_user(
     from .agents.registry import is_privileged, make_agent
 
     domain = env_domain(env_id)
-    if input_fn is input and not sys.stdin.isatty():
-        raise ValueError("play reads your turns from a terminal, and stdin is not one")
     if is_privileged(agent_spec):
         raise ValueError(f"agent {agent_spec!r} reads a simulated persona; a person has none")
     agent = make_agent(agent_spec, domain)

@@ -181,19 +181,3 @@ def test_cli_play_refuses_the_oracle_as_partner(tmp_path):
     out = _cli("play", "--env", "Persuasion-v0", "--as", "user", "--agent", "oracle",
                "--out", str(tmp_path / "t.json"), stdin="")  # fmt: skip
     assert out.returncode == 2 and "persona" in out.stderr
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("data", "stats", "{missing}"),
-        ("data", "stats", "{folder}"),
-        ("train", "--algo", "bc", "--data", "{missing}", "--out", "{folder}/ck"),
-        ("hindsight", "--in", "{missing}", "--out", "{folder}/z.jsonl"),
-    ],
-)
-def test_cli_file_errors_are_one_line_and_exit_2(args, tmp_path):
-    filled = [a.format(missing=tmp_path / "nope.jsonl", folder=tmp_path) for a in args]
-    out = _cli(*filled)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert out.stderr.startswith("dialogue-gym: error: ") and str(tmp_path) in out.stderr

@@ -82,6 +82,16 @@ def test_train_cli(counseling_data, tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert (out / "model.pt").exists() and "policy:path=" in proc.stdout
+    assert make_agent(f"policy:path={out}", "counseling").name == "cql"
+    # a checkpoint is labelled by how it was trained: with regenerated episodes, "+hindsight"
+    both = tmp_path / "cql_h"
+    proc = subprocess.run(
+        [sys.executable, "-m", "dialogue_gym.cli", "train", "--algo", "cql", "--data", str(path),
+         "--regenerated", str(path), "--out", str(both), "--steps", "5"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert make_agent(f"policy:path={both}", "counseling").name == "cql+hindsight"
     cmd = [
         sys.executable,
         "-m",
