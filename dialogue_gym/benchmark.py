@@ -365,14 +365,21 @@ def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+RETURN_UNITS = {
+    "Persuasion-v0": "$ donated (0-2)",
+    "Counseling-v0": "intensity drop (points, 1-5 scale)",
+}
+
+
 def bar_chart(results: list[dict], path: Path) -> None:
     """Mean return per method with 95% CI error bars, one panel per env."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
-    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 5.2), squeeze=False)
     for ax, r in zip(axes[0], results, strict=True):
         names = [row["method"] for row in r["rows"]]
         means = np.array([row["mean_return"] for row in r["rows"]])
@@ -388,9 +395,17 @@ def bar_chart(results: list[dict], path: Path) -> None:
         ax.bar(range(len(names)), means, yerr=err, color=colors, capsize=3)
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels(names, rotation=60, ha="right", fontsize=8)
-        ax.set_ylabel("mean return (95% CI: training x evaluation seeds)")
+        ax.set_ylabel(f"mean return: {RETURN_UNITS.get(r['env_id'], 'reward')}")
         ax.set_title(r["env_id"])
-    fig.tight_layout()
+    legend = [
+        Patch(color="#bbbbbb", label="reference agents (not trained)"),
+        Patch(color="#4477aa", label="trained (offline on the behaviour data; ppo online)"),
+        Patch(color="#cc3311", label=MAIN),
+    ]
+    fig.legend(handles=legend, fontsize=8, loc="lower center", ncol=3, bbox_to_anchor=(0.5, 0.04))
+    fig.text(0.5, 0.005, "error bars: 95% two-level bootstrap intervals (training seeds, then "
+             "evaluation seeds)", ha="center", fontsize=8)  # fmt: skip
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     tmp = path.with_name(path.stem + ".tmp.png")
     fig.savefig(tmp, dpi=100)
     plt.close(fig)
