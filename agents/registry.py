@@ -1,13 +1,18 @@
 """Agents by name: ``make_agent("scripted:noise=0.2", "persuasion")``.
 
 A spec is a registered name, optionally followed by ``:key=value,key=value`` options passed to
-the agent's constructor (values parse as bool, int, float or str).
+the agent's constructor (values parse as bool, int, float or str). A user's own agent needs no
+registration: ``my_pkg.my_module:MyAgent`` or ``path/to/file.py:MyAgent``, then the options as for
+a built-in (``my_pkg.agents:Greedy:temperature=0.5``). The object named is called with
+``domain=`` (if it takes it) and the options, and must return an :class:`~.base.Agent`; such an
+agent is never privileged (it never receives the simulator's hidden persona).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .base import Agent
@@ -53,8 +58,12 @@ def _parse_value(text: str) -> Any:
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """Split ``"name:k=v,k2=v2"`` into the name and its options."""
+    """Split ``"name:k=v,k2=v2"`` into the name and its options (for an import path, the name is
+    ``module:Object``)."""
     name, _, rest = spec.partition(":")
+    if is_import_spec(spec):
+        attr, _, rest = rest.partition(":")
+        name = f"{name}:{attr}"
     options: dict[str, Any] = {}
     for part in filter(None, rest.split(",")):
         key, sep, value = part.partition("=")
@@ -64,12 +73,89 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return name.strip(), options
 
 
+def is_import_spec(spec: str) -> bool:
+    """True if ``spec`` names a user's agent by import path (``module:Object``,
+    ``file.py:Object``) rather than a registered name."""
+    head = spec.partition(":")[0]
+    return "." in head or "/" in head or "\\" in head
+
+
+def _import_object(module: str, attr: str) -> Any:
+    import importlib
+    import importlib.util
+    import os
+    import sys
+
+    if module.endswith(".py") or "/" in module or "\\" in module:
+        path = Path(module).resolve()
+        if not path.is_file():
+            raise ValueError(f"agent file {module!r} not found")
+        mod_name = f"dialogue_gym_user_{path.stem}_{abs(hash(str(path))) % 10**8}"
+        if mod_name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(mod_name, path)
+            if spec is None or spec.loader is None:
+                raise ValueError(f"cannot import {module!r} as a Python file")
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[mod_name] = mod
+            spec.loader.exec_module(mod)
+        mod = sys.modules[mod_name]
+    else:
+        if os.getcwd() not in sys.path:  # a module beside the user, as `python -c` would see it
+            sys.path.append(os.getcwd())
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as e:
+            raise ValueError(f"cannot import agent module {module!r}: {e}") from None
+    if not hasattr(mod, attr):
+        raise ValueError(f"{module!r} has no {attr!r}")
+    return getattr(mod, attr)
+
+
+def make_imported_agent(spec: str, domain: str, **options: Any) -> Agent:
+    """Build a user's agent named by import path (see the module docstring)."""
+    import inspect
+
+    target, parsed = parse_spec(spec)
+    module, _, attr = target.partition(":")
+    if not attr.strip():
+        raise ValueError(
+            f"agent {spec!r}: expected MODULE:OBJECT or FILE.py:OBJECT, then :key=value options"
+        )
+    factory = _import_object(module.strip(), attr.strip())
+    kwargs = {**parsed, **options}
+    try:
+        params = inspect.signature(factory).parameters
+        if "domain" in params or any(p.kind == p.VAR_KEYWORD for p in params.values()):
+            kwargs["domain"] = domain
+    except (TypeError, ValueError):
+        kwargs["domain"] = domain
+    try:
+        agent = factory(**kwargs)
+    except TypeError as e:
+        raise ValueError(f"bad options for agent {spec!r}: {e}") from None
+    if not (callable(getattr(agent, "act", None)) and callable(getattr(agent, "reset", None))):
+        raise ValueError(f"{spec!r} did not give an agent (an object with act() and reset())")
+    if getattr(agent, "privileged", False):
+        raise ValueError(
+            f"{spec!r} says privileged = True: an agent loaded by import path never receives "
+            "the simulator's hidden persona"
+        )
+    if not getattr(agent, "name", None) or agent.name == Agent.name:
+        agent.name = attr.strip()
+    return agent
+
+
 def make_agent(spec: str, domain: str, **options: Any) -> Agent:
-    """Build the agent that ``spec`` names for ``domain``."""
+    """Build the agent that ``spec`` names for ``domain`` (a registered name or an import path)."""
     _register_builtins()
+    if is_import_spec(spec):
+        return make_imported_agent(spec, domain, **options)
     name, parsed = parse_spec(spec)
     if name not in _REGISTRY:
-        raise ValueError(f"unknown agent {name!r}; registered: {', '.join(_REGISTRY)}")
+        raise ValueError(
+            f"unknown agent {name!r}; registered: {', '.join(_REGISTRY)}; or your own as "
+            "module:Object or file.py:Object"
+        )
     try:
         return _REGISTRY[name].factory(domain, **{**parsed, **options})
     except TypeError as e:

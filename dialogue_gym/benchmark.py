@@ -75,6 +75,9 @@ class BenchmarkConfig:
     """torch threads of the learners and of the learned agents' evaluation."""
     n_boot: int = 10_000
     """Bootstrap replicates of the intervals and tests."""
+    added_agents: tuple[str, ...] = ()
+    """A user's agents (any spec: a registered name or ``module:Object``) evaluated on the same
+    seeds and put in the table, each with its own tests against every other row."""
 
     def __post_init__(self) -> None:
         for name in ("dataset_episodes", "eval_episodes", "train_seeds", "offline_steps"):
@@ -89,6 +92,9 @@ class BenchmarkConfig:
             )
         if not 0 < self.top_share <= 1 or not 0 <= self.imagined_weight <= 1:
             raise ValueError("need 0 < top_share <= 1 and 0 <= imagined_weight <= 1")
+        self.added_agents = tuple(self.added_agents)
+        if len(set(self.added_agents)) != len(self.added_agents):
+            raise ValueError(f"added agents must differ, got {list(self.added_agents)}")
 
     @classmethod
     def quick(cls, envs: tuple[str, ...] = ("Persuasion-v0", "Counseling-v0")) -> BenchmarkConfig:
@@ -115,6 +121,8 @@ OFFLINE_METHODS: dict[str, tuple[str, str]] = {
     "cql+hindsight(oracle-fwd)": ("cql", "oracle"),
 }
 """Each offline method: (algorithm, which dataset: original, + imagined, + oracle-forward)."""
+METHOD_NAMES = {*BASELINES, *OFFLINE_METHODS, "ppo"}
+"""Every row the benchmark makes itself (an added agent must not take one of these names)."""
 
 
 def _train_offline(name: str, data: dict, domain: str, seed: int, cfg: BenchmarkConfig) -> Any:
@@ -234,6 +242,11 @@ def run_env(env_id: str, cfg: BenchmarkConfig, out_dir: Path, log: Callable[[str
         options = {"samples": cfg.model_based_samples} if name == "model-based" else {}
         runs[name] = [evaluated(make_agent(name, domain, **options))]
     log(f"{env_id}: baselines evaluated [{time.time() - t0:.0f} s]")
+    added = _added_agents(cfg.added_agents, domain, METHOD_NAMES)
+    for name, agent in added.items():
+        runs[name] = [evaluated(agent)]
+    if added:
+        log(f"{env_id}: added agents evaluated: {', '.join(added)} [{time.time() - t0:.0f} s]")
     datasets = {}
     budgets: dict[str, list[int]] = {}
     for s in range(cfg.train_seeds):
@@ -264,8 +277,9 @@ def run_env(env_id: str, cfg: BenchmarkConfig, out_dir: Path, log: Callable[[str
         rows.append(
             {
                 "method": name,
-                "label": LABELS.get(name, name),
-                "trained": name not in BASELINES,
+                "label": LABELS.get(name, name) + (" (added)" if name in added else ""),
+                "trained": name not in BASELINES and name not in added,
+                "added": name in added,
                 "mean_return": mean.value,
                 "ci95": mean.as_list(),
                 "run_means": run_means,
@@ -281,22 +295,47 @@ def run_env(env_id: str, cfg: BenchmarkConfig, out_dir: Path, log: Callable[[str
                 "n_failed": int((~np.isfinite(returns[name])).sum()),
             }
         )
-    tests = []
-    for name in runs:
-        if name == MAIN:
-            continue
-        diff, p = boot.diff(MAIN, name)
-        tests.append({"versus": name, "diff": diff.value, "ci95": diff.as_list(), "p": p})
-    for t, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):
-        t["p_holm"] = adjusted
+    own = [name for name in runs if name not in added]
     data_figures = [d["figures"] for d in datasets.values()]
     return {
         "env_id": env_id,
         "rows": rows,
-        "tests": tests,
+        "tests": _tests(boot, MAIN, own),  # the benchmark's own family: added agents stay out
+        "added_tests": {name: _tests(boot, name, list(runs)) for name in added},
         "datasets": data_figures,
         "seconds": time.time() - t0,
     }
+
+
+def _tests(boot: TwoLevelBootstrap, method: str, names: list[str]) -> list[dict[str, Any]]:
+    """``method`` minus every other name (two-level bootstrap), Holm-corrected as one family."""
+    tests = []
+    for name in names:
+        if name == method:
+            continue
+        diff, p = boot.diff(method, name)
+        tests.append({"versus": name, "diff": diff.value, "ci95": diff.as_list(), "p": p})
+    for t, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):
+        t["p_holm"] = adjusted
+    return tests
+
+
+def _added_agents(specs: tuple[str, ...], domain: str, taken: set[str]) -> dict[str, Any]:
+    """The user's agents by table name (their own name, else the spec); never privileged."""
+    from .agents.registry import is_privileged, make_agent
+
+    out: dict[str, Any] = {}
+    for spec in specs:
+        if is_privileged(spec):
+            raise ValueError(
+                f"--add-agent {spec!r} reads the hidden persona; add agents that do not"
+            )
+        agent = make_agent(spec, domain)
+        name = agent.name if agent.name not in taken | set(out) | {"agent"} else spec
+        if name in taken or name in out:
+            raise ValueError(f"--add-agent {spec!r}: the table already has a row {name!r}")
+        out[name] = agent
+    return out
 
 
 def _fmt_ci(m: float, ci: list[float], digits: int = 3) -> str:
@@ -318,7 +357,8 @@ def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
         "episodes*: environment episodes a training run consumed (offline: its behaviour "
         "dataset, plus every true-env episode the oracle-forward ablation played). Tests: "
         f"{MAIN} minus each method, two-level bootstrap paired by evaluation seed, two-sided; "
-        "*p (Holm)* corrects the table's family of tests for multiplicity.",
+        "*p (Holm)* corrects the table's family of tests for multiplicity. An added agent "
+        "(--add-agent) is tested against every row in a family of its own.",
     ]
     for r in results:
         lines += ["", f"## {r['env_id']}", "", "Behaviour data and regenerations per training run:"]
@@ -357,12 +397,19 @@ def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
                 f"{row['env_episodes'] or '-'} |"
             )
         lines += ["", f"| {MAIN} vs | diff [95% CI] | p | p (Holm) |", "| --- | --- | --- | --- |"]
-        for t in r["tests"]:
-            lines.append(
-                f"| {t['versus']} | {t['diff']:+.3f} [{t['ci95'][0]:+.3f}, "
-                f"{t['ci95'][1]:+.3f}] | {t['p']:.3g} | {t['p_holm']:.3g} |"
-            )
+        lines += _test_rows(r["tests"])
+        for name, tests in r.get("added_tests", {}).items():
+            lines += ["", f"| {name} (added) vs | diff [95% CI] | p | p (Holm) |",
+                      "| --- | --- | --- | --- |", *_test_rows(tests)]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _test_rows(tests: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"| {t['versus']} | {t['diff']:+.3f} [{t['ci95'][0]:+.3f}, {t['ci95'][1]:+.3f}] | "
+        f"{t['p']:.3g} | {t['p_holm']:.3g} |"
+        for t in tests
+    ]
 
 
 RETURN_UNITS = {
@@ -389,8 +436,14 @@ def bar_chart(results: list[dict], path: Path) -> None:
                 for m, row in zip(means, r["rows"], strict=True)
             ]
         ).T
+        added = {row["method"] for row in r["rows"] if row.get("added")}
         colors = [
-            "#bbbbbb" if n in BASELINES else ("#cc3311" if n == MAIN else "#4477aa") for n in names
+            "#bbbbbb"
+            if n in BASELINES
+            else "#228833"
+            if n in added
+            else ("#cc3311" if n == MAIN else "#4477aa")
+            for n in names
         ]
         ax.bar(range(len(names)), means, yerr=err, color=colors, capsize=3)
         ax.set_xticks(range(len(names)))
@@ -402,7 +455,11 @@ def bar_chart(results: list[dict], path: Path) -> None:
         Patch(color="#4477aa", label="trained (offline on the behaviour data; ppo online)"),
         Patch(color="#cc3311", label=MAIN),
     ]
-    fig.legend(handles=legend, fontsize=8, loc="lower center", ncol=3, bbox_to_anchor=(0.5, 0.04))
+    if any(row.get("added") for r in results for row in r["rows"]):
+        legend.append(Patch(color="#228833", label="added (--add-agent)"))
+    fig.legend(
+        handles=legend, fontsize=8, loc="lower center", ncol=len(legend), bbox_to_anchor=(0.5, 0.04)
+    )
     fig.text(0.5, 0.005, "error bars: 95% two-level bootstrap intervals (training seeds, then "
              "evaluation seeds)", ha="center", fontsize=8)  # fmt: skip
     fig.tight_layout(rect=(0, 0.1, 1, 1))
@@ -415,6 +472,8 @@ def bar_chart(results: list[dict], path: Path) -> None:
 def run_benchmark(cfg: BenchmarkConfig, out_dir: str | Path, log: Callable[[str], None] = print):
     """Run every env; write ``benchmark.md``, ``benchmark.json`` and ``benchmark.png``."""
     out_dir = Path(out_dir)
+    for env_id in cfg.envs:  # a bad --add-agent fails now, not after the baselines
+        _added_agents(cfg.added_agents, env_domain(env_id), METHOD_NAMES)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     results = [run_env(env_id, cfg, out_dir, log) for env_id in cfg.envs]

@@ -234,6 +234,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     cfg.resample_data = not args.shared_data
     cfg.imagined_weight = args.imagined_weight
     cfg.threads = args.threads
+    cfg.added_agents = tuple(args.add_agent or ())
     cfg.__post_init__()
     _, md = run_benchmark(cfg, args.out, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(md)
@@ -538,6 +539,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="loss weight of transitions with imagined rewards (0-1)")  # fmt: skip
     b.add_argument("--threads", type=_threads, default=1,
                    help="torch threads of the learners (0: torch's default)")  # fmt: skip
+    b.add_argument("--add-agent", action="append", metavar="SPEC",
+                   help="your agent in the table (repeatable): a registered name, "
+                   "pkg.module:MyAgent or file.py:MyAgent, then :key=value options")  # fmt: skip
     b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
     b.set_defaults(func=cmd_benchmark)
 

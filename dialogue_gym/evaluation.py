@@ -346,6 +346,13 @@ class Comparison:
     p_value: float
     test: str
 
+    def __str__(self) -> str:
+        lo, hi = self.ci95
+        return (
+            f"{self.a} - {self.b}: {self.diff:+.3f} [{lo:+.3f}, {hi:+.3f}] "
+            f"({self.mean_a:.3f} vs {self.mean_b:.3f}), p = {self.p_value:.3g}; {self.test}"
+        )
+
 
 def compare(
     a: EvaluationResult, b: EvaluationResult, n_boot: int = 10_000, seed: int = 0

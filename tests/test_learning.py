@@ -115,12 +115,33 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
         original = cls.act
         monkeypatch.setattr(cls, "act", lambda self, o, info, f=original: (
             seen.append("privileged" in info), f(self, o, info))[1])  # fmt: skip
+    # a user's own agent, by file path, that records whether it was ever given the hidden persona
+    mine = tmp_path / "mine.py"
+    mine.write_text(
+        "from dialogue_gym.agents.base import Agent\n"
+        "SEEN = []\n"
+        "class Mine(Agent):\n"
+        "    name = 'mine'\n"
+        "    def __init__(self, domain):\n"
+        "        self.domain = domain\n"
+        "    def act(self, observation, info):\n"
+        "        SEEN.append('privileged' in info)\n"
+        "        return 'That sounds really hard. How are you feeling about it?'\n"
+    )
     cfg = BenchmarkConfig(envs=("Counseling-v0",), dataset_episodes=80, eval_episodes=15,
                           train_seeds=2, offline_steps=60, ppo_steps=256, model_based_samples=2,
-                          n_boot=500)  # fmt: skip
+                          n_boot=500, added_agents=(f"{mine}:Mine",))  # fmt: skip
     results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
     assert seen and not any(seen)
+    import sys
+
+    user_module = next(m for n, m in sys.modules.items() if n.startswith("dialogue_gym_user_mine"))
+    assert user_module.SEEN and not any(user_module.SEEN)
     rows = {r["method"]: r for r in results[0]["rows"]}
+    assert rows["mine"]["added"] and rows["mine"]["n_episodes"] == 15
+    added_tests = results[0]["added_tests"]["mine"]
+    assert {t["versus"] for t in added_tests} == set(rows) - {"mine"}
+    assert all(t["p_holm"] >= t["p"] for t in added_tests) and "| mine (added) vs |" in md
     assert {"random", "oracle", "model-based", "bc", "filtered-bc", "cql", MAIN, "ppo",
             "cql+hindsight(oracle-fwd)"} <= set(rows)  # fmt: skip
     bc = rows["bc"]
@@ -137,7 +158,7 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     gap = data[0]["imagination_gap"]
     assert gap["n"] == data[0]["regenerated"] and "true_mean" in gap
     tests = results[0]["tests"]
-    assert {t["versus"] for t in tests} == set(rows) - {MAIN}
+    assert {t["versus"] for t in tests} == set(rows) - {MAIN, "mine"}  # its own family only
     assert all(t["p_holm"] >= t["p"] for t in tests)
     for name in ("benchmark.md", "benchmark.json", "benchmark.png"):
         assert (tmp_path / name).exists()
