@@ -381,15 +381,22 @@ def cmd_sim_report(args: argparse.Namespace) -> int:
     from .simulators.report import main
 
     if args.data_limit is not None and args.data_limit < 1:
-        print(f"error: --data-limit must be >= 1, got {args.data_limit}", file=sys.stderr)
-        return 2
+        raise ValueError(f"--data-limit must be >= 1, got {args.data_limit}")
     data, source = resolve_data_dir(args.data)
     if source == "the default" and missing_files(data):
         print(f"(no corpora at {data}: the real-data checks are skipped; point at them with "
               f"--data DIR or {ENV_VAR}=DIR)", file=sys.stderr)  # fmt: skip
-        return main(args.episodes, args.seed, None, args.out, args.data_limit)
-    data = require_data_dir(args.data)  # given on purpose: missing files are an error
-    return main(args.episodes, args.seed, data, args.out, args.data_limit)
+        data = None
+    else:
+        data = require_data_dir(args.data)  # given on purpose: missing files are an error
+    budget = {k: v for k, v in (("iterations", args.search_iterations),
+                                ("samples", args.search_samples)) if v is not None}  # fmt: skip
+    for k, v in budget.items():
+        if v < 1:
+            raise ValueError(f"--search-{k} must be >= 1, got {v}")
+    if "samples" in budget:
+        budget["elite"] = max(1, min(20, budget["samples"] // 10))
+    return main(args.episodes, args.seed, data, args.out, args.data_limit, budget or None)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -597,6 +604,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", type=Path, default=None, help="corpora ($DIALOGUE_GYM_DATA or ../shared/data)"
     )
     r.add_argument("--out", type=Path, default=None, help="also write the report as JSON")
+    r.add_argument("--search-iterations", type=int, default=None,
+                   help="open-loop search iterations (default 12)")  # fmt: skip
+    r.add_argument("--search-samples", type=int, default=None,
+                   help="scripts per search iteration (default 200; elite a tenth)")  # fmt: skip
     r.add_argument(
         "--data-limit",
         type=int,

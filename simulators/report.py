@@ -497,10 +497,13 @@ def main(
     data_dir: Path | None,
     out: Path | None,
     data_limit: int | None = None,
+    search_budget: dict[str, int] | None = None,
 ) -> int:
     """CLI entry: print the report; exit status 1 if a thresholded check failed."""
     t = time.time()
-    results = run_report(episodes, seed, data_dir, data_limit=data_limit)
+    results = run_report(
+        episodes, seed, data_dir, data_limit=data_limit, search_budget=search_budget
+    )
     print(format_report(results))
     elapsed = time.time() - t
     print(f"({episodes} episodes per env and agent, {elapsed:.0f} s)")

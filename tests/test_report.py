@@ -31,7 +31,8 @@ def test_sim_report_cli_writes_json(tmp_path, shared_data):
     out = tmp_path / "report.json"
     proc = subprocess.run(
         [sys.executable, "-m", "dialogue_gym.cli", "sim-report", "--episodes", "60",
-         "--data", str(shared_data), "--out", str(out), "--data-limit", "40"],
+         "--data", str(shared_data), "--out", str(out), "--data-limit", "40",
+         "--search-iterations", "2", "--search-samples", "30"],
         capture_output=True, text=True,
     )  # fmt: skip
     for name in ("e. P4G replay", "e. ESConv replay", "f. perception", "g. harm", "h. wording"):
