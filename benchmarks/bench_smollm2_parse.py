@@ -2,7 +2,8 @@
 
 Runs short Persuasion-v0 and Counseling-v0 episodes with the LLM user played by SmolLM2 (scripted
 agent, ``--max-turns`` turns) and asks the LLM judge about each transcript; reports the share of
-answers valid on the first attempt, within the allowed 3, and never. The cache is off.
+answers valid on the first attempt, within the allowed 3, and never. The cache is off. Prints
+the model's load time first (the README's figure).
 
 Usage: ``python benchmarks/bench_smollm2_parse.py [--episodes 20] [--max-turns 2]``
 """
@@ -24,6 +25,17 @@ def main() -> None:
     p.add_argument("--episodes", type=int, default=20)
     p.add_argument("--max-turns", type=int, default=2)
     args = p.parse_args()
+    import os
+    import platform
+
+    from dialogue_gym.llm.smollm2 import load_smollm2
+
+    t = time.time()
+    load_smollm2()
+    print(
+        f"SmolLM2-135M-Instruct (GGUF, via transformers) loaded in {time.time() - t:.1f} s on "
+        f"{platform.machine()}, {os.cpu_count()} cores"
+    )
     for env_id, domain in (("Persuasion-v0", "persuasion"), ("Counseling-v0", "counseling")):
         t = time.time()
         r = dialogue_gym.evaluate(

@@ -11,7 +11,7 @@ from dialogue_gym.simulators.report import format_report, run_report
 
 def test_report_checks_pass_on_both_envs():
     budget = {"iterations": 4, "samples": 60, "elite": 8, "personas": 40}
-    results = run_report(episodes=150, data_dir=None, progress=False, search_budget=budget)
+    results = run_report(episodes=60, data_dir=None, progress=False, search_budget=budget)
     text = format_report(results)
     by_name = {(d, c.name): c for d, cs in results.items() for c in cs}
     for domain in ("persuasion", "counseling"):

@@ -44,7 +44,10 @@ def test_llm_persuadee_played_by_smollm2():
 
 
 def test_prompting_and_procot_agents_with_smollm2_against_the_embedded_seeker():
-    for spec in ("prompting:llm=local:smollm2", "procot:llm=local:smollm2"):
+    for spec in (
+        "prompting:llm=local:smollm2,max_tokens=48",
+        "procot:llm=local:smollm2,max_tokens=48",
+    ):
         r = dialogue_gym.evaluate(spec, "Counseling-v0", 1, seed=0, progress=False, oracle=False,
                                   max_turns=2, keep_transcripts=True)  # fmt: skip
         ep = r.episodes[0]
