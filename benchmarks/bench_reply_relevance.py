@@ -111,9 +111,8 @@ def main() -> None:
             f"{np.nanmean(wins[~asks & ok]):.3f} otherwise; {time.time() - t:.0f} s"
         )
         for j in np.argsort(np.where(ok, wins + own * 1e-3, np.inf))[: args.examples]:
-            print(
-                f"   {wins[j]:.2f}  agent: {pairs[j][2][:90]!r}\n         user:  {pairs[j][3][:90]!r}"
-            )
+            print(f"   {wins[j]:.2f}  agent: {pairs[j][2][:90]!r}")
+            print(f"         user:  {pairs[j][3][:90]!r}")
 
 
 if __name__ == "__main__":
