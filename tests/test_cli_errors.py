@@ -119,3 +119,19 @@ def test_human_agent_with_no_input_stops_cleanly(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 130 and "Traceback" not in proc.stderr, proc.stderr
     assert not out.exists()
+
+
+def test_bad_lines_beside_good_ones_are_named_and_skipped(tmp_path, capsys):
+    """A file with valid episodes and a bad line: the command works and names the line."""
+    from dialogue_gym.generate import generate
+
+    data = tmp_path / "mixed.jsonl"
+    generate("Persuasion-v0", "random", 2, data, progress=False)
+    with open(data, "a") as f:
+        f.write("{broken\n")
+    assert main(["data", "stats", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "2 episodes" in out and "line 3" in out and "1 bad line(s)" in out
+    sft = tmp_path / "sft.jsonl"
+    assert main(["data", "export", str(data), "--to", "sft", "--out", str(sft)]) == 0
+    assert "line 3" in capsys.readouterr().err and sft.exists()
