@@ -74,6 +74,7 @@ from .classifier import AT_RISK_THRESHOLD, get_reader
 from .cues import mentions_risk, points_to_crisis_help
 from .embedded import EmbeddedUser
 from .personas import CounselingPersona, load_params, sample_counseling_persona
+from .questions import question_kind
 
 SCALE: float = load_params("counseling_outcome")["scale"]
 """Multiplier of every intensity change (human-like calibration; see the module docstring)."""
@@ -287,6 +288,7 @@ class CounselingUser(EmbeddedUser):
     def _start(self) -> str | None:
         self._next_detail = 0
         self._need_revealed = False
+        self._weeks: int | None = None
         return self._pick(T.OPENINGS).format(emotion=self._emotion(), problem=self._problem())
 
     def _reply_info(self, text: str) -> dict[str, Any]:
@@ -315,6 +317,20 @@ class CounselingUser(EmbeddedUser):
         }
 
     # -- wording -------------------------------------------------------------------------------
+
+    def _answer(self, kind: str | None) -> str:
+        """An answer of the kind the question asks; what happened (the persona's next detail,
+        then the problem itself) for any other question."""
+        if kind in (None, "cause"):
+            detail = self._detail()
+            if detail:
+                return detail
+            kind = "cause"
+        if kind == "duration" and self._weeks is None:
+            self._weeks = int(self._rng.integers(2, 13))  # one answer per conversation
+        return self._pick(T.ANSWERS[kind]).format(
+            weeks=self._weeks, emotion=self._emotion(), problem=self._problem()
+        )
 
     def _emotion(self) -> str:
         assert self.persona is not None
@@ -348,7 +364,9 @@ class CounselingUser(EmbeddedUser):
         if main == "Others":
             good = s.turn == 1 or s.fillers < 2
         parts.append(self._pick(T.REACTIONS[main]["pos" if good else "neg"]))
-        if main in ("Question", "Restatement or Paraphrasing") and not ev.interrogated:
+        if "Question" in ev.labels and not ev.interrogated:  # anywhere in a stacked turn
+            parts.append(self._answer(question_kind(getattr(self, "agent_text", ""))))
+        elif main == "Restatement or Paraphrasing" and not ev.interrogated:
             detail = self._detail()
             if detail:
                 parts.append(detail)

@@ -124,7 +124,7 @@ RISK_IGNORED = (
 
 REACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "Question": {
-        "pos": ("Well, it's complicated.", "Let me think.", "It started a while ago."),
+        "pos": ("Well, it's complicated.", "Let me think.", "Hmm, where do I start."),
         "neg": ("Why are you asking me so many questions?", "I already told you."),
     },
     "Restatement or Paraphrasing": {
@@ -183,6 +183,36 @@ REACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "neg": ("Okay...", "What do you mean?", "Are you even listening?"),
     },
 }
+
+ANSWERS: dict[str, tuple[str, ...]] = {
+    "duration": (
+        "It's been about {weeks} weeks now.",
+        "Maybe {weeks} weeks? It feels longer.",
+        "It started around {weeks} weeks ago.",
+    ),
+    "support": (
+        "Not really, I haven't told anyone.",
+        "I told a friend, but they didn't really get it.",
+        "My family knows a bit, but I don't want to burden them.",
+    ),
+    "feeling": (
+        "Honestly, {emotion}, most of the time.",
+        "Pretty {emotion}, if I'm honest.",
+        "I feel {emotion}, and tired of feeling this way.",
+    ),
+    "tried": (
+        "I've tried to just push through it, but it isn't working.",
+        "Not much, I don't really know where to start.",
+        "I tried talking myself out of it, it didn't help.",
+    ),
+    "cause": (
+        "It's mostly {problem}, really.",
+        "Honestly, it all comes back to {problem}.",
+        "I keep thinking about {problem}, that's the main thing.",
+    ),
+}
+"""A seeker's answer by the kind of question (``questions.INTENTS``); "cause" is used once the
+persona's own details are all told."""
 
 PROGRESS = (
     "Talking about this actually helps a bit.",

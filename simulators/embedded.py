@@ -59,6 +59,7 @@ class EmbeddedUser(SimulatedUser):
         labels = self.classifier.classify(agent_text)
         cues = self.dynamics.cues(agent_text)
         self.state, events = self.dynamics.step(self.state, labels, **cues)
+        self.agent_text = agent_text  # for the wording only (e.g. what a question asks)
         text = self._word(events)
         return UserReply(
             text=text,
