@@ -77,7 +77,11 @@ def is_import_spec(spec: str) -> bool:
     """True if ``spec`` names a user's agent by import path (``module:Object``,
     ``file.py:Object``) rather than a registered name."""
     head = spec.partition(":")[0]
-    return "." in head or "/" in head or "\\" in head
+    return "." in head or _is_file_path(head)
+
+
+def _is_file_path(module: str) -> bool:
+    return module.endswith(".py") or "/" in module or "\\" in module
 
 
 def _import_object(module: str, attr: str) -> Any:
@@ -86,7 +90,7 @@ def _import_object(module: str, attr: str) -> Any:
     import os
     import sys
 
-    if module.endswith(".py") or "/" in module or "\\" in module:
+    if _is_file_path(module):
         path = Path(module).resolve()
         if not path.is_file():
             raise ValueError(f"agent file {module!r} not found")

@@ -365,7 +365,7 @@ class CounselingUser(EmbeddedUser):
             good = s.turn == 1 or s.fillers < 2
         parts.append(self._pick(T.REACTIONS[main]["pos" if good else "neg"]))
         if "Question" in ev.labels and not ev.interrogated:  # anywhere in a stacked turn
-            parts.append(self._answer(question_kind(getattr(self, "agent_text", ""))))
+            parts.append(self._answer(question_kind(self.agent_text)))
         elif main == "Restatement or Paraphrasing" and not ev.interrogated:
             detail = self._detail()
             if detail:

@@ -50,6 +50,7 @@ class EmbeddedUser(SimulatedUser):
         self.persona, self.dynamics = self._new_persona(rng, persona)
         self.state = self.dynamics.initial_state()
         self._rng = np.random.default_rng(rng.integers(2**63))
+        self.agent_text = ""  # the agent's last turn, for the wording only
         return self._start()
 
     def respond(self, agent_text: str) -> UserReply:
@@ -59,7 +60,7 @@ class EmbeddedUser(SimulatedUser):
         labels = self.classifier.classify(agent_text)
         cues = self.dynamics.cues(agent_text)
         self.state, events = self.dynamics.step(self.state, labels, **cues)
-        self.agent_text = agent_text  # for the wording only (e.g. what a question asks)
+        self.agent_text = agent_text
         text = self._word(events)
         return UserReply(
             text=text,
