@@ -90,10 +90,13 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=500)
     parser.add_argument("--agent", default="human-like")
     parser.add_argument("--shuffles", type=int, default=20)
+    parser.add_argument("--env", choices=["Persuasion-v0", "Counseling-v0"], help="one env only")
     parser.add_argument("--examples", type=int, default=3, help="worst pairs to print per env")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; agent {args.agent}")
     for env_id, domain in (("Persuasion-v0", "persuasion"), ("Counseling-v0", "counseling")):
+        if args.env and env_id != args.env:
+            continue
         t = time.time()
         result = dialogue_gym.evaluate(
             args.agent, env_id, args.episodes, seed=0, progress=False, oracle=False,

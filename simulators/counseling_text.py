@@ -211,7 +211,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "I keep thinking about {problem}, that's the main thing.",
     ),
 }
-"""A seeker's answer by the kind of question (``questions.INTENTS``); "cause" is used once the
+"""A seeker's answer by the kind of question (``questions.COUNSELING_INTENTS``); "cause" is used once the
 persona's own details are all told."""
 
 PROGRESS = (

@@ -74,6 +74,7 @@ from .base import Dynamics, shallow_copy
 from .classifier import get_reader
 from .embedded import EmbeddedUser
 from .personas import PersuasionPersona, load_params, sample_persuasion_persona
+from .questions import question_kind
 
 _FIT = load_params("persuasion_outcome")
 PRIOR_WEIGHT: float = _FIT["prior_weight"]
@@ -366,8 +367,14 @@ class PersuasionUser(EmbeddedUser):
             parts.append(self._pick(T.REACTIONS[main][mood]))
             if mood != "pos" and "type" not in self._revealed and self._rng.random() < 0.6:
                 parts.append(self._reveal_type())
-        for q in (x for x in ev.labels if x in INQUIRIES):
-            parts.append(self._answer(q))
+        inquiries = [x for x in ev.labels if x in INQUIRIES]
+        # a question (the reader reads an inquiry) gets an answer of its kind, read by meaning;
+        # the inquiry's label decides only where the question is of no known kind
+        kind = question_kind(self.agent_text, "persuasion") if inquiries else None
+        if kind is not None:
+            parts.append(self._answer_kind(kind))
+        else:
+            parts.extend(self._answer(q) for q in inquiries)
         if ev.voiced:
             parts.append(self._pick(T.CONCERNS[ev.voiced]))
         elif "type" not in self._revealed and self._rng.random() < p.disclosure * 0.5:
@@ -400,6 +407,24 @@ class PersuasionUser(EmbeddedUser):
         self._revealed.add("type")
         return self._pick(T.TYPE_CUES[self.persona.main_type])
 
+    def _answer_kind(self, kind: str) -> str:
+        """An answer to a question of ``kind`` (a key of ``questions.PERSUASION_INTENTS``)."""
+        p = self.persona
+        assert p is not None
+        if kind == "aware":
+            return self._pick(T.SOURCE_ANSWER[p.aware])
+        if kind == "children":
+            self._revealed.add("children")
+            return self._pick(T.PERSONAL_ANSWER["children" if p.has_children else "no_children"])
+        if kind == "giving":
+            self._revealed.add("giving")
+            return self._pick(T.PERSONAL_ANSWER["gave_before" if p.gave_before else "never_gave"])
+        if kind == "wellbeing":
+            return self._pick(T.WELLBEING)
+        # an opinion on giving: what drives this persona, said again in other words if need be
+        self._revealed.add("type")
+        return self._pick(T.TYPE_CUES[p.main_type])
+
     def _answer(self, inquiry: str) -> str:
         p = self.persona
         assert p is not None
@@ -418,4 +443,4 @@ class PersuasionUser(EmbeddedUser):
                 )
             return self._reveal_type()
         # task-related: the persuadee's view of giving reveals what drives them
-        return self._reveal_type() if "type" not in self._revealed else self._pick(T.HESITATE)
+        return self._reveal_type()

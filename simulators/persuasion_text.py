@@ -130,6 +130,12 @@ PERSONAL_ANSWER = {
     ),
 }
 
+WELLBEING = (
+    "I'm doing well, thanks for asking.",
+    "Pretty good, thanks. How about you?",
+    "Not bad, just a long day.",
+)
+
 # Remarks that reveal the persona's main type.
 TYPE_CUES: dict[str, tuple[str, ...]] = {
     "empathic": (

@@ -43,3 +43,36 @@ def test_questions_get_answers_of_their_kind(seed):
     assert "week" in duration
     support = _reply(seed, ["Thank you for telling me.", "Does anyone close to you know about it?"])
     assert any(a.split(",")[0] in support for a in T.ANSWERS["support"]), support
+
+
+PERSUASION_PARAPHRASES = [  # written apart from the prototypes in simulators/questions.py
+    ("Do you have any little ones at home?", "children"),
+    ("Have you ever given money to a cause?", "giving"),
+    ("Did you know about this organization before today?", "aware"),
+    ("How is everything with you?", "wellbeing"),
+    ("What is your view on giving to kids overseas?", "opinion"),
+    ("Save the Children has been around for a hundred years.", None),
+]
+
+
+def test_persuasion_question_kind_reads_most_paraphrases():
+    """A floor: 4 of these 6 (all 6 read right when written)."""
+    right = [question_kind(text, "persuasion") == kind for text, kind in PERSUASION_PARAPHRASES]
+    assert sum(right) >= 4, right
+
+
+def test_unknown_task_is_named():
+    with pytest.raises(ValueError, match="unknown task 'sales'"):
+        question_kind("Hi?", "sales")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_persuadee_answers_the_question_asked(seed):
+    from dialogue_gym.simulators import persuasion_text as P
+
+    env = gym.make("Persuasion-v0")
+    env.reset(seed=seed)
+    _, _, _, _, info = env.step("Hi there! Do you have any little ones at home?")
+    reply = info["messages"][-1]["content"].lower()
+    answers = P.PERSONAL_ANSWER["children"] + P.PERSONAL_ANSWER["no_children"]
+    assert any(a.lower().rstrip(".") in reply for a in answers), reply
