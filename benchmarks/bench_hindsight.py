@@ -24,8 +24,8 @@ import numpy as np
 
 from dialogue_gym.generate import generate
 from dialogue_gym.hindsight import (
-    ImaginationForwardModel,
-    ImaginationRewardModel,
+    PrivilegedDynamicsForwardModel,
+    PrivilegedDynamicsRewardModel,
     TranscriptController,
     is_unsuccessful,
     regenerate,
@@ -38,7 +38,7 @@ from dialogue_gym.stats import fmt_ci, mean_ci
 
 def components():
     """The offline, non-oracle defaults."""
-    return TranscriptController(), ImaginationForwardModel(), ImaginationRewardModel()
+    return TranscriptController(), PrivilegedDynamicsForwardModel(), PrivilegedDynamicsRewardModel()
 
 
 def simulated(env_id: str, episodes: int) -> None:

@@ -167,8 +167,8 @@ def _datasets(
     from .agents.offline_data import OfflineData, concat
     from .generate import generate
     from .hindsight import (
-        ImaginationForwardModel,
-        ImaginationRewardModel,
+        PrivilegedDynamicsForwardModel,
+        PrivilegedDynamicsRewardModel,
         TranscriptController,
         TrueEnvForwardModel,
         TrueEnvRewardModel,
@@ -183,7 +183,10 @@ def _datasets(
     generate(env_id, "human-like", cfg.dataset_episodes, path, seed=data_seed, progress=False)
     episodes, _ = read_episodes(path)
     regen = regenerate(
-        episodes, TranscriptController(), ImaginationForwardModel(), ImaginationRewardModel()
+        episodes,
+        TranscriptController(),
+        PrivilegedDynamicsForwardModel(),
+        PrivilegedDynamicsRewardModel(),
     )
     fwd, rwd = TrueEnvForwardModel(), TrueEnvRewardModel()
     oracle_regen = regenerate(episodes, TranscriptController(), fwd, rwd)

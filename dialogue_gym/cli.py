@@ -208,7 +208,7 @@ def cmd_hindsight(args: argparse.Namespace) -> int:
 
     summary = run(
         args.inp, args.out, args.controller, args.forward, args.reward, args.select,
-        args.per_episode, args.rounds, args.pairs,
+        args.per_episode, args.rounds, args.pairs, fit_on=args.fit_on, encoder=args.encoder,
     )  # fmt: skip
     print(
         f"{summary['written_now']} regenerated now, {summary['regenerated_in_file']} in "
@@ -514,14 +514,18 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--out", type=Path, required=True)
     data.set_defaults(func=cmd_data)
 
+    from .hindsight.cli import CONTROLLERS, FORWARDS, REWARDS
+
     h = sub.add_parser("hindsight", help="regenerate a dataset (hindsight relabeling)")
     h.add_argument("--in", dest="inp", type=Path, required=True, help="episodes (JSONL)")
     h.add_argument("--out", type=Path, required=True, help="regenerated episodes (appended)")
-    h.add_argument("--controller", default="transcript", help="transcript | llm:SPEC")
-    h.add_argument("--forward", default="imagination",
-                   help="imagination | true-env (oracle ablation) | llm:SPEC")  # fmt: skip
-    h.add_argument("--reward", default="imagination",
-                   help="imagination | true-env (oracle ablation) | llm:SPEC")  # fmt: skip
+    h.add_argument("--controller", default="critic", help=CONTROLLERS)
+    h.add_argument("--forward", default="retrieval", help=FORWARDS)
+    h.add_argument("--reward", default="learned", help=REWARDS)
+    h.add_argument("--fit-on", type=Path, default=None,
+                   help="episodes to fit the learned components on (default: --in)")  # fmt: skip
+    h.add_argument("--encoder", default="minilm",
+                   help="sentence encoder of the learned components: minilm | hash:N")  # fmt: skip
     h.add_argument(
         "--select",
         default="unsuccessful",

@@ -36,8 +36,8 @@ from dialogue_gym.export import sft_records
 from dialogue_gym.files import atomic_write_text
 from dialogue_gym.generate import generate
 from dialogue_gym.hindsight import (
-    ImaginationForwardModel,
-    ImaginationRewardModel,
+    PrivilegedDynamicsForwardModel,
+    PrivilegedDynamicsRewardModel,
     TranscriptController,
     regenerate,
 )
@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> dict:
         generate(args.env, "human-like", args.episodes, data, progress=False)
     originals = read_episodes(data)[0]
     with timed("hindsight"):
-        controller, forward = TranscriptController(), ImaginationForwardModel()
-        regen = regenerate(originals, controller, forward, ImaginationRewardModel())
+        controller, forward = TranscriptController(), PrivilegedDynamicsForwardModel()
+        regen = regenerate(originals, controller, forward, PrivilegedDynamicsRewardModel())
     episodes = originals + regen
     print(f"{len(originals)} episodes + {len(regen)} hindsight regenerations")
 

@@ -1,22 +1,43 @@
 """Hindsight regeneration (Hong et al. 2024): controllers, forward models, reward models,
-``regenerate``, the ``HindsightRelabel`` wrapper and DPO preference pairs."""
+``regenerate``, the ``HindsightRelabel`` wrapper and DPO preference pairs.
+
+What each component knows:
+
+- learned from recorded episodes only (the default; what a user applies to their own data):
+  :class:`CriticController`, :class:`RetrievalForwardModel`, :class:`LearnedRewardModel`;
+- privileged (labelled ablations): :class:`TranscriptController` (strategy tables that mirror the
+  simulator's effect tables), :class:`PrivilegedDynamicsForwardModel` and
+  :class:`PrivilegedDynamicsRewardModel` (the simulator's own dynamics and persona prior);
+  :class:`TrueEnvForwardModel` / :class:`TrueEnvRewardModel` (the evaluation env itself);
+- LLM components (:mod:`.llm`): whatever the model knows, told only the transcript.
+"""
 
 from __future__ import annotations
 
 from .base import Continuation, ForwardModel, HindsightController, Proposal, RewardModel
-from .embedded import ImaginationForwardModel, ImaginationRewardModel, TranscriptController
+from .critic import CriticController
+from .embedded import (
+    PrivilegedDynamicsForwardModel,
+    PrivilegedDynamicsRewardModel,
+    TranscriptController,
+)
+from .learned_reward import LearnedRewardModel
 from .oracle import TrueEnvForwardModel, TrueEnvRewardModel, replay_in_true_env
 from .regenerate import is_unsuccessful, preference_pairs, regenerate
 from .relabel import HindsightRelabel
+from .retrieval import RetrievalForwardModel
 
 __all__ = [
     "Continuation",
+    "CriticController",
     "ForwardModel",
     "HindsightController",
     "HindsightRelabel",
-    "ImaginationForwardModel",
-    "ImaginationRewardModel",
+    "LearnedRewardModel",
+    "PrivilegedDynamicsForwardModel",
+    "PrivilegedDynamicsRewardModel",
     "Proposal",
+    "RetrievalForwardModel",
     "RewardModel",
     "TranscriptController",
     "TrueEnvForwardModel",

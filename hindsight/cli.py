@@ -3,19 +3,53 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..episode import Episode
 from ..files import atomic_write_text
 from ..jsonl import EpisodeWriter, ReadReport, read_dataset, read_episodes
 from .base import DOMAIN, ForwardModel, HindsightController, RewardModel, env_key
+from .features import CachedEncoder
 from .regenerate import is_unsuccessful, iter_regenerate, preference_pairs
 
-COMPONENT_FORMS = "transcript|imagination|true-env|llm:SPEC"
+CONTROLLERS = "critic (learned) | transcript (privileged tables) | llm:SPEC"
+FORWARDS = "retrieval (learned) | privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
+REWARDS = (
+    "learned | learned:DIR (saved) | privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
+)
+RENAMED = {"imagination": "privileged-dynamics"}
 
 
-def make_controller(spec: str) -> HindsightController:
-    """``transcript`` (offline) or ``llm:SPEC``."""
+def _renamed(spec: str, kind: str) -> None:
+    if spec in RENAMED:
+        raise ValueError(
+            f"the {kind} {spec!r} is now called {RENAMED[spec]!r} (it runs the simulator's own "
+            "dynamics: a labelled ablation; the learned models are the default)"
+        )
+
+
+def _intensity_reader(data: Sequence[Episode], encoder: CachedEncoder | None) -> Any:
+    """Counseling data with recorded initial intensities: a reader of it from the seeker's first
+    turns (fitted on ``data``); otherwise the persona prior draws it."""
+    from .learned_reward import MIN_EPISODES, LearnedRewardModel
+
+    known = [e for e in data if (e.outcome or {}).get("initial_intensity") is not None]
+    if len(known) < MIN_EPISODES:
+        return "prior"
+    model = LearnedRewardModel.fit(data, encoder=(encoder or CachedEncoder()).spec)
+    return model.initial_intensity
+
+
+def make_controller(
+    spec: str, data: Sequence[Episode] = (), encoder: CachedEncoder | None = None
+) -> HindsightController:
+    """``critic`` (fitted on ``data``), ``transcript`` or ``llm:SPEC``."""
+    if spec == "critic":
+        from .critic import CriticController
+
+        return CriticController(data, encoder or CachedEncoder())
     if spec == "transcript":
         from .embedded import TranscriptController
 
@@ -24,15 +58,22 @@ def make_controller(spec: str) -> HindsightController:
         from .llm import LLMController
 
         return LLMController(spec[4:])
-    raise ValueError(f"unknown controller {spec!r}; allowed: transcript, llm:SPEC")
+    raise ValueError(f"unknown controller {spec!r}; allowed: {CONTROLLERS}")
 
 
-def make_forward(spec: str) -> ForwardModel:
-    """``imagination`` (offline), ``true-env`` (oracle ablation) or ``llm:SPEC``."""
-    if spec == "imagination":
-        from .embedded import ImaginationForwardModel
+def make_forward(
+    spec: str, data: Sequence[Episode] = (), encoder: CachedEncoder | None = None
+) -> ForwardModel:
+    """``retrieval`` (indexes ``data``), ``privileged-dynamics``, ``true-env`` or ``llm:SPEC``."""
+    _renamed(spec, "forward model")
+    if spec == "retrieval":
+        from .retrieval import RetrievalForwardModel
 
-        return ImaginationForwardModel()
+        return RetrievalForwardModel(data, encoder or CachedEncoder())
+    if spec == "privileged-dynamics":
+        from .embedded import PrivilegedDynamicsForwardModel
+
+        return PrivilegedDynamicsForwardModel(initial=_intensity_reader(data, encoder))
     if spec == "true-env":
         from .oracle import TrueEnvForwardModel
 
@@ -41,15 +82,25 @@ def make_forward(spec: str) -> ForwardModel:
         from .llm import LLMForwardModel
 
         return LLMForwardModel(spec[4:])
-    raise ValueError(f"unknown forward model {spec!r}; allowed: imagination, true-env, llm:SPEC")
+    raise ValueError(f"unknown forward model {spec!r}; allowed: {FORWARDS}")
 
 
-def make_reward(spec: str, domain: str) -> RewardModel:
-    """``imagination`` (offline), ``true-env`` (oracle ablation) or ``llm:SPEC``."""
-    if spec == "imagination":
-        from .embedded import ImaginationRewardModel
+def make_reward(
+    spec: str, domain: str, data: Sequence[Episode] = (), encoder: CachedEncoder | None = None
+) -> RewardModel:
+    """``learned`` (fitted on ``data``), ``learned:DIR`` (saved), ``privileged-dynamics``,
+    ``true-env`` or ``llm:SPEC``."""
+    _renamed(spec, "reward model")
+    if spec == "learned" or spec.startswith("learned:"):
+        from .learned_reward import LearnedRewardModel
 
-        return ImaginationRewardModel()
+        if spec.startswith("learned:"):
+            return LearnedRewardModel.load(spec[len("learned:") :])
+        return LearnedRewardModel.fit(data, encoder=(encoder or CachedEncoder()).spec)
+    if spec == "privileged-dynamics":
+        from .embedded import PrivilegedDynamicsRewardModel
+
+        return PrivilegedDynamicsRewardModel(initial=_intensity_reader(data, encoder))
     if spec == "true-env":
         from .oracle import TrueEnvRewardModel
 
@@ -58,22 +109,34 @@ def make_reward(spec: str, domain: str) -> RewardModel:
         from .llm import LLMRewardModel
 
         return LLMRewardModel(spec[4:], domain)
-    raise ValueError(f"unknown reward model {spec!r}; allowed: imagination, true-env, llm:SPEC")
+    raise ValueError(f"unknown reward model {spec!r}; allowed: {REWARDS}")
 
 
 def run(
-    inp: Path, out: Path, controller: str = "transcript", forward: str = "imagination",
-    reward: str = "imagination", select: str = "unsuccessful", per_episode: int = 1,
+    inp: Path, out: Path, controller: str = "critic", forward: str = "retrieval",
+    reward: str = "learned", select: str = "unsuccessful", per_episode: int = 1,
     rounds: int = 1, pairs: Path | None = None, progress: bool = True,
+    fit_on: Path | None = None, encoder: str = "minilm",
 ) -> dict[str, Any]:  # fmt: skip
-    """Regenerate ``inp`` into ``out`` (appending; ids already there are skipped)."""
+    """Regenerate ``inp`` into ``out`` (appending; ids already there are skipped). The learned
+    components are fitted on ``fit_on`` (default: ``inp`` itself), text embedded by ``encoder``."""
     report = ReadReport()
     sources = read_dataset(inp, report=report)
     envs = {env_key(e.env_id) for e in sources}
     if len(envs) != 1:
         raise ValueError(f"{inp} mixes environments {sorted(envs)}; regenerate one at a time")
-    domain = DOMAIN[envs.pop()]
-    ctrl, fwd, rwd = make_controller(controller), make_forward(forward), make_reward(reward, domain)
+    env = envs.pop()
+    domain = DOMAIN[env]
+    data = sources if fit_on is None else read_dataset(fit_on)
+    if fit_on is not None and {env_key(e.env_id) for e in data} != {env}:
+        raise ValueError(f"--fit-on {fit_on} must hold {env} episodes only, like {inp}")
+    privileged = domain == "counseling" and "privileged-dynamics" in (forward, reward)
+    needs_data = controller == "critic" or {forward, reward} & {"retrieval", "learned"}
+    needs_data = needs_data or privileged
+    enc = CachedEncoder(encoder) if needs_data else None
+    ctrl = make_controller(controller, data, enc)
+    fwd = make_forward(forward, data, enc)
+    rwd = make_reward(reward, domain, data, enc)
     done = {e.id for e in read_episodes(out)[0]} if out.exists() else set()
     errors: list[dict[str, str]] = []
     written = 0

@@ -1,16 +1,30 @@
-"""Offline hindsight components: a transcript-reading controller, and an "imagination" forward
-model and reward model built on an embedded simulator whose persona is inferred from the text.
+"""Privileged hindsight components (labelled ablations): a transcript-reading controller with
+strategy tables, and "privileged dynamics" forward and reward models.
 
-None of them sees a hidden persona: the controller reads the transcript (the strategy classifier
-on agent turns, the cue lexicons on user turns) and the outcome; the imagination models instantiate
-a simulator from :mod:`.inference` with their own seed. Their expert knowledge — which strategy
-answers which concern or suits which kind of person — is a coarse table from the persuasion and
-helping-skills literature (:data:`SUITS`, :data:`MISMATCH`), not the simulator's effect table.
+What they know, exactly:
+
+- None sees the hidden persona of the episode. The controller reads the transcript (the strategy
+  reader on agent turns, the cue lexicons of :mod:`dialogue_gym.simulators.cues` on user turns)
+  and the outcome.
+- The controller's tables (:data:`SUITS`, :data:`MISMATCH`, :data:`ANSWERS`, and the need
+  responses of ``cues.NEED_RESPONSE``) were written from the persuasion and helping-skills
+  literature, but they coincide with the simulator's effect tables (its ``ADDRESSES``, the top
+  and bottom of its ``EFFECTS``, the best of its ``NEED_MATCH``), and the cue lexicons were
+  written against the simulator's own reply sentences. Treat it as privileged.
+- The privileged-dynamics models run the evaluation simulator's own dynamics and persona prior
+  (:mod:`.inference` fixes what the transcript revealed; the rest is drawn with the model's own
+  seed). Only the persona is unknown to them. A Counseling seeker's initial intensity is drawn
+  from the prior, or read from the text by a given reader (``initial=callable``); the recorded
+  one is used only when asked for (``initial="recorded"``, a further ablation).
+
+The learned components that know only recorded data are :mod:`.critic`, :mod:`.retrieval` and
+:mod:`.learned_reward`.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -178,7 +192,25 @@ class TranscriptController(HindsightController):
         return cands
 
 
-def _imagined_user(episode: Episode, turns: list[Turn], rng: np.random.Generator):
+InitialIntensity = str | Callable[[list[Turn]], float | None]
+"""How a privileged-dynamics model sets a seeker's initial intensity: ``"prior"`` (drawn),
+``"recorded"`` (the episode's recorded value: an ablation), or a reader of the text."""
+
+
+def _initial_intensity(episode: Episode, turns: list[Turn], how: InitialIntensity) -> int | None:
+    if how == "prior":
+        return None
+    if how == "recorded":
+        return (episode.outcome or {}).get("initial_intensity")
+    if callable(how):
+        value = how(turns)
+        return None if value is None else int(np.clip(round(value), 1, 5))
+    raise ValueError(f"initial intensity must be 'prior', 'recorded' or a callable, got {how!r}")
+
+
+def _imagined_user(
+    episode: Episode, turns: list[Turn], rng: np.random.Generator, initial: InitialIntensity
+):
     """An embedded simulated user with a persona inferred from ``turns``."""
     domain = DOMAIN[env_key(episode.env_id)]
     if domain == "persuasion":
@@ -186,8 +218,7 @@ def _imagined_user(episode: Episode, turns: list[Turn], rng: np.random.Generator
         user: Any = PersuasionUser()
         dynamics: Any = PersuasionDynamics(persona)
     else:
-        initial = (episode.outcome or {}).get("initial_intensity")
-        persona = infer_counseling_persona(turns, rng, initial)
+        persona = infer_counseling_persona(turns, rng, _initial_intensity(episode, turns, initial))
         user = CounselingUser()
         dynamics = CounselingDynamics(persona)
     user._new_persona = lambda _rng, _given: (persona, dynamics)  # inferred, not a sample
@@ -195,7 +226,7 @@ def _imagined_user(episode: Episode, turns: list[Turn], rng: np.random.Generator
     return user, persona
 
 
-class ImaginationForwardModel(ForwardModel):
+class PrivilegedDynamicsForwardModel(ForwardModel):
     """Continues with an embedded simulator whose persona is inferred from the prefix.
 
     The prefix's agent turns are replayed into the imagined user (its replies discarded: the real
@@ -203,17 +234,23 @@ class ImaginationForwardModel(ForwardModel):
     human-like scripted agent) and the imagined user finish the dialogue.
     """
 
-    name = "imagination"
+    name = "privileged-dynamics"
 
-    def __init__(self, max_turns: int | None = None, policy_noise: float = HUMAN_LIKE_NOISE):
+    def __init__(
+        self,
+        max_turns: int | None = None,
+        policy_noise: float = HUMAN_LIKE_NOISE,
+        initial: InitialIntensity = "prior",
+    ) -> None:
         self.max_turns = max_turns
         self.policy_noise = policy_noise
+        self.initial = initial
 
     def continue_dialogue(self, episode: Episode, prefix: list[Turn], seed: int) -> Continuation:
         """Imagine the rest of the dialogue after ``prefix``."""
         domain = DOMAIN[env_key(episode.env_id)]
         rng = np.random.default_rng(seed)
-        user, persona = _imagined_user(episode, prefix, rng)
+        user, persona = _imagined_user(episode, prefix, rng, self.initial)
         max_turns = self.max_turns or int(episode.env_kwargs.get("max_turns", 10))
         agent_turns = [t for t in prefix if t.role == "assistant"]
         for t in agent_turns[:-1]:
@@ -240,28 +277,39 @@ class ImaginationForwardModel(ForwardModel):
         return Continuation(new, {"imagined_outcome": user.outcome(), "persona_type": getattr(
             persona, "main_type", getattr(persona, "need", None))})  # fmt: skip
 
+    def config(self) -> dict[str, Any]:
+        """Name and how the initial intensity is set (saved in provenance)."""
+        how = self.initial if isinstance(self.initial, str) else "read from the text"
+        return {"name": self.name, "oracle": False, "initial_intensity": how}
 
-class ImaginationRewardModel(RewardModel):
+
+class PrivilegedDynamicsRewardModel(RewardModel):
     """Reads the outcome an imagined simulator (persona inferred from the whole transcript)
     reaches when the dialogue's agent turns are replayed into it; averaged over ``samples``
     imagined personas (their unrevealed traits drawn with the model's own seeds)."""
 
-    name = "imagination"
+    name = "privileged-dynamics"
 
-    def __init__(self, samples: int = 3) -> None:
+    def __init__(self, samples: int = 3, initial: InitialIntensity = "prior") -> None:
         if samples < 1:
             raise ValueError(f"samples must be >= 1, got {samples}")
         self.samples = samples
+        self.initial = initial
 
     def score(self, episode: Episode, turns: list[Turn], seed: int) -> float:
         """The mean imagined outcome, clipped to the task's range."""
         values = []
         for s in range(self.samples):
             rng = np.random.default_rng(stable_seed("reward", seed, s))
-            user, _ = _imagined_user(episode, turns, rng)
+            user, _ = _imagined_user(episode, turns, rng, self.initial)
             for t in turns:
                 if t.role == "assistant":
                     if user.respond(t.text).done:
                         break
             values.append(user.outcome())
         return clip_reward(episode.env_id, float(np.mean(values)))
+
+    def config(self) -> dict[str, Any]:
+        """Name and how the initial intensity is set (saved in provenance)."""
+        how = self.initial if isinstance(self.initial, str) else "read from the text"
+        return {"name": self.name, "oracle": False, "initial_intensity": how}

@@ -9,7 +9,11 @@ import gymnasium as gym
 
 from ..episode import Episode, Turn
 from .base import ForwardModel, HindsightController, RewardModel
-from .embedded import ImaginationForwardModel, ImaginationRewardModel, TranscriptController
+from .embedded import (
+    PrivilegedDynamicsForwardModel,
+    PrivilegedDynamicsRewardModel,
+    TranscriptController,
+)
 from .regenerate import regenerate
 
 
@@ -29,8 +33,8 @@ class HindsightRelabel(gym.Wrapper):
     ) -> None:
         super().__init__(env)
         self.controller = controller or TranscriptController()
-        self.forward_model = forward_model or ImaginationForwardModel()
-        self.reward_model = reward_model or ImaginationRewardModel()
+        self.forward_model = forward_model or PrivilegedDynamicsForwardModel()
+        self.reward_model = reward_model or PrivilegedDynamicsRewardModel()
         self.episodes: list[Episode] = []
         self._seed: int | None = None
         self._turns: list[Turn] = []

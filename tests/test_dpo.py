@@ -111,7 +111,7 @@ def test_train_cli_dpo_on_hindsight_pairs(tmp_path):
     cli = [sys.executable, "-m", "dialogue_gym.cli"]
     # --select all: round 2 rewrites round 1's regenerations whatever their reward
     hs = subprocess.run([*cli, "hindsight", "--in", str(data), "--out", str(regen),
-                         "--rounds", "2", "--select", "all"],
+                         "--rounds", "2", "--select", "all", "--encoder", "hash:512"],
                         capture_output=True, text=True, timeout=300)  # fmt: skip
     assert hs.returncode == 0, hs.stderr[-2000:]
     from dialogue_gym.hindsight import preference_pairs

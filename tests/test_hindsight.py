@@ -16,8 +16,8 @@ from dialogue_gym.episode import Episode, Turn
 from dialogue_gym.generate import generate
 from dialogue_gym.hindsight import (
     HindsightRelabel,
-    ImaginationForwardModel,
-    ImaginationRewardModel,
+    PrivilegedDynamicsForwardModel,
+    PrivilegedDynamicsRewardModel,
     TranscriptController,
     TrueEnvForwardModel,
     TrueEnvRewardModel,
@@ -54,10 +54,10 @@ def test_controller_sees_only_the_transcript(persuasion_eps):
     assert p1 != p2
     c = TranscriptController()
     assert c.propose(e, 2) == c.propose(twin, 2)
-    f = ImaginationForwardModel()
+    f = PrivilegedDynamicsForwardModel()
     prefix = e.turns[:3]
     assert f.continue_dialogue(e, prefix, 7).turns == f.continue_dialogue(twin, prefix, 7).turns
-    r = ImaginationRewardModel()
+    r = PrivilegedDynamicsRewardModel()
     assert r.score(e, e.turns, 3) == r.score(twin, e.turns, 3)
 
 
@@ -91,8 +91,8 @@ def test_controller_catches_premature_advice_and_missed_risk():
 def test_regenerate_provenance_originals_and_clipping(fixture, request):
     eps = request.getfixturevalue(fixture)
     before = copy.deepcopy(eps)
-    regen = regenerate(eps, TranscriptController(), ImaginationForwardModel(),
-                       ImaginationRewardModel(), per_episode=2)  # fmt: skip
+    regen = regenerate(eps, TranscriptController(), PrivilegedDynamicsForwardModel(),
+                       PrivilegedDynamicsRewardModel(), per_episode=2)  # fmt: skip
     assert eps == before  # originals untouched
     failed = [e for e in eps if is_unsuccessful(e)]
     assert failed and len(regen) >= len(failed) * 0.8
@@ -127,8 +127,8 @@ def test_rounds_and_oracle_ablation_label(counseling_eps):
 
 
 def test_preference_pairs(persuasion_eps):
-    regen = regenerate(persuasion_eps, TranscriptController(), ImaginationForwardModel(),
-                       ImaginationRewardModel())  # fmt: skip
+    regen = regenerate(persuasion_eps, TranscriptController(), PrivilegedDynamicsForwardModel(),
+                       PrivilegedDynamicsRewardModel())  # fmt: skip
     pairs = preference_pairs(regen, {e.id: e for e in persuasion_eps})
     assert pairs and all(p["gain"] > 0 for p in pairs)
     p = pairs[0]
@@ -188,7 +188,7 @@ def test_cli_hindsight_is_resumable(tmp_path):
     generate("Counseling-v0", "human-like", 80, data, progress=False)
     out = tmp_path / "r.jsonl"
     cmd = [sys.executable, "-m", "dialogue_gym.cli", "hindsight", "--in", str(data), "--out",
-           str(out), "--pairs", str(tmp_path / "pairs.jsonl")]  # fmt: skip
+           str(out), "--pairs", str(tmp_path / "pairs.jsonl"), "--encoder", "hash:512"]  # fmt: skip
     first = subprocess.run(cmd, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     n = len(read_episodes(out)[0])

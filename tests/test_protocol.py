@@ -21,8 +21,8 @@ from dialogue_gym.evaluation import privileged_kwargs
 from dialogue_gym.export import strategy_transitions
 from dialogue_gym.generate import GenerateConfig, generate, play_to_episode
 from dialogue_gym.hindsight import (
-    ImaginationForwardModel,
-    ImaginationRewardModel,
+    PrivilegedDynamicsForwardModel,
+    PrivilegedDynamicsRewardModel,
     TranscriptController,
     TrueEnvForwardModel,
     TrueEnvRewardModel,
@@ -134,8 +134,8 @@ def test_exported_features_equal_play_time_features(max_turns):
 
 
 def test_rewritten_turns_are_labelled_like_recorded_ones(persuasion_eps):
-    regen = regenerate(persuasion_eps[:60], TranscriptController(), ImaginationForwardModel(),
-                       ImaginationRewardModel())  # fmt: skip
+    fwd, rwd = PrivilegedDynamicsForwardModel(), PrivilegedDynamicsRewardModel()
+    regen = regenerate(persuasion_eps[:60], TranscriptController(), fwd, rwd)
     clf = get_classifier("persuasion")
     assert regen
     for r in regen:
@@ -149,16 +149,16 @@ def test_rewritten_turns_are_labelled_like_recorded_ones(persuasion_eps):
 
 def test_reward_sources_weights_and_like_for_like_pairs(persuasion_eps):
     eps = persuasion_eps[:80]
-    regen = regenerate(eps, TranscriptController(), ImaginationForwardModel(),
-                       ImaginationRewardModel())  # fmt: skip
-    assert {r.reward_source for r in regen} == {"imagined:imagination"}
+    regen = regenerate(eps, TranscriptController(), PrivilegedDynamicsForwardModel(),
+                       PrivilegedDynamicsRewardModel())  # fmt: skip
+    assert {r.reward_source for r in regen} == {"imagined:privileged-dynamics"}
     assert {e.reward_source for e in eps} == {"real"}
     data = concat(OfflineData.from_episodes(eps), OfflineData.from_episodes(regen))
     counts = data.source_counts()
-    assert set(counts) == {"real", "imagined:imagination"}
+    assert set(counts) == {"real", "imagined:privileged-dynamics"}
     w = data.weights(0.25)
     assert set(np.unique(w)) == {0.25, 1.0}
-    assert (w == 0.25).sum() == counts["imagined:imagination"]
+    assert (w == 0.25).sum() == counts["imagined:privileged-dynamics"]
     by_id = {e.id: e for e in eps}
     pairs = preference_pairs(regen, by_id, min_gain=-10.0)
     assert pairs

@@ -90,15 +90,15 @@ def test_dpo_smollm2(smollm2, episodes, tmp_path):
     from dialogue_gym.agents.dpo import DPOArgs, train_dpo
     from dialogue_gym.agents.lm_loading import save_lm
     from dialogue_gym.hindsight import (
-        ImaginationForwardModel,
-        ImaginationRewardModel,
+        PrivilegedDynamicsForwardModel,
+        PrivilegedDynamicsRewardModel,
         TranscriptController,
         preference_pairs,
         regenerate,
     )
 
-    regen = regenerate(episodes, TranscriptController(), ImaginationForwardModel(),
-                       ImaginationRewardModel(), select="all")  # fmt: skip
+    regen = regenerate(episodes, TranscriptController(), PrivilegedDynamicsForwardModel(),
+                       PrivilegedDynamicsRewardModel(), select="all")  # fmt: skip
     pairs = preference_pairs(regen, {e.id: e for e in episodes}, min_gain=-1e9)
     assert pairs
     model, tok = copy.deepcopy(smollm2[0]), smollm2[1]

@@ -1,0 +1,175 @@
+"""A hindsight controller learned from recorded episodes only: an offline critic over strategies.
+
+What it knows: the recorded episodes' text, the strategy of each agent turn (as recorded, or as
+the toolkit's strategy reader labels any utterance — the same reading the env gives every agent
+turn) and the recorded outcomes. No table from any simulator.
+
+The critic ``Q(s, a)`` is a Monte-Carlo regression of the episode's outcome (rewards are paid at
+the end, undiscounted) on the state before an agent turn — the embeddings of the user's last turn
+and the agent's previous turn, reduced by PCA, and the turn's position — crossed with the turn's
+main strategy (ridge, strength chosen by cross-validation). For a completed episode, the turn
+with the lowest advantage ``Q(s, a_taken) - max_a Q(s, a)`` over strategies seen at least
+``min_support`` times is rewritten with the best-valued strategy; the new words are an agent
+turn of that strategy from the data, said in the most similar context (or the toolkit's own
+wording of the strategy where the data hold none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..episode import Episode, Turn
+from ..simulators.classifier import get_classifier
+from ..simulators.realizer import realize
+from .base import DOMAIN, HindsightController, Proposal, env_key
+from .embedded import stable_seed
+from .features import CachedEncoder
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-9)
+
+
+class CriticController(HindsightController):
+    """Rewrites the agent turn with the lowest advantage under an offline strategy critic."""
+
+    name = "critic"
+
+    def __init__(
+        self,
+        episodes: Sequence[Episode],
+        encoder: str | CachedEncoder = "minilm",
+        components: int = 16,
+        min_support: int = 20,
+        min_gain: float = 0.01,
+        seed: int = 0,
+    ) -> None:
+        from sklearn.decomposition import PCA
+        from sklearn.linear_model import RidgeCV
+
+        usable = [e for e in episodes if e.status == "ok" and e.reward is not None and e.turns]
+        envs = sorted({env_key(e.env_id) for e in usable})
+        if len(envs) != 1:
+            raise ValueError(f"a critic controller is fitted on one env's episodes; got {envs}")
+        self.env_id = envs[0]
+        self.domain = DOMAIN[self.env_id]
+        self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
+        self.min_gain = min_gain
+        self.seed = seed
+        self.encoder.encode([t.text for e in usable for t in e.turns])
+        states, actions, returns, texts, episode_of = [], [], [], [], []
+        for n, e in enumerate(usable):
+            for i, turn in enumerate(e.turns):
+                if turn.role != "assistant":
+                    continue
+                label = self._label(turn)
+                if label is None:
+                    continue
+                states.append(self._state(e.turns, i))
+                actions.append(label)
+                returns.append(float(e.reward))
+                texts.append(turn.text)
+                episode_of.append(n)
+        counts = {a: actions.count(a) for a in set(actions)}
+        self.strategies = sorted(a for a, c in counts.items() if c >= min_support)
+        if len(self.strategies) < 2:
+            raise ValueError(
+                f"the critic needs two strategies seen at least {min_support} times each; "
+                f"got {counts}"
+            )
+        raw = np.array(states, dtype=np.float32)
+        k = min(components, raw.shape[1] - 1, len(raw) - 1)
+        self.pca = PCA(n_components=k, random_state=seed).fit(raw[:, :-1])
+        x = self._design(raw, actions)
+        self.q = RidgeCV(alphas=np.logspace(-2, 4, 13)).fit(x, np.array(returns))
+        keep = [j for j, a in enumerate(actions) if a in self.strategies]
+        self._said = {
+            "keys": _unit(raw[keep, :-1]),
+            "actions": [actions[j] for j in keep],
+            "texts": [texts[j] for j in keep],
+            "episode": np.array([usable[episode_of[j]].id for j in keep]),
+        }
+        self.n_samples = len(actions)
+
+    # -- features ------------------------------------------------------------------------------
+
+    def _label(self, turn: Turn) -> str | None:
+        labels = list(turn.strategies) or list(get_classifier(self.domain).classify(turn.text))
+        return labels[0] if labels else None
+
+    def _state(self, turns: Sequence[Turn], i: int) -> np.ndarray:
+        """The user's last turn and the agent's previous turn before ``turns[i]``, and i / 20."""
+        user = next((t.text for t in reversed(turns[:i]) if t.role == "user"), "")
+        agent = next((t.text for t in reversed(turns[:i]) if t.role == "assistant"), "")
+        rows = self.encoder.encode([user, agent]) if user or agent else None
+        dim = self.encoder.dim
+        u = rows[0] if user else np.zeros(dim, np.float32)
+        a = rows[1] if agent else np.zeros(dim, np.float32)
+        return np.concatenate([u, a, [i / 20.0]]).astype(np.float32)
+
+    def _design(self, raw: np.ndarray, actions: Sequence[str]) -> np.ndarray:
+        z = np.hstack([self.pca.transform(raw[:, :-1]), raw[:, -1:]])
+        onehot = np.zeros((len(actions), len(self.strategies)), dtype=np.float32)
+        for r, a in enumerate(actions):
+            if a in self.strategies:
+                onehot[r, self.strategies.index(a)] = 1.0
+        crossed = (onehot[:, :, None] * z[:, None, :]).reshape(len(actions), -1)
+        return np.hstack([z, onehot, crossed])
+
+    def values(self, turns: Sequence[Turn], i: int) -> dict[str, float]:
+        """``Q(s_i, a)`` for every supported strategy ``a`` before agent turn ``turns[i]``."""
+        raw = np.repeat(self._state(turns, i)[None, :], len(self.strategies), axis=0)
+        q = self.q.predict(self._design(raw, self.strategies))
+        return dict(zip(self.strategies, map(float, q), strict=True))
+
+    # -- proposing -----------------------------------------------------------------------------
+
+    def _words(self, episode: Episode, turns: Sequence[Turn], i: int, strategy: str) -> str:
+        said = self._said
+        mask = np.array([a == strategy for a in said["actions"]]) & (said["episode"] != episode.id)
+        if mask.any():
+            key = _unit(self._state(turns, i)[:-1])
+            sims = np.where(mask, said["keys"] @ key, -np.inf)
+            return str(said["texts"][int(np.argmax(sims))])
+        rng = np.random.default_rng(stable_seed(episode.id, i, strategy))
+        return realize(self.domain, strategy, rng)
+
+    def propose(self, episode: Episode, k: int = 1) -> list[Proposal]:
+        """Up to ``k`` agent turns whose best alternative strategy gains at least ``min_gain``
+        under the critic, the largest gain first."""
+        if env_key(episode.env_id) != self.env_id:
+            raise ValueError(f"this controller was fitted on {self.env_id}; got {episode.env_id}")
+        found = []
+        for i, turn in enumerate(episode.turns):
+            if turn.role != "assistant":
+                continue
+            q = self.values(episode.turns, i)
+            taken = self._label(turn)
+            best = max(q, key=q.__getitem__)
+            gain = q[best] - q.get(taken, min(q.values())) if taken != best else 0.0
+            if gain >= self.min_gain:
+                found.append((gain, i, best, taken))
+        found.sort(key=lambda f: -f[0])
+        return [
+            Proposal(
+                i,
+                self._words(episode, episode.turns, i, best),
+                best,
+                f"critic: {best} is worth {gain:+.3f} over {taken or 'the turn as said'}",
+                priority=gain,
+            )
+            for gain, i, best, taken in found[:k]
+        ]
+
+    def config(self) -> dict[str, Any]:
+        """Name, encoder, strategies and training size (saved in provenance)."""
+        return {
+            "name": self.name,
+            "encoder": self.encoder.spec,
+            "strategies": self.strategies,
+            "samples": self.n_samples,
+            "min_gain": self.min_gain,
+        }

@@ -1,0 +1,58 @@
+"""Text features for the learned hindsight models: a general sentence encoder, cached per text.
+
+The learned reward model, forward model and controller (:mod:`.learned_reward`,
+:mod:`.retrieval`, :mod:`.critic`) see a dialogue only through these features. The default
+encoder is the stock all-MiniLM-L6-v2 (``minilm``, :mod:`dialogue_gym.agents.encoders`): a
+general sentence-similarity model, *not* the simulators' fine-tuned reader, so nothing the
+evaluator perceives with is shared. ``hash:N`` (a hashed bag of words) needs no model, for tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..agents.encoders import Encoder, make_encoder
+from ..episode import Turn
+
+
+class CachedEncoder:
+    """An :class:`~dialogue_gym.agents.encoders.Encoder` that embeds each distinct text once."""
+
+    def __init__(self, spec: str = "minilm") -> None:
+        self.spec = spec
+        self.encoder: Encoder = make_encoder(spec)
+        self.dim = self.encoder.dim
+        self._cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One L2-normalized float32 row per text (new texts are embedded in one batch)."""
+        new = sorted({t for t in texts if t not in self._cache})
+        if new:
+            for text, row in zip(new, self.encoder.encode(new), strict=True):
+                self._cache[text] = row
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts])
+
+
+def _mean(rows: np.ndarray, dim: int) -> np.ndarray:
+    return rows.mean(axis=0) if len(rows) else np.zeros(dim, dtype=np.float32)
+
+
+def dialogue_features(encoder: CachedEncoder, turns: Sequence[Turn]) -> np.ndarray:
+    """A fixed-size vector for a whole dialogue: the mean agent turn, the mean user turn, the
+    mean of the user's last two turns (where outcomes are often said), and the length."""
+    agent = encoder.encode([t.text for t in turns if t.role == "assistant"])
+    user = encoder.encode([t.text for t in turns if t.role == "user"])
+    length = np.array([len(turns) / 20.0, len(agent) / 10.0], dtype=np.float32)
+    return np.concatenate(
+        [_mean(agent, encoder.dim), _mean(user, encoder.dim), _mean(user[-2:], encoder.dim), length]
+    )
+
+
+def opening_features(encoder: CachedEncoder, turns: Sequence[Turn], k: int = 2) -> np.ndarray:
+    """The mean of the user's first ``k`` turns (how the user came in)."""
+    user = encoder.encode([t.text for t in turns if t.role == "user"][:k])
+    return _mean(user, encoder.dim)

@@ -1,0 +1,271 @@
+"""A reward model learned from recorded episodes only: dialogue text in, outcome out.
+
+What it knows: the text of recorded dialogues and their recorded outcomes — nothing of any
+simulator, persona or evaluator. Each dialogue is embedded by a general sentence encoder
+(:mod:`.features`) and a linear head is fitted with scikit-learn, its ridge strength chosen by
+5-fold cross-validation on the training episodes:
+
+- Persuasion (a donation in [0, 2]): a hurdle model, P(donation > 0) by logistic regression
+  (chosen by log-loss, so the probability is calibrated) times the expected amount given a
+  donation (ridge regression on the donors).
+- Counseling (the drop in distress, in [-4, 4]): ridge regression. Where the recorded outcomes
+  carry the initial intensity, a second ridge head reads it from the seeker's first two turns
+  (:meth:`LearnedRewardModel.initial_intensity`), so imagination need not be told it.
+
+Saved as a folder (``reward_model.json`` + ``weights.npz``, no pickle); scoring needs only numpy
+and the encoder. ``dialogue-gym hindsight --reward learned:DIR`` uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..episode import REAL_REWARD, Episode, Turn
+from ..evaluation import is_success
+from ..files import atomic_dir
+from .base import DOMAIN, RewardModel, clip_reward, env_key
+from .features import CachedEncoder, dialogue_features, opening_features
+
+FORMAT = "dialogue-gym learned reward model v1"
+MIN_EPISODES = 20
+
+
+@dataclass
+class _Linear:
+    """``y = ((x - mean) / scale) @ coef + intercept`` (a fitted scikit-learn head, as arrays)."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.scale) @ self.coef + self.intercept
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        return {
+            f"{prefix}.mean": self.mean,
+            f"{prefix}.scale": self.scale,
+            f"{prefix}.coef": self.coef,
+            f"{prefix}.intercept": np.array(self.intercept),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Any, prefix: str) -> _Linear:
+        return cls(
+            arrays[f"{prefix}.mean"],
+            arrays[f"{prefix}.scale"],
+            arrays[f"{prefix}.coef"],
+            float(arrays[f"{prefix}.intercept"]),
+        )
+
+
+def _fit_head(x: np.ndarray, y: np.ndarray, classify: bool, seed: int) -> _Linear:
+    from sklearn.linear_model import LogisticRegressionCV, RidgeCV
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    z = scaler.transform(x)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    if classify:
+        with warnings.catch_warnings():  # scikit-learn 1.8 announces renamed defaults
+            warnings.simplefilter("ignore", FutureWarning)
+            model = LogisticRegressionCV(
+                Cs=np.logspace(-4, 1, 12), cv=5, scoring="neg_log_loss", max_iter=2000,
+                random_state=seed,
+            ).fit(z, y)  # fmt: skip
+        return _Linear(scaler.mean_, scale, model.coef_[0], float(model.intercept_[0]))
+    model = RidgeCV(alphas=np.logspace(-1, 5, 13)).fit(z, y)
+    return _Linear(scaler.mean_, scale, np.asarray(model.coef_), float(model.intercept_))
+
+
+def _sigmoid(v: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(v, -30, 30)))
+
+
+class LearnedRewardModel(RewardModel):
+    """Text-in, outcome-out reward model fitted on recorded episodes (see the module docstring)."""
+
+    name = "learned"
+
+    def __init__(
+        self,
+        env_id: str,
+        encoder: str,
+        heads: dict[str, _Linear],
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.env_id = env_key(env_id)
+        self.domain = DOMAIN[self.env_id]
+        self.encoder_spec = encoder
+        self.encoder = CachedEncoder(encoder)
+        self.heads = heads
+        self.meta = meta or {}
+
+    # -- fitting -------------------------------------------------------------------------------
+
+    @classmethod
+    def fit(
+        cls, episodes: Sequence[Episode], encoder: str = "minilm", seed: int = 0
+    ) -> LearnedRewardModel:
+        """Fit on the episodes' text and recorded rewards (one env; imagined rewards are not
+        used: a reward model trained on another model's guesses would learn the guesses)."""
+        usable = [e for e in episodes if e.status == "ok" and e.reward is not None and e.turns]
+        usable = [e for e in usable if e.reward_source == REAL_REWARD]
+        envs = sorted({env_key(e.env_id) for e in usable})
+        if len(envs) != 1:
+            raise ValueError(f"a reward model is fitted on one env's episodes; got {envs}")
+        if len(usable) < MIN_EPISODES:
+            raise ValueError(
+                f"a learned reward model needs at least {MIN_EPISODES} episodes with a recorded "
+                f"reward; got {len(usable)}"
+            )
+        model = cls(envs[0], encoder, {})
+        x = np.stack([dialogue_features(model.encoder, e.turns) for e in usable])
+        y = np.array([float(e.reward) for e in usable])
+        if model.domain == "persuasion":
+            given = y > 0
+            if given.all() or not given.any():
+                raise ValueError("the episodes need both donors and non-donors to fit a reward")
+            model.heads["p_given"] = _fit_head(x, given.astype(int), True, seed)
+            model.heads["amount"] = _fit_head(x[given], y[given], False, seed)
+            model.meta["train_share_given"] = float(given.mean())
+        else:
+            model.heads["value"] = _fit_head(x, y, False, seed)
+            init = [e.outcome.get("initial_intensity") for e in usable]
+            if sum(v is not None for v in init) >= MIN_EPISODES:
+                keep = [i for i, v in enumerate(init) if v is not None]
+                xo = np.stack([opening_features(model.encoder, usable[i].turns) for i in keep])
+                yo = np.array([float(init[i]) for i in keep])
+                model.heads["initial_intensity"] = _fit_head(xo, yo, False, seed)
+                model.meta["train_mean_initial_intensity"] = float(yo.mean())
+        model.meta.update(n_train=len(usable), train_mean_reward=float(y.mean()))
+        return model
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    def predict(self, turns: Sequence[Turn]) -> float:
+        """The expected outcome of ``turns`` (not clipped)."""
+        x = dialogue_features(self.encoder, turns)
+        if self.domain == "persuasion":
+            amount = float(np.clip(self.heads["amount"](x), 0.0, None))
+            return self.p_success(turns) * amount
+        return float(self.heads["value"](x))
+
+    def p_success(self, turns: Sequence[Turn]) -> float:
+        """Persuasion: the calibrated probability that the persuadee donates anything."""
+        if "p_given" not in self.heads:
+            raise ValueError("p_success is defined for the Persuasion reward model only")
+        return float(_sigmoid(self.heads["p_given"](dialogue_features(self.encoder, turns))))
+
+    def initial_intensity(self, turns: Sequence[Turn]) -> float | None:
+        """Counseling: the seeker's initial distress (1-5) read from their first turns, or None
+        where the training outcomes did not record it."""
+        head = self.heads.get("initial_intensity")
+        if head is None:
+            return None
+        return float(np.clip(head(opening_features(self.encoder, turns)), 1.0, 5.0))
+
+    def score(self, episode: Episode, turns: list[Turn], seed: int) -> float:
+        """The predicted outcome of ``turns``, clipped to the task's range (``seed`` unused)."""
+        if env_key(episode.env_id) != self.env_id:
+            raise ValueError(
+                f"this reward model was fitted on {self.env_id}; the episode is {episode.env_id}"
+            )
+        return clip_reward(self.env_id, self.predict(turns))
+
+    def config(self) -> dict[str, Any]:
+        """Name, encoder and training size (saved in provenance)."""
+        return {"name": self.name, "oracle": False, "encoder": self.encoder_spec, **self.meta}
+
+    # -- held-out accuracy ---------------------------------------------------------------------
+
+    def evaluate(self, episodes: Sequence[Episode]) -> dict[str, float]:
+        """Held-out accuracy on episodes with recorded rewards: AUC of the score for success (the
+        domain's criterion: a donation; a drop of 2 or a final intensity of 2 or less), MAE and
+        Pearson correlation of the clipped prediction, its bias, and for Persuasion the Brier
+        score and expected calibration error of P(donation > 0). ``*_constant`` keys give the
+        same error for a constant guess (the training mean): the bar a text model must clear."""
+        from sklearn.metrics import roc_auc_score
+
+        usable = [e for e in episodes if e.status == "ok" and e.reward is not None and e.turns]
+        if not usable:
+            raise ValueError("no episode with a recorded reward to evaluate on")
+        y = np.array([float(e.reward) for e in usable])
+        pred = np.array([clip_reward(self.env_id, self.predict(e.turns)) for e in usable])
+        success = np.array([is_success(self.domain, float(e.reward), e.outcome) for e in usable])
+        ranked = pred
+        out: dict[str, float] = {"n": float(len(usable))}
+        if self.domain == "persuasion":
+            ranked = np.array([self.p_success(e.turns) for e in usable])
+            out["brier"] = float(np.mean((ranked - success) ** 2))
+            out["brier_constant"] = float(np.mean((self.meta["train_share_given"] - success) ** 2))
+            out["ece"] = _ece(ranked, success)
+        out["auc"] = (
+            float(roc_auc_score(success, ranked)) if 0 < success.sum() < len(success) else np.nan
+        )
+        out["mae"] = float(np.mean(np.abs(pred - y)))
+        out["mae_constant"] = float(np.mean(np.abs(self.meta["train_mean_reward"] - y)))
+        out["bias"] = float(np.mean(pred - y))
+        out["corr"] = float(np.corrcoef(pred, y)[0, 1]) if pred.std() > 0 else np.nan
+        inits = [(e.outcome.get("initial_intensity"), e) for e in usable]
+        inits = [(v, e) for v, e in inits if v is not None]
+        if inits and "initial_intensity" in self.heads:
+            guess = np.array([self.initial_intensity(e.turns) for _, e in inits])
+            truth = np.array([v for v, _ in inits], dtype=float)
+            out["initial_intensity_mae"] = float(np.mean(np.abs(guess - truth)))
+            constant = self.meta["train_mean_initial_intensity"]
+            out["initial_intensity_mae_constant"] = float(np.mean(np.abs(constant - truth)))
+        return out
+
+    # -- saving --------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model to the folder ``path`` (atomically)."""
+        arrays: dict[str, np.ndarray] = {}
+        for name, head in self.heads.items():
+            arrays.update(head.arrays(name))
+        with atomic_dir(path) as tmp:
+            meta = {
+                "format": FORMAT,
+                "env_id": self.env_id,
+                "encoder": self.encoder_spec,
+                "heads": sorted(self.heads),
+                "meta": self.meta,
+            }
+            (tmp / "reward_model.json").write_text(json.dumps(meta, indent=2) + "\n")
+            np.savez(tmp / "weights.npz", **arrays)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> LearnedRewardModel:
+        """Load a folder written by :meth:`save` (a clear error if it is not one)."""
+        path = Path(path)
+        meta_file = path / "reward_model.json"
+        if not meta_file.is_file():
+            raise ValueError(f"{path} is not a learned reward model (no reward_model.json)")
+        meta = json.loads(meta_file.read_text())
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"{meta_file}: unknown format {meta.get('format')!r}; want {FORMAT!r}")
+        with np.load(path / "weights.npz") as arrays:
+            heads = {name: _Linear.from_arrays(arrays, name) for name in meta["heads"]}
+        return cls(meta["env_id"], meta["encoder"], heads, meta.get("meta"))
+
+
+def _ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the share-weighted gap between mean probability and the
+    observed rate, over equal-width probability bins."""
+    edges = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = edges == b
+        if m.any():
+            total += m.mean() * abs(p[m].mean() - y[m].mean())
+    return float(total)

@@ -1,0 +1,152 @@
+"""A forward model learned from recorded dialogues only: continue a dialogue with turns people
+(or simulated users) actually said, retrieved by the nearest dialogue context.
+
+What it knows: the recorded episodes it indexes — nothing of any simulator, persona or
+evaluator. Both sides are empirical:
+
+- the user's reply to an agent turn is a reply that followed the most similar agent turn (in a
+  similar context) in the data: key = the agent turn's embedding plus half the user's previous
+  turn, by cosine, with a small penalty for a different position in the dialogue;
+- the agent's next turn is the behaviour policy's: a turn that followed the most similar user
+  turn in the data.
+
+One of the ``top_k`` nearest is drawn (softmax over similarity / ``temperature``, seeded), never
+from the episode being continued (its own future would leak the original outcome). The dialogue
+ends where a retrieved reply ended its own dialogue, or at the source episode's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..episode import Episode, Turn
+from .base import Continuation, ForwardModel, env_key
+from .features import CachedEncoder
+
+POSITION_PENALTY = 0.01
+"""Cosine given up per turn of distance between the query's and the candidate's position."""
+
+
+@dataclass
+class _Index:
+    keys: np.ndarray  # unit rows
+    positions: np.ndarray
+    texts: list[str]
+    strategies: list[list[str]]
+    terminal: np.ndarray
+    episode: np.ndarray  # index of the source episode of each row
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-9)
+
+
+class RetrievalForwardModel(ForwardModel):
+    """Continues a dialogue by nearest-context retrieval from recorded episodes (see module)."""
+
+    name = "retrieval"
+
+    def __init__(
+        self,
+        episodes: Sequence[Episode],
+        encoder: str | CachedEncoder = "minilm",
+        top_k: int = 5,
+        temperature: float = 0.05,
+    ) -> None:
+        usable = [e for e in episodes if e.status == "ok" and len(e.turns) >= 2]
+        envs = sorted({env_key(e.env_id) for e in usable})
+        if len(envs) != 1:
+            raise ValueError(f"a retrieval forward model indexes one env's episodes; got {envs}")
+        if top_k < 1 or temperature <= 0:
+            raise ValueError(f"need top_k >= 1 and temperature > 0; got {top_k}, {temperature}")
+        self.env_id = envs[0]
+        self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
+        self.top_k = top_k
+        self.temperature = temperature
+        self._ids = {e.id: i for i, e in enumerate(usable)}
+        self.user = self._build(usable, "user")
+        self.agent = self._build(usable, "assistant")
+        if not len(self.user.texts) or not len(self.agent.texts):
+            raise ValueError("the episodes hold no agent turn followed by a user reply")
+
+    def _key(self, turns: Sequence[Turn], i: int) -> np.ndarray:
+        """The context of the reply at ``turns[i]``: the turn before it plus half the one before
+        that (as unit rows; missing turns count as zero)."""
+        rows = self.encoder.encode([t.text for t in turns[max(0, i - 2) : i]])
+        key = rows[-1].copy()
+        if len(rows) == 2:
+            key += 0.5 * rows[0]
+        return key
+
+    def _build(self, episodes: Sequence[Episode], role: str) -> _Index:
+        other = "assistant" if role == "user" else "user"
+        # embed every text once, in one batch
+        self.encoder.encode([t.text for e in episodes for t in e.turns])
+        keys, pos, texts, strategies, terminal, ep = [], [], [], [], [], []
+        for n, e in enumerate(episodes):
+            last = max((i for i, t in enumerate(e.turns) if t.role == role), default=-1)
+            for i in range(1, len(e.turns)):
+                if e.turns[i].role != role or e.turns[i - 1].role != other:
+                    continue
+                keys.append(self._key(e.turns, i))
+                pos.append(i)
+                texts.append(e.turns[i].text)
+                strategies.append(list(e.turns[i].strategies))
+                terminal.append(i == last)
+                ep.append(n)
+        return _Index(
+            _unit(np.array(keys, dtype=np.float32).reshape(len(keys), -1)),
+            np.array(pos), texts, strategies, np.array(terminal, dtype=bool), np.array(ep),
+        )  # fmt: skip
+
+    def _draw(
+        self, index: _Index, turns: Sequence[Turn], exclude: int, rng: np.random.Generator
+    ) -> int:
+        query = _unit(self._key(turns, len(turns)))
+        sims = index.keys @ query - POSITION_PENALTY * np.abs(index.positions - len(turns))
+        sims[index.episode == exclude] = -np.inf
+        k = min(self.top_k, int(np.isfinite(sims).sum()))
+        if k == 0:
+            raise ValueError("nothing to retrieve: the index holds only the episode itself")
+        top = np.argpartition(-sims, k - 1)[:k]
+        w = np.exp((sims[top] - sims[top].max()) / self.temperature)
+        return int(top[rng.choice(k, p=w / w.sum())])
+
+    def continue_dialogue(self, episode: Episode, prefix: list[Turn], seed: int) -> Continuation:
+        """Alternate retrieved user replies and behaviour-policy agent turns after ``prefix``
+        until a retrieved reply ended its dialogue or the source episode's length is reached."""
+        if env_key(episode.env_id) != self.env_id:
+            raise ValueError(f"this forward model indexes {self.env_id}; got {episode.env_id}")
+        rng = np.random.default_rng(seed)
+        exclude = self._ids.get(episode.id, -1)
+        target = max(len(episode.turns), len(prefix) + 1)
+        turns = list(prefix)
+        new: list[Turn] = []
+        sources: list[str] = []
+        while len(turns) < target:
+            role = "user" if turns[-1].role == "assistant" else "assistant"
+            index = self.user if role == "user" else self.agent
+            j = self._draw(index, turns, exclude, rng)
+            turn = Turn(role, index.texts[j], list(index.strategies[j]))
+            turns.append(turn)
+            new.append(turn)
+            sources.append(f"{role}:{int(index.episode[j])}:{int(index.positions[j])}")
+            if role == "user" and index.terminal[j]:
+                break
+        return Continuation(new, {"retrieved_from": sources})
+
+    def config(self) -> dict[str, Any]:
+        """Name, encoder, index size and sampling (saved in provenance)."""
+        return {
+            "name": self.name,
+            "oracle": False,
+            "encoder": self.encoder.spec,
+            "user_replies": len(self.user.texts),
+            "agent_turns": len(self.agent.texts),
+            "top_k": self.top_k,
+            "temperature": self.temperature,
+        }
