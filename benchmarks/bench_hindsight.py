@@ -1,7 +1,7 @@
 """Hindsight pipeline measurements (hindsight issue, point 5), embedded components only.
 
 Per env: 1,000 episodes of the noisy scripted behaviour policy (human-like); regenerate the failed
-ones (transcript controller, imagination forward and reward models) and report:
+ones (transcript controller, privileged-dynamics forward and reward models) and report:
 a. the share of failed episodes that got a regeneration;
 b. the imagined reward of the regenerations vs their originals;
 c. the imagination gap: each regeneration's agent turns replayed in the true env (same seed as

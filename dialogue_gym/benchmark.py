@@ -6,9 +6,9 @@ Per environment and training seed ``s``:
    training seed (seeds ``s * dataset_episodes ...``), so the intervals cover the variance of the
    data as well as of the network's initialization (``resample_data=False``: one dataset for
    every seed, the protocol before this was fixed);
-2. regenerate its unsuccessful episodes with the embedded hindsight pipeline (transcript
-   controller, imagination forward and reward models), and — as a labelled ablation — with the
-   true env as forward and reward model ("oracle forward model", which costs real environment
+2. regenerate its unsuccessful episodes with the privileged hindsight pipeline (transcript
+   controller, privileged-dynamics forward and reward models), and — as a labelled ablation — with
+   the true env as forward and reward model ("oracle forward model", which costs real environment
    episodes: every one it plays is counted); replay each imagined regeneration in the true env,
    for the report only, to measure the imagination gap;
 3. train BC, filtered BC, CQL and IQL on the original data, CQL and IQL on original +

@@ -1,8 +1,8 @@
 """Fine-tune SmolLM2-135M-Instruct as the agent: SFT vs ILQL on original + hindsight dialogues.
 
 1. Play ``--episodes`` dialogues of the human-like behaviour policy on the embedded simulator.
-2. Regenerate the failed ones in hindsight (transcript controller, imagination forward and reward
-   models: the offline pipeline, which never reads the hidden persona).
+2. Regenerate the failed ones in hindsight (transcript controller, privileged-dynamics forward
+   and reward models: a privileged pipeline, which never reads the hidden persona).
 3. Fine-tune two copies of SmolLM2 on originals + regenerations: SFT (loss on agent turns) and
    ILQL (Q/V heads, value-shifted decoding).
 4. Evaluate the untuned model (zero-shot prompting), SFT and ILQL on the same held-out seeds with

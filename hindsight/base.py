@@ -95,6 +95,11 @@ class RewardModel(ABC):
     def score(self, episode: Episode, turns: list[Turn], seed: int) -> float:
         """The outcome of the dialogue ``turns`` (in ``episode``'s env), clipped to its range."""
 
+    def succeeds(self, episode: Episode, turns: list[Turn]) -> bool | None:
+        """Whether the dialogue reaches the task's success bar, where the score alone cannot say
+        (an expected value is never exactly 0); None: judge the score by the usual criterion."""
+        return None
+
     def config(self) -> dict[str, Any]:
         """What this reward model is (saved in provenance)."""
         return {"name": self.name, "oracle": self.oracle}

@@ -44,7 +44,7 @@ class CriticController(HindsightController):
         encoder: str | CachedEncoder = "minilm",
         components: int = 16,
         min_support: int = 20,
-        min_gain: float = 0.01,
+        min_gain: float = 0.0,
         seed: int = 0,
     ) -> None:
         from sklearn.decomposition import PCA
@@ -138,8 +138,9 @@ class CriticController(HindsightController):
         return realize(self.domain, strategy, rng)
 
     def propose(self, episode: Episode, k: int = 1) -> list[Proposal]:
-        """Up to ``k`` agent turns whose best alternative strategy gains at least ``min_gain``
-        under the critic, the largest gain first."""
+        """Up to ``k`` agent turns whose best alternative strategy gains more than ``min_gain``
+        under the critic (default 0: any gain; on little data the ridge shrinks every gain
+        toward 0, so the order still comes from the data), the largest gain first."""
         if env_key(episode.env_id) != self.env_id:
             raise ValueError(f"this controller was fitted on {self.env_id}; got {episode.env_id}")
         found = []
@@ -150,7 +151,7 @@ class CriticController(HindsightController):
             taken = self._label(turn)
             best = max(q, key=q.__getitem__)
             gain = q[best] - q.get(taken, min(q.values())) if taken != best else 0.0
-            if gain >= self.min_gain:
+            if gain > self.min_gain:
                 found.append((gain, i, best, taken))
         found.sort(key=lambda f: -f[0])
         return [

@@ -1,6 +1,6 @@
 """Infer a persona from a transcript: what the user revealed, read with the cue lexicons.
 
-The imagination forward model and reward model instantiate an embedded simulator with such a
+The privileged-dynamics forward and reward models instantiate an embedded simulator with such a
 persona. Everything not revealed in the text is drawn from the persona prior with the caller's own
 seed — never the source episode's seed, which would recreate the true hidden persona.
 """

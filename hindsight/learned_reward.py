@@ -181,6 +181,11 @@ class LearnedRewardModel(RewardModel):
             )
         return clip_reward(self.env_id, self.predict(turns))
 
+    def succeeds(self, episode: Episode, turns: list[Turn]) -> bool | None:
+        """Persuasion: a donation is more likely than not (the score is an expected amount, so
+        it is above 0 for every dialogue); Counseling: None (the expected drop is judged)."""
+        return self.p_success(turns) >= 0.5 if self.domain == "persuasion" else None
+
     def config(self) -> dict[str, Any]:
         """Name, encoder and training size (saved in provenance)."""
         return {"name": self.name, "oracle": False, "encoder": self.encoder_spec, **self.meta}

@@ -30,9 +30,12 @@ SELECTIONS = ("unsuccessful", "all")
 
 
 def is_unsuccessful(episode: Episode) -> bool:
-    """True if the episode did not succeed (by the domain's success criterion)."""
+    """True if the episode did not succeed (by the domain's success criterion; for a
+    regeneration, by its reward model's verdict where it gave one)."""
     if episode.status != "ok" or episode.reward is None:
         return False
+    if "imagined_success" in (episode.outcome or {}):
+        return not episode.outcome["imagined_success"]
     domain = DOMAIN[env_key(episode.env_id)]
     return not is_success(domain, float(episode.reward), episode.outcome or {})
 
@@ -72,6 +75,7 @@ def regenerate_one(
         cont = forward_model.continue_dialogue(episode, prefix, seed)
         turns = prefix + cont.turns
         reward = reward_model.score(episode, turns, seed)
+        verdict = reward_model.succeeds(episode, turns)
         source = (episode.provenance or {}).get("source_id") if round_ > 1 else None
         out.append(
             Episode(
@@ -85,6 +89,7 @@ def regenerate_one(
                 outcome={
                     "imagined_reward": reward,
                     "source_model_reward": source_score,
+                    **({} if verdict is None else {"imagined_success": verdict}),
                     **{f"forward_{k2}": v for k2, v in cont.info.items()},
                 },
                 provenance={

@@ -9,19 +9,20 @@ import gymnasium as gym
 
 from ..episode import Episode, Turn
 from .base import ForwardModel, HindsightController, RewardModel
-from .embedded import (
-    PrivilegedDynamicsForwardModel,
-    PrivilegedDynamicsRewardModel,
-    TranscriptController,
-)
+from .critic import CriticController
+from .features import CachedEncoder
+from .learned_reward import LearnedRewardModel
 from .regenerate import regenerate
+from .retrieval import RetrievalForwardModel
 
 
 class HindsightRelabel(gym.Wrapper):
     """Records every finished episode (text env); ``relabel()`` regenerates them.
 
-    Defaults are the offline, non-oracle components: the transcript controller and the
-    imagination forward and reward models.
+    By default ``relabel()`` fits the learned components (critic controller, retrieval forward
+    model, learned reward model; ``encoder`` embeds the text) on the recorded episodes
+    themselves, which needs at least 20 of them; pass any components to use others (e.g. the
+    privileged ablations of :mod:`.embedded`).
     """
 
     def __init__(
@@ -30,11 +31,13 @@ class HindsightRelabel(gym.Wrapper):
         controller: HindsightController | None = None,
         forward_model: ForwardModel | None = None,
         reward_model: RewardModel | None = None,
+        encoder: str = "minilm",
     ) -> None:
         super().__init__(env)
-        self.controller = controller or TranscriptController()
-        self.forward_model = forward_model or PrivilegedDynamicsForwardModel()
-        self.reward_model = reward_model or PrivilegedDynamicsRewardModel()
+        self.controller = controller
+        self.forward_model = forward_model
+        self.reward_model = reward_model
+        self.encoder = encoder
         self.episodes: list[Episode] = []
         self._seed: int | None = None
         self._turns: list[Turn] = []
@@ -75,5 +78,9 @@ class HindsightRelabel(gym.Wrapper):
 
     def relabel(self, select: str = "unsuccessful", per_episode: int = 1, rounds: int = 1):
         """Regenerations of the recorded episodes (the recordings stay as they are)."""
-        return regenerate(self.episodes, self.controller, self.forward_model,
-                          self.reward_model, select, per_episode, rounds)  # fmt: skip
+        data = [e for e in self.episodes if e.status == "ok"]
+        enc = CachedEncoder(self.encoder)
+        controller = self.controller or CriticController(data, enc)
+        forward = self.forward_model or RetrievalForwardModel(data, enc)
+        reward = self.reward_model or LearnedRewardModel.fit(data, encoder=self.encoder)
+        return regenerate(self.episodes, controller, forward, reward, select, per_episode, rounds)

@@ -109,9 +109,11 @@ def test_train_cli_dpo_on_hindsight_pairs(tmp_path):
     data, regen = tmp_path / "d.jsonl", tmp_path / "r.jsonl"
     generate("Persuasion-v0", "human-like", 30, data, progress=False)
     cli = [sys.executable, "-m", "dialogue_gym.cli"]
-    # --select all: round 2 rewrites round 1's regenerations whatever their reward
+    # --select all: round 2 rewrites round 1's regenerations whatever their reward. The
+    # privileged components: on 30 episodes the learned critic rightly proposes nothing.
     hs = subprocess.run([*cli, "hindsight", "--in", str(data), "--out", str(regen),
-                         "--rounds", "2", "--select", "all", "--encoder", "hash:512"],
+                         "--rounds", "2", "--select", "all", "--controller", "transcript",
+                         "--forward", "privileged-dynamics", "--reward", "privileged-dynamics"],
                         capture_output=True, text=True, timeout=300)  # fmt: skip
     assert hs.returncode == 0, hs.stderr[-2000:]
     from dialogue_gym.hindsight import preference_pairs

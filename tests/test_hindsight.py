@@ -141,16 +141,16 @@ def test_preference_pairs(persuasion_eps):
 def test_hindsight_relabel_wrapper():
     from dialogue_gym.agents.scripted import ScriptedAgent
 
-    env = HindsightRelabel(gym.make("Persuasion-v0"))
+    env = HindsightRelabel(gym.make("Persuasion-v0"), encoder="hash:512")
     agent = ScriptedAgent("persuasion", noise=0.5)
-    for seed in range(15):
+    for seed in range(30):
         obs, info = env.reset(seed=seed)
         agent.reset(seed=seed)
         done = False
         while not done:
             obs, r, term, trunc, info = env.step(agent.act(obs, info))
             done = term or trunc
-    assert len(env.episodes) == 15 and env.episodes[0].seed == 0
+    assert len(env.episodes) == 30 and env.episodes[0].seed == 0
     improved = env.relabel()
     assert improved and all(r.provenance["source_id"].startswith("recorded-") for r in improved)
 
