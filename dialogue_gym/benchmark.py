@@ -6,13 +6,18 @@ Per environment and training seed ``s``:
    training seed (seeds ``s * dataset_episodes ...``), so the intervals cover the variance of the
    data as well as of the network's initialization (``resample_data=False``: one dataset for
    every seed, the protocol before this was fixed);
-2. regenerate its unsuccessful episodes with the privileged hindsight pipeline (transcript
-   controller, privileged-dynamics forward and reward models), and — as a labelled ablation — with
-   the true env as forward and reward model ("oracle forward model", which costs real environment
-   episodes: every one it plays is counted); replay each imagined regeneration in the true env,
-   for the report only, to measure the imagination gap;
-3. train BC, filtered BC, CQL and IQL on the original data, CQL and IQL on original +
-   regenerated data, CQL on original + oracle-regenerated data, and PPO online.
+2. regenerate its unsuccessful episodes with hindsight pipelines that share one controller (the
+   offline critic fitted on the data) and differ in the forward and reward models:
+   ``learned`` (retrieval forward model and learned reward model: recorded data only — the
+   headline), ``privileged`` (the simulator's own dynamics, persona inferred: a labelled
+   ablation) and ``true-env`` (the evaluation env itself, "oracle forward model", which costs real
+   environment episodes: every one it plays is counted); a second round of the learned pipeline
+   regenerates its regenerations that are still unsuccessful. Every imagined regeneration is
+   replayed in the true env, for the report only (the imagination gap of each pipeline);
+3. train BC, filtered BC, CQL and IQL on the original data, CQL and IQL on original + learned
+   regenerations, CQL on original + two learned rounds, on original + privileged and on
+   original + true-env regenerations, and PPO online; with ``sweep_sizes``, CQL and CQL +
+   hindsight(learned) again on the first N episodes of each dataset (the data-size sweep).
 
 Then evaluate every method, and the random, scripted, human-like, model-based (knows the
 dynamics, not the persona) and oracle agents, on the same held-out seeds, and write a Markdown and
@@ -35,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from .episode import ORACLE_REWARD
 from .evaluation import env_domain, evaluate
 from .files import atomic_write_text
 from .stats import TwoLevelBootstrap, holm
@@ -45,8 +51,12 @@ BASELINES = ("random", "scripted", "human-like", "model-based", "oracle")
 LABELS = {
     "model-based": "model-based (knows the dynamics, not the persona)",
     "oracle": "oracle (knows the persona: privileged)",
+    MAIN: "cql+hindsight (learned from the data)",
+    "cql+hindsight(privileged)": "cql+hindsight(privileged) [ablation: simulator dynamics]",
     "cql+hindsight(oracle-fwd)": "cql+hindsight(oracle-fwd) [ablation: true env]",
 }
+PIPELINES = ("learned", "privileged", "true-env")
+"""Hindsight pipelines: one controller (the critic), three forward/reward pairs."""
 
 
 @dataclass
@@ -78,6 +88,10 @@ class BenchmarkConfig:
     added_agents: tuple[str, ...] = ()
     """A user's agents (any spec: a registered name or ``module:Object``) evaluated on the same
     seeds and put in the table, each with its own tests against every other row."""
+    encoder: str = "minilm"
+    """Sentence encoder of the learned hindsight models (``hash:N``: no model)."""
+    sweep_sizes: tuple[int, ...] = (200, 500)
+    """Smaller behaviour datasets (first N episodes of each run's) for the data-size sweep."""
 
     def __post_init__(self) -> None:
         for name in ("dataset_episodes", "eval_episodes", "train_seeds", "offline_steps"):
@@ -93,6 +107,12 @@ class BenchmarkConfig:
         if not 0 < self.top_share <= 1 or not 0 <= self.imagined_weight <= 1:
             raise ValueError("need 0 < top_share <= 1 and 0 <= imagined_weight <= 1")
         self.added_agents = tuple(self.added_agents)
+        self.sweep_sizes = tuple(sorted(set(self.sweep_sizes)))
+        if any(not 20 <= n < self.dataset_episodes for n in self.sweep_sizes):
+            raise ValueError(
+                f"sweep sizes must be >= 20 and below dataset_episodes ({self.dataset_episodes}), "
+                f"got {list(self.sweep_sizes)}"
+            )
         if len(set(self.added_agents)) != len(self.added_agents):
             raise ValueError(f"added agents must differ, got {list(self.added_agents)}")
 
@@ -108,6 +128,7 @@ class BenchmarkConfig:
             ppo_steps=2048,
             model_based_samples=3,
             n_boot=2000,
+            sweep_sizes=(100,),
         )
 
 
@@ -116,22 +137,28 @@ OFFLINE_METHODS: dict[str, tuple[str, str]] = {
     "filtered-bc": ("filtered-bc", "orig"),
     "cql": ("cql", "orig"),
     "iql": ("iql", "orig"),
-    MAIN: ("cql", "hind"),
-    "iql+hindsight": ("iql", "hind"),
-    "cql+hindsight(oracle-fwd)": ("cql", "oracle"),
+    MAIN: ("cql", "learned"),
+    "iql+hindsight": ("iql", "learned"),
+    "cql+hindsight(2 rounds)": ("cql", "learned2"),
+    "cql+hindsight(privileged)": ("cql", "privileged"),
+    "cql+hindsight(oracle-fwd)": ("cql", "true-env"),
 }
-"""Each offline method: (algorithm, which dataset: original, + imagined, + oracle-forward)."""
+"""Each offline method: (algorithm, its dataset: the original, or the original plus the
+regenerations of a pipeline; ``learned2``: two rounds of the learned pipeline)."""
 METHOD_NAMES = {*BASELINES, *OFFLINE_METHODS, "ppo"}
 """Every row the benchmark makes itself (an added agent must not take one of these names)."""
 
 
-def _train_offline(name: str, data: dict, domain: str, seed: int, cfg: BenchmarkConfig) -> Any:
-    """Train the offline method ``name`` on its dataset with training seed ``seed``."""
+def _train_offline(
+    name: str, data: dict, domain: str, seed: int, cfg: BenchmarkConfig, part: str | None = None
+) -> Any:
+    """Train the offline method ``name`` (or the algorithm ``name`` on ``data[part]``) with
+    training seed ``seed``."""
     from .agents.bc import BCArgs, train_bc
     from .agents.cql import CQLArgs, train_cql
     from .agents.iql import IQLArgs, train_iql
 
-    algo, part = OFFLINE_METHODS[name]
+    algo, part = (name, part) if part is not None else OFFLINE_METHODS[name]
     common = {"steps": cfg.offline_steps, "imagined_weight": cfg.imagined_weight,
               "threads": cfg.threads, "seed": seed}  # fmt: skip
     if algo == "filtered-bc":
@@ -142,39 +169,105 @@ def _train_offline(name: str, data: dict, domain: str, seed: int, cfg: Benchmark
 
 
 def _imagination_gap(regen: list, by_id: dict) -> dict[str, Any]:
-    """Mean imagined reward of the regenerations vs their true reward on replay (report only:
-    the replays are not training data and are not charged to any method)."""
+    """Each regeneration's imagined reward beside the true reward of the same agent turns
+    replayed in the true env (report only: the replays are not training data and are not
+    charged to any method): bias, MAE, correlation, and the share of rewrites that truly improve
+    on their original (true replay above the source's recorded outcome) beside the share the
+    reward model believed improved (imagined above its own score of the source)."""
     from .hindsight import replay_in_true_env
 
     if not regen:
         return {"n": 0}
     imagined = np.array([float(r.reward) for r in regen])
-    true = np.array([replay_in_true_env(by_id[r.provenance["source_id"]], r.turns)[0]
-                     for r in regen])  # fmt: skip
+    if all(r.reward_source == ORACLE_REWARD for r in regen):
+        true = imagined  # the true env scored them already
+    else:
+        true = np.array([replay_in_true_env(by_id[r.provenance["root_id"]], r.turns)[0]
+                         for r in regen])  # fmt: skip
+    original = np.array([float(by_id[r.provenance["root_id"]].reward) for r in regen])
+    believed = np.array([float(r.outcome.get("source_model_reward", np.nan)) for r in regen])
+    corr = np.corrcoef(imagined, true)[0, 1] if imagined.std() > 0 and true.std() > 0 else np.nan
     return {
         "n": len(regen),
+        "imagined": imagined.tolist(),
+        "true": true.tolist(),
         "imagined_mean": float(imagined.mean()),
         "true_mean": float(true.mean()),
         "gap": float((imagined - true).mean()),
         "mae": float(np.abs(imagined - true).mean()),
+        "corr": float(corr),
+        "truly_improve": float(np.mean(true > original)),
+        "believed_improve": float(np.nanmean(imagined > believed)),
     }
+
+
+def _pooled_gap(gaps: list[dict[str, Any]]) -> dict[str, Any]:
+    """One pipeline's gap over every training run (regenerations pooled)."""
+    imagined = np.concatenate([g["imagined"] for g in gaps if g["n"]] or [np.zeros(0)])
+    true = np.concatenate([g["true"] for g in gaps if g["n"]] or [np.zeros(0)])
+    if not len(imagined):
+        return {"n": 0}
+    ok = imagined.std() > 0 and true.std() > 0
+    n = np.array([g["n"] for g in gaps if g["n"]])
+    return {
+        "n": int(len(imagined)),
+        "imagined_mean": float(imagined.mean()),
+        "true_mean": float(true.mean()),
+        "gap": float((imagined - true).mean()),
+        "mae": float(np.abs(imagined - true).mean()),
+        "corr": float(np.corrcoef(imagined, true)[0, 1]) if ok else float("nan"),
+        "truly_improve": float(np.average([g["truly_improve"] for g in gaps if g["n"]], weights=n)),
+        "believed_improve": float(
+            np.average([g["believed_improve"] for g in gaps if g["n"]], weights=n)
+        ),
+    }
+
+
+def _pipelines(episodes: list, cfg: BenchmarkConfig, which: tuple[str, ...]) -> dict[str, Any]:
+    """The regenerations of each pipeline in ``which`` (``learned2``: the learned pipeline's
+    second round), and the true-env episodes the oracle pipeline played."""
+    from .hindsight import (
+        CriticController,
+        LearnedRewardModel,
+        PrivilegedDynamicsForwardModel,
+        PrivilegedDynamicsRewardModel,
+        RetrievalForwardModel,
+        TrueEnvForwardModel,
+        TrueEnvRewardModel,
+        regenerate,
+    )
+    from .hindsight.cli import _intensity_reader
+    from .hindsight.features import CachedEncoder
+
+    enc = CachedEncoder(cfg.encoder)
+    controller = CriticController(episodes, enc)
+    out: dict[str, Any] = {"env_episodes": 0}
+    if "learned" in which:
+        pair = RetrievalForwardModel(episodes, enc), LearnedRewardModel.fit(episodes, cfg.encoder)
+        both = regenerate(episodes, controller, *pair, rounds=2)
+        out["learned"] = [r for r in both if r.provenance["round"] == 1]
+        out["round 2"] = [r for r in both if r.provenance["round"] == 2]
+        out["learned2"] = both
+    if "privileged" in which:
+        initial = _intensity_reader(episodes, enc)
+        pair = (PrivilegedDynamicsForwardModel(initial=initial),
+                PrivilegedDynamicsRewardModel(initial=initial))  # fmt: skip
+        out["privileged"] = regenerate(episodes, controller, *pair)
+    if "true-env" in which:
+        fwd, rwd = TrueEnvForwardModel(), TrueEnvRewardModel()
+        out["true-env"] = regenerate(episodes, controller, fwd, rwd)
+        out["env_episodes"] = fwd.env_episodes + rwd.env_episodes
+    return out
 
 
 def _datasets(
     env_id: str, cfg: BenchmarkConfig, seed: int, out_dir: Path, log: Callable[[str], None]
 ) -> dict[str, Any]:
-    """Behaviour data of one training seed, its regenerations, and their figures."""
+    """Behaviour data of one training seed, its regenerations, and their figures; and the
+    smaller datasets of the sweep (the first N episodes) with their learned regenerations."""
     from .agents.offline_data import OfflineData, concat
     from .generate import generate
-    from .hindsight import (
-        PrivilegedDynamicsForwardModel,
-        PrivilegedDynamicsRewardModel,
-        TranscriptController,
-        TrueEnvForwardModel,
-        TrueEnvRewardModel,
-        is_unsuccessful,
-        regenerate,
-    )
+    from .hindsight import is_unsuccessful
     from .jsonl import read_episodes, write_episodes
 
     t0 = time.time()
@@ -182,39 +275,44 @@ def _datasets(
     path = out_dir / f"behaviour-seed{seed}.jsonl"
     generate(env_id, "human-like", cfg.dataset_episodes, path, seed=data_seed, progress=False)
     episodes, _ = read_episodes(path)
-    regen = regenerate(
-        episodes,
-        TranscriptController(),
-        PrivilegedDynamicsForwardModel(),
-        PrivilegedDynamicsRewardModel(),
-    )
-    fwd, rwd = TrueEnvForwardModel(), TrueEnvRewardModel()
-    oracle_regen = regenerate(episodes, TranscriptController(), fwd, rwd)
-    write_episodes(out_dir / f"regenerated-seed{seed}.jsonl", regen)
-    write_episodes(out_dir / f"regenerated-oracle-forward-seed{seed}.jsonl", oracle_regen)
+    regen = _pipelines(episodes, cfg, PIPELINES)
+    for name in ("learned2", "privileged", "true-env"):
+        write_episodes(out_dir / f"regenerated-{name}-seed{seed}.jsonl", regen[name])
+    gaps = (*PIPELINES, "round 2")
     by_id = {e.id: e for e in episodes}
     orig = OfflineData.from_episodes(episodes)
     figures = {
         "data_seed": data_seed,
         "episodes": len(episodes),
         "unsuccessful": sum(is_unsuccessful(e) for e in episodes),
-        "regenerated": len(regen),
-        "oracle_regenerated": len(oracle_regen),
-        "oracle_env_episodes": fwd.env_episodes + rwd.env_episodes,
-        "imagination_gap": _imagination_gap(regen, by_id),
+        "regenerated": {k: len(regen[k]) for k in gaps},
+        "oracle_env_episodes": regen["env_episodes"],
+        "imagination_gap": {k: _imagination_gap(regen[k], by_id) for k in gaps},
         "behaviour_mean": float(np.mean([e.reward for e in episodes if e.status == "ok"])),
     }
     log(
         f"{env_id} seed {seed}: {len(episodes)} behaviour episodes "
-        f"({figures['unsuccessful']} unsuccessful), {len(regen)} regenerated, "
-        f"{len(oracle_regen)} oracle-regenerated [{time.time() - t0:.0f} s]"
+        f"({figures['unsuccessful']} unsuccessful), regenerated: "
+        + ", ".join(f"{k} {v}" for k, v in figures["regenerated"].items())
+        + f" [{time.time() - t0:.0f} s]"
     )
-    return {
-        "orig": orig,
-        "hind": concat(orig, OfflineData.from_episodes(regen)) if regen else orig,
-        "oracle": concat(orig, OfflineData.from_episodes(oracle_regen)) if oracle_regen else orig,
-        "figures": figures,
-    }
+    out = {"orig": orig, "figures": figures}
+    for k in (*PIPELINES, "learned2"):
+        out[k] = concat(orig, OfflineData.from_episodes(regen[k])) if regen[k] else orig
+    out["sweep"] = {}
+    for n in cfg.sweep_sizes:
+        small = episodes[:n]
+        part = _pipelines(small, cfg, ("learned",))["learned"]
+        small_data = OfflineData.from_episodes(small)
+        out["sweep"][n] = {
+            "orig": small_data,
+            "learned": concat(small_data, OfflineData.from_episodes(part)) if part else small_data,
+            "unsuccessful": sum(is_unsuccessful(e) for e in small),
+            "gap": _imagination_gap(part, by_id),
+        }
+        log(f"{env_id} seed {seed}: sweep {n} episodes, {len(part)} regenerated "
+            f"[{time.time() - t0:.0f} s]")  # fmt: skip
+    return out
 
 
 def _returns(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -252,6 +350,7 @@ def run_env(env_id: str, cfg: BenchmarkConfig, out_dir: Path, log: Callable[[str
         log(f"{env_id}: added agents evaluated: {', '.join(added)} [{time.time() - t0:.0f} s]")
     datasets = {}
     budgets: dict[str, list[int]] = {}
+    sweep: dict[str, list[Any]] = {}
     for s in range(cfg.train_seeds):
         if cfg.resample_data or not datasets:
             datasets[s] = _datasets(env_id, cfg, s if cfg.resample_data else 0, env_dir, log)
@@ -261,6 +360,10 @@ def run_env(env_id: str, cfg: BenchmarkConfig, out_dir: Path, log: Callable[[str
             runs.setdefault(name, []).append(evaluated(_train_offline(name, data, domain, s, cfg)))
             extra = data["figures"]["oracle_env_episodes"] if "oracle-fwd" in name else 0
             budgets.setdefault(name, []).append(n + extra)
+        for n, small in data["sweep"].items():
+            for name, part in (("cql", "orig"), (MAIN, "learned")):
+                agent = _train_offline("cql", small, domain, s, cfg, part=part)
+                sweep.setdefault(f"{name}@{n}", []).append(evaluated(agent))
         agent, episodes = train_ppo(env_id, PPOArgs(steps=cfg.ppo_steps, seed=s,
                                                     threads=cfg.threads))  # fmt: skip
         runs.setdefault("ppo", []).append(evaluated(agent))
@@ -300,14 +403,59 @@ def run_env(env_id: str, cfg: BenchmarkConfig, out_dir: Path, log: Callable[[str
         )
     own = [name for name in runs if name not in added]
     data_figures = [d["figures"] for d in datasets.values()]
+    gaps = {k: _pooled_gap([f["imagination_gap"][k] for f in data_figures])
+            for k in data_figures[0]["imagination_gap"]}  # fmt: skip
+    sizes = _sweep(sweep, matrices, datasets, cfg)
+    for f in data_figures:  # the per-rewrite lists were for pooling; the JSON keeps summaries
+        for g in f["imagination_gap"].values():
+            g.pop("imagined", None), g.pop("true", None)
     return {
         "env_id": env_id,
         "rows": rows,
         "tests": _tests(boot, MAIN, own),  # the benchmark's own family: added agents stay out
         "added_tests": {name: _tests(boot, name, list(runs)) for name in added},
         "datasets": data_figures,
+        "imagination_gap": gaps,
+        "sweep": sizes,
         "seconds": time.time() - t0,
     }
+
+
+def _sweep(
+    sweep: dict[str, list[Any]], main: dict[str, list[Any]], datasets: dict, cfg: BenchmarkConfig
+) -> list[dict[str, Any]]:
+    """Per dataset size: CQL and CQL + hindsight(learned), their difference (two-level
+    bootstrap, paired by evaluation seed) with Holm correction over the sizes, and the learned
+    pipeline's gap at that size."""
+    if not sweep:
+        return []
+    returns = {k: np.stack([_returns(r)[0] for r in v]) for k, v in sweep.items()}
+    full = cfg.dataset_episodes
+    returns[f"cql@{full}"] = np.stack([m[0] for m in main["cql"]])
+    returns[f"{MAIN}@{full}"] = np.stack([m[0] for m in main[MAIN]])
+    boot = TwoLevelBootstrap(returns, cfg.n_boot, seed=2)
+    out = []
+    runs = list(datasets.values())
+    for n in (*cfg.sweep_sizes, full):
+        diff, p = boot.diff(f"{MAIN}@{n}", f"cql@{n}")
+        if n == full:
+            gap = _pooled_gap([d["figures"]["imagination_gap"]["learned"] for d in runs])
+            unsuccessful = [d["figures"]["unsuccessful"] for d in runs]
+        else:
+            gap = _pooled_gap([d["sweep"][n]["gap"] for d in runs])
+            unsuccessful = [d["sweep"][n]["unsuccessful"] for d in runs]
+        cql, hind = boot.mean(f"cql@{n}"), boot.mean(f"{MAIN}@{n}")
+        out.append({
+            "episodes": n, "unsuccessful": float(np.mean(unsuccessful)),
+            "cql": cql.value, "cql_ci95": cql.as_list(),
+            "hindsight": hind.value, "hindsight_ci95": hind.as_list(),
+            "diff": diff.value, "diff_ci95": diff.as_list(), "p": p,
+            "regenerated": gap["n"] / max(1, len(runs)), "gap": gap.get("gap"),
+            "truly_improve": gap.get("truly_improve"),
+        })  # fmt: skip
+    for row, adjusted in zip(out, holm([r["p"] for r in out]), strict=True):
+        row["p_holm"] = adjusted
+    return out
 
 
 def _tests(boot: TwoLevelBootstrap, method: str, names: list[str]) -> list[dict[str, Any]]:
@@ -367,19 +515,36 @@ def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
         lines += ["", f"## {r['env_id']}", "", "Behaviour data and regenerations per training run:"]
         lines += [
             "",
-            "| run | episodes (unsuccessful) | behaviour mean | regenerated | imagined reward | "
-            "true reward on replay | gap | oracle-fwd: regenerated, env episodes |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| run | episodes (unsuccessful) | behaviour mean | regenerated: learned, round 2, "
+            "privileged, true-env | true-env episodes played |",
+            "| --- | --- | --- | --- | --- |",
         ]
         for i, d in enumerate(r["datasets"]):
-            g = d["imagination_gap"]
-            imagined = f"{g['imagined_mean']:.3f}" if g["n"] else "-"
-            true = f"{g['true_mean']:.3f}" if g["n"] else "-"
-            gap = f"{g['gap']:+.3f}" if g["n"] else "-"
+            n = d["regenerated"]
             lines.append(
                 f"| {i} | {d['episodes']} ({d['unsuccessful']}) | {d['behaviour_mean']:.3f} | "
-                f"{d['regenerated']} | {imagined} | {true} | {gap} | "
-                f"{d['oracle_regenerated']}, {d['oracle_env_episodes']} |"
+                f"{n['learned']}, {n['round 2']}, {n['privileged']}, {n['true-env']} | "
+                f"{d['oracle_env_episodes']} |"
+            )
+        lines += [
+            "",
+            "Imagination gap, every run's regenerations pooled (each rewrite's imagined reward "
+            "beside the true reward of its agent turns replayed in the true env; *truly "
+            "improve*: the replay beats the source's recorded outcome; *believed*: the reward "
+            "model scored the rewrite above its own score of the source):",
+            "",
+            "| forward/reward | regenerated | imagined | true | bias | MAE | corr "
+            "| truly improve | believed improve |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for name, g in r["imagination_gap"].items():
+            if not g["n"]:
+                lines.append(f"| {name} | 0 | - | - | - | - | - | - | - |")
+                continue
+            lines.append(
+                f"| {name} | {g['n']} | {g['imagined_mean']:.3f} | {g['true_mean']:.3f} | "
+                f"{g['gap']:+.3f} | {g['mae']:.3f} | {g['corr']:.2f} | "
+                f"{g['truly_improve']:.2f} | {g['believed_improve']:.2f} |"
             )
         lines += [
             "",
@@ -401,6 +566,26 @@ def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
             )
         lines += ["", f"| {MAIN} vs | diff [95% CI] | p | p (Holm) |", "| --- | --- | --- | --- |"]
         lines += _test_rows(r["tests"])
+        if r.get("sweep"):
+            lines += [
+                "",
+                "Data-size sweep (the first N episodes of each run's dataset; Holm over sizes):",
+                "",
+                f"| episodes | unsuccessful | cql | {MAIN} | diff [95% CI] | p | p (Holm) "
+                "| regenerated | gap | truly improve |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            ]
+            for w in r["sweep"]:
+                gap = "-" if w["gap"] is None else f"{w['gap']:+.3f}"
+                truly = "-" if w["truly_improve"] is None else f"{w['truly_improve']:.2f}"
+                lines.append(
+                    f"| {w['episodes']} | {w['unsuccessful']:.0f} | "
+                    f"{_fmt_ci(w['cql'], w['cql_ci95'])} | "
+                    f"{_fmt_ci(w['hindsight'], w['hindsight_ci95'])} | "
+                    f"{w['diff']:+.3f} [{w['diff_ci95'][0]:+.3f}, {w['diff_ci95'][1]:+.3f}] | "
+                    f"{w['p']:.3g} | {w['p_holm']:.3g} | {w['regenerated']:.0f} | {gap} | "
+                    f"{truly} |"
+                )
         for name, tests in r.get("added_tests", {}).items():
             lines += ["", f"| {name} (added) vs | diff [95% CI] | p | p (Holm) |",
                       "| --- | --- | --- | --- |", *_test_rows(tests)]  # fmt: skip

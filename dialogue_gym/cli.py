@@ -219,6 +219,14 @@ def cmd_hindsight(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    """``200,500`` -> (200, 500); '' -> ()."""
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want sizes like 200,500; got {text!r}") from None
+
+
 def cmd_benchmark(args: argparse.Namespace) -> int:
     """Run the benchmark and print its Markdown table."""
     from .benchmark import BenchmarkConfig, run_benchmark
@@ -235,6 +243,12 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     cfg.imagined_weight = args.imagined_weight
     cfg.threads = args.threads
     cfg.added_agents = tuple(args.add_agent or ())
+    if args.encoder:
+        cfg.encoder = args.encoder
+    if args.sweep_sizes is not None:
+        cfg.sweep_sizes = args.sweep_sizes
+    else:  # the default sizes that fit the dataset
+        cfg.sweep_sizes = tuple(n for n in cfg.sweep_sizes if n < cfg.dataset_episodes)
     cfg.__post_init__()
     _, md = run_benchmark(cfg, args.out, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(md)
@@ -553,6 +567,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--add-agent", action="append", metavar="SPEC",
                    help="your agent in the table (repeatable): a registered name, "
                    "pkg.module:MyAgent or file.py:MyAgent, then :key=value options")  # fmt: skip
+    b.add_argument("--encoder", default=None,
+                   help="sentence encoder of the learned hindsight models: minilm (default) | "
+                   "hash:N")  # fmt: skip
+    b.add_argument("--sweep-sizes", type=_sizes, default=None, metavar="N,N",
+                   help="smaller datasets for the data-size sweep (default 200,500; quick: "
+                   "100; '' for none)")  # fmt: skip
     b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
     b.set_defaults(func=cmd_benchmark)
 

@@ -9,6 +9,13 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Files with slow tests first: under pytest-xdist (one file per worker at a time) the long
+    ones then start at once instead of trailing alone at the end."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: file order kept otherwise
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data``, or skip the test."""

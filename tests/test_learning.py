@@ -130,7 +130,8 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     )
     cfg = BenchmarkConfig(envs=("Counseling-v0",), dataset_episodes=80, eval_episodes=15,
                           train_seeds=2, offline_steps=60, ppo_steps=256, model_based_samples=2,
-                          n_boot=500, added_agents=(f"{mine}:Mine",))  # fmt: skip
+                          n_boot=500, added_agents=(f"{mine}:Mine",), encoder="hash:512",
+                          sweep_sizes=(40,))  # fmt: skip
     results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
     assert seen and not any(seen)
     import sys
@@ -143,7 +144,8 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     assert {t["versus"] for t in added_tests} == set(rows) - {"mine"}
     assert all(t["p_holm"] >= t["p"] for t in added_tests) and "| mine (added) vs |" in md
     assert {"random", "oracle", "model-based", "bc", "filtered-bc", "cql", MAIN, "ppo",
-            "cql+hindsight(oracle-fwd)"} <= set(rows)  # fmt: skip
+            "cql+hindsight(oracle-fwd)", "cql+hindsight(privileged)",
+            "cql+hindsight(2 rounds)"} <= set(rows)  # fmt: skip
     bc = rows["bc"]
     assert bc["n_episodes"] == 30 and len(bc["run_means"]) == 2 and bc["n_runs"] == 2
     assert bc["ci95"][0] <= bc["mean_return"] <= bc["ci95"][1]
@@ -154,21 +156,30 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     assert [d["data_seed"] for d in data] == [0, 80]
     oracle_cost = np.mean([80 + d["oracle_env_episodes"] for d in data])
     assert rows["cql+hindsight(oracle-fwd)"]["env_episodes"] == int(oracle_cost)
-    assert all(d["oracle_env_episodes"] == 2 * d["oracle_regenerated"] for d in data)
-    gap = data[0]["imagination_gap"]
-    assert gap["n"] == data[0]["regenerated"] and "true_mean" in gap
+    assert all(d["oracle_env_episodes"] == 2 * d["regenerated"]["true-env"] for d in data)
+    gap = data[0]["imagination_gap"]["learned"]
+    assert gap["n"] == data[0]["regenerated"]["learned"] and "true_mean" in gap
+    pooled = results[0]["imagination_gap"]
+    assert set(pooled) == {"learned", "round 2", "privileged", "true-env"}
+    if pooled["true-env"]["n"]:
+        assert pooled["true-env"]["gap"] == 0.0  # the true env scored its own regenerations
+    sweep = results[0]["sweep"]
+    assert [w["episodes"] for w in sweep] == [40, 80]
+    assert all(w["p_holm"] >= w["p"] for w in sweep)
     tests = results[0]["tests"]
     assert {t["versus"] for t in tests} == set(rows) - {MAIN, "mine"}  # its own family only
     assert all(t["p_holm"] >= t["p"] for t in tests)
     for name in ("benchmark.md", "benchmark.json", "benchmark.png"):
         assert (tmp_path / name).exists()
-    assert "| cql+hindsight |" in md and "p (Holm)" in md and "imagined reward" in md
+    assert "| cql+hindsight (learned from the data) |" in md and "p (Holm)" in md
+    assert "Imagination gap" in md and "Data-size sweep" in md
 
 
 def test_benchmark_can_keep_one_dataset_for_every_seed(tmp_path):
     cfg = BenchmarkConfig(envs=("Counseling-v0",), dataset_episodes=40, eval_episodes=5,
                           train_seeds=2, offline_steps=10, ppo_steps=64, model_based_samples=1,
-                          n_boot=200, resample_data=False)  # fmt: skip
+                          n_boot=200, resample_data=False, encoder="hash:512",
+                          sweep_sizes=())  # fmt: skip
     results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
     assert [d["data_seed"] for d in results[0]["datasets"]] == [0]
     assert "one dataset for all runs" in md

@@ -6,9 +6,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from dialogue_gym.simulators.report import format_report, run_report
 
 
+@pytest.mark.slow
 def test_report_checks_pass_on_both_envs():
     budget = {"iterations": 4, "samples": 60, "elite": 8, "personas": 40}
     results = run_report(episodes=60, data_dir=None, progress=False, search_budget=budget)
@@ -27,11 +30,12 @@ def test_report_checks_pass_on_both_envs():
     assert "ESConv train" in by_name[("counseling", "a. calibration")].text
 
 
+@pytest.mark.slow
 def test_sim_report_cli_writes_json(tmp_path, shared_data):
     out = tmp_path / "report.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "dialogue_gym.cli", "sim-report", "--episodes", "60",
-         "--data", str(shared_data), "--out", str(out), "--data-limit", "40",
+        [sys.executable, "-m", "dialogue_gym.cli", "sim-report", "--episodes", "30",
+         "--data", str(shared_data), "--out", str(out), "--data-limit", "20",
          "--search-iterations", "2", "--search-samples", "30"],
         capture_output=True, text=True,
     )  # fmt: skip

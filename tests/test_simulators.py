@@ -128,6 +128,7 @@ def test_outcome_claims_never_raise_the_outcome():
         assert outcomes[1] <= outcomes[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "domain, env_id", [("persuasion", "Persuasion-v0"), ("counseling", "Counseling-v0")]
 )

@@ -26,15 +26,12 @@ def _cache(tmp_path, monkeypatch):
 
 
 def test_llm_persuadee_played_by_smollm2():
-    env = gym.make("Persuasion-v0", simulator="llm", llm="local:smollm2", max_turns=2)
+    env = gym.make("Persuasion-v0", simulator="llm", llm="local:smollm2", max_turns=1)
     obs, info = env.reset(seed=0)
-    done = False
-    for text in ("Hi! Have you heard of Save the Children?", "Would you donate $1 to them?"):
-        obs, reward, term, trunc, info = env.step(text)
-        done = term or trunc
-        if done:
-            break
-    assert done
+    obs, reward, term, trunc, info = env.step(
+        "Hi! Save the Children helps kids in need. Would you donate $1 of your payment to them?"
+    )
+    assert term or trunc
     replies = [m["content"] for m in info["messages"] if m["role"] == "user"]
     assert replies and all(isinstance(r, str) for r in replies)
     if info.get("status") == "failed":  # too weak a model to always answer in JSON
@@ -49,7 +46,7 @@ def test_prompting_and_procot_agents_with_smollm2_against_the_embedded_seeker():
         "procot:llm=local:smollm2,max_tokens=48",
     ):
         r = dialogue_gym.evaluate(spec, "Counseling-v0", 1, seed=0, progress=False, oracle=False,
-                                  max_turns=2, keep_transcripts=True)  # fmt: skip
+                                  max_turns=1, keep_transcripts=True)  # fmt: skip
         ep = r.episodes[0]
         assert ep.status == "ok" and ep.turns >= 1
         agent_turns = [m["content"] for m in ep.messages if m["role"] == "assistant"]
