@@ -1,8 +1,11 @@
 """Reading what a user revealed: concerns, feelings, needs and safety flags, from text alone.
 
-Keyword lexicons over the user's own words. Used by reactive agents, by the hindsight controller
-(which sees only the transcript) and by the counseling environment's safety flag. They never look
-at a hidden persona.
+Keyword lexicons over the user's own words. Used by reactive agents, by the privileged hindsight
+controller (which sees only the transcript) and by the counseling environment's safety flag. They
+never look at a hidden persona, but they were written against the embedded simulators' own reply
+sentences (``persuasion_text``, ``counseling_text``): on this simulator they read almost every
+revelation, which says nothing of how well they read real people. A stopgap, not detection; the
+learned hindsight components (``dialogue_gym.hindsight.critic``) do not use them.
 """
 
 from __future__ import annotations

@@ -143,3 +143,14 @@ def test_learned_models_on_real_dialogues(shared_data):
     src = test[0]
     cont = forward.continue_dialogue(src, src.turns[:5], seed=0)
     assert cont.turns and cont.turns[0].role != src.turns[4].role
+    # ESConv: seekers often open; continue after a supporter turn, and read the initial distress
+    from dialogue_gym.loaders import load_esconv_jsonl
+
+    esconv = load_esconv_jsonl(shared_data / "esconv" / "esconv_train.jsonl")
+    forward = RetrievalForwardModel(esconv[:300], encoder=ENC)
+    src = esconv[400]
+    cut = next(i for i, t in enumerate(src.turns) if t.role == "assistant" and i >= 3) + 1
+    cont = forward.continue_dialogue(src, src.turns[:cut], seed=1)
+    assert cont.turns[0].role == "user" and len(src.turns[:cut]) + len(cont.turns) <= len(src.turns)
+    model = LearnedRewardModel.fit(esconv[:300], encoder=ENC)
+    assert 1.0 <= model.initial_intensity(src.turns) <= 5.0
