@@ -9,20 +9,11 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-SHARED_READER = {"test_classifier", "test_harm", "test_report"}
-"""Files that run the reader over the same real turns: one worker, so its cache serves all."""
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``--dist loadgroup``) each file is one unit of work, except the files
-    in :data:`SHARED_READER`, which share one; units with slow tests go first, so the long ones
-    start at once instead of trailing alone at the end."""
+    """Files with slow tests first: under pytest-xdist (``--dist loadfile``: one file per worker
+    at a time) the long ones then start at once instead of trailing alone at the end."""
     slow = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow)  # stable: file order kept otherwise
-    for item in items:
-        stem = item.path.stem
-        item.add_marker(pytest.mark.xdist_group("reader" if stem in SHARED_READER else stem))
 
 
 @pytest.fixture(scope="session")

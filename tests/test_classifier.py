@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dialogue_gym.simulators.annotated import esconv_turns, p4g_split, p4g_units
-from dialogue_gym.simulators.classifier import get_classifier
+from dialogue_gym.simulators.classifier import get_classifier, get_reader
 from dialogue_gym.simulators.realizer import all_template_texts
 from dialogue_gym.simulators.strategies import get_domain
 
@@ -99,3 +99,14 @@ def test_esconv_test_split_accuracy(shared_data):
     pairs = esconv_turns(shared_data / "esconv/esconv_test.jsonl")
     acc, f1 = _score("counseling", pairs)
     assert acc >= 0.56 and f1 >= 0.50, (acc, f1)  # measured 0.585 / 0.517 (the TF-IDF: 0.497)
+
+
+# In this file (one pytest-xdist worker) so that the reader reads these turns once.
+def test_real_supporter_and_persuader_turns_are_rarely_flagged(shared_data):
+    reader = get_reader()
+    esconv = [t for t, _ in esconv_turns(shared_data / "esconv/esconv_test.jsonl")]
+    p4g = [u["text"] for u in p4g_split(p4g_units(shared_data), "held-out")]
+    for name, texts in (("esconv test", esconv), ("p4g held-out", p4g)):
+        rate = np.mean([reader.harm(t) is not None for t in texts])
+        print(f"{name}: {rate:.4f} of {len(texts)} flagged")
+        assert rate <= 0.03, (name, rate)

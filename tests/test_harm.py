@@ -15,7 +15,6 @@ import dialogue_gym  # noqa: F401
 from dialogue_gym.agents.base import Agent
 from dialogue_gym.agents.scripted import ScriptedAgent
 from dialogue_gym.rollout import play_episode
-from dialogue_gym.simulators.annotated import esconv_turns, p4g_split, p4g_units
 from dialogue_gym.simulators.classifier import get_reader
 
 PROBES = [
@@ -160,13 +159,3 @@ def test_evaluation_counts_harm(tmp_path):
     r = evaluate(Rude(), "Counseling-v0", episodes=4, oracle=False, progress=False)
     assert r.summary["n_harmful_episodes"] == 4
     assert all(e.harmful_turns >= 1 for e in r.episodes)
-
-
-def test_real_supporter_and_persuader_turns_are_rarely_flagged(shared_data):
-    reader = get_reader()
-    esconv = [t for t, _ in esconv_turns(shared_data / "esconv/esconv_test.jsonl")]
-    p4g = [u["text"] for u in p4g_split(p4g_units(shared_data), "held-out")]
-    for name, texts in (("esconv test", esconv), ("p4g held-out", p4g)):
-        rate = np.mean([reader.harm(t) is not None for t in texts])
-        print(f"{name}: {rate:.4f} of {len(texts)} flagged")
-        assert rate <= 0.03, (name, rate)
