@@ -17,14 +17,21 @@ from ..agents.encoders import Encoder, make_encoder
 from ..episode import Turn
 
 
+_SHARED: dict[str, tuple[Encoder, dict[str, np.ndarray]]] = {}
+"""One encoder and one text cache per spec and process: the controller, forward model and reward
+model fitted on the same dialogues embed each text once between them."""
+
+
 class CachedEncoder:
-    """An :class:`~dialogue_gym.agents.encoders.Encoder` that embeds each distinct text once."""
+    """An :class:`~dialogue_gym.agents.encoders.Encoder` that embeds each distinct text once
+    (per process: every ``CachedEncoder`` of the same spec shares the model and the cache)."""
 
     def __init__(self, spec: str = "minilm") -> None:
+        if spec not in _SHARED:
+            _SHARED[spec] = (make_encoder(spec), {})
         self.spec = spec
-        self.encoder: Encoder = make_encoder(spec)
+        self.encoder, self._cache = _SHARED[spec]
         self.dim = self.encoder.dim
-        self._cache: dict[str, np.ndarray] = {}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One L2-normalized float32 row per text (new texts are embedded in one batch)."""
