@@ -16,7 +16,6 @@ import numpy as np
 from ..agents.encoders import Encoder, make_encoder
 from ..episode import Turn
 
-
 _SHARED: dict[str, tuple[Encoder, dict[str, np.ndarray]]] = {}
 """One encoder and one text cache per spec and process: the controller, forward model and reward
 model fitted on the same dialogues embed each text once between them."""
