@@ -8,10 +8,16 @@ The critic ``Q(s, a)`` is a Monte-Carlo regression of the episode's outcome (rew
 the end, undiscounted) on the state before an agent turn — the embeddings of the user's last turn
 and the agent's previous turn, reduced by PCA, and the turn's position — crossed with the turn's
 main strategy (ridge, strength chosen by cross-validation). For a completed episode, the turn
-with the lowest advantage ``Q(s, a_taken) - max_a Q(s, a)`` over strategies seen at least
-``min_support`` times is rewritten with the best-valued strategy; the new words are an agent
-turn of that strategy from the data, said in the most similar context (or the toolkit's own
-wording of the strategy where the data hold none).
+with the lowest advantage ``Q(s, a_taken) - max_a Q(s, a)`` is rewritten with the best-valued
+strategy; the new words are an agent turn of that strategy from the data, said in the most
+similar context (or the toolkit's own wording of the strategy where the data hold none).
+
+Only strategies the data support *at that point of a dialogue* compete: seen at least
+``min_support`` times overall and at least ``min_local`` times within ``window`` agent turns of
+the turn being rewritten (a behaviour-support constraint, as in BCQ, Fujimoto et al. 2019). A
+linear critic extrapolates freely where the data are silent: without the constraint it proposed a
+late "have you heard of Save the Children?" for most failed P4G dialogues, a move people make in
+the opening.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ class CriticController(HindsightController):
         components: int = 16,
         min_support: int = 20,
         min_gain: float = 0.0,
+        min_local: int = 5,
+        window: int = 1,
         seed: int = 0,
     ) -> None:
         from sklearn.decomposition import PCA
@@ -58,18 +66,24 @@ class CriticController(HindsightController):
         self.domain = DOMAIN[self.env_id]
         self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
         self.min_gain = min_gain
+        self.min_local = min_local
+        self.window = window
         self.seed = seed
         self.encoder.encode([t.text for e in usable for t in e.turns])
         states, actions, returns, texts, episode_of = [], [], [], [], []
+        self._at: dict[str, list[int]] = {}  # agent-turn numbers where each strategy was used
         for n, e in enumerate(usable):
+            k = -1
             for i, turn in enumerate(e.turns):
                 if turn.role != "assistant":
                     continue
+                k += 1
                 label = self._label(turn)
                 if label is None:
                     continue
                 states.append(self._state(e.turns, i))
                 actions.append(label)
+                self._at.setdefault(label, []).append(k)
                 returns.append(float(e.reward))
                 texts.append(turn.text)
                 episode_of.append(n)
@@ -119,11 +133,24 @@ class CriticController(HindsightController):
         crossed = (onehot[:, :, None] * z[:, None, :]).reshape(len(actions), -1)
         return np.hstack([z, onehot, crossed])
 
+    def supported(self, k: int) -> list[str]:
+        """The strategies used at least ``min_local`` times within ``window`` of agent turn
+        number ``k`` in the data."""
+        return [
+            a for a in self.strategies
+            if sum(abs(j - k) <= self.window for j in self._at[a]) >= self.min_local
+        ]  # fmt: skip
+
     def values(self, turns: Sequence[Turn], i: int) -> dict[str, float]:
-        """``Q(s_i, a)`` for every supported strategy ``a`` before agent turn ``turns[i]``."""
-        raw = np.repeat(self._state(turns, i)[None, :], len(self.strategies), axis=0)
-        q = self.q.predict(self._design(raw, self.strategies))
-        return dict(zip(self.strategies, map(float, q), strict=True))
+        """``Q(s_i, a)`` before agent turn ``turns[i]`` for every strategy the data support
+        there (empty if none)."""
+        k = sum(t.role == "assistant" for t in turns[:i])
+        allowed = self.supported(k)
+        if not allowed:
+            return {}
+        raw = np.repeat(self._state(turns, i)[None, :], len(allowed), axis=0)
+        q = self.q.predict(self._design(raw, allowed))
+        return dict(zip(allowed, map(float, q), strict=True))
 
     # -- proposing -----------------------------------------------------------------------------
 
@@ -148,6 +175,8 @@ class CriticController(HindsightController):
             if turn.role != "assistant":
                 continue
             q = self.values(episode.turns, i)
+            if len(q) < 2:
+                continue
             taken = self._label(turn)
             best = max(q, key=q.__getitem__)
             gain = q[best] - q.get(taken, min(q.values())) if taken != best else 0.0
@@ -173,4 +202,6 @@ class CriticController(HindsightController):
             "strategies": self.strategies,
             "samples": self.n_samples,
             "min_gain": self.min_gain,
+            "min_local": self.min_local,
+            "window": self.window,
         }

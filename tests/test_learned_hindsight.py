@@ -99,6 +99,18 @@ def test_critic_finds_the_strategy_that_pays():
     assert all(p.turn_index != 4 for p in critic.propose(good, k=4))  # keeps the paying turn
 
 
+def test_critic_proposes_only_what_the_data_support_at_that_point():
+    """The paying move was only ever made at the third agent turn: it is not proposed for the
+    first, where no one in the data made it (window 1: turns 2-4 may take it)."""
+    data = [_labelled(i, i % 2 == 0) for i in range(120)]
+    critic = CriticController(data, encoder=ENC, min_support=10)
+    assert "credibility-appeal" not in critic.supported(0)
+    assert "credibility-appeal" in critic.supported(2)
+    for p in critic.propose(_labelled(1001, False), k=4):
+        k = sum(t.role == "assistant" for t in _labelled(1001, False).turns[: p.turn_index])
+        assert p.strategy != "credibility-appeal" or abs(k - 2) <= critic.window
+
+
 def test_learned_pipeline_regenerates_generated_dialogues(persuasion):
     enc = CachedEncoder(ENC)
     data = persuasion[:200]
