@@ -553,7 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("benchmark", help="BC, filtered BC, offline RL +/- hindsight, PPO")
     b.add_argument("--env", action="append", choices=ENV_CHOICES, help="repeatable; default both")
-    b.add_argument("--quick", action="store_true", help="small sizes (about 4.5 minutes)")
+    b.add_argument("--quick", action="store_true", help="small sizes (about 8 minutes on 2 cores)")
     b.add_argument("--dataset-episodes", type=int, default=None)
     b.add_argument("--eval-episodes", type=int, default=None)
     b.add_argument("--seeds", type=int, default=None, help="training seeds")
