@@ -5,8 +5,9 @@ What it knows: the recorded episodes it indexes — nothing of any simulator, pe
 evaluator. Both sides are empirical:
 
 - the user's reply to an agent turn is a reply that followed the most similar agent turn (in a
-  similar context) in the data: key = the agent turn's embedding plus half the user's previous
-  turn, by cosine, with a small penalty for a different position in the dialogue;
+  similar context) *from a similar person* in the data: key = the agent turn's embedding plus
+  half the user's previous turn, beside the mean of everything this user said so far (weight
+  ``persona_weight``), by cosine, with a small penalty for a different position in the dialogue;
 - the agent's next turn is the behaviour policy's: a turn that followed the most similar user
   turn in the data.
 
@@ -56,6 +57,7 @@ class RetrievalForwardModel(ForwardModel):
         encoder: str | CachedEncoder = "minilm",
         top_k: int = 5,
         temperature: float = 0.05,
+        persona_weight: float = 1.0,
     ) -> None:
         usable = [e for e in episodes if e.status == "ok" and len(e.turns) >= 2]
         envs = sorted({env_key(e.env_id) for e in usable})
@@ -67,20 +69,27 @@ class RetrievalForwardModel(ForwardModel):
         self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
         self.top_k = top_k
         self.temperature = temperature
+        self.persona_weight = persona_weight
         self._ids = {e.id: i for i, e in enumerate(usable)}
         self.user = self._build(usable, "user")
         self.agent = self._build(usable, "assistant")
         if not len(self.user.texts) or not len(self.agent.texts):
             raise ValueError("the episodes hold no agent turn followed by a user reply")
 
-    def _key(self, turns: Sequence[Turn], i: int) -> np.ndarray:
+    def _key(self, turns: Sequence[Turn], i: int, role: str) -> np.ndarray:
         """The context of the reply at ``turns[i]``: the turn before it plus half the one before
-        that (as unit rows; missing turns count as zero)."""
+        that; for a user reply, beside it (weighted by ``persona_weight``) the mean of what this
+        user said before, so that the reply comes from someone who talked like them."""
         rows = self.encoder.encode([t.text for t in turns[max(0, i - 2) : i]])
         key = rows[-1].copy()
         if len(rows) == 2:
             key += 0.5 * rows[0]
-        return key
+        key = _unit(key)
+        if role != "user" or self.persona_weight <= 0:
+            return key
+        said = self.encoder.encode([t.text for t in turns[:i] if t.role == "user"])
+        who = _unit(said.mean(axis=0)) if len(said) else np.zeros_like(key)
+        return np.concatenate([key, np.sqrt(self.persona_weight) * who])
 
     def _build(self, episodes: Sequence[Episode], role: str) -> _Index:
         other = "assistant" if role == "user" else "user"
@@ -92,7 +101,7 @@ class RetrievalForwardModel(ForwardModel):
             for i in range(1, len(e.turns)):
                 if e.turns[i].role != role or e.turns[i - 1].role != other:
                     continue
-                keys.append(self._key(e.turns, i))
+                keys.append(self._key(e.turns, i, role))
                 pos.append(i)
                 texts.append(e.turns[i].text)
                 strategies.append(list(e.turns[i].strategies))
@@ -106,7 +115,8 @@ class RetrievalForwardModel(ForwardModel):
     def _draw(
         self, index: _Index, turns: Sequence[Turn], exclude: int, rng: np.random.Generator
     ) -> int:
-        query = _unit(self._key(turns, len(turns)))
+        role = "user" if index is self.user else "assistant"
+        query = _unit(self._key(turns, len(turns), role))
         sims = index.keys @ query - POSITION_PENALTY * np.abs(index.positions - len(turns))
         sims[index.episode == exclude] = -np.inf
         k = min(self.top_k, int(np.isfinite(sims).sum()))
@@ -149,4 +159,5 @@ class RetrievalForwardModel(ForwardModel):
             "agent_turns": len(self.agent.texts),
             "top_k": self.top_k,
             "temperature": self.temperature,
+            "persona_weight": self.persona_weight,
         }
