@@ -134,9 +134,9 @@ def run(
     needs_data = controller == "critic" or {forward, reward} & {"retrieval", "learned"}
     needs_data = needs_data or privileged
     enc = CachedEncoder(encoder) if needs_data else None
-    ctrl = make_controller(controller, data, enc)
+    rwd = make_reward(reward, domain, data, enc)  # first: a bad saved model fails at once
     fwd = make_forward(forward, data, enc)
-    rwd = make_reward(reward, domain, data, enc)
+    ctrl = make_controller(controller, data, enc)
     done = {e.id for e in read_episodes(out)[0]} if out.exists() else set()
     errors: list[dict[str, str]] = []
     written = 0
