@@ -236,7 +236,7 @@ def _pipelines(episodes: list, cfg: BenchmarkConfig, which: tuple[str, ...]) -> 
         TrueEnvRewardModel,
         regenerate,
     )
-    from .hindsight.cli import _intensity_reader
+    from .hindsight.cli import intensity_reader
     from .hindsight.features import CachedEncoder
 
     enc = CachedEncoder(cfg.encoder)
@@ -249,7 +249,7 @@ def _pipelines(episodes: list, cfg: BenchmarkConfig, which: tuple[str, ...]) -> 
         out["round 2"] = [r for r in both if r.provenance["round"] == 2]
         out["learned2"] = both
     if "privileged" in which:
-        initial = _intensity_reader(episodes, enc)
+        initial = intensity_reader(episodes, enc)
         pair = (PrivilegedDynamicsForwardModel(initial=initial),
                 PrivilegedDynamicsRewardModel(initial=initial))  # fmt: skip
         out["privileged"] = regenerate(episodes, controller, *pair)

@@ -30,7 +30,7 @@ def _renamed(spec: str, kind: str) -> None:
         )
 
 
-def _intensity_reader(data: Sequence[Episode], encoder: CachedEncoder | None) -> Any:
+def intensity_reader(data: Sequence[Episode], encoder: CachedEncoder | None) -> Any:
     """Counseling data with recorded initial intensities: a reader of it from the seeker's first
     turns (fitted on ``data``); otherwise the persona prior draws it."""
     from .learned_reward import MIN_EPISODES, LearnedRewardModel
@@ -73,7 +73,7 @@ def make_forward(
     if spec == "privileged-dynamics":
         from .embedded import PrivilegedDynamicsForwardModel
 
-        return PrivilegedDynamicsForwardModel(initial=_intensity_reader(data, encoder))
+        return PrivilegedDynamicsForwardModel(initial=intensity_reader(data, encoder))
     if spec == "true-env":
         from .oracle import TrueEnvForwardModel
 
@@ -100,7 +100,7 @@ def make_reward(
     if spec == "privileged-dynamics":
         from .embedded import PrivilegedDynamicsRewardModel
 
-        return PrivilegedDynamicsRewardModel(initial=_intensity_reader(data, encoder))
+        return PrivilegedDynamicsRewardModel(initial=intensity_reader(data, encoder))
     if spec == "true-env":
         from .oracle import TrueEnvRewardModel
 
