@@ -32,11 +32,7 @@ from ..simulators.classifier import get_classifier
 from ..simulators.realizer import realize
 from .base import DOMAIN, HindsightController, Proposal, env_key
 from .embedded import stable_seed
-from .features import CachedEncoder
-
-
-def _unit(rows: np.ndarray) -> np.ndarray:
-    return rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-9)
+from .features import CachedEncoder, unit_rows
 
 
 class CriticController(HindsightController):
@@ -101,7 +97,7 @@ class CriticController(HindsightController):
         self.q = RidgeCV(alphas=np.logspace(-2, 4, 13)).fit(x, np.array(returns))
         keep = [j for j, a in enumerate(actions) if a in self.strategies]
         self._said = {
-            "keys": _unit(raw[keep, :-1]),
+            "keys": unit_rows(raw[keep, :-1]),
             "actions": [actions[j] for j in keep],
             "texts": [texts[j] for j in keep],
             "episode": np.array([usable[episode_of[j]].id for j in keep]),
@@ -158,7 +154,7 @@ class CriticController(HindsightController):
         said = self._said
         mask = np.array([a == strategy for a in said["actions"]]) & (said["episode"] != episode.id)
         if mask.any():
-            key = _unit(self._state(turns, i)[:-1])
+            key = unit_rows(self._state(turns, i)[:-1])
             sims = np.where(mask, said["keys"] @ key, -np.inf)
             return str(said["texts"][int(np.argmax(sims))])
         rng = np.random.default_rng(stable_seed(episode.id, i, strategy))

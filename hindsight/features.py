@@ -43,6 +43,11 @@ class CachedEncoder:
         return np.stack([self._cache[t] for t in texts])
 
 
+def unit_rows(rows: np.ndarray) -> np.ndarray:
+    """Each row (or a single vector) scaled to length 1 (zero rows stay zero)."""
+    return rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-9)
+
+
 def _mean(rows: np.ndarray, dim: int) -> np.ndarray:
     return rows.mean(axis=0) if len(rows) else np.zeros(dim, dtype=np.float32)
 

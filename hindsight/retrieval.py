@@ -26,7 +26,7 @@ import numpy as np
 
 from ..episode import Episode, Turn
 from .base import Continuation, ForwardModel, env_key
-from .features import CachedEncoder
+from .features import CachedEncoder, unit_rows
 
 POSITION_PENALTY = 0.01
 """Cosine given up per turn of distance between the query's and the candidate's position."""
@@ -40,10 +40,6 @@ class _Index:
     strategies: list[list[str]]
     terminal: np.ndarray
     episode: np.ndarray  # index of the source episode of each row
-
-
-def _unit(rows: np.ndarray) -> np.ndarray:
-    return rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-9)
 
 
 class RetrievalForwardModel(ForwardModel):
@@ -84,11 +80,11 @@ class RetrievalForwardModel(ForwardModel):
         key = rows[-1].copy()
         if len(rows) == 2:
             key += 0.5 * rows[0]
-        key = _unit(key)
+        key = unit_rows(key)
         if role != "user" or self.persona_weight <= 0:
             return key
         said = self.encoder.encode([t.text for t in turns[:i] if t.role == "user"])
-        who = _unit(said.mean(axis=0)) if len(said) else np.zeros_like(key)
+        who = unit_rows(said.mean(axis=0)) if len(said) else np.zeros_like(key)
         return np.concatenate([key, np.sqrt(self.persona_weight) * who])
 
     def _build(self, episodes: Sequence[Episode], role: str) -> _Index:
@@ -108,7 +104,7 @@ class RetrievalForwardModel(ForwardModel):
                 terminal.append(i == last)
                 ep.append(n)
         return _Index(
-            _unit(np.array(keys, dtype=np.float32).reshape(len(keys), -1)),
+            unit_rows(np.array(keys, dtype=np.float32).reshape(len(keys), -1)),
             np.array(pos), texts, strategies, np.array(terminal, dtype=bool), np.array(ep),
         )  # fmt: skip
 
@@ -116,7 +112,7 @@ class RetrievalForwardModel(ForwardModel):
         self, index: _Index, turns: Sequence[Turn], exclude: int, rng: np.random.Generator
     ) -> int:
         role = "user" if index is self.user else "assistant"
-        query = _unit(self._key(turns, len(turns), role))
+        query = unit_rows(self._key(turns, len(turns), role))
         sims = index.keys @ query - POSITION_PENALTY * np.abs(index.positions - len(turns))
         sims[index.episode == exclude] = -np.inf
         k = min(self.top_k, int(np.isfinite(sims).sum()))

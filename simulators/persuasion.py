@@ -426,21 +426,15 @@ class PersuasionUser(EmbeddedUser):
         return self._pick(T.TYPE_CUES[p.main_type])
 
     def _answer(self, inquiry: str) -> str:
-        p = self.persona
-        assert p is not None
+        """An answer by the reader's inquiry label (a question of no known kind)."""
         if inquiry == "source-related-inquiry":
-            return self._pick(T.SOURCE_ANSWER[p.aware])
+            return self._answer_kind("aware")
         if inquiry == "personal-related-inquiry":
-            if "children" not in self._revealed:
-                self._revealed.add("children")
-                return self._pick(
-                    T.PERSONAL_ANSWER["children" if p.has_children else "no_children"]
-                )
-            if "giving" not in self._revealed:
-                self._revealed.add("giving")
-                return self._pick(
-                    T.PERSONAL_ANSWER["gave_before" if p.gave_before else "never_gave"]
-                )
+            for kind in ("children", "giving"):
+                if kind not in self._revealed:
+                    return self._answer_kind(kind)
             return self._reveal_type()
+        # task-related: the persuadee's view of giving reveals what drives them
+        return self._reveal_type()
         # task-related: the persuadee's view of giving reveals what drives them
         return self._reveal_type()
