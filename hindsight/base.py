@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,15 @@ def env_key(env_id: str) -> str:
     if key not in REWARD_RANGE:
         raise ValueError(f"unknown env {env_id!r}; allowed: {', '.join(REWARD_RANGE)}")
     return key
+
+
+def single_env(episodes: Sequence[Episode], what: str) -> str:
+    """The one env key of ``episodes``; ``ValueError`` (``what`` says which component and how it
+    uses them, e.g. "a reward model is fitted on") if they hold none or several."""
+    envs = sorted({env_key(e.env_id) for e in episodes})
+    if len(envs) != 1:
+        raise ValueError(f"{what} one env's episodes; got {envs}")
+    return envs[0]
 
 
 def clip_reward(env_id: str, value: float) -> float:

@@ -30,9 +30,9 @@ import numpy as np
 from ..episode import Episode, Turn
 from ..simulators.classifier import get_classifier
 from ..simulators.realizer import realize
-from .base import DOMAIN, HindsightController, Proposal, env_key
+from .base import DOMAIN, HindsightController, Proposal, env_key, single_env
 from .embedded import stable_seed
-from .features import CachedEncoder, unit_rows
+from .features import CachedEncoder, as_encoder, unit_rows
 
 
 class CriticController(HindsightController):
@@ -55,12 +55,9 @@ class CriticController(HindsightController):
         from sklearn.linear_model import RidgeCV
 
         usable = [e for e in episodes if e.status == "ok" and e.reward is not None and e.turns]
-        envs = sorted({env_key(e.env_id) for e in usable})
-        if len(envs) != 1:
-            raise ValueError(f"a critic controller is fitted on one env's episodes; got {envs}")
-        self.env_id = envs[0]
+        self.env_id = single_env(usable, "a critic controller is fitted on")
         self.domain = DOMAIN[self.env_id]
-        self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
+        self.encoder = as_encoder(encoder)
         self.min_gain = min_gain
         self.min_local = min_local
         self.window = window

@@ -43,6 +43,11 @@ class CachedEncoder:
         return np.stack([self._cache[t] for t in texts])
 
 
+def as_encoder(encoder: str | CachedEncoder) -> CachedEncoder:
+    """``encoder`` itself, or the shared cached encoder of that spec."""
+    return encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
+
+
 def unit_rows(rows: np.ndarray) -> np.ndarray:
     """Each row (or a single vector) scaled to length 1 (zero rows stay zero)."""
     return rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-9)

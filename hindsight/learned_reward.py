@@ -30,7 +30,7 @@ import numpy as np
 from ..episode import REAL_REWARD, Episode, Turn
 from ..evaluation import is_success
 from ..files import atomic_dir
-from .base import DOMAIN, RewardModel, clip_reward, env_key
+from .base import DOMAIN, RewardModel, clip_reward, env_key, single_env
 from .features import CachedEncoder, dialogue_features, opening_features
 
 FORMAT = "dialogue-gym learned reward model v1"
@@ -119,15 +119,13 @@ class LearnedRewardModel(RewardModel):
         used: a reward model trained on another model's guesses would learn the guesses)."""
         usable = [e for e in episodes if e.status == "ok" and e.reward is not None and e.turns]
         usable = [e for e in usable if e.reward_source == REAL_REWARD]
-        envs = sorted({env_key(e.env_id) for e in usable})
-        if len(envs) != 1:
-            raise ValueError(f"a reward model is fitted on one env's episodes; got {envs}")
+        env = single_env(usable, "a reward model is fitted on")
         if len(usable) < MIN_EPISODES:
             raise ValueError(
                 f"a learned reward model needs at least {MIN_EPISODES} episodes with a recorded "
                 f"reward; got {len(usable)}"
             )
-        model = cls(envs[0], encoder, {})
+        model = cls(env, encoder, {})
         x = np.stack([dialogue_features(model.encoder, e.turns) for e in usable])
         y = np.array([float(e.reward) for e in usable])
         if model.domain == "persuasion":

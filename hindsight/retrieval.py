@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from ..episode import Episode, Turn
-from .base import Continuation, ForwardModel, env_key
-from .features import CachedEncoder, unit_rows
+from .base import Continuation, ForwardModel, env_key, single_env
+from .features import CachedEncoder, as_encoder, unit_rows
 
 POSITION_PENALTY = 0.01
 """Cosine given up per turn of distance between the query's and the candidate's position."""
@@ -56,13 +56,10 @@ class RetrievalForwardModel(ForwardModel):
         persona_weight: float = 1.0,
     ) -> None:
         usable = [e for e in episodes if e.status == "ok" and len(e.turns) >= 2]
-        envs = sorted({env_key(e.env_id) for e in usable})
-        if len(envs) != 1:
-            raise ValueError(f"a retrieval forward model indexes one env's episodes; got {envs}")
+        self.env_id = single_env(usable, "a retrieval forward model indexes")
         if top_k < 1 or temperature <= 0:
             raise ValueError(f"need top_k >= 1 and temperature > 0; got {top_k}, {temperature}")
-        self.env_id = envs[0]
-        self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
+        self.encoder = as_encoder(encoder)
         self.top_k = top_k
         self.temperature = temperature
         self.persona_weight = persona_weight
