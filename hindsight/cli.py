@@ -20,6 +20,21 @@ REWARDS = (
     "learned | learned:DIR (saved) | privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
 )
 RENAMED = {"imagination": "privileged-dynamics"}
+NAMES = {
+    "controller": (("critic", "transcript"), ("llm:",), CONTROLLERS),
+    "forward model": (("retrieval", "privileged-dynamics", "true-env"), ("llm:",), FORWARDS),
+    "reward model": (("learned", "privileged-dynamics", "true-env"), ("learned:", "llm:"), REWARDS),
+}
+"""Per component kind: its names, the prefixes of its parametrized specs, and the help line."""
+
+
+def check_spec(spec: str, kind: str) -> None:
+    """Raise ``ValueError`` if ``spec`` names no ``kind`` ("controller", "forward model" or
+    "reward model"): checked before any data is read or model fitted."""
+    _renamed(spec, kind)
+    names, prefixes, allowed = NAMES[kind]
+    if spec not in names and not spec.startswith(prefixes):
+        raise ValueError(f"unknown {kind} {spec!r}; allowed: {allowed}")
 
 
 def _renamed(spec: str, kind: str) -> None:
@@ -46,6 +61,7 @@ def make_controller(
     spec: str, data: Sequence[Episode] = (), encoder: CachedEncoder | None = None
 ) -> HindsightController:
     """``critic`` (fitted on ``data``), ``transcript`` or ``llm:SPEC``."""
+    check_spec(spec, "controller")
     if spec == "critic":
         from .critic import CriticController
 
@@ -54,18 +70,16 @@ def make_controller(
         from .embedded import TranscriptController
 
         return TranscriptController()
-    if spec.startswith("llm:"):
-        from .llm import LLMController
+    from .llm import LLMController  # the one kind left: llm:SPEC
 
-        return LLMController(spec[4:])
-    raise ValueError(f"unknown controller {spec!r}; allowed: {CONTROLLERS}")
+    return LLMController(spec[4:])
 
 
 def make_forward(
     spec: str, data: Sequence[Episode] = (), encoder: CachedEncoder | None = None
 ) -> ForwardModel:
     """``retrieval`` (indexes ``data``), ``privileged-dynamics``, ``true-env`` or ``llm:SPEC``."""
-    _renamed(spec, "forward model")
+    check_spec(spec, "forward model")
     if spec == "retrieval":
         from .retrieval import RetrievalForwardModel
 
@@ -78,11 +92,9 @@ def make_forward(
         from .oracle import TrueEnvForwardModel
 
         return TrueEnvForwardModel()
-    if spec.startswith("llm:"):
-        from .llm import LLMForwardModel
+    from .llm import LLMForwardModel  # the one kind left: llm:SPEC
 
-        return LLMForwardModel(spec[4:])
-    raise ValueError(f"unknown forward model {spec!r}; allowed: {FORWARDS}")
+    return LLMForwardModel(spec[4:])
 
 
 def make_reward(
@@ -90,7 +102,7 @@ def make_reward(
 ) -> RewardModel:
     """``learned`` (fitted on ``data``), ``learned:DIR`` (saved), ``privileged-dynamics``,
     ``true-env`` or ``llm:SPEC``."""
-    _renamed(spec, "reward model")
+    check_spec(spec, "reward model")
     if spec == "learned" or spec.startswith("learned:"):
         from .learned_reward import LearnedRewardModel
 
@@ -105,11 +117,9 @@ def make_reward(
         from .oracle import TrueEnvRewardModel
 
         return TrueEnvRewardModel()
-    if spec.startswith("llm:"):
-        from .llm import LLMRewardModel
+    from .llm import LLMRewardModel  # the one kind left: llm:SPEC
 
-        return LLMRewardModel(spec[4:], domain)
-    raise ValueError(f"unknown reward model {spec!r}; allowed: {REWARDS}")
+    return LLMRewardModel(spec[4:], domain)
 
 
 def run(
@@ -120,6 +130,9 @@ def run(
 ) -> dict[str, Any]:  # fmt: skip
     """Regenerate ``inp`` into ``out`` (appending; ids already there are skipped). The learned
     components are fitted on ``fit_on`` (default: ``inp`` itself), text embedded by ``encoder``."""
+    for spec, kind in ((controller, "controller"), (forward, "forward model"),
+                       (reward, "reward model")):  # fmt: skip
+        check_spec(spec, kind)
     report = ReadReport()
     sources = read_dataset(inp, report=report)
     envs = {env_key(e.env_id) for e in sources}

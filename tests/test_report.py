@@ -34,9 +34,9 @@ def test_report_checks_pass_on_both_envs():
 def test_sim_report_cli_writes_json(tmp_path, shared_data):
     out = tmp_path / "report.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "dialogue_gym.cli", "sim-report", "--episodes", "30",
-         "--data", str(shared_data), "--out", str(out), "--data-limit", "20",
-         "--search-iterations", "2", "--search-samples", "30"],
+        [sys.executable, "-m", "dialogue_gym.cli", "sim-report", "--episodes", "20",
+         "--data", str(shared_data), "--out", str(out), "--data-limit", "10",
+         "--search-iterations", "1", "--search-samples", "10"],
         capture_output=True, text=True,
     )  # fmt: skip
     for name in ("e. P4G replay", "e. ESConv replay", "f. perception", "g. harm", "h. wording"):
