@@ -70,37 +70,25 @@ def load_lm(name: str, options: LMOptions | None = None) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     options = options or LMOptions()
-    kw: dict[str, Any] = {}
-    path = name
     if name == "local:smollm2":
-        from ..llm.smollm2 import GGUF_NAME, smollm2_path
+        from ..llm.smollm2 import smollm2_copy
 
-        path, kw = str(smollm2_path()), {"gguf_file": GGUF_NAME}
+        model, tokenizer = smollm2_copy()  # de-quantized once per process
+        if options.dtype:
+            model = model.to(getattr(torch, options.dtype))
     elif not Path(name).exists():
         raise ValueError(f"model {name!r}: no such folder (give a transformers folder or "
                          "local:smollm2; nothing is downloaded)")  # fmt: skip
-    tokenizer = AutoTokenizer.from_pretrained(path, **kw)
-    if options.dtype:
-        kw["dtype"] = getattr(torch, options.dtype)
-    model = AutoModelForCausalLM.from_pretrained(path, **kw)
-    if "gguf_file" in kw:
-        _drop_gguf_marker(model)
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        kw = {"dtype": getattr(torch, options.dtype)} if options.dtype else {}
+        model = AutoModelForCausalLM.from_pretrained(name, **kw)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     if getattr(tokenizer, "chat_template", None) is None:
         raise ValueError(f"the tokenizer of {name!r} has no chat template (use an instruct model)")
     model = model.to(options.resolved_device())
     return with_lora(model, options), tokenizer
-
-
-def _drop_gguf_marker(model: Any) -> None:
-    """GGUF weights arrive de-quantized to plain float tensors, but transformers still marks the
-    model quantized, so its Trainer refuses to train it and ``save_pretrained`` would record a
-    GGUF config. Drop the marker: the weights are ordinary ones now."""
-    model.hf_quantizer = None
-    model.is_quantized = False
-    if getattr(model.config, "quantization_config", None) is not None:
-        del model.config.quantization_config
 
 
 def chat_ids(

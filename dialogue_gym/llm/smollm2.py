@@ -8,9 +8,11 @@ and chat template. Loading takes about 25 s on a laptop-class CPU. Install: ``pi
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -30,10 +32,37 @@ def smollm2_path() -> Path:
 
 
 @cache
+def _smollm2_weights() -> tuple[Any, Any]:
+    """Model and tokenizer, de-quantized from the GGUF file once per process (the slow part)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = str(smollm2_path())
+    tokenizer = AutoTokenizer.from_pretrained(path, gguf_file=GGUF_NAME)
+    model = AutoModelForCausalLM.from_pretrained(path, gguf_file=GGUF_NAME)
+    _drop_gguf_marker(model)
+    return model, tokenizer
+
+
+def _drop_gguf_marker(model: Any) -> None:
+    """GGUF weights arrive de-quantized to plain float tensors, but transformers still marks the
+    model quantized, so its Trainer refuses to train it and ``save_pretrained`` would record a
+    GGUF config. Drop the marker: the weights are ordinary ones now."""
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config
+
+
+def smollm2_copy() -> tuple[Any, Any]:
+    """A fresh copy of the model (to train or to generate with) and of its tokenizer; the GGUF
+    file is read once per process, however many copies the chat backend and trainers take."""
+    model, tokenizer = _smollm2_weights()
+    return copy.deepcopy(model), copy.deepcopy(tokenizer)
+
+
+@cache
 def load_smollm2():
-    """The SmolLM2 backend, loaded once per process."""
+    """The SmolLM2 chat backend, one per process."""
     from .transformers_backend import TransformersBackend
 
-    return TransformersBackend(
-        str(smollm2_path()), gguf_file=GGUF_NAME, name="SmolLM2-135M-Instruct.Q4_1"
-    )
+    return TransformersBackend(*smollm2_copy(), name="SmolLM2-135M-Instruct.Q4_1")
