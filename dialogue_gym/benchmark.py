@@ -12,8 +12,10 @@ Per environment and training seed ``s``:
    headline), ``privileged`` (the simulator's own dynamics, persona inferred: a labelled
    ablation) and ``true-env`` (the evaluation env itself, "oracle forward model", which costs real
    environment episodes: every one it plays is counted); a second round of the learned pipeline
-   regenerates its regenerations that are still unsuccessful. Every imagined regeneration is
-   replayed in the true env, for the report only (the imagination gap of each pipeline);
+   regenerates its regenerations that are still unsuccessful. With ``llm`` (a chat backend), an
+   LLM forward and reward pair rewrites a few unsuccessful episodes too (gap only). Every
+   imagined regeneration is replayed in the true env, for the report only (the imagination gap
+   of each pipeline);
 3. train BC, filtered BC, CQL and IQL on the original data, CQL and IQL on original + learned
    regenerations, CQL on original + two learned rounds, on original + privileged and on
    original + true-env regenerations, and PPO online; with ``sweep_sizes``, CQL and CQL +
@@ -92,6 +94,13 @@ class BenchmarkConfig:
     """Sentence encoder of the learned hindsight models (``hash:N``: no model)."""
     sweep_sizes: tuple[int, ...] = (200, 500)
     """Smaller behaviour datasets (first N episodes of each run's) for the data-size sweep."""
+    llm: str | None = None
+    """A chat backend spec (``local:smollm2``, ``http://HOST:PORT/v1#MODEL``, ...): its forward
+    and reward models (:mod:`~dialogue_gym.hindsight.llm`) join the imagination gap table as the
+    ``llm`` pair, on the critic's rewrites of ``llm_episodes`` unsuccessful episodes per run.
+    Gap only: no method trains on them (an LLM continuation per episode is costly)."""
+    llm_episodes: int = 30
+    """Unsuccessful episodes per run that the ``llm`` pair regenerates (the first ones)."""
 
     def __post_init__(self) -> None:
         for name in ("dataset_episodes", "eval_episodes", "train_seeds", "offline_steps"):
@@ -113,6 +122,8 @@ class BenchmarkConfig:
                 f"sweep sizes must be >= 20 and below dataset_episodes ({self.dataset_episodes}), "
                 f"got {list(self.sweep_sizes)}"
             )
+        if self.llm_episodes < 1:
+            raise ValueError(f"llm_episodes must be >= 1, got {self.llm_episodes}")
         if len(set(self.added_agents)) != len(self.added_agents):
             raise ValueError(f"added agents must differ, got {list(self.added_agents)}")
 
@@ -257,7 +268,25 @@ def _pipelines(episodes: list, cfg: BenchmarkConfig, which: tuple[str, ...]) -> 
         fwd, rwd = TrueEnvForwardModel(), TrueEnvRewardModel()
         out["true-env"] = regenerate(episodes, controller, fwd, rwd)
         out["env_episodes"] = fwd.env_episodes + rwd.env_episodes
+    if "llm" in which and cfg.llm:
+        out["llm"], out["llm_errors"] = _llm_pair(episodes, cfg, controller)
     return out
+
+
+def _llm_pair(episodes: list, cfg: BenchmarkConfig, controller: Any) -> tuple[list, list[str]]:
+    """The LLM pair's regenerations of the first ``cfg.llm_episodes`` unsuccessful episodes, and
+    why each episode it could not regenerate failed (an unusable answer, a backend error)."""
+    from .hindsight.llm import LLMForwardModel, LLMRewardModel
+    from .hindsight.regenerate import is_unsuccessful, iter_regenerate
+
+    chosen = [e for e in episodes if is_unsuccessful(e)][: cfg.llm_episodes]
+    domain = env_domain(episodes[0].env_id)
+    errors: list[str] = []
+    regen = list(iter_regenerate(
+        chosen, controller, LLMForwardModel(cfg.llm), LLMRewardModel(cfg.llm, domain),
+        on_error=lambda e, err: errors.append(f"{type(err).__name__}: {err}"),
+    ))  # fmt: skip
+    return regen, errors
 
 
 def _datasets(
@@ -275,10 +304,11 @@ def _datasets(
     path = out_dir / f"behaviour-seed{seed}.jsonl"
     generate(env_id, "human-like", cfg.dataset_episodes, path, seed=data_seed, progress=False)
     episodes, _ = read_episodes(path)
-    regen = _pipelines(episodes, cfg, PIPELINES)
-    for name in ("learned2", "privileged", "true-env"):
+    regen = _pipelines(episodes, cfg, (*PIPELINES, "llm"))
+    llm = ("llm",) if cfg.llm else ()
+    for name in ("learned2", "privileged", "true-env", *llm):
         write_episodes(out_dir / f"regenerated-{name}-seed{seed}.jsonl", regen[name])
-    gaps = (*PIPELINES, "round 2")
+    gaps = (*PIPELINES, "round 2", *llm)
     by_id = {e.id: e for e in episodes}
     orig = OfflineData.from_episodes(episodes)
     figures = {
@@ -288,6 +318,7 @@ def _datasets(
         "regenerated": {k: len(regen[k]) for k in gaps},
         "oracle_env_episodes": regen["env_episodes"],
         "imagination_gap": {k: _imagination_gap(regen[k], by_id) for k in gaps},
+        **({"llm_errors": regen["llm_errors"]} if cfg.llm else {}),
         "behaviour_mean": float(np.mean([e.reward for e in episodes if e.status == "ok"])),
     }
     log(
@@ -546,6 +577,15 @@ def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
                 f"{g['gap']:+.3f} | {g['mae']:.3f} | {g['corr']:.2f} | "
                 f"{g['truly_improve']:.2f} | {g['believed_improve']:.2f} |"
             )
+        if "llm" in r["imagination_gap"]:
+            errors = [x for d in r["datasets"] for x in d.get("llm_errors", [])]
+            tried = sum(min(cfg.llm_episodes, d["unsuccessful"]) for d in r["datasets"])
+            lines += ["", (
+                f"The llm pair ({cfg.llm}) regenerated {r['imagination_gap']['llm']['n']} of the "
+                f"{tried} unsuccessful episodes it was given (gap only: no method trains on them)"
+                + (f"; {len(errors)} got no usable answer, e.g. {errors[0][:160]!r}" if errors
+                   else "") + "."
+            )]  # fmt: skip
         lines += [
             "",
             "| method | mean return [95% CI] | runs | normalized [95% CI] | success | turns "

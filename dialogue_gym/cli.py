@@ -245,6 +245,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     cfg.added_agents = tuple(args.add_agent or ())
     if args.encoder:
         cfg.encoder = args.encoder
+    cfg.llm, cfg.llm_episodes = args.llm, args.llm_episodes
     if args.sweep_sizes is not None:
         cfg.sweep_sizes = args.sweep_sizes
     else:  # the default sizes that fit the dataset
@@ -573,6 +574,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--sweep-sizes", type=_sizes, default=None, metavar="N,N",
                    help="smaller datasets for the data-size sweep (default 200,500; quick: "
                    "100; '' for none)")  # fmt: skip
+    b.add_argument("--llm", default=None, metavar="SPEC",
+                   help="a chat backend whose forward and reward models join the imagination "
+                   "gap table (gap only): local:smollm2, http://HOST:PORT/v1#MODEL")  # fmt: skip
+    b.add_argument("--llm-episodes", type=int, default=30, metavar="N",
+                   help="unsuccessful episodes per run the --llm pair regenerates (default 30)")
     b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
     b.set_defaults(func=cmd_benchmark)
 

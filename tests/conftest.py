@@ -34,3 +34,11 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_llm_cache(tmp_path_factory):
+    """No test reads or writes the user's completion cache (``~/.cache/dialogue-gym``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DIALOGUE_GYM_CACHE_DIR", str(tmp_path_factory.mktemp("llm-cache")))
+        yield

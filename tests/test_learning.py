@@ -19,6 +19,7 @@ from dialogue_gym.agents.registry import make_agent
 from dialogue_gym.benchmark import MAIN, BenchmarkConfig, run_benchmark
 from dialogue_gym.generate import generate
 from dialogue_gym.jsonl import read_episodes
+from dialogue_gym.llm.fake_server import FakeChatServer
 
 EVAL = dict(episodes=60, seed=777_000, progress=False, oracle=False)
 
@@ -106,6 +107,29 @@ def test_train_cli(counseling_data, tmp_path):
     assert bad.returncode == 2 and "--data" in bad.stderr
 
 
+def _llm_pair_responder(body: dict) -> str:
+    """A fake chat model for the hindsight LLM pair: a fixed continuation and judgement."""
+    last = body["messages"][-1]["content"]
+    if "Continue this conversation" in last:
+        return json.dumps({"turns": [{"role": "user", "text": "I guess that helps a little."},
+                                     {"role": "agent", "text": "What would help most now?"},
+                                     {"role": "user", "text": "Talking, I think."}]})  # fmt: skip
+    return '{"reduction": 1.5}'
+
+
+def test_llm_pair_records_unusable_answers(counseling_data):
+    from dialogue_gym.benchmark import _llm_pair
+    from dialogue_gym.hindsight import CriticController
+
+    episodes = read_episodes(counseling_data[0])[0][:60]
+    cfg = BenchmarkConfig(encoder="hash:512", llm_episodes=2)
+    with FakeChatServer(lambda body: "I cannot answer in JSON.") as server:
+        cfg.llm = f"{server.url}#fake"
+        regen, errors = _llm_pair(episodes, cfg, CriticController(episodes, "hash:512"))
+    assert regen == [] and len(errors) == 2
+    assert all(e.startswith("ParseFailure: ") for e in errors)
+
+
 def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     from dialogue_gym.agents.learned import LearnedAgent
     from dialogue_gym.agents.sb3 import SB3Agent
@@ -128,11 +152,13 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
         "        SEEN.append('privileged' in info)\n"
         "        return 'That sounds really hard. How are you feeling about it?'\n"
     )
-    cfg = BenchmarkConfig(envs=("Counseling-v0",), dataset_episodes=80, eval_episodes=15,
-                          train_seeds=2, offline_steps=60, ppo_steps=256, model_based_samples=2,
-                          n_boot=500, added_agents=(f"{mine}:Mine",), encoder="hash:512",
-                          sweep_sizes=(40,))  # fmt: skip
-    results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
+    with FakeChatServer(_llm_pair_responder) as server:  # the LLM forward/reward pair
+        cfg = BenchmarkConfig(envs=("Counseling-v0",), dataset_episodes=80, eval_episodes=15,
+                              train_seeds=2, offline_steps=60, ppo_steps=256,
+                              model_based_samples=2, n_boot=500, added_agents=(f"{mine}:Mine",),
+                              encoder="hash:512", sweep_sizes=(40,), llm=f"{server.url}#fake",
+                              llm_episodes=3)  # fmt: skip
+        results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
     assert seen and not any(seen)
     import sys
 
@@ -160,7 +186,11 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     gap = data[0]["imagination_gap"]["learned"]
     assert gap["n"] == data[0]["regenerated"]["learned"] and "true_mean" in gap
     pooled = results[0]["imagination_gap"]
-    assert set(pooled) == {"learned", "round 2", "privileged", "true-env"}
+    assert set(pooled) == {"learned", "round 2", "privileged", "true-env", "llm"}
+    # the LLM pair: 3 rewrites per run, each judged 1.5 and replayed in the true env
+    assert pooled["llm"]["n"] == 6 and pooled["llm"]["imagined_mean"] == 1.5
+    assert all(d["llm_errors"] == [] for d in data)
+    assert "The llm pair (" in md and "regenerated 6 of the 6 unsuccessful episodes" in md
     if pooled["true-env"]["n"]:
         assert pooled["true-env"]["gap"] == 0.0  # the true env scored its own regenerations
     sweep = results[0]["sweep"]
