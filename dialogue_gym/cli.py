@@ -578,7 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a chat backend whose forward and reward models join the imagination "
                    "gap table (gap only): local:smollm2, http://HOST:PORT/v1#MODEL")  # fmt: skip
     b.add_argument("--llm-episodes", type=int, default=30, metavar="N",
-                   help="unsuccessful episodes per run the --llm pair regenerates (default 30)")
+                   help="unsuccessful episodes per run the --llm pair rewrites")  # fmt: skip
     b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
     b.set_defaults(func=cmd_benchmark)
 
