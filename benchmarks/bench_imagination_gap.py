@@ -5,8 +5,11 @@ and learned reward model fitted on them, and the retrieval forward model at each
 ``--persona-weights`` value. Every regeneration's imagined reward is set beside the true reward
 of its agent turns replayed in the true env (``dialogue_gym.benchmark._imagination_gap``): bias,
 MAE, correlation, and the share of rewrites that truly improve vs the share believed to.
+With ``--llm SPEC`` (a chat backend), the LLM forward and reward pair rewrites the first
+``--llm-episodes`` unsuccessful episodes too (same critic), and its unusable answers are counted.
 
-Usage: ``python benchmarks/bench_imagination_gap.py [--episodes 400] [--persona-weights 0,1,3]``
+Usage: ``python benchmarks/bench_imagination_gap.py [--episodes 400] [--persona-weights 0,1,3]
+[--llm local:smollm2 --llm-episodes 20]``
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dialogue_gym.benchmark import _imagination_gap
+from dialogue_gym.benchmark import BenchmarkConfig, _imagination_gap, _llm_pair
 from dialogue_gym.generate import generate
 from dialogue_gym.hindsight import (
     CriticController,
@@ -40,10 +43,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--encoder", default="minilm")
     parser.add_argument("--persona-weights", default="0,1,3")
+    parser.add_argument("--llm", default=None, help="a chat backend spec for the LLM pair")
+    parser.add_argument("--llm-episodes", type=int, default=20)
     args = parser.parse_args()
     weights = [float(w) for w in args.persona_weights.split(",")]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; encoder {args.encoder}")
-    print("| env | persona weight | " + " | ".join(KEYS) + " | s |")
+    print("| env | forward/reward | " + " | ".join(KEYS) + " | s |")
     print("|" + " --- |" * (len(KEYS) + 3))
     with tempfile.TemporaryDirectory() as tmp:
         for env_id in ("Persuasion-v0", "Counseling-v0"):
@@ -59,8 +64,19 @@ def main() -> None:
                 forward = RetrievalForwardModel(episodes, enc, persona_weight=w)
                 gap = _imagination_gap(regenerate(episodes, controller, forward, reward), by_id)
                 cells = [f"{gap[k]:.3f}" if k in gap else "-" for k in KEYS]
-                print(f"| {env_id} | {w:g} | " + " | ".join(cells) + f" | {time.time() - t:.0f} |",
-                      flush=True)  # fmt: skip
+                print(f"| {env_id} | learned, persona weight {w:g} | " + " | ".join(cells)
+                      + f" | {time.time() - t:.0f} |", flush=True)  # fmt: skip
+            if args.llm:
+                t = time.time()
+                cfg = BenchmarkConfig(llm=args.llm, llm_episodes=args.llm_episodes)
+                regen, errors = _llm_pair(episodes, cfg, controller)
+                gap = _imagination_gap(regen, by_id)
+                cells = [f"{gap[k]:.3f}" if k in gap else "-" for k in KEYS]
+                print(f"| {env_id} | llm ({args.llm}) | " + " | ".join(cells)
+                      + f" | {time.time() - t:.0f} |", flush=True)  # fmt: skip
+                tried = min(args.llm_episodes, len(regen) + len(errors))
+                print(f"  llm: {len(regen)} of {tried} regenerated; {len(errors)} unusable"
+                      + (f", e.g. {errors[0][:200]!r}" if errors else ""), flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

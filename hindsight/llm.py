@@ -6,6 +6,8 @@
   ``{"turns": [{"role": "agent"|"user", "text": "..."}, ...]}``.
 - :class:`LLMRewardModel`: the LLM judge (:class:`~dialogue_gym.llm.judge.LLMJudge`).
 
+Each request carries its answer's JSON schema, which endpoints that support structured outputs
+enforce (local models enforce only numeric ones, the judge's: :mod:`~dialogue_gym.llm.constrained`).
 Malformed answers are re-asked (bounded); a component that never answers validly raises
 :class:`~dialogue_gym.llm.parsing.ParseFailure`, which regeneration records as a skipped attempt.
 """
@@ -31,6 +33,18 @@ from .base import (
 )
 
 ROLE_NAMES = {"persuasion": ("Persuader", "Persuadee"), "counseling": ("Supporter", "Seeker")}
+STRING = {"type": "string"}
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    """A JSON schema object whose every property is required (strict structured outputs)."""
+    return {"type": "object", "properties": properties, "required": list(properties),
+            "additionalProperties": False}  # fmt: skip
+
+
+CONTINUATION = _object({"turns": {"type": "array", "items": _object(
+    {"role": {"type": "string", "enum": ["user", "agent"]}, "text": STRING})}})  # fmt: skip
+"""The forward model's answer: the rest of the dialogue, both sides."""
 
 
 def _transcript(domain: str, turns: list[Turn]) -> tuple[str, list[int]]:
@@ -78,10 +92,12 @@ class LLMController(HindsightController):
 
         out: list[Proposal] = []
         messages = [{"role": "user", "content": prompt}]
+        schema = _object({"turn": {"type": "integer", "minimum": 1, "maximum": len(agent_idx)},
+                          "utterance": STRING, "rationale": STRING})  # fmt: skip
         for j in range(k * 2):
             (i, utterance, why), _, _ = ask_json(
                 self.backend, messages, validate, SamplingParams(temperature=0.7, max_tokens=200),
-                seed=j * 101, max_attempts=self.max_attempts,
+                seed=j * 101, max_attempts=self.max_attempts, schema=schema,
             )  # fmt: skip
             if all(p.turn_index != i for p in out):
                 out.append(Proposal(i, utterance, None, why))
@@ -132,6 +148,7 @@ class LLMForwardModel(ForwardModel):
         turns, _, _ = ask_json(
             self.backend, [{"role": "user", "content": prompt}], validate,
             SamplingParams(temperature=0.7, max_tokens=600), seed, self.max_attempts,
+            schema=CONTINUATION,
         )  # fmt: skip
         return Continuation(turns[: 2 * left + 1], {})
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..llm.base import BackendError, ChatBackend, SamplingParams
+from ..llm.constrained import number_schema
 from ..llm.parsing import ParseFailure, ask_json, number_field
 from .base import SimulatedUser, UserReply
 from .counseling_text import DETAILS
@@ -193,13 +194,13 @@ class LLMUser(SimulatedUser):
                 'Write a JSON object with one key, "donation", whose value is the number of '
                 "dollars (0 to 2) of your $2 payment that you donate to Save the Children."
             )
-            validate = number_field("donation", 0.0, 2.0)
+            key, low, high = "donation", 0, 2
         else:
             question = (
                 'Write a JSON object with one key, "intensity", whose value is how intense your '
                 "emotion is now, from 1 (mild) to 5 (very intense)."
             )
-            validate = number_field("intensity", 1.0, 5.0)
+            key, low, high = "intensity", 1, 5
         # A fresh request (persona card, the transcript as text, the question): small models
         # answer in JSON far more often than when the question continues the role-play chat.
         lines = [
@@ -214,8 +215,8 @@ class LLMUser(SimulatedUser):
         params = SamplingParams(temperature=0.0, max_tokens=40)
         try:
             value, attempts, _ = ask_json(
-                self.backend, messages, validate, params, self._seed + 10_000,
-                self.max_parse_attempts,
+                self.backend, messages, number_field(key, low, high), params, self._seed + 10_000,
+                self.max_parse_attempts, schema=number_schema(key, low, high),
             )  # fmt: skip
         except ParseFailure as e:
             self.failure = f"no valid outcome: {e.reason}"

@@ -186,6 +186,86 @@ def test_transformers_backend_with_a_tiny_model():
     assert b.describe() == {"kind": "transformers", "model": "tiny-test"}
 
 
+def test_schema_regex_accepts_exactly_the_numbers_in_range():
+    import regex
+
+    from dialogue_gym.llm.constrained import number_schema, schema_regex
+
+    pattern = regex.compile(schema_regex(number_schema("reduction", -4, 4)))
+    for ok in ('{"reduction": 1.5}', '{"reduction":-4}', ' { "reduction" : -0.25 }',
+               '{"reduction": 4.0}'):  # fmt: skip
+        assert pattern.fullmatch(ok), ok
+    for bad in ('{"reduction": 4.5}', '{"reduction": -5}', '{"reduction": "2"}', '{"x": 1}',
+                '```json {"reduction": 1}', '{"reduction": 1, "why": "x"}'):  # fmt: skip
+        assert not pattern.fullmatch(bad), bad
+    assert pattern.fullmatch('{"reduction": -3.', partial=True)  # a prefix of a valid answer
+    assert schema_regex({"type": "object", "properties": {"text": {"type": "string"}}}) is None
+    assert schema_regex(number_schema("x", 0, 2.5)) is None  # not translated: decoded freely
+
+
+def test_constrained_decoding_makes_a_random_model_answer_in_range():
+    """A tiny model with random weights never writes the JSON by itself; under the schema every
+    sampled answer is valid at the first attempt, and the answers differ."""
+    from tiny_lm import tiny_bpe_tokenizer, tiny_model
+
+    from dialogue_gym.llm.constrained import number_schema
+    from dialogue_gym.llm.transformers_backend import TransformersBackend
+
+    tok = tiny_bpe_tokenizer()
+    b = TransformersBackend(tiny_model(tok), tok, name="tiny-bpe")
+    params = SamplingParams(temperature=1.0, max_tokens=24)
+    validate = number_field("donation", 0, 2)
+    values = [ask_json(b, MSG, validate, params, seed=s, max_attempts=1,
+                       schema=number_schema("donation", 0, 2)) for s in range(12)]  # fmt: skip
+    assert all(attempts == 1 and 0 <= v <= 2 for v, attempts, _ in values)
+    assert len({v for v, _, _ in values}) >= 3
+    free = 0
+    for s in range(12):
+        try:
+            ask_json(b, MSG, validate, params, seed=s, max_attempts=1)
+            free += 1
+        except ParseFailure:
+            pass
+    assert free <= 2
+
+
+def test_endpoint_gets_the_schema_and_falls_back_when_refused():
+    from dialogue_gym.llm.constrained import number_schema
+
+    schema = number_schema("donation", 0, 2)
+    validate = number_field("donation", 0, 2)
+    with FakeChatServer(lambda body: '{"donation": 1}') as s:
+        b = _backend(s)
+        assert ask_json(b, MSG, validate, seed=1, schema=schema)[0] == 1.0
+        sent = s.bodies[-1]["response_format"]
+        assert sent["type"] == "json_schema" and sent["json_schema"]["schema"] == schema
+        assert b.schema_supported is True
+    with FakeChatServer(lambda body: '{"donation": 2}') as s:
+        s.inject(Fault("status", 400))  # a server that does not know response_format
+        b = _backend(s)
+        assert ask_json(b, MSG, validate, seed=1, schema=schema)[0] == 2.0
+        assert "response_format" in s.bodies[0] and "response_format" not in s.bodies[1]
+        assert b.schema_supported is False
+        ask_json(b, MSG, validate, seed=2, schema=schema)
+        assert s.requests == 3 and "response_format" not in s.bodies[2]  # not sent again
+        assert asyncio.run(b.achat(MSG, SamplingParams(json_schema=schema))).text
+
+
+def test_requests_without_a_schema_keep_their_cache_keys():
+    import hashlib
+    import json
+
+    from dialogue_gym.llm.cache import cache_key
+
+    params = SamplingParams(temperature=0.0, max_tokens=40)
+    old = {"temperature": 0.0, "max_tokens": 40, "top_p": 1.0, "stop": []}
+    blob = json.dumps({"backend": {"kind": "x"}, "messages": MSG, "params": old, "seed": 3},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # fmt: skip
+    assert cache_key({"kind": "x"}, MSG, params, 3) == hashlib.sha256(blob.encode()).hexdigest()
+    with_schema = SamplingParams(temperature=0.0, max_tokens=40, json_schema={"type": "object"})
+    assert cache_key({"kind": "x"}, MSG, with_schema, 3) != cache_key({"kind": "x"}, MSG, params, 3)
+
+
 def test_lm_agent_by_name_and_path_plays_an_episode(tmp_path):
     from tiny_lm import tiny_model, tiny_tokenizer
 

@@ -46,10 +46,9 @@ def test_llm_persuadee_played_by_smollm2():
     assert term or trunc
     replies = [m["content"] for m in info["messages"] if m["role"] == "user"]
     assert replies and all(isinstance(r, str) for r in replies)
-    if info.get("status") == "failed":  # too weak a model to always answer in JSON
-        assert info["failure"] and info["parse_attempts"] >= 1
-    else:
-        assert 0.0 <= reward <= 2.0 and info["donation"] == reward
+    # the outcome is decoded under its schema: valid at the first attempt
+    assert info.get("status") != "failed", info.get("failure")
+    assert info["parse_attempts"] == 1 and 0.0 <= reward <= 2.0 and info["donation"] == reward
 
 
 def test_prompting_and_procot_agents_with_smollm2_against_the_embedded_seeker():

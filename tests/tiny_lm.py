@@ -50,3 +50,25 @@ def tiny_model(tokenizer, seed: int = 0, arch: str = "llama"):
         bos_token_id=None, **ids,
     )  # fmt: skip
     return LlamaForCausalLM(config).eval()
+
+
+def tiny_bpe_tokenizer():
+    """A byte-level BPE tokenizer (like SmolLM2's or GPT-2's, a few hundred tokens) trained on
+    the fly on the corpus plus JSON answers, with the same special tokens and chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<unk>", "<pad>", "<eos>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    json_text = " ".join(f'{{"donation": {x}}} {{"intensity": {x}}}' for x in ("0", "1.5", "2"))
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=specials,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())  # fmt: skip
+    tok.train_from_iterator([CORPUS, json_text], trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>"
+    )
+    fast.add_special_tokens({"additional_special_tokens": specials[3:]})
+    fast.chat_template = CHAT_TEMPLATE
+    return fast

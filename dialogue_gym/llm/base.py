@@ -18,6 +18,9 @@ class SamplingParams:
     max_tokens: int = 256
     top_p: float = 1.0
     stop: tuple[str, ...] = ()
+    json_schema: dict[str, Any] | None = None
+    """The answer must be JSON of this schema: sent to endpoints as ``response_format``, and
+    enforced on local models where :func:`~.constrained.schema_regex` can (see there)."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temperature <= 2.0:
@@ -26,6 +29,8 @@ class SamplingParams:
             raise ValueError(f"max_tokens must be in [1, 32768], got {self.max_tokens}")
         if not 0.0 < self.top_p <= 1.0:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.json_schema is not None and not isinstance(self.json_schema, dict):
+            raise ValueError(f"json_schema must be a dict, got {type(self.json_schema).__name__}")
 
 
 @dataclass

@@ -30,9 +30,13 @@ def default_cache_dir() -> Path:
 def cache_key(
     backend: dict[str, Any], messages: list[Message], params: SamplingParams, seed: int | None
 ) -> str:
-    """SHA-256 of the canonical JSON of the request."""
+    """SHA-256 of the canonical JSON of the request (a request without a JSON schema keys as it
+    did before schemas existed, so older caches still answer)."""
+    fields = asdict(params)
+    if fields["json_schema"] is None:
+        del fields["json_schema"]
     blob = json.dumps(
-        {"backend": backend, "messages": messages, "params": asdict(params), "seed": seed},
+        {"backend": backend, "messages": messages, "params": fields, "seed": seed},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,

@@ -1,6 +1,7 @@
 """``LLMJudge``: an optional reward model that reads a finished conversation and scores it.
 
-Same parsing rules as the LLM user's final question: the answer is JSON, validated, re-asked when
+Same parsing rules as the LLM user's final question: the answer is JSON (constrained to the
+schema where the backend can: :mod:`.constrained`), validated, re-asked when
 malformed (a bounded number of times), and clipped to the task's range; a judge that never gives a
 valid answer raises :class:`~dialogue_gym.llm.parsing.ParseFailure` (callers record it as a
 failure, never as 0). Usable by evaluation (``evaluate(..., judge=...)``) and by the hindsight
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import ChatBackend, SamplingParams
+from .constrained import number_schema
 from .parsing import ask_json, number_field
 from .spec import make_backend
 
@@ -22,14 +24,14 @@ QUESTIONS = {
         'payment to Save the Children. Write a JSON object with one key, "donation", whose '
         "value is your estimate of the dollars (0 to 2) the worker donates.",
         "donation",
-        (0.0, 2.0),
+        (0, 2),
     ),
     "counseling": (
         'Above is an emotional-support chat. Write a JSON object with one key, "reduction", '
         "whose value is your estimate of how many points the seeker's emotional intensity "
         "(1-5 scale) fell during it (-4 to 4; negative if it rose).",
         "reduction",
-        (-4.0, 4.0),
+        (-4, 4),
     ),
 }
 
@@ -62,6 +64,7 @@ class LLMJudge:
         value, _, _ = ask_json(
             self.backend, self.prompt(messages), number_field(key, low, high),
             SamplingParams(temperature=0.0, max_tokens=40), seed, self.max_attempts,
+            schema=number_schema(key, low, high),
         )  # fmt: skip
         return value
 

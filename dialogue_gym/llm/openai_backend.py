@@ -3,7 +3,10 @@ server, Ollama, ...) through the official ``openai`` client, sync and async.
 
 The API key is read from the environment only (``api_key_env``, default ``OPENAI_API_KEY``) and
 never stored in results, caches or logs. Endpoints that need no key (a local server) get a
-placeholder. Retries are ours (:mod:`.retry`), the SDK's are off.
+placeholder. Retries are ours (:mod:`.retry`), the SDK's are off. A request with a
+``json_schema`` sends it as ``response_format`` (type ``json_schema``); a server that rejects that
+field (HTTP 400/422 on such a request) is asked again without it, and is not sent it again: its
+answers then rely on parsing and re-asking.
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ class OpenAIBackend(ChatBackend):
         self._async_common = common
         self.requests = 0
         self.retries = 0
+        self.schema_supported: bool | None = None
+        """Whether the server took ``response_format`` (None: not asked yet)."""
 
     def describe(self) -> dict[str, Any]:
         """Kind, base URL and model (never the key)."""
@@ -77,7 +82,24 @@ class OpenAIBackend(ChatBackend):
             kw["stop"] = list(params.stop)
         if seed is not None:
             kw["seed"] = seed
+        if params.json_schema is not None and self.schema_supported is not False:
+            kw["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": params.json_schema, "strict": True},
+            }
         return kw
+
+    def _schema_rejected(self, err: Exception, kw: dict[str, Any]) -> bool:
+        """True (and remembered) if ``err`` is the server refusing a ``response_format``."""
+        import openai
+
+        rejected = "response_format" in kw and isinstance(
+            err, openai.BadRequestError | openai.UnprocessableEntityError
+        )
+        if rejected:
+            self.schema_supported = False
+            kw.pop("response_format")
+        return rejected
 
     @staticmethod
     def _result(response: Any) -> ChatResult:
@@ -113,11 +135,16 @@ class OpenAIBackend(ChatBackend):
         def once() -> ChatResult:
             self.requests += 1
             try:
-                return self._result(self._client.chat.completions.create(**kw))
+                result = self._result(self._client.chat.completions.create(**kw))
             except Exception as e:  # noqa: BLE001 - translated below
                 if isinstance(e, BackendError):
                     raise
+                if self._schema_rejected(e, kw):
+                    return once()
                 raise self._translate(e) from e
+            if "response_format" in kw:
+                self.schema_supported = True
+            return result
 
         try:
             result, used = call_with_retries(once, self.retry)
@@ -139,11 +166,16 @@ class OpenAIBackend(ChatBackend):
         async def once() -> ChatResult:
             self.requests += 1
             try:
-                return self._result(await self._aclient.chat.completions.create(**kw))
+                result = self._result(await self._aclient.chat.completions.create(**kw))
             except Exception as e:  # noqa: BLE001 - translated below
                 if isinstance(e, BackendError):
                     raise
+                if self._schema_rejected(e, kw):
+                    return await once()
                 raise self._translate(e) from e
+            if "response_format" in kw:
+                self.schema_supported = True
+            return result
 
         try:
             result, used = await acall_with_retries(once, self.retry)

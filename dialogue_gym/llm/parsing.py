@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from .base import ChatBackend, Message, SamplingParams
@@ -80,10 +81,16 @@ def ask_json(
     params: SamplingParams | None = None,
     seed: int | None = None,
     max_attempts: int = 3,
+    schema: dict[str, Any] | None = None,
 ) -> tuple[T, int, str]:
-    """Ask until ``validate(extract_json(answer))`` succeeds; returns (value, attempts, raw)."""
+    """Ask until ``validate(extract_json(answer))`` succeeds; returns (value, attempts, raw).
+    ``schema``: the answer's JSON schema, which backends that can enforce it do
+    (:attr:`~.base.SamplingParams.json_schema`); the answer is validated all the same."""
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+    params = params or SamplingParams()
+    if schema is not None:
+        params = replace(params, json_schema=schema)
     convo = list(messages)
     raw, reason = "", ""
     for attempt in range(max_attempts):

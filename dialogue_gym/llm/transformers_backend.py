@@ -2,7 +2,8 @@
 
 Give it a path (or hub-style directory) to load, or an in-memory model and tokenizer. Sampling is
 seeded per request, so a seed gives the same answer; a lock serializes generation (one CPU model
-is not run by several threads at once). ``async`` calls run in a worker thread.
+is not run by several threads at once). ``async`` calls run in a worker thread. A request with a
+``json_schema`` that :func:`~.constrained.schema_regex` translates decodes under that constraint.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import threading
 from typing import Any
 
 from .base import ChatBackend, ChatResult, Message, SamplingParams
+from .constrained import RegexLogitsProcessor, TokenTable, schema_regex
 
 
 class TransformersBackend(ChatBackend):
@@ -49,6 +51,7 @@ class TransformersBackend(ChatBackend):
         self.tokenizer = tokenizer
         self.device = device
         self._lock = threading.Lock()
+        self._tokens: TokenTable | None = None
         self.requests = 0
 
     def describe(self) -> dict[str, Any]:
@@ -72,6 +75,12 @@ class TransformersBackend(ChatBackend):
             gen_kw.update(temperature=params.temperature, top_p=params.top_p)
         pad = self.tokenizer.pad_token_id
         gen_kw["pad_token_id"] = pad if pad is not None else self.tokenizer.eos_token_id
+        pattern = schema_regex(params.json_schema)
+        if pattern is not None:  # decode only answers of the schema
+            if self._tokens is None:
+                self._tokens = TokenTable(self.tokenizer)
+            prompt = enc["input_ids"].shape[1]
+            gen_kw["logits_processor"] = [RegexLogitsProcessor(self._tokens, pattern, prompt)]
         with self._lock, torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(0 if seed is None else int(seed) % (2**63))
             out = self.model.generate(**enc, **gen_kw)

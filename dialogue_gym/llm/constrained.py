@@ -1,0 +1,129 @@
+"""Constrained structured answers: JSON schemas for the outcome questions, and a logits processor
+that makes a local transformers model write only text of a given regular language.
+
+Endpoints get the schema itself (``response_format`` of type ``json_schema``: OpenAI, vLLM and
+llama.cpp's server enforce it). A local model gets :class:`RegexLogitsProcessor`, which at each
+step masks every token whose text would leave the language, and allows the end of the answer
+only once the text is complete. Only the schemas :func:`schema_regex` can translate are enforced
+locally: an object with one number in a range, the shape of every outcome question and of the
+LLM judge. Any other schema decodes freely and relies on parsing and re-asking.
+
+Why not a library: lm-format-enforcer 0.11.3 (pure Python, full JSON schemas) fails to import its
+transformers integration under transformers 5 (``transformers.tokenization_utils`` moved), and
+outlines pulls a Rust core and its own model wrappers. One number in a range needs only a regular
+expression, matched partially by the ``regex`` package that transformers already depends on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import regex
+
+WS = r"[ ]?"
+"""Optional single space between JSON tokens (more would only let a small model ramble)."""
+
+
+def number_schema(key: str, low: float, high: float) -> dict[str, Any]:
+    """JSON schema of ``{"<key>": <number in [low, high]>}``."""
+    return {
+        "type": "object",
+        "properties": {key: {"type": "number", "minimum": low, "maximum": high}},
+        "required": [key],
+        "additionalProperties": False,
+    }
+
+
+def _number_regex(low: float, high: float) -> str:
+    """Decimal numbers (at most two decimals) in ``[low, high]``, for integer bounds."""
+    if low != int(low) or high != int(high) or low > high:
+        raise ValueError(f"number bounds must be integers with low <= high, got [{low}, {high}]")
+    low, high = int(low), int(high)
+    frac, zeros = r"(\.[0-9]{1,2})?", r"(\.0{1,2})?"
+    parts = []
+    for k in range(max(low, 0), high + 1):  # 0 .. high
+        parts.append(f"{k}{zeros if k == high else frac}")
+    for k in range(1, -low + 1) if low < 0 else ():  # -1 .. low, and -0.xx
+        parts.append(f"-{k}{zeros if k == -low else frac}")
+    if low < 0:
+        parts.append(r"-0\.[0-9]{1,2}")
+    return "(" + "|".join(parts) + ")"
+
+
+def schema_regex(schema: dict[str, Any] | None) -> str | None:
+    """A regular expression for the JSON texts ``schema`` allows, where this module can write
+    one (an object with a single number property with integer bounds); otherwise ``None``."""
+    if not schema or schema.get("type") != "object":
+        return None
+    props = schema.get("properties") or {}
+    if len(props) != 1:
+        return None
+    ((key, spec),) = props.items()
+    if spec.get("type") not in ("number", "integer") or not regex.fullmatch(r"[A-Za-z_]+", key):
+        return None
+    low, high = spec.get("minimum"), spec.get("maximum")
+    if low is None or high is None or low != int(low) or high != int(high):
+        return None
+    number = _number_regex(low, high)
+    if spec["type"] == "integer":
+        number = "(" + "|".join(str(k) for k in range(int(low), int(high) + 1)) + ")"
+    return rf'{WS}\{{{WS}"{key}"{WS}:{WS}{number}{WS}\}}'
+
+
+class TokenTable:
+    """Each token id's text, as appended to an answer (computed once per tokenizer)."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        # decoded after a reference token and cut: tokenizers that drop a token's leading space
+        # when it is decoded alone (SentencePiece) keep it, as they do inside a text
+        ref = tokenizer.encode("0", add_special_tokens=False)[-1:]
+        head = len(tokenizer.decode(ref))
+        self.texts = [tokenizer.decode(ref + [i])[head:] for i in range(len(tokenizer))]
+        self.eos = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
+        self.by_first: dict[str, list[int]] = {}
+        for i, t in enumerate(self.texts):
+            if t and i not in self.eos:
+                self.by_first.setdefault(t[0], []).append(i)
+
+
+class RegexLogitsProcessor:
+    """A ``transformers`` logits processor: only tokens that keep the answer a prefix of a match
+    of ``pattern``; the end-of-sequence token only once the answer matches in full. Batch size 1
+    (the backend generates one answer per request)."""
+
+    def __init__(self, table: TokenTable, pattern: str, prompt_length: int) -> None:
+        self.table = table
+        self.pattern = regex.compile(pattern)
+        self.prompt_length = prompt_length
+        self._allowed: dict[str, list[int]] = {}
+
+    def _prefix_ok(self, text: str) -> bool:
+        return self.pattern.fullmatch(text, partial=True) is not None
+
+    def allowed(self, text: str) -> list[int]:
+        """Token ids allowed after the answer ``text`` (memoized per text)."""
+        if text in self._allowed:
+            return self._allowed[text]
+        out = []
+        for first, ids in self.table.by_first.items():
+            if not self._prefix_ok(text + first):
+                continue
+            out += [i for i in ids if self._prefix_ok(text + self.table.texts[i])]
+        if self.pattern.fullmatch(text) is not None:
+            out += sorted(self.table.eos)
+        self._allowed[text] = out
+        return out
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        """Mask the scores of the tokens that would leave the language."""
+        import torch
+
+        if input_ids.shape[0] != 1:
+            raise ValueError("RegexLogitsProcessor decodes one answer at a time")
+        text = "".join(self.table.texts[i] for i in input_ids[0, self.prompt_length :].tolist())
+        allowed = self.allowed(text)
+        if not allowed:  # cannot happen for a well-formed pattern; end rather than loop
+            allowed = sorted(self.table.eos)
+        mask = torch.full_like(scores, float("-inf"))
+        mask[:, allowed] = 0.0
+        return scores + mask
