@@ -2,10 +2,12 @@
 
 Runs short Persuasion-v0 and Counseling-v0 episodes with the LLM user played by SmolLM2 (scripted
 agent, ``--max-turns`` turns) and asks the LLM judge about each transcript; reports the share of
-answers valid on the first attempt, within the allowed 3, and never. The cache is off. Prints
-the model's load time first (the README's figure).
+answers valid on the first attempt and within the allowed 3, and how the valid outcomes are
+distributed (a constant answer is not a working user). Both answers are decoded under their
+JSON schema (``dialogue_gym.llm.constrained``). The cache is off. Prints the model's load time
+first (the README's figure).
 
-Usage: ``python benchmarks/bench_smollm2_parse.py [--episodes 20] [--max-turns 2]``
+Usage: ``python benchmarks/bench_smollm2_parse.py [--episodes 50] [--max-turns 2]``
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dialogue_gym.llm.parsing import ParseFailure
 def main() -> None:
     """Print parse rates per env for the user's final answer and the judge."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--episodes", type=int, default=20)
+    p.add_argument("--episodes", type=int, default=50)
     p.add_argument("--max-turns", type=int, default=2)
     args = p.parse_args()
     import os
@@ -43,23 +45,35 @@ def main() -> None:
             simulator="llm", llm="local:smollm2", llm_cache=False, max_turns=args.max_turns,
         )  # fmt: skip
         judge = LLMJudge(domain, "local:smollm2", cache=False)
-        user = collections.Counter()
-        for e in r.episodes:
-            user["failed" if e.status == "failed" else "ok"] += 1
-        judged = collections.Counter()
+        ok = [e for e in r.episodes if e.status != "failed"]
+        first = sum((e.outcome or {}).get("parse_attempts") == 1 for e in ok)
+        judged, judge_failed = [], 0
         for e in r.episodes:
             try:
-                judge.score(e.messages or [], seed=e.seed)
-                judged["ok"] += 1
+                judged.append(judge.score(e.messages or [], seed=e.seed))
             except ParseFailure:
-                judged["failed"] += 1
+                judge_failed += 1
         n = len(r.episodes)
         print(
-            f"{env_id}: user outcome parsed {user['ok']}/{n} ({user['ok'] / n:.0%}), "
-            f"judge parsed {judged['ok']}/{n} ({judged['ok'] / n:.0%}), within 3 attempts; "
-            f"mean outcome of parsed {r.summary.get('mean_return', float('nan')):.2f}; "
+            f"{env_id}: user outcome valid {len(ok)}/{n} ({len(ok) / n:.0%}; first attempt "
+            f"{first}), judge valid {len(judged)}/{n} ({len(judged) / n:.0%}); "
             f"{time.time() - t:.0f} s"
         )
+        print(f"  user outcomes: {_histogram([e.reward for e in ok])}")
+        print(f"  judge scores:  {_histogram(judged)}")
+        failures = collections.Counter((e.outcome or {}).get("failure", "?") for e in r.episodes
+                                       if e.status == "failed")  # fmt: skip
+        if failures:
+            print(f"  user failures: {dict(failures)}")
+
+
+def _histogram(values: list[float]) -> str:
+    """``value: count`` pairs, smallest value first, with the mean."""
+    if not values:
+        return "none"
+    counts = collections.Counter(round(float(v), 2) for v in values)
+    pairs = ", ".join(f"{v:g}: {c}" for v, c in sorted(counts.items()))
+    return f"{pairs} (mean {sum(values) / len(values):.2f})"
 
 
 if __name__ == "__main__":
