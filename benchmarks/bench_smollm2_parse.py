@@ -16,7 +16,11 @@ import argparse
 import collections
 import time
 
-import dialogue_gym
+import gymnasium as gym
+from tqdm import tqdm
+
+import dialogue_gym  # noqa: F401 - registers the envs
+from dialogue_gym.agents.scripted import ScriptedAgent
 from dialogue_gym.llm.judge import LLMJudge
 from dialogue_gym.llm.parsing import ParseFailure
 
@@ -40,29 +44,37 @@ def main() -> None:
     )
     for env_id, domain in (("Persuasion-v0", "persuasion"), ("Counseling-v0", "counseling")):
         t = time.time()
-        r = dialogue_gym.evaluate(
-            "scripted", env_id, args.episodes, seed=0, progress=True, keep_transcripts=True,
-            simulator="llm", llm="local:smollm2", llm_cache=False, max_turns=args.max_turns,
-        )  # fmt: skip
+        env = gym.make(env_id, simulator="llm", llm="local:smollm2", llm_cache=False,
+                       max_turns=args.max_turns)  # fmt: skip
+        agent = ScriptedAgent(domain)
+        episodes = []  # (reward, info at the end, transcript) per episode
+        for seed in tqdm(range(args.episodes), desc=env_id):
+            obs, info = env.reset(seed=seed)
+            agent.reset(seed=seed)
+            done = False
+            while not done:
+                obs, reward, term, trunc, info = env.step(agent.act(obs, info))
+                done = term or trunc
+            episodes.append((reward, info, info["messages"]))
         judge = LLMJudge(domain, "local:smollm2", cache=False)
-        ok = [e for e in r.episodes if e.status != "failed"]
-        first = sum((e.outcome or {}).get("parse_attempts") == 1 for e in ok)
+        ok = [(r, i) for r, i, _ in episodes if i.get("status") != "failed"]
+        first = sum(i.get("parse_attempts") == 1 for _, i in ok)
         judged, judge_failed = [], 0
-        for e in r.episodes:
+        for seed, (_, _, messages) in enumerate(episodes):
             try:
-                judged.append(judge.score(e.messages or [], seed=e.seed))
+                judged.append(judge.score(messages, seed=seed))
             except ParseFailure:
                 judge_failed += 1
-        n = len(r.episodes)
+        n = len(episodes)
         print(
             f"{env_id}: user outcome valid {len(ok)}/{n} ({len(ok) / n:.0%}; first attempt "
             f"{first}), judge valid {len(judged)}/{n} ({len(judged) / n:.0%}); "
             f"{time.time() - t:.0f} s"
         )
-        print(f"  user outcomes: {_histogram([e.reward for e in ok])}")
+        print(f"  user outcomes: {_histogram([r for r, _ in ok])}")
         print(f"  judge scores:  {_histogram(judged)}")
-        failures = collections.Counter((e.outcome or {}).get("failure", "?") for e in r.episodes
-                                       if e.status == "failed")  # fmt: skip
+        failures = collections.Counter(i.get("failure", "?") for _, i, _ in episodes
+                                       if i.get("status") == "failed")  # fmt: skip
         if failures:
             print(f"  user failures: {dict(failures)}")
 
