@@ -657,6 +657,8 @@ OUTPUTS = ("out", "pairs", "png")
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dialogue-gym`` console script."""
+    from .llm.base import BackendError
+
     args = build_parser().parse_args(argv)
     try:
         from .files import check_writable
@@ -671,6 +673,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"dialogue-gym: error: {e}", file=sys.stderr)
         return 2
+    except BackendError as e:  # not a result: nothing was recorded for the work in flight
+        print(f"dialogue-gym: backend error: {e}", file=sys.stderr)
+        return 1
     except OSError as e:  # a missing file, a folder where a file was expected, no permission
         where = f"{e.filename}: " if e.filename else ""
         print(f"dialogue-gym: error: {where}{e.strerror or e}", file=sys.stderr)

@@ -10,7 +10,9 @@ Success, per domain:
 
 An episode whose simulator failed (an LLM that never gave a valid answer, say) has status
 ``"failed"``: it counts in ``n_failed``, as an unsuccessful episode in the success rate, and is
-left out of the mean return rather than scored as 0.
+left out of the mean return rather than scored as 0. A backend that cannot be reached or errs
+after its retries is not a model's answer: its ``BackendError`` stops the evaluation (rerun it:
+the completion cache keeps what was done).
 
 Normalized score: ``(x - random) / (oracle - random)``, where ``x`` is the agent's mean return
 and ``random`` / ``oracle`` are the random agent's and the oracle's mean returns on the *same*
@@ -112,14 +114,15 @@ class EvaluationResult:
 def _episode(
     agent: Agent, env: gym.Env, domain: str, seed: int, keep: bool, judge: Any
 ) -> EpisodeRecord:
-    """Play one seed; an LLM that fails for good makes the episode "failed", not an exception."""
-    from .llm.base import BackendError
+    """Play one seed. A model that cannot answer (the user's or the agent's: no valid structured
+    answer) makes the episode "failed", a result; a backend that cannot be reached or errs
+    (:class:`~dialogue_gym.llm.base.BackendError`) is not a result and propagates."""
     from .llm.parsing import ParseFailure
 
     try:
         ep = play_episode(env, agent, seed)
-    except BackendError as e:
-        return EpisodeRecord(seed, 0.0, 0, "failed", False, "failed", f"agent backend error: {e}")
+    except ParseFailure as e:
+        return EpisodeRecord(seed, 0.0, 0, "failed", False, "failed", f"agent gave no answer: {e}")
     info = ep.final_info
     failed = info.get("status") == "failed"
     record = EpisodeRecord(
@@ -136,7 +139,7 @@ def _episode(
     if judge is not None and not failed:
         try:
             record.judge_score = judge.score(ep.messages, seed=seed)
-        except (ParseFailure, BackendError) as e:
+        except ParseFailure as e:  # the judge's backend erring propagates: not a result
             record.judge_failure = str(e)
     return record
 

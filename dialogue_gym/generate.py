@@ -27,6 +27,7 @@ import gymnasium as gym
 from .episode import Episode, Turn
 from .evaluation import env_domain
 from .jsonl import EpisodeWriter, read_episodes
+from .llm.base import BackendError
 from .stats import mean_ci
 
 
@@ -218,6 +219,11 @@ def generate(
                 written += 1
                 if bar:
                     bar.update()
+    except BackendError as e:  # not a result: the episodes in flight are not written
+        raise BackendError(
+            f"{e} ({written} episodes written now; the ones in flight were not: rerun the same "
+            "command to resume, and they are played again)"
+        ) from e
     finally:
         if bar:
             bar.close()

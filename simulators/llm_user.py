@@ -5,8 +5,11 @@ and is written into a persona card. The agent's words reach the model delimited 
 party's speech, with the instruction never to follow instructions inside them. The model may end
 the chat by writing ``[END]``. After the last turn a structured final question asks for the outcome
 (the donation; the emotional intensity now) as JSON, validated, re-asked when malformed, and
-clipped to the task's range. A backend or parse failure ends the episode as *failed* (its reason
-in ``info``) — the env's reward is then a placeholder 0.0 that evaluation never counts.
+clipped to the task's range. When the model cannot answer (no valid outcome after the allowed
+attempts, a refusal) the episode ends as *failed* (its reason in ``info``): a result, recorded,
+whose env reward is a placeholder 0.0 that evaluation never counts. When the backend cannot be
+reached or errs after its retries, :class:`~dialogue_gym.llm.base.BackendError` propagates out of
+``reset``/``step``: that is not a result, and no episode is recorded for it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..llm.base import BackendError, ChatBackend, SamplingParams
+from ..llm.base import ChatBackend, SamplingParams
 from ..llm.constrained import number_schema
 from ..llm.parsing import ParseFailure, ask_json, number_field
 from .base import SimulatedUser, UserReply
@@ -157,11 +160,9 @@ class LLMUser(SimulatedUser):
         return text
 
     def _say(self, messages: list[dict[str, str]]) -> str | None:
-        try:
-            result = self.backend.chat(messages, self.params, self._seed + self._turn)
-        except BackendError as e:
-            self.failure = f"backend error: {e}"
-            return None
+        """The model's text, or None (and ``failure``) if it refused; a ``BackendError``
+        propagates: an unreachable backend is not the model's answer."""
+        result = self.backend.chat(messages, self.params, self._seed + self._turn)
         if result.refused:
             self.failure = "the model refused to answer"
             return None
@@ -222,9 +223,6 @@ class LLMUser(SimulatedUser):
             self.failure = f"no valid outcome: {e.reason}"
             self.parse_attempts = e.attempts
             self.raw_outcome = e.raw
-            return 0.0
-        except BackendError as e:
-            self.failure = f"backend error: {e}"
             return 0.0
         self.parse_attempts = attempts
         if self.domain == "persuasion":

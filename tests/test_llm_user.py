@@ -96,7 +96,11 @@ def test_unparseable_outcome_fails_the_episode_and_evaluation_does_not_score_it(
         assert r.summary["success_rate"] == 0 and all(e.status == "failed" for e in r.episodes)
 
 
-def test_backend_failure_mid_episode_ends_it_as_failed():
+def test_backend_failure_is_not_a_result():
+    """An unreachable backend stops the episode with BackendError (nothing recorded), unlike a
+    model that answers unusably; generate writes nothing for it and a rerun fills it in."""
+    from dialogue_gym.llm.base import BackendError
+
     with FakeChatServer(role_player()) as s:
         env = gym.make("Persuasion-v0", simulator="llm", llm=f"{s.url}#fake", max_turns=3,
                        llm_cache=False)  # fmt: skip
@@ -105,9 +109,34 @@ def test_backend_failure_mid_episode_ends_it_as_failed():
         )
         env.reset(seed=1)
         s.inject(*[Fault("status", 500)] * 4)
-        obs, reward, term, trunc, info = env.step("Hello!")
-        assert term and info["status"] == "failed" and "backend error" in info["failure"]
-        assert info["end_reason"] == "failed"
+        with pytest.raises(BackendError, match="gave up after 1 retries"):
+            env.step("Hello!")
+
+
+def test_generate_with_the_server_down_writes_nothing_and_resumes(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from dialogue_gym.jsonl import read_episodes
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    out = tmp_path / "d.jsonl"
+    base = [sys.executable, "-m", "dialogue_gym.cli", "generate", "--env", "Persuasion-v0",
+            "--agent", "scripted", "--episodes", "3", "--max-turns", "1", "--simulator", "llm",
+            "--out", str(out)]  # fmt: skip
+    down = subprocess.run([*base, "--llm", f"http://127.0.0.1:{dead}/v1#fake", "--no-cache"],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert down.returncode == 1 and "backend error" in down.stderr, down.stderr
+    assert "Traceback" not in down.stderr and not out.exists()
+    with FakeChatServer(role_player()) as s:
+        up = subprocess.run([*base, "--llm", f"{s.url}#fake"], capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
+    assert up.returncode == 0, up.stderr
+    episodes = read_episodes(out)[0]
+    assert len(episodes) == 3 and all(e.status == "ok" and e.reward == 0.75 for e in episodes)
 
 
 def test_user_can_end_the_chat():
@@ -165,12 +194,14 @@ def test_prompting_agent_and_procot_plan():
         assert r.summary["n_episodes"] == 2 and r.agent["name"] == "prompting"
 
 
-def test_agent_backend_failure_is_a_failed_episode():
+def test_agent_backend_failure_stops_the_evaluation():
+    from dialogue_gym.llm.base import BackendError
+
     with FakeChatServer(lambda body: "hi") as s:
         s.inject(*[Fault("status", 400)] * 3)
-        r = dialogue_gym.evaluate(f"prompting:llm={s.url}#fake,cache=false", "Persuasion-v0", 1,
+        with pytest.raises(BackendError, match="BadRequest"):
+            dialogue_gym.evaluate(f"prompting:llm={s.url}#fake,cache=false", "Persuasion-v0", 1,
                                   0, progress=False, oracle=False)  # fmt: skip
-        assert r.episodes[0].status == "failed" and "agent backend error" in r.episodes[0].reason
 
 
 def test_llm_judge_scores_and_fails_cleanly():

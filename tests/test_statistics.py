@@ -13,7 +13,7 @@ from dialogue_gym.agents.base import Agent
 from dialogue_gym.agents.scripted import ScriptedAgent
 from dialogue_gym.benchmark import _returns
 from dialogue_gym.evaluation import reference_returns
-from dialogue_gym.llm.base import BackendError
+from dialogue_gym.llm.parsing import ParseFailure
 from dialogue_gym.stats import (
     TwoLevelBootstrap,
     holm,
@@ -107,7 +107,7 @@ class _FailsOnEvenSeeds(Agent):
 
     def act(self, observation, info):
         if self.seed % 2 == 0:
-            raise BackendError("unreachable")
+            raise ParseFailure("no valid strategy", "?", 3)  # the agent's model gave no answer
         return self.inner.act(observation, info)
 
 
