@@ -105,17 +105,28 @@ def test_cache_makes_a_second_run_free_and_never_stores_the_key(server, tmp_path
     assert b"sk-secret" not in (tmp_path / "completions.sqlite").read_bytes()
 
 
-def test_truncated_refused_and_failed_answers_are_not_cached(server, tmp_path):
+def test_cut_answers_are_cached_as_cut_errors_and_rejected_answers_are_not(server, tmp_path):
     b = CachedBackend(_backend(server), tmp_path)
-    server.inject(Fault("truncated", text='{"dona'))
-    assert b.chat(MSG).truncated
-    assert not b.chat(MSG).truncated  # asked again: not served from the cache
-    assert server.requests == 2
+    server.inject(Fault("truncated", text="I might give a little, but"))
+    first = b.chat(MSG)
+    again = b.chat(MSG)  # a cut reply that a run used replays, still marked as cut
+    assert first.truncated and again.truncated and again.cached and again.text == first.text
+    assert server.requests == 1
     server.inject(*[Fault("status", 500)] * 5)
     with pytest.raises(BackendError):
         b.chat([{"role": "user", "content": "boom"}])
     server.faults.clear()
     assert b.chat([{"role": "user", "content": "boom"}]).text == "You said: boom"
+    # an answer ask_json rejects is removed: only the accepted one stays
+    replies = iter(['{"donation": "a lot"}', '{"donation": 1}', '{"donation": 2}'])
+    with FakeChatServer(lambda body: next(replies)) as s:
+        b = CachedBackend(_backend(s), tmp_path / "c2")
+        assert ask_json(b, MSG, number_field("donation", 0, 2), seed=1)[:2] == (1.0, 2)
+        rows = sqlite3.connect(tmp_path / "c2" / "completions.sqlite").execute(
+            "SELECT text FROM completions").fetchall()  # fmt: skip
+        assert rows == [('{"donation": 1}',)]
+        assert ask_json(b, MSG, number_field("donation", 0, 2), seed=1)[:2] == (2.0, 1)
+        assert s.requests == 3  # the rejected first attempt was asked again
 
 
 def _hammer(args):

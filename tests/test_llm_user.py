@@ -139,6 +139,20 @@ def test_generate_with_the_server_down_writes_nothing_and_resumes(tmp_path):
     assert len(episodes) == 3 and all(e.status == "ok" and e.reward == 0.75 for e in episodes)
 
 
+def test_a_cut_reply_the_episode_used_replays_from_the_cache():
+    with FakeChatServer(role_player()) as s:
+        spec = f"{s.url}#fake"
+        s.inject(Fault("truncated", text="Well, I might give a little, but"))
+        first = _play(gym.make("Persuasion-v0", simulator="llm", llm=spec, max_turns=2),
+                      ["Hi there!", "Would you give $1?"])  # fmt: skip
+        n = s.requests
+        again = _play(gym.make("Persuasion-v0", simulator="llm", llm=spec, max_turns=2),
+                      ["Hi there!", "Would you give $1?"])  # fmt: skip
+        assert s.requests == n  # nothing asked again, the cut reply included
+        assert again[3]["messages"] == first[3]["messages"] and again[0] == first[0]
+        assert first[3]["messages"][1]["content"] == "Well, I might give a little, but"
+
+
 def test_user_can_end_the_chat():
     with FakeChatServer(role_player(reply=f"I have to go now. {END}")) as s:
         env = gym.make("Persuasion-v0", simulator="llm", llm=f"{s.url}#fake", max_turns=5)
@@ -157,7 +171,7 @@ def test_second_identical_run_makes_no_requests():
 
 
 def test_concurrent_episodes_share_one_cache_and_match_serial():
-    with FakeChatServer(role_player(), latency=0.02) as s:
+    with FakeChatServer(role_player('{"intensity": 2}'), latency=0.02) as s:
         kw = dict(simulator="llm", llm=f"{s.url}#fake", max_turns=2)
         par = dialogue_gym.evaluate("scripted", "Counseling-v0", 12, 0, progress=False,
                                     concurrency=6, **kw)  # fmt: skip

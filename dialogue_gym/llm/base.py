@@ -74,6 +74,13 @@ class ChatBackend(ABC):
         """Async form; the default runs :meth:`chat` in a worker thread."""
         return await asyncio.to_thread(self.chat, messages, params, seed)
 
+    def forget(
+        self, messages: list[Message], params: SamplingParams | None = None, seed: int | None = None
+    ) -> None:
+        """Drop a stored answer to this request (a cache does; others store nothing): called
+        when the answer was rejected, so that it is never served again."""
+        return None
+
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """What determines this backend's answers (kind, model, base URL): never a secret."""

@@ -2,9 +2,12 @@
 
 The key is the SHA-256 of the canonical JSON of everything that determines an answer: the inner
 backend's description (kind, base URL, model — never a key), the messages, the sampling
-parameters and the seed (distinct samples are asked for with distinct seeds). Errors, refusals and
-truncated answers are never stored. Each write is one SQLite transaction (atomic); WAL mode and a
-busy timeout let several processes share one file.
+parameters and the seed (distinct samples are asked for with distinct seeds). Every answer a run
+consumes is stored, an answer cut at the token limit too (with its ``finish_reason``
+``"length"``, so it replays as cut): a rerun then replays the run exactly, whatever the server
+would answer now. Errors and refusals are never stored, and an answer the caller rejected is
+removed (:meth:`CachedBackend.forget`, called by :func:`~.parsing.ask_json`). Each write is one
+SQLite transaction (atomic); WAL mode and a busy timeout let several processes share one file.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ class CachedBackend(ChatBackend):
         return ChatResult(text=row[0], finish_reason=row[1], cached=True) if row else None
 
     def _put(self, key: str, result: ChatResult) -> None:
-        if result.truncated or result.refused:
+        if result.refused:
             return
         with self._conn() as conn:  # one transaction
             conn.execute(
@@ -105,10 +108,18 @@ class CachedBackend(ChatBackend):
             self.misses += 1
         return key, params, hit
 
+    def forget(
+        self, messages: list[Message], params: SamplingParams | None = None, seed: int | None = None
+    ) -> None:
+        """Remove the stored answer to this request, if any."""
+        key = cache_key(self.describe(), messages, params or SamplingParams(), seed)
+        with self._conn() as conn:
+            conn.execute("DELETE FROM completions WHERE key = ?", (key,))
+
     def chat(
         self, messages: list[Message], params: SamplingParams | None = None, seed: int | None = None
     ) -> ChatResult:
-        """A cached answer, or the inner backend's (stored unless truncated or refused)."""
+        """A cached answer, or the inner backend's (stored unless refused)."""
         key, params, hit = self._lookup(messages, params, seed)
         if hit is not None:
             return hit

@@ -1,8 +1,9 @@
 """Structured answers: extract a JSON object from model text, validate it, re-ask when malformed.
 
 Transport errors are the retry layer's business; here a *well-delivered but unusable* answer is
-re-asked (telling the model what was wrong) a bounded number of times, then reported as a
-:class:`ParseFailure` that keeps the raw text and the number of attempts — never scored as 0.
+removed from the cache and re-asked (telling the model what was wrong) a bounded number of times,
+then reported as a :class:`ParseFailure` that keeps the raw text and the number of attempts —
+never scored as 0.
 """
 
 from __future__ import annotations
@@ -94,13 +95,15 @@ def ask_json(
     convo = list(messages)
     raw, reason = "", ""
     for attempt in range(max_attempts):
-        result = backend.chat(convo, params, None if seed is None else seed + attempt)
+        request_seed = None if seed is None else seed + attempt
+        result = backend.chat(convo, params, request_seed)
         raw = result.text
         try:
             if result.truncated:
                 raise ValueError("the answer was cut off")
             return validate(extract_json(raw)), attempt + 1, raw
         except ValueError as e:
+            backend.forget(convo, params, request_seed)  # never served again from a cache
             reason = str(e)
             convo = convo + [
                 {"role": "assistant", "content": raw},
