@@ -252,13 +252,19 @@ def test_endpoint_gets_the_schema_and_falls_back_when_refused():
         assert sent["type"] == "json_schema" and sent["json_schema"]["schema"] == schema
         assert b.schema_supported is True
     with FakeChatServer(lambda body: '{"donation": 2}') as s:
-        s.inject(Fault("status", 400))  # a server that does not know response_format
+        s.inject(Fault("status", 400))  # refuses OpenAI's form: llama-cpp-python's form next
         b = _backend(s)
         assert ask_json(b, MSG, validate, seed=1, schema=schema)[0] == 2.0
-        assert "response_format" in s.bodies[0] and "response_format" not in s.bodies[1]
-        assert b.schema_supported is False
+        assert s.bodies[1]["response_format"] == {"type": "json_object", "schema": schema}
         ask_json(b, MSG, validate, seed=2, schema=schema)
-        assert s.requests == 3 and "response_format" not in s.bodies[2]  # not sent again
+        assert s.bodies[2]["response_format"]["type"] == "json_object" and b.schema_supported
+    with FakeChatServer(lambda body: '{"donation": 2}') as s:
+        s.inject(Fault("status", 400), Fault("status", 422))  # knows no response_format
+        b = _backend(s)
+        assert ask_json(b, MSG, validate, seed=1, schema=schema)[0] == 2.0
+        assert "response_format" not in s.bodies[2] and b.schema_supported is False
+        ask_json(b, MSG, validate, seed=2, schema=schema)
+        assert s.requests == 4 and "response_format" not in s.bodies[3]  # not sent again
         assert asyncio.run(b.achat(MSG, SamplingParams(json_schema=schema))).text
 
 

@@ -4,9 +4,12 @@ server, Ollama, ...) through the official ``openai`` client, sync and async.
 The API key is read from the environment only (``api_key_env``, default ``OPENAI_API_KEY``) and
 never stored in results, caches or logs. Endpoints that need no key (a local server) get a
 placeholder. Retries are ours (:mod:`.retry`), the SDK's are off. A request with a
-``json_schema`` sends it as ``response_format`` (type ``json_schema``); a server that rejects that
-field (HTTP 400/422 on such a request) is asked again without it, and is not sent it again: its
-answers then rely on parsing and re-asking.
+``json_schema`` sends it as ``response_format``: first in OpenAI's form (``{"type":
+"json_schema", ...}``: OpenAI, vLLM, llama.cpp's own server), and if the server rejects that
+(HTTP 400/422, or an error that names ``response_format`` — llama-cpp-python's server answers 500),
+in llama-cpp-python's form (``{"type": "json_object", "schema": ...}``); a server that takes
+neither is asked again without it, and not sent it again: its answers then rely on parsing and
+re-asking.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ from .base import BackendError, ChatBackend, ChatResult, Message, SamplingParams
 from .retry import Retryable, RetryPolicy, acall_with_retries, call_with_retries
 
 OPENAI_URL = "https://api.openai.com/v1"
+SCHEMA_FORMATS = {
+    "json_schema": lambda schema: {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": schema, "strict": True},
+    },
+    "json_object": lambda schema: {"type": "json_object", "schema": schema},
+}
+"""The ``response_format`` forms that carry a JSON schema, in the order they are tried."""
 
 
 def _retry_after(err: Exception) -> float | None:
@@ -63,8 +74,10 @@ class OpenAIBackend(ChatBackend):
         self._async_common = common
         self.requests = 0
         self.retries = 0
+        self.schema_formats = list(SCHEMA_FORMATS)
+        """The ``response_format`` forms still to try, the one in use first (empty: none)."""
         self.schema_supported: bool | None = None
-        """Whether the server took ``response_format`` (None: not asked yet)."""
+        """Whether the server took a ``response_format`` (None: not asked yet)."""
 
     def describe(self) -> dict[str, Any]:
         """Kind, base URL and model (never the key)."""
@@ -82,24 +95,27 @@ class OpenAIBackend(ChatBackend):
             kw["stop"] = list(params.stop)
         if seed is not None:
             kw["seed"] = seed
-        if params.json_schema is not None and self.schema_supported is not False:
-            kw["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "answer", "schema": params.json_schema, "strict": True},
-            }
+        if params.json_schema is not None and self.schema_formats:
+            kw["response_format"] = SCHEMA_FORMATS[self.schema_formats[0]](params.json_schema)
         return kw
 
     def _schema_rejected(self, err: Exception, kw: dict[str, Any]) -> bool:
-        """True (and remembered) if ``err`` is the server refusing a ``response_format``."""
+        """True if ``err`` is the server refusing this ``response_format`` form; the next form
+        (or none) is then put in ``kw`` and remembered for later requests."""
         import openai
 
-        rejected = "response_format" in kw and isinstance(
-            err, openai.BadRequestError | openai.UnprocessableEntityError
-        )
-        if rejected:
+        if "response_format" not in kw or not isinstance(err, openai.APIStatusError):
+            return False
+        if err.status_code not in (400, 422) and "response_format" not in str(err):
+            return False
+        schema = kw.pop("response_format")
+        schema = schema.get("json_schema", {}).get("schema") or schema.get("schema")
+        self.schema_formats.pop(0)
+        if self.schema_formats:
+            kw["response_format"] = SCHEMA_FORMATS[self.schema_formats[0]](schema)
+        else:
             self.schema_supported = False
-            kw.pop("response_format")
-        return rejected
+        return True
 
     @staticmethod
     def _result(response: Any) -> ChatResult:
