@@ -14,6 +14,7 @@ re-asking.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -108,9 +109,10 @@ class OpenAIBackend(ChatBackend):
             return False
         if err.status_code not in (400, 422) and "response_format" not in str(err):
             return False
-        schema = kw.pop("response_format")
-        schema = schema.get("json_schema", {}).get("schema") or schema.get("schema")
-        self.schema_formats.pop(0)
+        sent = kw.pop("response_format")
+        schema = sent.get("json_schema", {}).get("schema") or sent.get("schema")
+        with contextlib.suppress(ValueError):  # another thread may have dropped it already
+            self.schema_formats.remove(sent["type"])
         if self.schema_formats:
             kw["response_format"] = SCHEMA_FORMATS[self.schema_formats[0]](schema)
         else:
