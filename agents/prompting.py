@@ -107,6 +107,14 @@ class ProCoTAgent(PromptingAgent):
         self.max_parse_attempts = max_parse_attempts
         self.last_plan: dict[str, Any] = {}
         self.plan_failures = 0
+        self.plan_schema = {
+            "type": "object",
+            "properties": {"strategy": {"type": "string", "enum": list(self.domain.strategies)},
+                           "reason": {"type": "string"}},
+            "required": ["strategy", "reason"],
+            "additionalProperties": False,
+        }  # fmt: skip
+        """The plan's JSON schema (sent to endpoints; enforced on local models)."""
 
     def _validate(self, obj: Any) -> str:
         names = {s.lower(): s for s in self.domain.strategies}
@@ -130,6 +138,7 @@ class ProCoTAgent(PromptingAgent):
             strategy, attempts, raw = ask_json(
                 self.backend, [*history, {"role": "user", "content": plan_prompt}],
                 self._validate, params, self._request_seed(1), self.max_parse_attempts,
+                schema=self.plan_schema,
             )  # fmt: skip
             self.last_plan = {"strategy": strategy, "attempts": attempts, "raw": raw}
             instruction = (

@@ -42,7 +42,7 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
             "additionalProperties": False}  # fmt: skip
 
 
-CONTINUATION = _object({"turns": {"type": "array", "items": _object(
+CONTINUATION = _object({"turns": {"type": "array", "minItems": 1, "items": _object(
     {"role": {"type": "string", "enum": ["user", "agent"]}, "text": STRING})}})  # fmt: skip
 """The forward model's answer: the rest of the dialogue, both sides."""
 

@@ -210,8 +210,35 @@ def test_schema_regex_accepts_exactly_the_numbers_in_range():
                 '```json {"reduction": 1}', '{"reduction": 1, "why": "x"}'):  # fmt: skip
         assert not pattern.fullmatch(bad), bad
     assert pattern.fullmatch('{"reduction": -3.', partial=True)  # a prefix of a valid answer
-    assert schema_regex({"type": "object", "properties": {"text": {"type": "string"}}}) is None
+    untranslated = {"type": "object", "properties": {"n": {"type": "number"}}}  # no bounds
+    assert schema_regex(untranslated) is None
     assert schema_regex(number_schema("x", 0, 2.5)) is None  # not translated: decoded freely
+
+
+def test_structured_schemas_constrain_strings_enums_and_lists():
+    """The hindsight controller's and forward model's answers, and the processor's shortcut
+    inside a free string (every plain token allowed, a quote only where it closes validly)."""
+    import regex
+    from tiny_lm import tiny_bpe_tokenizer
+
+    from dialogue_gym.hindsight.llm import CONTINUATION
+    from dialogue_gym.llm.constrained import RegexLogitsProcessor, TokenTable, schema_regex
+
+    cont = regex.compile(schema_regex(CONTINUATION))
+    assert cont.fullmatch('{"turns": [{"role": "user", "text": "Oh, \\"fine\\"."}]}')
+    for bad in ('{"turns": []}', '{"turns": [{"role": "bot", "text": "x"}]}',
+                '{"turns": [{"text": "x", "role": "user"}]}'):  # fmt: skip
+        assert not cont.fullmatch(bad), bad
+    tok = tiny_bpe_tokenizer()
+    table = TokenTable(tok)
+    proc = RegexLogitsProcessor(table, schema_regex(CONTINUATION), 0)
+    inside = proc.allowed('{"turns": [{"role": "user", "text": "I see')
+    assert set(table.plain) <= set(inside) and not set(table.eos) & set(inside)
+    quotes = {i for i in inside if '"' in table.texts[i]}  # a quote may only close the string
+    reopen = {i for i in table.other if regex.search(r'"\s*[A-Za-z:]', table.texts[i])}
+    assert quotes and reopen and not quotes & reopen
+    done = '{"turns": [{"role": "user", "text": "I see"}]}'
+    assert proc.allowed(done) == sorted(table.eos)  # a complete answer may only end
 
 
 def test_constrained_decoding_makes_a_random_model_answer_in_range():

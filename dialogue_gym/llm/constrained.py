@@ -1,21 +1,24 @@
 """Constrained structured answers: JSON schemas for the outcome questions, and a logits processor
 that makes a local transformers model write only text of a given regular language.
 
-Endpoints get the schema itself (``response_format`` of type ``json_schema``: OpenAI, vLLM and
-llama.cpp's server enforce it). A local model gets :class:`RegexLogitsProcessor`, which at each
-step masks every token whose text would leave the language, and allows the end of the answer
-only once the text is complete. Only the schemas :func:`schema_regex` can translate are enforced
-locally: an object with one number in a range, the shape of every outcome question and of the
-LLM judge. Any other schema decodes freely and relies on parsing and re-asking.
+Endpoints get the schema itself (``response_format``, see :mod:`.openai_backend`). A local
+model gets :class:`RegexLogitsProcessor`, which at each step masks every token whose text would
+leave the language, and allows the end of the answer only once the text is complete. Only the
+schemas :func:`schema_regex` can translate are enforced locally: an object with one number in a
+range (every outcome question, the LLM judge) and objects of strings, string enums, bounded
+integers and arrays of such objects with ``minItems`` 0 or 1 (the hindsight controller's and
+forward model's answers, the ProCoT plan). Any other schema decodes freely and relies on parsing
+and re-asking.
 
 Why not a library: lm-format-enforcer 0.11.3 (pure Python, full JSON schemas) fails to import its
 transformers integration under transformers 5 (``transformers.tokenization_utils`` moved), and
-outlines pulls a Rust core and its own model wrappers. One number in a range needs only a regular
-expression, matched partially by the ``regex`` package that transformers already depends on.
+outlines pulls a Rust core and its own model wrappers. The schemas here are regular languages,
+matched partially by the ``regex`` package that transformers already depends on.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import regex
@@ -50,24 +53,57 @@ def _number_regex(low: float, high: float) -> str:
     return "(" + "|".join(parts) + ")"
 
 
+STRING = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt])*"'
+"""A JSON string: any characters but quotes, backslashes and control characters, or an escape."""
+PROBE = "Zq7 ,;:!?()[]{}-+*/=<>@#$%&_~|'"
+"""Text that continues an answer only inside a free string: there, every *plain* token (one
+without quotes, backslashes or control characters) continues it too, which spares checking each."""
+
+
+def _value_regex(spec: dict[str, Any]) -> str | None:
+    """Regex of one JSON value of ``spec``, or None where this module writes none."""
+    kind = spec.get("type")
+    if "enum" in spec:
+        if not all(isinstance(v, str) for v in spec["enum"]):
+            return None
+        return "(?:" + "|".join(regex.escape(json.dumps(v)) for v in spec["enum"]) + ")"
+    if kind == "string":
+        return STRING
+    if kind in ("number", "integer"):
+        low, high = spec.get("minimum"), spec.get("maximum")
+        if low is None or high is None or low != int(low) or high != int(high) or low > high:
+            return None
+        if kind == "integer":
+            return "(?:" + "|".join(str(k) for k in range(int(low), int(high) + 1)) + ")"
+        return _number_regex(low, high)
+    if kind == "array":
+        item = _value_regex(spec.get("items") or {})
+        if item is None or spec.get("minItems", 0) not in (0, 1):
+            return None
+        items = rf"{item}(?:{WS},{WS}{item})*"
+        return rf"\[{WS}{items if spec.get('minItems') else f'(?:{items})?'}{WS}\]"
+    if kind == "object":
+        parts = []
+        for key, sub in (spec.get("properties") or {}).items():
+            value = _value_regex(sub)
+            if value is None or not regex.fullmatch(r"[A-Za-z_]+", key):
+                return None
+            parts.append(rf'"{key}"{WS}:{WS}{value}')
+        if not parts:
+            return None
+        return rf"\{{{WS}" + f"{WS},{WS}".join(parts) + rf"{WS}\}}"
+    return None
+
+
 def schema_regex(schema: dict[str, Any] | None) -> str | None:
     """A regular expression for the JSON texts ``schema`` allows, where this module can write
-    one (an object with a single number property with integer bounds); otherwise ``None``."""
+    one: an object whose properties are numbers or integers with integer bounds, strings, string
+    enums, arrays of these or objects of these, every property present in the schema's order;
+    otherwise ``None`` (the answer is decoded freely)."""
     if not schema or schema.get("type") != "object":
         return None
-    props = schema.get("properties") or {}
-    if len(props) != 1:
-        return None
-    ((key, spec),) = props.items()
-    if spec.get("type") not in ("number", "integer") or not regex.fullmatch(r"[A-Za-z_]+", key):
-        return None
-    low, high = spec.get("minimum"), spec.get("maximum")
-    if low is None or high is None or low != int(low) or high != int(high):
-        return None
-    number = _number_regex(low, high)
-    if spec["type"] == "integer":
-        number = "(" + "|".join(str(k) for k in range(int(low), int(high) + 1)) + ")"
-    return rf'{WS}\{{{WS}"{key}"{WS}:{WS}{number}{WS}\}}'
+    value = _value_regex(schema)
+    return None if value is None else WS + value
 
 
 class TokenTable:
@@ -81,9 +117,14 @@ class TokenTable:
         self.texts = [tokenizer.decode(ref + [i])[head:] for i in range(len(tokenizer))]
         self.eos = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
         self.by_first: dict[str, list[int]] = {}
+        self.plain: list[int] = []
+        """Tokens without quotes, backslashes or control characters."""
+        self.other: list[int] = []
         for i, t in enumerate(self.texts):
             if t and i not in self.eos:
                 self.by_first.setdefault(t[0], []).append(i)
+                bad = any(c in '"\\' or ord(c) < 32 for c in t)
+                (self.other if bad else self.plain).append(i)
 
 
 class RegexLogitsProcessor:
@@ -105,10 +146,16 @@ class RegexLogitsProcessor:
         if text in self._allowed:
             return self._allowed[text]
         out = []
-        for first, ids in self.table.by_first.items():
-            if not self._prefix_ok(text + first):
-                continue
-            out += [i for i in ids if self._prefix_ok(text + self.table.texts[i])]
+        if self._prefix_ok(text + PROBE):  # inside a free string: every plain token continues
+            texts = self.table.texts
+            out = self.table.plain + [
+                i for i in self.table.other if self._prefix_ok(text + texts[i])
+            ]
+        else:
+            for first, ids in self.table.by_first.items():
+                if not self._prefix_ok(text + first):
+                    continue
+                out += [i for i in ids if self._prefix_ok(text + self.table.texts[i])]
         if self.pattern.fullmatch(text) is not None:
             out += sorted(self.table.eos)
         self._allowed[text] = out
