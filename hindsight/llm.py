@@ -42,9 +42,18 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
             "additionalProperties": False}  # fmt: skip
 
 
-CONTINUATION = _object({"turns": {"type": "array", "minItems": 1, "items": _object(
-    {"role": {"type": "string", "enum": ["user", "agent"]}, "text": STRING})}})  # fmt: skip
-"""The forward model's answer: the rest of the dialogue, both sides."""
+def continuation_schema(max_turns: int | None = None) -> dict[str, Any]:
+    """The forward model's answer: the rest of the dialogue, both sides, at most ``max_turns``
+    turns (the user's reply first)."""
+    turns = {"type": "array", "minItems": 1, "items": _object(
+        {"role": {"type": "string", "enum": ["user", "agent"]}, "text": STRING})}  # fmt: skip
+    if max_turns is not None:
+        turns["maxItems"] = max_turns
+    return _object({"turns": turns})
+
+
+CONTINUATION = continuation_schema()
+"""The forward model's answer, unbounded in length."""
 
 
 def _transcript(domain: str, turns: list[Turn]) -> tuple[str, list[int]]:
@@ -148,7 +157,7 @@ class LLMForwardModel(ForwardModel):
         turns, _, _ = ask_json(
             self.backend, [{"role": "user", "content": prompt}], validate,
             SamplingParams(temperature=0.7, max_tokens=600), seed, self.max_attempts,
-            schema=CONTINUATION,
+            schema=continuation_schema(2 * left + 1),
         )  # fmt: skip
         return Continuation(turns[: 2 * left + 1], {})
 

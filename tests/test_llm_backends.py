@@ -221,7 +221,7 @@ def test_structured_schemas_constrain_strings_enums_and_lists():
     import regex
     from tiny_lm import tiny_bpe_tokenizer
 
-    from dialogue_gym.hindsight.llm import CONTINUATION
+    from dialogue_gym.hindsight.llm import CONTINUATION, continuation_schema
     from dialogue_gym.llm.constrained import RegexLogitsProcessor, TokenTable, schema_regex
 
     cont = regex.compile(schema_regex(CONTINUATION))
@@ -238,6 +238,10 @@ def test_structured_schemas_constrain_strings_enums_and_lists():
     reopen = {i for i in table.other if regex.search(r'"\s*[A-Za-z:]', table.texts[i])}
     assert quotes and reopen and not quotes & reopen
     done = '{"turns": [{"role": "user", "text": "I see"}]}'
+    one = '{"role": "user", "text": "a"}'
+    bounded = regex.compile(schema_regex(continuation_schema(2)))  # at most 2 turns
+    assert bounded.fullmatch(f'{{"turns": [{one}, {one}]}}')
+    assert not bounded.fullmatch(f'{{"turns": [{one}, {one}, {one}]}}')
     assert proc.allowed(done) == sorted(table.eos)  # a complete answer may only end
 
 

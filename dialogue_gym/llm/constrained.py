@@ -6,9 +6,9 @@ model gets :class:`RegexLogitsProcessor`, which at each step masks every token w
 leave the language, and allows the end of the answer only once the text is complete. Only the
 schemas :func:`schema_regex` can translate are enforced locally: an object with one number in a
 range (every outcome question, the LLM judge) and objects of strings, string enums, bounded
-integers and arrays of such objects with ``minItems`` 0 or 1 (the hindsight controller's and
-forward model's answers, the ProCoT plan). Any other schema decodes freely and relies on parsing
-and re-asking.
+integers and arrays of such objects with ``minItems`` 0 or 1 and any ``maxItems`` (the
+hindsight controller's and forward model's answers, the ProCoT plan). Any other schema decodes
+freely and relies on parsing and re-asking.
 
 Why not a library: lm-format-enforcer 0.11.3 (pure Python, full JSON schemas) fails to import its
 transformers integration under transformers 5 (``transformers.tokenization_utils`` moved), and
@@ -78,9 +78,11 @@ def _value_regex(spec: dict[str, Any]) -> str | None:
         return _number_regex(low, high)
     if kind == "array":
         item = _value_regex(spec.get("items") or {})
-        if item is None or spec.get("minItems", 0) not in (0, 1):
+        most = spec.get("maxItems")
+        if item is None or spec.get("minItems", 0) not in (0, 1) or (most is not None and most < 1):
             return None
-        items = rf"{item}(?:{WS},{WS}{item})*"
+        more = "*" if most is None else f"{{0,{most - 1}}}"
+        items = rf"{item}(?:{WS},{WS}{item}){more}"
         return rf"\[{WS}{items if spec.get('minItems') else f'(?:{items})?'}{WS}\]"
     if kind == "object":
         parts = []
