@@ -23,6 +23,7 @@ import dialogue_gym  # noqa: F401 - registers the envs
 from dialogue_gym.agents.scripted import ScriptedAgent
 from dialogue_gym.llm.judge import LLMJudge
 from dialogue_gym.llm.parsing import ParseFailure
+from dialogue_gym.rollout import play_episode
 
 
 def main() -> None:
@@ -47,15 +48,9 @@ def main() -> None:
         env = gym.make(env_id, simulator="llm", llm="local:smollm2", llm_cache=False,
                        max_turns=args.max_turns)  # fmt: skip
         agent = ScriptedAgent(domain)
-        episodes = []  # (reward, info at the end, transcript) per episode
-        for seed in tqdm(range(args.episodes), desc=env_id):
-            obs, info = env.reset(seed=seed)
-            agent.reset(seed=seed)
-            done = False
-            while not done:
-                obs, reward, term, trunc, info = env.step(agent.act(obs, info))
-                done = term or trunc
-            episodes.append((reward, info, info["messages"]))
+        episodes = [(r.reward, r.final_info, r.messages) for r in
+                    (play_episode(env, agent, seed) for seed in tqdm(range(args.episodes),
+                                                                      desc=env_id))]  # fmt: skip
         judge = LLMJudge(domain, "local:smollm2", cache=False)
         ok = [(r, i) for r, i, _ in episodes if i.get("status") != "failed"]
         first = sum(i.get("parse_attempts") == 1 for _, i in ok)
