@@ -9,7 +9,7 @@ differences whose intervals exclude 0; the embedded simulator's figures for the 
 printed beside them for scale.
 
 Usage: ``python benchmarks/bench_llm_user_discrimination.py [--episodes 50] [--max-turns 2]
-[--llm local:smollm2]``
+[--llm local:smollm2] [--env Persuasion-v0]``
 """
 
 from __future__ import annotations
@@ -29,11 +29,13 @@ def main() -> None:
     p.add_argument("--episodes", type=int, default=50)
     p.add_argument("--max-turns", type=int, default=2)
     p.add_argument("--llm", default="local:smollm2")
+    p.add_argument("--env", action="append", choices=("Persuasion-v0", "Counseling-v0"),
+                   help="env to measure (repeatable; default both)")  # fmt: skip
     args = p.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; user {args.llm}, "
           f"{args.episodes} episodes of at most {args.max_turns} turns per agent")  # fmt: skip
     agents = ("random", "scripted", f"prompting:llm={args.llm},max_tokens=60")
-    for env_id in ("Persuasion-v0", "Counseling-v0"):
+    for env_id in args.env or ("Persuasion-v0", "Counseling-v0"):
         print(f"\n## {env_id}\n\n| agent | user | mean [95% CI] | valid | embedded user mean |")
         print("| --- | --- | --- | --- | --- |")
         by_agent = {}

@@ -2,7 +2,8 @@
 
 Simulate and evaluate (demo, evaluate, play, list, sim-report), make and inspect datasets
 (generate, data), regenerate them in hindsight (hindsight), train agents (train) and compare every
-method (benchmark). ``dialogue-gym COMMAND --help`` for each."""
+method (benchmark), run a user study in the browser (study). ``dialogue-gym COMMAND --help`` for
+each."""
 
 from __future__ import annotations
 
@@ -645,6 +646,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="use only the first N real dialogues and texts in the real-data checks (a quick run)",
     )
     r.set_defaults(func=cmd_sim_report)
+
+    from .study.cli import add_parser as add_study_parser
+
+    add_study_parser(sub, ENV_CHOICES)
 
     ls = sub.add_parser("list", help="environments, agents and simulators")
     ls.set_defaults(func=cmd_list)

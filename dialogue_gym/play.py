@@ -27,6 +27,22 @@ def _save(path: Path, record: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(record, indent=1, ensure_ascii=False))
 
 
+def agent_view(
+    domain: str, messages: list[dict[str, str]], turn: int, max_turns: int
+) -> tuple[str, dict[str, Any]]:
+    """What an agent sees of a conversation with a person: the observation text and ``info``,
+    as the env gives them (``"Speaker: text"`` lines; chat-format messages; no privileged
+    information)."""
+    env_cls = ROLES[domain]
+    lines = [
+        f"{env_cls.agent_role if m['role'] == 'assistant' else env_cls.user_role}: {m['content']}"
+        for m in messages
+    ]
+    info = {"domain": domain, "turn": turn, "max_turns": max_turns,
+            "messages": [dict(m) for m in messages]}  # fmt: skip
+    return "\n".join(lines), info
+
+
 def ask_number(
     prompt: str, low: float, high: float, input_fn: Callable[[str], str], tries: int = 5
 ) -> float:
@@ -115,13 +131,7 @@ def play_as_user(
             messages.append({"role": "user", "content": input_fn(f"you ({you})> ")})
             _save(out, record)
         for turn in range(max_turns):
-            lines = [
-                f"{env_cls.agent_role if m['role'] == 'assistant' else you}: {m['content']}"
-                for m in messages
-            ]
-            info = {"domain": domain, "turn": turn, "max_turns": max_turns,
-                    "messages": [dict(m) for m in messages]}  # fmt: skip
-            text = agent.act("\n".join(lines), info)
+            text = agent.act(*agent_view(domain, messages, turn, max_turns))
             messages.append({"role": "assistant", "content": text})
             print(f"{env_cls.agent_role}> {text}")
             reply = input_fn(f"you ({you})> ")

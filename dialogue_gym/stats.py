@@ -9,6 +9,8 @@
   both sources of variance; pooling training runs x evaluation seeds as independent values
   covers only the second.
 - :func:`holm`: Holm's step-down correction of a family of p-values.
+- :func:`signed_rank_test`, :func:`cohens_dz`, :func:`paired_sample_size`: within-participant
+  comparisons (the user study's report).
 """
 
 from __future__ import annotations
@@ -200,6 +202,56 @@ class TwoLevelBootstrap:
         )  # fmt: skip
         boots = _normalize(self.boots[name], self.boots[random], self.boots[oracle])
         return Estimate(float(point), *_percentiles(boots))
+
+
+def signed_rank_test(d: Sequence[float]) -> tuple[float, float]:
+    """Wilcoxon signed-rank test of paired differences ``d`` against 0 (two-sided; zero
+    differences dropped, exact distribution for small samples as scipy chooses) and the
+    matched-pairs rank-biserial correlation (effect size, -1..1). ``(p, r)``; with no non-zero
+    difference ``(1.0, 0.0)``."""
+    from scipy import stats
+
+    x = np.asarray(d, dtype=float)
+    x = x[x != 0]
+    if x.size == 0:
+        return 1.0, 0.0
+    ranks = stats.rankdata(np.abs(x))
+    r = float((ranks[x > 0].sum() - ranks[x < 0].sum()) / ranks.sum())
+    p = float(stats.wilcoxon(x, alternative="two-sided").pvalue)
+    return p, r
+
+
+def cohens_dz(d: Sequence[float]) -> float:
+    """Standardized mean of paired differences (``mean / sd``); ``nan`` when undefined."""
+    x = np.asarray(d, dtype=float)
+    if x.size < 2:
+        return math.nan
+    sd = float(x.std(ddof=1))
+    if sd == 0:
+        return math.inf if x.mean() != 0 else math.nan
+    return float(x.mean()) / sd
+
+
+def paired_sample_size(dz: float, power: float = 0.8, alpha: float = 0.05) -> int | None:
+    """Pairs needed for a two-sided paired t-test at level ``alpha`` to reach ``power`` when the
+    true standardized effect is ``dz`` (noncentral t). ``None`` when ``dz`` is 0 or undefined;
+    2 for an infinite effect."""
+    from scipy import stats
+
+    if not math.isfinite(dz):
+        return 2 if math.isinf(dz) else None
+    if dz == 0:
+        return None
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    start = max(2, int((z / abs(dz)) ** 2) - 3)  # the normal approximation, a little under
+    for n in range(start, start + 10_000):
+        df = n - 1
+        t = stats.t.ppf(1 - alpha / 2, df)
+        nc = abs(dz) * math.sqrt(n)
+        achieved = stats.nct.sf(t, df, nc) + stats.nct.cdf(-t, df, nc)
+        if achieved >= power:
+            return n
+    return None
 
 
 def fmt_ci(m: float, lo: float, hi: float, digits: int = 3) -> str:

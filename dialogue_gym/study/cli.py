@@ -1,0 +1,151 @@
+"""``dialogue-gym study serve | export | report``: the command-line side of a user study."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ADMIN_TOKEN_VAR = "DIALOGUE_GYM_STUDY_ADMIN_TOKEN"
+"""Environment variable holding the admin token (never a flag: flags show in process lists)."""
+
+
+def split_agent_specs(text: str) -> list[str]:
+    """Split ``--agents`` on the commas between specs, keeping each spec's own ``k=v`` options:
+    ``"scripted,prompting:llm=local:smollm2,max_tokens=60,random"`` ->
+    ``["scripted", "prompting:llm=local:smollm2,max_tokens=60", "random"]`` (a piece whose first
+    ``=`` comes before any ``:`` continues the previous spec)."""
+    specs: list[str] = []
+    for piece in (x.strip() for x in text.split(",")):
+        if not piece:
+            continue
+        eq, colon = piece.find("="), piece.find(":")
+        option = eq > 0 and (colon < 0 or eq < colon)
+        if option and specs:
+            specs[-1] += "," + piece
+        elif option:
+            raise ValueError(f"--agents starts with an option {piece!r}; give an agent first")
+        else:
+            specs.append(piece)
+    return specs
+
+
+def add_parser(sub: Any, env_choices: tuple[str, ...]) -> None:
+    """Add ``study`` and its subcommands to the top-level subparsers."""
+    s = sub.add_parser("study", help="a user study in the browser: serve, export, report")
+    ssub = s.add_subparsers(dest="study_command", required=True)
+    sv = ssub.add_parser(
+        "serve",
+        help="run the study web app",
+        description=f"Run the study web app. The admin pages (/admin: progress, downloads) open "
+        f"only when {ADMIN_TOKEN_VAR} is set in the environment.",
+    )
+    sv.add_argument("--env", required=True, choices=env_choices)
+    sv.add_argument(
+        "--agents",
+        required=True,
+        help="agent specs separated by commas, e.g. scripted,random,my_pkg.mod:Agent",
+    )
+    sv.add_argument("--db", type=Path, required=True, help="SQLite file (created if missing)")
+    sv.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--max-turns", type=int, default=5, help="agent turns per conversation")
+    sv.add_argument("--seed", type=int, default=0, help="persona seed of participant 0")
+    sv.add_argument(
+        "--root-path",
+        default="",
+        help="URL prefix when served behind a reverse proxy (e.g. /study)",
+    )
+    sv.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="proxies whose X-Forwarded-* headers are trusted",
+    )
+    ex = ssub.add_parser("export", help="conversations as Episode JSONL, answers as CSV")
+    ex.add_argument("--db", type=Path, required=True)
+    ex.add_argument("--out", type=Path, required=True, help="folder to write into")
+    rp = ssub.add_parser("report", help="means, within-participant tests, power, chart")
+    rp.add_argument("--db", type=Path, required=True)
+    rp.add_argument("--out", type=Path, required=True, help="folder to write into")
+    s.set_defaults(func=cmd_study)
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    """Run one ``study`` subcommand."""
+    from .store import StudyConfig, StudyStore
+
+    if args.study_command != "serve":
+        if not args.db.is_file():
+            raise ValueError(f"no study database at {args.db}")
+        store = StudyStore(args.db)
+        if args.study_command == "export":
+            from .export import export_study
+
+            s = export_study(store, args.out)
+            print(
+                f"wrote {s['episodes']} conversations to {args.out / 'episodes.jsonl'} and "
+                f"{s['answers']} answer rows to {args.out / 'answers.csv'} "
+                f"({s['participants']} participants; {s['left_out']} conversations not yet "
+                "answered left out)"
+            )
+            return 0
+        from .report import report_study
+
+        result = report_study(store, args.out)
+        print((args.out / "report.md").read_text(encoding="utf-8"))
+        print(
+            f"wrote {args.out}/report.md, report.json, report.png "
+            f"({result['participants']} participants)"
+        )
+        return 0
+    if args.max_turns < 1:
+        raise ValueError(f"--max-turns must be at least 1, got {args.max_turns}")
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be 1-65535, got {args.port}")
+    from .app import create_app
+
+    agents = split_agent_specs(args.agents)
+    if not agents:
+        raise ValueError("--agents names no agent")
+    if args.db.is_dir():
+        raise ValueError(f"--db {args.db} is a folder; give a file path")
+    config = StudyConfig(args.env, tuple(agents), args.max_turns, args.seed)
+    admin = os.environ.get(ADMIN_TOKEN_VAR) or None
+    app = create_app(StudyStore(args.db, config), admin_token=admin)
+    serve(app, args.host, args.port, args.root_path, args.forwarded_allow_ips)
+    return 0
+
+
+def serve(app: Any, host: str, port: int, root_path: str = "", forwarded: str = "") -> None:
+    """Run ``app`` under uvicorn, with participant tokens redacted from the access log."""
+    import copy
+
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        print(
+            f"warning: serving on {host}, reachable from other machines; put it behind a "
+            "reverse proxy with TLS (README: running a study)",
+            file=sys.stderr,
+        )
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["filters"] = {"redact": {"()": "dialogue_gym.study.app.RedactTokens"}}
+    log_config["handlers"]["access"]["filters"] = ["redact"]
+    print(f"study: open http://{host}:{port}{root_path}/ (admin: {root_path}/admin)", flush=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        root_path=root_path,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded or None,
+        log_config=log_config,
+    )
