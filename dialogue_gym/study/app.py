@@ -221,6 +221,8 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
     bad = [s for s in cfg.agents if is_privileged(s)]
     if bad:
         raise ValueError(f"agent(s) {bad} read a simulated persona; a person has none")
+    if any(s.partition(":")[0] == "human" for s in cfg.agents):
+        raise ValueError("the 'human' agent types in a terminal; in a study the person is the user")
     if not 1 <= len(cfg.agents) <= MAX_AGENTS:
         raise ValueError(f"a study needs 1 to {MAX_AGENTS} agents, got {len(cfg.agents)}")
     for spec in cfg.agents:  # fail at start-up, not in front of a participant

@@ -115,6 +115,7 @@ class StudyStore:
         existed = self.path.exists()
         if config is None and not existed:
             raise FileNotFoundError(f"no study database at {self.path}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)

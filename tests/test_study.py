@@ -1,0 +1,326 @@
+"""The user-study app in process (FastAPI's test client): design, storage, security, export,
+report. The browser, restart and load tests are in ``test_study_browser.py``."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from dialogue_gym.agents.registry import make_agent  # noqa: E402
+from dialogue_gym.cli import main  # noqa: E402
+from dialogue_gym.jsonl import read_episodes  # noqa: E402
+from dialogue_gym.play import agent_view  # noqa: E402
+from dialogue_gym.study.app import MAX_MESSAGE_CHARS, create_app  # noqa: E402
+from dialogue_gym.study.cli import split_agent_specs  # noqa: E402
+from dialogue_gym.study.design import latin_square, order_for  # noqa: E402
+from dialogue_gym.study.export import export_study  # noqa: E402
+from dialogue_gym.study.report import analyse, report_study  # noqa: E402
+from dialogue_gym.study.store import StudyConfig, StudyStore  # noqa: E402
+
+ADMIN = "admin-token-for-tests-0123456789"
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
+def test_latin_square_is_balanced(n):
+    rows = latin_square(n)
+    assert len(rows) == (n if n % 2 == 0 else 2 * n) or n == 1
+    for row in rows:
+        assert sorted(row) == list(range(n))
+    for pos in range(n):  # every condition equally often at every position
+        counts = np.bincount([row[pos] for row in rows], minlength=n)
+        assert len(set(counts)) == 1
+    if n > 1:  # first-order carryover: every ordered pair adjacent equally often
+        pairs = [(r[i], r[i + 1]) for r in rows for i in range(n - 1)]
+        counts = {pair: pairs.count(pair) for pair in itertools.permutations(range(n), 2)}
+        assert len(set(counts.values())) == 1
+    assert order_for(len(rows), n) == order_for(0, n) == rows[0]
+
+
+def test_agent_specs_split_between_specs_not_options():
+    assert split_agent_specs("scripted, prompting:llm=local:smollm2,max_tokens=60,random") == [
+        "scripted",
+        "prompting:llm=local:smollm2,max_tokens=60",
+        "random",
+    ]
+    assert split_agent_specs("my_pkg.mod:Agent:temp=0.5,x.py:B") == [
+        "my_pkg.mod:Agent:temp=0.5",
+        "x.py:B",
+    ]
+    with pytest.raises(ValueError, match="starts with an option"):
+        split_agent_specs("noise=0.1,scripted")
+
+
+def _client(tmp_path, env_id="Persuasion-v0", agents=("scripted", "random"), turns=2, admin=ADMIN):
+    store = StudyStore(tmp_path / "study.sqlite", StudyConfig(env_id, tuple(agents), turns))
+    return TestClient(create_app(store, admin_token=admin)), store
+
+
+def _join(client) -> tuple[str, str]:
+    """A new participant through the landing page; returns (token, csrf of their forms)."""
+    page = client.get("/")
+    nonce = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = client.post("/join", data={"csrf": nonce}, follow_redirects=False)
+    assert r.status_code == 303
+    token = r.headers["location"].split("/p/")[1]
+    page = client.get(f"/p/{token}/consent")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return token, csrf
+
+
+def _seen(client, token, pos) -> int:
+    return int(re.search(r'name="seen" value="(\d+)"', client.get(f"/p/{token}/chat/{pos}").text)[1])
+
+
+def _visit(client, token, csrf, domain="persuasion", turns=2, n_agents=2, tag="") -> None:
+    client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+    for pos in range(n_agents):
+        for k in range(turns + (domain == "counseling")):
+            seen = _seen(client, token, pos)
+            client.post(f"/p/{token}/chat/{pos}",
+                        data={"csrf": csrf, "seen": seen, "text": f"reply {tag}{pos}-{k}"})  # fmt: skip
+        answers = {"csrf": csrf, "outcome": "1.5" if domain == "persuasion" else "2",
+                   "comment": f"fine {pos}"}  # fmt: skip
+        ratings = ("persuasive", "natural", "again") if domain == "persuasion" else (
+            "empathic", "natural", "again")  # fmt: skip
+        answers.update({f"rating_{k}": "4" for k in ratings})
+        r = client.post(f"/p/{token}/survey/{pos}", data=answers, follow_redirects=False)
+        assert r.status_code == 303, r.text
+
+
+def test_whole_visit_in_process_persuasion(tmp_path):
+    client, store = _client(tmp_path)
+    token, csrf = _join(client)
+    assert "/consent" in client.get(f"/p/{token}", follow_redirects=False).headers["location"]
+    _visit(client, token, csrf)
+    assert client.get(f"/p/{token}", follow_redirects=False).headers["location"].endswith("/done")
+    assert store.counts() == {"participants": 1, "conversations": 2, "messages": 8, "answers": 2}
+    p = store.participants()[0]
+    for pos in range(2):  # the agent spoke first; two exchanges of agent then participant
+        assert [m.role for m in store.messages(p.id, pos)] == ["assistant", "user"] * 2
+    assert p.order == order_for(0, 2)
+
+
+def test_counseling_participant_speaks_first_and_reward_is_intensity_drop(tmp_path):
+    client, store = _client(tmp_path, "Counseling-v0", ("scripted",), turns=2)
+    token, csrf = _join(client)
+    client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+    assert "Start the conversation" in client.get(f"/p/{token}/chat/0").text
+    for k in range(3):  # opening, then a reply to each of the agent's two turns
+        client.post(f"/p/{token}/chat/0",
+                    data={"csrf": csrf, "seen": _seen(client, token, 0), "text": f"m{k}"})  # fmt: skip
+    assert [m.role for m in store.messages(0, 0)] == ["user", "assistant"] * 2 + ["user"]
+    form = {"csrf": csrf, "outcome": "2", "rating_empathic": "5", "rating_natural": "3",
+            "rating_again": "4"}  # fmt: skip
+    client.post(f"/p/{token}/survey/0", data=form)
+    out = export_study(store, tmp_path / "export")
+    episodes, report = read_episodes(tmp_path / "export" / "episodes.jsonl")
+    assert out["episodes"] == 1 and not report.bad_lines
+    card = store.participants()[0].card
+    assert episodes[0].reward == card["intensity"] - 2
+    assert episodes[0].outcome["intensity_before"] == card["intensity"]
+    assert episodes[0].outcome["ratings"] == {"empathic": 5, "natural": 3, "again": 4}
+
+
+def test_a_repeated_form_stores_its_message_once(tmp_path):
+    client, store = _client(tmp_path)
+    token, csrf = _join(client)
+    client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+    seen = _seen(client, token, 0)
+    for _ in range(3):  # double clicks, a reload that re-posts
+        client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": seen, "text": "hello"})
+    texts = [m.text for m in store.messages(0, 0)]
+    assert texts.count("hello") == 1 and len(texts) == 3  # agent, hello, agent's answer
+
+
+def test_agent_turns_survive_a_restart(tmp_path):
+    """A new app on the same database (a restarted server) rebuilds the agent's memory: the
+    transcript's agent turns are what one uninterrupted agent says on it."""
+    client, store = _client(tmp_path, turns=4)
+    token, csrf = _join(client)
+    client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+    for k in range(3):
+        if k == 2:
+            client, store = _client(tmp_path, turns=4)  # restart
+        client.post(f"/p/{token}/chat/0",
+                    data={"csrf": csrf, "seen": _seen(client, token, 0), "text": f"ok {k}"})  # fmt: skip
+    p = store.participants()[0]
+    msgs = [{"role": m.role, "content": m.text} for m in store.messages(p.id, 0)]
+    agent = make_agent(store.config.agents[p.order[0]], "persuasion")
+    agent.reset(seed=p.seed)
+    starts = [i for i, m in enumerate(msgs) if m["role"] == "assistant"]
+    expected = [agent.act(*agent_view("persuasion", msgs[:i], j, 4)) for j, i in enumerate(starts)]
+    assert [msgs[i]["content"] for i in starts] == [e.strip() for e in expected]
+    assert len(starts) == 4
+
+
+def test_forms_without_csrf_token_change_nothing(tmp_path):
+    client, store = _client(tmp_path)
+    assert client.post("/join", data={"csrf": "forged"}).status_code == 403
+    assert store.counts()["participants"] == 0
+    token, csrf = _join(client)
+    assert client.post(f"/p/{token}/consent", data={"agree": "yes"}).status_code == 403
+    assert store.participants()[0].consented is None
+    client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+    seen = _seen(client, token, 0)  # the agent's opening
+    r = client.post(f"/p/{token}/chat/0", data={"csrf": "x" * 64, "seen": seen, "text": "hi"})
+    assert r.status_code == 403
+    assert [m.role for m in store.messages(0, 0)] == ["assistant"]
+
+
+def test_participants_see_only_their_own_pages(tmp_path):
+    client, store = _client(tmp_path)
+    token_a, csrf_a = _join(client)
+    token_b, _ = _join(client)
+    assert len(token_a) >= 32 and token_a != token_b
+    assert client.get("/p/not-a-token/consent").status_code == 404
+    # a's CSRF token does not work on b's pages
+    r = client.post(f"/p/{token_b}/consent", data={"csrf": csrf_a, "agree": "yes"})
+    assert r.status_code == 403
+    # the database holds no token in the clear
+    raw = (tmp_path / "study.sqlite").read_bytes()
+    assert token_a.encode() not in raw and token_b.encode() not in raw
+
+
+def test_input_limits_and_escaping(tmp_path):
+    client, store = _client(tmp_path)
+    token, csrf = _join(client)
+    client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+    seen = _seen(client, token, 0)
+    long = "x" * (MAX_MESSAGE_CHARS + 1)
+    r = client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": seen, "text": long})
+    assert r.status_code == 400 and f"at most {MAX_MESSAGE_CHARS}" in r.text
+    r = client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": seen, "text": "x" * 20_000})
+    assert r.status_code == 413
+    assert len(store.messages(0, 0)) == 1
+    evil = '<script>alert("x")</script>'
+    client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": seen, "text": evil})
+    page = client.get(f"/p/{token}/chat/0").text
+    assert evil not in page and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    assert store.messages(0, 0)[1].text == evil  # stored as typed, escaped when shown
+    r = client.get(f"/p/{token}/chat/0")
+    assert "script-src" not in r.headers["content-security-policy"]  # default-src 'none'
+    assert r.headers["referrer-policy"] == "no-referrer"
+
+
+def test_survey_answers_are_validated(tmp_path):
+    client, store = _client(tmp_path, turns=1)
+    token, csrf = _join(client)
+    client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+    seen = _seen(client, token, 0)
+    client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": seen, "text": "no thanks"})
+    base = {"csrf": csrf, "rating_persuasive": "3", "rating_natural": "3", "rating_again": "3"}
+    r = client.post(f"/p/{token}/survey/0", data={**base, "outcome": "2.5"})
+    assert r.status_code == 400 and "outside the allowed range" in r.text
+    r = client.post(f"/p/{token}/survey/0", data={**base, "outcome": "1", "rating_again": "9"})
+    assert r.status_code == 400 and "I would talk with this partner again" in r.text
+    assert store.counts()["answers"] == 0
+    r = client.post(f"/p/{token}/survey/0", data={**base, "outcome": "$0.25"},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303 and store.answers()[0]["outcome"] == 0.25
+
+
+def test_admin_pages_need_the_token_and_never_store_it(tmp_path):
+    client, store = _client(tmp_path)
+    token, csrf = _join(client)
+    _visit(client, token, csrf)
+    assert "Admin token" in client.get("/admin").text  # the login form, no data
+    assert client.get("/admin/answers.csv").status_code == 403
+    wrong = {"Authorization": "Bearer wrong"}
+    assert client.get("/admin/episodes.jsonl", headers=wrong).status_code == 403
+    ok = {"Authorization": f"Bearer {ADMIN}"}
+    csv_text = client.get("/admin/answers.csv", headers=ok).text
+    assert csv_text.splitlines()[0].startswith("participant,position,label,agent_index")
+    assert len(csv_text.splitlines()) == 3
+    assert len(client.get("/admin/episodes.jsonl", headers=ok).text.splitlines()) == 2
+    # the login form sets a cookie derived from the token, not the token
+    nonce = client.cookies.get("dg_csrf")
+    r = client.post("/admin/login", data={"csrf": nonce, "token": ADMIN}, follow_redirects=False)
+    assert r.status_code == 303 and ADMIN not in r.headers.get("set-cookie", "")
+    assert 'id="progress"' in client.get("/admin").text
+    assert ADMIN.encode() not in (tmp_path / "study.sqlite").read_bytes()
+    closed, _ = _client(tmp_path / "other", admin=None)
+    assert closed.get("/admin").status_code == 403
+
+
+def test_study_database_refuses_a_different_study(tmp_path):
+    _client(tmp_path)
+    with pytest.raises(ValueError, match="name a new --db"):
+        StudyStore(tmp_path / "study.sqlite", StudyConfig("Persuasion-v0", ("random",), 2))
+    with pytest.raises(ValueError, match="read a simulated persona"):
+        _client(tmp_path / "o", agents=("oracle", "random"))
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    assert main(["study", "report", "--db", str(tmp_path / "none.sqlite"), "--out",
+                 str(tmp_path / "r")]) == 2  # fmt: skip
+    assert "no study database" in capsys.readouterr().err
+    _client(tmp_path)
+    assert main(["study", "report", "--db", str(tmp_path / "study.sqlite"), "--out",
+                 str(tmp_path / "r")]) == 2  # fmt: skip
+    assert "no answered conversation" in capsys.readouterr().err
+    code = main(["study", "serve", "--env", "Persuasion-v0", "--agents", "oracle,random",
+                 "--db", str(tmp_path / "x.sqlite")])  # fmt: skip
+    assert code == 2 and "read a simulated persona" in capsys.readouterr().err
+
+
+def _synthetic_rows(n: int, effect: float, rng: np.random.Generator) -> list[dict]:
+    """n participants meet agents 0 and 1 in counterbalanced order; agent 1 adds ``effect``."""
+    rows = []
+    for p in range(n):
+        base = rng.normal(0.5, 0.3)
+        for pos, agent in enumerate(order_for(p, 2)):
+            reward = base + (effect if agent == 1 else 0.0) + rng.normal(0, 0.2)
+            rows.append({"participant": p, "position": pos, "agent_index": agent,
+                         "reward": reward, "rating_natural": int(rng.integers(1, 6))})  # fmt: skip
+    return rows
+
+
+def test_report_finds_a_real_effect_and_not_a_null_one():
+    rng = np.random.default_rng(0)
+    found = analyse(_synthetic_rows(30, 0.4, rng), ["a", "b"], ["reward", "rating_natural"])
+    reward = next(e for e in found["pairs"] if e["measure"] == "reward")
+    assert reward["n"] == 30 and reward["p_holm"] < 0.01 and reward["low"] > 0
+    assert reward["rank_biserial"] > 0.5 and reward["n_for_80_power"] < 30
+    assert found["order"]["test"].startswith("Wilcoxon") and found["order"]["p"] > 0.01
+    # with no effect, the corrected test rejects at 5% in about 5% of studies or fewer
+    rejected = 0
+    for _ in range(100):
+        null = analyse(_synthetic_rows(30, 0.0, rng), ["a", "b"], ["reward"])
+        rejected += null["pairs"][0]["p_holm"] < 0.05
+    assert rejected <= 10
+
+
+def test_report_flags_an_order_effect():
+    rng = np.random.default_rng(1)
+    rows = _synthetic_rows(24, 0.0, rng)
+    for r in rows:
+        r["reward"] += 0.5 * r["position"]  # whoever is met second does better
+    order = analyse(rows, ["a", "b"], ["reward"])["order"]
+    assert order["p"] < 0.01 and order["per_position"][1]["mean"] > order["per_position"][0]["mean"]
+
+
+def test_report_cli_writes_tables_and_chart(tmp_path, capsys):
+    client, store = _client(tmp_path, agents=("scripted", "random", "human-like"), turns=1)
+    for i in range(6):
+        token, csrf = _join(client)
+        _visit(client, token, csrf, turns=1, n_agents=3, tag=f"p{i}-")
+    assert main(["study", "report", "--db", str(tmp_path / "study.sqlite"), "--out",
+                 str(tmp_path / "rep")]) == 0  # fmt: skip
+    text = (tmp_path / "rep" / "report.md").read_text()
+    assert "| scripted | 6 |" in text and "Friedman on 6 participants" in text
+    result = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert len(result["pairs"]) == 3 * 4 and result["participants"] == 6
+    assert (tmp_path / "rep" / "report.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["study", "export", "--db", str(tmp_path / "study.sqlite"), "--out",
+                 str(tmp_path / "exp")]) == 0  # fmt: skip
+    episodes, _ = read_episodes(tmp_path / "exp" / "episodes.jsonl")
+    assert len(episodes) == 18 and {e.reward for e in episodes} == {1.5}
+    assert all(e.reward_source == "real" for e in episodes)
