@@ -22,7 +22,7 @@ from dialogue_gym.study.app import MAX_MESSAGE_CHARS, create_app  # noqa: E402
 from dialogue_gym.study.cli import split_agent_specs  # noqa: E402
 from dialogue_gym.study.design import latin_square, order_for  # noqa: E402
 from dialogue_gym.study.export import export_study  # noqa: E402
-from dialogue_gym.study.report import analyse, report_study  # noqa: E402
+from dialogue_gym.study.report import analyse  # noqa: E402
 from dialogue_gym.study.store import StudyConfig, StudyStore  # noqa: E402
 
 ADMIN = "admin-token-for-tests-0123456789"
@@ -76,7 +76,9 @@ def _join(client) -> tuple[str, str]:
 
 
 def _seen(client, token, pos) -> int:
-    return int(re.search(r'name="seen" value="(\d+)"', client.get(f"/p/{token}/chat/{pos}").text)[1])
+    return int(
+        re.search(r'name="seen" value="(\d+)"', client.get(f"/p/{token}/chat/{pos}").text)[1]
+    )
 
 
 def _visit(client, token, csrf, domain="persuasion", turns=2, n_agents=2, tag="") -> None:
@@ -84,12 +86,20 @@ def _visit(client, token, csrf, domain="persuasion", turns=2, n_agents=2, tag=""
     for pos in range(n_agents):
         for k in range(turns + (domain == "counseling")):
             seen = _seen(client, token, pos)
-            client.post(f"/p/{token}/chat/{pos}",
-                        data={"csrf": csrf, "seen": seen, "text": f"reply {tag}{pos}-{k}"})  # fmt: skip
-        answers = {"csrf": csrf, "outcome": "1.5" if domain == "persuasion" else "2",
-                   "comment": f"fine {pos}"}  # fmt: skip
-        ratings = ("persuasive", "natural", "again") if domain == "persuasion" else (
-            "empathic", "natural", "again")  # fmt: skip
+            client.post(
+                f"/p/{token}/chat/{pos}",
+                data={"csrf": csrf, "seen": seen, "text": f"reply {tag}{pos}-{k}"},
+            )
+        answers = {
+            "csrf": csrf,
+            "outcome": "1.5" if domain == "persuasion" else "2",
+            "comment": f"fine {pos}",
+        }
+        ratings = (
+            ("persuasive", "natural", "again")
+            if domain == "persuasion"
+            else ("empathic", "natural", "again")
+        )
         answers.update({f"rating_{k}": "4" for k in ratings})
         r = client.post(f"/p/{token}/survey/{pos}", data=answers, follow_redirects=False)
         assert r.status_code == 303, r.text
@@ -114,11 +124,18 @@ def test_counseling_participant_speaks_first_and_reward_is_intensity_drop(tmp_pa
     client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
     assert "Start the conversation" in client.get(f"/p/{token}/chat/0").text
     for k in range(3):  # opening, then a reply to each of the agent's two turns
-        client.post(f"/p/{token}/chat/0",
-                    data={"csrf": csrf, "seen": _seen(client, token, 0), "text": f"m{k}"})  # fmt: skip
+        client.post(
+            f"/p/{token}/chat/0",
+            data={"csrf": csrf, "seen": _seen(client, token, 0), "text": f"m{k}"},
+        )
     assert [m.role for m in store.messages(0, 0)] == ["user", "assistant"] * 2 + ["user"]
-    form = {"csrf": csrf, "outcome": "2", "rating_empathic": "5", "rating_natural": "3",
-            "rating_again": "4"}  # fmt: skip
+    form = {
+        "csrf": csrf,
+        "outcome": "2",
+        "rating_empathic": "5",
+        "rating_natural": "3",
+        "rating_again": "4",
+    }
     client.post(f"/p/{token}/survey/0", data=form)
     out = export_study(store, tmp_path / "export")
     episodes, report = read_episodes(tmp_path / "export" / "episodes.jsonl")
@@ -149,8 +166,10 @@ def test_agent_turns_survive_a_restart(tmp_path):
     for k in range(3):
         if k == 2:
             client, store = _client(tmp_path, turns=4)  # restart
-        client.post(f"/p/{token}/chat/0",
-                    data={"csrf": csrf, "seen": _seen(client, token, 0), "text": f"ok {k}"})  # fmt: skip
+        client.post(
+            f"/p/{token}/chat/0",
+            data={"csrf": csrf, "seen": _seen(client, token, 0), "text": f"ok {k}"},
+        )
     p = store.participants()[0]
     msgs = [{"role": m.role, "content": m.text} for m in store.messages(p.id, 0)]
     agent = make_agent(store.config.agents[p.order[0]], "persuasion")
@@ -222,8 +241,9 @@ def test_survey_answers_are_validated(tmp_path):
     r = client.post(f"/p/{token}/survey/0", data={**base, "outcome": "1", "rating_again": "9"})
     assert r.status_code == 400 and "I would talk with this partner again" in r.text
     assert store.counts()["answers"] == 0
-    r = client.post(f"/p/{token}/survey/0", data={**base, "outcome": "$0.25"},
-                    follow_redirects=False)  # fmt: skip
+    r = client.post(
+        f"/p/{token}/survey/0", data={**base, "outcome": "$0.25"}, follow_redirects=False
+    )
     assert r.status_code == 303 and store.answers()[0]["outcome"] == 0.25
 
 
@@ -259,15 +279,40 @@ def test_study_database_refuses_a_different_study(tmp_path):
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
-    assert main(["study", "report", "--db", str(tmp_path / "none.sqlite"), "--out",
-                 str(tmp_path / "r")]) == 2  # fmt: skip
+    assert (
+        main(
+            ["study", "report", "--db", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "r")]
+        )
+        == 2
+    )
     assert "no study database" in capsys.readouterr().err
     _client(tmp_path)
-    assert main(["study", "report", "--db", str(tmp_path / "study.sqlite"), "--out",
-                 str(tmp_path / "r")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "study",
+                "report",
+                "--db",
+                str(tmp_path / "study.sqlite"),
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 2
+    )
     assert "no answered conversation" in capsys.readouterr().err
-    code = main(["study", "serve", "--env", "Persuasion-v0", "--agents", "oracle,random",
-                 "--db", str(tmp_path / "x.sqlite")])  # fmt: skip
+    code = main(
+        [
+            "study",
+            "serve",
+            "--env",
+            "Persuasion-v0",
+            "--agents",
+            "oracle,random",
+            "--db",
+            str(tmp_path / "x.sqlite"),
+        ]
+    )
     assert code == 2 and "read a simulated persona" in capsys.readouterr().err
 
 
@@ -278,8 +323,15 @@ def _synthetic_rows(n: int, effect: float, rng: np.random.Generator) -> list[dic
         base = rng.normal(0.5, 0.3)
         for pos, agent in enumerate(order_for(p, 2)):
             reward = base + (effect if agent == 1 else 0.0) + rng.normal(0, 0.2)
-            rows.append({"participant": p, "position": pos, "agent_index": agent,
-                         "reward": reward, "rating_natural": int(rng.integers(1, 6))})  # fmt: skip
+            rows.append(
+                {
+                    "participant": p,
+                    "position": pos,
+                    "agent_index": agent,
+                    "reward": reward,
+                    "rating_natural": int(rng.integers(1, 6)),
+                }
+            )
     return rows
 
 
@@ -312,15 +364,37 @@ def test_report_cli_writes_tables_and_chart(tmp_path, capsys):
     for i in range(6):
         token, csrf = _join(client)
         _visit(client, token, csrf, turns=1, n_agents=3, tag=f"p{i}-")
-    assert main(["study", "report", "--db", str(tmp_path / "study.sqlite"), "--out",
-                 str(tmp_path / "rep")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "study",
+                "report",
+                "--db",
+                str(tmp_path / "study.sqlite"),
+                "--out",
+                str(tmp_path / "rep"),
+            ]
+        )
+        == 0
+    )
     text = (tmp_path / "rep" / "report.md").read_text()
     assert "| scripted | 6 |" in text and "Friedman on 6 participants" in text
     result = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert len(result["pairs"]) == 3 * 4 and result["participants"] == 6
     assert (tmp_path / "rep" / "report.png").read_bytes()[:4] == b"\x89PNG"
-    assert main(["study", "export", "--db", str(tmp_path / "study.sqlite"), "--out",
-                 str(tmp_path / "exp")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "study",
+                "export",
+                "--db",
+                str(tmp_path / "study.sqlite"),
+                "--out",
+                str(tmp_path / "exp"),
+            ]
+        )
+        == 0
+    )
     episodes, _ = read_episodes(tmp_path / "exp" / "episodes.jsonl")
     assert len(episodes) == 18 and {e.reward for e in episodes} == {1.5}
     assert all(e.reward_source == "real" for e in episodes)
