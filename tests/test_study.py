@@ -398,3 +398,39 @@ def test_report_cli_writes_tables_and_chart(tmp_path, capsys):
     episodes, _ = read_episodes(tmp_path / "exp" / "episodes.jsonl")
     assert len(episodes) == 18 and {e.reward for e in episodes} == {1.5}
     assert all(e.reward_source == "real" for e in episodes)
+
+
+def test_an_llm_backed_agent_and_a_backend_outage(tmp_path):
+    """An agent served by an OpenAI-compatible endpoint speaks in the study; while its backend
+    errs, the participant's message is kept, the page says to reload, and the reload retries."""
+    from dialogue_gym.llm.fake_server import Fault, FakeChatServer
+
+    with FakeChatServer(lambda body: "Would you give a little to Save the Children?") as server:
+        spec = f"prompting:llm={server.url}#fake,max_tokens=40"
+        client, store = _client(tmp_path, agents=(spec,), turns=2)
+        token, csrf = _join(client)
+        client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+        assert "Would you give a little" in client.get(f"/p/{token}/chat/0").text
+        server.inject(*[Fault("status", status=500, retry_after=0)] * 5)
+        r = client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": 1, "text": "Why?"})
+        assert r.status_code == 503 and "could not answer" in r.text
+        assert [m.role for m in store.messages(0, 0)] == ["assistant", "user"]
+        page = client.get(f"/p/{token}/chat/0")  # the reload: the backend answers again
+        assert page.status_code == 200
+        assert [m.role for m in store.messages(0, 0)] == ["assistant", "user", "assistant"]
+
+
+def test_behind_a_reverse_proxy_every_link_carries_the_prefix(tmp_path):
+    """Served under ``--root-path /study`` (a proxy passes /study/... through): links, form
+    actions, redirects and cookie paths all carry the prefix."""
+    store = StudyStore(tmp_path / "s.sqlite", StudyConfig("Persuasion-v0", ("scripted",), 2))
+    client = TestClient(create_app(store), root_path="/study")
+    page = client.get("/study/")
+    links = re.findall(r'(?:href|action)="([^"]+)"', page.text)
+    assert links and all(x.startswith("/study/") for x in links)
+    assert "Path=/study" in page.headers["set-cookie"]
+    nonce = re.search(r'name="csrf" value="([^"]+)"', page.text)[1]
+    r = client.post("/study/join", data={"csrf": nonce}, follow_redirects=False)
+    assert r.headers["location"].startswith("/study/p/")
+    consent = client.get(r.headers["location"], follow_redirects=True)
+    assert re.search(r'action="/study/p/[^"]+/consent"', consent.text)
