@@ -236,8 +236,10 @@ def test_survey_answers_are_validated(tmp_path):
     seen = _seen(client, token, 0)
     client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": seen, "text": "no thanks"})
     base = {"csrf": csrf, "rating_persuasive": "3", "rating_natural": "3", "rating_again": "3"}
-    r = client.post(f"/p/{token}/survey/0", data={**base, "outcome": "2.5"})
+    evil = "</textarea><script>alert(1)</script>"
+    r = client.post(f"/p/{token}/survey/0", data={**base, "outcome": "2.5", "comment": evil})
     assert r.status_code == 400 and "outside the allowed range" in r.text
+    assert evil not in r.text and "&lt;/textarea&gt;&lt;script&gt;" in r.text  # kept, escaped
     r = client.post(f"/p/{token}/survey/0", data={**base, "outcome": "1", "rating_again": "9"})
     assert r.status_code == 400 and "I would talk with this partner again" in r.text
     assert store.counts()["answers"] == 0
@@ -403,7 +405,7 @@ def test_report_cli_writes_tables_and_chart(tmp_path, capsys):
 def test_an_llm_backed_agent_and_a_backend_outage(tmp_path):
     """An agent served by an OpenAI-compatible endpoint speaks in the study; while its backend
     errs, the participant's message is kept, the page says to reload, and the reload retries."""
-    from dialogue_gym.llm.fake_server import Fault, FakeChatServer
+    from dialogue_gym.llm.fake_server import FakeChatServer, Fault
 
     with FakeChatServer(lambda body: "Would you give a little to Save the Children?") as server:
         spec = f"prompting:llm={server.url}#fake,max_tokens=40"
