@@ -44,6 +44,7 @@ import numpy as np
 
 from .episode import ORACLE_REWARD
 from .evaluation import env_domain, evaluate
+from .executor import LOCAL, Backend, map_ordered
 from .files import atomic_write_text
 from .stats import TwoLevelBootstrap, holm
 
@@ -353,53 +354,113 @@ def _returns(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return returns, np.array([float(e.success) for e in eps]), np.array([e.turns for e in eps])
 
 
-def run_env(env_id: str, cfg: BenchmarkConfig, out_dir: Path, log: Callable[[str], None]) -> dict:
-    """The whole benchmark for one environment."""
+def _seed_run(
+    env_id: str,
+    cfg: BenchmarkConfig,
+    env_dir: Path | None,
+    shared: dict | None,
+    log: Callable[[str], None] | None,
+    s: int,
+) -> dict[str, Any]:
+    """Everything training seed ``s`` does: its dataset and regenerations (or the ``shared``
+    one), every offline method trained and evaluated, the sweep, PPO. One task of the
+    executor: with ``env_dir`` None (a Ray worker) the artifact files are written to a
+    temporary folder and returned (``files``) for the driver to write, and log lines are returned
+    unless ``log`` prints them as they come."""
+    import tempfile
+
     from .agents.learned import torch_threads
     from .agents.ppo import PPOArgs, train_ppo
-    from .agents.registry import make_agent
+
+    domain = env_domain(env_id)
+    lines: list[str] = []
+    emit = log or lines.append
+    t0 = time.time()
+
+    def evaluated(agent: Any) -> Any:
+        with torch_threads(cfg.threads):
+            return evaluate(agent, env_id, cfg.eval_episodes, EVAL_SEED, progress=False,
+                            oracle=False)  # fmt: skip
+
+    runs: dict[str, Any] = {}
+    budgets: dict[str, int] = {}
+    sweep: dict[str, Any] = {}
+    files: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        where = env_dir if env_dir is not None else Path(tmp)
+        data = shared if shared is not None else _datasets(env_id, cfg, s, where, emit)
+        if env_dir is None:
+            files = {p.name: p.read_bytes() for p in Path(tmp).iterdir() if p.is_file()}
+    n = data["figures"]["episodes"]
+    for name in OFFLINE_METHODS:
+        runs[name] = evaluated(_train_offline(name, data, domain, s, cfg))
+        budgets[name] = n + (data["figures"]["oracle_env_episodes"] if "oracle-fwd" in name else 0)
+    for size, small in data["sweep"].items():
+        for name, part in (("cql", "orig"), (MAIN, "learned")):
+            agent = _train_offline("cql", small, domain, s, cfg, part=part)
+            sweep[f"{name}@{size}"] = evaluated(agent)
+    agent, episodes = train_ppo(env_id, PPOArgs(steps=cfg.ppo_steps, seed=s, threads=cfg.threads))
+    runs["ppo"] = evaluated(agent)
+    budgets["ppo"] = episodes
+    emit(f"{env_id} seed {s}: every method trained and evaluated [{time.time() - t0:.0f} s]")
+    return {"runs": runs, "budgets": budgets, "sweep": sweep, "files": files, "log": lines,
+            "data": None if shared is not None else data}  # fmt: skip
+
+
+def run_env(
+    env_id: str,
+    cfg: BenchmarkConfig,
+    out_dir: Path,
+    log: Callable[[str], None],
+    backend: Backend = LOCAL,
+) -> dict:
+    """The whole benchmark for one environment. On Ray, the baselines' episodes and the
+    training seeds run on workers; the figures are the same as on this machine."""
+    from functools import partial
+
+    from .agents.learned import torch_threads
 
     domain = env_domain(env_id)
     t0 = time.time()
     env_dir = out_dir / env_id
     env_dir.mkdir(parents=True, exist_ok=True)
-    kw = {"progress": False, "oracle": False}
+    kw = {"progress": False, "oracle": False, "backend": backend}
 
-    def evaluated(agent: Any) -> Any:
+    def evaluated(spec: str) -> Any:
         with torch_threads(cfg.threads):
-            return evaluate(agent, env_id, cfg.eval_episodes, EVAL_SEED, **kw)
+            return evaluate(spec, env_id, cfg.eval_episodes, EVAL_SEED, **kw)
 
     runs: dict[str, list[Any]] = {}
     for name in BASELINES:
-        options = {"samples": cfg.model_based_samples} if name == "model-based" else {}
-        runs[name] = [evaluated(make_agent(name, domain, **options))]
+        spec = f"{name}:samples={cfg.model_based_samples}" if name == "model-based" else name
+        runs[name] = [evaluated(spec)]
     log(f"{env_id}: baselines evaluated [{time.time() - t0:.0f} s]")
     added = _added_agents(cfg.added_agents, domain, METHOD_NAMES)
-    for name, agent in added.items():
-        runs[name] = [evaluated(agent)]
+    for name, spec in added.items():
+        runs[name] = [evaluated(spec)]
     if added:
         log(f"{env_id}: added agents evaluated: {', '.join(added)} [{time.time() - t0:.0f} s]")
-    datasets = {}
+    shared = None if cfg.resample_data else _datasets(env_id, cfg, 0, env_dir, log)
+    datasets = {} if cfg.resample_data else {0: shared}
     budgets: dict[str, list[int]] = {}
     sweep: dict[str, list[Any]] = {}
-    for s in range(cfg.train_seeds):
-        if cfg.resample_data or not datasets:
-            datasets[s] = _datasets(env_id, cfg, s if cfg.resample_data else 0, env_dir, log)
-        data = datasets[s] if cfg.resample_data else datasets[0]
-        n = data["figures"]["episodes"]
-        for name in OFFLINE_METHODS:
-            runs.setdefault(name, []).append(evaluated(_train_offline(name, data, domain, s, cfg)))
-            extra = data["figures"]["oracle_env_episodes"] if "oracle-fwd" in name else 0
-            budgets.setdefault(name, []).append(n + extra)
-        for n, small in data["sweep"].items():
-            for name, part in (("cql", "orig"), (MAIN, "learned")):
-                agent = _train_offline("cql", small, domain, s, cfg, part=part)
-                sweep.setdefault(f"{name}@{n}", []).append(evaluated(agent))
-        agent, episodes = train_ppo(env_id, PPOArgs(steps=cfg.ppo_steps, seed=s,
-                                                    threads=cfg.threads))  # fmt: skip
-        runs.setdefault("ppo", []).append(evaluated(agent))
-        budgets.setdefault("ppo", []).append(episodes)
-        log(f"{env_id} seed {s}: every method trained and evaluated [{time.time() - t0:.0f} s]")
+    local = backend.name == "local"
+    task = partial(
+        _seed_run, env_id, cfg, env_dir if local else None, shared, log if local else None
+    )
+    for s, done in enumerate(map_ordered(_call, range(cfg.train_seeds), lambda: task,
+                                         backend=backend)):  # fmt: skip
+        for name, content in done["files"].items():  # written here: the driver is the writer
+            (env_dir / name).write_bytes(content)
+        for line in done["log"]:
+            log(line)
+        if done["data"] is not None:
+            datasets[s] = done["data"]
+        for name, result in done["runs"].items():
+            runs.setdefault(name, []).append(result)
+            budgets.setdefault(name, []).append(done["budgets"][name])
+        for key, result in done["sweep"].items():
+            sweep.setdefault(key, []).append(result)
 
     matrices = {name: [_returns(r) for r in rs] for name, rs in runs.items()}
     returns = {k: np.stack([m[0] for m in v]) for k, v in matrices.items()}
@@ -452,6 +513,11 @@ def run_env(env_id: str, cfg: BenchmarkConfig, out_dir: Path, log: Callable[[str
     }
 
 
+def _call(task: Callable[[int], Any], item: int) -> Any:
+    """The executor's task for a state that is itself the function to call."""
+    return task(item)
+
+
 def _sweep(
     sweep: dict[str, list[Any]], main: dict[str, list[Any]], datasets: dict, cfg: BenchmarkConfig
 ) -> list[dict[str, Any]]:
@@ -502,8 +568,9 @@ def _tests(boot: TwoLevelBootstrap, method: str, names: list[str]) -> list[dict[
     return tests
 
 
-def _added_agents(specs: tuple[str, ...], domain: str, taken: set[str]) -> dict[str, Any]:
-    """The user's agents by table name (their own name, else the spec); never privileged."""
+def _added_agents(specs: tuple[str, ...], domain: str, taken: set[str]) -> dict[str, str]:
+    """The user's agents' specs by table name (their own name, else the spec); never
+    privileged."""
     from .agents.registry import is_privileged, make_agent
 
     out: dict[str, Any] = {}
@@ -516,7 +583,7 @@ def _added_agents(specs: tuple[str, ...], domain: str, taken: set[str]) -> dict[
         name = agent.name if agent.name not in taken | set(out) | {"agent"} else spec
         if name in taken or name in out:
             raise ValueError(f"--add-agent {spec!r}: the table already has a row {name!r}")
-        out[name] = agent
+        out[name] = spec
     return out
 
 
@@ -697,14 +764,21 @@ def bar_chart(results: list[dict], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def run_benchmark(cfg: BenchmarkConfig, out_dir: str | Path, log: Callable[[str], None] = print):
-    """Run every env; write ``benchmark.md``, ``benchmark.json`` and ``benchmark.png``."""
+def run_benchmark(
+    cfg: BenchmarkConfig,
+    out_dir: str | Path,
+    log: Callable[[str], None] = print,
+    backend: Backend = LOCAL,
+):
+    """Run every env; write ``benchmark.md``, ``benchmark.json`` and ``benchmark.png``.
+    ``backend``: where the training seeds and the evaluation episodes run (this machine or a
+    Ray cluster); the tables are the same."""
     out_dir = Path(out_dir)
     for env_id in cfg.envs:  # a bad --add-agent fails now, not after the baselines
         _added_agents(cfg.added_agents, env_domain(env_id), METHOD_NAMES)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    results = [run_env(env_id, cfg, out_dir, log) for env_id in cfg.envs]
+    results = [run_env(env_id, cfg, out_dir, log, backend) for env_id in cfg.envs]
     md = markdown(results, cfg)
     summary = {"config": asdict(cfg), "results": results, "seconds": time.time() - t0}
     atomic_write_text(out_dir / "benchmark.md", md)

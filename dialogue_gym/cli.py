@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 ENV_CHOICES = ("Persuasion-v0", "Counseling-v0")
 
@@ -63,6 +64,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         keep_transcripts=args.transcripts,
         concurrency=args.concurrency,
         judge=judge,
+        backend=_backend(args),
         **env_kwargs,
     )
     print(format_table([result]))
@@ -118,7 +120,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise ValueError(f"agent {args.agent!r} reads the hidden persona: embedded only")
     summary = generate(
         args.env, _with_llm(args.agent, args.llm, args.no_cache), args.episodes, args.out,
-        seed=args.seed, concurrency=args.concurrency, **_env_kwargs(args),
+        seed=args.seed, concurrency=args.concurrency, backend=_backend(args), **_env_kwargs(args),
     )  # fmt: skip
     print(summary)
     return 130 if summary.interrupted else 0
@@ -210,6 +212,7 @@ def cmd_hindsight(args: argparse.Namespace) -> int:
     summary = run(
         args.inp, args.out, args.controller, args.forward, args.reward, args.select,
         args.per_episode, args.rounds, args.pairs, fit_on=args.fit_on, encoder=args.encoder,
+        backend=_backend(args),
     )  # fmt: skip
     print(
         f"{summary['written_now']} regenerated now, {summary['regenerated_in_file']} in "
@@ -252,7 +255,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     else:  # the default sizes that fit the dataset
         cfg.sweep_sizes = tuple(n for n in cfg.sweep_sizes if n < cfg.dataset_episodes)
     cfg.__post_init__()
-    _, md = run_benchmark(cfg, args.out, log=lambda m: print(m, file=sys.stderr, flush=True))
+    _, md = run_benchmark(cfg, args.out, log=lambda m: print(m, file=sys.stderr, flush=True),
+                          backend=_backend(args))  # fmt: skip
     print(md)
     return 0
 
@@ -433,6 +437,22 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_backend_args(p: argparse.ArgumentParser) -> None:
+    """``--backend``, ``--ray-address`` and ``--workers`` (dialogue_gym.executor)."""
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="where the work runs: this machine, or Ray workers")  # fmt: skip
+    p.add_argument("--ray-address", default=None,
+                   help="Ray cluster to join (HOST:PORT, auto, ray://HOST:PORT); default: "
+                   "start Ray on this machine")  # fmt: skip
+    p.add_argument("--workers", type=int, default=2, help="Ray workers (with --backend ray)")
+
+
+def _backend(args: argparse.Namespace) -> Any:
+    from .executor import Backend
+
+    return Backend(args.backend, args.ray_address, args.workers)
+
+
 def _threads(text: str) -> int | None:
     """``--threads N``: a positive count, or 0 for torch's own default (None)."""
     n = int(text)
@@ -477,6 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, default=None, help="save the result as JSON")
     e.add_argument("--no-oracle", action="store_true", help="skip the fraction-of-oracle run")
     e.add_argument("--transcripts", action="store_true", help="keep transcripts in the JSON")
+    _add_backend_args(e)
     e.set_defaults(func=cmd_evaluate)
 
     pl = sub.add_parser("play", help="talk with an agent or with the simulated user")
@@ -505,6 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--simulator", default="embedded", choices=("embedded", "llm"))
     g.add_argument("--llm", default=None, help="chat backend for an LLM user or agent")
     g.add_argument("--no-cache", action="store_true", help="do not use the completion cache")
+    _add_backend_args(g)
     g.set_defaults(func=cmd_generate)
 
     data = sub.add_parser("data", help="dataset tools: stats, export, convert")
@@ -551,6 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--per-episode", type=int, default=1)
     h.add_argument("--rounds", type=int, default=1)
     h.add_argument("--pairs", type=Path, default=None, help="also write DPO preference pairs")
+    _add_backend_args(h)
     h.set_defaults(func=cmd_hindsight)
 
     b = sub.add_parser("benchmark", help="BC, filtered BC, offline RL +/- hindsight, PPO")
@@ -581,6 +604,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--llm-episodes", type=int, default=30, metavar="N",
                    help="unsuccessful episodes per run the --llm pair rewrites")  # fmt: skip
     b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
+    _add_backend_args(b)
     b.set_defaults(func=cmd_benchmark)
 
     t = sub.add_parser(

@@ -30,6 +30,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ import gymnasium as gym
 import numpy as np
 
 from .agents.base import Agent
+from .executor import LOCAL, Backend, check_ray_concurrency, map_ordered
 from .files import atomic_write_text
 from .rollout import play_episode
 from .stats import mean_ci, normalized_score, proportion_ci
@@ -144,6 +146,22 @@ def _episode(
     return record
 
 
+def _agent_and_env(
+    spec: str, domain: str, env_id: str, play_kwargs: dict[str, Any]
+) -> tuple[Agent, gym.Env]:
+    """A worker's own agent and env (built from the spec, so it runs in any process)."""
+    from .agents.registry import make_agent
+
+    return make_agent(spec, domain), gym.make(env_id, **play_kwargs)
+
+
+def _play_seed(
+    domain: str, keep: bool, judge: Any, state: tuple[Agent, gym.Env], seed: int
+) -> EpisodeRecord:
+    agent, env = state
+    return _episode(agent, env, domain, seed, keep, judge)
+
+
 def _run(
     make: Callable[[], tuple[Agent, gym.Env]],
     domain: str,
@@ -153,43 +171,25 @@ def _run(
     keep: bool,
     concurrency: int = 1,
     judge: Any = None,
+    backend: Backend = LOCAL,
 ) -> list[EpisodeRecord]:
-    """Play every seed, on ``concurrency`` worker threads (each with its own env and agent).
+    """Play every seed, on ``concurrency`` worker threads (each with its own env and agent), or
+    on Ray workers (``concurrency`` threads each), in seed order.
 
-    Threads, not processes: Gymnasium envs are synchronous, and with an LLM simulator or agent
-    the time goes to waiting on the network, which threads overlap.
+    Threads, not processes, on this machine: Gymnasium envs are synchronous, and with an LLM
+    simulator or agent the time goes to waiting on the network, which threads overlap.
     """
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(seeds), desc=desc, leave=False, dynamic_ncols=True)
-    if concurrency <= 1:
-        agent, env = make()
-        records = []
-        for seed in seeds:
-            records.append(_episode(agent, env, domain, seed, keep, judge))
-            if bar:
-                bar.update()
-    else:
-        import queue
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool: queue.Queue = queue.Queue()
-        for _ in range(concurrency):
-            pool.put(make())
-
-        def work(seed: int) -> EpisodeRecord:
-            agent, env = pool.get()
-            try:
-                return _episode(agent, env, domain, seed, keep, judge)
-            finally:
-                pool.put((agent, env))
-                if bar:
-                    bar.update()
-
-        with ThreadPoolExecutor(concurrency) as ex:
-            records = list(ex.map(work, seeds))
+    records = []
+    for record in map_ordered(partial(_play_seed, domain, keep, judge), seeds, make,
+                              workers=concurrency, io_bound=True, backend=backend):  # fmt: skip
+        records.append(record)
+        if bar:
+            bar.update()
     if bar:
         bar.close()
     return records
@@ -214,10 +214,14 @@ REFERENCES = ("random", "oracle")
 
 
 def reference_returns(
-    name: str, env_id: str, seeds: list[int], env_kwargs: dict[str, Any]
+    name: str,
+    env_id: str,
+    seeds: list[int],
+    env_kwargs: dict[str, Any],
+    backend: Backend = LOCAL,
 ) -> np.ndarray:
     """The returns of the reference agent ``name`` (random or oracle) on ``seeds`` (memoized
-    per process)."""
+    per process; the same on every backend)."""
     from .agents.registry import make_agent
 
     if name not in REFERENCES:
@@ -228,9 +232,8 @@ def reference_returns(
         agent = make_agent(name, domain)
         kwargs = privileged_kwargs(agent, {k: v for k, v in env_kwargs.items()
                                            if k != "privileged_info"})  # fmt: skip
-        records = _run(
-            lambda: (agent, gym.make(env_id, **kwargs)), domain, seeds, False, name, False
-        )
+        make = partial(_agent_and_env, name, domain, env_id, kwargs)
+        records = _run(make, domain, seeds, False, name, False, backend=backend)
         _REFERENCE_CACHE[key] = np.array([r.reward for r in records])
     return _REFERENCE_CACHE[key]
 
@@ -247,6 +250,7 @@ def evaluate(
     keep_transcripts: bool = False,
     concurrency: int = 1,
     judge: Any = None,
+    backend: Backend = LOCAL,
     **env_kwargs: Any,
 ) -> EvaluationResult:
     """Play ``episodes`` episodes (seeds ``seed .. seed+episodes-1``) and summarize them.
@@ -258,6 +262,8 @@ def evaluate(
     the result as JSON. ``concurrency`` > 1 plays episodes on that many threads (needs ``agent``
     as a spec, so each thread builds its own); results do not depend on it. ``judge`` (e.g. an
     :class:`~dialogue_gym.llm.judge.LLMJudge`) adds a judged score to every episode.
+    ``backend`` plays the episodes (and the reference agents') on Ray workers, ``concurrency``
+    threads each; the result is the same as on this machine.
     """
     from .agents.registry import make_agent
 
@@ -267,8 +273,9 @@ def evaluate(
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     domain = env_domain(env_id)
     spec = agent if isinstance(agent, str) else None
-    if spec is None and concurrency > 1:
+    if spec is None and (concurrency > 1 or backend.name != "local"):
         raise ValueError("pass the agent as a registry spec (a str) to run concurrently")
+    check_ray_concurrency(backend, concurrency, env_kwargs.get("simulator") == "llm")
     agent = make_agent(spec, domain) if spec is not None else agent
     play_kwargs = privileged_kwargs(agent, env_kwargs)
     first = [agent]
@@ -277,11 +284,14 @@ def evaluate(
         a = first.pop() if first else make_agent(spec, domain)
         return a, gym.make(env_id, **play_kwargs)
 
+    if backend.name != "local":  # built in each worker from the spec
+        make = partial(_agent_and_env, spec, domain, env_id, play_kwargs)
+
     seeds = list(range(seed, seed + episodes))
     t0 = time.time()
     records = _run(
         make, domain, seeds, progress, f"{env_id} {agent.name}", keep_transcripts,
-        concurrency, judge,
+        concurrency, judge, backend,
     )  # fmt: skip
     wall = time.time() - t0
     result = EvaluationResult(
@@ -322,7 +332,8 @@ def evaluate(
     summary["throughput_eps"] = len(records) / wall if wall > 0 else None
     if oracle and simulator == "embedded" and len(ok):
         keep = np.array([r.status == "ok" for r in records])  # the seeds behind ``ok``
-        rnd, orc = (reference_returns(name, env_id, seeds, env_kwargs)[keep] for name in REFERENCES)
+        rnd, orc = (reference_returns(name, env_id, seeds, env_kwargs, backend)[keep]
+                    for name in REFERENCES)  # fmt: skip
         score, lo, hi = normalized_score(ok, rnd, orc)
         summary.update(
             random_mean_return=float(rnd.mean()),

@@ -6,8 +6,8 @@ and finishes the rest — no episode lost or duplicated. A file written with a d
 configuration is refused. The first Ctrl-C lets the episodes in flight finish and be written.
 
 ``concurrency`` > 1 plays episodes in worker *processes* with the embedded simulator (CPU-bound)
-and in worker *threads* with an LLM simulator (waiting on the network); the parent process is the
-only writer.
+and in worker *threads* with an LLM simulator (waiting on the network); with the Ray backend, on
+Ray workers (:mod:`dialogue_gym.executor`). The parent process is the only writer.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ import gymnasium as gym
 
 from .episode import Episode, Turn
 from .evaluation import env_domain
+from .executor import LOCAL, Backend, check_ray_concurrency, map_ordered
 from .jsonl import EpisodeWriter, read_episodes
 from .llm.base import BackendError
 from .stats import mean_ci
@@ -133,17 +135,6 @@ class GenerateSummary:
         )
 
 
-# -- worker processes (embedded simulator) -------------------------------------------------------
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(cfg: GenerateConfig) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    env, agent = _env_and_agent(cfg)
-    _WORKER.update(cfg=cfg, env=env, agent=agent)
-
-
 def _env_and_agent(cfg: GenerateConfig) -> tuple[gym.Env, Any]:
     """The env and agent of a run; the env carries privileged information only for an agent
     registered as privileged."""
@@ -154,8 +145,9 @@ def _env_and_agent(cfg: GenerateConfig) -> tuple[gym.Env, Any]:
     return gym.make(cfg.env_id, **privileged_kwargs(agent, cfg.env_kwargs)), agent
 
 
-def _play_in_worker(index: int) -> dict[str, Any]:
-    return play_to_episode(_WORKER["env"], _WORKER["agent"], _WORKER["cfg"], index).to_dict()
+def _play(cfg: GenerateConfig, state: tuple[gym.Env, Any], index: int) -> Episode:
+    env, agent = state
+    return play_to_episode(env, agent, cfg, index)
 
 
 def _check_resume(path: Path, cfg: GenerateConfig) -> set[int]:
@@ -186,15 +178,20 @@ def generate(
     seed: int = 0,
     concurrency: int = 1,
     progress: bool = True,
+    backend: Backend = LOCAL,
     **env_kwargs: Any,
 ) -> GenerateSummary:
-    """Make sure ``out`` holds the ``episodes`` episodes of this configuration (resumable)."""
+    """Make sure ``out`` holds the ``episodes`` episodes of this configuration (resumable).
+
+    ``backend`` runs the episodes on Ray workers instead of this machine; the file is the same
+    (the driver writes every episode, in order)."""
 
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     env_domain(env_id)
+    check_ray_concurrency(backend, concurrency, env_kwargs.get("simulator") == "llm")
     path = Path(out)
     cfg = GenerateConfig(env_id, agent, seed, dict(env_kwargs))
     done_seeds = _check_resume(path, cfg)
@@ -214,7 +211,7 @@ def generate(
     existed = path.exists()
     try:
         with EpisodeWriter(path) as writer:
-            for ep in _produce(cfg, todo, concurrency, stop):
+            for ep in _produce(cfg, todo, concurrency, stop, backend):
                 writer.write(ep)
                 written += 1
                 if bar:
@@ -249,48 +246,22 @@ def generate(
 
 
 def _produce(
-    cfg: GenerateConfig, todo: list[int], concurrency: int, stop: threading.Event
+    cfg: GenerateConfig,
+    todo: list[int],
+    concurrency: int,
+    stop: threading.Event,
+    backend: Backend = LOCAL,
 ) -> Iterator[Episode]:
-    """Episodes for ``todo`` indices, stopping early (after in-flight work) when ``stop`` is set."""
-    if not todo:
-        return
+    """Episodes for ``todo`` indices in order, stopping early (after in-flight work) when
+    ``stop`` is set: worker threads for an LLM simulator, processes for the embedded one, or Ray
+    workers (:mod:`dialogue_gym.executor`)."""
     llm = cfg.env_kwargs.get("simulator") == "llm"
-    if concurrency == 1:
-        env, agent = _env_and_agent(cfg)
-        for i in todo:
-            if stop.is_set():
-                return
-            yield play_to_episode(env, agent, cfg, i)
-        return
-    if llm:
-        import queue
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool: queue.Queue = queue.Queue()
-        for _ in range(concurrency):
-            pool.put(_env_and_agent(cfg))
-
-        def work(i: int) -> Episode | None:
-            if stop.is_set():
-                return None
-            env, agent = pool.get()
-            try:
-                return play_to_episode(env, agent, cfg, i)
-            finally:
-                pool.put((env, agent))
-
-        with ThreadPoolExecutor(concurrency) as ex:
-            for ep in ex.map(work, todo):
-                if ep is not None:
-                    yield ep
-        return
-    import multiprocessing as mp
-
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(concurrency, initializer=_init_worker, initargs=(cfg,)) as pool:
-        chunk = max(1, min(64, len(todo) // (concurrency * 8) or 1))
-        for d in pool.imap(_play_in_worker, todo, chunksize=chunk):
-            yield Episode.from_dict(d)
-            if stop.is_set():
-                pool.terminate()
-                return
+    yield from map_ordered(
+        partial(_play, cfg),
+        todo,
+        partial(_env_and_agent, cfg),
+        workers=concurrency,
+        io_bound=llm,
+        backend=backend,
+        stop=stop,
+    )

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..episode import Episode
+from ..executor import LOCAL, Backend, map_ordered
 from ..files import atomic_write_text
 from ..jsonl import EpisodeWriter, ReadReport, read_dataset, read_episodes
 from .base import DOMAIN, ForwardModel, HindsightController, RewardModel, env_key
 from .features import CachedEncoder
-from .regenerate import is_unsuccessful, iter_regenerate, preference_pairs
+from .regenerate import is_unsuccessful, iter_regenerate, preference_pairs, regenerated_id
 
 CONTROLLERS = "critic (learned) | transcript (privileged tables) | llm:SPEC"
 FORWARDS = "retrieval (learned) | privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
@@ -122,14 +124,36 @@ def make_reward(
     return LLMRewardModel(spec[4:], domain)
 
 
+def _components(ctrl: Any, fwd: Any, rwd: Any) -> tuple[Any, Any, Any]:
+    """A worker's state: the fitted controller, forward and reward models (pickled to Ray
+    workers once per worker; LLM components rebuild their backends from the spec there)."""
+    return ctrl, fwd, rwd
+
+
+def _regenerate_source(
+    per_episode: int, round_: int, state: tuple[Any, Any, Any], src: Episode
+) -> tuple[list[Episode], dict[str, str] | None]:
+    """One source episode's regenerations, or the error that stopped them (a backend or parse
+    failure: recorded, retried by a rerun)."""
+    errors: list[dict[str, str]] = []
+    ctrl, fwd, rwd = state
+    regs = list(iter_regenerate(
+        [src], ctrl, fwd, rwd, "all", per_episode, round_,
+        on_error=lambda e, err: errors.append({"id": e.id, "error": str(err)}),
+    ))  # fmt: skip
+    return regs, (errors[0] if errors else None)
+
+
 def run(
     inp: Path, out: Path, controller: str = "critic", forward: str = "retrieval",
     reward: str = "learned", select: str = "unsuccessful", per_episode: int = 1,
     rounds: int = 1, pairs: Path | None = None, progress: bool = True,
-    fit_on: Path | None = None, encoder: str = "minilm",
+    fit_on: Path | None = None, encoder: str = "minilm", backend: Backend = LOCAL,
 ) -> dict[str, Any]:  # fmt: skip
     """Regenerate ``inp`` into ``out`` (appending; ids already there are skipped). The learned
-    components are fitted on ``fit_on`` (default: ``inp`` itself), text embedded by ``encoder``."""
+    components are fitted on ``fit_on`` (default: ``inp`` itself), text embedded by ``encoder``.
+    ``backend`` regenerates on Ray workers (components fitted here, sent once per worker); the
+    file is the same."""
     for spec, kind in ((controller, "controller"), (forward, "forward model"),
                        (reward, "reward model")):  # fmt: skip
         check_spec(spec, kind)
@@ -161,12 +185,15 @@ def run(
             from tqdm import tqdm
 
             bar = tqdm(total=len(chosen), desc=f"hindsight round {r}", unit="ep")
-        with EpisodeWriter(out) as writer:
-            for src in chosen:
-                regs = list(iter_regenerate(
-                    [src], ctrl, fwd, rwd, "all", per_episode, r, skip=done.__contains__,
-                    on_error=lambda e, err: errors.append({"id": e.id, "error": str(err)}),
-                ))  # fmt: skip
+        todo = [e for e in chosen if regenerated_id(e.id, r, 0) not in done]
+        if bar:
+            bar.update(len(chosen) - len(todo))
+        task = partial(_regenerate_source, per_episode, r)
+        with EpisodeWriter(out) as writer:  # the driver is the only writer, in source order
+            for regs, error in map_ordered(task, todo, partial(_components, ctrl, fwd, rwd),
+                                           backend=backend):  # fmt: skip
+                if error is not None:
+                    errors.append(error)
                 for e in regs:
                     writer.write(e)
                     done.add(e.id)

@@ -84,3 +84,19 @@ class ChatBackend(ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """What determines this backend's answers (kind, model, base URL): never a secret."""
+
+    spec_args: tuple | None = None
+    """``make_backend``'s arguments when it was built from a spec string (set by it)."""
+
+    def __reduce__(self) -> tuple:
+        """Pickled as its spec, so objects holding a backend can run in other processes (Ray
+        workers): each copy opens its own connection or model, and reads any API key from its
+        own environment. A backend not built from a spec cannot be pickled."""
+        if self.spec_args is None:
+            raise TypeError(
+                f"a {type(self).__name__} not built by make_backend(SPEC) cannot be sent to "
+                "another process; build it from a spec string"
+            )
+        from .spec import make_backend
+
+        return (make_backend, self.spec_args)

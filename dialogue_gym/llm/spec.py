@@ -53,4 +53,6 @@ def make_backend(
         raise ValueError(f"unknown backend spec {spec!r}; forms: {', '.join(SPEC_FORMS)}")
     if cache and not isinstance(backend, CachedBackend):
         backend = CachedBackend(backend, cache_dir)
+    if isinstance(spec, str):
+        backend.spec_args = (spec, cache, None if cache_dir is None else str(cache_dir), timeout)
     return backend

@@ -1,0 +1,257 @@
+"""Where parallel work runs: this machine (threads or processes) or a Ray cluster.
+
+Every command that plays, regenerates or trains many independent items (``generate``,
+``evaluate``, ``hindsight``, ``benchmark``) calls :func:`map_ordered`: a task function applied to
+each item with per-worker state (an env and an agent, say) built once per worker, results
+yielded in the items' order. The order and the per-item seeds make the output the same on every
+backend and worker count; only where the work runs changes.
+
+- ``local``: one process (``workers=1``); threads for I/O-bound work (LLM users and agents
+  waiting on the network), each with its own state; spawned processes for CPU-bound work.
+- ``ray``: Ray actors, each holding its state (and, for I/O-bound work, ``threads`` states served
+  by as many threads: the per-worker concurrency limit). An actor killed mid-run is restarted
+  and its tasks retried (Ray's ``max_restarts``/``max_task_retries``); results still arrive in
+  order. The driver is the only writer of any output: workers return results.
+
+Environment variables that workers need (the API key among them) reach them through Ray's
+runtime environment, never as task arguments: :data:`FORWARDED_ENV`.
+
+Why our own map and not ``ray.util.ActorPool``: the pool yields unordered or ordered results but
+has no bounded in-flight window with a stop signal and no per-actor thread count; this is a few
+lines on top of the actor API.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+BACKENDS = ("local", "ray")
+FORWARDED_ENV = (
+    "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID",
+    "DIALOGUE_GYM_CACHE_DIR", "DIALOGUE_GYM_DATA", "HF_HUB_OFFLINE", "OMP_NUM_THREADS",
+)  # fmt: skip
+"""Variables copied from the driver's environment into every Ray worker's, when set."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where work runs: ``local`` or ``ray`` (with the cluster ``address``: ``HOST:PORT``,
+    ``auto`` or ``ray://HOST:PORT``; none starts a Ray instance on this machine) and how many
+    Ray workers (actors) to use."""
+
+    name: str = "local"
+    address: str | None = None
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        if self.name not in BACKENDS:
+            raise ValueError(f"unknown backend {self.name!r}; allowed: {', '.join(BACKENDS)}")
+        if self.address is not None and self.name != "ray":
+            raise ValueError("--ray-address needs --backend ray")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description (for logs and summaries)."""
+        if self.name == "local":
+            return {"backend": "local"}
+        return {"backend": "ray", "address": self.address or "local", "workers": self.workers}
+
+
+LOCAL = Backend()
+
+
+def check_ray_concurrency(backend: Backend, concurrency: int, io_bound: bool) -> None:
+    """On Ray, ``--concurrency`` is the threads per worker for I/O-bound (LLM) work; CPU-bound
+    work runs one item per worker (``--workers`` sets the parallelism)."""
+    if backend.name == "ray" and concurrency > 1 and not io_bound:
+        raise ValueError(
+            "on Ray, --workers sets the parallelism of the embedded simulator; --concurrency "
+            "(threads per worker) applies to LLM users and agents only"
+        )
+
+
+def map_ordered(
+    task: Callable[[Any, T], R],
+    items: Iterable[T],
+    make_state: Callable[[], Any],
+    *,
+    workers: int = 1,
+    io_bound: bool = False,
+    backend: Backend = LOCAL,
+    stop: threading.Event | None = None,
+) -> Iterator[R]:
+    """``task(state, item)`` for every item, in the items' order.
+
+    ``make_state()`` builds a worker's state (called once per local thread or process, once per
+    Ray actor thread). ``workers``: local parallelism (threads when ``io_bound``, else processes;
+    1 runs here), or, on Ray, threads per actor for ``io_bound`` work. For local processes and
+    Ray, ``task`` and ``make_state`` must pickle (module-level functions, ``functools.partial``).
+    When ``stop`` is set, no new item starts; items in flight finish and are yielded."""
+    items = list(items)
+    stop = stop or threading.Event()
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if not items:
+        return iter(())
+    if backend.name == "ray":
+        return _ray_map(task, items, make_state, workers if io_bound else 1, backend, stop)
+    if workers == 1:
+        return _serial(task, items, make_state, stop)
+    if io_bound:
+        return _threads(task, items, make_state, workers, stop)
+    return _processes(task, items, make_state, workers, stop)
+
+
+# -- local ---------------------------------------------------------------------------------------
+
+
+def _serial(task: Callable, items: list, make_state: Callable, stop: threading.Event) -> Iterator:
+    state = make_state()
+    for item in items:
+        if stop.is_set():
+            return
+        yield task(state, item)
+
+
+class _StatePool:
+    """``n`` states shared by threads: each call takes one, runs, gives it back."""
+
+    def __init__(self, make_state: Callable[[], Any], n: int) -> None:
+        self._q: queue.Queue = queue.Queue()
+        for _ in range(n):
+            self._q.put(make_state())
+
+    def run(self, task: Callable, item: Any) -> Any:
+        state = self._q.get()
+        try:
+            return task(state, item)
+        finally:
+            self._q.put(state)
+
+
+def _threads(
+    task: Callable, items: list, make_state: Callable, n: int, stop: threading.Event
+) -> Iterator:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = _StatePool(make_state, n)
+    skipped = object()
+
+    def work(item: Any) -> Any:
+        return skipped if stop.is_set() else pool.run(task, item)
+
+    with ThreadPoolExecutor(n) as ex:
+        for result in ex.map(work, items):
+            if result is not skipped:
+                yield result
+
+
+_PROCESS_STATE: dict[str, Any] = {}
+
+
+def _init_process(make_state: Callable) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    _PROCESS_STATE["state"] = make_state()
+
+
+def _in_process(task: Callable, item: Any) -> Any:
+    return task(_PROCESS_STATE["state"], item)
+
+
+def _processes(
+    task: Callable, items: list, make_state: Callable, n: int, stop: threading.Event
+) -> Iterator:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(n, initializer=_init_process, initargs=(make_state,)) as pool:
+        chunk = max(1, min(64, len(items) // (n * 8) or 1))
+        for result in pool.imap(partial(_in_process, task), items, chunksize=chunk):
+            yield result
+            if stop.is_set():
+                pool.terminate()
+                return
+
+
+# -- Ray -----------------------------------------------------------------------------------------
+
+
+def ray_init(backend: Backend) -> Any:
+    """Connect to (or start) Ray once per process, forwarding :data:`FORWARDED_ENV`; returns the
+    ``ray`` module."""
+    try:
+        import ray
+    except ImportError:
+        raise ValueError(
+            "--backend ray needs Ray: pip install 'dialogue-gym[ray]' (or 'ray>=2.9')"
+        ) from None
+    if not ray.is_initialized():
+        env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+        kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env}, "log_to_driver": False}
+        if backend.address is None:
+            kwargs.update(include_dashboard=False, num_cpus=max(backend.workers, os.cpu_count()))
+        try:
+            ray.init(address=backend.address, **kwargs)
+        except ConnectionError as e:
+            raise ValueError(f"cannot reach the Ray cluster at {backend.address}: {e}") from None
+    return ray
+
+
+class RayWorker:
+    """A Ray actor's body: ``threads`` states, one task per state at a time."""
+
+    def __init__(self, make_state: Callable[[], Any], threads: int) -> None:
+        self.pool = _StatePool(make_state, threads)
+
+    def run(self, task: Callable, item: Any) -> Any:
+        """``task(state, item)`` on a free state."""
+        return self.pool.run(task, item)
+
+    def pid(self) -> int:
+        """This worker's process id (tests kill it)."""
+        return os.getpid()
+
+
+def _ray_map(
+    task: Callable,
+    items: list,
+    make_state: Callable,
+    threads: int,
+    backend: Backend,
+    stop: threading.Event,
+) -> Iterator:
+    ray = ray_init(backend)
+    actor_cls = ray.remote(RayWorker).options(
+        max_restarts=-1, max_task_retries=-1, max_concurrency=threads, num_cpus=1,
+        name=None,
+    )  # fmt: skip
+    n = min(backend.workers, len(items))
+    actors = [actor_cls.remote(make_state, threads) for _ in range(n)]
+    window = 2 * len(actors) * threads
+    pending: deque = deque()
+    try:
+        nxt = 0
+        while nxt < len(items) or pending:
+            while nxt < len(items) and len(pending) < window and not stop.is_set():
+                pending.append(actors[nxt % len(actors)].run.remote(task, items[nxt]))
+                nxt += 1
+            if not pending:
+                return
+            yield ray.get(pending.popleft())
+            if stop.is_set() and not pending:
+                return
+    finally:
+        for a in actors:
+            ray.kill(a)
