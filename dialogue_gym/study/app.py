@@ -16,10 +16,9 @@ Content-Security-Policy and ``Referrer-Policy: no-referrer`` (links carry tokens
 
 from __future__ import annotations
 
-import csv
+import copy
 import hashlib
 import hmac
-import io
 import logging
 import re
 import secrets
@@ -28,7 +27,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
@@ -45,8 +44,9 @@ MAX_MESSAGE_CHARS = 1000
 """Longest message a participant may send (the env's utterance limit is similar)."""
 MAX_COMMENT_CHARS = 2000
 """Longest free-text comment."""
-MAX_BODY_BYTES = 16_384
-"""Largest request body accepted (a form with the longest message and comment fits)."""
+MAX_BODY_BYTES = 65_536
+"""Largest request body accepted, counted as it arrives (chunked bodies too): a form with the
+longest message and comment in any script, percent-encoded, fits."""
 AGENT_CACHE = 256
 """Agents kept in memory between turns (least recently used dropped; rebuilt on demand)."""
 
@@ -73,6 +73,34 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes gets 413, counted as it arrives, so a
+    chunked body without ``Content-Length`` is stopped too."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        """Pass the request on with a ``receive`` that counts the body's bytes."""
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        too_large = HTTPException(413, f"request body over {self.limit} bytes")
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await PlainTextResponse(too_large.detail, 413)(scope, receive, send)
+        received = 0
+
+        async def counted() -> dict:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise too_large  # turned into a 413 by Starlette's exception middleware
+            return message
+
+        await self.app(scope, counted, send)
+
+
 class Study:
     """The study's logic, independent of HTTP: steps, agent turns, answers."""
 
@@ -82,6 +110,10 @@ class Study:
         self.domain = env_domain(cfg.env_id)
         self.questions = QUESTIONS[self.domain]
         self.n_agents = len(cfg.agents)
+        # one loaded agent per spec: a conversation's agent is a shallow copy, reset for it (the
+        # Agent contract: per-episode memory lives in attributes that reset() assigns), so a
+        # model is loaded once, not once per conversation
+        self._prototypes = {spec: make_agent(spec, self.domain) for spec in check_agents(cfg)}
         self._agents: OrderedDict[tuple[int, int], tuple[Agent, int]] = OrderedDict()
         self._locks: dict[tuple[int, int], threading.Lock] = {}
         self._guard = threading.Lock()
@@ -89,11 +121,13 @@ class Study:
     # -- steps -----------------------------------------------------------------------------------
 
     def join(self) -> tuple[str, Participant]:
-        """A new participant (token, record): the next Latin-square row and persona card."""
+        """A new participant (token, record) with their persona card."""
         cfg = self.store.config
-        return self.store.add_participant(
-            lambda i: order_for(i, self.n_agents), lambda seed: draw_card(cfg.env_id, seed)
-        )
+        return self.store.add_participant(lambda seed: draw_card(cfg.env_id, seed))
+
+    def consent(self, p: Participant) -> None:
+        """Record consent; the participant gets the next Latin-square row."""
+        self.store.consent(p.id, lambda k: order_for(k, self.n_agents))
 
     def step_of(self, p: Participant) -> tuple[str, int]:
         """Where this participant is: ``("consent", -1)``, ``("chat", k)``, ``("survey", k)`` or
@@ -145,7 +179,7 @@ class Study:
         with self._guard:
             agent, done = self._agents.pop(key, (None, -1))
         if agent is None or done != turn:  # new, or lost (restart, eviction): rebuild its memory
-            agent = make_agent(self.agent_spec(p, position), self.domain)
+            agent = copy.copy(self._prototypes[self.agent_spec(p, position)])
             agent.reset(seed=p.seed)
             starts = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
             for j, i in enumerate(starts):
@@ -159,24 +193,30 @@ class Study:
                 self._agents.popitem(last=False)
         return text.strip()[:MAX_MESSAGE_CHARS]
 
-    def say(self, p: Participant, position: int, seen: int, text: str) -> None:
+    def say(self, p: Participant, position: int, seen: int, text: str) -> bool:
         """Store the participant's message (``seen``: how many messages their page showed, so a
-        repeated form stores nothing), end the conversation after the last turn, else let the
-        agent answer."""
-        key = (p.id, position)
-        with self._lock(key):
+        repeated form stores nothing) and end the conversation after the last turn. True if the
+        agent is now due to answer (:meth:`ensure_agent_turn`)."""
+        with self._lock((p.id, position)):
+            if position in self.store.ended(p.id):
+                return False  # "End" won the race: nothing is added after the end
             messages = self.store.messages(p.id, position)
             if seen != len(messages) or self.agent_due(messages):
-                return  # a repeated or stale form: already stored
+                return False  # a repeated or stale form: already stored
             self.store.add_message(p.id, position, seen, "user", text)
             if sum(m.role == "assistant" for m in messages) >= self.store.config.max_turns:
                 self.store.end_conversation(p.id, position, "max_turns")
-                return
-        self.ensure_agent_turn(p, position)
+                return False
+        return True
 
-    def end(self, p: Participant, position: int) -> None:
-        """The participant ended the conversation."""
-        self.store.end_conversation(p.id, position, "ended by participant")
+    def end(self, p: Participant, position: int) -> bool:
+        """The participant ended the conversation: accepted once they have written at least one
+        message (``False`` otherwise: an empty conversation is not a result)."""
+        with self._lock((p.id, position)):
+            if not any(m.role == "user" for m in self.store.messages(p.id, position)):
+                return False
+            self.store.end_conversation(p.id, position, "ended by participant")
+        return True
 
     def parse_answers(self, form: dict[str, str], p: Participant) -> tuple[float, dict, str]:
         """Validate the questionnaire; ``ValueError`` says which answer is wrong and what is
@@ -195,19 +235,50 @@ class Study:
                 f"{outcome:g} is outside the allowed range, {q.outcome_low:g} to "
                 f"{q.outcome_high:g}."
             )
+        if q.outcome_step == 1 and outcome != int(outcome):
+            raise ValueError(
+                f"Please answer the first question with a whole number, not {outcome:g}."
+            )
         ratings = {}
         for r in q.ratings:
             value = form.get(f"rating_{r.key}", "")
             if value not in {str(k) for k, _ in LIKERT}:
                 raise ValueError(f'Please rate "{r.statement}" from 1 to 5.')
             ratings[r.key] = int(value)
-        comment = (form.get("comment") or "").strip()
+        comment = clean_text(form.get("comment"))
         if len(comment) > MAX_COMMENT_CHARS:
             raise ValueError(
                 f"The comment is {len(comment)} characters; at most "
                 f"{MAX_COMMENT_CHARS} are allowed."
             )
         return round(outcome, 2), ratings, comment
+
+
+def check_agents(cfg: Any) -> tuple[str, ...]:
+    """``cfg.agents`` if a study can use them: 1 to :data:`MAX_AGENTS`, none privileged (a
+    person has no simulated persona) and not the terminal ``human`` agent; else ``ValueError``.
+    (Buildable specs are checked by building them.)"""
+    bad = [s for s in cfg.agents if is_privileged(s)]
+    if bad:
+        raise ValueError(f"agent(s) {bad} read a simulated persona; a person has none")
+    if any(s.partition(":")[0] == "human" for s in cfg.agents):
+        raise ValueError("the 'human' agent types in a terminal; in a study the person is the user")
+    if not 1 <= len(cfg.agents) <= MAX_AGENTS:
+        raise ValueError(f"a study needs 1 to {MAX_AGENTS} agents, got {len(cfg.agents)}")
+    return tuple(cfg.agents)
+
+
+def _same(a: str, b: str) -> bool:
+    """Timing-safe equality of two strings (any characters: compared as UTF-8 bytes)."""
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
+
+
+def clean_text(text: str | None) -> str:
+    """A form's text as typed: line breaks as ``\n`` (browsers send ``\r\n``, which their own
+    ``maxlength`` counts as one character), outer whitespace removed."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _hmac(secret: bytes, *parts: str) -> str:
@@ -218,16 +289,7 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
     """The FastAPI app serving ``store``'s study. ``admin_token`` (from the environment) opens
     the admin pages; without it they answer 403."""
     cfg = store.config
-    bad = [s for s in cfg.agents if is_privileged(s)]
-    if bad:
-        raise ValueError(f"agent(s) {bad} read a simulated persona; a person has none")
-    if any(s.partition(":")[0] == "human" for s in cfg.agents):
-        raise ValueError("the 'human' agent types in a terminal; in a study the person is the user")
-    if not 1 <= len(cfg.agents) <= MAX_AGENTS:
-        raise ValueError(f"a study needs 1 to {MAX_AGENTS} agents, got {len(cfg.agents)}")
-    for spec in cfg.agents:  # fail at start-up, not in front of a participant
-        make_agent(spec, env_domain(cfg.env_id))
-    study = Study(store)
+    study = Study(store)  # builds every agent: a bad spec fails now, not before a participant
     jinja = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=True)
     templates = Jinja2Templates(env=jinja)
     admin_cookie = (
@@ -238,11 +300,10 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
     app = FastAPI(title="dialogue-gym study", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.study = study
 
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+
     @app.middleware("http")
-    async def limits_and_headers(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return PlainTextResponse(f"request body over {MAX_BODY_BYTES} bytes", 413)
+    async def headers(request: Request, call_next: Any) -> Response:
         response = await call_next(request)
         response.headers["Content-Security-Policy"] = _CSP
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -295,7 +356,7 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
     async def join(request: Request) -> Response:
         form = await form_of(request)
         cookie = request.cookies.get("dg_csrf", "")
-        if not cookie or not hmac.compare_digest(cookie, form.get("csrf", "")):
+        if not cookie or not _same(cookie, form.get("csrf", "")):
             return error(
                 request, "This form expired. Go back to the start page and try again.", 403
             )
@@ -330,6 +391,7 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
             "consent.html",
             token=token,
             csrf=participant_csrf(token),
+            link=str(request.base_url).rstrip("/") + f"/p/{token}",
             n_agents=study.n_agents,
             max_turns=cfg.max_turns,
         )
@@ -340,7 +402,7 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
         if p is None:
             return error(request, not_found, 404)
         form = await form_of(request)
-        if not hmac.compare_digest(form.get("csrf", ""), participant_csrf(token)):
+        if not _same(form.get("csrf", ""), participant_csrf(token)):
             return error(request, "This form expired. Reload the page and try again.", 403)
         if form.get("agree") != "yes":
             return page(
@@ -349,11 +411,12 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
                 400,
                 token=token,
                 csrf=participant_csrf(token),
+                link=str(request.base_url).rstrip("/") + f"/p/{token}",
                 n_agents=study.n_agents,
                 max_turns=cfg.max_turns,
                 problem="Please tick the box to agree, or close this page to leave.",
             )
-        await run_in_threadpool(store.consent, p.id)
+        await run_in_threadpool(study.consent, p)
         return go(request, f"/p/{token}/card")
 
     @app.get("/p/{token}/card", response_class=HTMLResponse)
@@ -421,43 +484,48 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
         if p is None:
             return error(request, not_found, 404)
         form = await form_of(request)
-        if not hmac.compare_digest(form.get("csrf", ""), participant_csrf(token)):
+        if not _same(form.get("csrf", ""), participant_csrf(token)):
             return error(request, "This form expired. Reload the page and try again.", 403)
         step = await run_in_threadpool(study.step_of, p)
         if step != ("chat", position):  # a repeated form after the conversation moved on
             return go(request, step_path(token, step))
         if form.get("action") == "end":
-            await run_in_threadpool(study.end, p, position)
-            return go(request, f"/p/{token}/survey/{position}")
-        text = (form.get("text") or "").strip()
+            if await run_in_threadpool(study.end, p, position):
+                return go(request, f"/p/{token}/survey/{position}")
+            return await chat_view(request, token, p, position,
+                                   "Please write at least one message before ending this chat.",
+                                   status=400)  # fmt: skip
+        text = clean_text(form.get("text"))
         if not text:
-            return await chat_view(
-                request, token, p, position, "Please write a message.", status=400
-            )
+            return await chat_view(request, token, p, position, "Please write a message.",
+                                   status=400)  # fmt: skip
         if len(text) > MAX_MESSAGE_CHARS:
-            return await chat_view(
-                request,
-                token,
-                p,
-                position,
-                f"Your message is {len(text)} characters; at most {MAX_MESSAGE_CHARS} are allowed.",
-                text[:MAX_MESSAGE_CHARS],
-                400,
-            )
+            return await chat_view(request, token, p, position,
+                                   f"Your message is {len(text)} characters; at most "
+                                   f"{MAX_MESSAGE_CHARS} are allowed.", text[:MAX_MESSAGE_CHARS],
+                                   400)  # fmt: skip
         try:
             seen = int(form.get("seen", ""))
         except ValueError:
             return error(request, "This form is incomplete. Reload the page.", 400)
+        log = logging.getLogger("dialogue_gym.study")
         try:
-            await run_in_threadpool(study.say, p, position, seen, text)
-        except Exception as e:  # the message is stored; the agent's answer comes on reload
-            logging.getLogger("dialogue_gym.study").warning("agent failed: %s", e)
-            return error(
-                request,
-                "Your message was saved, but your partner could not answer "
-                "just now. Wait a moment and reload this page.",
-                503,
-            )
+            due = await run_in_threadpool(study.say, p, position, seen, text)
+        except Exception as e:  # the database failed: nothing was stored
+            log.error("could not store a message: %s", e)
+            return await chat_view(request, token, p, position, "Your message could not be "
+                                   "saved. Please send it again.", text, 503)  # fmt: skip
+        if due:
+            try:
+                await run_in_threadpool(study.ensure_agent_turn, p, position)
+            except Exception as e:  # the message is stored; the agent's answer comes on reload
+                log.warning("agent failed: %s", e)
+                return error(
+                    request,
+                    "Your message was saved, but your partner could not "
+                    "answer just now. Wait a moment and reload this page.",
+                    503,
+                )
         return go(request, f"/p/{token}")
 
     @app.get("/p/{token}/survey/{position}", response_class=HTMLResponse)
@@ -501,7 +569,7 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
         if p is None:
             return error(request, not_found, 404)
         form = await form_of(request)
-        if not hmac.compare_digest(form.get("csrf", ""), participant_csrf(token)):
+        if not _same(form.get("csrf", ""), participant_csrf(token)):
             return error(request, "This form expired. Reload the page and try again.", 403)
         step = await run_in_threadpool(study.step_of, p)
         if step != ("survey", position):
@@ -530,8 +598,8 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
             return False
         auth = request.headers.get("authorization", "")
         if auth.startswith("Bearer ") and admin_token:
-            return hmac.compare_digest(auth[7:].encode(), admin_token.encode())
-        return hmac.compare_digest(request.cookies.get("dg_admin", ""), admin_cookie)
+            return _same(auth[7:], admin_token)
+        return _same(request.cookies.get("dg_admin", ""), admin_cookie)
 
     closed = (
         "The admin pages are closed: start the server with DIALOGUE_GYM_STUDY_ADMIN_TOKEN "
@@ -581,9 +649,9 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
             return error(request, closed, 403)
         form = await form_of(request)
         cookie = request.cookies.get("dg_csrf", "")
-        if not cookie or not hmac.compare_digest(cookie, form.get("csrf", "")):
+        if not cookie or not _same(cookie, form.get("csrf", "")):
             return error(request, "This form expired. Reload the page and try again.", 403)
-        if not hmac.compare_digest(form.get("token", "").encode(), admin_token.encode()):
+        if not _same(form.get("token", ""), admin_token):
             return error(request, "Wrong admin token.", 403)
         response = go(request, "/admin")
         response.set_cookie(
@@ -599,17 +667,12 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
     @app.get("/admin/answers.csv")
     async def answers_csv(request: Request) -> Response:
         if not is_admin(request):
-            return PlainTextResponse("admin token required", 403 if admin_cookie else 403)
-        from .export import answer_rows
+            return PlainTextResponse("admin token required", 403)
+        from .export import answers_csv_text
 
-        rows = await run_in_threadpool(answer_rows, store)
-        buf = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        text = await run_in_threadpool(answers_csv_text, store)
         return Response(
-            buf.getvalue(),
+            text,
             media_type="text/csv",
             headers={"Content-Disposition": "attachment; filename=answers.csv"},
         )

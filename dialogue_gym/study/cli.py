@@ -114,7 +114,14 @@ def cmd_study(args: argparse.Namespace) -> int:
         raise ValueError(f"--db {args.db} is a folder; give a file path")
     config = StudyConfig(args.env, tuple(agents), args.max_turns, args.seed)
     admin = os.environ.get(ADMIN_TOKEN_VAR) or None
-    app = create_app(StudyStore(args.db, config), admin_token=admin)
+    existed = args.db.exists()
+    try:
+        app = create_app(StudyStore(args.db, config), admin_token=admin)
+    except BaseException:  # a bad agent: leave no database behind that is tied to it
+        if not existed:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(args.db) + suffix).unlink(missing_ok=True)
+        raise
     serve(app, args.host, args.port, args.root_path, args.forwarded_allow_ips)
     return 0
 
@@ -139,7 +146,12 @@ def serve(app: Any, host: str, port: int, root_path: str = "", forwarded: str = 
     log_config = copy.deepcopy(LOGGING_CONFIG)
     log_config["filters"] = {"redact": {"()": "dialogue_gym.study.app.RedactTokens"}}
     log_config["handlers"]["access"]["filters"] = ["redact"]
-    print(f"study: open http://{host}:{port}{root_path}/ (admin: {root_path}/admin)", flush=True)
+    where = f"http://{host}:{port}/"
+    if root_path:
+        where += f" (behind your proxy: {root_path}/; admin: {root_path}/admin)"
+    else:
+        where += f" (admin: http://{host}:{port}/admin)"
+    print(f"study: open {where}", flush=True)
     uvicorn.run(
         app,
         host=host,

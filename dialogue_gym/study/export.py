@@ -52,6 +52,26 @@ def answer_rows(store: StudyStore) -> list[dict[str, Any]]:
     return rows
 
 
+def csv_safe(value: Any) -> Any:
+    """A cell that a spreadsheet shows as text: a string starting with ``= + - @`` or a tab or
+    carriage return gets a leading ``'`` (so a participant's comment is never run as a
+    formula)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def answers_csv_text(store: StudyStore) -> str:
+    """The answers as CSV text (a header and one row per answered conversation)."""
+    rows = answer_rows(store)
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
+    return buf.getvalue()
+
+
 def study_episodes(store: StudyStore) -> list[Episode]:
     """The answered conversations as Episodes (agent = ``assistant``, participant = ``user``);
     ``outcome`` holds the answers, ``provenance`` the participant and position."""
@@ -98,22 +118,17 @@ def export_study(store: StudyStore, out: str | Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     episodes = study_episodes(store)
     write_episodes(out / "episodes.jsonl", episodes)
-    rows = answer_rows(store)
-    buf = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    atomic_write_text(out / "answers.csv", buf.getvalue())
-    counts = store.counts()
-    started = sum(
-        len({m for m in range(len(store.config.agents)) if store.messages(p.id, m)})
+    atomic_write_text(out / "answers.csv", answers_csv_text(store))
+    started = {
+        (p.id, pos)
         for p in store.participants()
-    )
+        for pos in range(len(store.config.agents))
+        if pos in store.ended(p.id) or store.messages(p.id, pos)
+    }
     return {
         "episodes": len(episodes),
-        "answers": len(rows),
-        "participants": counts["participants"],
-        "left_out": max(0, started - len(episodes)),
+        "answers": len(episodes),
+        "participants": store.counts()["participants"],
+        "left_out": len(started) - len(episodes),
         "out": str(out),
     }

@@ -3,7 +3,7 @@
 - Per agent: the mean reward (the outcome on the env's scale) and each rating, with 95% t
   intervals over participants.
 - Every pair of agents, on every measure, within participants (those who answered both): the
-  mean difference with a paired bootstrap interval, the Wilcoxon signed-rank p-value, Holm's
+  mean difference with the t interval of the differences, the Wilcoxon signed-rank p-value, Holm's
   correction over the whole family (pairs x measures), the rank-biserial correlation and
   Cohen's d_z, and the participants a paired t-test would need to detect an effect of the
   observed d_z with 80% power at alpha 0.05.
@@ -22,7 +22,7 @@ from typing import Any
 
 from ..evaluation import env_domain
 from ..files import atomic_write_text
-from ..stats import cohens_dz, holm, mean_ci, paired_bootstrap, paired_sample_size, signed_rank_test
+from ..stats import cohens_dz, holm, mean_ci, paired_sample_size, signed_rank_test
 from .design import QUESTIONS
 from .export import answer_rows
 from .store import StudyStore
@@ -47,10 +47,14 @@ def analyse(rows: list[dict[str, Any]], agents: list[str], measures: list[str]) 
         for m in measures:
             if r.get(m) is not None:
                 by[m, r["agent_index"]][r["participant"]] = float(r[m])
+    ended_early = defaultdict(int)
+    for r in rows:
+        ended_early[r["agent_index"]] += r.get("end_reason") == "ended by participant"
     per_agent = [
-        {"agent": a, "index": i, **{m: _ci(list(by[m, i].values())) for m in measures}}
+        {"agent": a, "index": i, "ended_early": ended_early[i],
+         **{m: _ci(list(by[m, i].values())) for m in measures}}
         for i, a in enumerate(agents)
-    ]
+    ]  # fmt: skip
     pairs = []
     for i in range(len(agents)):
         for j in range(i + 1, len(agents)):
@@ -64,11 +68,11 @@ def analyse(rows: list[dict[str, Any]], agents: list[str], measures: list[str]) 
                 }
                 if len(common) >= 2:
                     d = [by[m, j][p] - by[m, i][p] for p in common]
-                    mean, (lo, hi), _ = paired_bootstrap(
-                        [by[m, j][p] for p in common], [by[m, i][p] for p in common]
-                    )
+                    mean, lo, hi = mean_ci(d)  # t interval: honest at a handful of people
                     p, r = signed_rank_test(d)
                     dz = cohens_dz(d)
+                    if not math.isfinite(dz):  # every difference the same: no spread to plan on
+                        dz = math.nan
                     entry.update(
                         diff=mean,
                         low=lo,
@@ -133,21 +137,24 @@ def to_markdown(result: dict[str, Any], env_id: str, measures: list[str]) -> str
         "",
         "## Per agent",
         "",
-        "| agent | n | " + " | ".join(measures) + " |",
-        "| --- | --- | " + " | ".join("---" for _ in measures) + " |",
+        "| agent | n | ended early | " + " | ".join(measures) + " |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in measures) + " |",
     ]
     for a in result["per_agent"]:
         cells = [
             f"{_fmt(a[m]['mean'])} [{_fmt(a[m]['low'])}, {_fmt(a[m]['high'])}]" for m in measures
         ]
-        lines.append(f"| {a['agent']} | {a[measures[0]]['n']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {a['agent']} | {a[measures[0]]['n']} | {a['ended_early']} | "
+                     + " | ".join(cells) + " |")  # fmt: skip
     lines += [
         "",
         "## Pairwise, within participants (b - a)",
         "",
-        "Wilcoxon signed-rank p, Holm-corrected over every row of this table; r: rank-biserial "
-        "correlation; d_z: mean difference / its SD; n (80%): participants a paired t-test needs "
-        "to detect an effect of this d_z with 80% power at alpha 0.05.",
+        "Interval: t interval of the paired differences. Wilcoxon signed-rank p, Holm-corrected "
+        "over every row of this table; r: rank-biserial correlation; d_z: mean difference / its "
+        "SD; n (80%): participants a paired t-test needs to detect an effect of this d_z with 80% "
+        "power at alpha 0.05. *ended early*: conversations the participant ended before the last "
+        "turn (counted in the means).",
         "",
         "| a | b | measure | n | b - a [95% CI] | p | p (Holm) | r | d_z | n (80%) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",

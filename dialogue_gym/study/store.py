@@ -26,10 +26,11 @@ CREATE TABLE IF NOT EXISTS participants (
     id INTEGER PRIMARY KEY,
     token_hash TEXT UNIQUE NOT NULL,
     seed INTEGER NOT NULL,
-    agent_order TEXT NOT NULL,
     card TEXT NOT NULL,
     created REAL NOT NULL,
-    consented REAL
+    consented REAL,
+    block_index INTEGER UNIQUE,
+    agent_order TEXT
 );
 CREATE TABLE IF NOT EXISTS conversations (
     participant INTEGER NOT NULL REFERENCES participants(id),
@@ -81,7 +82,8 @@ class StudyConfig:
 
 @dataclass(frozen=True)
 class Participant:
-    """One participant: index (order of joining), persona seed, agent order and card."""
+    """One participant: index (order of joining), persona seed, agent order (empty until
+    consent) and card."""
 
     id: int
     seed: int
@@ -101,6 +103,20 @@ class Message:
     ts: float
 
 
+def _check_is_study(path: Path) -> None:
+    """``ValueError`` unless ``path`` is a dialogue-gym study database (opened read-only)."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key='config'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as e:
+        raise ValueError(f"{path} is not a dialogue-gym study database ({e})") from None
+    if row is None:
+        raise ValueError(f"{path} is not a dialogue-gym study database (no study config)")
+
+
 def hash_token(token: str) -> str:
     """The SHA-256 hex digest under which a participant token is stored."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -115,6 +131,8 @@ class StudyStore:
         existed = self.path.exists()
         if config is None and not existed:
             raise FileNotFoundError(f"no study database at {self.path}")
+        if existed:
+            _check_is_study(self.path)  # read-only: never change someone else's file
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
@@ -176,21 +194,22 @@ class StudyStore:
 
     # -- participants ----------------------------------------------------------------------------
 
-    def add_participant(self, order_for: Any, card_for: Any) -> tuple[str, Participant]:
-        """A new participant with a fresh unguessable token; ``order_for(index)`` gives the agent
-        order and ``card_for(seed)`` the persona card. Returns the token (shown once, in the
-        link) and the participant."""
+    def add_participant(self, card_for: Any) -> tuple[str, Participant]:
+        """A new participant with a fresh unguessable token; ``card_for(seed)`` gives the
+        persona card. Returns the token (shown once, in the link) and the participant. The
+        agent order is assigned at consent (:meth:`consent`)."""
         token = secrets.token_urlsafe(24)
         with self._tx() as db:
             index = db.execute("SELECT COUNT(*) FROM participants").fetchone()[0]
             seed = self.config.seed + index
-            order, card = list(order_for(index)), card_for(seed)
+            card = card_for(seed)
             now = time.time()
             db.execute(
-                "INSERT INTO participants VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                (index, hash_token(token), seed, json.dumps(order), json.dumps(card), now),
+                "INSERT INTO participants (id, token_hash, seed, card, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (index, hash_token(token), seed, json.dumps(card), now),
             )
-        return token, Participant(index, seed, order, card, now, None)
+        return token, Participant(index, seed, [], card, now, None)
 
     def participant(self, token: str) -> Participant | None:
         """The participant holding ``token`` (``None`` for an unknown token)."""
@@ -208,15 +227,25 @@ class StudyStore:
             rows = db.execute(
                 "SELECT id, seed, agent_order, card, created, consented FROM participants "
                 "ORDER BY id"
-            ).fetchall()
+            ).fetchall()  # agent_order is NULL until consent
         return [_participant(r) for r in rows]
 
-    def consent(self, participant: int) -> None:
-        """Record consent (the first time only)."""
+    def consent(self, participant: int, order_for: Any) -> None:
+        """Record consent (the first time only) and assign the agent order: ``order_for(k)`` for
+        the ``k``-th participant to consent, so people who leave before consenting use up no
+        row of the Latin square."""
         with self._tx() as db:
+            done = db.execute(
+                "SELECT consented FROM participants WHERE id=?", (participant,)
+            ).fetchone()
+            if done is None or done[0] is not None:
+                return
+            k = db.execute(
+                "SELECT COUNT(*) FROM participants WHERE consented IS NOT NULL"
+            ).fetchone()[0]
             db.execute(
-                "UPDATE participants SET consented=? WHERE id=? AND consented IS NULL",
-                (time.time(), participant),
+                "UPDATE participants SET consented=?, block_index=?, agent_order=? WHERE id=?",
+                (time.time(), k, json.dumps(list(order_for(k))), participant),
             )
 
     # -- conversations ---------------------------------------------------------------------------
@@ -324,4 +353,5 @@ class StudyStore:
 
 def _participant(row: tuple) -> Participant:
     pid, seed, order, card, created, consented = row
-    return Participant(pid, seed, json.loads(order), json.loads(card), created, consented)
+    order_list = json.loads(order) if order else []
+    return Participant(pid, seed, order_list, json.loads(card), created, consented)
