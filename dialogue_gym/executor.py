@@ -188,6 +188,11 @@ def _processes(
 # -- Ray -----------------------------------------------------------------------------------------
 
 
+def runtime_env() -> dict[str, Any]:
+    """Ray's runtime environment for this driver's workers: :data:`FORWARDED_ENV` as set here."""
+    return {"env_vars": {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}}
+
+
 def ray_init(backend: Backend) -> Any:
     """Connect to (or start) Ray once per process, forwarding :data:`FORWARDED_ENV`; returns the
     ``ray`` module."""
@@ -198,8 +203,7 @@ def ray_init(backend: Backend) -> Any:
             "--backend ray needs Ray: pip install 'dialogue-gym[ray]' (or 'ray>=2.9')"
         ) from None
     if not ray.is_initialized():
-        env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
-        kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env}, "log_to_driver": False}
+        kwargs: dict[str, Any] = {"runtime_env": runtime_env(), "log_to_driver": False}
         if backend.address is None:
             kwargs.update(include_dashboard=False, num_cpus=max(backend.workers, os.cpu_count()))
         try:

@@ -53,6 +53,11 @@ class FakeChatServer:
         self.faults: deque[Fault] = deque()
         self.requests = 0
         self.bodies: list[dict[str, Any]] = []
+        self.api_keys: set[str] = set()
+        """The bearer tokens requests came with (a test checks which key reached a worker)."""
+        self.in_flight = 0
+        self.max_in_flight = 0
+        """The most requests served at once."""
         self._lock = threading.Lock()
         server = self
 
@@ -66,7 +71,19 @@ class FakeChatServer:
                 with server._lock:
                     server.requests += 1
                     server.bodies.append(body)
+                    server.api_keys.add(
+                        self.headers.get("Authorization", "").removeprefix("Bearer ")
+                    )
                     fault = server.faults.popleft() if server.faults else None
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    self._answer(body, fault)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _answer(self, body: dict[str, Any], fault: Fault | None) -> None:
                 if server.latency:
                     time.sleep(server.latency)
                 if fault and fault.kind == "slow":

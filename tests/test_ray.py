@@ -1,0 +1,184 @@
+"""The Ray backend gives what the local one gives: a Ray head on 127.0.0.1 started by this module
+(``ray.init`` here; the CLI runs join it with ``--ray-address``), shut down at the end.
+
+Same episodes, evaluations, regenerations and benchmark figures on either backend; a worker
+killed mid-run and a driver killed mid-run lose and duplicate nothing; LLM users keep the
+per-worker concurrency limit and the shared completion cache, and their API key reaches the
+workers through the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from dialogue_gym import evaluate  # noqa: E402
+from dialogue_gym.executor import Backend, runtime_env  # noqa: E402
+from dialogue_gym.generate import generate  # noqa: E402
+from dialogue_gym.llm.fake_server import FakeChatServer  # noqa: E402
+
+KEY = "sk-ray-test-key-0123"
+
+
+@pytest.fixture(scope="module")
+def head():
+    """A Ray head on 127.0.0.1 for this module; its GCS address for ``--ray-address``."""
+    saved = os.environ.get("OPENAI_API_KEY")
+    os.environ["OPENAI_API_KEY"] = KEY  # forwarded to workers by the runtime environment
+    ray.init(_node_ip_address="127.0.0.1", num_cpus=2, include_dashboard=False,
+             runtime_env=runtime_env(), log_to_driver=False)  # fmt: skip
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+        if saved is None:
+            os.environ.pop("OPENAI_API_KEY", None)
+        else:
+            os.environ["OPENAI_API_KEY"] = saved
+
+
+def _lines(path: Path) -> list[dict]:
+    """Episodes of a JSONL file without their wall-clock timestamps."""
+    out = []
+    for line in path.read_text().splitlines():
+        e = json.loads(line)
+        for t in e["turns"]:
+            t.pop("timestamp")
+        out.append(e)
+    return out
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "dialogue_gym.cli", *args]
+
+
+def test_generate_evaluate_and_hindsight_match_the_local_backend(head, tmp_path):
+    ray_backend = Backend("ray", head, workers=2)
+    for where, backend in (("local", Backend()), ("ray", ray_backend)):
+        generate("Persuasion-v0", "human-like", 40, tmp_path / f"{where}.jsonl", seed=7,
+                 progress=False, backend=backend)  # fmt: skip
+    assert _lines(tmp_path / "ray.jsonl") == _lines(tmp_path / "local.jsonl")
+    local = evaluate("scripted", "Counseling-v0", 8, seed=3, progress=False)
+    remote = evaluate("scripted", "Counseling-v0", 8, seed=3, progress=False, backend=ray_backend)
+    assert [e.reward for e in remote.episodes] == [e.reward for e in local.episodes]
+    for key in ("mean_return", "ci95", "success_rate", "normalized_score", "oracle_mean_return"):
+        assert remote.summary[key] == local.summary[key]
+    from dialogue_gym.hindsight.cli import run
+
+    for where, backend in (("local", Backend()), ("ray", ray_backend)):
+        summary = run(tmp_path / "local.jsonl", tmp_path / f"regen-{where}.jsonl",
+                      encoder="hash:256", progress=False, backend=backend)  # fmt: skip
+        assert summary["written_now"] > 0 and not summary["errors"]
+    assert _lines(tmp_path / "regen-ray.jsonl") == _lines(tmp_path / "regen-local.jsonl")
+
+
+def test_benchmark_figures_match_the_local_backend(head, tmp_path):
+    from dialogue_gym.benchmark import BenchmarkConfig, run_benchmark
+
+    def cfg() -> BenchmarkConfig:
+        return BenchmarkConfig(envs=("Counseling-v0",), dataset_episodes=30, eval_episodes=4,
+                               train_seeds=2, offline_steps=5, ppo_steps=32,
+                               model_based_samples=1, n_boot=200, encoder="hash:256",
+                               sweep_sizes=())  # fmt: skip
+
+    run_benchmark(cfg(), tmp_path / "local", log=lambda m: None)
+    run_benchmark(cfg(), tmp_path / "ray", log=lambda m: None,
+                  backend=Backend("ray", head, workers=2))  # fmt: skip
+
+    def figures(where: str) -> list:
+        results = json.loads((tmp_path / where / "benchmark.json").read_text())["results"]
+        for r in results:  # wall-clock times differ; nothing else may
+            r.pop("seconds")
+        return json.loads(json.dumps(results).replace("wall_time_s", "x"), object_hook=lambda d: {
+            k: v for k, v in d.items() if k not in ("x", "throughput_eps")})  # fmt: skip
+
+    assert figures("ray") == figures("local")
+    assert (tmp_path / "local" / "benchmark.md").read_text() == (
+        tmp_path / "ray" / "benchmark.md").read_text()  # fmt: skip
+    for name in ("behaviour-seed1.jsonl", "regenerated-true-env-seed1.jsonl"):
+        assert _lines(tmp_path / "ray" / "Counseling-v0" / name) == _lines(
+            tmp_path / "local" / "Counseling-v0" / name)  # fmt: skip
+
+
+def _wait_for_lines(path: Path, n: int, proc: subprocess.Popen, deadline: float) -> None:
+    while time.time() < deadline and proc.poll() is None:
+        if path.exists() and len(path.read_text().splitlines()) >= n:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{path} did not reach {n} episodes while the run was going")
+
+
+def _ray_worker_pids() -> list[int]:
+    """Processes of our Ray actors (Ray titles them ``ray::RayWorker``)."""
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if title.startswith(b"ray::RayWorker"):
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_killed_worker_and_killed_driver_lose_and_duplicate_nothing(head, tmp_path):
+    args = ["generate", "--env", "Counseling-v0", "--agent", "human-like", "--episodes", "240",
+            "--seed", "11"]  # fmt: skip
+    generate("Counseling-v0", "human-like", 240, tmp_path / "local.jsonl", seed=11, progress=False)
+    out = tmp_path / "ray.jsonl"
+    ray_args = [*args, "--out", str(out), "--backend", "ray", "--ray-address", head,
+                "--workers", "2"]  # fmt: skip
+    # a worker killed mid-run: Ray restarts it and retries its tasks
+    proc = subprocess.Popen(_cli(*ray_args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _wait_for_lines(out, 20, proc, time.time() + 120)
+    workers = _ray_worker_pids()
+    assert workers, "no Ray worker found to kill"
+    os.kill(workers[0], signal.SIGKILL)
+    assert proc.wait(timeout=300) == 0, proc.stdout.read().decode()[-2000:]
+    assert _lines(out) == _lines(tmp_path / "local.jsonl")
+    # the driver killed mid-run: a rerun skips what was written and writes the rest once
+    out.unlink()
+    proc = subprocess.Popen(_cli(*ray_args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _wait_for_lines(out, 20, proc, time.time() + 120)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    written = len(out.read_text().splitlines())
+    assert 0 < written < 240
+    rerun = subprocess.run(_cli(*ray_args), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "already there" in rerun.stdout
+    episodes = _lines(out)
+    assert len({e["id"] for e in episodes}) == len(episodes) == 240
+    assert sorted(episodes, key=lambda e: e["seed"]) == _lines(tmp_path / "local.jsonl")
+
+
+def _user(body: dict) -> str:
+    time.sleep(0.05)  # long enough for requests to overlap
+    return '{"donation": 0.5}' if "JSON" in body["messages"][-1]["content"] else "Go on."
+
+
+def test_llm_users_keep_the_concurrency_limit_cache_and_key_on_ray(head, tmp_path):
+    ray_backend = Backend("ray", head, workers=2)
+    with FakeChatServer(_user) as server:
+        kw = {"simulator": "llm", "llm": f"{server.url}#fake", "max_turns": 2, "progress": False}
+        generate("Persuasion-v0", "scripted", 12, tmp_path / "llm.jsonl", concurrency=2,
+                 backend=ray_backend, **kw)  # fmt: skip
+        first = server.requests
+        assert 0 < server.max_in_flight <= 2 * 2  # workers x threads per worker
+        assert server.api_keys == {KEY}  # from the workers' environment
+        generate("Persuasion-v0", "scripted", 12, tmp_path / "again.jsonl", concurrency=2,
+                 backend=ray_backend, **kw)  # fmt: skip
+        assert server.requests == first  # the shared completion cache answered every request
+    assert _lines(tmp_path / "again.jsonl") == _lines(tmp_path / "llm.jsonl")
+    with pytest.raises(ValueError, match="--workers sets the parallelism"):
+        generate("Persuasion-v0", "scripted", 2, tmp_path / "x.jsonl", concurrency=2,
+                 backend=ray_backend, progress=False)  # fmt: skip
