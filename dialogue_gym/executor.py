@@ -193,6 +193,24 @@ def runtime_env() -> dict[str, Any]:
     return {"env_vars": {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}}
 
 
+def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """For a ``HOST:PORT`` address, ``ValueError`` at once if nothing listens there (Ray itself
+    retries for minutes)."""
+    if address is None or address == "auto" or "://" in address:
+        return
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(
+            f"--ray-address must be HOST:PORT, auto or ray://HOST:PORT; got {address!r}"
+        )
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise ValueError(f"cannot reach the Ray cluster at {address}: {e}") from None
+
+
 def ray_init(backend: Backend) -> Any:
     """Connect to (or start) Ray once per process, forwarding :data:`FORWARDED_ENV`; returns the
     ``ray`` module."""
@@ -203,6 +221,7 @@ def ray_init(backend: Backend) -> Any:
             "--backend ray needs Ray: pip install 'dialogue-gym[ray]' (or 'ray>=2.9')"
         ) from None
     if not ray.is_initialized():
+        _check_reachable(backend.address)
         kwargs: dict[str, Any] = {"runtime_env": runtime_env(), "log_to_driver": False}
         if backend.address is None:
             kwargs.update(include_dashboard=False, num_cpus=max(backend.workers, os.cpu_count()))

@@ -182,3 +182,29 @@ def test_llm_users_keep_the_concurrency_limit_cache_and_key_on_ray(head, tmp_pat
     with pytest.raises(ValueError, match="--workers sets the parallelism"):
         generate("Persuasion-v0", "scripted", 2, tmp_path / "x.jsonl", concurrency=2,
                  backend=ray_backend, progress=False)  # fmt: skip
+
+
+def test_every_command_takes_the_ray_backend_from_the_command_line(head, tmp_path, capsys):
+    from dialogue_gym.cli import main
+
+    ray_args = ["--backend", "ray", "--ray-address", head, "--workers", "2"]
+    data = tmp_path / "data.jsonl"
+    assert main(["generate", "--env", "Persuasion-v0", "--agent", "human-like", "--episodes",
+                 "30", "--out", str(data), *ray_args]) == 0  # fmt: skip
+    for where, extra in (("local", []), ("ray", ray_args)):
+        assert main(["evaluate", "--env", "Persuasion-v0", "--agent", "scripted", "--episodes",
+                     "6", "--no-oracle", "--out", str(tmp_path / f"eval-{where}.json"),
+                     *extra]) == 0  # fmt: skip
+        assert main(["hindsight", "--in", str(data), "--out", str(tmp_path / f"h-{where}.jsonl"),
+                     "--encoder", "hash:128", *extra]) == 0  # fmt: skip
+    evals = [json.loads((tmp_path / f"eval-{w}.json").read_text()) for w in ("local", "ray")]
+    assert [e["reward"] for e in evals[0]["episodes"]] == [
+        e["reward"] for e in evals[1]["episodes"]
+    ]
+    assert _lines(tmp_path / "h-ray.jsonl") == _lines(tmp_path / "h-local.jsonl")
+    bad = subprocess.run(_cli("generate", "--env", "Persuasion-v0", "--agent", "scripted",
+                              "--episodes", "2", "--out", str(tmp_path / "x.jsonl"), "--backend",
+                              "ray", "--ray-address", "127.0.0.1:1"),
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert bad.returncode == 2 and "cannot reach the Ray cluster at 127.0.0.1:1" in bad.stderr
+    assert "Traceback" not in bad.stderr and not (tmp_path / "x.jsonl").exists()
