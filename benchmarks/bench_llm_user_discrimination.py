@@ -20,7 +20,7 @@ import platform
 import time
 
 import dialogue_gym
-from dialogue_gym.stats import mean_ci, paired_bootstrap
+from dialogue_gym.stats import holm, mean_ci, paired_bootstrap
 
 
 def main() -> None:
@@ -52,17 +52,21 @@ def main() -> None:
             print(f"| {spec.split(':')[0]} | {args.llm} | {m:.3f} [{lo:.3f}, {hi:.3f}] | "
                   f"{len(ok)}/{args.episodes} | {emb.rewards.mean():.3f} | "
                   f"({time.time() - t:.0f} s)", flush=True)  # fmt: skip
-        print("\n| difference (same seeds) | mean [95% CI] | p |\n| --- | --- | --- |")
+        print("\n| difference (same seeds) | mean [95% CI] | p | p (Holm, this env) |")
+        print("| --- | --- | --- | --- |")
         names = list(by_agent)
+        rows = []
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
                 seeds = sorted(set(by_agent[a]) & set(by_agent[b]))
                 if len(seeds) < 2:
-                    print(f"| {b} - {a} | too few valid pairs | - |")
+                    print(f"| {b} - {a} | too few valid pairs | - | - |")
                     continue
                 d, (lo, hi), pv = paired_bootstrap([by_agent[b][s] for s in seeds],
                                                    [by_agent[a][s] for s in seeds])  # fmt: skip
-                print(f"| {b} - {a} | {d:+.3f} [{lo:+.3f}, {hi:+.3f}] | {pv:.3g} |")
+                rows.append((f"{b} - {a}", d, lo, hi, pv))
+        for (name, d, lo, hi, pv), adj in zip(rows, holm([r[4] for r in rows]), strict=True):
+            print(f"| {name} | {d:+.3f} [{lo:+.3f}, {hi:+.3f}] | {pv:.3g} | {adj:.3g} |")
 
 
 if __name__ == "__main__":
