@@ -44,7 +44,7 @@ import numpy as np
 
 from .episode import ORACLE_REWARD
 from .evaluation import env_domain, evaluate
-from .executor import LOCAL, Backend, map_ordered
+from .executor import LOCAL, Backend, map_ordered, worker_session
 from .files import atomic_write_text
 from .stats import TwoLevelBootstrap, holm
 
@@ -778,7 +778,8 @@ def run_benchmark(
         _added_agents(cfg.added_agents, env_domain(env_id), METHOD_NAMES)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    results = [run_env(env_id, cfg, out_dir, log, backend) for env_id in cfg.envs]
+    with worker_session():  # one set of Ray workers for every step
+        results = [run_env(env_id, cfg, out_dir, log, backend) for env_id in cfg.envs]
     md = markdown(results, cfg)
     summary = {"config": asdict(cfg), "results": results, "seconds": time.time() - t0}
     atomic_write_text(out_dir / "benchmark.md", md)

@@ -38,7 +38,7 @@ import gymnasium as gym
 import numpy as np
 
 from .agents.base import Agent
-from .executor import LOCAL, Backend, check_ray_concurrency, map_ordered
+from .executor import LOCAL, Backend, check_ray_concurrency, map_ordered, worker_session
 from .files import atomic_write_text
 from .rollout import play_episode
 from .stats import mean_ci, normalized_score, proportion_ci
@@ -287,6 +287,17 @@ def evaluate(
     if backend.name != "local":  # built in each worker from the spec
         make = partial(_agent_and_env, spec, domain, env_id, play_kwargs)
 
+    with worker_session():  # the agent's and the reference agents' episodes share workers
+        return _evaluate(agent, make, env_id, seed, episodes, domain, out, oracle, progress,
+                         keep_transcripts, concurrency, judge, backend, env_kwargs)  # fmt: skip
+
+
+def _evaluate(
+    agent: Agent, make: Callable[[], tuple[Agent, gym.Env]], env_id: str, seed: int,
+    episodes: int, domain: str, out: str | Path | None, oracle: bool, progress: bool,
+    keep_transcripts: bool, concurrency: int, judge: Any, backend: Backend,
+    env_kwargs: dict[str, Any],
+) -> EvaluationResult:  # fmt: skip
     seeds = list(range(seed, seed + episodes))
     t0 = time.time()
     records = _run(

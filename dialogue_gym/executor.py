@@ -8,8 +8,9 @@ backend and worker count; only where the work runs changes.
 
 - ``local``: one process (``workers=1``); threads for I/O-bound work (LLM users and agents
   waiting on the network), each with its own state; spawned processes for CPU-bound work.
-- ``ray``: Ray actors, each holding its state (and, for I/O-bound work, ``threads`` states served
-  by as many threads: the per-worker concurrency limit). An actor killed mid-run is restarted
+- ``ray``: Ray actors, started once per driver and reused by every map; each holds the map's
+  state (and, for I/O-bound work, ``threads`` states served by as many threads: the per-worker
+  concurrency limit). An actor killed mid-run is restarted
   and its tasks retried (Ray's ``max_restarts``/``max_task_retries``); results still arrive in
   order. The driver is the only writer of any output: workers return results.
 
@@ -29,6 +30,7 @@ import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -223,8 +225,9 @@ def ray_init(backend: Backend) -> Any:
     if not ray.is_initialized():
         _check_reachable(backend.address)
         kwargs: dict[str, Any] = {"runtime_env": runtime_env(), "log_to_driver": False}
-        if backend.address is None:
-            kwargs.update(include_dashboard=False, num_cpus=max(backend.workers, os.cpu_count()))
+        if backend.address is None:  # our workers are actors: no idle task workers up front
+            kwargs.update(include_dashboard=False, num_cpus=max(backend.workers, os.cpu_count()),
+                          _system_config={"prestart_worker_first_driver": False})  # fmt: skip
         try:
             ray.init(address=backend.address, **kwargs)
         except ConnectionError as e:
@@ -233,18 +236,73 @@ def ray_init(backend: Backend) -> Any:
 
 
 class RayWorker:
-    """A Ray actor's body: ``threads`` states, one task per state at a time."""
+    """A Ray actor's body, kept for the driver's whole run (actors start and import the toolkit
+    once, not once per command step). Each map sends its ``make_state`` once to the object store;
+    a worker builds its ``threads`` states from it when that map's first task arrives (and again
+    after Ray restarted it), then runs the map's tasks on them."""
 
-    def __init__(self, make_state: Callable[[], Any], threads: int) -> None:
-        self.pool = _StatePool(make_state, threads)
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self.key: str | None = None
+        self.pool: _StatePool | None = None
+        self.lock = threading.Lock()
 
-    def run(self, task: Callable, item: Any) -> Any:
-        """``task(state, item)`` on a free state."""
-        return self.pool.run(task, item)
+    def run(self, key: str, make_state_ref: list, task: Callable, item: Any) -> Any:
+        """``task(state, item)`` on a free state of map ``key`` (``make_state_ref``: a list
+        holding the map's ``make_state`` object reference, fetched once per map)."""
+        with self.lock:
+            if self.key != key:
+                import ray
 
-    def pid(self) -> int:
-        """This worker's process id (tests kill it)."""
-        return os.getpid()
+                self.pool = _StatePool(ray.get(make_state_ref[0]), self.threads)
+                self.key = key
+            pool = self.pool
+        return pool.run(task, item)
+
+
+_ACTORS: dict[tuple[str, int], list[Any]] = {}
+"""This driver's Ray workers by (Ray job, threads per worker), reused by the maps of one
+:func:`worker_session`."""
+_SESSIONS = 0
+
+
+@contextmanager
+def worker_session() -> Iterator[None]:
+    """Keep Ray workers between the maps inside (the steps of one command: an evaluation and its
+    reference agents, the benchmark's baselines and training seeds) and release them at the end,
+    so that idle workers hold no cluster CPUs between commands. Outside a session each map
+    releases its workers when it ends. Nothing happens on the local backend."""
+    global _SESSIONS
+    _SESSIONS += 1
+    try:
+        yield
+    finally:
+        _SESSIONS -= 1
+        if _SESSIONS == 0:
+            release_workers()
+
+
+def release_workers() -> None:
+    """Stop this driver's Ray workers (no-op when there are none)."""
+    if not _ACTORS:
+        return
+    import ray
+
+    for actors in _ACTORS.values():
+        for a in actors:
+            ray.kill(a)
+    _ACTORS.clear()
+
+
+def _workers(ray: Any, n: int, threads: int) -> list[Any]:
+    key = (ray.get_runtime_context().get_job_id(), threads)
+    actors = _ACTORS.setdefault(key, [])
+    cls = ray.remote(RayWorker).options(
+        max_restarts=-1, max_task_retries=-1, max_concurrency=threads, num_cpus=1
+    )  # a killed worker is restarted and its tasks retried
+    while len(actors) < n:
+        actors.append(cls.remote(threads))
+    return actors[:n]
 
 
 def _ray_map(
@@ -255,26 +313,27 @@ def _ray_map(
     backend: Backend,
     stop: threading.Event,
 ) -> Iterator:
+    import uuid
+
     ray = ray_init(backend)
-    actor_cls = ray.remote(RayWorker).options(
-        max_restarts=-1, max_task_retries=-1, max_concurrency=threads, num_cpus=1,
-        name=None,
-    )  # fmt: skip
-    n = min(backend.workers, len(items))
-    actors = [actor_cls.remote(make_state, threads) for _ in range(n)]
+    actors = _workers(ray, min(backend.workers, len(items)), threads)
+    key, ref = uuid.uuid4().hex, [ray.put(make_state)]
     window = 2 * len(actors) * threads
     pending: deque = deque()
     try:
         nxt = 0
         while nxt < len(items) or pending:
             while nxt < len(items) and len(pending) < window and not stop.is_set():
-                pending.append(actors[nxt % len(actors)].run.remote(task, items[nxt]))
+                actor = actors[nxt % len(actors)]
+                pending.append(actor.run.remote(key, ref, task, items[nxt]))
                 nxt += 1
             if not pending:
-                return
+                break
             yield ray.get(pending.popleft())
             if stop.is_set() and not pending:
-                return
-    finally:
-        for a in actors:
-            ray.kill(a)
+                break
+    except BaseException:  # a failed or abandoned map: its workers may still be busy with it
+        release_workers()
+        raise
+    if _SESSIONS == 0:
+        release_workers()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..episode import Episode
-from ..executor import LOCAL, Backend, map_ordered
+from ..executor import LOCAL, Backend, map_ordered, worker_session
 from ..files import atomic_write_text
 from ..jsonl import EpisodeWriter, ReadReport, read_dataset, read_episodes
 from .base import DOMAIN, ForwardModel, HindsightController, RewardModel, env_key
@@ -178,31 +178,32 @@ def run(
     errors: list[dict[str, str]] = []
     written = 0
     current = sources
-    for r in range(1, rounds + 1):
-        chosen = [e for e in current if (select == "all" and r == 1) or is_unsuccessful(e)]
-        bar = None
-        if progress:
-            from tqdm import tqdm
+    with worker_session():  # every round on the same Ray workers
+        for r in range(1, rounds + 1):
+            chosen = [e for e in current if (select == "all" and r == 1) or is_unsuccessful(e)]
+            bar = None
+            if progress:
+                from tqdm import tqdm
 
-            bar = tqdm(total=len(chosen), desc=f"hindsight round {r}", unit="ep")
-        todo = [e for e in chosen if regenerated_id(e.id, r, 0) not in done]
-        if bar:
-            bar.update(len(chosen) - len(todo))
-        task = partial(_regenerate_source, per_episode, r)
-        with EpisodeWriter(out) as writer:  # the driver is the only writer, in source order
-            for regs, error in map_ordered(task, todo, partial(_components, ctrl, fwd, rwd),
-                                           backend=backend):  # fmt: skip
-                if error is not None:
-                    errors.append(error)
-                for e in regs:
-                    writer.write(e)
-                    done.add(e.id)
-                    written += 1
-                if bar:
-                    bar.update()
-        if bar:
-            bar.close()
-        current = [e for e in read_episodes(out)[0] if (e.provenance or {}).get("round") == r]
+                bar = tqdm(total=len(chosen), desc=f"hindsight round {r}", unit="ep")
+            todo = [e for e in chosen if regenerated_id(e.id, r, 0) not in done]
+            if bar:
+                bar.update(len(chosen) - len(todo))
+            task = partial(_regenerate_source, per_episode, r)
+            with EpisodeWriter(out) as writer:  # the driver is the only writer, in source order
+                for regs, error in map_ordered(task, todo, partial(_components, ctrl, fwd, rwd),
+                                               backend=backend):  # fmt: skip
+                    if error is not None:
+                        errors.append(error)
+                    for e in regs:
+                        writer.write(e)
+                        done.add(e.id)
+                        written += 1
+                    if bar:
+                        bar.update()
+            if bar:
+                bar.close()
+            current = [e for e in read_episodes(out)[0] if (e.provenance or {}).get("round") == r]
     regenerated = read_episodes(out)[0]
     summary = {
         "sources": len(sources),

@@ -35,7 +35,8 @@ def head():
     saved = os.environ.get("OPENAI_API_KEY")
     os.environ["OPENAI_API_KEY"] = KEY  # forwarded to workers by the runtime environment
     ray.init(_node_ip_address="127.0.0.1", num_cpus=2, include_dashboard=False,
-             runtime_env=runtime_env(), log_to_driver=False)  # fmt: skip
+             runtime_env=runtime_env(), log_to_driver=False,
+             _system_config={"prestart_worker_first_driver": False})  # fmt: skip
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
