@@ -354,57 +354,70 @@ def _returns(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return returns, np.array([float(e.success) for e in eps]), np.array([e.turns for e in eps])
 
 
-def _seed_run(
+def _seed_data(
     env_id: str,
     cfg: BenchmarkConfig,
     env_dir: Path | None,
-    shared: dict | None,
     log: Callable[[str], None] | None,
     s: int,
 ) -> dict[str, Any]:
-    """Everything training seed ``s`` does: its dataset and regenerations (or the ``shared``
-    one), every offline method trained and evaluated, the sweep, PPO. One task of the
-    executor: with ``env_dir`` None (a Ray worker) the artifact files are written to a
-    temporary folder and returned (``files``) for the driver to write, and log lines are returned
-    unless ``log`` prints them as they come."""
+    """Training seed ``s``'s dataset and regenerations: one task of the executor. With
+    ``env_dir`` None (a Ray worker) the artifact files are written to a temporary folder and
+    returned (``files``) for the driver to write, and log lines are returned unless ``log``
+    prints them as they come."""
     import tempfile
 
-    from .agents.learned import torch_threads
-    from .agents.ppo import PPOArgs, train_ppo
-
-    domain = env_domain(env_id)
     lines: list[str] = []
-    emit = log or lines.append
-    t0 = time.time()
-
-    def evaluated(agent: Any) -> Any:
-        with torch_threads(cfg.threads):
-            return evaluate(agent, env_id, cfg.eval_episodes, EVAL_SEED, progress=False,
-                            oracle=False)  # fmt: skip
-
-    runs: dict[str, Any] = {}
-    budgets: dict[str, int] = {}
-    sweep: dict[str, Any] = {}
     files: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory() as tmp:
         where = env_dir if env_dir is not None else Path(tmp)
-        data = shared if shared is not None else _datasets(env_id, cfg, s, where, emit)
+        data = _datasets(env_id, cfg, s, where, log or lines.append)
         if env_dir is None:
             files = {p.name: p.read_bytes() for p in Path(tmp).iterdir() if p.is_file()}
-    n = data["figures"]["episodes"]
-    for name in OFFLINE_METHODS:
-        runs[name] = evaluated(_train_offline(name, data, domain, s, cfg))
-        budgets[name] = n + (data["figures"]["oracle_env_episodes"] if "oracle-fwd" in name else 0)
-    for size, small in data["sweep"].items():
-        for name, part in (("cql", "orig"), (MAIN, "learned")):
-            agent = _train_offline("cql", small, domain, s, cfg, part=part)
-            sweep[f"{name}@{size}"] = evaluated(agent)
-    agent, episodes = train_ppo(env_id, PPOArgs(steps=cfg.ppo_steps, seed=s, threads=cfg.threads))
-    runs["ppo"] = evaluated(agent)
-    budgets["ppo"] = episodes
-    emit(f"{env_id} seed {s}: every method trained and evaluated [{time.time() - t0:.0f} s]")
-    return {"runs": runs, "budgets": budgets, "sweep": sweep, "files": files, "log": lines,
-            "data": None if shared is not None else data}  # fmt: skip
+    return {"data": data, "files": files, "log": lines}
+
+
+def _method_items(cfg: BenchmarkConfig, datasets: dict[int, dict]) -> list[tuple]:
+    """Every (training seed, kind, row name, detail) to train and evaluate, seed by seed: the
+    offline methods, the sweep's two methods per size, PPO."""
+    items: list[tuple] = []
+    for s in range(cfg.train_seeds):
+        data = datasets[s if cfg.resample_data else 0]
+        items += [(s, "offline", name, None) for name in OFFLINE_METHODS]
+        for size in data["sweep"]:
+            items += [(s, "sweep", f"{name}@{size}", (size, part))
+                      for name, part in (("cql", "orig"), (MAIN, "learned"))]  # fmt: skip
+        items.append((s, "ppo", "ppo", None))
+    return items
+
+
+def _method_run(
+    env_id: str, cfg: BenchmarkConfig, datasets: dict[int, dict], item: tuple
+) -> tuple[Any, int | None]:
+    """Train and evaluate one (seed, method) item of :func:`_method_items`: the evaluation and
+    the environment episodes it used (``None`` for a sweep entry). One task of the executor;
+    depends on nothing but the seed's data, the seed and ``cfg``."""
+    from .agents.learned import torch_threads
+    from .agents.ppo import PPOArgs, train_ppo
+
+    s, kind, name, detail = item
+    domain = env_domain(env_id)
+    data = datasets[s if cfg.resample_data else 0]
+    budget: int | None = data["figures"]["episodes"]
+    if kind == "offline":
+        agent = _train_offline(name, data, domain, s, cfg)
+        if "oracle-fwd" in name:
+            budget += data["figures"]["oracle_env_episodes"]
+    elif kind == "sweep":
+        size, part = detail
+        agent = _train_offline("cql", data["sweep"][size], domain, s, cfg, part=part)
+        budget = None
+    else:
+        agent, budget = train_ppo(env_id, PPOArgs(steps=cfg.ppo_steps, seed=s, threads=cfg.threads))
+    with torch_threads(cfg.threads):
+        result = evaluate(agent, env_id, cfg.eval_episodes, EVAL_SEED, progress=False,
+                          oracle=False)  # fmt: skip
+    return result, budget
 
 
 def run_env(
@@ -414,8 +427,9 @@ def run_env(
     log: Callable[[str], None],
     backend: Backend = LOCAL,
 ) -> dict:
-    """The whole benchmark for one environment. On Ray, the baselines' episodes and the
-    training seeds run on workers; the figures are the same as on this machine."""
+    """The whole benchmark for one environment. On Ray, the baselines' episodes, each training
+    seed's data and each (training seed, method) run on workers; the figures are the same as on
+    this machine."""
     from functools import partial
 
     from .agents.learned import torch_threads
@@ -440,27 +454,33 @@ def run_env(
         runs[name] = [evaluated(spec)]
     if added:
         log(f"{env_id}: added agents evaluated: {', '.join(added)} [{time.time() - t0:.0f} s]")
-    shared = None if cfg.resample_data else _datasets(env_id, cfg, 0, env_dir, log)
-    datasets = {} if cfg.resample_data else {0: shared}
+    local = backend.name == "local"
+    if cfg.resample_data:  # each training seed's data: one task per seed
+        task = partial(_seed_data, env_id, cfg, env_dir if local else None, log if local else None)
+        datasets = {}
+        for s, done in enumerate(map_ordered(_call, range(cfg.train_seeds), lambda: task,
+                                             backend=backend)):  # fmt: skip
+            for name, content in done["files"].items():  # the driver writes every file
+                (env_dir / name).write_bytes(content)
+            for line in done["log"]:
+                log(line)
+            datasets[s] = done["data"]
+    else:
+        datasets = {0: _datasets(env_id, cfg, 0, env_dir, log)}
     budgets: dict[str, list[int]] = {}
     sweep: dict[str, list[Any]] = {}
-    local = backend.name == "local"
-    task = partial(
-        _seed_run, env_id, cfg, env_dir if local else None, shared, log if local else None
-    )
-    for s, done in enumerate(map_ordered(_call, range(cfg.train_seeds), lambda: task,
-                                         backend=backend)):  # fmt: skip
-        for name, content in done["files"].items():  # written here: the driver is the writer
-            (env_dir / name).write_bytes(content)
-        for line in done["log"]:
-            log(line)
-        if done["data"] is not None:
-            datasets[s] = done["data"]
-        for name, result in done["runs"].items():
+    items = _method_items(cfg, datasets)
+    results = map_ordered(partial(_method_run, env_id, cfg), items, lambda: datasets,
+                          backend=backend)  # fmt: skip
+    for k, ((s, kind, name, _), (result, budget)) in enumerate(zip(items, results, strict=True)):
+        if kind == "sweep":
+            sweep.setdefault(name, []).append(result)
+        else:
             runs.setdefault(name, []).append(result)
-            budgets.setdefault(name, []).append(done["budgets"][name])
-        for key, result in done["sweep"].items():
-            sweep.setdefault(key, []).append(result)
+            budgets.setdefault(name, []).append(budget)
+        if k + 1 == len(items) or items[k + 1][0] != s:
+            log(f"{env_id} seed {s}: every method trained and evaluated "
+                f"[{time.time() - t0:.0f} s]")  # fmt: skip
 
     matrices = {name: [_returns(r) for r in rs] for name, rs in runs.items()}
     returns = {k: np.stack([m[0] for m in v]) for k, v in matrices.items()}

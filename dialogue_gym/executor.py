@@ -73,6 +73,11 @@ class Backend:
 
 LOCAL = Backend()
 
+LOCAL_RAY_CONFIG = {"prestart_worker_first_driver": False, "worker_niceness": 0}
+"""Settings of a Ray instance started here: no idle task workers up front (ours are actors),
+and workers at normal priority (Ray's default niceness of 15 starved them to a tenth of their
+speed beside other busy processes)."""
+
 
 def check_ray_concurrency(backend: Backend, concurrency: int, io_bound: bool) -> None:
     """On Ray, ``--concurrency`` is the threads per worker for I/O-bound (LLM) work; CPU-bound
@@ -225,9 +230,9 @@ def ray_init(backend: Backend) -> Any:
     if not ray.is_initialized():
         _check_reachable(backend.address)
         kwargs: dict[str, Any] = {"runtime_env": runtime_env(), "log_to_driver": False}
-        if backend.address is None:  # our workers are actors: no idle task workers up front
+        if backend.address is None:
             kwargs.update(include_dashboard=False, num_cpus=max(backend.workers, os.cpu_count()),
-                          _system_config={"prestart_worker_first_driver": False})  # fmt: skip
+                          _system_config=LOCAL_RAY_CONFIG)  # fmt: skip
         try:
             ray.init(address=backend.address, **kwargs)
         except ConnectionError as e:

@@ -22,7 +22,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from dialogue_gym import evaluate  # noqa: E402
-from dialogue_gym.executor import Backend, runtime_env  # noqa: E402
+from dialogue_gym.executor import LOCAL_RAY_CONFIG, Backend, runtime_env  # noqa: E402
 from dialogue_gym.generate import generate  # noqa: E402
 from dialogue_gym.llm.fake_server import FakeChatServer  # noqa: E402
 
@@ -36,7 +36,7 @@ def head():
     os.environ["OPENAI_API_KEY"] = KEY  # forwarded to workers by the runtime environment
     ray.init(_node_ip_address="127.0.0.1", num_cpus=2, include_dashboard=False,
              runtime_env=runtime_env(), log_to_driver=False,
-             _system_config={"prestart_worker_first_driver": False})  # fmt: skip
+             _system_config=LOCAL_RAY_CONFIG)  # fmt: skip
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
