@@ -8,9 +8,9 @@ backend and worker count; only where the work runs changes.
 
 - ``local``: one process (``workers=1``); threads for I/O-bound work (LLM users and agents
   waiting on the network), each with its own state; spawned processes for CPU-bound work.
-- ``ray``: Ray actors, started once per driver and reused by every map; each holds the map's
-  state (and, for I/O-bound work, ``threads`` states served by as many threads: the per-worker
-  concurrency limit). An actor killed mid-run is restarted
+- ``ray``: Ray actors, started once per command (:func:`worker_session`) and reused by its
+  maps; each holds the current map's state (and, for I/O-bound work, ``threads`` states served
+  by as many threads: the per-worker concurrency limit). An actor killed mid-run is restarted
   and its tasks retried (Ray's ``max_restarts``/``max_task_retries``); results still arrive in
   order. The driver is the only writer of any output: workers return results.
 
@@ -63,12 +63,6 @@ class Backend:
             raise ValueError("--ray-address needs --backend ray")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
-
-    def describe(self) -> dict[str, Any]:
-        """JSON-ready description (for logs and summaries)."""
-        if self.name == "local":
-            return {"backend": "local"}
-        return {"backend": "ray", "address": self.address or "local", "workers": self.workers}
 
 
 LOCAL = Backend()
