@@ -396,14 +396,29 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
             max_turns=cfg.max_turns,
         )
 
-    @app.post("/p/{token}/consent")
-    async def consent(request: Request, token: str) -> Response:
+    async def checked_post(
+        request: Request, token: str, step: tuple[str, int] | None = None
+    ) -> tuple[Participant | None, dict[str, str], Response | None]:
+        """A participant's form: their record and fields, or the response that ends the request
+        (unknown link 404, bad CSRF token 403, a form for a step they are no longer at: the
+        redirect to where they are)."""
         p = await lookup(request, token)
         if p is None:
-            return error(request, not_found, 404)
+            return None, {}, error(request, not_found, 404)
         form = await form_of(request)
         if not _same(form.get("csrf", ""), participant_csrf(token)):
-            return error(request, "This form expired. Reload the page and try again.", 403)
+            return p, form, error(request, "This form expired. Reload the page and try again.", 403)
+        if step is not None:
+            now = await run_in_threadpool(study.step_of, p)
+            if now != step:  # a repeated form after the visit moved on
+                return p, form, go(request, step_path(token, now))
+        return p, form, None
+
+    @app.post("/p/{token}/consent")
+    async def consent(request: Request, token: str) -> Response:
+        p, form, stop = await checked_post(request, token)
+        if stop is not None:
+            return stop
         if form.get("agree") != "yes":
             return page(
                 request,
@@ -480,15 +495,9 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
 
     @app.post("/p/{token}/chat/{position}")
     async def chat(request: Request, token: str, position: int) -> Response:
-        p = await lookup(request, token)
-        if p is None:
-            return error(request, not_found, 404)
-        form = await form_of(request)
-        if not _same(form.get("csrf", ""), participant_csrf(token)):
-            return error(request, "This form expired. Reload the page and try again.", 403)
-        step = await run_in_threadpool(study.step_of, p)
-        if step != ("chat", position):  # a repeated form after the conversation moved on
-            return go(request, step_path(token, step))
+        p, form, stop = await checked_post(request, token, ("chat", position))
+        if stop is not None:
+            return stop
         if form.get("action") == "end":
             if await run_in_threadpool(study.end, p, position):
                 return go(request, f"/p/{token}/survey/{position}")
@@ -565,15 +574,9 @@ def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
 
     @app.post("/p/{token}/survey/{position}")
     async def survey(request: Request, token: str, position: int) -> Response:
-        p = await lookup(request, token)
-        if p is None:
-            return error(request, not_found, 404)
-        form = await form_of(request)
-        if not _same(form.get("csrf", ""), participant_csrf(token)):
-            return error(request, "This form expired. Reload the page and try again.", 403)
-        step = await run_in_threadpool(study.step_of, p)
-        if step != ("survey", position):
-            return go(request, step_path(token, step))
+        p, form, stop = await checked_post(request, token, ("survey", position))
+        if stop is not None:
+            return stop
         try:
             outcome, ratings, comment = study.parse_answers(form, p)
         except ValueError as e:
