@@ -146,6 +146,14 @@ def _episode(
     return record
 
 
+def waits_on_network(agent: Any, env_kwargs: dict[str, Any]) -> bool:
+    """True when episodes spend their time waiting on a chat model (an LLM user, or an agent
+    spec played by one): threads overlap them; otherwise they are CPU-bound."""
+    from .agents.registry import needs_llm
+
+    return env_kwargs.get("simulator") == "llm" or (isinstance(agent, str) and needs_llm(agent))
+
+
 def _agent_and_env(
     spec: str, domain: str, env_id: str, play_kwargs: dict[str, Any]
 ) -> tuple[Agent, gym.Env]:
@@ -155,10 +163,14 @@ def _agent_and_env(
     return make_agent(spec, domain), gym.make(env_id, **play_kwargs)
 
 
-def _play_seed(
-    domain: str, keep: bool, judge: Any, state: tuple[Agent, gym.Env], seed: int
-) -> EpisodeRecord:
-    agent, env = state
+def _with_judge(make: Callable[[], tuple[Agent, gym.Env]], judge: Any) -> tuple:
+    """A worker's state: its agent and env, and the judge (sent once per worker, not per
+    episode)."""
+    return (*make(), judge)
+
+
+def _play_seed(domain: str, keep: bool, state: tuple, seed: int) -> EpisodeRecord:
+    agent, env, judge = state
     return _episode(agent, env, domain, seed, keep, judge)
 
 
@@ -185,8 +197,9 @@ def _run(
 
         bar = tqdm(total=len(seeds), desc=desc, leave=False, dynamic_ncols=True)
     records = []
-    for record in map_ordered(partial(_play_seed, domain, keep, judge), seeds, make,
-                              workers=concurrency, io_bound=True, backend=backend):  # fmt: skip
+    for record in map_ordered(partial(_play_seed, domain, keep), seeds,
+                              partial(_with_judge, make, judge), workers=concurrency,
+                              io_bound=True, backend=backend):  # fmt: skip
         records.append(record)
         if bar:
             bar.update()
@@ -275,7 +288,7 @@ def evaluate(
     spec = agent if isinstance(agent, str) else None
     if spec is None and (concurrency > 1 or backend.name != "local"):
         raise ValueError("pass the agent as a registry spec (a str) to run concurrently")
-    check_ray_concurrency(backend, concurrency, env_kwargs.get("simulator") == "llm")
+    check_ray_concurrency(backend, concurrency, waits_on_network(agent, env_kwargs))
     agent = make_agent(spec, domain) if spec is not None else agent
     play_kwargs = privileged_kwargs(agent, env_kwargs)
     first = [agent]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -227,8 +228,10 @@ def ray_init(backend: Backend) -> Any:
         if backend.address is None:
             kwargs.update(include_dashboard=False, num_cpus=max(backend.workers, os.cpu_count()),
                           _system_config=LOCAL_RAY_CONFIG)  # fmt: skip
-        try:
-            ray.init(address=backend.address, **kwargs)
+        # pending tasks of a failed map are cancelled by killing their workers: not news
+        os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
+        try:  # "local": a new instance here, never one that happens to run on this machine
+            ray.init(address=backend.address or "local", **kwargs)
         except ConnectionError as e:
             raise ValueError(f"cannot reach the Ray cluster at {backend.address}: {e}") from None
     return ray
@@ -246,6 +249,10 @@ class RayWorker:
         self.pool: _StatePool | None = None
         self.lock = threading.Lock()
 
+    def ready(self) -> bool:
+        """Answers once the worker runs (the driver waits for this before sending tasks)."""
+        return True
+
     def run(self, key: str, make_state_ref: list, task: Callable, item: Any) -> Any:
         """``task(state, item)`` on a free state of map ``key`` (``make_state_ref``: a list
         holding the map's ``make_state`` object reference, fetched once per map)."""
@@ -258,6 +265,12 @@ class RayWorker:
             pool = self.pool
         return pool.run(task, item)
 
+
+RESTARTS = 3
+"""How often Ray restarts a dead worker and retries its tasks before the run fails."""
+READY_TIMEOUT_S = 120.0
+"""How long a map waits for its workers to start (a cluster without free CPUs never starts
+them)."""
 
 _ACTORS: dict[tuple[str, int], list[Any]] = {}
 """This driver's Ray workers by (Ray job, threads per worker), reused by the maps of one
@@ -297,11 +310,46 @@ def _workers(ray: Any, n: int, threads: int) -> list[Any]:
     key = (ray.get_runtime_context().get_job_id(), threads)
     actors = _ACTORS.setdefault(key, [])
     cls = ray.remote(RayWorker).options(
-        max_restarts=-1, max_task_retries=-1, max_concurrency=threads, num_cpus=1
-    )  # a killed worker is restarted and its tasks retried
+        max_restarts=RESTARTS, max_task_retries=RESTARTS, max_concurrency=threads, num_cpus=1
+    )  # a killed worker is restarted and its tasks retried; a worker that keeps dying is an error
     while len(actors) < n:
         actors.append(cls.remote(threads))
-    return actors[:n]
+    refs = [a.ready.remote() for a in actors[:n]]
+    ready, waiting = ray.wait(refs, num_returns=n, timeout=READY_TIMEOUT_S)
+    if waiting:  # the cluster has no free CPU for them: go on with those that started
+        started = set(ready)
+        alive = [a for a, r in zip(actors[:n], refs, strict=True) if r in started]
+        for a, r in zip(actors[:n], refs, strict=True):
+            if r not in started:
+                ray.kill(a)
+        actors[:] = alive
+        if not alive:
+            raise ValueError(
+                f"no Ray worker started within {READY_TIMEOUT_S:.0f} s: the cluster has no free "
+                "CPU (each worker asks for one); lower --workers or free the cluster"
+            )
+        print(f"dialogue-gym: only {len(alive)} of {n} Ray workers could start (no free CPU "
+              "for more); going on with them", file=sys.stderr)  # fmt: skip
+    return actors[: min(n, len(actors))]
+
+
+def _result(ray: Any, ref: Any) -> Any:
+    """A task's result; its own exception as itself (not wrapped in Ray's traceback), and a
+    worker that kept dying as a :class:`~dialogue_gym.llm.base.BackendError` (not a result)."""
+    from .llm.base import BackendError
+
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as e:
+        cause = getattr(e, "cause", None)
+        if isinstance(cause, BaseException):
+            raise cause from None
+        raise
+    except ray.exceptions.RayActorError as e:
+        raise BackendError(
+            f"a Ray worker died {RESTARTS + 1} times (restarted and retried {RESTARTS} times); "
+            f"the last time: {str(e).splitlines()[0]}"
+        ) from None
 
 
 def _ray_map(
@@ -328,7 +376,7 @@ def _ray_map(
                 nxt += 1
             if not pending:
                 break
-            yield ray.get(pending.popleft())
+            yield _result(ray, pending.popleft())
             if stop.is_set() and not pending:
                 break
     except BaseException:  # a failed or abandoned map: its workers may still be busy with it

@@ -26,7 +26,7 @@ from typing import Any
 import gymnasium as gym
 
 from .episode import Episode, Turn
-from .evaluation import env_domain
+from .evaluation import env_domain, waits_on_network
 from .executor import LOCAL, Backend, check_ray_concurrency, map_ordered
 from .jsonl import EpisodeWriter, read_episodes
 from .llm.base import BackendError
@@ -191,7 +191,7 @@ def generate(
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     env_domain(env_id)
-    check_ray_concurrency(backend, concurrency, env_kwargs.get("simulator") == "llm")
+    check_ray_concurrency(backend, concurrency, waits_on_network(agent, env_kwargs))
     path = Path(out)
     cfg = GenerateConfig(env_id, agent, seed, dict(env_kwargs))
     done_seeds = _check_resume(path, cfg)
@@ -255,7 +255,7 @@ def _produce(
     """Episodes for ``todo`` indices in order, stopping early (after in-flight work) when
     ``stop`` is set: worker threads for an LLM simulator, processes for the embedded one, or Ray
     workers (:mod:`dialogue_gym.executor`)."""
-    llm = cfg.env_kwargs.get("simulator") == "llm"
+    llm = waits_on_network(cfg.agent, cfg.env_kwargs)
     yield from map_ordered(
         partial(_play, cfg),
         todo,

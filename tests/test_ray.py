@@ -209,3 +209,46 @@ def test_every_command_takes_the_ray_backend_from_the_command_line(head, tmp_pat
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert bad.returncode == 2 and "cannot reach the Ray cluster at 127.0.0.1:1" in bad.stderr
     assert "Traceback" not in bad.stderr and not (tmp_path / "x.jsonl").exists()
+
+
+CRASHING_AGENT = """
+import os
+from dialogue_gym.agents.base import Agent
+
+class Crash(Agent):
+    name = "crash"
+
+    def __init__(self, domain):
+        self.seed = None
+
+    def reset(self, seed=None):
+        self.seed = seed
+
+    def act(self, observation, info):
+        if self.seed == 2:
+            os._exit(1)  # the worker process dies on this episode, every time
+        return "Hello."
+"""
+
+
+def test_failures_on_ray_are_one_clear_error(head, tmp_path):
+    """A task's own exception arrives as itself (a backend error stays a BackendError, not a
+    wrapped Ray traceback); a worker that dies on the same episode every time stops the run
+    after a bounded number of restarts."""
+    from dialogue_gym.llm.base import BackendError
+    from dialogue_gym.llm.fake_server import Fault
+
+    ray_backend = Backend("ray", head, workers=2)
+    with FakeChatServer(_user) as server:
+        server.inject(*[Fault("status", status=401)] * 50)
+        with pytest.raises(BackendError) as err:
+            generate("Persuasion-v0", "scripted", 4, tmp_path / "x.jsonl", backend=ray_backend,
+                     simulator="llm", llm=f"{server.url}#fake", progress=False)  # fmt: skip
+    assert type(err.value) is BackendError and "ray::" not in str(err.value)
+    agent = tmp_path / "crash.py"
+    agent.write_text(CRASHING_AGENT)
+    t = time.time()
+    with pytest.raises(BackendError, match="a Ray worker died 4 times"):
+        evaluate(f"{agent}:Crash", "Persuasion-v0", 4, seed=0, progress=False, oracle=False,
+                 backend=ray_backend)  # fmt: skip
+    assert time.time() - t < 240
