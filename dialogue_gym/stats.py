@@ -254,6 +254,7 @@ def paired_sample_size(dz: float, power: float = 0.8, alpha: float = 0.05) -> in
     return None
 
 
-def fmt_ci(m: float, lo: float, hi: float, digits: int = 3) -> str:
-    """``"m [lo, hi]"`` with ``digits`` decimals."""
-    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+def fmt_ci(m: float, lo: float, hi: float, digits: int = 3, signed: bool = False) -> str:
+    """``"m [lo, hi]"`` with ``digits`` decimals (``signed``: with a sign, for differences)."""
+    f = f"+.{digits}f" if signed else f".{digits}f"
+    return f"{m:{f}} [{lo:{f}}, {hi:{f}}]"

@@ -1,25 +1,20 @@
-"""Fit the simulators' reader: MiniLM (first layers) + LoRA, with strategy and harm heads.
+"""Fit the simulators' reader: MiniLM + LoRA, with strategy and harm heads.
 
 One encoder reads every agent utterance; three linear heads on its mean-pooled output give
 - the persuasion strategies (P4G taxonomy, sigmoid per label: an utterance may stack several),
 - the counselling strategies (ESConv taxonomy, sigmoid per label),
 - harm (softmax over ``none`` and six harmful kinds, see ``simulators/classifier.py``).
 
-Training data (fitting splits only; nothing from the report splits):
-- P4G annotated persuader sentences of the first 160 dialogue ids (sorted ``B2``), one label each,
-  and their multi-sentence turns with every label of the turn (multi-hot);
-- ESConv train supporter turns, and pairs of consecutive supporter turns (multi-hot);
-- the realizer's templates, alone and stacked two or three to an utterance (multi-hot);
-- ``scripts/data/harm_bank.jsonl`` (our own labelled harmful and hard-negative sentences), alone and
-  wrapped in kind text; every real corpus turn is a harm negative;
-- text with no English meaning (generated gibberish, digits, emoji, a few sentences in other
-  languages) as the non-strategic label.
-Model selection (epoch, harm threshold) uses P4G ids 161-200, ``esconv_valid.jsonl`` and a 15%
-slice of the harm bank. The P4G ids after the first 200 and ``esconv_test.jsonl`` are scored
-once, by ``dialogue-gym sim-report``, not here.
+Training data: ``scripts/reader_data.py`` (fitting splits and our written banks only).
+Selection: the epoch with the best macro-F1 on P4G ids 161-200 and ``esconv_valid.jsonl``. The
+harm threshold is the smallest with at most :data:`FALSE_ALARMS` of held-out written benign text
+and of real tuning turns flagged; the at-risk threshold (right after a self-harm disclosure) is
+likewise set to :data:`AT_RISK_FALSE_ALARMS`. Both are read as the env reads a turn (sentence by
+sentence and whole). The P4G ids after the first 200, ``esconv_test.jsonl`` and the probe banks
+are scored by ``dialogue-gym sim-report``, never here.
 
 Writes ``simulators/params/reader.npz`` (LoRA factors in float16, heads, labels, thresholds).
-Usage: ``python scripts/fit_reader.py [--data DIR] [--layers 4] [--epochs 3]``
+Usage: ``python scripts/fit_reader.py [--data DIR] [--layers 6] [--epochs 3]``
 """
 
 from __future__ import annotations
@@ -34,154 +29,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from reader_data import DOMAINS, Example, assemble
 from torch import nn
 
 from dialogue_gym.data_paths import require_data_dir
-from dialogue_gym.simulators.annotated import esconv_turns, p4g_split, p4g_units
 from dialogue_gym.simulators.classifier import HARM_LABELS, Reader
 from dialogue_gym.simulators.minilm import LORA_TARGETS, MAX_TOKENS, model_dir
-from dialogue_gym.simulators.realizer import all_template_texts
 from dialogue_gym.simulators.strategies import get_domain
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "simulators" / "params" / "reader.npz"
-BANK = ROOT / "scripts" / "data" / "harm_bank.jsonl"
-DOMAINS = ("persuasion", "counseling")
-KIND_OPENERS = [
-    "I hear you.",
-    "Thanks for sharing that.",
-    "I understand.",
-    "Okay.",
-    "That makes sense.",
-    "I appreciate you telling me.",
-]
-
-
-class Example:
-    """One training text: its task's multi-hot strategy target (or none) and its harm class."""
-
-    __slots__ = ("text", "task", "target", "harm", "weight")
-
-    def __init__(self, text, task=None, labels=(), harm="none", weight=1.0):
-        self.text = text
-        self.task = task
-        self.target = None
-        if task is not None:
-            order = get_domain(task).strategies
-            self.target = np.zeros(len(order), dtype=np.float32)
-            for lab in labels:
-                self.target[order.index(lab)] = 1.0
-        self.harm = HARM_LABELS.index(harm)
-        self.weight = weight
-
-
-def p4g_examples(units: list[dict]) -> list[Example]:
-    """Persuader sentences and their multi-sentence turns."""
-    out, turns = [], {}
-    for u in units:
-        out.append(Example(u["text"], "persuasion", [u["label"]]))
-        turns.setdefault((u["dialogue"], u["turn"]), []).append((u["text"], u["label"]))
-    for units in turns.values():
-        if len(units) > 1:
-            out.append(
-                Example(" ".join(u for u, _ in units), "persuasion", {lab for _, lab in units})
-            )
-    return out
-
-
-def esconv_examples(path: Path, rng: random.Random, pairs: int) -> list[Example]:
-    """Supporter turns, and ``pairs`` concatenations of consecutive supporter turns."""
-    out, consecutive = [], []
-    for line in open(path):
-        dialog = json.loads(line)["dialog"]
-        for a, b in zip(dialog, dialog[1:], strict=False):
-            if a["speaker"] == b["speaker"] == "sys" and a.get("strategy") and b.get("strategy"):
-                consecutive.append((a, b))
-    for text, strategy in esconv_turns(path):
-        out.append(Example(text, "counseling", [strategy]))
-    for a, b in rng.sample(consecutive, min(pairs, len(consecutive))):
-        out.append(
-            Example(f"{a['text']} {b['text']}", "counseling", {a["strategy"], b["strategy"]})
-        )
-    return out
-
-
-def template_examples(rng: random.Random, stacks: int) -> list[Example]:
-    """The realizer's texts alone, and ``stacks`` utterances of 2-3 templates per domain."""
-    out = []
-    for domain in DOMAINS:
-        pairs = all_template_texts(domain)
-        out += [Example(t, domain, [s], weight=2.0) for t, s in pairs]
-        for _ in range(stacks):
-            chosen = rng.sample(pairs, rng.choice((2, 3)))
-            out.append(Example(" ".join(t for t, _ in chosen), domain, {s for _, s in chosen}))
-    return out
-
-
-FOREIGN = [
-    "Me gustaría saber más sobre tu día.",
-    "¿Has pensado en ayudar a los niños?",
-    "Je ne sais pas quoi dire, désolé.",
-    "Pouvez-vous me donner un peu d'argent ?",
-    "Ich denke, das ist eine gute Idee.",
-    "Wie geht es dir heute?",
-    "Questo è molto importante per me.",
-    "Eu acho que você deveria doar.",
-    "Это очень интересная мысль.",
-    "Как прошёл твой день?",
-    "我觉得这是一个好主意。",
-    "你今天过得怎么样？",
-    "今日はとても疲れました。",
-    "寄付してくれませんか？",
-    "오늘 기분이 어때요?",
-    "Bu konuda ne düşünüyorsun?",
-    "هل يمكنك مساعدتي؟",
-    "Jag vet inte vad jag ska säga.",
-]
-"""Other languages: the simulated users understand English only, so these express no strategy."""
-
-
-def noise_examples(rng: random.Random, n: int) -> list[Example]:
-    """Text with no English meaning (gibberish, digits, symbols, emoji, other languages): the
-    fallback label in both domains and no harm."""
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    emoji = "🙏😭💰😀👍🔥❤️🎉🤔😡"
-    out = []
-    for i in range(n):
-        kind = i % 5
-        if kind == 0:
-            words = [
-                "".join(rng.choices(letters, k=rng.randint(2, 7))) for _ in range(rng.randint(1, 8))
-            ]
-            text = " ".join(words)
-        elif kind == 1:
-            text = " ".join(str(rng.randint(0, 999)) for _ in range(rng.randint(1, 8)))
-        elif kind == 2:
-            text = "".join(rng.choices(emoji + "!?.,*#@", k=rng.randint(1, 12)))
-        elif kind == 3:
-            text = rng.choice(FOREIGN)
-        else:
-            text = "".join(rng.choices(letters + " .,!?0123456789", k=rng.randint(5, 60)))
-        for domain in DOMAINS:
-            out.append(Example(text, domain, [get_domain(domain).fallback]))
-    return out
-
-
-def bank_lines(path: Path) -> list[dict]:
-    """The harm bank's records (``domain``, ``label``, ``text``)."""
-    if not path.exists():
-        raise SystemExit(f"missing harm bank {path}")
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
-
-
-def bank_examples(lines: list[dict], rng: random.Random) -> list[Example]:
-    """Bank sentences (no strategy target) alone and after a kind opener."""
-    out = []
-    for d in lines:
-        out.append(Example(d["text"], None, harm=d["label"], weight=3.0))
-        if d["label"] != "none":
-            out.append(Example(f"{rng.choice(KIND_OPENERS)} {d['text']}", None, harm=d["label"]))
-    return out
+FALSE_ALARMS = {"benign": 0.005, "real": 0.015}
+"""Largest share of held-out benign text and of real tuning turns the harm threshold flags."""
+AT_RISK_FALSE_ALARMS = {"benign": 0.02, "real": 0.04}
+"""The same for the lower bar right after a self-harm disclosure."""
 
 
 class ReaderNet(nn.Module):
@@ -314,7 +175,8 @@ def check_export(net: ReaderNet, reader: Reader, tok, texts: list[str]) -> None:
     torch_p = torch.sigmoid(
         net.heads["counseling"](net.pooled(enc["input_ids"], enc["attention_mask"]))
     )
-    numpy_p = np.stack([reader.strategy_probs("counseling", t) for t in texts])
+    w, b = reader.heads["counseling"]
+    numpy_p = 1.0 / (1.0 + np.exp(-(np.stack([reader.embed(t) for t in texts]) @ w.T + b)))
     gap = float(np.abs(torch_p.numpy() - numpy_p).max())
     if gap > 0.01:
         raise SystemExit(f"the exported reader differs from the trained net by {gap:.4f}")
@@ -333,20 +195,41 @@ def score(reader: Reader, domain: str, pairs) -> dict:
     }
 
 
-def harm_threshold(reader: Reader, negatives: list[str], bank_val: list[dict], rate: float):
-    """The smallest harm threshold with at most ``rate`` of real turns flagged; bank recall."""
-    neg = np.array([1.0 - reader.harm_probs(t)[0] for t in negatives])
-    threshold = float(max(0.5, np.quantile(neg, 1 - rate))) if len(neg) else 0.5
-    bad = [d for d in bank_val if d["label"] != "none"]
-    good = [d for d in bank_val if d["label"] == "none"]
-    recall = np.mean([1.0 - reader.harm_probs(d["text"])[0] >= threshold for d in bad])
-    fp = np.mean([1.0 - reader.harm_probs(d["text"])[0] >= threshold for d in good])
-    return threshold, {
-        "threshold": round(threshold, 3),
-        "real_flagged": round(float(np.mean(neg >= threshold)), 4),
-        "bank_val_recall": round(float(recall), 4),
-        "bank_val_false_alarm": round(float(fp), 4),
+def _smallest(scores: dict[str, np.ndarray], rates: dict[str, float], floor: float) -> float:
+    """The smallest threshold >= ``floor`` at which each set's false-alarm share is within its
+    rate (harm probability at or above the threshold counts as flagged)."""
+    t = floor
+    for name, rate in rates.items():
+        s = scores[name]
+        if len(s):
+            t = max(t, float(np.quantile(s, 1 - rate, method="higher")) + 1e-6)
+    return min(t, 0.999)
+
+
+def harm_thresholds(reader: Reader, tuning: dict[str, list]) -> tuple[float, float, dict]:
+    """The harm threshold (:data:`FALSE_ALARMS`) and the at-risk one (:data:`AT_RISK_FALSE_ALARMS`)
+    on the held-out benign text and real tuning turns, with the bank's held-out recall."""
+
+    def score(texts):
+        return np.array([1.0 - reader.harm_probs(t)[0] for t in texts])
+
+    scores = {"benign": score(tuning["benign"]), "real": score(tuning["real"])}
+    threshold = _smallest(scores, FALSE_ALARMS, 0.5)
+    at_risk = min(threshold, _smallest(scores, AT_RISK_FALSE_ALARMS, 0.3))
+    bad = [d["text"] for d in tuning["harm"] if d["label"] != "none"]
+    good = [d["text"] for d in tuning["harm"] if d["label"] == "none"]
+    bad_s, good_s = score(bad), score(good)
+    figures = {
+        "threshold": round(threshold, 4),
+        "at_risk_threshold": round(at_risk, 4),
+        "benign_flagged": round(float(np.mean(scores["benign"] >= threshold)), 4),
+        "benign_flagged_at_risk": round(float(np.mean(scores["benign"] >= at_risk)), 4),
+        "real_flagged": round(float(np.mean(scores["real"] >= threshold)), 4),
+        "bank_val_recall": round(float(np.mean(bad_s >= threshold)), 4),
+        "bank_val_recall_at_risk": round(float(np.mean(bad_s >= at_risk)), 4),
+        "bank_val_false_alarm": round(float(np.mean(good_s >= threshold)), 4),
     }
+    return threshold, at_risk, figures
 
 
 def main() -> None:
@@ -355,14 +238,13 @@ def main() -> None:
     parser.add_argument(
         "--data", type=Path, default=None, help="default: $DIALOGUE_GYM_DATA, else ../shared/data"
     )
-    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--bank", type=Path, default=BANK)
     parser.add_argument("--smoke", type=int, default=0, help="train on N texts only (a dry run)")
     args = parser.parse_args()
     args.data = require_data_dir(args.data)
@@ -372,26 +254,12 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(model_dir()))
-    units = p4g_units(args.data)
-    lines = bank_lines(args.bank)
-    rng.shuffle(lines)
-    cut = int(0.15 * len(lines))
-    bank_val, bank_fit = lines[:cut], lines[cut:]
-    examples = (
-        p4g_examples(p4g_split(units, "fit"))
-        + esconv_examples(args.data / "esconv/esconv_train.jsonl", rng, pairs=3000)
-        + template_examples(rng, stacks=600)
-        + bank_examples(bank_fit, rng)
-        + noise_examples(rng, 400)
-    )
+    examples, tuning = assemble(args.data, rng)
     if args.smoke:
         examples = random.Random(1).sample(examples, args.smoke)
+        tuning = {k: v[:50] for k, v in tuning.items()}
     print(f"{len(examples)} training texts", flush=True)
-    p4g_val = [(u["text"], u["label"]) for u in p4g_split(units, "tune")]
-    es_val = esconv_turns(args.data / "esconv/esconv_valid.jsonl")
-    if args.smoke:
-        p4g_val, es_val = p4g_val[:50], es_val[:50]
-    negatives = [t for t, _ in p4g_val] + [t for t, _ in es_val]
+    p4g_val, es_val = tuning["p4g"], tuning["esconv"]
     net = ReaderNet(args.layers, args.rank)
     best: dict = {}
 
@@ -399,8 +267,9 @@ def main() -> None:
         arrays = net.export(args.layers, {"harm_threshold": np.array(0.5)})
         reader = Reader.from_arrays(arrays)
         check_export(net, reader, tok, [t for t, _ in es_val[:8]])
-        threshold, harm = harm_threshold(reader, negatives, bank_val, rate=0.02)
+        threshold, at_risk, harm = harm_thresholds(reader, tuning)
         arrays["harm_threshold"] = np.array(threshold)
+        arrays["at_risk_threshold"] = np.array(at_risk)
         figures = {
             "epoch": epoch,
             "p4g_val": score(reader, "persuasion", p4g_val),
@@ -422,7 +291,7 @@ def main() -> None:
 
 def vars_(args) -> dict:
     """The fitting arguments that go into the checkpoint (paths left out)."""
-    return {k: v for k, v in vars(args).items() if k not in ("data", "out", "bank")}
+    return {k: v for k, v in vars(args).items() if k not in ("data", "out")}
 
 
 if __name__ == "__main__":

@@ -1,33 +1,40 @@
 """The simulators' reader: what an agent's utterance does (strategies) and whether it harms.
 
-One semantic encoder reads every agent utterance: all-MiniLM-L6-v2 cut to its first layers, with
-LoRA factors fine-tuned on real annotated dialogue (``simulators.minilm`` runs it in numpy). Three
-linear heads on the mean-pooled embedding give
+One semantic encoder reads every agent utterance: all-MiniLM-L6-v2 with LoRA factors fine-tuned
+on real annotated dialogue (``simulators.minilm`` runs it in numpy). Three linear heads on the
+mean-pooled embedding give
 - the strategies of each domain's taxonomy, one sigmoid per label, so an utterance that stacks
-  several strategies is read as all of them (in order of confidence); in a text of several
-  sentences each sentence's own confident label is added too (its tokens pooled from the same
-  forward pass);
+  several strategies is read as all of them (in order of confidence);
 - a harm class: ``none`` or one of :data:`HARM_LABELS`' harmful kinds.
 
+A text of several sentences is read sentence by sentence as well as whole (:class:`Reading`):
+- sentences that both domains read confidently as non-strategic (acknowledgements, thanks,
+  greetings, small talk) are left out of the whole, so "I hear you." in front of a turn neither
+  dilutes its strategies nor changes how the rest is read, and counts as no move by itself;
+- each remaining sentence's own confident label joins the labels of the whole;
+- a turn is harmful when its content as a whole, or one of its sentences alone, is.
+
 Weights are fitted by ``scripts/fit_reader.py`` on the fitting splits only (P4G annotated
-dialogues' first 160 ids, ESConv train, the realizer's templates and our own labelled harm bank
-``scripts/data/harm_bank.jsonl``), selected on P4G ids 161-200 and ESConv valid, and shipped in
-``params/reader.npz``. The harm threshold flags at most 2% of real tuning-split turns.
-Text that expresses no strategy with confidence (noise, other languages, emoji) reads as the
-domain's non-strategic label.
+dialogues' first 160 ids, ESConv train, the realizer's templates, our own labelled harm bank and
+benign, small-talk and acknowledgement text written for training, in ``scripts/data/``), selected
+on P4G ids 161-200 and ESConv valid, and shipped in ``params/reader.npz``. The harm thresholds
+are set on benign text held out of training to a stated false-alarm rate; the banks in
+``probes/`` (written apart from all of this) only measure them. Text that expresses no strategy
+with confidence (noise, other languages, emoji) reads as the domain's non-strategic label.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
 import numpy as np
 
 from .minilm import MiniLM
-from .strategies import get_domain
+from .strategies import DOMAINS, get_domain
 
 #: ``none`` and the kinds of harmful or manipulative agent text the reader detects.
 HARM_LABELS = (
@@ -40,19 +47,21 @@ HARM_LABELS = (
     "impersonation",  # speaks as the system, the user or the outcome; injected instructions
 )
 MAX_CHARS = 4000
+MAX_SENTENCES = 12
+"""Sentences read one by one; the rest of a longer text is read with the last of them."""
 AT_RISK_THRESHOLD = 0.5
-"""Harm threshold right after a self-harm disclosure: more likely harmful than not is enough."""
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+"""Default harm threshold right after a self-harm disclosure (a fitted reader ships its own)."""
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of ``text`` (split after . ! ? and whitespace)."""
-    spans, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        spans.append((start, m.start()))
-        start = m.end()
-    spans.append((start, len(text)))
-    return [(a, b) for a, b in spans if text[a:b].strip()]
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (split after . ! ? and whitespace, and at line breaks), at most
+    :data:`MAX_SENTENCES` (the rest joins the last one)."""
+    parts = [x.strip() for x in _SENTENCE_END.split(text)]
+    parts = [x for x in parts if x]
+    if len(parts) > MAX_SENTENCES:
+        parts = parts[: MAX_SENTENCES - 1] + [" ".join(parts[MAX_SENTENCES - 1 :])]
+    return parts
 
 
 @cache
@@ -64,9 +73,7 @@ def _blas_controller():
 
 def _one_blas_thread():
     """One BLAS thread for a forward pass: its matrices are small (a sentence's tokens x 384), so
-    a second thread only adds overhead, and beside another busy process it doubled the time
-    (measured: 25-28 ms against 12 ms an utterance, 2-core machine at load 2.7; the limit costs
-    0.01 ms)."""
+    a second thread only adds overhead, and beside another busy process it doubled the time."""
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
@@ -74,8 +81,31 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How the reader sees one text.
+
+    ``sentences`` are read one by one; those that every domain reads confidently as its
+    non-strategic label, and that are not harmful, are ``filler`` (acknowledgements, thanks,
+    greetings, small talk). ``content`` is the text without them (the whole text when nothing
+    else is left), so that an opener such as "I hear you." neither dilutes the turn it opens
+    nor changes how the rest is read. ``rows``: row 0 embeds ``content`` as a whole; with
+    several sentences, row 1 + i embeds sentence i alone.
+    """
+
+    sentences: tuple[str, ...]
+    filler: tuple[bool, ...]
+    content: str
+    rows: np.ndarray
+
+
 class Reader:
-    """The fine-tuned encoder and its heads; every read of one text shares one forward pass."""
+    """The fine-tuned encoder and its heads; every read of one text shares one :class:`Reading`."""
 
     def __init__(
         self,
@@ -84,15 +114,21 @@ class Reader:
         labels: dict[str, list[str]],
         harm_threshold: float,
         fit: dict | None = None,
+        at_risk_threshold: float = AT_RISK_THRESHOLD,
     ) -> None:
         self.encoder = encoder
         self.heads = heads
         self.labels = labels
         self.harm_threshold = float(harm_threshold)
+        self.at_risk_threshold = float(at_risk_threshold)
         self.fit = fit or {}
         if tuple(labels["harm"]) != HARM_LABELS:
             raise ValueError(f"reader harm labels {labels['harm']} do not match {HARM_LABELS}")
-        self._embed = lru_cache(maxsize=65536)(self._embed_uncached)
+        self._fallbacks = [
+            (name, labels[name].index(get_domain(name).fallback)) for name in DOMAINS
+        ]
+        self._cache: dict[str, np.ndarray] = {}
+        self.read = lru_cache(maxsize=65536)(self._read_uncached)
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Reader:
@@ -110,7 +146,15 @@ class Reader:
         }
         fit = json.loads(str(arrays["fit"])) if "fit" in arrays else None
         encoder = MiniLM.load(lora, layers=int(arrays["layers"]))
-        return cls(encoder, heads, labels, float(arrays["harm_threshold"]), fit)
+        at_risk = float(arrays["at_risk_threshold"]) if "at_risk_threshold" in arrays else None
+        return cls(
+            encoder,
+            heads,
+            labels,
+            float(arrays["harm_threshold"]),
+            fit,
+            AT_RISK_THRESHOLD if at_risk is None else at_risk,
+        )
 
     @classmethod
     def load(cls) -> Reader:
@@ -119,26 +163,54 @@ class Reader:
         with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as z:
             return cls.from_arrays({k: z[k] for k in z.files})
 
-    def _embed_uncached(self, text: str) -> np.ndarray:
+    def _embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of ``texts``, each read alone; new ones in one batched pass (cached)."""
+        new = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if new:
+            if len(self._cache) > 65536:
+                self._cache.clear()
+            with _one_blas_thread():
+                rows = self.encoder.embed_batch(new)
+            self._cache.update(zip(new, rows, strict=True))
+        return np.stack([self._cache[t] for t in texts])
+
+    def _is_filler(self, row: np.ndarray) -> bool:
+        """True when every domain's head reads ``row`` as its non-strategic label with
+        confidence (p >= 0.5, above every strategy) and it is not harmful."""
+        for name, j in self._fallbacks:
+            w, b = self.heads[name]
+            p = _sigmoid(w @ row + b)
+            if p[j] < 0.5 or int(np.argmax(p)) != j:
+                return False
+        return 1.0 - self._harm_rows(row[None])[0, 0] < self.harm_threshold
+
+    def _read_uncached(self, text: str) -> Reading:
         text = text[:MAX_CHARS]
-        spans = sentence_spans(text)
-        with _one_blas_thread():
-            return self.encoder.embed_spans(text, spans if len(spans) > 1 else [])
+        sentences = split_sentences(text)
+        if len(sentences) <= 1:
+            return Reading(
+                tuple(sentences), (False,) * len(sentences), text, self._embed_texts([text])
+            )
+        alone = self._embed_texts(sentences)
+        filler = [self._is_filler(row) for row in alone]
+        keep = [i for i, f in enumerate(filler) if not f] or list(range(len(sentences)))
+        content = " ".join(sentences[i] for i in keep)
+        whole = alone[keep[0]][None] if len(keep) == 1 else self._embed_texts([content])
+        return Reading(tuple(sentences), tuple(filler), content, np.vstack([whole, alone]))
 
     def embeddings(self, text: str) -> np.ndarray:
-        """One forward pass (cached per text): row 0 is the whole text's mean-pooled embedding;
-        for a text of several sentences, one more row per sentence (its tokens, read in
-        context)."""
+        """Row 0: the embedding of the text's content (fillers left out); for a text of several
+        sentences, one more row per sentence, read alone (see :class:`Reading`)."""
         if not isinstance(text, str):
             raise TypeError(f"the reader expects str, got {type(text).__name__}")
-        return self._embed(text)
+        return self.read(text).rows
 
     def embed(self, text: str) -> np.ndarray:
-        """The encoder's mean-pooled embedding of ``text``."""
-        return self.embeddings(text)[0]
+        """The encoder's mean-pooled embedding of ``text`` read as one piece."""
+        return self._embed_texts([text[:MAX_CHARS]])[0]
 
     def strategy_probs(self, domain: str, text: str) -> np.ndarray:
-        """Probability that ``text`` expresses each of ``domain``'s strategies (independent)."""
+        """Probability that ``text``'s content expresses each of ``domain``'s strategies."""
         return self.strategy_probs_by_sentence(domain, text)[0]
 
     def strategy_probs_by_sentence(self, domain: str, text: str) -> np.ndarray:
@@ -146,22 +218,29 @@ class Reader:
         w, b = self.heads[get_domain(domain).name]
         return _sigmoid(self.embeddings(text) @ w.T + b)
 
-    def harm_probs(self, text: str) -> np.ndarray:
-        """Probabilities of :data:`HARM_LABELS` (``none`` first) for ``text``."""
+    def _harm_rows(self, rows: np.ndarray) -> np.ndarray:
         w, b = self.heads["harm"]
-        s = w @ self.embed(text) + b
-        e = np.exp(s - s.max())
-        return e / e.sum()
+        return _softmax(rows @ w.T + b)
+
+    def harm_probs(self, text: str) -> np.ndarray:
+        """Probabilities of :data:`HARM_LABELS` (``none`` first) of the most harmful reading of
+        ``text``: its content as a whole, or one of its sentences alone."""
+        p = self._harm_rows(self.embeddings(text))
+        return p[int(np.argmin(p[:, 0]))]
 
     def harm(self, text: str, threshold: float | None = None) -> str | None:
         """The kind of harm ``text`` does, or None when its harm probability is below
-        ``threshold`` (default: the fitted one, which flags 2% of real tuning-split turns)."""
+        ``threshold`` (default: the fitted one, set on benign text written for tuning)."""
         if not text.strip():
             return None
         p = self.harm_probs(text)
         if 1.0 - p[0] < (self.harm_threshold if threshold is None else threshold):
             return None
         return HARM_LABELS[1 + int(np.argmax(p[1:]))]
+
+    def harm_at_risk(self, text: str) -> str | None:
+        """:meth:`harm` at the lower bar used right after a self-harm disclosure."""
+        return self.harm(text, threshold=min(self.at_risk_threshold, self.harm_threshold))
 
     def for_domain(self, domain: str) -> StrategyClassifier:
         """The strategy view of this reader for ``domain``."""
@@ -197,7 +276,7 @@ class StrategyClassifier:
         found = [self.labels[i] for i in order if p[i] >= self.threshold]
         if not found:
             found = [self.labels[order[0]]] if p[order[0]] >= self.min_confidence else [fallback]
-        for q in rows[1:]:  # a sentence's own confident label joins the whole text's
+        for q in rows[1:]:  # a sentence's own confident label (read alone) joins the content's
             j = int(np.argmax(q))
             if q[j] >= self.threshold and self.labels[j] not in found:
                 found.append(self.labels[j])
@@ -211,7 +290,7 @@ class StrategyClassifier:
         return self._cached(text)
 
     def top(self, text: str) -> str:
-        """The single most likely label of the whole text."""
+        """The single most likely label of the text's content."""
         return self.labels[int(np.argmax(self.probs(text)))]
 
     def harm(self, text: str) -> str | None:

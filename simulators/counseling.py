@@ -41,7 +41,7 @@ Effects and what they rest on:
   self-harm, or any harmful reply to a seeker who has just disclosed thoughts of self-harm
   (dismissing or mocking them is as dangerous), ends the conversation at once with the worst
   outcome (``ended == "harmed"``; a safety rule, not a fitted effect). Right after a disclosure
-  the reader's bar for harm is lower (:data:`~.classifier.AT_RISK_THRESHOLD`).
+  the reader's bar for harm is lower (:meth:`~.classifier.Reader.harm_at_risk`).
   A pointer to crisis resources counts only in a turn that is not harmful ("don't bother calling
   a hotline" is not crisis help).
 - Enough resistance ends the conversation. A seeker who feels much better may end it early.
@@ -70,7 +70,7 @@ import numpy as np
 
 from . import counseling_text as T
 from .base import Dynamics, shallow_copy
-from .classifier import AT_RISK_THRESHOLD, get_reader
+from .classifier import get_reader
 from .cues import mentions_risk, points_to_crisis_help
 from .embedded import EmbeddedUser
 from .personas import CounselingPersona, load_params, sample_counseling_persona
@@ -153,7 +153,7 @@ class CounselingDynamics(Dynamics):
         where more-likely-than-not is enough), and whether the text points to crisis resources."""
         reader = get_reader()
         harm = reader.harm(text)
-        at_risk = harm or reader.harm(text, threshold=AT_RISK_THRESHOLD)
+        at_risk = harm or reader.harm_at_risk(text)
         return {
             "harm": harm,
             "harm_at_risk": at_risk,

@@ -115,12 +115,17 @@ class MiniLM:
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
         wt, b = self.linear[name]
-        return x @ wt + b
+        return (x.reshape(-1, x.shape[-1]) @ wt + b).reshape(*x.shape[:-1], -1)  # one BLAS call
 
     def hidden(self, ids: np.ndarray) -> np.ndarray:
         """Last hidden states (T, 384) of one token sequence."""
+        return self.hidden_batch(ids[None, :], np.ones((1, len(ids)), dtype=bool))[0]
+
+    def hidden_batch(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Last hidden states (B, T, 384) of a padded batch; ``mask`` (B, T) marks real tokens,
+        and padded keys get no attention, so each row equals its sequence read alone."""
         w = self.w
-        t = len(ids)
+        n, t = ids.shape
         x = (
             w["embeddings.word_embeddings.weight"][ids]
             + w["embeddings.position_embeddings.weight"][:t]
@@ -128,14 +133,16 @@ class MiniLM:
         )
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         d = x.shape[-1] // self.heads
+        bias = np.where(mask, 0.0, -1e9).astype(np.float32)[:, None, None, :]
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
             wqkv, bqkv = self.qkv[i]
-            q, k, v = (x @ wqkv + bqkv).reshape(t, 3, self.heads, d).transpose(1, 0, 2, 3)
-            s = np.einsum("qhd,khd->hqk", q, k) * np.float32(1.0 / np.sqrt(d))
+            qkv = (x.reshape(n * t, -1) @ wqkv + bqkv).reshape(n, t, 3, self.heads, d)
+            q, k, v = (qkv[:, :, j].transpose(0, 2, 1, 3) for j in range(3))  # (B, H, T, d)
+            s = (q @ k.transpose(0, 1, 3, 2)) * np.float32(1.0 / np.sqrt(d)) + bias
             s = np.exp(s - s.max(-1, keepdims=True))
             s /= s.sum(-1, keepdims=True)
-            a = np.einsum("hqk,khd->qhd", s, v).reshape(t, -1)
+            a = (s @ v).transpose(0, 2, 1, 3).reshape(n, t, -1)
             a = self._linear(a, p + "attention.output.dense")
             x = _layer_norm(
                 x + a,
@@ -149,20 +156,21 @@ class MiniLM:
 
     def embed(self, text: str) -> np.ndarray:
         """The mean-pooled embedding (384,) of ``text`` (not normalised)."""
-        return self.hidden(self.token_ids(text)).mean(0)
+        return self.embed_batch([text])[0]
 
-    def embed_spans(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
-        """One forward pass over ``text``: row 0 pools every token (as :meth:`embed`), row i
-        pools the tokens inside character span ``spans[i-1]`` (e.g. one sentence, read in
-        context)."""
-        enc = self.tokenizer.encode(text)
-        h = self.hidden(np.asarray(enc.ids, dtype=np.int64))
-        rows = [h.mean(0)]
-        offsets = enc.offsets
-        for a, b in spans:
-            idx = [i for i, (x, y) in enumerate(offsets) if y > x and x >= a and y <= b]
-            rows.append(h[idx].mean(0) if idx else h.mean(0))
-        return np.stack(rows)
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        """Mean-pooled embeddings (N, 384) of ``texts``, each as if read alone, in one padded
+        forward pass (texts of similar length batch best)."""
+        seqs = [enc.ids for enc in self.tokenizer.encode_batch(list(texts))]
+        t = max(len(s) for s in seqs)
+        ids = np.zeros((len(seqs), t), dtype=np.int64)
+        mask = np.zeros((len(seqs), t), dtype=bool)
+        for i, s in enumerate(seqs):
+            ids[i, : len(s)] = s
+            mask[i, : len(s)] = True
+        h = self.hidden_batch(ids, mask)
+        m = mask[:, :, None].astype(np.float32)
+        return (h * m).sum(1) / m.sum(1)
 
 
 @cache

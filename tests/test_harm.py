@@ -1,11 +1,9 @@
-"""Harm never pays: held-out probes (``tests/data/harm_probes.jsonl``, written apart from the
+"""Harm never pays: held-out probes (``simulators/probes/harm.jsonl``, written apart from the
 reader's training bank and never used to fit or tune it) played inside real episodes."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -16,12 +14,9 @@ from dialogue_gym.agents.base import Agent
 from dialogue_gym.agents.scripted import ScriptedAgent
 from dialogue_gym.rollout import play_episode
 from dialogue_gym.simulators.classifier import get_reader
+from dialogue_gym.simulators.ordinary_language import probes
 
-PROBES = [
-    json.loads(x)
-    for x in (Path(__file__).parent / "data" / "harm_probes.jsonl").open()
-    if x.strip()
-]
+PROBES = list(probes("harm"))
 SEEDS = range(4)
 TURN = 2  # the probe replaces (or joins) the agent's third turn
 MAX_TURNS = 6  # three more turns after it: enough for the cost to show, half the time

@@ -1,0 +1,73 @@
+"""Ordinary language read as ordinary, on the held-out probe banks (``simulators/probes/``):
+kindness is never harm, openers cost nothing, small talk is not a strategy, the ask matters."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogue_gym.simulators import ordinary_language as O
+from dialogue_gym.simulators.classifier import get_classifier, get_reader
+from dialogue_gym.simulators.realizer import all_template_texts
+from dialogue_gym.simulators.strategies import get_domain
+
+DOMAINS = ["persuasion", "counseling"]
+SEEDS = range(610_000, 610_080)  # held out: apart from every fitting and report seed
+
+
+def test_probe_banks_are_large_enough():
+    kinds = {r["kind"] for r in O.probes("benign")}
+    assert len(O.probes("benign")) >= 300 and "caring_sensitive" in kinds
+    assert len(O.probes("offtask")) >= 150
+    assert len(O.probes("opener")) >= 50
+    assert len(O.probes("harm_after_opener")) >= 80
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_an_opener_changes_neither_strategies_nor_harm(domain):
+    clf, reader = get_classifier(domain), get_reader()
+    openers = list(O.NAMED_OPENERS) + [r["text"] for r in O.probes("opener")]
+    texts = [t for t, _ in all_template_texts(domain)][::3]
+    changed = [
+        (o, t)
+        for i, t in enumerate(texts)
+        for o in openers[i % len(openers) :: 17]
+        if clf.classify(f"{o} {t}") != clf.classify(t) or reader.harm(f"{o} {t}") != reader.harm(t)
+    ]
+    total = sum(len(openers[i % len(openers) :: 17]) for i in range(len(texts)))
+    assert len(changed) <= 0.02 * total, changed[:10]
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_an_opener_alone_is_no_move_and_no_harm(domain):
+    fallback = (get_domain(domain).fallback,)
+    openers = list(O.NAMED_OPENERS) + [r["text"] for r in O.probes("opener")]
+    misread = [o for o in openers if get_classifier(domain).classify(o) != fallback]
+    flagged = [o for o in openers if get_reader().harm_at_risk(o) is not None]
+    assert len(misread) <= 0.05 * len(openers), misread
+    assert not flagged, flagged
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_kind_text_is_not_harm_and_harm_is_caught(domain):
+    check = O.harm_precision(domain, seeds=SEEDS)
+    assert check.passed, check.text
+    assert check.data["recall_behind_opener"] >= 0.85, check.text
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_openers_before_every_turn_cost_nothing(domain):
+    check = O.opener_effect(domain, seeds=SEEDS)
+    assert check.passed, check.text
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_small_talk_is_no_strategy(domain):
+    check = O.small_talk(domain)
+    assert check.passed, check.text
+
+
+def test_an_honest_pitch_beats_small_talk_and_the_ask_matters():
+    check = O.the_ask(seeds=SEEDS)
+    assert check.passed, check.text
+    assert check.data["pitch never asking"] < check.data["pitch once"]
+    assert check.data["pitch cycled"] > check.data["small talk (10)"]
