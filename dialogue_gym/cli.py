@@ -651,7 +651,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser(
         "sim-report",
-        help="calibration, adaptivity, revelation, manipulation, replay, perception, harm",
+        help="calibration, adaptivity, revelation, manipulation, replay, perception, harm, "
+        "ordinary language",
     )
     r.add_argument("--episodes", type=int, default=500, help="episodes per env and agent")
     r.add_argument("--seed", type=int, default=100_000, help="first episode seed")

@@ -40,7 +40,8 @@ from dialogue_gym.simulators.strategies import get_domain
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "simulators" / "params" / "reader.npz"
 FALSE_ALARMS = {"benign": 0.005, "real": 0.015}
-"""Largest share of held-out benign text and of real tuning turns the harm threshold flags."""
+"""Largest share of held-out benign text and of real tuning turns the harm threshold flags (the
+benign twins of harmful lines, hard negatives by design, are reported beside them)."""
 AT_RISK_FALSE_ALARMS = {"benign": 0.02, "real": 0.04}
 """The same for the lower bar right after a self-harm disclosure."""
 
@@ -112,8 +113,9 @@ def class_weights(examples: list[Example]) -> dict[str, torch.Tensor]:
     return out
 
 
-def train(net: ReaderNet, examples, epochs, tok, rng, lr, on_epoch) -> None:
-    """AdamW with linear decay; ``on_epoch(epoch)`` after each epoch (e.g. export and score)."""
+def train(net: ReaderNet, examples, epochs, tok, rng, lr, on_epoch, harm_weight=1.0) -> None:
+    """AdamW with linear decay; ``on_epoch(epoch)`` after each epoch (e.g. export and score);
+    ``harm_weight`` multiplies the harm head's loss against the strategy heads'."""
     weights = class_weights(examples)
     params = [
         {"params": [p for p in net.encoder.parameters() if p.requires_grad], "lr": lr},
@@ -143,7 +145,7 @@ def train(net: ReaderNet, examples, epochs, tok, rng, lr, on_epoch) -> None:
                     net.heads["harm"](x), harm, weight=weights["harm"], reduction="none"
                 )
                 * w
-            ).mean()
+            ).mean() * harm_weight
             for d in DOMAINS:
                 idx = [i for i, e in enumerate(batch) if e.task == d]
                 if not idx:
@@ -213,7 +215,7 @@ def harm_thresholds(reader: Reader, tuning: dict[str, list]) -> tuple[float, flo
     def score(texts):
         return np.array([1.0 - reader.harm_probs(t)[0] for t in texts])
 
-    scores = {"benign": score(tuning["benign"]), "real": score(tuning["real"])}
+    scores = {name: score(tuning[name]) for name in ("benign", "real", "twins")}
     threshold = _smallest(scores, FALSE_ALARMS, 0.5)
     at_risk = min(threshold, _smallest(scores, AT_RISK_FALSE_ALARMS, 0.3))
     bad = [d["text"] for d in tuning["harm"] if d["label"] != "none"]
@@ -223,6 +225,7 @@ def harm_thresholds(reader: Reader, tuning: dict[str, list]) -> tuple[float, flo
         "threshold": round(threshold, 4),
         "at_risk_threshold": round(at_risk, 4),
         "benign_flagged": round(float(np.mean(scores["benign"] >= threshold)), 4),
+        "twins_flagged": round(float(np.mean(scores["twins"] >= threshold)), 4),
         "benign_flagged_at_risk": round(float(np.mean(scores["benign"] >= at_risk)), 4),
         "real_flagged": round(float(np.mean(scores["real"] >= threshold)), 4),
         "bank_val_recall": round(float(np.mean(bad_s >= threshold)), 4),
@@ -242,10 +245,16 @@ def main() -> None:
     parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--harm-weight", type=float, default=2.0, help="harm loss multiplier")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--smoke", type=int, default=0, help="train on N texts only (a dry run)")
+    parser.add_argument(
+        "--thresholds-only",
+        action="store_true",
+        help="only set the harm thresholds of the reader at --out again (no training)",
+    )
     args = parser.parse_args()
     args.data = require_data_dir(args.data)
     torch.manual_seed(args.seed)
@@ -258,6 +267,15 @@ def main() -> None:
     if args.smoke:
         examples = random.Random(1).sample(examples, args.smoke)
         tuning = {k: v[:50] for k, v in tuning.items()}
+    if args.thresholds_only:
+        with np.load(args.out, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        fit = json.loads(str(arrays.pop("fit")))
+        threshold, at_risk, fit["harm"] = harm_thresholds(Reader.from_arrays(arrays), tuning)
+        arrays |= {"harm_threshold": np.array(threshold), "at_risk_threshold": np.array(at_risk)}
+        save(args.out, arrays, fit)
+        print(json.dumps(fit["harm"]))
+        return
     print(f"{len(examples)} training texts", flush=True)
     p4g_val, es_val = tuning["p4g"], tuning["esconv"]
     net = ReaderNet(args.layers, args.rank)
@@ -280,18 +298,23 @@ def main() -> None:
         key = figures["p4g_val"]["f1"] + figures["esconv_valid"]["f1"]
         if not best or key > best["key"]:
             best.update(key=key, figures=figures)
-            tmp = args.out.with_suffix(".tmp.npz")
-            np.savez_compressed(tmp, **arrays, fit=np.array(json.dumps(figures | vars_(args))))
-            os.replace(tmp, args.out)
+            save(args.out, arrays, figures | vars_(args))
             print(f"  wrote {args.out}", flush=True)
 
-    train(net, examples, args.epochs, tok, rng, args.lr, on_epoch)
+    train(net, examples, args.epochs, tok, rng, args.lr, on_epoch, args.harm_weight)
     print("best:", json.dumps(best["figures"]))
+
+
+def save(path: Path, arrays: dict[str, np.ndarray], fit: dict) -> None:
+    """Write the reader's arrays and its fit record (atomically)."""
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays, fit=np.array(json.dumps(fit)))
+    os.replace(tmp, path)
 
 
 def vars_(args) -> dict:
     """The fitting arguments that go into the checkpoint (paths left out)."""
-    return {k: v for k, v in vars(args).items() if k not in ("data", "out")}
+    return {k: v for k, v in vars(args).items() if k not in ("data", "out", "thresholds_only")}
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ supporter turns, the realizer's templates, and the banks in ``scripts/data/``:
 - ``benign_train.jsonl``: kind, neutral and caring text, crisis-line pointers, grief and
   self-harm resources, honest persuasion, polite multi-sentence turns;
 - ``smalltalk_train.jsonl`` and ``acknowledgements_train.jsonl``: off-task chat and openers
-  ("I hear you.", "Okay."), the non-strategic label in both domains.
+  ("I hear you.", "Okay."), the non-strategic label in both domains;
+- ``benign_more_train.jsonl`` and ``pairs_more_train.jsonl``: more caring text on sensitive
+  topics and honest talk of how the donation works, and pairs of a subtly harmful line and its
+  benign twin (the reader must learn stance, not topic).
 A fixed fifth of every written benign bank, and of the harm bank, is held out of training to set
 and check the harm thresholds. The probe banks in ``simulators/probes/`` are read only to drop
 training lines that say exactly what a probe says (so that every probe stays unseen), except the
@@ -26,13 +29,22 @@ from pathlib import Path
 import numpy as np
 
 from dialogue_gym.simulators.annotated import esconv_turns, p4g_split, p4g_units
-from dialogue_gym.simulators.classifier import HARM_LABELS
+from dialogue_gym.simulators.classifier import HARM_LABELS, split_sentences
 from dialogue_gym.simulators.ordinary_language import NAMED_OPENERS, PROBE_BANKS, probes
 from dialogue_gym.simulators.realizer import all_template_texts
 from dialogue_gym.simulators.strategies import get_domain
 
 BANKS = Path(__file__).resolve().parent / "data"
 DOMAINS = ("persuasion", "counseling")
+WRITTEN = (
+    "benign_train",
+    "benign_more_train",
+    "twins_train",
+    "smalltalk_train",
+    "acknowledgements_train",
+)
+"""Written banks split into training and tuning lines (``pairs_more_train`` is split by pair)."""
+BENIGN = ("benign_train", "benign_more_train")
 TUNE_SHARE = 0.2
 """Share of each written benign bank held out of training, for the harm thresholds."""
 PERSUADEE_FILLER = {
@@ -218,6 +230,13 @@ def split_off(lines: list, rng: random.Random, share: float) -> tuple[list, list
     return lines[:cut], lines[cut:]
 
 
+def sentence_negatives(texts: list[str], rng: random.Random, n: int) -> list[Example]:
+    """Up to ``n`` sentences, each alone, of benign texts of several sentences: the env reads
+    every sentence of a turn alone for harm, so sentences alone must be harm negatives too."""
+    sentences = sorted({s for t in texts for s in split_sentences(t) if s != t.strip()})
+    return [Example(s, None) for s in rng.sample(sentences, min(n, len(sentences)))]
+
+
 def harm_bank_examples(lines: list[dict], openers: list[str], rng: random.Random) -> list[Example]:
     """Harm bank sentences (no strategy target) alone, harmful ones also after an opener."""
     out = []
@@ -230,38 +249,45 @@ def harm_bank_examples(lines: list[dict], openers: list[str], rng: random.Random
 
 def assemble(data: Path, rng: random.Random) -> tuple[list[Example], dict[str, list]]:
     """Training examples, and the held-out tuning sets: ``p4g`` and ``esconv`` (text, label)
-    pairs, ``real`` turns and ``benign`` written text (harm negatives), ``harm`` bank lines."""
+    pairs; harm negatives: ``real`` turns, ``benign`` written text (kind, neutral, caring, small
+    talk, openers) and ``twins`` (benign twins of harmful lines: hard negatives); ``harm`` bank
+    lines."""
     units = p4g_units(data)
     fit_units = p4g_split(units, "fit")
     harm_val, harm_fit = split_off(bank("harm_bank"), rng, 0.15)
-    written = {n: bank(n) for n in ("benign_train", "twins_train", "smalltalk_train")}
-    written["acknowledgements_train"] = bank("acknowledgements_train")
+    written = {n: bank(n) for n in WRITTEN}
     tune, fit = {}, {}
     for name, lines in written.items():
         tune[name], fit[name] = split_off(lines, rng, TUNE_SHARE)
+    pair_ids = sorted({d["pair"] for d in bank("pairs_more_train")})
+    tune_ids = set(split_off(pair_ids, rng, TUNE_SHARE)[0])
+    pairs = {True: [], False: []}
+    for d in bank("pairs_more_train"):
+        pairs[d["pair"] in tune_ids].append(d)
     openers = [d["text"] for d in fit["acknowledgements_train"]]
     labelled = (
         p4g_examples(fit_units)
         + esconv_examples(data / "esconv/esconv_train.jsonl", rng, pairs=3000)
         + template_examples(rng, stacks=600)
     )
-    benign = [
-        Example(d["text"], None, weight=2.0)
-        for n in ("benign_train", "twins_train")
-        for d in fit[n]
-    ]
+    benign = [Example(d["text"], None, weight=2.0) for n in BENIGN for d in fit[n]]
+    benign += [Example(d["text"], None, weight=3.0) for d in fit["twins_train"]]  # as harm lines
+    benign += [Example(d["text"], None, weight=3.0) for d in pairs[False] if d["label"] == "none"]
     fillers = [
         e
         for n in ("smalltalk_train", "acknowledgements_train")
         for d in fit[n]
-        for e in fallback_everywhere(d["text"], weight=2.0)
+        for e in fallback_everywhere(d["text"], weight=3.0)
     ]
-    harm = harm_bank_examples(harm_fit, openers, rng)
+    harm = harm_bank_examples(
+        harm_fit + [d for d in pairs[False] if d["label"] != "none"], openers, rng
+    )
     examples = (
         labelled
         + opener_examples(rng, openers, labelled, 2500)
         + opener_examples(rng, openers, benign + [e for e in harm if e.harm == 0], 600)
         + benign
+        + sentence_negatives([e.text for e in labelled + benign], rng, 6000)
         + fillers
         + persuadee_fillers(data, {u["dialogue"] for u in fit_units})
         + harm
@@ -270,8 +296,10 @@ def assemble(data: Path, rng: random.Random) -> tuple[list[Example], dict[str, l
     tuning = {
         "p4g": [(u["text"], u["label"]) for u in p4g_split(units, "tune")],
         "esconv": esconv_turns(data / "esconv/esconv_valid.jsonl"),
-        "benign": [d["text"] for lines in tune.values() for d in lines],
-        "harm": harm_val,
+        "benign": [d["text"] for n, lines in tune.items() if n != "twins_train" for d in lines],
+        "twins": [d["text"] for d in tune["twins_train"]]
+        + [d["text"] for d in pairs[True] if d["label"] == "none"],
+        "harm": harm_val + [d for d in pairs[True] if d["label"] != "none"],
     }
     tuning["real"] = [t for t, _ in tuning["p4g"]] + [t for t, _ in tuning["esconv"]]
     return examples, tuning

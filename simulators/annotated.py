@@ -21,7 +21,8 @@ P4G_FIT, P4G_TUNE = 160, 200  # sorted dialogue ids [0, 160) fit, [160, 200) tun
 
 
 def p4g_units(data: Path) -> list[dict]:
-    """Persuader sentence units: ``{"dialogue", "turn", "text", "label"}``, file order."""
+    """Persuader sentence units: ``{"dialogue", "turn", "text", "label", "act"}`` (``act``: the
+    corpus's own label), file order."""
     strategies = set(get_domain("persuasion").strategies)
     out = []
     with open(Path(data) / "p4g/corpus/annotated_300_dialog.csv", newline="") as f:
@@ -33,7 +34,15 @@ def p4g_units(data: Path) -> list[dict]:
                 label = "proposition-of-donation"
             elif label not in strategies:
                 label = "non-strategy"
-            out.append({"dialogue": r["B2"], "turn": r["Turn"], "text": r["Unit"], "label": label})
+            out.append(
+                {
+                    "dialogue": r["B2"],
+                    "turn": r["Turn"],
+                    "text": r["Unit"],
+                    "label": label,
+                    "act": r["er_label_1"],
+                }
+            )
     return out
 
 

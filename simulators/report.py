@@ -18,23 +18,27 @@ c. revelation — a bag-of-words logistic regression on the user's first 3 repli
 d. manipulation — an agent that only says manipulative things gets no higher mean reward than the
    random agent: one-sided Welch t-test of H1 "manipulation > random", passing when the
    manipulative mean is not above random's or p >= 0.05;
-e. real-data replay — P4G train-split persuader utterances replayed in order (the simulator's own
-   replies in between): AUC of simulated donation for "really donated > 0" and Spearman with the
-   real donation (reported; no threshold). Skipped when ``../shared/data`` is absent.
+e. real-data replay — P4G test-split persuader utterances replayed in order against each
+   dialogue's own persuadee (the simulator's own replies in between): AUC of simulated donation
+   for "really donated > 0", at least the survey-only regression's (the persona's fitted
+   propensity) minus 0.01, mean and $0 share near the real ones, Spearman with the real donation;
+   ESConv test supporter turns against each seeker. Skipped when ``../shared/data`` is absent.
 f. perception — the label the env acts on (``classify(text)[0]``) against human labels on text
    never used to fit the reader: P4G held-out persuader sentences (accuracy >= 0.72, macro-F1 >=
-   0.62) and ESConv test supporter turns (>= 0.60, >= 0.55), with every class's recall, beside
-   the TF-IDF classifier this reader replaced (:data:`OLD`). Skipped without ``../shared/data``.
+   0.62) and ESConv test supporter turns (>= 0.60, >= 0.55), with every class's recall (and, for
+   P4G, the recall of the non-strategic acts: greetings, thanks, off-task chat...), beside the
+   TF-IDF classifier this reader replaced (:data:`OLD`). Skipped without ``../shared/data``.
 g. harm false alarms — share of those same real turns the reader flags as harmful (<= 3%).
+h. wording — the expert flow in real held-out P4G sentences earns most of what its templates do.
+i-l. ordinary language (:mod:`.ordinary_language`): kind text is not harm, openers cost nothing,
+   small talk is no strategy, the ask matters.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -45,8 +49,18 @@ from ..agents.scripted import FLOWS, HUMAN_LIKE_NOISE, RandomAgent, ScriptedAgen
 from ..files import atomic_write_text
 from ..rollout import EpisodeResult, play_episodes
 from ..stats import fmt_ci, mean_ci, proportion_ci, welch_greater
+from .check import Check
 from .manipulation import ManipulativeAgent
+from .ordinary_language import ordinary_language_checks
 from .personas import load_params
+from .real_data_checks import (
+    false_alarms,
+    held_out_acts,
+    perception,
+    replay_esconv,
+    replay_p4g,
+    wording,
+)
 
 ENVS = {"persuasion": "Persuasion-v0", "counseling": "Counseling-v0"}
 COUNSELING_TOLERANCE = 0.3
@@ -57,24 +71,6 @@ P4G_DONATION = {"share_zero": 0.466, "mean": 0.409}
 OPEN_LOOP_MAX = 0.7
 OPEN_LOOP_SEEDS = 900_000
 """First seed of the personas the open-loop search trains on (apart from the report's seeds)."""
-PERCEPTION_TARGETS = {"persuasion": (0.72, 0.62), "counseling": (0.60, 0.55)}
-"""(accuracy, macro-F1) the env's label must reach on held-out human-labelled text."""
-FALSE_ALARM_MAX = 0.03
-OLD = {
-    "persuasion": {"acc": 0.650, "f1": 0.573},
-    "counseling": {"acc": 0.497, "f1": 0.448},
-}
-"""The TF-IDF classifier's figures on the same text, scoring ``classify()[0]`` (issue 13)."""
-
-
-@dataclass
-class Check:
-    """One report line: a name, the measured figures, and whether it passed (None: no threshold)."""
-
-    name: str
-    text: str
-    passed: bool | None
-    data: dict[str, Any]
 
 
 def _rewards(results: list[EpisodeResult]) -> np.ndarray:
@@ -235,189 +231,6 @@ def manipulation(domain: str, env: gym.Env, seeds: range, random: np.ndarray, pr
     )
 
 
-REPLAY_TARGETS = {"auc": 0.62, "mean_tolerance": 0.08, "zero_tolerance": 0.08}
-REPLAY_DRAWS = 8
-"""Replays of each P4G test dialogue (latent persona attributes drawn anew each time)."""
-ESCONV_DROP_TOLERANCE = 0.4
-WORDING_MIN = 0.8
-"""Real held-out sentences must earn this share of the realizer wording's return (check h)."""
-
-
-def _replay(env: gym.Env, seed: int, persona: dict[str, Any], turns: list[str]) -> float:
-    env.reset(seed=seed, options={"persona": persona})
-    reward = 0.0
-    for t in turns:
-        _, reward, term, trunc, _ = env.step(t)
-        if term or trunc:
-            break
-    return float(reward)
-
-
-def replay_p4g(data_dir: Path, limit: int | None = None) -> Check:
-    """Check e: replay P4G test persuader turns against each dialogue's own persuadee.
-
-    Each dialogue is replayed :data:`REPLAY_DRAWS` times (the persuadee's survey answers fixed,
-    the latent attributes the survey does not give drawn anew each time). The AUC scores the
-    mean simulated donation per dialogue (the simulator's expected outcome, as a regression on
-    the survey gives an expected outcome); the single-draw AUC is shown beside it. The mean and
-    the $0 share pool every draw."""
-    from scipy.stats import spearmanr
-    from sklearn.metrics import roc_auc_score
-
-    from .corpus_personas import p4g_dialogues
-
-    sim, real = [], []
-    for i, d in enumerate(p4g_dialogues(data_dir, "test")[:limit]):
-        turns = d["conversation"][0::2]
-        env = gym.make("Persuasion-v0", max_turns=max(1, min(100, len(turns)))).unwrapped
-        seeds = range(700_000 + i * REPLAY_DRAWS, 700_000 + (i + 1) * REPLAY_DRAWS)
-        sim.append([_replay(env, seed, d["persona"], turns) for seed in seeds])
-        real.append(min(float(d["reward"]), 2.0))
-    draws, real_a = np.array(sim), np.array(real)
-    expected = draws.mean(axis=1)
-    auc = float(roc_auc_score(real_a > 0, expected))
-    auc_one = float(roc_auc_score(real_a > 0, draws[:, 0]))
-    rho = float(spearmanr(expected, real_a).statistic)
-    mean, zero = float(draws.mean()), float((draws == 0).mean())
-    t = REPLAY_TARGETS
-    ok = (
-        auc >= t["auc"]
-        and abs(mean - real_a.mean()) <= t["mean_tolerance"]
-        and abs(zero - (real_a == 0).mean()) <= t["zero_tolerance"]
-    )
-    return Check(
-        "e. P4G replay",
-        f"{len(sim)} test dialogues x {REPLAY_DRAWS} draws, each against its own persuadee's "
-        f"survey: AUC(expected simulated donation -> real donated>0) {auc:.3f} (one draw "
-        f"{auc_one:.3f}; old 0.51, target >= {t['auc']}), Spearman {rho:.3f}; simulated mean "
-        f"${mean:.3f} (old $0.103), share $0 {zero:.3f} (old 0.77); real ${real_a.mean():.3f}, "
-        f"{(real_a == 0).mean():.3f} (targets: within {t['mean_tolerance']} and "
-        f"{t['zero_tolerance']})",
-        bool(ok),
-        {"auc": auc, "auc_one_draw": auc_one, "spearman": rho, "mean": mean, "share_zero": zero},
-    )
-
-
-def replay_esconv(data_dir: Path, limit: int | None = None) -> Check:
-    """Check e (Counseling): replay ESConv test supporter turns against each seeker."""
-    from scipy.stats import spearmanr
-
-    from .corpus_personas import esconv_seekers, supporter_turns
-
-    sim, real = [], []
-    for i, d in enumerate(esconv_seekers(data_dir / "esconv" / "esconv_test.jsonl")[:limit]):
-        if d["drop"] is None:
-            continue
-        turns = supporter_turns(d["dialog"])
-        env = gym.make("Counseling-v0", max_turns=max(1, min(100, len(turns)))).unwrapped
-        sim.append(_replay(env, 800_000 + i, d["persona"], turns))
-        real.append(float(d["drop"]))
-    sim_a, real_a = np.array(sim), np.array(real)
-    rho = float(spearmanr(sim_a, real_a).statistic)
-    gap = float(sim_a.mean() - real_a.mean())
-    return Check(
-        "e. ESConv replay",
-        f"{len(sim)} test dialogues against each seeker's problem, emotion and intensity: "
-        f"simulated mean drop {sim_a.mean():.2f} vs real {real_a.mean():.2f} (target within "
-        f"{ESCONV_DROP_TOLERANCE}); Spearman {rho:.3f}",
-        abs(gap) <= ESCONV_DROP_TOLERANCE,
-        {"gap": gap, "spearman": rho},
-    )
-
-
-class RealWordingAgent(Agent):
-    """Follows the expert flow, saying a real held-out P4G sentence with each step's label."""
-
-    name = "real-wording"
-
-    def __init__(self, sentences: dict[str, list[str]]) -> None:
-        self.sentences = sentences
-        self.flow = FLOWS["persuasion"]
-        self.rng = np.random.default_rng(0)
-        self.turn = 0
-
-    def reset(self, seed: int | None = None) -> None:
-        """Restart the flow; ``seed`` picks the sentences."""
-        self.rng = np.random.default_rng(seed)
-        self.turn = 0
-
-    def act(self, observation: str, info: dict[str, Any]) -> str:
-        """A real sentence carrying the flow's strategy for this turn."""
-        pool = self.sentences[self.flow[min(self.turn, len(self.flow) - 1)]]
-        self.turn += 1
-        return pool[int(self.rng.integers(len(pool)))]
-
-
-def wording(env: gym.Env, pairs: list[tuple[str, str]], seeds: range, progress: bool) -> Check:
-    """Check h: the expert flow in real held-out sentences vs in the realizer's wording."""
-    sentences: dict[str, list[str]] = {}
-    for text, label in pairs:
-        sentences.setdefault(label, []).append(text)
-    flow = FLOWS["persuasion"]
-    realizer = _rewards(_play(env, ScriptedAgent("persuasion", reactive=False), seeds, progress))
-    real = _rewards(_play(env, RealWordingAgent(sentences), seeds, progress))
-    ratio = real.mean() / realizer.mean() if realizer.mean() > 0 else float("nan")
-    return Check(
-        "h. wording",
-        f"expert flow ({len(flow)} turns): realizer wording {fmt_ci(*mean_ci(realizer))}, real "
-        f"held-out P4G sentences with the same labels {fmt_ci(*mean_ci(real))}: {ratio:.2f} of "
-        f"it (old 0.40, target >= {WORDING_MIN})",
-        bool(ratio >= WORDING_MIN),
-        {"ratio": ratio},
-    )
-
-
-def held_out_text(domain: str, data_dir: Path) -> list[tuple[str, str]]:
-    """(text, human label) never used to fit the reader: P4G held-out units, ESConv test."""
-    from .annotated import esconv_turns, p4g_split, p4g_units
-
-    if domain == "persuasion":
-        return [(u["text"], u["label"]) for u in p4g_split(p4g_units(data_dir), "held-out")]
-    return esconv_turns(data_dir / "esconv" / "esconv_test.jsonl")
-
-
-def perception(domain: str, pairs: list[tuple[str, str]]) -> Check:
-    """Check f: the env's label (``classify()[0]``) against human labels."""
-    from sklearn.metrics import accuracy_score, f1_score, recall_score
-
-    from .classifier import get_classifier
-
-    clf = get_classifier(domain)
-    gold = [lab for _, lab in pairs]
-    pred = [clf.classify(t)[0] for t, _ in pairs]
-    acc = float(accuracy_score(gold, pred))
-    f1 = float(f1_score(gold, pred, average="macro", zero_division=0))
-    labels = list(clf.labels)
-    recall = recall_score(gold, pred, labels=labels, average=None, zero_division=0)
-    per_class = {lab: round(float(r), 3) for lab, r in zip(labels, recall, strict=True)}
-    want_acc, want_f1 = PERCEPTION_TARGETS[domain]
-    old = OLD[domain]
-    return Check(
-        "f. perception",
-        f"{len(pairs)} held-out texts: accuracy {acc:.3f} (old {old['acc']:.3f}, target >= "
-        f"{want_acc}), macro-F1 {f1:.3f} (old {old['f1']:.3f}, target >= {want_f1}); recall "
-        + ", ".join(f"{k} {v:.2f}" for k, v in per_class.items()),
-        acc >= want_acc and f1 >= want_f1,
-        {"accuracy": acc, "macro_f1": f1, "recall": per_class},
-    )
-
-
-def false_alarms(pairs: list[tuple[str, str]]) -> Check:
-    """Check g: real supporter/persuader turns flagged as harmful."""
-    from .classifier import get_reader
-
-    reader = get_reader()
-    flagged = [t for t, _ in pairs if reader.harm(t) is not None]
-    rate = len(flagged) / max(1, len(pairs))
-    return Check(
-        "g. harm false alarms",
-        f"{len(flagged)} of {len(pairs)} real held-out turns flagged ({rate:.2%}; target <= "
-        f"{FALSE_ALARM_MAX:.0%})",
-        rate <= FALSE_ALARM_MAX,
-        {"rate": rate, "examples": flagged[:5]},
-    )
-
-
 def run_report(
     episodes: int = 500,
     seed: int = 100_000,
@@ -451,12 +264,19 @@ def run_report(
         checks.append(manipulation(domain, env, seeds, rewards["random"], progress))
         corpus = "p4g" if domain == "persuasion" else "esconv"
         if data_dir is not None and (data_dir / corpus).is_dir():
-            every = held_out_text(domain, data_dir)
+            rows = held_out_acts(domain, data_dir)
+            every = [(t, lab) for t, lab, _ in rows]
             pairs = every[:data_limit]
+            acts = [a for _, _, a in rows[:data_limit]] if domain == "persuasion" else None
             replay = replay_p4g if domain == "persuasion" else replay_esconv
-            checks += [replay(data_dir, data_limit), perception(domain, pairs), false_alarms(pairs)]
+            checks += [
+                replay(data_dir, data_limit),
+                perception(domain, pairs, acts),
+                false_alarms(pairs),
+            ]
             if domain == "persuasion":
                 checks.append(wording(env, every, seeds, progress))  # every label needs text
+        checks += ordinary_language_checks(domain)
         results[domain] = checks
     return results
 

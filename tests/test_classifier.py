@@ -110,3 +110,39 @@ def test_real_supporter_and_persuader_turns_are_rarely_flagged(shared_data):
         rate = np.mean([reader.harm(t) is not None for t in texts])
         print(f"{name}: {rate:.4f} of {len(texts)} flagged")
         assert rate <= 0.03, (name, rate)
+
+
+def test_sentences_are_split_after_stops_and_at_line_breaks():
+    from dialogue_gym.simulators.classifier import MAX_SENTENCES, split_sentences
+
+    assert split_sentences("I hear you. How long?\nSince May!  Ok") == [
+        "I hear you.",
+        "How long?",
+        "Since May!",
+        "Ok",
+    ]
+    assert split_sentences("   ") == []
+    many = split_sentences("Hi. " * 40)
+    assert len(many) == MAX_SENTENCES and many[-1].count("Hi.") == 40 - MAX_SENTENCES + 1
+
+
+def test_batched_forward_pass_equals_one_text_at_a_time():
+    from dialogue_gym.simulators.minilm import base_model
+
+    texts = ["Okay.", "Would you like to donate part of your payment to Save the Children today?"]
+    batch = base_model().embed_batch(texts)
+    for row, text in zip(batch, texts, strict=True):
+        ids = base_model().token_ids(text)
+        alone = base_model().hidden(ids).mean(0)
+        assert np.abs(row - alone).max() < 1e-4
+
+
+def test_an_opener_is_left_out_of_the_reading():
+    reader = get_reader()
+    text = "Save the Children has worked for over a century in more than 100 countries."
+    reading = reader.read(f"I hear you. {text}")
+    assert reading.filler == (True, False)
+    assert reading.content == text
+    assert np.array_equal(reading.rows[0], reader.read(text).rows[0])
+    # a turn of fillers only is read whole
+    assert reader.read("Okay. Thanks.").content == "Okay. Thanks."

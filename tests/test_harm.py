@@ -76,22 +76,33 @@ def test_reader_flags_held_out_harm_and_spares_hard_negatives(domain):
     recall = np.mean([reader.harm(p["text"]) is not None for p in bad])
     false_alarm = np.mean([reader.harm(p["text"]) is not None for p in good])
     print(f"{domain}: recall {recall:.3f} on {len(bad)}, false alarms {false_alarm:.3f}")
-    # measured: persuasion recall 0.921, false alarms 0.133; counseling 0.905, 0.131 (hard
-    # negatives written to be confusable; on real corpus turns the rate is ~2%, see below)
-    assert recall >= 0.90, recall
-    assert false_alarm <= 0.15, false_alarm
+    # The harm threshold is set for precision on kind text (issue 26: <= 1% false alarms on
+    # benign text written for tuning); at that bar the reader catches about three in four of
+    # these held-out probes. Measured: persuasion recall 0.746, false alarms 0.010; counseling
+    # 0.734, 0.047 (the old bar caught 0.92 / 0.91 but flagged 13% of the hard negatives and
+    # 7-10% of plain kind text). README, "Harm never pays", gives the whole trade-off.
+    assert recall >= 0.70, recall
+    assert false_alarm <= 0.06, false_alarm
+
+
+def _flagged(texts: list[str]) -> list[str]:
+    reader = get_reader()
+    return [t for t in texts if reader.harm(t) is not None]
 
 
 def test_counseling_harm_costs_a_point_and_never_beats_filler():
+    """Every kind of harm the reader flags costs at least a point and never beats filler."""
     scripted = _mean_return("Counseling-v0", "counseling")
     filler = _mean_return("Counseling-v0", "counseling", replace=FILLER)
-    beat_filler = []
+    beat_filler, n = [], 0
     for label, texts in _probes("counseling").items():
-        returns = [_mean_return("Counseling-v0", "counseling", replace=t) for t in texts]
+        flagged = _flagged(texts)
+        assert len(flagged) >= 0.5 * len(texts), (label, len(flagged), len(texts))
+        returns = [_mean_return("Counseling-v0", "counseling", replace=t) for t in flagged]
         cost = scripted - float(np.mean(returns))
         assert cost >= 1.0, (label, cost)
-        beat_filler += [t for t, r in zip(texts, returns, strict=True) if r > filler]
-    n = sum(len(v) for v in _probes("counseling").values())
+        beat_filler += [t for t, r in zip(flagged, returns, strict=True) if r > filler]
+        n += len(flagged)
     assert len(beat_filler) <= 0.05 * n, beat_filler
 
 
@@ -136,8 +147,9 @@ def test_encouraging_self_harm_after_a_disclosure_ends_with_the_worst_outcome():
             ended += 1
             assert info["user"]["harm"] is not None
             assert reward == seeker["intensity"] - 5
-    # measured 26 of 30: the other 4 are probes the reader does not flag (issue 13 asks for all)
-    assert ended >= 0.85 * len(texts), (ended, len(texts))
+    # measured 23 of 30 at the at-risk bar: the other 7 are probes the reader does not flag
+    # (the bar is set for precision on kind text; issue 26's closing note has the trade-off)
+    assert ended >= 0.7 * len(texts), (ended, len(texts))
 
 
 def test_evaluation_counts_harm(tmp_path):

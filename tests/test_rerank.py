@@ -84,7 +84,7 @@ def counseling_critic(tmp_path_factory):
     path = tmp_path_factory.mktemp("rr") / "c.jsonl"
     generate("Counseling-v0", "human-like", 300, path, progress=False)
     transitions = utterance_transitions(read_episodes(path)[0])
-    critic, _ = train_critic(transitions, make_encoder("hash:256"), CriticArgs(steps=600))
+    critic, _ = train_critic(transitions, make_encoder("hash:256"), CriticArgs(steps=2000))
     return critic
 
 
@@ -103,7 +103,9 @@ def test_reranking_beats_the_first_sample(counseling_critic):
         assert backend.requests == k * sum(e.turns for e in r.episodes)
         if k == 4:
             assert len(agent.last_candidates) == 4
-    assert means[4] > means[1] + 0.3, means
+    # 2,000 critic steps: at Counseling's refitted scale (issue 26) 600 gained only +0.16 [SE 0.09]
+    # over 200 episodes; 2,000 gain +0.45 [SE 0.09] (seeds from 10**6) and +0.35 (from 2*10**6)
+    assert means[4] > means[1] + 0.2, means
 
 
 def test_train_cli_critic(tmp_path):
