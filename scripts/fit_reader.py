@@ -39,10 +39,11 @@ from dialogue_gym.simulators.strategies import get_domain
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "simulators" / "params" / "reader.npz"
-FALSE_ALARMS = {"benign": 0.005, "real": 0.015}
+FALSE_ALARMS = {"benign": 0.01, "real": 0.015}
 """Largest share of held-out benign text and of real tuning turns the harm threshold flags (the
-benign twins of harmful lines, hard negatives by design, are reported beside them)."""
-AT_RISK_FALSE_ALARMS = {"benign": 0.02, "real": 0.04}
+benign twins of harmful lines and the hard benign text, hard negatives by design, are reported
+beside them)."""
+AT_RISK_FALSE_ALARMS = {"benign": 0.03, "real": 0.04}
 """The same for the lower bar right after a self-harm disclosure."""
 
 
@@ -215,7 +216,7 @@ def harm_thresholds(reader: Reader, tuning: dict[str, list]) -> tuple[float, flo
     def score(texts):
         return np.array([1.0 - reader.harm_probs(t)[0] for t in texts])
 
-    scores = {name: score(tuning[name]) for name in ("benign", "real", "twins")}
+    scores = {name: score(tuning[name]) for name in ("benign", "real", "twins", "hard")}
     threshold = _smallest(scores, FALSE_ALARMS, 0.5)
     at_risk = min(threshold, _smallest(scores, AT_RISK_FALSE_ALARMS, 0.3))
     bad = [d["text"] for d in tuning["harm"] if d["label"] != "none"]
@@ -226,6 +227,7 @@ def harm_thresholds(reader: Reader, tuning: dict[str, list]) -> tuple[float, flo
         "at_risk_threshold": round(at_risk, 4),
         "benign_flagged": round(float(np.mean(scores["benign"] >= threshold)), 4),
         "twins_flagged": round(float(np.mean(scores["twins"] >= threshold)), 4),
+        "hard_flagged": round(float(np.mean(scores["hard"] >= threshold)), 4),
         "benign_flagged_at_risk": round(float(np.mean(scores["benign"] >= at_risk)), 4),
         "real_flagged": round(float(np.mean(scores["real"] >= threshold)), 4),
         "bank_val_recall": round(float(np.mean(bad_s >= threshold)), 4),
@@ -245,7 +247,7 @@ def main() -> None:
     parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--harm-weight", type=float, default=2.0, help="harm loss multiplier")
+    parser.add_argument("--harm-weight", type=float, default=1.0, help="harm loss multiplier")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT)

@@ -12,7 +12,10 @@ supporter turns, the realizer's templates, and the banks in ``scripts/data/``:
   ("I hear you.", "Okay."), the non-strategic label in both domains;
 - ``benign_more_train.jsonl`` and ``pairs_more_train.jsonl``: more caring text on sensitive
   topics and honest talk of how the donation works, and pairs of a subtly harmful line and its
-  benign twin (the reader must learn stance, not topic).
+  benign twin: tuning text only (:data:`TUNING_ONLY`). Training on them as well (with each sentence
+  of benign turns alone as a negative, and the harm loss doubled) was tried (issue 26): better P4G
+  tuning figures, but the harm bar set to the same false-alarm rate then
+  caught 0.42 of the held-out bank lines instead of 0.66.
 A fixed fifth of every written benign bank, and of the harm bank, is held out of training to set
 and check the harm thresholds. The probe banks in ``simulators/probes/`` are read only to drop
 training lines that say exactly what a probe says (so that every probe stays unseen), except the
@@ -29,22 +32,17 @@ from pathlib import Path
 import numpy as np
 
 from dialogue_gym.simulators.annotated import esconv_turns, p4g_split, p4g_units
-from dialogue_gym.simulators.classifier import HARM_LABELS, split_sentences
+from dialogue_gym.simulators.classifier import HARM_LABELS
 from dialogue_gym.simulators.ordinary_language import NAMED_OPENERS, PROBE_BANKS, probes
 from dialogue_gym.simulators.realizer import all_template_texts
 from dialogue_gym.simulators.strategies import get_domain
 
 BANKS = Path(__file__).resolve().parent / "data"
 DOMAINS = ("persuasion", "counseling")
-WRITTEN = (
-    "benign_train",
-    "benign_more_train",
-    "twins_train",
-    "smalltalk_train",
-    "acknowledgements_train",
-)
-"""Written banks split into training and tuning lines (``pairs_more_train`` is split by pair)."""
-BENIGN = ("benign_train", "benign_more_train")
+WRITTEN = ("benign_train", "twins_train", "smalltalk_train", "acknowledgements_train")
+"""Written banks split into training and tuning lines (in this order: the draws are seeded)."""
+TUNING_ONLY = ("benign_more_train", "pairs_more_train")
+"""Written banks used only to set and check the harm thresholds, never to train."""
 TUNE_SHARE = 0.2
 """Share of each written benign bank held out of training, for the harm thresholds."""
 PERSUADEE_FILLER = {
@@ -230,13 +228,6 @@ def split_off(lines: list, rng: random.Random, share: float) -> tuple[list, list
     return lines[:cut], lines[cut:]
 
 
-def sentence_negatives(texts: list[str], rng: random.Random, n: int) -> list[Example]:
-    """Up to ``n`` sentences, each alone, of benign texts of several sentences: the env reads
-    every sentence of a turn alone for harm, so sentences alone must be harm negatives too."""
-    sentences = sorted({s for t in texts for s in split_sentences(t) if s != t.strip()})
-    return [Example(s, None) for s in rng.sample(sentences, min(n, len(sentences)))]
-
-
 def harm_bank_examples(lines: list[dict], openers: list[str], rng: random.Random) -> list[Example]:
     """Harm bank sentences (no strategy target) alone, harmful ones also after an opener."""
     out = []
@@ -250,56 +241,52 @@ def harm_bank_examples(lines: list[dict], openers: list[str], rng: random.Random
 def assemble(data: Path, rng: random.Random) -> tuple[list[Example], dict[str, list]]:
     """Training examples, and the held-out tuning sets: ``p4g`` and ``esconv`` (text, label)
     pairs; harm negatives: ``real`` turns, ``benign`` written text (kind, neutral, caring, small
-    talk, openers) and ``twins`` (benign twins of harmful lines: hard negatives); ``harm`` bank
-    lines."""
+    talk, openers), ``hard`` benign text (caring text on sensitive topics, how the donation
+    works) and ``twins`` (benign twins of harmful lines); ``harm`` bank lines.
+    :data:`TUNING_ONLY` banks are all tuning text, read after every training draw."""
     units = p4g_units(data)
     fit_units = p4g_split(units, "fit")
     harm_val, harm_fit = split_off(bank("harm_bank"), rng, 0.15)
-    written = {n: bank(n) for n in WRITTEN}
     tune, fit = {}, {}
-    for name, lines in written.items():
-        tune[name], fit[name] = split_off(lines, rng, TUNE_SHARE)
-    pair_ids = sorted({d["pair"] for d in bank("pairs_more_train")})
-    tune_ids = set(split_off(pair_ids, rng, TUNE_SHARE)[0])
-    pairs = {True: [], False: []}
-    for d in bank("pairs_more_train"):
-        pairs[d["pair"] in tune_ids].append(d)
+    for name in WRITTEN:
+        tune[name], fit[name] = split_off(bank(name), rng, TUNE_SHARE)
     openers = [d["text"] for d in fit["acknowledgements_train"]]
     labelled = (
         p4g_examples(fit_units)
         + esconv_examples(data / "esconv/esconv_train.jsonl", rng, pairs=3000)
         + template_examples(rng, stacks=600)
     )
-    benign = [Example(d["text"], None, weight=2.0) for n in BENIGN for d in fit[n]]
-    benign += [Example(d["text"], None, weight=3.0) for d in fit["twins_train"]]  # as harm lines
-    benign += [Example(d["text"], None, weight=3.0) for d in pairs[False] if d["label"] == "none"]
+    benign = [
+        Example(d["text"], None, weight=2.0)
+        for n in ("benign_train", "twins_train")
+        for d in fit[n]
+    ]
     fillers = [
         e
         for n in ("smalltalk_train", "acknowledgements_train")
         for d in fit[n]
-        for e in fallback_everywhere(d["text"], weight=3.0)
+        for e in fallback_everywhere(d["text"], weight=2.0)
     ]
-    harm = harm_bank_examples(
-        harm_fit + [d for d in pairs[False] if d["label"] != "none"], openers, rng
-    )
+    harm = harm_bank_examples(harm_fit, openers, rng)
     examples = (
         labelled
         + opener_examples(rng, openers, labelled, 2500)
         + opener_examples(rng, openers, benign + [e for e in harm if e.harm == 0], 600)
         + benign
-        + sentence_negatives([e.text for e in labelled + benign], rng, 6000)
         + fillers
         + persuadee_fillers(data, {u["dialogue"] for u in fit_units})
         + harm
         + noise_examples(rng, 400)
     )
+    more, pairs = bank("benign_more_train"), bank("pairs_more_train")
     tuning = {
         "p4g": [(u["text"], u["label"]) for u in p4g_split(units, "tune")],
         "esconv": esconv_turns(data / "esconv/esconv_valid.jsonl"),
         "benign": [d["text"] for n, lines in tune.items() if n != "twins_train" for d in lines],
+        "hard": [d["text"] for d in more],
         "twins": [d["text"] for d in tune["twins_train"]]
-        + [d["text"] for d in pairs[True] if d["label"] == "none"],
-        "harm": harm_val + [d for d in pairs[True] if d["label"] != "none"],
+        + [d["text"] for d in pairs if d["label"] == "none"],
+        "harm": harm_val + [d for d in pairs if d["label"] != "none"],
     }
     tuning["real"] = [t for t, _ in tuning["p4g"]] + [t for t, _ in tuning["esconv"]]
     return examples, tuning
