@@ -22,7 +22,7 @@ conversation keeps as much weight as the data allow. ``p4g/test.json`` is not re
 Counseling: the ESConv train dialogues are replayed (supporter turns, consecutive ones joined)
 against their own seekers (problem, emotion, initial intensity given); the multiplier of every
 intensity change that makes the mean simulated drop equal the real one is found by bisection and
-written as ``replay_scale``. It is not used yet: it comes out near 11 (real supporters' turns
+written as ``replay_scale``. It is not used yet: it comes out near 10 (real supporters' turns
 stack many moves and ask many questions, which our per-move effects value little), and at that
 size one templated reflection would drop a seeker's intensity by 4 points. ``scale`` is instead
 calibrated as before: set by bisection so that the human-like scripted supporter (noisy,
