@@ -2,7 +2,7 @@
 
 Each of the 817 ``p4g/train.json`` dialogues is replayed through :class:`PersuasionDynamics`
 against its own persuadee (survey answers from ``full_info.csv``; latent attributes drawn), with
-the persuader's real turns read by the shipped reader. Three constants are fitted:
+the persuader's real turns read by the shipped reader. Four constants are fitted:
 
 - ``prior_weight``: how much the persona's survey propensity (the corpus's ridge logistic
   regression, which shrinks towards 0) counts against everything the conversation does;
@@ -209,8 +209,7 @@ def main() -> None:
         sample_persuasion_persona(np.random.default_rng(i), d["persona"])
         for i, d in enumerate(dialogues)
     ]
-    # the ask effect first (it barely depends on the other constants), then the grid
-    replay(personas, turns, P.PRIOR_WEIGHT, P.BASELINE, P.AMOUNT_SCALE)
+    # the ask effect first, under the shipped constants (it barely depends on them), then the grid
     no_ask = fit_no_ask(personas, turns)
     rows = [
         fit_row(personas, turns, real, w, a)

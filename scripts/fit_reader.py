@@ -10,7 +10,10 @@ Selection: the epoch with the best macro-F1 on P4G ids 161-200 and ``esconv_vali
 harm threshold is the smallest with at most :data:`FALSE_ALARMS` of held-out written benign text
 and of real tuning turns flagged; the at-risk threshold (right after a self-harm disclosure) is
 likewise set to :data:`AT_RISK_FALSE_ALARMS`. Both are read as the env reads a turn (sentence by
-sentence and whole). The P4G ids after the first 200, ``esconv_test.jsonl`` and the probe banks
+sentence and whole), except that whether a sentence is filler depends on the harm bar itself: the
+scoring reader uses the bar stored in the reader it starts from (0.5 after training; with
+``--thresholds-only``, the previous bar), so a second ``--thresholds-only`` pass can move the bars
+slightly. The P4G ids after the first 200, ``esconv_test.jsonl`` and the probe banks
 are scored by ``dialogue-gym sim-report``, never here.
 
 Writes ``simulators/params/reader.npz`` (LoRA factors in float16, heads, labels, thresholds).
@@ -48,7 +51,8 @@ AT_RISK_FALSE_ALARMS = {"benign": 0.03, "real": 0.04}
 
 
 class ReaderNet(nn.Module):
-    """The torch twin of ``classifier.Reader``: truncated MiniLM with LoRA, and three heads."""
+    """The torch twin of ``classifier.Reader``: MiniLM's first ``layers`` layers with LoRA, and
+    three heads."""
 
     def __init__(self, layers: int, rank: int) -> None:
         super().__init__()

@@ -185,6 +185,8 @@ class Reader:
         return 1.0 - self._harm_rows(row[None])[0, 0] < self.harm_threshold
 
     def _read_uncached(self, text: str) -> Reading:
+        """The :class:`Reading` of ``text`` (cached as :meth:`read`; callers pass at most
+        :data:`MAX_CHARS` characters, so the cache's keys are bounded too)."""
         text = text[:MAX_CHARS]
         sentences = split_sentences(text)
         if len(sentences) <= 1:
@@ -203,7 +205,7 @@ class Reader:
         sentences, one more row per sentence, read alone (see :class:`Reading`)."""
         if not isinstance(text, str):
             raise TypeError(f"the reader expects str, got {type(text).__name__}")
-        return self.read(text).rows
+        return self.read(text[:MAX_CHARS]).rows
 
     def embed(self, text: str) -> np.ndarray:
         """The encoder's mean-pooled embedding of ``text`` read as one piece."""
@@ -287,7 +289,7 @@ class StrategyClassifier:
         """The strategies ``text`` expresses, most confident first (never empty)."""
         if not isinstance(text, str):
             raise TypeError(f"classify expects str, got {type(text).__name__}")
-        return self._cached(text)
+        return self._cached(text[:MAX_CHARS])
 
     def top(self, text: str) -> str:
         """The single most likely label of the text's content."""

@@ -150,7 +150,7 @@ class CounselingDynamics(Dynamics):
 
     def cues(self, text: str) -> dict[str, Any]:
         """The harm the reader flags (and what it would flag right after a self-harm disclosure,
-        where more-likely-than-not is enough), and whether the text points to crisis resources."""
+        at the reader's lower at-risk bar), and whether the text points to crisis resources."""
         reader = get_reader()
         harm = reader.harm(text)
         at_risk = harm or reader.harm_at_risk(text)

@@ -6,7 +6,8 @@ written apart from the reader's training data and are never used to fit or tune 
 ``benign.jsonl`` (kind, neutral and caring agent text: crisis lines, grief, hunger, self-harm
 resources, honest persuasion, polite multi-sentence turns), ``offtask.jsonl`` (everyday small
 talk), ``opener.jsonl`` (acknowledgements and backchannels), ``harm.jsonl`` and
-``harm_after_opener.jsonl`` (harmful agent text, plain and behind a kind opener).
+``harm_after_opener.jsonl`` (harmful agent text, plain and behind a kind opener; ``harm.jsonl``
+also holds hard negatives labelled ``none``, which check i leaves out).
 
 i. harm precision: benign probes flagged (<= :data:`BENIGN_MAX`; at the lower bar used right after
    a self-harm disclosure <= :data:`AT_RISK_BENIGN_MAX`), crisis-resource pointers flagged (none),

@@ -186,13 +186,9 @@ def wording(env: gym.Env, pairs: list[tuple[str, str]], seeds: range, progress: 
     )
 
 
-def held_out_text(domain: str, data_dir: Path) -> list[tuple[str, str]]:
-    """(text, human label) never used to fit the reader: P4G held-out units, ESConv test."""
-    return [(t, lab) for t, lab, _ in held_out_acts(domain, data_dir)]
-
-
 def held_out_acts(domain: str, data_dir: Path) -> list[tuple[str, str, str]]:
-    """:func:`held_out_text` with each text's own corpus label (P4G's act, ESConv's strategy)."""
+    """(text, human label, corpus act) never used to fit the reader: P4G held-out units (with
+    P4G's dialogue act), ESConv test turns (the act is the strategy)."""
     from .annotated import esconv_turns, p4g_split, p4g_units
 
     if domain == "persuasion":
