@@ -69,7 +69,9 @@ def read_turns(dialogues: list[dict]) -> list[list[tuple]]:
     return [[(clf.classify(t), dyn.cues(t)) for t in d["conversation"][0::2]] for d in dialogues]
 
 
-def replay(personas, turns, prior_weight: float, baseline: float, amount_scale: float):
+def replay(
+    personas: list, turns: list, prior_weight: float, baseline: float, amount_scale: float
+) -> np.ndarray:
     """Simulated donation of every dialogue under the given constants."""
     P.PRIOR_WEIGHT, P.BASELINE, P.AMOUNT_SCALE = prior_weight, baseline, amount_scale
     out = []
@@ -79,7 +81,7 @@ def replay(personas, turns, prior_weight: float, baseline: float, amount_scale: 
     return np.array(out)
 
 
-def ask_ratio(personas, turns) -> float:
+def ask_ratio(personas: list, turns: list) -> float:
     """Mean giving of the replayed conversations when asked (no amount named) over their
     giving had the persuadee never been asked, under the current constants."""
     asked, never = [], []
@@ -93,7 +95,7 @@ def ask_ratio(personas, turns) -> float:
     return float(np.mean(asked) / max(np.mean(never), 1e-9))
 
 
-def fit_no_ask(personas, turns) -> float:
+def fit_no_ask(personas: list, turns: list) -> float:
     """Bisection on ``no_ask`` so that :func:`ask_ratio` equals :data:`ASK_RATIO`."""
     lo, hi = 0.0, 4.0
     for _ in range(14):
@@ -102,7 +104,7 @@ def fit_no_ask(personas, turns) -> float:
     return round(P.NO_ASK, 3)
 
 
-def fit_row(personas, turns, real: np.ndarray, w: float, a: float) -> dict:
+def fit_row(personas: list, turns: list, real: np.ndarray, w: float, a: float) -> dict:
     """For prior weight ``w`` and amount scale ``a``: the baseline that reproduces the corpus
     share of $0 (bisection), and the train figures it gives."""
     zero = float((real == 0).mean())

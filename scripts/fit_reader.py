@@ -28,6 +28,7 @@ import os
 import random
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -118,7 +119,16 @@ def class_weights(examples: list[Example]) -> dict[str, torch.Tensor]:
     return out
 
 
-def train(net: ReaderNet, examples, epochs, tok, rng, lr, on_epoch, harm_weight=1.0) -> None:
+def train(
+    net: ReaderNet,
+    examples: list[Example],
+    epochs: int,
+    tok,
+    rng: random.Random,
+    lr: float,
+    on_epoch: Callable[[int], None],
+    harm_weight: float = 1.0,
+) -> None:
     """AdamW with linear decay; ``on_epoch(epoch)`` after each epoch (e.g. export and score);
     ``harm_weight`` multiplies the harm head's loss against the strategy heads'."""
     weights = class_weights(examples)

@@ -66,7 +66,14 @@ class Example:
 
     __slots__ = ("text", "task", "target", "harm", "weight")
 
-    def __init__(self, text, task=None, labels=(), harm="none", weight=1.0):
+    def __init__(
+        self,
+        text: str,
+        task: str | None = None,
+        labels: tuple[str, ...] | list[str] = (),
+        harm: str = "none",
+        weight: float = 1.0,
+    ) -> None:
         self.text = text
         self.task = task
         self.target = None
