@@ -12,10 +12,8 @@ supporter turns, the realizer's templates, and the banks in ``scripts/data/``:
   ("I hear you.", "Okay."), the non-strategic label in both domains;
 - ``benign_more_train.jsonl`` and ``pairs_more_train.jsonl``: more caring text on sensitive
   topics and honest talk of how the donation works, and pairs of a subtly harmful line and its
-  benign twin: tuning text only (:data:`TUNING_ONLY`). Training on them as well (with each sentence
-  of benign turns alone as a negative, and the harm loss doubled) was tried (issue 26): better P4G
-  tuning figures, but the harm bar set to the same false-alarm rule (then 0.5% of benign tuning
-  text) caught 0.42 of the held-out bank lines, where the shipped reader caught 0.66.
+  benign twin: tuning text only (:data:`TUNING_ONLY`), because a reader also trained on them
+  caught fewer held-out harmful lines at the same false-alarm rate (README, "Harm never pays").
 A fixed fifth of every written benign bank, and 15% of the harm bank, are held out of training to
 set and check the harm thresholds. The probe banks in ``simulators/probes/`` are read only to drop
 training lines that say exactly what a probe says (so that every probe stays unseen), except the

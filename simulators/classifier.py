@@ -128,7 +128,7 @@ class Reader:
             (name, labels[name].index(get_domain(name).fallback)) for name in DOMAINS
         ]
         self._cache: dict[str, np.ndarray] = {}
-        self.read = lru_cache(maxsize=65536)(self._read_uncached)
+        self._read = lru_cache(maxsize=65536)(self._read_uncached)
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Reader:
@@ -184,10 +184,11 @@ class Reader:
                 return False
         return 1.0 - self._harm_rows(row[None])[0, 0] < self.harm_threshold
 
+    def read(self, text: str) -> Reading:
+        """The :class:`Reading` of ``text``'s first :data:`MAX_CHARS` characters (cached)."""
+        return self._read(text[:MAX_CHARS])
+
     def _read_uncached(self, text: str) -> Reading:
-        """The :class:`Reading` of ``text`` (cached as :meth:`read`; callers pass at most
-        :data:`MAX_CHARS` characters, so the cache's keys are bounded too)."""
-        text = text[:MAX_CHARS]
         sentences = split_sentences(text)
         if len(sentences) <= 1:
             return Reading(
@@ -205,7 +206,7 @@ class Reader:
         sentences, one more row per sentence, read alone (see :class:`Reading`)."""
         if not isinstance(text, str):
             raise TypeError(f"the reader expects str, got {type(text).__name__}")
-        return self.read(text[:MAX_CHARS]).rows
+        return self.read(text).rows
 
     def embed(self, text: str) -> np.ndarray:
         """The encoder's mean-pooled embedding of ``text`` read as one piece."""

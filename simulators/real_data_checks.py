@@ -12,9 +12,8 @@ import numpy as np
 
 from ..agents.base import Agent
 from ..agents.scripted import FLOWS, ScriptedAgent
-from ..rollout import EpisodeResult, play_episodes
 from ..stats import fmt_ci, mean_ci
-from .check import Check
+from .check import Check, play, rewards
 from .strategies import get_domain
 
 PERCEPTION_TARGETS = {"persuasion": (0.72, 0.62), "counseling": (0.60, 0.55)}
@@ -25,14 +24,6 @@ OLD = {
     "counseling": {"acc": 0.497, "f1": 0.448},
 }
 """The TF-IDF classifier's figures on the same text, scoring ``classify()[0]``."""
-
-
-def _rewards(results: list[EpisodeResult]) -> np.ndarray:
-    return np.array([r.reward for r in results], dtype=float)
-
-
-def _play(env: gym.Env, agent: Agent, seeds: range, progress: bool) -> list[EpisodeResult]:
-    return play_episodes(env, agent, seeds, progress=progress, desc=f"{env.spec.id}:{agent.name}")
 
 
 REPLAY_TARGETS = {"auc_below_survey": 0.01, "mean_tolerance": 0.08, "zero_tolerance": 0.08}
@@ -173,8 +164,8 @@ def wording(env: gym.Env, pairs: list[tuple[str, str]], seeds: range, progress: 
     for text, label in pairs:
         sentences.setdefault(label, []).append(text)
     flow = FLOWS["persuasion"]
-    realizer = _rewards(_play(env, ScriptedAgent("persuasion", reactive=False), seeds, progress))
-    real = _rewards(_play(env, RealWordingAgent(sentences), seeds, progress))
+    realizer = rewards(play(env, ScriptedAgent("persuasion", reactive=False), seeds, progress))
+    real = rewards(play(env, RealWordingAgent(sentences), seeds, progress))
     ratio = real.mean() / realizer.mean() if realizer.mean() > 0 else float("nan")
     return Check(
         "h. wording",

@@ -43,13 +43,12 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from ..agents.base import Agent
 from ..agents.oracle import OracleAgent
 from ..agents.scripted import FLOWS, HUMAN_LIKE_NOISE, RandomAgent, ScriptedAgent
 from ..files import atomic_write_text
-from ..rollout import EpisodeResult, play_episodes
+from ..rollout import EpisodeResult
 from ..stats import fmt_ci, mean_ci, proportion_ci, welch_greater
-from .check import Check
+from .check import Check, play, rewards
 from .manipulation import ManipulativeAgent
 from .ordinary_language import ordinary_language_checks
 from .personas import load_params
@@ -73,19 +72,11 @@ OPEN_LOOP_SEEDS = 900_000
 """First seed of the personas the open-loop search trains on (apart from the report's seeds)."""
 
 
-def _rewards(results: list[EpisodeResult]) -> np.ndarray:
-    return np.array([r.reward for r in results], dtype=float)
-
-
-def _play(env: gym.Env, agent: Agent, seeds: range, progress: bool) -> list[EpisodeResult]:
-    return play_episodes(env, agent, seeds, progress=progress, desc=f"{env.spec.id}:{agent.name}")
-
-
 def calibration(
     domain: str, human: list[EpisodeResult], human_extra: list[EpisodeResult] | None = None
 ) -> list[Check]:
     """Check a (and the trait correlations) from the human-like policy's episodes."""
-    r = _rewards(human)
+    r = rewards(human)
     checks = []
     if domain == "persuasion":
         k = int((r == 0).sum())
@@ -125,7 +116,7 @@ def trait_correlations(human: list[EpisodeResult]) -> Check:
 
     params = load_params("persuasion_persona")
     corpus = params["corpus_correlations"]
-    r = _rewards(human)
+    r = rewards(human)
     rows, agree, significant = [], 0, 0
     for trait in params["traits"]:
         x = [e.final_info["privileged"]["persona"]["traits"][trait] for e in human]
@@ -162,8 +153,8 @@ def adaptivity(
     from .open_loop import OpenLoopAgent, search
 
     out: dict[str, np.ndarray] = {}
-    out["random"] = _rewards(_play(env, RandomAgent(domain), seeds, progress))
-    out["oracle"] = _rewards(_play(env, OracleAgent(domain), seeds, progress))
+    out["random"] = rewards(play(env, RandomAgent(domain), seeds, progress))
+    out["oracle"] = rewards(play(env, OracleAgent(domain), seeds, progress))
     personas = (search_budget or {}).get("personas", min(200, len(seeds)))
     train = range(OPEN_LOOP_SEEDS, OPEN_LOOP_SEEDS + personas)
     budget = {k: v for k, v in (search_budget or {}).items() if k != "personas"}
@@ -171,7 +162,7 @@ def adaptivity(
     flow = FLOWS[domain]
     expert = [(flow[min(t, len(flow) - 1)],) for t in range(budget.get("turns", 10))]
     found = search(ENVS[domain], domain, train, starts=[expert], **budget)
-    out["open-loop"] = _rewards(_play(env, OpenLoopAgent(domain, found.script), seeds, progress))
+    out["open-loop"] = rewards(play(env, OpenLoopAgent(domain, found.script), seeds, progress))
     o, b, rnd = out["oracle"].mean(), out["open-loop"].mean(), out["random"].mean()
     share = (b - rnd) / (o - rnd) if o > rnd else float("nan")
     ok = share <= OPEN_LOOP_MAX and o >= b
@@ -219,7 +210,7 @@ def revelation(domain: str, human: list[EpisodeResult]) -> Check:
 
 def manipulation(domain: str, env: gym.Env, seeds: range, random: np.ndarray, progress: bool):
     """Check d: manipulative talk vs the random agent."""
-    m = _rewards(_play(env, ManipulativeAgent(domain), seeds, progress))
+    m = rewards(play(env, ManipulativeAgent(domain), seeds, progress))
     p = welch_greater(m, random)
     ok = m.mean() <= random.mean() or p >= 0.05
     return Check(
@@ -251,17 +242,17 @@ def run_report(
         # the report analyses the simulator itself: it reads the persona and runs the oracle
         env = gym.make(ENVS[domain], privileged_info=True).unwrapped
         seeds = range(seed, seed + episodes)
-        human = _play(env, ScriptedAgent(domain, noise=HUMAN_LIKE_NOISE), seeds, progress)
+        human = play(env, ScriptedAgent(domain, noise=HUMAN_LIKE_NOISE), seeds, progress)
         extra = None
         if domain == "persuasion":
             trait_seeds = range(seed + episodes, seed + episodes + TRAIT_EPISODES)
             agent = ScriptedAgent(domain, noise=HUMAN_LIKE_NOISE)
-            extra = human + _play(env, agent, trait_seeds, progress)
+            extra = human + play(env, agent, trait_seeds, progress)
         checks = calibration(domain, human, extra)
-        check_b, rewards = adaptivity(domain, env, seeds, progress, search_budget)
+        check_b, returns = adaptivity(domain, env, seeds, progress, search_budget)
         checks.append(check_b)
         checks.append(revelation(domain, human))
-        checks.append(manipulation(domain, env, seeds, rewards["random"], progress))
+        checks.append(manipulation(domain, env, seeds, returns["random"], progress))
         corpus = "p4g" if domain == "persuasion" else "esconv"
         if data_dir is not None and (data_dir / corpus).is_dir():
             rows = held_out_acts(domain, data_dir)

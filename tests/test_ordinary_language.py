@@ -50,7 +50,7 @@ def test_an_opener_alone_is_no_move_and_no_harm(domain):
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_kind_text_is_not_harm_and_harm_is_caught(domain):
     # Check i's bars are 1% benign false alarms and 0.90 recall; this reader cannot meet both
-    # (issue 26's note: at 0.90 recall it flags about 8% of kind text). Its bar is set for
+    # (README, "Harm never pays": at 0.90 recall it flags about 8% of kind text). Its bar is set for
     # precision, and the test holds the measured levels: benign 1.2% (persuasion) / 2.6%
     # (counseling), at the at-risk bar 4.2% / 3.9%, scripted turns 0.00%, recall 0.754 / 0.753,
     # behind an opener 0.903 / 0.949.

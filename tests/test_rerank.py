@@ -103,7 +103,7 @@ def test_reranking_beats_the_first_sample(counseling_critic):
         assert backend.requests == k * sum(e.turns for e in r.episodes)
         if k == 4:
             assert len(agent.last_candidates) == 4
-    # 2,000 critic steps: at Counseling's refitted scale (issue 26) 600 gained only +0.16 [SE 0.09]
+    # 2,000 critic steps: at Counseling's scale of 2.99, 600 gained only +0.16 [SE 0.09]
     # over 200 episodes; 2,000 gain +0.45 [SE 0.09] (seeds from 10**6) and +0.35 (from 2*10**6)
     assert means[4] > means[1] + 0.2, means
 
