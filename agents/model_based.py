@@ -51,7 +51,6 @@ class ModelBasedAgent(Agent):
         from ..simulators.persuasion import PersuasionDynamics
 
         turns = [Turn(m["role"], m["content"]) for m in messages]
-        said = [t.text for t in turns if t.role == "assistant"]
         out = []
         for _ in range(self.samples):
             if self.domain.name == "persuasion":
@@ -59,8 +58,13 @@ class ModelBasedAgent(Agent):
             else:  # the initial intensity is hidden too: drawn from the prior
                 dyn = CounselingDynamics(infer_counseling_persona(turns, self.rng, None))
             state = dyn.initial_state()
-            for text in said:
-                state, _ = dyn.step(state, self.classifier.classify(text), **dyn.cues(text))
+            heard: list[str] = []  # what the user had said before each agent turn
+            for t in turns:
+                if t.role != "assistant":
+                    heard.append(t.text)
+                    continue
+                labels = self.classifier.classify(t.text)
+                state, _ = dyn.step(state, labels, **dyn.cues(t.text, labels, list(heard)))
             out.append((dyn, state))
         return out
 

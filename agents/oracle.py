@@ -98,7 +98,8 @@ class OracleAgent(Agent):
         for _ in range(REWORDINGS):  # the oracle also picks wording that is read as meant
             text = " ".join(say(self.domain.name, strategy, self.rng, info) for strategy in move)
             labels = self.classifier.classify(text)
-            cues = self.dyn.cues(text)
+            said = [m["content"] for m in info.get("messages", []) if m["role"] == "user"]
+            cues = self.dyn.cues(text, labels, said)
             harmless = not any(v for k, v in cues.items() if k.startswith("harm"))
             if harmless and set(move) <= set(labels):
                 break

@@ -16,14 +16,17 @@ import numpy as np
 
 from ..episode import Turn
 from ..simulators import cues
+from ..simulators.counseling import NEED_CUE_FIDELITY
 from ..simulators.counseling_text import DETAILS
 from ..simulators.personas import (
+    COUNSELING_NEEDS,
     PERSUASION_CONCERNS,
     CounselingPersona,
     PersuasionPersona,
     sample_counseling_persona,
     sample_persuasion_persona,
 )
+from ..simulators.seeker_needs import need_posterior, voiced_needs
 
 
 def _words(*alternatives: str) -> re.Pattern[str]:
@@ -93,13 +96,16 @@ def infer_counseling_persona(
 ) -> CounselingPersona:
     """A help-seeker consistent with the transcript (and the reported initial intensity)."""
     prior = sample_counseling_persona(rng, DETAILS)
-    text = " ".join(t for _, t in _user_turns(turns))
-    needs = collections.Counter(cues.counseling_needs_in(text))
-    need = needs.most_common(1)[0][0] if needs else prior.need
+    said = [t for _, t in _user_turns(turns)]
+    text = " ".join(said)
     problem = prior.problem
     hits = {p: len(pat.findall(text)) for p, pat in _PROBLEMS.items()}
     if max(hits.values()) > 0:
         problem = max(hits, key=hits.get)
+    # the need: drawn from its posterior given the needs the seeker's words voice
+    voiced = [v for t in said for v in voiced_needs(t)]
+    post = need_posterior(problem, voiced, NEED_CUE_FIDELITY)
+    need = COUNSELING_NEEDS[int(rng.choice(len(post), p=post))]
     risk = cues.mentions_risk(text)
     return dataclasses.replace(
         prior,

@@ -39,6 +39,7 @@ import argparse
 import itertools
 import json
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -48,15 +49,17 @@ from dialogue_gym.data_paths import require_data_dir
 from dialogue_gym.simulators import counseling as C
 from dialogue_gym.simulators import persuasion as P
 from dialogue_gym.simulators.classifier import get_classifier, get_reader
-from dialogue_gym.simulators.corpus_personas import esconv_seekers, p4g_dialogues, supporter_turns
-from dialogue_gym.simulators.counseling_text import DETAILS
-from dialogue_gym.simulators.personas import sample_counseling_persona, sample_persuasion_persona
+from dialogue_gym.simulators.corpus_personas import p4g_dialogues
+from dialogue_gym.simulators.personas import sample_persuasion_persona
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "simulators" / "params"
 PRIOR_WEIGHTS = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0)
 AMOUNT_SCALES = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)
 CALIBRATION_SEEDS = range(1_000_000, 1_000_400)
+REPLAY_DRAWS = 4
+"""Replays of each ESConv train dialogue (the seeker's latent attributes drawn anew each time)."""
+ENGAGEMENT_POWERS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 ASK_RATIO = 1.75
 """A verbal ask raised total giving by about 75% (Andreoni, Rao & Trachtman 2017, JPE)."""
 
@@ -132,42 +135,64 @@ def _write(name: str, obj: dict) -> None:
     os.replace(tmp, path)
 
 
-def fit_counseling(data: Path) -> dict:
-    """Bisection on ``scale`` so that ESConv train replays reproduce the real mean drop."""
-    clf = get_classifier("counseling")
-    seekers = [
-        d for d in esconv_seekers(data / "esconv/esconv_train.jsonl") if d["drop"] is not None
-    ]
-    real = float(np.mean([d["drop"] for d in seekers]))
-    personas = [
-        sample_counseling_persona(np.random.default_rng(i), DETAILS, d["persona"])
-        for i, d in enumerate(seekers)
-    ]
-    dyn0 = C.CounselingDynamics(personas[0])
-    read = [
-        [(clf.classify(t), dyn0.cues(t)) for t in supporter_turns(d["dialog"])] for d in seekers
-    ]
+def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = None) -> dict:
+    """Fit the Counseling constants on ESConv train replays (real supporters, real seekers).
 
-    def mean_drop(scale: float) -> float:
+    First the need-cue fidelity (maximum likelihood over the needs train seekers voice); then,
+    for each engagement power on a grid, the scale that reproduces the real mean drop
+    (bisection); the power whose replays rank the dialogues most like the real drops (Spearman)
+    wins. The human-like scripted supporter's drop is then recorded, with no target."""
+    from scipy.stats import spearmanr
+
+    from dialogue_gym.simulators.esconv_replay import read_split, replay_drops
+    from dialogue_gym.simulators.seeker_needs import fit_fidelity
+
+    if cache is not None and cache.exists():
+        replays = pickle.loads(cache.read_bytes())[:limit]
+    else:
+        replays = read_split(data / "esconv/esconv_train.jsonl", limit)
+        if cache is not None:
+            cache.write_bytes(pickle.dumps(replays))
+    real = np.array([r.drop for r in replays])
+    fidelity = fit_fidelity([r.given["problem"] for r in replays], [r.voiced for r in replays])
+    C.NEED_CUE_FIDELITY = fidelity
+    print(f"need-cue fidelity {fidelity}", flush=True)
+
+    def mean_drop(scale: float) -> np.ndarray:
         C.SCALE = scale
-        drops = []
-        for persona, turns in zip(personas, read, strict=True):
-            dyn = C.CounselingDynamics(persona)
-            drops.append(dyn.outcome(dyn.play(turns)))
-        return float(np.mean(drops))
+        return replay_drops(replays, REPLAY_DRAWS, 0).mean(1)
 
-    lo, hi = 0.5, 20.0
-    for _ in range(12):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if mean_drop(mid) < real else (lo, mid)
-    fit = {"replay_scale": round(mid, 3), "replay_train_mean_drop": round(mean_drop(mid), 4)}
-    scale, human = human_like_scale(real)
-    fit |= {"corpus_mean_drop": round(real, 4), "dialogues": len(seekers)}
-    return {"scale": scale, "human_like_mean_drop": human} | fit
+    rows = []
+    for power in ENGAGEMENT_POWERS:
+        C.ENGAGEMENT_POWER = power
+        lo, hi = 0.5, 20.0
+        for _ in range(12):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if mean_drop(mid).mean() < real.mean() else (lo, mid)
+        sim = mean_drop(mid)
+        row = {
+            "engagement_power": power,
+            "scale": round(mid, 3),
+            "train_mean_drop": round(float(sim.mean()), 4),
+            "train_spearman": round(float(spearmanr(sim, real).statistic), 4),
+        }
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    best = max(rows, key=lambda r: (r["train_spearman"], -r["engagement_power"]))
+    C.SCALE, C.ENGAGEMENT_POWER = best["scale"], best["engagement_power"]
+    harmed = sum(r.play(REPLAY_DRAWS * i).ended == "harmed" for i, r in enumerate(replays))
+    return best | {
+        "need_cue_fidelity": fidelity,
+        "voiced_share": round(float(np.mean([bool(r.voiced) for r in replays])), 4),
+        "train_harmed": int(harmed),
+        "corpus_mean_drop": round(float(real.mean()), 4),
+        "dialogues": len(replays),
+        "human_like_mean_drop": human_like_drop(),
+    }
 
 
-def human_like_scale(target: float) -> tuple[float, float]:
-    """Bisection on ``scale``: the human-like scripted supporter's mean drop equals ``target``."""
+def human_like_drop() -> float:
+    """The human-like scripted supporter's mean drop under the current constants (reported)."""
     import gymnasium as gym
 
     from dialogue_gym.agents.scripted import HUMAN_LIKE_NOISE, ScriptedAgent
@@ -175,16 +200,9 @@ def human_like_scale(target: float) -> tuple[float, float]:
 
     env = gym.make("Counseling-v0")
     agent = ScriptedAgent("counseling", noise=HUMAN_LIKE_NOISE)
-
-    def drop(scale: float) -> float:
-        C.SCALE = scale
-        return float(np.mean([e.reward for e in play_episodes(env, agent, CALIBRATION_SEEDS)]))
-
-    lo, hi = 0.5, 20.0
-    for _ in range(12):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if drop(mid) < target else (lo, mid)
-    return round(mid, 3), round(drop(mid), 4)
+    return round(
+        float(np.mean([e.reward for e in play_episodes(env, agent, CALIBRATION_SEEDS)])), 4
+    )
 
 
 def main() -> None:
@@ -194,10 +212,18 @@ def main() -> None:
         "--data", type=Path, default=None, help="default: $DIALOGUE_GYM_DATA, else ../shared/data"
     )
     parser.add_argument("--only", choices=("persuasion", "counseling"), default=None)
+    parser.add_argument("--limit", type=int, default=None, help="ESConv train dialogues used")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="pickle of the read ESConv replays: written on the first run, read after "
+        "(refits of the dynamics skip the reading; delete it when the reader changes)",
+    )
     args = parser.parse_args()
     args.data = require_data_dir(args.data)
     if args.only != "persuasion":
-        counseling = fit_counseling(args.data)
+        counseling = fit_counseling(args.data, args.limit, args.cache)
         _write("counseling_outcome", counseling)
         print("counseling:", json.dumps(counseling), flush=True)
     if args.only == "counseling":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,8 +75,11 @@ class Dynamics(ABC):
     def step(self, state: Any, labels: tuple[str, ...], **cues: Any) -> tuple[Any, Any]:
         """The state after an agent turn expressing ``labels`` (and :meth:`cues` of its text)."""
 
-    def cues(self, text: str) -> dict[str, Any]:
-        """What, besides its strategies, the dynamics read from an agent utterance."""
+    def cues(
+        self, text: str, labels: tuple[str, ...] = (), context: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """What, besides its strategies (``labels``), the dynamics read from an agent utterance;
+        ``context`` is what the user has said so far, in order (None: not read against it)."""
         from .classifier import get_reader
 
         return {"harm": get_reader().harm(text)}

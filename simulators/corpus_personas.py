@@ -139,3 +139,22 @@ def supporter_turns(dialog: list[dict]) -> list[str]:
                 turns.append(t["text"])
         last = t["speaker"]
     return turns
+
+
+def esconv_exchanges(dialog: list[dict]) -> list[tuple[list[str], str]]:
+    """Each supporter turn (consecutive utterances joined, as in :func:`supporter_turns`) with
+    everything the seeker had said before it (consecutive seeker utterances joined likewise)."""
+    blocks: list[tuple[str, list[str]]] = []
+    for t in dialog:
+        if blocks and blocks[-1][0] == t["speaker"]:
+            blocks[-1][1].append(t["text"])
+        else:
+            blocks.append((t["speaker"], [t["text"]]))
+    seeker: list[str] = []
+    out: list[tuple[list[str], str]] = []
+    for speaker, texts in blocks:
+        if speaker == "sys":
+            out.append((list(seeker), " ".join(texts)))
+        else:
+            seeker.append(" ".join(texts))
+    return out

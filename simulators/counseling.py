@@ -46,23 +46,27 @@ Effects and what they rest on:
   a hotline" is not crisis help).
 - Enough resistance ends the conversation. A seeker who feels much better may end it early.
 
-Calibration: :data:`SCALE` multiplies all intensity changes so that a human-like noisy scripted
-supporter reproduces ESConv's mean intensity drop (about 2 points); it lives in
-``params/counseling_outcome.json``. ``scripts/fit_outcome.py`` also replays the ESConv train
-dialogues (real supporters' turns, each against its own seeker) and records the multiplier that
-would reproduce their mean drop (``replay_scale``, about 11): the per-move effects above value
-real supporters' turns too little. Refitting on the replays was tried and not adopted: with the
-mean drop of the replays matched (the multiplier, with the three penalties for impatience, an
-ignored feeling and premature advice on a grid), the human-like supporter drops 2.42-2.54
-instead of 1.99, the fitted penalties come out near 0, and a fixed expert flow that never reads
-the seeker then reaches 0.84-0.97 of the way from random to the oracle (0.69 here): the template
-turns hit the floor of the scale. The replays cannot identify need-dependent effects either:
-the seeker's need is drawn, not observed, so real supporters look mismatched at random. The
-sizes of the individual effects remain modelling assumptions.
+- Feeling heard comes from responding to *this* seeker: relief from restatement, reflection
+  and affirmation is multiplied by :func:`relief` of the turn's engagement with what the seeker
+  has said (:mod:`.engagement`: the probability, read by meaning, that the turn answers this
+  seeker rather than another). A line that would fit anyone earns less; a verbatim echo of the
+  seeker's last message (a parrot) earns one restatement's credit, once.
+- The seeker voices a need ("I just need to vent", "what should I do?") that is their own with
+  probability :data:`NEED_CUE_FIDELITY` and another one otherwise (:mod:`.seeker_needs`).
+
+Calibration is on real people: ``scripts/fit_outcome.py`` replays the ESConv train supporters
+against their own seekers (:mod:`.esconv_replay`: the real seeker's words between the turns, the
+need drawn from its posterior given them) and fits :data:`SCALE` (every intensity change) so
+that the mean simulated drop equals the real one, :data:`ENGAGEMENT_POWER` so that the replays
+rank dialogues most like the real drops, and :data:`NEED_CUE_FIDELITY` by maximum likelihood;
+all live in ``params/counseling_outcome.json``. The test split is the report's check. The
+human-like scripted supporter's drop is a result, not a target. The sizes of the individual
+per-move effects remain modelling assumptions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,11 +77,32 @@ from .base import Dynamics, shallow_copy
 from .classifier import get_reader
 from .cues import mentions_risk, points_to_crisis_help
 from .embedded import EmbeddedUser
+from .engagement import get_engagement, is_parrot
 from .personas import CounselingPersona, load_params, sample_counseling_persona
 from .questions import question_kind
 
-SCALE: float = load_params("counseling_outcome")["scale"]
-"""Multiplier of every intensity change (human-like calibration; see the module docstring)."""
+_FIT = load_params("counseling_outcome")
+SCALE: float = _FIT["scale"]
+"""Multiplier of every intensity change (fitted on ESConv replays; see the module docstring)."""
+ENGAGEMENT_POWER: float = _FIT["engagement_power"]
+"""How steeply relief from the hearing moves grows with engagement (fitted; :func:`relief`)."""
+NEED_CUE_FIDELITY: float = _FIT["need_cue_fidelity"]
+"""Probability that a need the seeker voices is their latent one (fitted on ESConv train)."""
+HEARING = (
+    "Restatement or Paraphrasing",
+    "Reflection of feelings",
+    "Affirmation and Reassurance",
+)
+"""The moves whose relief depends on how much the turn engages with this seeker."""
+
+
+def relief(engagement: float | None) -> float:
+    """Multiplier of a hearing move's relief: 1 at engagement 0.5 (a turn as likely to answer
+    any other seeker), growing as ``(engagement / 0.5) ** ENGAGEMENT_POWER``; an unread turn
+    (``None``, as when planners look ahead on the dynamics alone) counts as 0.5."""
+    e = 0.5 if engagement is None else min(max(float(engagement), 0.01), 0.99)
+    return (e / 0.5) ** ENGAGEMENT_POWER
+
 
 _NEED_ORDER = ("listen", "reassure", "advice", "info")
 NEED_MATCH: dict[str, tuple[float, float, float, float]] = {
@@ -117,6 +142,7 @@ class CounselingState:
     counts: dict[str, int] = field(default_factory=dict)
     questions_in_row: int = 0
     fillers: int = 0
+    parrots: int = 0
     feeling_open: bool = True
     risk_open: bool = False
     risk_voiced: bool = False
@@ -148,17 +174,21 @@ class CounselingDynamics(Dynamics):
         """The state before the first agent turn."""
         return CounselingState(intensity=float(self.persona.intensity))
 
-    def cues(self, text: str) -> dict[str, Any]:
+    def cues(
+        self, text: str, labels: tuple[str, ...] = (), context: Sequence[str] | None = None
+    ) -> dict[str, Any]:
         """The harm the reader flags (and what it would flag right after a self-harm disclosure,
-        at the reader's lower at-risk bar), and whether the text points to crisis resources."""
+        at the reader's lower at-risk bar), whether the text points to crisis resources, and,
+        read against what the seeker has said (``context``), :func:`seeker_cues`."""
         reader = get_reader()
         harm = reader.harm(text)
         at_risk = harm or reader.harm_at_risk(text)
-        return {
+        out = {
             "harm": harm,
             "harm_at_risk": at_risk,
             "crisis_help": at_risk is None and points_to_crisis_help(text),
         }
+        return out if context is None else out | seeker_cues(text, labels, context)
 
     def step(
         self,
@@ -167,11 +197,19 @@ class CounselingDynamics(Dynamics):
         harm: str | None = None,
         crisis_help: bool = False,
         harm_at_risk: str | None = None,
+        engagement: float | None = None,
+        parrot: bool = False,
     ) -> tuple[CounselingState, CounselingEvents]:
-        """Apply one supporter turn expressing ``labels``."""
+        """Apply one supporter turn expressing ``labels``; ``engagement`` is how much the turn
+        engages with this seeker (:mod:`.engagement`), ``parrot`` whether it echoes their last
+        message (restatement credit the first time, none after)."""
         s = shallow_copy(state)
         if s.risk_open and harm is None:
             harm = harm_at_risk
+        if parrot:
+            labels = ("Restatement or Paraphrasing",) if s.parrots == 0 else ("Others",)
+            s.parrots += 1
+        heard = relief(engagement)
         s.counts = dict(s.counts)
         ev = CounselingEvents(labels=labels, deltas={}, harm=harm)
         catastrophic = harm == "self_harm" or (harm is not None and s.risk_open)
@@ -193,16 +231,16 @@ class CounselingDynamics(Dynamics):
                 d = -0.03
             elif m == "Restatement or Paraphrasing":
                 s.understood = min(1.0, s.understood + 0.12 * wear)
-                s.heard = min(1.0, s.heard + 0.15 * wear)
-                d = -0.12 * b * wear
+                s.heard = min(1.0, s.heard + 0.15 * wear * heard)
+                d = -0.12 * b * wear * heard
             elif m == "Reflection of feelings":
-                s.heard = min(1.0, s.heard + 0.2 * wear)
-                d = -0.2 * b * wear
+                s.heard = min(1.0, s.heard + 0.2 * wear * heard)
+                d = -0.2 * b * wear * heard
             elif m == "Self-disclosure":
                 s.heard = min(1.0, s.heard + 0.08 * wear)
                 d = -0.1 * wear if n < 2 else 0.1
             elif m == "Affirmation and Reassurance":
-                d = -0.22 * b * wear * (0.5 if s.understood < 0.2 else 1.0)
+                d = -0.22 * b * wear * heard * (0.5 if s.understood < 0.2 else 1.0)
             elif m == "Providing Suggestions":
                 if s.understood < 0.45:
                     d, ev.premature = 0.15, True
@@ -273,6 +311,17 @@ class CounselingDynamics(Dynamics):
         return self.persona.intensity - (state.intensity + self.persona.offset)
 
 
+def seeker_cues(turn: str, labels: tuple[str, ...], seeker: Sequence[str]) -> dict[str, Any]:
+    """Cues that read a supporter turn against what the seeker has said (``seeker``, in order):
+    whether it parrots their last message, and, for a turn with a hearing move (or a parrot),
+    its engagement with them."""
+    parrot = is_parrot(turn, seeker[-1] if seeker else None)
+    out: dict[str, Any] = {"parrot": parrot}
+    if parrot or any(m in HEARING for m in labels):
+        out["engagement"] = get_engagement().score(turn, seeker)
+    return out
+
+
 class CounselingUser(EmbeddedUser):
     """The embedded help-seeker: persona + :class:`CounselingDynamics` + worded replies."""
 
@@ -332,6 +381,13 @@ class CounselingUser(EmbeddedUser):
             weeks=self._weeks, emotion=self._emotion(), problem=self._problem()
         )
 
+    def _voiced_need(self) -> str:
+        """The need this seeker voices: their own with probability :data:`NEED_CUE_FIDELITY`."""
+        assert self.persona is not None
+        if self._rng.random() < NEED_CUE_FIDELITY:
+            return self.persona.need
+        return self._pick([n for n in _NEED_ORDER if n != self.persona.need])
+
     def _emotion(self) -> str:
         assert self.persona is not None
         return self._pick(T.EMOTION_WORDS.get(self.persona.emotion, T.DEFAULT_EMOTION))
@@ -378,7 +434,7 @@ class CounselingUser(EmbeddedUser):
             main in ("Question", "Reflection of feelings") or self._rng.random() < p.disclosure
         ):
             self._need_revealed = True
-            parts.append(self._pick(T.NEED_CUES[p.need]))
+            parts.append(self._pick(T.NEED_CUES[self._voiced_need()]))
         if s.risk_open:
             parts.append(self._pick(T.RISK))
         elif s.feeling_open:

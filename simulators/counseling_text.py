@@ -238,3 +238,48 @@ LEAVE_BETTER = (
     "This really helped. Thank you for listening, I'll be okay.",
     "I feel much better, thank you. Have a good night.",
 )
+
+NEED_READING: dict[str, tuple[str, ...]] = {
+    "listen": (
+        "I just need to vent.",
+        "I just need someone to listen to me.",
+        "I needed to get this off my chest.",
+        "Thanks for letting me talk about it.",
+        "I don't really want advice, I just want to talk.",
+        "It feels good to finally tell someone.",
+        "I have no one else to talk to about this.",
+        "Can I just tell you what happened?",
+    ),
+    "reassure": (
+        "I feel like it's all my fault.",
+        "I feel like such a failure.",
+        "I'm not good enough.",
+        "Do you think I did something wrong?",
+        "I keep blaming myself for what happened.",
+        "Am I overreacting?",
+        "I feel worthless.",
+        "Will it ever get better?",
+    ),
+    "advice": (
+        "I don't know what to do.",
+        "What should I do?",
+        "Do you have any advice for me?",
+        "How can I fix this?",
+        "What would you do in my situation?",
+        "I need help figuring out my next step.",
+        "Do you have any suggestions?",
+        "How do I deal with this?",
+    ),
+    "info": (
+        "Are there resources for people like me?",
+        "Is it normal to feel this way?",
+        "Where can I find help for this?",
+        "Do other people go through this too?",
+        "Is there a program or service that could help?",
+        "How common is this?",
+        "Where do I even start looking for help?",
+        "Are there any websites or groups for this?",
+    ),
+}
+"""Prototype wordings of each need, for reading which one a seeker voices (:mod:`.seeker_needs`);
+written for the reading, apart from :data:`NEED_CUES` (what the simulated seeker says)."""

@@ -51,17 +51,20 @@ class EmbeddedUser(SimulatedUser):
         self.state = self.dynamics.initial_state()
         self._rng = np.random.default_rng(rng.integers(2**63))
         self.agent_text = ""  # the agent's last turn, for the wording only
-        return self._start()
+        opening = self._start()
+        self.said: list[str] = [opening] if opening else []  # the user's messages so far
+        return opening
 
     def respond(self, agent_text: str) -> UserReply:
         """Classify the agent's words, move the hidden state, and word a reply."""
         if self.dynamics is None:
             raise RuntimeError(f"{type(self).__name__}.respond called before reset")
         labels = self.classifier.classify(agent_text)
-        cues = self.dynamics.cues(agent_text)
+        cues = self.dynamics.cues(agent_text, labels, self.said)
         self.state, events = self.dynamics.step(self.state, labels, **cues)
         self.agent_text = agent_text
         text = self._word(events)
+        self.said.append(text)
         return UserReply(
             text=text,
             done=bool(self.state.ended),

@@ -311,6 +311,12 @@ _NEED_WEIGHTS: dict[str, tuple[float, float, float, float]] = {
 _DEFAULT_NEED_WEIGHTS = (0.25, 0.25, 0.25, 0.25)
 
 
+def need_prior(problem: str) -> np.ndarray:
+    """P(need | problem) in :data:`COUNSELING_NEEDS` order (uniform for other problems)."""
+    w = np.array(_NEED_WEIGHTS.get(problem, _DEFAULT_NEED_WEIGHTS), dtype=float)
+    return w / w.sum()
+
+
 COUNSELING_FIELDS = tuple(f.name for f in fields(CounselingPersona))
 
 
@@ -338,8 +344,7 @@ def sample_counseling_persona(
     problem = given.get("problem", problem)
     emotion = given.get("emotion", emotion)
     intensity = given.get("intensity", intensity)
-    w = np.array(_NEED_WEIGHTS.get(problem, _DEFAULT_NEED_WEIGHTS))
-    need = COUNSELING_NEEDS[int(rng.choice(4, p=w / w.sum()))]
+    need = COUNSELING_NEEDS[int(rng.choice(4, p=need_prior(problem)))]
     readiness = float(np.clip(rng.normal(0.75 if need == "advice" else 0.5, 0.15), 0.1, 1.0))
     details: list[str] = []
     if detail_pool:

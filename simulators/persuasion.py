@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,7 +189,9 @@ class PersuasionDynamics(Dynamics):
             pending=list(p.concerns),
         )
 
-    def cues(self, text: str) -> dict[str, Any]:
+    def cues(
+        self, text: str, labels: tuple[str, ...] = (), context: Sequence[str] | None = None
+    ) -> dict[str, Any]:
         """The harm the reader flags, and the dollar amount the utterance asks for (if any)."""
         m = _AMOUNT.search(text)
         amount = float(m.group(1)) if m else None

@@ -14,6 +14,7 @@ from ..agents.base import Agent
 from ..agents.scripted import FLOWS, ScriptedAgent
 from ..stats import fmt_ci, mean_ci
 from .check import Check, play, rewards
+from .personas import load_params
 from .strategies import get_domain
 
 PERCEPTION_TARGETS = {"persuasion": (0.72, 0.62), "counseling": (0.60, 0.55)}
@@ -29,7 +30,10 @@ OLD = {
 REPLAY_TARGETS = {"auc_below_survey": 0.01, "mean_tolerance": 0.08, "zero_tolerance": 0.08}
 REPLAY_DRAWS = 8
 """Replays of each P4G test dialogue (latent persona attributes drawn anew each time)."""
-ESCONV_DROP_TOLERANCE = 0.4
+ESCONV_DROP_TOLERANCE = 0.3
+ESCONV_SPEARMAN_AIM = 0.2
+ESCONV_DRAWS = 4
+"""Replays of each ESConv test dialogue (the seeker's latent attributes drawn anew each time)."""
 WORDING_MIN = 0.8
 """Real held-out sentences must earn this share of the realizer wording's return (check h)."""
 
@@ -109,40 +113,59 @@ def replay_p4g(data_dir: Path, limit: int | None = None) -> Check:
 
 
 def replay_esconv(data_dir: Path, limit: int | None = None) -> Check:
-    """Check e (Counseling): replay ESConv test supporter turns against each seeker."""
+    """Check e (Counseling): ESConv test supporters replayed against their own seekers
+    (:mod:`.esconv_replay`: the real seeker's words between the turns, the need drawn from its
+    posterior given them), :data:`ESCONV_DRAWS` draws of the latent attributes per dialogue."""
     from scipy.stats import spearmanr
 
-    from .corpus_personas import esconv_seekers, supporter_turns
+    from .esconv_replay import read_split, replay_drops
 
-    sim, real = [], []
-    for i, d in enumerate(esconv_seekers(data_dir / "esconv" / "esconv_test.jsonl")[:limit]):
-        if d["drop"] is None:
-            continue
-        turns = supporter_turns(d["dialog"])
-        env = gym.make("Counseling-v0", max_turns=max(1, min(100, len(turns)))).unwrapped
-        sim.append(_replay(env, 800_000 + i, d["persona"], turns))
-        real.append(float(d["drop"]))
-    sim_a, real_a = np.array(sim), np.array(real)
-    rho = float(spearmanr(sim_a, real_a).statistic)
-    gap = float(sim_a.mean() - real_a.mean())
+    replays = read_split(data_dir / "esconv" / "esconv_test.jsonl", limit)
+    sim = replay_drops(replays, ESCONV_DRAWS, 800_000).mean(1)
+    real = np.array([r.drop for r in replays])
+    rho = float(spearmanr(sim, real).statistic)
+    gap = float(sim.mean() - real.mean())
+    harmed = _harmed_quotes(replays, 800_000)
+    fit = load_params("counseling_outcome")
+    quotes = "; ".join(f'"{q}"' for q in harmed[:3])
     return Check(
         "e. ESConv replay",
-        f"{len(sim)} test dialogues against each seeker's problem, emotion and intensity: "
-        f"simulated mean drop {sim_a.mean():.2f} vs real {real_a.mean():.2f} (target within "
-        f"{ESCONV_DROP_TOLERANCE}); Spearman {rho:.3f}",
+        f"{len(replays)} test dialogues, real supporters against their own seekers (scale "
+        f"fitted on train replays): simulated mean drop {sim.mean():.2f} vs real "
+        f"{real.mean():.2f} (target within {ESCONV_DROP_TOLERANCE}; old 1.03 vs 2.00); Spearman "
+        f"with the real drop {rho:.3f} (aim >= {ESCONV_SPEARMAN_AIM}; old 0.01); ended harmed: "
+        f"{len(harmed)} test, {fit.get('train_harmed', '?')} of {fit.get('dialogues', '?')} train "
+        f"(old 8 of 300)" + (f"; harmful turns: {quotes}" if harmed else ""),
         abs(gap) <= ESCONV_DROP_TOLERANCE,
-        {"gap": gap, "spearman": rho},
+        {"gap": gap, "spearman": rho, "harmed": harmed},
     )
 
 
+def _harmed_quotes(replays: list, first_seed: int) -> list[str]:
+    """The turn that ended each replay "harmed" (first draw of each dialogue)."""
+    from . import counseling as C
+
+    quotes = []
+    for i, r in enumerate(replays):
+        dyn = C.CounselingDynamics(r.persona(first_seed + ESCONV_DRAWS * i))
+        state = dyn.initial_state()
+        for (labels, cues), text in zip(r.turns, r.texts, strict=True):
+            state, _ = dyn.step(state, labels, **cues)
+            if state.ended == "harmed":
+                quotes.append(text[:160])
+            if state.ended:
+                break
+    return quotes
+
+
 class RealWordingAgent(Agent):
-    """Follows the expert flow, saying a real held-out P4G sentence with each step's label."""
+    """Follows the expert flow, saying a real held-out corpus text with each step's label."""
 
     name = "real-wording"
 
-    def __init__(self, sentences: dict[str, list[str]]) -> None:
+    def __init__(self, sentences: dict[str, list[str]], domain: str = "persuasion") -> None:
         self.sentences = sentences
-        self.flow = FLOWS["persuasion"]
+        self.flow = FLOWS[domain]
         self.rng = np.random.default_rng(0)
         self.turn = 0
 
@@ -158,20 +181,28 @@ class RealWordingAgent(Agent):
         return pool[int(self.rng.integers(len(pool)))]
 
 
-def wording(env: gym.Env, pairs: list[tuple[str, str]], seeds: range, progress: bool) -> Check:
-    """Check h: the expert flow in real held-out sentences vs in the realizer's wording."""
+def wording(
+    env: gym.Env,
+    pairs: list[tuple[str, str]],
+    seeds: range,
+    progress: bool,
+    domain: str = "persuasion",
+) -> Check:
+    """Check h: the expert flow in real held-out texts (P4G sentences, ESConv test supporter
+    utterances) vs in the realizer's wording, on the same seeds."""
     sentences: dict[str, list[str]] = {}
     for text, label in pairs:
         sentences.setdefault(label, []).append(text)
-    flow = FLOWS["persuasion"]
-    realizer = rewards(play(env, ScriptedAgent("persuasion", reactive=False), seeds, progress))
-    real = rewards(play(env, RealWordingAgent(sentences), seeds, progress))
+    flow = FLOWS[domain]
+    realizer = rewards(play(env, ScriptedAgent(domain, reactive=False), seeds, progress))
+    real = rewards(play(env, RealWordingAgent(sentences, domain), seeds, progress))
     ratio = real.mean() / realizer.mean() if realizer.mean() > 0 else float("nan")
+    corpus, old = ("P4G sentences", "0.40") if domain == "persuasion" else ("ESConv turns", "new")
     return Check(
         "h. wording",
         f"expert flow ({len(flow)} turns): realizer wording {fmt_ci(*mean_ci(realizer))}, real "
-        f"held-out P4G sentences with the same labels {fmt_ci(*mean_ci(real))}: {ratio:.2f} of "
-        f"it (old 0.40, target >= {WORDING_MIN})",
+        f"held-out {corpus} with the same labels {fmt_ci(*mean_ci(real))}: {ratio:.2f} of it "
+        f"(old {old}, target >= {WORDING_MIN})",
         bool(ratio >= WORDING_MIN),
         {"ratio": ratio},
     )

@@ -2,19 +2,22 @@
 
 Checks, over seeded episodes per environment, each with a 95% confidence interval:
 
-a. calibration — outcomes under the human-like behaviour policy (reactive scripted agent with
-   :data:`~dialogue_gym.agents.scripted.HUMAN_LIKE_NOISE`) beside the corpus's (P4G: share of $0
-   in [0.35, 0.60], mean in [$0.30, $0.60]; ESConv: mean intensity drop within 0.3 of the
-   train split's 1.99), and, for
+a. calibration — Persuasion: outcomes under the human-like behaviour policy (reactive scripted
+   agent with :data:`~dialogue_gym.agents.scripted.HUMAN_LIKE_NOISE`) beside the corpus's (share
+   of $0 in [0.35, 0.60], mean in [$0.30, $0.60]); Counseling is calibrated on real supporters
+   replayed against their own seekers (check e), and the human-like supporter's drop is
+   reported with no target; and, for
    Persuasion, the Spearman correlation of each survey trait with the simulated donation beside
    the corpus's own (over :data:`TRAIT_EPISODES` more human-like episodes), whose signs must
    agree for every trait the corpus finds significant (p < 0.05);
 b. adaptivity — the best open-loop script (several strategies per turn allowed; cross-entropy
    search on other seeds, :mod:`.open_loop`) must reach at most 70% of the way from random to
-   the oracle, and never beat the oracle;
+   the oracle, and never beat the oracle; Counseling: the reactive scripted supporter beats the
+   same flow not reacting (paired, :data:`REACTIVE_SEEDS` seeds, one-sided p < 0.05);
 c. revelation — a bag-of-words logistic regression on the user's first 3 replies predicts the
    persona's main type (Persuasion: the dominant lever/barrier; Counseling: the latent need) at
-   >= 2x chance (chance = the majority-class share), 5-fold cross-validated;
+   >= 2x chance (chance = the majority-class share), 5-fold cross-validated; Counseling also
+   shows how consistently real seekers voice a need (:mod:`.seeker_needs`, information);
 d. manipulation — an agent that only says manipulative things gets no higher mean reward than the
    random agent: one-sided Welch t-test of H1 "manipulation > random", passing when the
    manipulative mean is not above random's or p >= 0.05;
@@ -22,14 +25,17 @@ e. real-data replay — P4G test-split persuader utterances replayed in order ag
    dialogue's own persuadee (the simulator's own replies in between): AUC of simulated donation
    for "really donated > 0", at least the survey-only regression's (the persona's fitted
    propensity) minus 0.01, mean and $0 share near the real ones, Spearman with the real donation;
-   ESConv test supporter turns against each seeker. Skipped when ``../shared/data`` is absent.
+   ESConv test supporters against their own seekers' words (:mod:`.esconv_replay`): mean drop
+   within 0.3 of the real one, Spearman with it, dialogues that end harmed quoted. Skipped when
+   ``../shared/data`` is absent.
 f. perception — the label the env acts on (``classify(text)[0]``) against human labels on text
    never used to fit the reader: P4G held-out persuader sentences (accuracy >= 0.72, macro-F1 >=
    0.62) and ESConv test supporter turns (>= 0.60, >= 0.55), with every class's recall (and, for
    P4G, the recall of the non-strategic acts: greetings, thanks, off-task chat...), beside the
    TF-IDF classifier this reader replaced (:data:`OLD`). Skipped without ``../shared/data``.
 g. harm false alarms — share of those same real turns the reader flags as harmful (<= 3%).
-h. wording — the expert flow in real held-out P4G sentences earns most of what its templates do.
+h. wording — the expert flow in real held-out P4G sentences (ESConv test supporter utterances)
+   earns at least 80% of what its templates do.
 i-l. ordinary language (:mod:`.ordinary_language`): kind text is not harm, openers cost nothing,
    small talk is no strategy, the ask matters.
 """
@@ -62,12 +68,12 @@ from .real_data_checks import (
 )
 
 ENVS = {"persuasion": "Persuasion-v0", "counseling": "Counseling-v0"}
-COUNSELING_TOLERANCE = 0.3
-"""How far the human-like mean intensity drop may sit from ESConv's."""
 TRAIT_EPISODES = 2000
 """Extra human-like episodes for the trait-correlation signs (small correlations need them)."""
 P4G_DONATION = {"share_zero": 0.466, "mean": 0.409}
 OPEN_LOOP_MAX = 0.7
+REACTIVE_SEEDS = 300
+"""Seeds (at most) of the paired reactive vs non-reactive comparison."""
 OPEN_LOOP_SEEDS = 900_000
 """First seed of the personas the open-loop search trains on (apart from the report's seeds)."""
 
@@ -97,17 +103,54 @@ def calibration(
         checks.append(trait_correlations(human_extra or human))
     else:
         mean = mean_ci(r)
-        esconv = load_params("counseling_persona")["mean_intensity_drop"]
+        fit = load_params("counseling_outcome")
         checks.append(
             Check(
                 "a. calibration",
-                f"mean intensity drop {fmt_ci(*mean)} (ESConv train {esconv:.2f}, target "
-                f"within +-{COUNSELING_TOLERANCE})",
-                abs(mean[0] - esconv) <= COUNSELING_TOLERANCE,
-                {"mean": mean, "esconv": esconv, "n": len(r)},
+                f"calibrated on real people: the scale ({fit['scale']}) makes ESConv train "
+                f"supporters, replayed against their own seekers, drop intensity by "
+                f"{fit['train_mean_drop']:.2f} as the real ones did ({fit['corpus_mean_drop']:.2f}; "
+                f"the test split is check e). The human-like scripted supporter, a result with no "
+                f"target: mean drop {fmt_ci(*mean)} (old: calibrated to 2.05)",
+                None,
+                {"mean": mean, "n": len(r)},
             )
         )
     return checks
+
+
+def reactive(env: gym.Env, seeds: range, progress: bool) -> Check:
+    """Check b (Counseling): the reactive scripted supporter against the same script that does
+    not react, paired on the same seeds (one-sided paired t-test)."""
+    from scipy.stats import ttest_rel
+
+    seeds = seeds[:REACTIVE_SEEDS]
+    yes = rewards(play(env, ScriptedAgent("counseling"), seeds, progress))
+    no = rewards(play(env, ScriptedAgent("counseling", reactive=False), seeds, progress))
+    p = float(ttest_rel(yes, no, alternative="greater").pvalue)
+    diff = mean_ci(yes - no)
+    return Check(
+        "b. reactive",
+        f"reactive scripted supporter {fmt_ci(*mean_ci(yes))} vs the same flow not reacting "
+        f"{fmt_ci(*mean_ci(no))}: paired difference {fmt_ci(*diff)} over {len(seeds)} seeds, "
+        f"one-sided p = {p:.3g} (target p < 0.05)",
+        bool(p < 0.05 and diff[0] > 0),
+        {"difference": diff, "p": p},
+    )
+
+
+def need_reading(domain: str) -> Check:
+    """Check c (Counseling, information): how consistently real seekers voice one need."""
+    fit = load_params("counseling_outcome")
+    return Check(
+        "c. need cues",
+        f"{fit['voiced_share']:.0%} of ESConv train seekers voice a need in words an agent can "
+        f"read; one seeker's voiced needs agree with fidelity {fit['need_cue_fidelity']:.2f} "
+        f"(maximum likelihood), the rate at which simulated seekers voice their own need; "
+        f"replays draw each real seeker's need from its posterior given their words",
+        None,
+        {},
+    )
 
 
 def trait_correlations(human: list[EpisodeResult]) -> Check:
@@ -251,7 +294,11 @@ def run_report(
         checks = calibration(domain, human, extra)
         check_b, returns = adaptivity(domain, env, seeds, progress, search_budget)
         checks.append(check_b)
+        if domain == "counseling":
+            checks.append(reactive(env, seeds, progress))
         checks.append(revelation(domain, human))
+        if domain == "counseling":
+            checks.append(need_reading(domain))
         checks.append(manipulation(domain, env, seeds, returns["random"], progress))
         corpus = "p4g" if domain == "persuasion" else "esconv"
         if data_dir is not None and (data_dir / corpus).is_dir():
@@ -265,8 +312,7 @@ def run_report(
                 perception(domain, pairs, acts),
                 false_alarms(pairs),
             ]
-            if domain == "persuasion":
-                checks.append(wording(env, every, seeds, progress))  # every label needs text
+            checks.append(wording(env, every, seeds, progress, domain))  # every label needs text
         checks += ordinary_language_checks(domain)
         results[domain] = checks
     return results
