@@ -109,9 +109,10 @@ def calibration(
                 "a. calibration",
                 f"calibrated on real people: the scale ({fit['scale']}) makes ESConv train "
                 f"supporters, replayed against their own seekers, drop intensity by "
-                f"{fit['train_mean_drop']:.2f} as the real ones did ({fit['corpus_mean_drop']:.2f}; "
-                f"the test split is check e). The human-like scripted supporter, a result with no "
-                f"target: mean drop {fmt_ci(*mean)} (old: calibrated to 2.05)",
+                f"{fit['train_mean_drop']:.2f} as the real ones did "
+                f"({fit['corpus_mean_drop']:.2f}; the test split is check e). The human-like "
+                f"scripted supporter, a result with no target: mean drop {fmt_ci(*mean)} (old: "
+                "calibrated to 2.05)",
                 None,
                 {"mean": mean, "n": len(r)},
             )
