@@ -22,6 +22,7 @@ import numpy as np
 from ..simulators import make_dynamics
 from ..simulators.base import Dynamics
 from ..simulators.classifier import get_classifier
+from ..simulators.counseling import ENGAGEMENT_REF
 from ..simulators.strategies import get_domain
 from .base import Agent
 from .scripted import say
@@ -59,6 +60,9 @@ class OracleAgent(Agent):
         self.domain = get_domain(domain)
         self.classifier = get_classifier(domain)
         self.seed = seed
+        # Counseling: wording that engages the seeker as a real supporter does (the planner
+        # assumes it); Persuasion reads no engagement
+        self._engaged_enough = ENGAGEMENT_REF if self.domain.name == "counseling" else 0.0
         self.reset(seed)
 
     def reset(self, seed: int | None = None) -> None:
@@ -101,7 +105,8 @@ class OracleAgent(Agent):
             said = [m["content"] for m in info.get("messages", []) if m["role"] == "user"]
             cues = self.dyn.cues(text, labels, said)
             harmless = not any(v for k, v in cues.items() if k.startswith("harm"))
-            if harmless and set(move) <= set(labels):
+            heard = cues.get("engagement", 1.0) >= self._engaged_enough  # Counseling: reads them
+            if harmless and set(move) <= set(labels) and heard:
                 break
         self.state, _ = self.dyn.step(self.state, labels, **cues)
         return text

@@ -59,7 +59,7 @@ AMOUNT_SCALES = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)
 CALIBRATION_SEEDS = range(1_000_000, 1_000_400)
 REPLAY_DRAWS = 4
 """Replays of each ESConv train dialogue (the seeker's latent attributes drawn anew each time)."""
-ENGAGEMENT_POWERS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+ENGAGEMENT_FLOORS = (0.0, 0.2, 0.35, 0.5, 0.6)
 ASK_RATIO = 1.75
 """A verbal ask raised total giving by about 75% (Andreoni, Rao & Trachtman 2017, JPE)."""
 
@@ -163,23 +163,23 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
         return replay_drops(replays, REPLAY_DRAWS, 0).mean(1)
 
     rows = []
-    for power in ENGAGEMENT_POWERS:
-        C.ENGAGEMENT_POWER = power
+    for floor in ENGAGEMENT_FLOORS:
+        C.ENGAGEMENT_FLOOR = floor
         lo, hi = 0.5, 20.0
         for _ in range(12):
             mid = (lo + hi) / 2
             lo, hi = (mid, hi) if mean_drop(mid).mean() < real.mean() else (lo, mid)
         sim = mean_drop(mid)
         row = {
-            "engagement_power": power,
+            "engagement_floor": floor,
             "scale": round(mid, 3),
             "train_mean_drop": round(float(sim.mean()), 4),
             "train_spearman": round(float(spearmanr(sim, real).statistic), 4),
         }
         print(json.dumps(row), flush=True)
         rows.append(row)
-    best = max(rows, key=lambda r: (r["train_spearman"], -r["engagement_power"]))
-    C.SCALE, C.ENGAGEMENT_POWER = best["scale"], best["engagement_power"]
+    best = max(rows, key=lambda r: (r["train_spearman"], r["engagement_floor"]))
+    C.SCALE, C.ENGAGEMENT_FLOOR = best["scale"], best["engagement_floor"]
     harmed = sum(r.play(REPLAY_DRAWS * i).ended == "harmed" for i, r in enumerate(replays))
     return best | {
         "need_cue_fidelity": fidelity,

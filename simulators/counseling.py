@@ -57,7 +57,7 @@ Effects and what they rest on:
 Calibration is on real people: ``scripts/fit_outcome.py`` replays the ESConv train supporters
 against their own seekers (:mod:`.esconv_replay`: the real seeker's words between the turns, the
 need drawn from its posterior given them) and fits :data:`SCALE` (every intensity change) so
-that the mean simulated drop equals the real one, :data:`ENGAGEMENT_POWER` so that the replays
+that the mean simulated drop equals the real one, :data:`ENGAGEMENT_FLOOR` so that the replays
 rank dialogues most like the real drops, and :data:`NEED_CUE_FIDELITY` by maximum likelihood;
 all live in ``params/counseling_outcome.json``. The test split is the report's check. The
 human-like scripted supporter's drop is a result, not a target. The sizes of the individual
@@ -84,8 +84,11 @@ from .questions import question_kind
 _FIT = load_params("counseling_outcome")
 SCALE: float = _FIT["scale"]
 """Multiplier of every intensity change (fitted on ESConv replays; see the module docstring)."""
-ENGAGEMENT_POWER: float = _FIT["engagement_power"]
-"""How steeply relief from the hearing moves grows with engagement (fitted; :func:`relief`)."""
+ENGAGEMENT_FLOOR: float = _FIT["engagement_floor"]
+"""Engagement at or below which a hearing move brings no relief (fitted; :func:`relief`)."""
+ENGAGEMENT_REF = 0.75
+"""Engagement at which a hearing move brings its full listed effect (about a real supporter's
+median); what planners assume of a turn they have not worded yet."""
 NEED_CUE_FIDELITY: float = _FIT["need_cue_fidelity"]
 """Probability that a need the seeker voices is their latent one (fitted on ESConv train)."""
 HEARING = (
@@ -97,11 +100,12 @@ HEARING = (
 
 
 def relief(engagement: float | None) -> float:
-    """Multiplier of a hearing move's relief: 1 at engagement 0.5 (a turn as likely to answer
-    any other seeker), growing as ``(engagement / 0.5) ** ENGAGEMENT_POWER``; an unread turn
-    (``None``, as when planners look ahead on the dynamics alone) counts as 0.5."""
-    e = 0.5 if engagement is None else min(max(float(engagement), 0.01), 0.99)
-    return (e / 0.5) ** ENGAGEMENT_POWER
+    """Multiplier of a hearing move's relief: 0 up to :data:`ENGAGEMENT_FLOOR` (a line that would
+    fit any seeker), rising linearly to 1 at :data:`ENGAGEMENT_REF` and up to 1 engagement; an
+    unworded turn (``None``, as when planners look ahead on the dynamics alone) counts as 1."""
+    if engagement is None:
+        return 1.0
+    return max(0.0, float(engagement) - ENGAGEMENT_FLOOR) / (ENGAGEMENT_REF - ENGAGEMENT_FLOOR)
 
 
 _NEED_ORDER = ("listen", "reassure", "advice", "info")
@@ -226,29 +230,30 @@ class CounselingDynamics(Dynamics):
             wear = (0.8 if m in ("Question", "Providing Suggestions", "Information") else 0.6) ** n
             b = self.boost.get(m, 1.0)
             d = 0.0  # change in intensity (negative is better)
+            g = heard if m in HEARING else 1.0  # engagement matters to the hearing moves
             if m == "Question":
                 s.understood = min(1.0, s.understood + 0.22 * wear)
                 d = -0.03
             elif m == "Restatement or Paraphrasing":
                 s.understood = min(1.0, s.understood + 0.12 * wear)
-                s.heard = min(1.0, s.heard + 0.15 * wear * heard)
-                d = -0.12 * b * wear * heard
+                s.heard = min(1.0, s.heard + 0.15 * wear * g)
+                d = -0.12 * b * wear * g
             elif m == "Reflection of feelings":
-                s.heard = min(1.0, s.heard + 0.2 * wear * heard)
-                d = -0.2 * b * wear * heard
+                s.heard = min(1.0, s.heard + 0.2 * wear * g)
+                d = -0.2 * b * wear * g
             elif m == "Self-disclosure":
                 s.heard = min(1.0, s.heard + 0.08 * wear)
                 d = -0.1 * wear if n < 2 else 0.1
             elif m == "Affirmation and Reassurance":
-                d = -0.22 * b * wear * heard * (0.5 if s.understood < 0.2 else 1.0)
+                d = -0.22 * b * wear * g * (0.5 if s.understood < 0.2 else 1.0)
             elif m == "Providing Suggestions":
                 if s.understood < 0.45:
                     d, ev.premature = 0.15, True
                     s.resistance += 0.35
                 else:
-                    d = -0.32 * b * wear * (0.5 + p.readiness) * (0.6 + 0.4 * s.heard)
+                    d = -0.32 * b * wear * g * (0.5 + p.readiness) * (0.6 + 0.4 * s.heard)
             elif m == "Information":
-                d = 0.05 if s.understood < 0.35 else -0.22 * b * wear
+                d = 0.05 if s.understood < 0.35 else -0.22 * b * wear * g
             s.counts[m] = n + 1
             ev.deltas[m] = d * scale
             s.intensity += d * scale

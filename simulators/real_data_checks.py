@@ -35,6 +35,8 @@ ESCONV_SPEARMAN_AIM = 0.2
 ESCONV_DRAWS = 4
 """Replays of each ESConv test dialogue (the seeker's latent attributes drawn anew each time)."""
 WORDING_MIN = 0.8
+WORDING_CANDIDATES = 20
+"""Real texts with the turn's label among which the Counseling real-wording agent picks."""
 """Real held-out sentences must earn this share of the realizer wording's return (check h)."""
 
 
@@ -159,13 +161,21 @@ def _harmed_quotes(replays: list, first_seed: int) -> list[str]:
 
 
 class RealWordingAgent(Agent):
-    """Follows the expert flow, saying a real held-out corpus text with each step's label."""
+    """Follows the expert flow, saying a real held-out corpus text with each step's label.
+
+    With ``respond`` (Counseling), it draws :data:`WORDING_CANDIDATES` texts with the label and
+    says the one closest in meaning to the user's last message, as the realizer's templates take
+    their slots from it: the real texts answer other seekers, and a supporter picks the line that
+    fits this one."""
 
     name = "real-wording"
 
-    def __init__(self, sentences: dict[str, list[str]], domain: str = "persuasion") -> None:
+    def __init__(
+        self, sentences: dict[str, list[str]], domain: str = "persuasion", respond: bool = False
+    ) -> None:
         self.sentences = sentences
         self.flow = FLOWS[domain]
+        self.respond = respond
         self.rng = np.random.default_rng(0)
         self.turn = 0
 
@@ -175,10 +185,18 @@ class RealWordingAgent(Agent):
         self.turn = 0
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
-        """A real sentence carrying the flow's strategy for this turn."""
+        """A real text carrying the flow's strategy for this turn."""
         pool = self.sentences[self.flow[min(self.turn, len(self.flow) - 1)]]
         self.turn += 1
-        return pool[int(self.rng.integers(len(pool)))]
+        user = [m["content"] for m in info.get("messages", []) if m["role"] == "user"]
+        if not (self.respond and user):
+            return pool[int(self.rng.integers(len(pool)))]
+        from .engagement import unit_embeddings
+
+        picks = self.rng.choice(len(pool), size=min(WORDING_CANDIDATES, len(pool)), replace=False)
+        texts = [pool[int(i)] for i in picks]
+        rows = unit_embeddings([user[-1], *texts])
+        return texts[int(np.argmax(rows[1:] @ rows[0]))]
 
 
 def wording(
@@ -195,7 +213,8 @@ def wording(
         sentences.setdefault(label, []).append(text)
     flow = FLOWS[domain]
     realizer = rewards(play(env, ScriptedAgent(domain, reactive=False), seeds, progress))
-    real = rewards(play(env, RealWordingAgent(sentences, domain), seeds, progress))
+    agent = RealWordingAgent(sentences, domain, respond=domain == "counseling")
+    real = rewards(play(env, agent, seeds, progress))
     ratio = real.mean() / realizer.mean() if realizer.mean() > 0 else float("nan")
     corpus, old = ("P4G sentences", "0.40") if domain == "persuasion" else ("ESConv turns", "new")
     return Check(

@@ -46,7 +46,7 @@ def test_relief_grows_with_engagement_and_a_parrot_earns_once():
     move = ("Reflection of feelings",)
     low = dyn.step(s0, move, engagement=0.2)[0].intensity
     high = dyn.step(s0, move, engagement=0.9)[0].intensity
-    assert high < low < s0.intensity
+    assert high < low <= s0.intensity  # a line that would fit anyone may bring nothing
     # a parrot counts as one restatement, however it is labelled; the second earns nothing
     s1, ev1 = dyn.step(s0, ("Others",), parrot=True, engagement=0.99)
     s2, ev2 = dyn.step(s1, ("Others",), parrot=True, engagement=0.99)

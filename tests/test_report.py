@@ -27,7 +27,8 @@ def test_report_checks_pass_on_both_envs():
     share = by_name[("counseling", "b. adaptivity")].data["share"]
     assert 0.0 < share < 1.0, text
     assert by_name[("persuasion", "a. trait signs")].passed, text
-    assert "ESConv train" in by_name[("counseling", "a. calibration")].text
+    assert "calibrated on real people" in by_name[("counseling", "a. calibration")].text
+    assert by_name[("counseling", "a. calibration")].passed is None  # a result, not a target
 
 
 @pytest.mark.slow
