@@ -319,11 +319,13 @@ class CounselingDynamics(Dynamics):
 def seeker_cues(turn: str, labels: tuple[str, ...], seeker: Sequence[str]) -> dict[str, Any]:
     """Cues that read a supporter turn against what the seeker has said (``seeker``, in order):
     whether it parrots their last message, and, for a turn with a hearing move (or a parrot),
-    its engagement with them."""
+    the engagement of its content (fillers left out, :class:`~.classifier.Reading`) with them."""
     parrot = is_parrot(turn, seeker[-1] if seeker else None)
     out: dict[str, Any] = {"parrot": parrot}
     if parrot or any(m in HEARING for m in labels):
-        out["engagement"] = get_engagement().score(turn, seeker)
+        # the turn's content: an acknowledgement in front ("I hear you.") changes nothing
+        content = get_reader().read(turn).content
+        out["engagement"] = get_engagement().score(content, seeker)
     return out
 
 

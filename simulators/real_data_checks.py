@@ -132,8 +132,8 @@ def replay_esconv(data_dir: Path, limit: int | None = None) -> Check:
     quotes = "; ".join(f'"{q}"' for q in harmed[:3])
     return Check(
         "e. ESConv replay",
-        f"{len(replays)} test dialogues, real supporters against their own seekers (scale "
-        f"fitted on train replays): simulated mean drop {sim.mean():.2f} vs real "
+        f"{len(replays)} test dialogues, real supporters against their own seekers' words: "
+        f"simulated mean drop {sim.mean():.2f} vs real "
         f"{real.mean():.2f} (target within {ESCONV_DROP_TOLERANCE}; old 1.03 vs 2.00); Spearman "
         f"with the real drop {rho:.3f} (aim >= {ESCONV_SPEARMAN_AIM}; old 0.01); ended harmed: "
         f"{len(harmed)} test, {fit.get('train_harmed', '?')} of {fit.get('dialogues', '?')} train "

@@ -4,9 +4,8 @@ Checks, over seeded episodes per environment, each with a 95% confidence interva
 
 a. calibration — Persuasion: outcomes under the human-like behaviour policy (reactive scripted
    agent with :data:`~dialogue_gym.agents.scripted.HUMAN_LIKE_NOISE`) beside the corpus's (share
-   of $0 in [0.35, 0.60], mean in [$0.30, $0.60]); Counseling is calibrated on real supporters
-   replayed against their own seekers (check e), and the human-like supporter's drop is
-   reported with no target; and, for
+   of $0 in [0.35, 0.60], mean in [$0.30, $0.60]); Counseling: mean intensity drop within 0.3 of
+   ESConv train's, beside the scale a calibration on real supporters would need; and, for
    Persuasion, the Spearman correlation of each survey trait with the simulated donation beside
    the corpus's own (over :data:`TRAIT_EPISODES` more human-like episodes), whose signs must
    agree for every trait the corpus finds significant (p < 0.05);
@@ -72,6 +71,8 @@ TRAIT_EPISODES = 2000
 """Extra human-like episodes for the trait-correlation signs (small correlations need them)."""
 P4G_DONATION = {"share_zero": 0.466, "mean": 0.409}
 OPEN_LOOP_MAX = 0.7
+COUNSELING_TOLERANCE = 0.3
+"""How far the human-like mean intensity drop may sit from ESConv's."""
 REACTIVE_SEEDS = 300
 """Seeds (at most) of the paired reactive vs non-reactive comparison."""
 OPEN_LOOP_SEEDS = 900_000
@@ -104,16 +105,19 @@ def calibration(
     else:
         mean = mean_ci(r)
         fit = load_params("counseling_outcome")
+        real = fit["corpus_mean_drop"]
         checks.append(
             Check(
                 "a. calibration",
-                f"calibrated on real people: the scale ({fit['scale']}) makes ESConv train "
-                f"supporters, replayed against their own seekers, drop intensity by "
-                f"{fit['train_mean_drop']:.2f} as the real ones did "
-                f"({fit['corpus_mean_drop']:.2f}; the test split is check e). The human-like "
-                f"scripted supporter, a result with no target: mean drop {fmt_ci(*mean)} (old: "
-                "calibrated to 2.05)",
-                None,
+                f"calibrated on the human-like scripted supporter: mean drop {fmt_ci(*mean)} "
+                f"(ESConv train {real:.2f}, target within +-{COUNSELING_TOLERANCE}). Calibrated on "
+                f"real people instead (ESConv train supporters replayed against their own "
+                f"seekers), the scale would be {fit['replay_scale']} (engagement floor "
+                f"{fit['replay_engagement_floor']}, train Spearman "
+                f"{fit['replay_train_spearman']:.2f}) against the shipped {fit['scale']}: not "
+                f"shipped, since at that scale a fixed script reaches the floor of the 1-5 scale "
+                f"beside the oracle",
+                abs(mean[0] - real) <= COUNSELING_TOLERANCE,
                 {"mean": mean, "n": len(r)},
             )
         )

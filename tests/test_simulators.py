@@ -128,20 +128,10 @@ def test_outcome_claims_never_raise_the_outcome():
         assert outcomes[1] <= outcomes[0]
 
 
-SATURATED = pytest.mark.xfail(
-    strict=True,
-    reason="Counseling calibrated on real supporters: the scale that reproduces their drop lets a "
-    "fixed script reach the floor of the 1-5 scale near the oracle (adaptation target unmet)",
-)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "domain, env_id",
-    [
-        ("persuasion", "Persuasion-v0"),
-        pytest.param("counseling", "Counseling-v0", marks=SATURATED),
-    ],
+    [("persuasion", "Persuasion-v0"), ("counseling", "Counseling-v0")],
 )
 def test_oracle_beats_scripted_beats_random(domain, env_id):
     env = gym.make(env_id, privileged_info=True)
