@@ -22,7 +22,6 @@ import numpy as np
 from ..simulators import make_dynamics
 from ..simulators.base import Dynamics
 from ..simulators.classifier import get_classifier
-from ..simulators.counseling import ENGAGEMENT_REF
 from ..simulators.strategies import get_domain
 from .base import Agent
 from .scripted import say
@@ -60,9 +59,6 @@ class OracleAgent(Agent):
         self.domain = get_domain(domain)
         self.classifier = get_classifier(domain)
         self.seed = seed
-        # Counseling: wording that engages the seeker as a real supporter does (the planner
-        # assumes it); Persuasion reads no engagement
-        self._engaged_enough = ENGAGEMENT_REF if self.domain.name == "counseling" else 0.0
         self.reset(seed)
 
     def reset(self, seed: int | None = None) -> None:
@@ -102,11 +98,9 @@ class OracleAgent(Agent):
         for _ in range(REWORDINGS):  # the oracle also picks wording that is read as meant
             text = " ".join(say(self.domain.name, strategy, self.rng, info) for strategy in move)
             labels = self.classifier.classify(text)
-            said = [m["content"] for m in info.get("messages", []) if m["role"] == "user"]
-            cues = self.dyn.cues(text, labels, said)
+            cues = self.dyn.cues(text)
             harmless = not any(v for k, v in cues.items() if k.startswith("harm"))
-            heard = cues.get("engagement", 1.0) >= self._engaged_enough  # Counseling: reads them
-            if harmless and set(move) <= set(labels) and heard:
+            if harmless and set(move) <= set(labels):
                 break
         self.state, _ = self.dyn.step(self.state, labels, **cues)
         return text

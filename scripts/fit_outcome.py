@@ -60,7 +60,6 @@ CALIBRATION_SEEDS = range(1_000_000, 1_000_400)
 REPLAY_DRAWS = 4
 """Replays of each ESConv train dialogue (the seeker's latent attributes drawn anew each time)."""
 ENGAGEMENT_FLOORS = (0.0, 0.2, 0.35, 0.5, 0.6)
-SHIPPED_FLOOR = 0.0
 ASK_RATIO = 1.75
 """A verbal ask raised total giving by about 75% (Andreoni, Rao & Trachtman 2017, JPE)."""
 
@@ -146,7 +145,8 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
     (Spearman) wins, recorded as ``replay_*``. Not shipped: at that scale the template turns
     reach the floor of the scale and a fixed script nearly ties the oracle (issue 27 notes).
     Shipped: the scale that makes the human-like scripted supporter reproduce the real mean drop,
-    with no engagement floor (:data:`SHIPPED_FLOOR`), and the replays' figures under it."""
+    with engagement not read and each seeker voicing their own need (as before), and the
+    replays' figures under it."""
     from scipy.stats import spearmanr
 
     from dialogue_gym.simulators.esconv_replay import read_split, replay_drops
@@ -191,9 +191,10 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
         "replay_train_harmed": int(harmed),
     }
     # Shipped: the scale that makes the human-like supporter reproduce the real mean drop, with
-    # no engagement floor. The replay fit above saturates the scale (issue 27 notes: at its
-    # scale a fixed script reaches the floor of the 1-5 scale near the oracle).
-    C.ENGAGEMENT_FLOOR = SHIPPED_FLOOR
+    # engagement not read and seekers voicing their own need (the dynamics before issue 27): the
+    # replay fit above saturates the outcome (issue 27 notes: at its scale a fixed script reaches
+    # the floor of the 1-5 scale near the oracle).
+    C.ENGAGEMENT_FLOOR, C.NEED_CUE_FIDELITY = None, 1.0
     lo, hi = 1.0, 9.0
     for _ in range(9):
         C.SCALE = (lo + hi) / 2
@@ -202,13 +203,14 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
     harmed = sum(r.play(REPLAY_DRAWS * i).ended == "harmed" for i, r in enumerate(replays))
     return {
         "scale": round(C.SCALE, 3),
-        "engagement_floor": SHIPPED_FLOOR,
+        "engagement_floor": None,
+        "need_cue_fidelity": 1.0,
         "human_like_mean_drop": human_like_drop(),
         "train_mean_drop": round(float(sim.mean()), 4),
         "train_spearman": round(float(spearmanr(sim, real).statistic), 4),
-        "need_cue_fidelity": fidelity,
-        "voiced_share": round(float(np.mean([bool(r.voiced) for r in replays])), 4),
         "train_harmed": int(harmed),
+        "need_cue_fidelity_fit": fidelity,
+        "voiced_share": round(float(np.mean([bool(r.voiced) for r in replays])), 4),
         "corpus_mean_drop": round(float(real.mean()), 4),
         "dialogues": len(replays),
     } | replay_fit

@@ -84,13 +84,15 @@ from .questions import question_kind
 _FIT = load_params("counseling_outcome")
 SCALE: float = _FIT["scale"]
 """Multiplier of every intensity change (fitted on ESConv replays; see the module docstring)."""
-ENGAGEMENT_FLOOR: float = _FIT["engagement_floor"]
-"""Engagement at or below which a hearing move brings no relief (fitted; :func:`relief`)."""
+ENGAGEMENT_FLOOR: float | None = _FIT["engagement_floor"]
+"""Engagement at or below which a hearing move brings no relief (:func:`relief`); ``None``
+(shipped): engagement is not read and every hearing move counts in full."""
 ENGAGEMENT_REF = 0.75
 """Engagement at which a hearing move brings its full listed effect (about a real supporter's
 median); what planners assume of a turn they have not worded yet."""
 NEED_CUE_FIDELITY: float = _FIT["need_cue_fidelity"]
-"""Probability that a need the seeker voices is their latent one (fitted on ESConv train)."""
+"""Probability that a need the seeker voices is their latent one (shipped 1.0; the fit on ESConv
+train seekers is ``need_cue_fidelity_fit`` in the same file)."""
 HEARING = (
     "Restatement or Paraphrasing",
     "Reflection of feelings",
@@ -103,7 +105,7 @@ def relief(engagement: float | None) -> float:
     """Multiplier of a hearing move's relief: 0 up to :data:`ENGAGEMENT_FLOOR` (a line that would
     fit any seeker), rising linearly to 1 at :data:`ENGAGEMENT_REF` and up to 1 engagement; an
     unworded turn (``None``, as when planners look ahead on the dynamics alone) counts as 1."""
-    if engagement is None:
+    if engagement is None or ENGAGEMENT_FLOOR is None:
         return 1.0
     return max(0.0, float(engagement) - ENGAGEMENT_FLOOR) / (ENGAGEMENT_REF - ENGAGEMENT_FLOOR)
 
@@ -322,7 +324,7 @@ def seeker_cues(turn: str, labels: tuple[str, ...], seeker: Sequence[str]) -> di
     the engagement of its content (fillers left out, :class:`~.classifier.Reading`) with them."""
     parrot = is_parrot(turn, seeker[-1] if seeker else None)
     out: dict[str, Any] = {"parrot": parrot}
-    if parrot or any(m in HEARING for m in labels):
+    if ENGAGEMENT_FLOOR is not None and (parrot or any(m in HEARING for m in labels)):
         # the turn's content: an acknowledgement in front ("I hear you.") changes nothing
         content = get_reader().read(turn).content
         out["engagement"] = get_engagement().score(content, seeker)
@@ -391,7 +393,7 @@ class CounselingUser(EmbeddedUser):
     def _voiced_need(self) -> str:
         """The need this seeker voices: their own with probability :data:`NEED_CUE_FIDELITY`."""
         assert self.persona is not None
-        if self._rng.random() < NEED_CUE_FIDELITY:
+        if NEED_CUE_FIDELITY >= 1.0 or self._rng.random() < NEED_CUE_FIDELITY:
             return self.persona.need
         return self._pick([n for n in _NEED_ORDER if n != self.persona.need])
 

@@ -22,8 +22,8 @@ import gymnasium as gym
 import numpy as np
 
 from ..agents.base import Agent
+from ..agents.scripted import say
 from . import make_dynamics
-from .realizer import realize
 from .strategies import get_domain
 
 
@@ -120,14 +120,10 @@ class OpenLoopAgent(Agent):
         self.turn = 0
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
-        """The script's move for this turn, realized as text that does not read the user either
-        (the realizer's slots keep their defaults)."""
+        """The script's move for this turn, realized as text."""
         move = self.script[min(self.turn, len(self.script) - 1)]
         self.turn += 1
-        said = [m["content"] for m in info.get("messages", []) if m["role"] == "assistant"]
-        return " ".join(
-            realize(self.domain.name, s, self.rng, history=said, opening=not said) for s in move
-        )
+        return " ".join(say(self.domain.name, s, self.rng, info) for s in move)
 
     def config(self) -> dict[str, Any]:
         """Name, domain and the script."""

@@ -252,25 +252,6 @@ TOPIC_WORDS: dict[str, str] = {
 }  # fmt: skip
 
 _WORD = re.compile(r"[a-z']+")
-_SECOND_PERSON = {
-    "i": "you", "i'm": "you're", "i've": "you've", "i'll": "you'll", "i'd": "you'd", "me": "you",
-    "my": "your", "mine": "yours", "myself": "yourself", "am": "are",
-}  # fmt: skip
-RESPONSIVE: dict[str, tuple[str, ...]] = {
-    "Restatement or Paraphrasing": (
-        "What I'm hearing is that {said}.",
-        "It sounds like {said}, and that has been a lot to carry.",
-    ),
-    "Reflection of feelings": (
-        "It sounds like {said}, and I can hear how {emotion} that has left you.",
-        "When {said}, it makes sense that you feel {emotion}.",
-    ),
-    "Affirmation and Reassurance": (
-        "It's understandable to feel this way when {said}; you're doing the best you can.",
-    ),
-}
-"""Templates that take the seeker's own words (their last first-person sentence, turned to the
-second person): only a supporter who reads the seeker can say them."""
 
 
 def read_slots(last_user: str | None) -> dict[str, str]:
@@ -285,29 +266,6 @@ def read_slots(last_user: str | None) -> dict[str, str]:
     return slots
 
 
-def their_words(last_user: str | None) -> str | None:
-    """The user's longest first-person sentence (4-25 words) turned to the second person."""
-    if not last_user:
-        return None
-    best = None
-    for sentence in re.split(r"(?<=[.!?])\s+", last_user.strip()):
-        words = sentence.rstrip(".!?").split()
-        lowered = [w.lower() for w in words]
-        if not 4 <= len(words) <= 25 or not {"i", "i'm", "i've", "my", "me"} & set(lowered):
-            continue
-        if best is None or len(words) > len(best):
-            best = words
-    if best is None:
-        return None
-    out = [
-        "were" if w.lower() == "was" and k and best[k - 1].lower() == "i" else
-        _SECOND_PERSON.get(w.lower(), w)
-        for k, w in enumerate(best)
-    ]  # fmt: skip
-    out[0] = out[0] if out[0].isupper() and len(out[0]) > 1 else out[0].lower()
-    return " ".join(out)
-
-
 def realize(
     domain: str,
     strategy: str,
@@ -318,8 +276,7 @@ def realize(
 ) -> str:
     """An utterance expressing ``strategy`` in ``domain``, chosen with ``rng``.
 
-    ``last_user`` fills the emotion/topic slots (and, for the hearing moves of Counseling, offers
-    templates in the user's own words, :data:`RESPONSIVE`); templates already said (``history``) are avoided
+    ``last_user`` fills the emotion/topic slots; templates already said (``history``) are avoided
     while others remain; ``opening`` (the agent's first turn) makes the non-strategic move a
     greeting.
     """
@@ -329,10 +286,6 @@ def realize(
     if strategy == dom.fallback and (opening or not last_user):
         options = GREETINGS[domain]
     slots = read_slots(last_user)
-    said = their_words(last_user) if strategy in RESPONSIVE else None
-    if said is not None:  # a supporter who has read the seeker may answer in their words
-        options = options + RESPONSIVE[strategy]
-        slots["said"] = said
     texts = [t.format(**slots) if "{" in t else t for t in options]
     said = set(history)
     fresh = [t for t in texts if t not in said] or texts

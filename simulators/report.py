@@ -150,9 +150,11 @@ def need_reading(domain: str) -> Check:
     return Check(
         "c. need cues",
         f"{fit['voiced_share']:.0%} of ESConv train seekers voice a need in words an agent can "
-        f"read; one seeker's voiced needs agree with fidelity {fit['need_cue_fidelity']:.2f} "
-        f"(maximum likelihood), the rate at which simulated seekers voice their own need; "
-        f"replays draw each real seeker's need from its posterior given their words",
+        f"read; one seeker's voiced needs agree with fidelity {fit['need_cue_fidelity_fit']:.2f} "
+        f"(maximum likelihood); simulated seekers voice their own need with probability "
+        f"{fit['need_cue_fidelity']:.2f} (shipped; the fitted rate makes reacting to what they "
+        f"voice unprofitable, issue 27); replays draw each real seeker's need from its posterior "
+        f"given their words",
         None,
         {},
     )

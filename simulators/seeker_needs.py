@@ -48,8 +48,9 @@ def voiced_needs(text: str) -> list[str]:
 def need_posterior(problem: str, voiced: Sequence[str], fidelity: float) -> np.ndarray:
     """P(need | problem, voiced needs), in :data:`COUNSELING_NEEDS` order: the problem's prior
     times, for each voiced need, ``fidelity`` if it is that need, ``(1 - fidelity) / 3`` if not."""
-    if not 0.0 < fidelity < 1.0:
-        raise ValueError(f"fidelity must be in (0, 1), got {fidelity}")
+    if not 0.0 < fidelity <= 1.0:
+        raise ValueError(f"fidelity must be in (0, 1], got {fidelity}")
+    fidelity = min(fidelity, 0.999)  # a voiced need then settles it, short of certainty
     log = np.log(need_prior(problem))
     for v in voiced:
         k = COUNSELING_NEEDS.index(v)

@@ -40,7 +40,15 @@ def _persona(need: str = "listen") -> C.CounselingPersona:
     return sample_counseling_persona(np.random.default_rng(0), DETAILS, given)
 
 
-def test_relief_grows_with_engagement_and_a_parrot_earns_once():
+@pytest.fixture
+def engaged(monkeypatch):
+    """The engagement effect switched on at the floor the real-people fit chose."""
+    monkeypatch.setattr(
+        C, "ENGAGEMENT_FLOOR", C.load_params("counseling_outcome")["replay_engagement_floor"]
+    )
+
+
+def test_relief_grows_with_engagement_and_a_parrot_earns_once(engaged):
     dyn = C.CounselingDynamics(_persona())
     s0 = dyn.initial_state()
     move = ("Reflection of feelings",)
@@ -64,7 +72,7 @@ def _reflect(message: str) -> str:
     return f"It sounds like {words}, and that must be so hard for you."
 
 
-def test_the_env_rewards_responding_to_this_seeker():
+def test_the_env_rewards_responding_to_this_seeker(engaged):
     """Same moves, same seeds: reflections built from the seeker's own words beat a generic one."""
     env = gym.make("Counseling-v0", max_turns=3)
 
@@ -96,7 +104,7 @@ def test_the_posterior_follows_the_words_and_fidelity_is_recovered_by_simulation
     assert COUNSELING_NEEDS[int(post.argmax())] == "advice"
     assert np.allclose(need_posterior("x", [], 0.7), 0.25)
     with pytest.raises(ValueError, match="fidelity"):
-        need_posterior("x", [], 1.0)
+        need_posterior("x", [], 0.0)
     rng = np.random.default_rng(1)
     problems, voiced = [], []
     for _ in range(600):  # seekers with a known fidelity of 0.6, two to four voiced needs each
@@ -112,7 +120,9 @@ def test_the_posterior_follows_the_words_and_fidelity_is_recovered_by_simulation
     assert abs(fit_fidelity(problems, voiced) - 0.6) < 0.05
 
 
-def test_simulated_seekers_voice_their_own_need_at_the_fitted_rate():
+def test_simulated_seekers_voice_their_own_need_at_the_fitted_rate(monkeypatch):
+    fit = C.load_params("counseling_outcome")["need_cue_fidelity_fit"]
+    monkeypatch.setattr(C, "NEED_CUE_FIDELITY", fit)
     env = gym.make("Counseling-v0", privileged_info=True)
     from dialogue_gym.simulators.counseling_text import NEED_CUES
 

@@ -18,10 +18,8 @@ def test_report_checks_pass_on_both_envs():
     text = format_report(results)
     by_name = {(d, c.name): c for d, cs in results.items() for c in cs}
     for domain in ("persuasion", "counseling"):
-        assert by_name[(domain, "d. manipulation")].passed, text
-    assert by_name[("persuasion", "c. revelation")].passed, text
-    # Counseling seekers voice their own need with the fidelity fitted on real seekers (about
-    # half the time), so the first replies reveal it less than the 2x-chance bar asks
+        for name in ("c. revelation", "d. manipulation"):
+            assert by_name[(domain, name)].passed, text
     assert by_name[("counseling", "c. need cues")].passed is None, text
     assert by_name[("persuasion", "b. adaptivity")].passed, text
     # Counseling: the oracle stays above the best open-loop script, but a search started from the
