@@ -19,15 +19,13 @@ the real "donated > 0" grows with the prior weight (the survey predicts giving b
 persuader's words do); the smallest prior weight within 0.01 of the best AUC wins, so that the
 conversation keeps as much weight as the data allow. ``p4g/test.json`` is not read.
 
-Counseling: the ESConv train dialogues are replayed (supporter turns, consecutive ones joined)
-against their own seekers (problem, emotion, initial intensity given); the multiplier of every
-intensity change that makes the mean simulated drop equal the real one is found by bisection and
-written as ``replay_scale``. It is not used yet: it comes out near 10 (real supporters' turns
-stack many moves and ask many questions, which our per-move effects value little), and at that
-size one templated reflection would drop a seeker's intensity by 4 points. ``scale`` is instead
-calibrated as before: set by bisection so that the human-like scripted supporter (noisy,
-reactive; seeds from 1,000,000, apart from every report seed) reproduces the same mean drop,
-until the per-move effects are refitted (issue 13 notes).
+Counseling (:func:`fit_counseling`): the need-cue fidelity is fitted on what ESConv train
+seekers voice; the train supporters are replayed against their own seekers' words
+(``simulators/esconv_replay.py``) and, for each engagement floor on a grid, the scale that
+reproduces the real mean drop is found by bisection (recorded as ``replay_*``, not shipped: it
+saturates the outcome, issue 27 notes). The shipped ``scale`` is set by bisection so that the
+human-like scripted supporter (noisy, reactive; seeds from 1,000,000, apart from every report
+seed) reproduces the same mean drop, with engagement not read.
 ``esconv_test.jsonl`` is not read.
 Writes ``simulators/params/persuasion_outcome.json`` and ``counseling_outcome.json``.
 Usage: ``python scripts/fit_outcome.py [--data DIR]``

@@ -46,22 +46,23 @@ Effects and what they rest on:
   a hotline" is not crisis help).
 - Enough resistance ends the conversation. A seeker who feels much better may end it early.
 
-- Feeling heard comes from responding to *this* seeker: relief from restatement, reflection
-  and affirmation is multiplied by :func:`relief` of the turn's engagement with what the seeker
-  has said (:mod:`.engagement`: the probability, read by meaning, that the turn answers this
-  seeker rather than another). A line that would fit anyone earns less; a verbatim echo of the
-  seeker's last message (a parrot) earns one restatement's credit, once.
-- The seeker voices a need ("I just need to vent", "what should I do?") that is their own with
-  probability :data:`NEED_CUE_FIDELITY` and another one otherwise (:mod:`.seeker_needs`).
+- A verbatim echo of the seeker's last message (a parrot) earns one restatement's credit, once.
+- Built, fitted and switched off in the shipped parameters (issue 27): relief from restatement,
+  reflection and affirmation multiplied by :func:`relief` of the turn's engagement with what the
+  seeker has said (:mod:`.engagement`: the probability, read by meaning, that the turn answers
+  this seeker rather than another), on when :data:`ENGAGEMENT_FLOOR` is set; a seeker who voices
+  a need other than their own with probability 1 - :data:`NEED_CUE_FIDELITY`
+  (:mod:`.seeker_needs`; shipped 1.0, fitted 0.515 on ESConv train seekers).
 
-Calibration is on real people: ``scripts/fit_outcome.py`` replays the ESConv train supporters
-against their own seekers (:mod:`.esconv_replay`: the real seeker's words between the turns, the
-need drawn from its posterior given them) and fits :data:`SCALE` (every intensity change) so
-that the mean simulated drop equals the real one, :data:`ENGAGEMENT_FLOOR` so that the replays
-rank dialogues most like the real drops, and :data:`NEED_CUE_FIDELITY` by maximum likelihood;
-all live in ``params/counseling_outcome.json``. The test split is the report's check. The
-human-like scripted supporter's drop is a result, not a target. The sizes of the individual
-per-move effects remain modelling assumptions.
+Calibration: :data:`SCALE` multiplies all intensity changes so that the human-like noisy
+scripted supporter reproduces ESConv's mean intensity drop (about 2 points); it lives in
+``params/counseling_outcome.json``. ``scripts/fit_outcome.py`` also calibrates on real people
+and records it there (``replay_*``): the ESConv train supporters replayed against their own
+seekers (:mod:`.esconv_replay`: each turn read against what the real seeker had said, the need
+drawn from its posterior given their words) reproduce the real mean drop at a scale of about
+12 with engagement on (floor 0.6). Not adopted: at that scale the template turns reach the
+floor of the 1-5 scale, a fixed script nearly ties the oracle, and reacting to the seeker no
+longer pays. The sizes of the individual per-move effects remain modelling assumptions.
 """
 
 from __future__ import annotations
