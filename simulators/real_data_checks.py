@@ -35,7 +35,7 @@ ESCONV_SPEARMAN_AIM = 0.2
 ESCONV_DRAWS = 4
 """Replays of each ESConv test dialogue (the seeker's latent attributes drawn anew each time)."""
 WORDING_MIN = 0.8
-WORDING_CANDIDATES = 20
+WORDING_CANDIDATES = 8
 """Real texts with the turn's label among which the Counseling real-wording agent picks."""
 """Real held-out sentences must earn this share of the realizer wording's return (check h)."""
 
