@@ -216,12 +216,13 @@ def wording(
     agent = RealWordingAgent(sentences, domain, respond=domain == "counseling")
     real = rewards(play(env, agent, seeds, progress))
     ratio = real.mean() / realizer.mean() if realizer.mean() > 0 else float("nan")
-    corpus, old = ("P4G sentences", "0.40") if domain == "persuasion" else ("ESConv turns", "new")
+    persuasion = domain == "persuasion"
+    corpus, old = ("P4G sentences", "old 0.40") if persuasion else ("ESConv turns", "new")
     return Check(
         "h. wording",
         f"expert flow ({len(flow)} turns): realizer wording {fmt_ci(*mean_ci(realizer))}, real "
         f"held-out {corpus} with the same labels {fmt_ci(*mean_ci(real))}: {ratio:.2f} of it "
-        f"(old {old}, target >= {WORDING_MIN})",
+        f"({old}, target >= {WORDING_MIN})",
         bool(ratio >= WORDING_MIN),
         {"ratio": ratio},
     )
