@@ -22,10 +22,10 @@ conversation keeps as much weight as the data allow. ``p4g/test.json`` is not re
 Counseling (:func:`fit_counseling`): the need-cue fidelity is fitted on what ESConv train
 seekers voice; the train supporters are replayed against their own seekers' words
 (``simulators/esconv_replay.py``) and, for each engagement floor on a grid, the scale that
-reproduces the real mean drop is found by bisection (recorded as ``replay_*``, not shipped: it
-saturates the outcome, issue 27 notes). The shipped ``scale`` is set by bisection so that the
-human-like scripted supporter (noisy, reactive; seeds from 1,000,000, apart from every report
-seed) reproduces the same mean drop, with engagement not read.
+reproduces the real mean drop is found by bisection (recorded as ``replay_*``, not shipped: at
+that scale template turns reach the floor of the 1-5 scale). The shipped ``scale`` is set by
+bisection so that the human-like scripted supporter (noisy, reactive; seeds from 1,000,000,
+apart from every report seed) reproduces the same mean drop, with engagement not read.
 ``esconv_test.jsonl`` is not read.
 Writes ``simulators/params/persuasion_outcome.json`` and ``counseling_outcome.json``.
 Usage: ``python scripts/fit_outcome.py [--data DIR]``
@@ -141,7 +141,7 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
     makes the train replays (real supporters against their own seekers) reproduce the real mean
     drop (bisection); the floor whose replays rank the dialogues most like the real drops
     (Spearman) wins, recorded as ``replay_*``. Not shipped: at that scale the template turns
-    reach the floor of the scale and a fixed script nearly ties the oracle (issue 27 notes).
+    reach the floor of the scale and a fixed script nearly ties the oracle.
     Shipped: the scale that makes the human-like scripted supporter reproduce the real mean drop,
     with engagement not read and each seeker voicing their own need (as before), and the
     replays' figures under it."""
@@ -183,22 +183,21 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
         rows.append(row)
     best = max(rows, key=lambda r: (r["train_spearman"], r["engagement_floor"]))
     C.SCALE, C.ENGAGEMENT_FLOOR = best["scale"], best["engagement_floor"]
-    harmed = sum(r.play(REPLAY_DRAWS * i).ended == "harmed" for i, r in enumerate(replays))
+    harmed = sum(r.play(REPLAY_DRAWS * i)[1].ended == "harmed" for i, r in enumerate(replays))
     replay_fit = {f"replay_{k}": v for k, v in best.items()} | {
         "replay_human_like_mean_drop": human_like_drop(),
         "replay_train_harmed": int(harmed),
     }
     # Shipped: the scale that makes the human-like supporter reproduce the real mean drop, with
-    # engagement not read and seekers voicing their own need (the dynamics before issue 27): the
-    # replay fit above saturates the outcome (issue 27 notes: at its scale a fixed script reaches
-    # the floor of the 1-5 scale near the oracle).
+    # engagement not read and seekers voicing their own need: at the replay fit's scale a fixed
+    # script reaches the floor of the 1-5 scale near the oracle.
     C.ENGAGEMENT_FLOOR, C.NEED_CUE_FIDELITY = None, 1.0
     lo, hi = 1.0, 9.0
     for _ in range(9):
         C.SCALE = (lo + hi) / 2
         lo, hi = (C.SCALE, hi) if human_like_drop() < real.mean() else (lo, C.SCALE)
     sim = mean_drop(C.SCALE)
-    harmed = sum(r.play(REPLAY_DRAWS * i).ended == "harmed" for i, r in enumerate(replays))
+    harmed = sum(r.play(REPLAY_DRAWS * i)[1].ended == "harmed" for i, r in enumerate(replays))
     return {
         "scale": round(C.SCALE, 3),
         "engagement_floor": None,

@@ -47,7 +47,7 @@ Effects and what they rest on:
 - Enough resistance ends the conversation. A seeker who feels much better may end it early.
 
 - A verbatim echo of the seeker's last message (a parrot) earns one restatement's credit, once.
-- Built, fitted and switched off in the shipped parameters (issue 27): relief from restatement,
+- Built, fitted and switched off in the shipped parameters: relief from restatement,
   reflection and affirmation multiplied by :func:`relief` of the turn's engagement with what the
   seeker has said (:mod:`.engagement`: the probability, read by meaning, that the turn answers
   this seeker rather than another), on when :data:`ENGAGEMENT_FLOOR` is set; a seeker who voices

@@ -36,23 +36,23 @@ class ESConvReplay:
     texts: list[str]
     drop: float
 
-    def persona(self, seed: int, fidelity: float | None = None) -> C.CounselingPersona:
+    def persona(self, seed: int) -> C.CounselingPersona:
         """A persona for this seeker: the need drawn from its posterior (seeded)."""
         rng = np.random.default_rng(seed)
-        f = C.NEED_CUE_FIDELITY if fidelity is None else fidelity
-        post = need_posterior(self.given["problem"], self.voiced, f)
+        post = need_posterior(self.given["problem"], self.voiced, C.NEED_CUE_FIDELITY)
         need = COUNSELING_NEEDS[int(rng.choice(len(post), p=post))]
         return sample_counseling_persona(rng, DETAILS, self.given | {"need": need})
 
-    def play(self, seed: int) -> C.CounselingState:
-        """The seeker's final state after every real turn (or where they ended the talk)."""
+    def play(self, seed: int) -> tuple[C.CounselingDynamics, C.CounselingState]:
+        """The seeker's dynamics and final state after every real turn (or where they ended
+        the talk: ``state.turn`` turns were played)."""
         dyn = C.CounselingDynamics(self.persona(seed))
-        return dyn.play(self.turns)
+        return dyn, dyn.play(self.turns)
 
     def simulated_drop(self, seed: int) -> float:
         """The simulated intensity drop of one replay."""
-        dyn = C.CounselingDynamics(self.persona(seed))
-        return dyn.outcome(dyn.play(self.turns))
+        dyn, state = self.play(seed)
+        return dyn.outcome(state)
 
 
 def read_dialogue(d: dict[str, Any]) -> ESConvReplay:

@@ -145,18 +145,11 @@ def replay_esconv(data_dir: Path, limit: int | None = None) -> Check:
 
 def _harmed_quotes(replays: list, first_seed: int) -> list[str]:
     """The turn that ended each replay "harmed" (first draw of each dialogue)."""
-    from . import counseling as C
-
     quotes = []
     for i, r in enumerate(replays):
-        dyn = C.CounselingDynamics(r.persona(first_seed + ESCONV_DRAWS * i))
-        state = dyn.initial_state()
-        for (labels, cues), text in zip(r.turns, r.texts, strict=True):
-            state, _ = dyn.step(state, labels, **cues)
-            if state.ended == "harmed":
-                quotes.append(text[:160])
-            if state.ended:
-                break
+        _, state = r.play(first_seed + ESCONV_DRAWS * i)
+        if state.ended == "harmed":
+            quotes.append(r.texts[state.turn - 1][:160])
     return quotes
 
 

@@ -144,7 +144,7 @@ def reactive(env: gym.Env, seeds: range, progress: bool) -> Check:
     )
 
 
-def need_reading(domain: str) -> Check:
+def need_reading() -> Check:
     """Check c (Counseling, information): how consistently real seekers voice one need."""
     fit = load_params("counseling_outcome")
     return Check(
@@ -153,7 +153,7 @@ def need_reading(domain: str) -> Check:
         f"read; one seeker's voiced needs agree with fidelity {fit['need_cue_fidelity_fit']:.2f} "
         f"(maximum likelihood); simulated seekers voice their own need with probability "
         f"{fit['need_cue_fidelity']:.2f} (shipped; the fitted rate makes reacting to what they "
-        f"voice unprofitable, issue 27); replays draw each real seeker's need from its posterior "
+        f"voice unprofitable); replays draw each real seeker's need from its posterior "
         f"given their words",
         None,
         {},
@@ -305,7 +305,7 @@ def run_report(
             checks.append(reactive(env, seeds, progress))
         checks.append(revelation(domain, human))
         if domain == "counseling":
-            checks.append(need_reading(domain))
+            checks.append(need_reading())
         checks.append(manipulation(domain, env, seeds, returns["random"], progress))
         corpus = "p4g" if domain == "persuasion" else "esconv"
         if data_dir is not None and (data_dir / corpus).is_dir():
