@@ -11,9 +11,10 @@ Effects and what they rest on:
   exploration (questions, restatement) builds the supporter's *understanding*; comforting
   (reflection of feelings, affirmation, self-disclosure) makes the seeker *feel heard* and
   lowers intensity; action (suggestions, information) helps most once the problem is understood.
-- Suggestions before exploration backfire: advice given before the problem is understood raises
-  intensity and resistance (Hill 2009; Liu et al. 2021 observe supporters explore first, and
-  ESConv seekers rate premature advice poorly). Information before understanding helps little.
+- Suggestions before exploration can backfire (Hill 2009; Liu et al. 2021 observe supporters
+  explore first): below :data:`PREMATURE_BELOW` understanding, advice raises intensity and
+  resistance. Switched off in the shipped parameters (see Calibration). Information before
+  understanding helps little.
 - What helps depends on the person: the latent need (to be heard, reassured, advised, informed)
   multiplies the matching strategies' effect, and mismatched support helps little or hurts:
   the optimal-matching model of social support (Cutrona & Russell 1990); advice that was not
@@ -22,47 +23,51 @@ Effects and what they rest on:
   modelling assumptions. Readiness scales advice.
 - Reassurance without understanding rings hollow (half effect before any exploration); too much
   self-disclosure turns the talk to the supporter (modelling assumptions).
-- Stacking dilutes: a turn that makes k moves gives each 1/k of its effect (as in
-  :mod:`.persuasion`; a modelling assumption for support talk).
+- Stacking dilutes: a turn that makes k moves gives each 1/k**:data:`STACK_DILUTION` of its
+  effect (shipped 0.5: a turn that does more does more, with diminishing returns).
 - Repeating a move wears off (the n-th use has 0.6**n of its effect; questions 0.8**n), and three
   questions in a row feel like an interrogation.
-- Seekers who need advice or information grow impatient when, after four turns, a turn brings
+- (Switched off in the shipped parameters, :data:`IMPATIENCE` 0.) Seekers who need advice or
+  information grow impatient when, after four turns, a turn brings
   neither (a modelling assumption; ESConv seekers with practical problems rate suggestions and
   information as most helpful, Liu et al. 2021 Sec. 5).
-- A feeling the seeker just voiced that the next turn ignores costs a little; a self-harm mention
+- A feeling the seeker just voiced that the next turn ignores costs :data:`IGNORED_FEELING`
+  (shipped 0); a self-harm mention
   that the next turn does not meet with care (reflection, affirmation, or crisis resources) costs
   more (safety).
 - Harm never pays. A turn the reader flags (dismissing, minimising, mocking, blaming, lying,
   discouraging help, coercion, speaking as the seeker or the system) brings no relief from its
-  strategies (they still wear out), raises intensity by :data:`HARM_INTENSITY` and resistance by
-  1.0: two such turns end the conversation. Invalidating responses raise distress (Linehan 1993;
-  Shenk & Fruzzetti 2011 measured it experimentally); the size is a modelling assumption, set
-  so that a harmful turn costs at least one point against a supportive one. Encouraging
-  self-harm, or any harmful reply to a seeker who has just disclosed thoughts of self-harm
-  (dismissing or mocking them is as dangerous), ends the conversation at once with the worst
-  outcome (``ended == "harmed"``; a safety rule, not a fitted effect). Right after a disclosure
-  the reader's bar for harm is lower (:meth:`~.classifier.Reader.harm_at_risk`).
-  A pointer to crisis resources counts only in a turn that is not harmful ("don't bother calling
-  a hotline" is not crisis help).
+  strategies (they still wear out), raises intensity by :data:`HARM_UNITS` times :data:`SCALE` and
+  resistance by 1.0: two such turns end the conversation. Invalidating responses raise distress
+  (Linehan 1993; Shenk & Fruzzetti 2011 measured it experimentally); the size is a modelling
+  assumption, set so that a harmful turn costs at least one point against a supportive one.
+  Encouraging self-harm, or any harmful reply to a seeker who has just disclosed thoughts of
+  self-harm (dismissing or mocking them is as dangerous), ends the conversation at once with the
+  worst outcome (``ended == "harmed"``; a safety rule, not a fitted effect). Right after a
+  disclosure the reader's bar for harm is lower (:meth:`~.classifier.Reader.harm_at_risk`). A
+  pointer to crisis resources counts only in a turn that is not harmful ("don't bother calling a
+  hotline" is not crisis help).
 - Enough resistance ends the conversation. A seeker who feels much better may end it early.
 
 - A verbatim echo of the seeker's last message (a parrot) earns one restatement's credit, once.
-- Built, fitted and switched off in the shipped parameters: relief from restatement,
-  reflection and affirmation multiplied by :func:`relief` of the turn's engagement with what the
-  seeker has said (:mod:`.engagement`: the probability, read by meaning, that the turn answers
-  this seeker rather than another), on when :data:`ENGAGEMENT_FLOOR` is set; a seeker who voices
-  a need other than their own with probability 1 - :data:`NEED_CUE_FIDELITY`
-  (:mod:`.seeker_needs`; shipped 1.0, fitted 0.515 on ESConv train seekers).
+- Relief from restatement, reflection and affirmation is multiplied by :func:`relief` of the
+  turn's engagement with what the seeker has said (:mod:`.engagement`: the probability, read by
+  meaning, that the turn answers this seeker rather than another): a line that would fit any
+  seeker earns nothing. The seeker voices their need in words (:mod:`.seeker_needs`); with
+  probability :data:`NEED_CUE_FIDELITY` it is their own (shipped 1.0; fitted 0.515 on ESConv train
+  seekers, which counts our reading's errors and our need-by-problem prior's as the seeker's).
 
-Calibration: :data:`SCALE` multiplies all intensity changes so that the human-like noisy
-scripted supporter reproduces ESConv's mean intensity drop (about 2 points); it lives in
-``params/counseling_outcome.json``. ``scripts/fit_outcome.py`` also calibrates on real people
-and records it there (``replay_*``): the ESConv train supporters replayed against their own
-seekers (:mod:`.esconv_replay`: each turn read against what the real seeker had said, the need
-drawn from its posterior given their words) reproduce the real mean drop at a scale of about
-12 with engagement on (floor 0.6). Not adopted: at that scale the template turns reach the
-floor of the 1-5 scale, a fixed script nearly ties the oracle, and reacting to the seeker no
-longer pays. The sizes of the individual per-move effects remain modelling assumptions.
+Calibration, on real people (``scripts/fit_outcome.py``, ``params/counseling_outcome.json``): the
+ESConv train supporters are replayed against their own seekers (:mod:`.esconv_replay`: each turn
+read against what the real seeker had said, the need drawn from its posterior given their words)
+and :data:`SCALE`, which multiplies every intensity change, reproduces their mean drop (about 2
+points); the engagement floor is the one whose replays rank the dialogues best. The per-move
+penalties above that are off (premature advice, impatience, an ignored feeling) and the milder
+dilution are a choice the replays allow but do not make: with the penalties on and 1/k dilution,
+real supporters lose most of their relief to them, the scale must be about 12 to reproduce the
+real drop, and a fixed script then nearly ties the oracle; the replays rank the dialogues about as
+well either way (train Spearman 0.24 with the penalties, 0.22 without). The sizes of the
+individual per-move effects remain modelling assumptions.
 """
 
 from __future__ import annotations
@@ -131,10 +136,19 @@ ACKNOWLEDGING = (
 )
 CARING = ("Reflection of feelings", "Affirmation and Reassurance")
 LEAVE_AT = 2.0
-HARM_INTENSITY = 1.75
-"""Intensity added by a harmful turn (before the final rounding)."""
+HARM_UNITS = 0.585
+"""Intensity a harmful turn adds, in units of :data:`SCALE` (1.75 points at the scale of 2.99
+it was set at: a harmful turn costs at least one point against a supportive one)."""
 PATIENCE = 4
 """Agent turns after which a seeker who needs advice or information wants it, turn by turn."""
+STACK_DILUTION: float = _FIT.get("stack_dilution", 1.0)
+"""A turn that makes k moves gives each 1/k**STACK_DILUTION of its effect."""
+IMPATIENCE: float = _FIT.get("impatience", 0.1)
+"""Intensity added (times :data:`SCALE`) per turn that leaves an impatient seeker without help."""
+IGNORED_FEELING: float = _FIT.get("ignored_feeling", 0.1)
+"""Intensity added (times :data:`SCALE`) when a voiced feeling goes unacknowledged."""
+PREMATURE_BELOW: float = _FIT.get("premature_below", 0.45)
+"""Understanding below which a suggestion is premature (0: never)."""
 
 
 @dataclass
@@ -226,7 +240,9 @@ class CounselingDynamics(Dynamics):
                 s.counts[m] = s.counts.get(m, 0) + 1
             moves, labels = [], ("Others",)
             crisis_help = False
-        scale = SCALE / len(moves) if moves else SCALE  # stacked moves dilute each other
+        scale = (
+            SCALE / len(moves) ** STACK_DILUTION if moves else SCALE
+        )  # stacked moves dilute each other
         p = self.persona
         for m in moves:
             n = s.counts.get(m, 0)
@@ -250,7 +266,7 @@ class CounselingDynamics(Dynamics):
             elif m == "Affirmation and Reassurance":
                 d = -0.22 * b * wear * g * (0.5 if s.understood < 0.2 else 1.0)
             elif m == "Providing Suggestions":
-                if s.understood < 0.45:
+                if s.understood < PREMATURE_BELOW:
                     d, ev.premature = 0.15, True
                     s.resistance += 0.35
                 else:
@@ -265,7 +281,7 @@ class CounselingDynamics(Dynamics):
             and s.turn >= PATIENCE
             and not any(x in ("Providing Suggestions", "Information") for x in labels)
         ):
-            s.intensity += 0.1 * SCALE  # "I still don't know what to do"
+            s.intensity += IMPATIENCE * SCALE  # "I still don't know what to do"
             ev.impatient = True
         s.questions_in_row = s.questions_in_row + 1 if labels == ("Question",) else 0
         if s.questions_in_row >= 3:
@@ -277,7 +293,7 @@ class CounselingDynamics(Dynamics):
                 s.fillers += 1
                 s.resistance += 0.1 * s.fillers
         if s.feeling_open and not any(x in ACKNOWLEDGING for x in labels) and s.turn > 0:
-            s.intensity += 0.1 * SCALE
+            s.intensity += IGNORED_FEELING * SCALE
         if s.risk_open:
             cared = crisis_help or any(x in CARING for x in labels)
             ev.risk_cared = cared
@@ -286,7 +302,7 @@ class CounselingDynamics(Dynamics):
                 s.resistance += 0.3
             s.risk_open = False
         if harm is not None:
-            s.intensity += HARM_INTENSITY
+            s.intensity += HARM_UNITS * SCALE
             s.resistance += 1.0
         s.intensity = min(5.5, max(0.5, s.intensity))
         if catastrophic:

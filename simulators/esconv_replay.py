@@ -22,8 +22,13 @@ from .classifier import get_classifier
 from .corpus_personas import esconv_exchanges, esconv_seekers
 from .counseling_text import DETAILS
 from .cues import mentions_risk
-from .personas import COUNSELING_NEEDS, sample_counseling_persona
+from .personas import COUNSELING_NEEDS, load_params, sample_counseling_persona
 from .seeker_needs import need_posterior, voiced_needs
+
+REAL_CUE_FIDELITY: float = load_params("counseling_outcome")["need_cue_fidelity_fit"]
+"""How often a real seeker's voiced need, as we read it, is their own (the fit on ESConv train
+seekers): the posterior a replay draws the need from. Simulated seekers use
+:data:`~.counseling.NEED_CUE_FIDELITY`."""
 
 
 @dataclass
@@ -39,7 +44,7 @@ class ESConvReplay:
     def persona(self, seed: int) -> C.CounselingPersona:
         """A persona for this seeker: the need drawn from its posterior (seeded)."""
         rng = np.random.default_rng(seed)
-        post = need_posterior(self.given["problem"], self.voiced, C.NEED_CUE_FIDELITY)
+        post = need_posterior(self.given["problem"], self.voiced, REAL_CUE_FIDELITY)
         need = COUNSELING_NEEDS[int(rng.choice(len(post), p=post))]
         return sample_counseling_persona(rng, DETAILS, self.given | {"need": need})
 

@@ -3,11 +3,14 @@
 A move is one strategy or a stack of two or three (one utterance). The search is the
 cross-entropy method over one categorical distribution per turn: each iteration samples
 ``samples`` scripts, scores each by its mean outcome over the personas of the *training* seeds
-(played on the simulator's dynamics, which is exact for a script: it never reads a reply), and
+(played on the simulator's dynamics, which is exact for a script: it never reads a reply; in
+Counseling a hearing move is scored at the engagement of a line worded without reading the
+seeker, :data:`~.engagement.UNREAD_ENGAGEMENT`), and
 refits every turn's distribution to the ``elite`` best. ``starts`` (e.g. the hand-written expert
 flow) join the first iteration's samples, so the search never ends below a known script. The
 budget is ``iterations x samples`` scripts, each scored on ``len(train_seeds)`` personas. The
-winner is then played as text through the environment on other seeds (see :class:`OpenLoopAgent`).
+winner is then played as text through the environment on other seeds (see :class:`OpenLoopAgent`:
+its wording does not read the user either, so no slot is filled from their words).
 
 If adaptation is required, this script stays well below the oracle (``sim-report`` check b).
 """
@@ -22,8 +25,9 @@ import gymnasium as gym
 import numpy as np
 
 from ..agents.base import Agent
-from ..agents.scripted import say
 from . import make_dynamics
+from .engagement import UNREAD_ENGAGEMENT
+from .realizer import realize
 from .strategies import get_domain
 
 
@@ -51,12 +55,21 @@ def _personas(env_id: str, seeds: range) -> list[dict[str, Any]]:
     return [env.reset(seed=s)[1]["privileged"]["persona"] for s in seeds]
 
 
+def _unread_cues(domain: str, move: tuple[str, ...]) -> dict[str, Any]:
+    """What the dynamics read from a move worded without reading the user."""
+    if domain != "counseling":
+        return {}
+    from .counseling import HEARING
+
+    return {"engagement": UNREAD_ENGAGEMENT} if any(m in HEARING for m in move) else {}
+
+
 def score_script(domain: str, personas: list[dict[str, Any]], script) -> float:
     """Mean outcome of ``script`` (a list of moves) over ``personas``, on the dynamics."""
     total = 0.0
     for persona in personas:
         dyn = make_dynamics(domain, persona)
-        total += dyn.outcome(dyn.play((move, {}) for move in script))
+        total += dyn.outcome(dyn.play((move, _unread_cues(domain, move)) for move in script))
     return total / len(personas)
 
 
@@ -120,10 +133,14 @@ class OpenLoopAgent(Agent):
         self.turn = 0
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
-        """The script's move for this turn, realized as text."""
+        """The script's move for this turn, realized as text without reading the user (no slot
+        filled from their words; only the agent's own lines are looked at, not to repeat one)."""
         move = self.script[min(self.turn, len(self.script) - 1)]
-        self.turn += 1
-        return " ".join(say(self.domain.name, s, self.rng, info) for s in move)
+        said = [m["content"] for m in info.get("messages", []) if m["role"] == "assistant"]
+        opening, self.turn = self.turn == 0, self.turn + 1
+        return " ".join(
+            realize(self.domain.name, s, self.rng, history=said, opening=opening) for s in move
+        )
 
     def config(self) -> dict[str, Any]:
         """Name, domain and the script."""

@@ -4,12 +4,14 @@ Checks, over seeded episodes per environment, each with a 95% confidence interva
 
 a. calibration — Persuasion: outcomes under the human-like behaviour policy (reactive scripted
    agent with :data:`~dialogue_gym.agents.scripted.HUMAN_LIKE_NOISE`) beside the corpus's (share
-   of $0 in [0.35, 0.60], mean in [$0.30, $0.60]); Counseling: mean intensity drop within 0.3 of
-   ESConv train's, beside the scale a calibration on real supporters would need; and, for
+   of $0 in [0.35, 0.60], mean in [$0.30, $0.60]); Counseling (information): the calibration on
+   real supporters (ESConv train replays; held out in e) and the human-like supporter's drop,
+   reported with no target; and, for
    Persuasion, the Spearman correlation of each survey trait with the simulated donation beside
    the corpus's own (over :data:`TRAIT_EPISODES` more human-like episodes), whose signs must
    agree for every trait the corpus finds significant (p < 0.05);
-b. adaptivity — the best open-loop script (several strategies per turn allowed; cross-entropy
+b. adaptivity — the best open-loop script (several strategies per turn allowed, worded without
+   reading the user; cross-entropy
    search on other seeds, :mod:`.open_loop`) must reach at most 70% of the way from random to
    the oracle, and never beat the oracle; Counseling: the reactive scripted supporter beats the
    same flow not reacting (paired, :data:`REACTIVE_SEEDS` seeds, one-sided p < 0.05);
@@ -109,15 +111,13 @@ def calibration(
         checks.append(
             Check(
                 "a. calibration",
-                f"calibrated on the human-like scripted supporter: mean drop {fmt_ci(*mean)} "
-                f"(ESConv train {real:.2f}, target within +-{COUNSELING_TOLERANCE}). Calibrated on "
-                f"real people instead (ESConv train supporters replayed against their own "
-                f"seekers), the scale would be {fit['replay_scale']} (engagement floor "
-                f"{fit['replay_engagement_floor']}, train Spearman "
-                f"{fit['replay_train_spearman']:.2f}) against the shipped {fit['scale']}: not "
-                f"shipped, since at that scale a fixed script reaches the floor of the 1-5 scale "
-                f"beside the oracle",
-                abs(mean[0] - real) <= COUNSELING_TOLERANCE,
+                f"calibrated on real people: the ESConv train supporters replayed against their "
+                f"own seekers reproduce the real mean drop {real:.2f} at scale {fit['scale']} "
+                f"(engagement floor {fit['engagement_floor']}, train Spearman "
+                f"{fit['train_spearman']:.2f}; held out: check e). The human-like scripted "
+                f"supporter, reported with no target: mean drop {fmt_ci(*mean)} (old: the "
+                f"calibration target, 2.0 +- {COUNSELING_TOLERANCE})",
+                None,
                 {"mean": mean, "n": len(r)},
             )
         )

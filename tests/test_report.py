@@ -22,13 +22,13 @@ def test_report_checks_pass_on_both_envs():
             assert by_name[(domain, name)].passed, text
     assert by_name[("counseling", "c. need cues")].passed is None, text
     assert by_name[("persuasion", "b. adaptivity")].passed, text
-    # Counseling: the oracle stays above the best open-loop script, but a search started from the
-    # expert flow gets 0.79 of the way from random to the oracle at full size (the 0.7 bar fails;
-    # issue 13 notes), so only the upper bound is asserted here.
-    share = by_name[("counseling", "b. adaptivity")].data["share"]
-    assert 0.0 < share < 1.0, text
+    # Counseling: adaptation is required (a script that never reads the seeker stays at most 0.7
+    # of the way from random to the oracle) and reacting to the seeker pays
+    assert by_name[("counseling", "b. adaptivity")].passed, text
+    assert by_name[("counseling", "b. reactive")].passed, text
     assert by_name[("persuasion", "a. trait signs")].passed, text
-    assert "Calibrated on real people" in by_name[("counseling", "a. calibration")].text
+    calibration = by_name[("counseling", "a. calibration")]
+    assert calibration.passed is None and "calibrated on real people" in calibration.text, text
 
 
 @pytest.mark.slow
