@@ -95,7 +95,9 @@ def calibration(
         checks.append(
             Check(
                 "a. calibration",
-                f"share $0 {fmt_ci(*p0)} (P4G {P4G_DONATION['share_zero']}, target [0.35, 0.60]); "
+                f"calibrated on real people (the P4G train persuaders replayed against their own "
+                f"persuadees; held out: check e). The human-like scripted persuader: share $0 "
+                f"{fmt_ci(*p0)} (P4G {P4G_DONATION['share_zero']}, target [0.35, 0.60]); "
                 f"mean donation ${fmt_ci(*mean)} (P4G ${P4G_DONATION['mean']}, target "
                 "[0.30, 0.60])",
                 ok,
