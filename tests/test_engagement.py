@@ -135,3 +135,32 @@ def test_simulated_seekers_voice_their_own_need_at_the_fitted_rate(monkeypatch):
     p = np.mean(own)
     se = np.sqrt(C.NEED_CUE_FIDELITY * (1 - C.NEED_CUE_FIDELITY) / len(own))
     assert len(own) > 150 and abs(p - C.NEED_CUE_FIDELITY) < 3 * se + 0.02
+
+
+def test_a_script_that_never_reads_the_seeker_engages_at_the_measured_level():
+    """UNREAD_ENGAGEMENT (what the open-loop search scores a hearing move at) is measured:
+    hearing templates worded with default slots, against simulated seekers' words."""
+    from dialogue_gym.agents.scripted import ScriptedAgent
+    from dialogue_gym.simulators.engagement import UNREAD_ENGAGEMENT
+    from dialogue_gym.simulators.realizer import TEMPLATES, read_slots
+
+    env = gym.make("Counseling-v0")
+    agent, eng = ScriptedAgent("counseling"), get_engagement()
+    rng = np.random.default_rng(0)
+    unread, read = [], []
+    for seed in range(700_000, 700_020):
+        obs, info = env.reset(seed=seed)
+        agent.reset(seed=seed)
+        for _ in range(4):
+            seeker = [m["content"] for m in info["messages"] if m["role"] == "user"]
+            for move in C.HEARING:
+                options = TEMPLATES["counseling"][move]
+                line = options[int(rng.integers(len(options)))]
+                unread.append(eng.score(line.format(**read_slots(None)), seeker))
+                read.append(eng.score(line.format(**read_slots(seeker[-1])), seeker))
+            obs, _, terminated, truncated, info = env.step(agent.act(obs, info))
+            if terminated or truncated:
+                break
+    assert len(unread) >= 150
+    assert abs(np.mean(unread) - UNREAD_ENGAGEMENT) < 0.04
+    assert np.mean(read) > np.mean(unread)  # reading the seeker's words engages more
