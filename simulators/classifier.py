@@ -94,8 +94,9 @@ class Reading:
     non-strategic label, and that are not harmful, are ``filler`` (acknowledgements, thanks,
     greetings, small talk). ``content`` is the text without them (the whole text when nothing
     else is left), so that an opener such as "I hear you." neither dilutes the turn it opens
-    nor changes how the rest is read. ``rows``: row 0 embeds ``content`` as a whole; with
-    several sentences, row 1 + i embeds sentence i alone.
+    nor changes how the rest is read; a turn whose every sentence is filler carries no move.
+    ``rows``: row 0 embeds ``content`` as a whole; with several sentences, row 1 + i embeds
+    sentence i alone.
     """
 
     sentences: tuple[str, ...]
@@ -272,6 +273,9 @@ class StrategyClassifier:
     def _classify_uncached(self, text: str) -> tuple[str, ...]:
         fallback = self.domain.fallback
         if not any(c.isalnum() for c in text):
+            return (fallback,)
+        reading = self.reader.read(text)
+        if reading.filler and all(reading.filler):  # "I hear you. Hello!" is no move either
             return (fallback,)
         rows = self.reader.strategy_probs_by_sentence(self.domain.name, text)
         p = rows[0]

@@ -85,7 +85,12 @@ def _in_domain(records, domain: str) -> list[dict[str, Any]]:
 
 
 class OpenerAgent(Agent):
-    """The scripted agent with an opener in front of every turn (drawn per turn if several)."""
+    """The scripted agent with an opener in front of every turn (drawn per turn if several).
+
+    The scripted agent sees its own past turns without the openers, so it words its moves as it
+    would alone (it avoids repeating what it said by exact match): only the simulated user's
+    reading of the opener differs between the paired runs.
+    """
 
     name = "scripted+opener"
 
@@ -93,16 +98,26 @@ class OpenerAgent(Agent):
         self.base = ScriptedAgent(domain)
         self.openers = openers
         self.rng = np.random.default_rng(0)
+        self.used: list[str] = []
 
     def reset(self, seed: int | None = None) -> None:
         """Reset the scripted agent; ``seed`` also picks the openers (a separate stream)."""
         self.base.reset(seed)
         self.rng = np.random.default_rng([1, seed or 0])
+        self.used = []
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         """The scripted turn, with an opener in front."""
         opener = self.openers[int(self.rng.integers(len(self.openers)))]
-        return f"{opener} {self.base.act(observation, info)}"
+        used = iter(self.used)
+        messages = [
+            {**m, "content": m["content"].removeprefix(f"{next(used, '')} ")}
+            if m["role"] == "assistant"
+            else m
+            for m in info.get("messages", [])
+        ]
+        self.used.append(opener)
+        return f"{opener} {self.base.act(observation, {**info, 'messages': messages})}"
 
 
 class LinesAgent(Agent):

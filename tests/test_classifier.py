@@ -146,3 +146,14 @@ def test_an_opener_is_left_out_of_the_reading():
     assert np.array_equal(reading.rows[0], reader.read(text).rows[0])
     # a turn of fillers only is read whole
     assert reader.read("Okay. Thanks.").content == "Okay. Thanks."
+
+
+def test_a_turn_of_fillers_only_carries_no_move():
+    # read whole, "I hear you. Hello, I'm here to listen." looked like a Question
+    clf = get_classifier("counseling")
+    greeting = "Hello, I'm here to listen."
+    assert clf.classify(greeting) == ("Others",)
+    for opener in ("I hear you.", "Thanks.", "Okay."):
+        assert get_reader().read(f"{opener} {greeting}").filler == (True, True)
+        assert clf.classify(f"{opener} {greeting}") == ("Others",)
+    assert get_classifier("persuasion").classify("Okay. Thanks.") == ("non-strategy",)

@@ -66,16 +66,10 @@ def test_kind_text_is_not_harm_and_harm_is_caught(domain):
 
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_openers_before_every_turn_cost_nothing(domain):
+    # the bar is the report's (|change| <= 0.05 for every opener); a turn of fillers only, such as
+    # "I hear you. Hello, I'm here to listen.", is no move (before, read whole, a Question)
     check = O.opener_effect(domain, seeds=SEEDS)
-    if domain == "persuasion":
-        assert check.passed, check.text
-        return
-    # Counseling reads each turn against the seeker's own words, so a relabelled first turn
-    # changes every later reply and engagement: the paired differences are noisier. Measured on
-    # the report's 200 seeds: "I hear you." +0.100 [-0.020, +0.220] (the 0.05 bar fails; no arm
-    # differs from 0). Held here: no arm's interval excludes 0, and no point beyond 0.15.
-    for name, m, lo, hi in check.data["rows"]:
-        assert lo <= 0.0 <= hi and abs(m) <= 0.15, (name, check.text)
+    assert check.passed, check.text
 
 
 @pytest.mark.parametrize("domain", DOMAINS)
