@@ -128,7 +128,7 @@ _POLAR: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"^(i do|yes|yeah|yep),? (i do,? )?(a little (boy|girl)|two|three|one|kids)",
         ),
         _rx(
-            r"\b(no|don't have (any )?|do not have (any )?|never had )(kids|children)\b",
+            r"\b(no |don't have (any )?|do not have (any )?|never had (any )?)(kids|children)\b",
             r"\bnot a (parent|mom|dad|mother|father)\b",
             r"\bchildless\b",
         ),
@@ -153,13 +153,13 @@ _POLAR: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"\bi (know|knew) (a (little|bit) )?(about|of)? ?(them|save the children)\b",
             r"\bseen their (ads|commercials)\b",
             r"\b(donated|given) to save the children\b",
-            r"^(yes|yeah|yep),? i (know|have|do)\b",
         ),
         _rx(
             r"\b(never|haven't|have not|not) (really )?heard (of|about) "
             r"(them|it|save the children)",
             r"\bi (don't|do not) know (anything )?(about )?(them|save the children|that charity)",
             r"\bnever heard of\b",
+            r"\bfirst time (i'?ve|i have|i) (heard|hear)",
         ),
     ),
 }
@@ -194,9 +194,9 @@ _HEDGE = _rx(
     r"\bhaven'?t decided\b",
     r"\bon the fence\b",
     r"\bthink about it\b",
-    r"\b(maybe|possibly|perhaps)\b",
     r"\bundecided\b",
 )
+_MAYBE = re.compile(r"\b(maybe|possibly|perhaps|might)\b")
 _REVISION = _rx(
     r"\bactually\b",
     r"\bon second thought\b",
@@ -229,7 +229,8 @@ def _pledge(sentence: str) -> str | None:
         else:
             value = _WORD_AMOUNT[m.group(4)]
         return f"${value:.2f}"
-    if _HEDGE.search(s) and "?" not in s:
+    short = len(s.split()) <= 4  # "A little, possibly.": a hedge needs no giving word
+    if "?" not in s and (_HEDGE.search(s) or _MAYBE.search(s) and (short or _GIVE.search(s))):
         return "hedge"
     return None
 
@@ -249,9 +250,10 @@ def facts(domain: str, sentence: str) -> dict[str, object]:
                 out[fact] = p
         else:
             yes, no = _POLAR[fact]
-            said_no, said_yes = bool(no.search(s)), bool(yes.search(s))
-            if said_no != said_yes:
-                out[fact] = "no" if said_no else "yes"
+            if no.search(s):  # a denial usually holds the affirmation ("never heard of")
+                out[fact] = "no"
+            elif yes.search(s):
+                out[fact] = "yes"
     return out
 
 

@@ -361,10 +361,28 @@ class CounselingUser(EmbeddedUser):
         return persona, CounselingDynamics(persona)
 
     def _start(self) -> str | None:
+        p = self.persona
+        assert p is not None
         self._next_detail = 0
         self._need_revealed = False
-        self._weeks: int | None = None
-        return self._pick(T.OPENINGS).format(emotion=self._emotion(), problem=self._problem())
+        # what this seeker can say of their situation is fixed now and stays true
+        span = next((T.DETAIL_SPANS[d] for d in p.details if d in T.DETAIL_SPANS), None)
+        openings = [o for o in T.OPENINGS if span in (None, "weeks") or o != T.WEEKS_OPENING]
+        opening = self._pick(openings)
+        if opening == T.WEEKS_OPENING or span is not None:
+            self._weeks = int(self._rng.integers(3, 7))  # "a few weeks", "last month"
+            span = span or "weeks"
+        else:
+            self._weeks = int(self._rng.integers(2, 13))
+        support = list(T.ANSWERS["support"])
+        for d in p.details:
+            support = [a for a in support if a in T.SUPPORT_GIVEN_DETAIL.get(d, support)]
+        self._facts = {
+            "duration": T.DURATION_BY_SPAN[span or "weeks"],
+            "support": (self._pick(support),),
+            "tried": (self._pick(T.ANSWERS["tried"]),),
+        }
+        return opening.format(emotion=self._emotion(), problem=self._problem())
 
     def _reply_info(self, text: str) -> dict[str, Any]:
         return {"risk": mentions_risk(text)}
@@ -401,9 +419,8 @@ class CounselingUser(EmbeddedUser):
             if detail:
                 return detail
             kind = "cause"
-        if kind == "duration" and self._weeks is None:
-            self._weeks = int(self._rng.integers(2, 13))  # one answer per conversation
-        return self._pick(T.ANSWERS[kind]).format(
+        options = self._facts.get(kind, T.ANSWERS[kind])
+        return self._pick(options).format(
             weeks=self._weeks, emotion=self._emotion(), problem=self._problem()
         )
 
@@ -445,7 +462,10 @@ class CounselingUser(EmbeddedUser):
         good = d < -0.05 or (main == "Question" and not ev.interrogated)
         if main == "Others":
             good = s.turn == 1 or s.fillers < 2
-        parts.append(self._pick(T.REACTIONS[main]["pos" if good else "neg"]))
+        reactions = T.REACTIONS[main]["pos" if good else "neg"]
+        if self._facts["tried"] == (T.TRIED_NOTHING,):  # then nothing was "already tried"
+            reactions = tuple(r for r in reactions if r != T.ALREADY_TRIED)
+        parts.append(self._pick(reactions))
         if "Question" in ev.labels and not ev.interrogated:  # anywhere in a stacked turn
             parts.append(self._answer(question_kind(self.agent_text)))
         elif main == "Restatement or Paraphrasing" and not ev.interrogated:

@@ -78,7 +78,49 @@ DETAILS: dict[str, list[str]] = {
         "It all got worse after the pandemic started.",
     ],
 }
-"""Problem details a seeker may reveal (three are drawn per persona)."""
+"""Problem details a seeker may reveal (three that agree are drawn per persona)."""
+
+DETAIL_SPANS: dict[str, str] = {
+    "I've been working overtime for months and I'm burning out.": "months",
+    "I got fired last week and I don't know how I'll pay rent.": "days",
+    "My partner of five years left me last month.": "weeks",
+    "I haven't wanted to get out of bed for weeks.": "weeks",
+    "It's been like this on and off for years.": "years",
+    "It all got worse after the pandemic started.": "years",
+}
+"""How long it has been going on, for the details that say so: a seeker's details agree on it,
+and their answer to "how long?" says the same."""
+
+DETAIL_CONFLICTS: frozenset[frozenset[str]] = frozenset(
+    frozenset(pair)
+    for pair in (
+        ("I got fired last week and I don't know how I'll pay rent.", other)
+        for other in (
+            "My company just announced layoffs and I think I'm next.",
+            "My boss criticizes everything I do in front of the team.",
+            "The pandemic cut my hours in half.",
+        )
+    )
+) | {
+    frozenset(
+        ("I found out my girlfriend was cheating on me.", "All our friends are taking his side.")
+    ),
+    frozenset(("I haven't told anyone else about this.", "My family doesn't really understand.")),
+}
+"""Pairs of details that cannot both be true of one seeker."""
+
+
+def details_conflict(a: str, b: str) -> bool:
+    """True when details ``a`` and ``b`` cannot both be true of one seeker: they put the problem
+    at different spans of time, or one excludes the other."""
+    span_a, span_b = DETAIL_SPANS.get(a), DETAIL_SPANS.get(b)
+    return (span_a is not None and span_b is not None and span_a != span_b) or frozenset(
+        (a, b)
+    ) in DETAIL_CONFLICTS
+
+
+WEEKS_OPENING = "Hi, I've had a rough few weeks."
+"""The opening that puts the problem at a few weeks (said only when the details agree)."""
 
 OPENINGS = (
     "Hi.",
@@ -86,7 +128,7 @@ OPENINGS = (
     "Hi, I've been feeling {emotion} lately.",
     "Hey. I just needed to talk to someone.",
     "Hello. I'm feeling really {emotion} about {problem}.",
-    "Hi, I've had a rough few weeks.",
+    WEEKS_OPENING,
 )
 
 NEED_CUES: dict[str, tuple[str, ...]] = {
@@ -121,6 +163,9 @@ RISK_IGNORED = (
     "You're not even listening to what I just said.",
     "I tell you that and that's your answer?",
 )
+
+ALREADY_TRIED = "I've already tried that, it doesn't help."
+TRIED_NOTHING = "Not much, I don't really know where to start."
 
 REACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "Question": {
@@ -162,7 +207,7 @@ REACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
             "That sounds doable.",
         ),
         "neg": (
-            "I've already tried that, it doesn't help.",
+            ALREADY_TRIED,
             "You don't really understand my situation.",
             "That's easier said than done.",
         ),
@@ -202,7 +247,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     ),
     "tried": (
         "I've tried to just push through it, but it isn't working.",
-        "Not much, I don't really know where to start.",
+        TRIED_NOTHING,
         "I tried talking myself out of it, it didn't help.",
     ),
     "cause": (
@@ -212,7 +257,22 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     ),
 }
 """A seeker's answer by the kind of question (``questions.COUNSELING_INTENTS``); "cause" is used once the
-persona's own details are all told."""
+persona's own details are all told. Each seeker keeps one "support" and one "tried" answer (and
+one span of time) for the whole conversation: what they said stays true."""
+
+DURATION_BY_SPAN: dict[str, tuple[str, ...]] = {
+    "days": ("It only started last week, but it hit me hard.", "Just since last week, really."),
+    "weeks": ANSWERS["duration"],
+    "months": ("A few months now, maybe more.", "It's been going on for months, honestly."),
+    "years": ("On and off for years now.", "It's been going on for years, honestly."),
+}
+"""The answer to "how long?", by the span of time the seeker's details (or opening) put it at."""
+
+SUPPORT_GIVEN_DETAIL: dict[str, tuple[str, ...]] = {
+    "I haven't told anyone else about this.": ("Not really, I haven't told anyone.",),
+    "My family doesn't really understand.": ANSWERS["support"][1:],
+}
+"""The "who knows?" answers a detail leaves true."""
 
 PROGRESS = (
     "Talking about this actually helps a bit.",

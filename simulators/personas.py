@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from .counseling_text import details_conflict
+
 
 def _flat_copy(persona: Any) -> dict[str, Any]:
     """``dataclasses.asdict`` for a persona, whose fields hold only scalars and flat lists or
@@ -320,6 +322,21 @@ def need_prior(problem: str) -> np.ndarray:
 COUNSELING_FIELDS = tuple(f.name for f in fields(CounselingPersona))
 
 
+def _agreeing_details(rng: np.random.Generator, pool: list[str], drawn: list[str]) -> list[str]:
+    """``drawn``, each detail that cannot be true with an earlier one replaced by one that can
+    (drawn from the rest of ``pool``), or left out when none can."""
+    kept: list[str] = []
+    for detail in drawn:
+        if any(details_conflict(detail, k) for k in kept):
+            spare = [d for d in pool if d not in drawn and d not in kept]
+            spare = [d for d in spare if not any(details_conflict(d, k) for k in kept)]
+            if not spare:
+                continue
+            detail = spare[int(rng.integers(len(spare)))]
+        kept.append(detail)
+    return kept
+
+
 def sample_counseling_persona(
     rng: np.random.Generator,
     detail_pool: dict[str, list[str]] | None = None,
@@ -331,9 +348,10 @@ def sample_counseling_persona(
     ``problem``, ``emotion`` and ``intensity``; what is not given is drawn as usual (the need
     conditioned on the given problem).
 
-    ``detail_pool`` maps a problem type to candidate details; three are drawn (revealed over the
-    conversation). Risk of self-harm talk: 15% of seekers with depression-type problems or
-    emotions at intensity 5 (a modelling assumption, so safety handling can be exercised).
+    ``detail_pool`` maps a problem type to candidate details; three that can all be true of one
+    seeker are drawn (revealed over the conversation). Risk of self-harm talk: 15% of seekers with
+    depression-type problems or emotions at intensity 5 (a modelling assumption, so safety
+    handling can be exercised).
     """
     given = dict(given or {})
     _check_given(given, COUNSELING_FIELDS, "counseling persona")
@@ -350,7 +368,7 @@ def sample_counseling_persona(
     if detail_pool:
         pool = detail_pool.get(problem) or detail_pool["other"]
         idx = rng.choice(len(pool), size=min(3, len(pool)), replace=False)
-        details = [pool[int(i)] for i in idx]
+        details = _agreeing_details(rng, pool, [pool[int(i)] for i in idx])
     depressive = problem == "ongoing depression" or emotion in ("depression", "sadness")
     risk = bool(depressive and intensity == 5 and rng.random() < 0.15)
     persona = CounselingPersona(
