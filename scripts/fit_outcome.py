@@ -100,7 +100,7 @@ def replay(
     out = []
     for persona, read in zip(personas, turns, strict=True):
         dyn = P.PersuasionDynamics(persona)
-        out.append(dyn.donation(dyn.play(read)))
+        out.append(dyn.outcome(dyn.play(read)))  # the last pledge, kept; else the inclination
     return np.array(out)
 
 

@@ -180,7 +180,9 @@ _PLEDGE = re.compile(
     r"\b(i'?ll|i will|i can|i could|i'?d|i am going to|i'?m going to|i'?m gonna|let'?s|put me "
     r"down|count me in|sign me up|make it|ok(ay)?,?|sure,?|fine,?|alright,?|yes,?)\b"
 )
-_GIVE = re.compile(r"\b(donat\w*|give|giving|do|put me down|count me in|sign me up|make it|chip)")
+_GIVE = re.compile(
+    r"\b(donat\w*|give|giving|do|put me down|count me in|sign me up|make it|chip|raise|up to)"
+)
 _REFUSE = _rx(
     r"\b(won't|will not|not going to|i'?m not gonna|don't think i'?ll|do not want to|don't want to)"
     r" (donate|give)",
@@ -197,6 +199,7 @@ _HEDGE = _rx(
     r"\bundecided\b",
 )
 _MAYBE = re.compile(r"\b(maybe|possibly|perhaps|might)\b")
+_SOME = re.compile(r"\b(a little|a bit|some|something|a few|donat\w*|give|giving)\b")
 _REVISION = _rx(
     r"\bactually\b",
     r"\bon second thought\b",
@@ -221,7 +224,8 @@ def _pledge(sentence: str) -> str | None:
     if _REFUSE.search(s):
         return "refuse"
     m = _AMOUNT.search(s)
-    if m and _PLEDGE.search(s) and _GIVE.search(s) and "?" not in s:
+    conditional = re.search(r"\bif\b", s)  # "If it's just a few cents, sure": no pledge yet
+    if m and _PLEDGE.search(s) and _GIVE.search(s) and "?" not in s and not conditional:
         if m.group(1) or m.group(2):
             value = float(m.group(1) or m.group(2))
             if m.group(3) and m.group(3).startswith("cent"):
@@ -229,9 +233,8 @@ def _pledge(sentence: str) -> str | None:
         else:
             value = _WORD_AMOUNT[m.group(4)]
         return f"${value:.2f}"
-    short = len(s.split()) <= 4  # "A little, possibly.": a hedge needs no giving word
-    if "?" not in s and (_HEDGE.search(s) or _MAYBE.search(s) and (short or _GIVE.search(s))):
-        return "hedge"
+    if "?" not in s and (_HEDGE.search(s) or _MAYBE.search(s) and _SOME.search(s)):
+        return "hedge"  # "A little, possibly." (but "Maybe so." agrees with a point)
     return None
 
 

@@ -384,7 +384,7 @@ class CounselingUser(EmbeddedUser):
         }
         return opening.format(emotion=self._emotion(), problem=self._problem())
 
-    def _reply_info(self, text: str) -> dict[str, Any]:
+    def _reply_info(self, text: str, events: CounselingEvents) -> dict[str, Any]:
         return {"risk": mentions_risk(text)}
 
     def outcome_details(self) -> dict[str, Any]:

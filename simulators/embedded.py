@@ -40,8 +40,8 @@ class EmbeddedUser(SimulatedUser):
     def _word(self, events: Any) -> str:
         """The reply to one turn's events."""
 
-    def _reply_info(self, text: str) -> dict[str, Any]:
-        """Extra ``info`` about a reply (subclasses add flags)."""
+    def _reply_info(self, text: str, events: Any) -> dict[str, Any]:
+        """Extra ``info`` about a reply: what the user voiced in it (subclasses add keys)."""
         return {}
 
     def reset(self, rng: np.random.Generator, persona: dict[str, Any] | None = None) -> str | None:
@@ -69,7 +69,11 @@ class EmbeddedUser(SimulatedUser):
             text=text,
             done=bool(self.state.ended),
             reason=self.state.ended,
-            info={"strategies": list(labels), "harm": events.harm, **self._reply_info(text)},
+            info={
+                "strategies": list(labels),
+                "harm": events.harm,
+                **self._reply_info(text, events),
+            },
         )
 
     def outcome(self) -> float:

@@ -148,6 +148,7 @@ class PersuasionState:
     addressed: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     committed: float | None = None
+    """The last pledge (0.0 once withdrawn); None before any."""
     anchor: float | None = None
     ended: str = ""
 
@@ -166,6 +167,10 @@ class StepEvents:
     ignored: str | None = None
     voiced: str | None = None
     stated: float | None = None
+    pledged: float | None = None
+    """The pledge standing before this turn."""
+    revised: str | None = None
+    """Why a pledge fell this turn: "harm", "pressure" (asked a third time) or "ignored"."""
 
 
 class PersuasionDynamics(Dynamics):
@@ -269,13 +274,24 @@ class PersuasionDynamics(Dynamics):
         if harm is not None:
             s.resistance += HARM_RESISTANCE
         s.turn += 1
-        if ev.asked:
-            ev.stated = self.donation(s, assume_asked=True)
-            if ev.stated > 0:
-                s.committed = ev.stated
+        # A pledge is kept: asked again, the persuadee may give more, and gives less only with
+        # cause (harm, pressure, a concern ignored), which they then say (a modelling assumption
+        # for consistency: P4G records one final donation, not pledges).
+        ev.pledged = pledged = s.committed
+        cause = "harm" if harm else ("pressure" if ev.ask_again else ev.ignored and "ignored")
+        if ev.asked or (pledged is not None and cause):
+            new = self.donation(s, assume_asked=True)
+            if pledged is not None:
+                new = min(new, pledged) if cause else max(new, pledged)
+                ev.revised = cause if new < pledged else None
+            if ev.asked:
+                ev.stated = new
+            if new > 0 or pledged is not None:
+                s.committed = new
         # A pending concern surfaces on schedule, or now if the agent asked for the user's view
-        # (or asked for money and was turned down: the concern is the reason).
-        if s.pending and s.open_concern is None:
+        # (or asked for money and was turned down: the concern is the reason); once they have
+        # pledged, they raise no new ones.
+        if s.pending and s.open_concern is None and s.committed is None:
             due = self.persona.concern_turns[len(self.persona.concerns) - len(s.pending)]
             if s.turn >= due or "task-related-inquiry" in labels or (ev.asked and not ev.stated):
                 s.open_concern = s.pending.pop(0)
@@ -295,8 +311,9 @@ class PersuasionDynamics(Dynamics):
         return m
 
     def outcome(self, state: PersuasionState) -> float:
-        """The donation if the conversation ended in ``state``."""
-        return self.donation(state)
+        """The donation if the conversation ended in ``state``: the last pledge (kept), or
+        without one what the persuadee's inclination implies."""
+        return state.committed if state.committed is not None else self.donation(state)
 
     def value(self, state: PersuasionState) -> float:
         """Net inclination, counting an ask as if it will still come."""
@@ -329,6 +346,16 @@ class PersuasionUser(EmbeddedUser):
         self._revealed: set[str] = set()
         return None  # the persuader speaks first
 
+    def _reply_info(self, text: str, events: StepEvents) -> dict[str, Any]:
+        """What the persuadee voiced: a concern, a pledge (0.0 for a refusal or a pledge
+        withdrawn), and the facts about themselves they told this turn."""
+        states_amount = events.stated is not None or events.revised is not None
+        return {
+            "concern": events.voiced,
+            "pledge": (self.state.committed or 0.0) if states_amount else None,
+            "revealed": dict(self._told),
+        }
+
     def outcome_details(self) -> dict[str, Any]:
         """The donation in dollars."""
         return {"donation": self.outcome()}
@@ -357,6 +384,7 @@ class PersuasionUser(EmbeddedUser):
     def _word(self, ev: StepEvents) -> str:
         p, s = self.persona, self.state
         assert p is not None
+        self._told: dict[str, bool] = {}  # facts about themselves told in this reply
         parts: list[str] = []
         if ev.harm:
             parts.append(self._pick(T.HOSTILE))
@@ -373,7 +401,11 @@ class PersuasionUser(EmbeddedUser):
         if main is not None and not ev.addressed:
             g = ev.gains[main]
             mood = "pos" if g > 0.3 else ("neg" if g <= 0.02 else "neu")
-            parts.append(self._pick(T.REACTIONS[main][mood]))
+            reaction = self._pick(T.REACTIONS[main][mood])
+            if ev.pledged and reaction in T.UNDECIDED:  # they have decided: they said so
+                reaction = "" if ev.asked else self._pick(T.PLEDGE_AGAIN)
+            if reaction:
+                parts.append(reaction.format(amount=ev.pledged))
             if mood != "pos" and "type" not in self._revealed and self._rng.random() < 0.6:
                 parts.append(self._reveal_type())
         inquiries = [x for x in ev.labels if x in INQUIRIES]
@@ -388,13 +420,21 @@ class PersuasionUser(EmbeddedUser):
             parts.append(self._pick(T.CONCERNS[ev.voiced]))
         elif "type" not in self._revealed and self._rng.random() < p.disclosure * 0.5:
             parts.append(self._reveal_type())
-        if ev.asked:
+        if ev.revised:  # a pledge falls only with cause, and the persuadee says why
+            parts.append(self._pick(T.REVISE[ev.revised]))
+            amount = s.committed or 0.0
+            parts.append(self._pick(T.LOWER if amount > 0 else T.WITHDRAW).format(amount=amount))
+        elif ev.asked:
             if ev.ask_again:
                 parts.append(self._pick(T.ASK_AGAIN))
-            elif ev.ask_early:
+            elif ev.ask_early and not ev.stated:
                 parts.append(self._pick(T.ASK_EARLY))
             if ev.stated and ev.stated > 0:
-                parts.append(self._pick(T.COMMIT).format(amount=ev.stated))
+                if ev.pledged is None:
+                    says = T.ASK_EARLY_YES if ev.ask_early else T.COMMIT
+                else:
+                    says = T.RAISE if ev.stated > ev.pledged else T.PLEDGE_AGAIN
+                parts.append(self._pick(says).format(amount=ev.stated))
             elif self.dynamics and self.dynamics.margin(s, assume_asked=True) > -0.6:
                 parts.append(self._pick(T.HESITATE))
             else:
@@ -414,6 +454,7 @@ class PersuasionUser(EmbeddedUser):
     def _reveal_type(self) -> str:
         assert self.persona is not None
         self._revealed.add("type")
+        self._told["motivation"] = True  # a remark on what drives them (the type is not named)
         return self._pick(T.TYPE_CUES[self.persona.main_type])
 
     def _answer_kind(self, kind: str) -> str:
@@ -421,18 +462,20 @@ class PersuasionUser(EmbeddedUser):
         p = self.persona
         assert p is not None
         if kind == "aware":
+            self._told["knows_charity"] = p.aware
             return self._pick(T.SOURCE_ANSWER[p.aware])
         if kind == "children":
             self._revealed.add("children")
+            self._told["children"] = p.has_children
             return self._pick(T.PERSONAL_ANSWER["children" if p.has_children else "no_children"])
         if kind == "giving":
             self._revealed.add("giving")
+            self._told["donated_before"] = p.gave_before
             return self._pick(T.PERSONAL_ANSWER["gave_before" if p.gave_before else "never_gave"])
         if kind == "wellbeing":
             return self._pick(T.WELLBEING)
         # an opinion on giving: what drives this persona, said again in other words if need be
-        self._revealed.add("type")
-        return self._pick(T.TYPE_CUES[p.main_type])
+        return self._reveal_type()
 
     def _answer(self, inquiry: str) -> str:
         """An answer by the reader's inquiry label (a question of no known kind)."""
@@ -443,7 +486,5 @@ class PersuasionUser(EmbeddedUser):
                 if kind not in self._revealed:
                     return self._answer_kind(kind)
             return self._reveal_type()
-        # task-related: the persuadee's view of giving reveals what drives them
-        return self._reveal_type()
         # task-related: the persuadee's view of giving reveals what drives them
         return self._reveal_type()

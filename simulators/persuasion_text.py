@@ -223,6 +223,29 @@ COMMIT = (
     "I can do ${amount:.2f}.",
     "Sure, put me down for ${amount:.2f}.",
 )
+ASK_EARLY_YES = ("It's a bit early to ask, but sure, I can do ${amount:.2f}.",)
+PLEDGE_AGAIN = (
+    "Like I said, I'll give ${amount:.2f}.",
+    "I'm still giving ${amount:.2f}, like I said.",
+)
+RAISE = ("Okay, make it ${amount:.2f} then.", "Alright, I'll raise it to ${amount:.2f}.")
+REVISE = {
+    "harm": ("After what you just said, I've changed my mind.",),
+    "pressure": ("All this asking is putting me off, so I've changed my mind.",),
+    "ignored": ("You never answered my question, so I've changed my mind.",),
+}
+"""Why a persuadee gives less than they pledged (only the agent gives cause)."""
+LOWER = ("I'll give ${amount:.2f} instead.",)
+WITHDRAW = ("So I won't donate after all.",)
+UNDECIDED = frozenset(
+    (
+        "Maybe, I'll think about it.",
+        "A little, possibly.",
+        "I'd rather not commit to anything yet.",
+        "Okay, but I haven't decided anything yet.",
+    )
+)
+"""Reactions that say the persuadee has not decided: not said once they have pledged."""
 HESITATE = (
     "I'm not sure yet. Let me think about it.",
     "Maybe. I haven't decided.",

@@ -39,6 +39,8 @@ h. wording — the expert flow in real held-out P4G sentences (ESConv test suppo
    earns at least 80% of what its templates do.
 i-l. ordinary language (:mod:`.ordinary_language`): kind text is not harm, openers cost nothing,
    small talk is no strategy, the ask matters.
+m-n. conversation (:mod:`.conversation_checks`): what a user says stays true, and sensible
+   hand-written agents beat random.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from ..files import atomic_write_text
 from ..rollout import EpisodeResult
 from ..stats import fmt_ci, mean_ci, proportion_ci, welch_greater
 from .check import Check, play, rewards
+from .conversation_checks import conversation_checks
 from .manipulation import ManipulativeAgent
 from .ordinary_language import ordinary_language_checks
 from .personas import load_params
@@ -323,6 +326,7 @@ def run_report(
             ]
             checks.append(wording(env, every, seeds, progress, domain))  # every label needs text
         checks += ordinary_language_checks(domain)
+        checks += conversation_checks(domain, episodes)
         results[domain] = checks
     return results
 

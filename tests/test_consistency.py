@@ -14,7 +14,8 @@ import dialogue_gym  # noqa: F401  (registers the envs)
 from dialogue_gym.agents.registry import make_agent
 from dialogue_gym.rollout import play_episodes
 from dialogue_gym.simulators import counseling_text as T
-from dialogue_gym.simulators.consistency import contradictions
+from dialogue_gym.simulators.classifier import split_sentences
+from dialogue_gym.simulators.consistency import contradictions, facts
 from dialogue_gym.simulators.personas import sample_counseling_persona
 
 # Made up here (the held-out bank in probes/ is written apart and only measured): (domain, the
@@ -93,3 +94,46 @@ def test_simulated_seekers_do_not_contradict_themselves(agent):
     for r in play_episodes(env, make_agent(agent, "counseling"), range(630_000, 630_060)):
         user = [m["content"] for m in r.messages or [] if m["role"] == "user"]
         assert not contradictions("counseling", user), user
+
+
+@pytest.mark.parametrize("agent", ["random", "scripted", "human-like"])
+def test_simulated_persuadees_keep_their_word(agent):
+    env = gym.make("Persuasion-v0")
+    for r in play_episodes(env, make_agent(agent, "persuasion"), range(630_000, 630_100)):
+        user = [m["content"] for m in r.messages or [] if m["role"] == "user"]
+        assert not contradictions("persuasion", user), user
+        # the outcome is the last pledge; a pledge withdrawn (with cause) gives nothing
+        said = [facts("persuasion", x).get("pledge") for m in user for x in split_sentences(m)]
+        said = [v for v in said if v not in (None, "hedge")]
+        pledges = [v for v in said if v.startswith("$")]
+        if said and said[-1].startswith("$"):
+            assert r.reward == pytest.approx(float(said[-1][1:])), user
+        elif pledges:
+            assert r.reward == 0.0, user
+
+
+def test_persuasion_info_reports_what_the_user_voiced():
+    env = gym.make("Persuasion-v0")
+    agent = make_agent("scripted", "persuasion")
+    seen = {"concern": 0, "pledge": 0, "revealed": 0}
+    for seed in range(630_200, 630_240):
+        obs, info = env.reset(seed=seed)
+        agent.reset(seed=seed)
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(agent.act(obs, info))
+            done = terminated or truncated
+            user, text = info["user"], info["messages"][-1]["content"]
+            if user["pledge"]:
+                seen["pledge"] += 1
+                assert f"${user['pledge']:.2f}" in text
+            if user["concern"]:
+                seen["concern"] += 1
+            for fact, value in user["revealed"].items():
+                seen["revealed"] += 1
+                read = facts("persuasion", text)
+                if fact in read:  # what the checker reads of the words agrees with the info
+                    assert read[fact] == ("yes" if value else "no"), (fact, text)
+        last = [m["content"] for m in info["messages"] if m["role"] == "user"]
+        assert last  # the episode ran
+    assert all(n > 0 for n in seen.values()), seen

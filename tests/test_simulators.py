@@ -186,3 +186,24 @@ def test_stacked_moves_dilute_and_the_oracle_may_stack(domain):
         assert STACK_DILUTION == 0.5
         assert max(one) < both < sum(one)
         assert both == pytest.approx(sum(one) / np.sqrt(2), abs=0.05)
+
+
+def test_a_pledge_is_kept_unless_the_agent_gives_cause():
+    dyn = PersuasionDynamics(_persuasion_persona("empathic", []))
+    s = dyn.initial_state()
+    for move in ("emotion-appeal", "credibility-appeal", "personal-story", "logical-appeal"):
+        s, _ = dyn.step(s, (move,))
+    s, ev = dyn.step(s, ("proposition-of-donation",))
+    pledge = ev.stated
+    assert pledge and pledge > 0 and s.committed == pledge and dyn.outcome(s) == pledge
+    # no cause: more talk neither lowers nor silently changes what was pledged
+    kept, ev = dyn.step(s, ("non-strategy",))
+    assert dyn.outcome(kept) == pledge and ev.revised is None
+    again, ev = dyn.step(kept, ("proposition-of-donation",))  # asked again: never less
+    assert ev.stated >= pledge and ev.revised is None
+    # harm is cause: the pledge may fall, and the event says why (the user says it)
+    hurt, causes = s, []
+    for _ in range(8):  # a keen persuadee forgives one insult, not a string of them
+        hurt, ev = dyn.step(hurt, ("logical-appeal",), harm="demeaning")
+        causes.append(ev.revised)
+    assert dyn.outcome(hurt) < pledge and "harm" in causes and set(causes) <= {"harm", None}

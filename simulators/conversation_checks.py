@@ -1,0 +1,90 @@
+"""Simulated users that hold a conversation: the simulator report's checks m and n.
+
+m. consistency: what a simulated user says stays true. :func:`.consistency.contradictions` reads
+   every user message of :data:`CONSISTENCY_EPISODES` episodes of the random, scripted and
+   human-like agents; the check passes with no contradiction at all.
+n. sensible agents: the hand-written agents of :mod:`.sensible_agents` (written apart from the
+   simulators, never tuned to them) each beat the random agent, paired by seed over
+   :data:`SENSIBLE_SEEDS` (one-sided paired t-test, Holm over the set, p < 0.05), and the random
+   agent does not beat the scripted expert.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from scipy import stats
+
+from ..agents.registry import make_agent
+from ..rollout import play_episodes
+from ..stats import holm
+from .check import Check
+from .consistency import contradictions
+from .sensible_agents import SENSIBLE_AGENTS
+
+ENVS = {"persuasion": "Persuasion-v0", "counseling": "Counseling-v0"}
+CONSISTENCY_AGENTS = ("random", "scripted", "human-like")
+CONSISTENCY_EPISODES = 1000
+SENSIBLE_SEEDS = range(640_000, 640_300)
+"""Held-out seeds of check n (apart from every fitting and report seed)."""
+ALPHA = 0.05
+
+
+def consistency(domain: str, episodes: int = CONSISTENCY_EPISODES) -> Check:
+    """Check m for ``domain``."""
+    env = gym.make(ENVS[domain])
+    counts, examples = {}, []
+    for agent in CONSISTENCY_AGENTS:
+        found = 0
+        for r in play_episodes(env, make_agent(agent, domain), range(650_000, 650_000 + episodes)):
+            user = [m["content"] for m in r.messages if m["role"] == "user"]
+            c = contradictions(domain, user)
+            found += bool(c)
+            examples += [f"{x.fact}: {x.earlier!r} ... {x.later!r}" for x in c[:1]]
+        counts[agent] = found
+    text = ", ".join(f"{a} {n}" for a, n in counts.items())
+    return Check(
+        "m. consistency",
+        f"episodes where the user contradicts what they said, of {episodes} each: {text} "
+        f"(target 0){'; e.g. ' + examples[0] if examples else ''}",
+        not any(counts.values()),
+        {"counts": counts, "examples": examples[:5]},
+    )
+
+
+def _returns(env: gym.Env, agent, seeds: range) -> np.ndarray:
+    return np.array([r.reward for r in play_episodes(env, agent, seeds)])
+
+
+def sensible_agents(domain: str, seeds: range = SENSIBLE_SEEDS) -> Check:
+    """Check n for ``domain``."""
+    env = gym.make(ENVS[domain])
+    random = _returns(env, make_agent("random", domain), seeds)
+    scripted = _returns(env, make_agent("scripted", domain), seeds)
+    rows = []
+    for cls in SENSIBLE_AGENTS[domain]:
+        d = _returns(env, cls(), seeds) - random
+        p = float(stats.ttest_1samp(d, 0.0, alternative="greater").pvalue) if d.any() else 1.0
+        rows.append((cls.name.split("/")[-1], float(d.mean()), p))
+    adjusted = holm([p for _, _, p in rows])
+    expert = float((scripted - random).mean())
+    ok = all(p < ALPHA for p in adjusted) and expert >= 0
+    text = "; ".join(
+        f"{name} {m:+.3f} (Holm p {p:.2g})" for (name, m, _), p in zip(rows, adjusted, strict=True)
+    )
+    return Check(
+        "n. sensible agents",
+        f"hand-written agents minus random ({random.mean():.3f}), paired over {len(seeds)} "
+        f"held-out seeds: {text} (target: each Holm p < {ALPHA}); scripted minus random "
+        f"{expert:+.3f} (target >= 0)",
+        bool(ok),
+        {"random": float(random.mean()), "rows": rows, "holm": adjusted, "expert": expert},
+    )
+
+
+def conversation_checks(domain: str, episodes: int = 500) -> list[Check]:
+    """Checks m and n for ``domain``, sized by the report's ``episodes`` (at its default 500:
+    :data:`CONSISTENCY_EPISODES` episodes per agent and :data:`SENSIBLE_SEEDS`)."""
+    k = episodes / 500
+    seeds = range(SENSIBLE_SEEDS.start, SENSIBLE_SEEDS.start + max(30, round(k * 300)))
+    return [consistency(domain, round(k * CONSISTENCY_EPISODES)), sensible_agents(domain, seeds)]
