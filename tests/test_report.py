@@ -30,6 +30,13 @@ def test_report_checks_pass_on_both_envs():
     assert by_name[("persuasion", "a. trait signs")].passed, text
     calibration = by_name[("counseling", "a. calibration")]
     assert calibration.passed is None and "calibrated on real people" in calibration.text, text
+    # what users say stays true (120 episodes per agent here, 1,000 in the report)
+    for domain in ("persuasion", "counseling"):
+        assert by_name[(domain, "m. consistency")].passed, text
+    # sensible hand-written persuaders beat random (each significant at the report's 300 seeds;
+    # here their sign); Counseling's reassure-and-inform agent does not (see the README)
+    assert all(m > 0 for _, m, _ in by_name[("persuasion", "n. sensible agents")].data["rows"])
+    assert by_name[("counseling", "n. sensible agents")].data["expert"] > 0, text
 
 
 @pytest.mark.slow
