@@ -9,21 +9,29 @@ nothing). The figure is the share of such comparisons won, over ``--shuffles`` d
 turn than to any other. Reported for every pair and for agent turns that ask something (the
 reader finds a question: ``Question`` in Counseling, an inquiry in Persuasion).
 
-Usage: ``python benchmarks/bench_reply_relevance.py [--episodes 500] [--agent human-like]``
+With ``--real DATA_DIR`` it scores real pairs the same way first (P4G test persuader turns and
+the persuadee's next message; ESConv test supporter turns and the seeker's next message, a
+speaker's consecutive messages joined), as the reference for the simulated figures.
+
+Usage: ``python benchmarks/bench_reply_relevance.py [--episodes 500] [--agent human-like]
+[--real ../shared/data]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import time
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
 import dialogue_gym
 from dialogue_gym.simulators.classifier import get_classifier
+from dialogue_gym.simulators.corpus_personas import p4g_dialogues
 from dialogue_gym.simulators.minilm import MiniLM
 
 ASKING = {
@@ -61,6 +69,29 @@ def pairs_of(result) -> list[tuple[int, int, str, str]]:
     return out
 
 
+def real_pairs(data: str, domain: str) -> list[tuple[int, int, str, str]]:
+    """(dialogue, turn index, agent turn, the person's reply) of the real test dialogues."""
+    if domain == "persuasion":
+        convs = [d["conversation"] for d in p4g_dialogues(Path(data), "test")]
+    else:
+        convs = []
+        with open(Path(data) / "esconv" / "esconv_test.jsonl") as f:
+            for line in f:
+                turns: list[list[str]] = []  # [speaker, text] with a speaker's messages joined
+                for t in json.loads(line)["dialog"]:
+                    if turns and turns[-1][0] == t["speaker"]:
+                        turns[-1][1] += " " + t["text"]
+                    else:
+                        turns.append([t["speaker"], t["text"]])
+                start = next((i for i, t in enumerate(turns) if t[0] == "sys"), len(turns))
+                convs.append([t for _, t in turns[start:]])
+    out = []
+    for i, conv in enumerate(convs):
+        for k, (a, b) in enumerate(zip(conv[0::2], conv[1::2], strict=False)):
+            out.append((i, k, a, b))
+    return out
+
+
 def relevance(
     pairs: list[tuple[int, int, str, str]], shuffles: int, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -92,30 +123,39 @@ def main() -> None:
     parser.add_argument("--shuffles", type=int, default=20)
     parser.add_argument("--env", choices=["Persuasion-v0", "Counseling-v0"], help="one env only")
     parser.add_argument("--examples", type=int, default=3, help="worst pairs to print per env")
+    parser.add_argument("--real", metavar="DATA_DIR", help="also score the real test dialogues")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; agent {args.agent}")
     for env_id, domain in (("Persuasion-v0", "persuasion"), ("Counseling-v0", "counseling")):
         if args.env and env_id != args.env:
             continue
         t = time.time()
+        if args.real:
+            report(f"{env_id} real test dialogues", real_pairs(args.real, domain), domain, args, t)
+            t = time.time()
         result = dialogue_gym.evaluate(
             args.agent, env_id, args.episodes, seed=0, progress=False, oracle=False,
             keep_transcripts=True,
         )  # fmt: skip
-        pairs = pairs_of(result)
-        wins, own = relevance(pairs, args.shuffles)
-        clf = get_classifier(domain)
-        asks = np.array([bool(ASKING[domain] & set(clf.classify(p[2]))) for p in pairs])
-        ok = np.isfinite(wins)
-        print(
-            f"{env_id}: {len(pairs)} pairs from {args.episodes} episodes; replies that follow "
-            f"their turn (beat a same-turn reply from another episode): {np.nanmean(wins):.3f} "
-            f"overall, {np.nanmean(wins[asks & ok]):.3f} after a question ({int(asks.sum())}), "
-            f"{np.nanmean(wins[~asks & ok]):.3f} otherwise; {time.time() - t:.0f} s"
-        )
-        for j in np.argsort(np.where(ok, wins + own * 1e-3, np.inf))[: args.examples]:
-            print(f"   {wins[j]:.2f}  agent: {pairs[j][2][:90]!r}")
-            print(f"         user:  {pairs[j][3][:90]!r}")
+        report(f"{env_id} {args.agent}", pairs_of(result), domain, args, t)
+
+
+def report(title: str, pairs: list, domain: str, args: argparse.Namespace, t: float) -> None:
+    """Print the share of replies that follow their turn, overall and after a question."""
+    wins, own = relevance(pairs, args.shuffles)
+    clf = get_classifier(domain)
+    asks = np.array([bool(ASKING[domain] & set(clf.classify(p[2]))) for p in pairs])
+    ok = np.isfinite(wins)
+    episodes = len({p[0] for p in pairs})
+    print(
+        f"{title}: {len(pairs)} pairs from {episodes} dialogues; replies that follow "
+        f"their turn (beat a same-turn reply from another dialogue): {np.nanmean(wins):.3f} "
+        f"overall, {np.nanmean(wins[asks & ok]):.3f} after a question ({int(asks.sum())}), "
+        f"{np.nanmean(wins[~asks & ok]):.3f} otherwise; {time.time() - t:.0f} s"
+    )
+    for j in np.argsort(np.where(ok, wins + own * 1e-3, np.inf))[: args.examples]:
+        print(f"   {wins[j]:.2f}  agent: {pairs[j][2][:90]!r}")
+        print(f"         user:  {pairs[j][3][:90]!r}")
 
 
 if __name__ == "__main__":
