@@ -39,9 +39,10 @@ def test_learned_agents_beat_random_far_outside_noise(counseling_data):
                   train_cql(data, "counseling", CQLArgs(steps=400)),
                   train_iql(data, "counseling", IQLArgs(steps=400))):  # fmt: skip
         r = dialogue_gym.evaluate(agent, "Counseling-v0", **EVAL)
-        # the learned agent's CI lies entirely above random's, by more than half a point (about
-        # 40% of the way from random, 1.48, to the oracle, 2.84, on the report's seeds)
-        assert r.summary["ci95"][0] > lo_random + 0.5, (agent.name, r.summary, rnd.summary)
+        # the learned agent's CI lies entirely above random's, by more than a quarter point
+        # (measured with consistent seekers: BC's lower bound 1.75 vs random's upper 1.32; 2.01
+        # vs 1.27 before the seekers' facts were fixed per episode)
+        assert r.summary["ci95"][0] > lo_random + 0.25, (agent.name, r.summary, rnd.summary)
 
 
 def test_filtered_bc_uses_the_top_episodes(counseling_data):
