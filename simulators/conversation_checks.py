@@ -12,13 +12,12 @@ n. sensible agents: the hand-written agents of :mod:`.sensible_agents` (written 
 from __future__ import annotations
 
 import gymnasium as gym
-import numpy as np
 from scipy import stats
 
 from ..agents.registry import make_agent
 from ..rollout import play_episodes
 from ..stats import holm
-from .check import Check
+from .check import Check, rewards
 from .consistency import contradictions
 from .sensible_agents import SENSIBLE_AGENTS
 
@@ -52,18 +51,14 @@ def consistency(domain: str, episodes: int = CONSISTENCY_EPISODES) -> Check:
     )
 
 
-def _returns(env: gym.Env, agent, seeds: range) -> np.ndarray:
-    return np.array([r.reward for r in play_episodes(env, agent, seeds)])
-
-
 def sensible_agents(domain: str, seeds: range = SENSIBLE_SEEDS) -> Check:
     """Check n for ``domain``."""
     env = gym.make(ENVS[domain])
-    random = _returns(env, make_agent("random", domain), seeds)
-    scripted = _returns(env, make_agent("scripted", domain), seeds)
+    random = rewards(play_episodes(env, make_agent("random", domain), seeds))
+    scripted = rewards(play_episodes(env, make_agent("scripted", domain), seeds))
     rows = []
     for cls in SENSIBLE_AGENTS[domain]:
-        d = _returns(env, cls(), seeds) - random
+        d = rewards(play_episodes(env, cls(), seeds)) - random
         p = float(stats.ttest_1samp(d, 0.0, alternative="greater").pvalue) if d.any() else 1.0
         rows.append((cls.name.split("/")[-1], float(d.mean()), p))
     adjusted = holm([p for _, _, p in rows])

@@ -344,6 +344,7 @@ class PersuasionUser(EmbeddedUser):
 
     def _start(self) -> str | None:
         self._revealed: set[str] = set()
+        self._told: dict[str, bool] = {}  # facts about themselves told in the last reply
         return None  # the persuader speaks first
 
     def _reply_info(self, text: str, events: StepEvents) -> dict[str, Any]:
@@ -384,7 +385,7 @@ class PersuasionUser(EmbeddedUser):
     def _word(self, ev: StepEvents) -> str:
         p, s = self.persona, self.state
         assert p is not None
-        self._told: dict[str, bool] = {}  # facts about themselves told in this reply
+        self._told = {}
         parts: list[str] = []
         if ev.harm:
             parts.append(self._pick(T.HOSTILE))
