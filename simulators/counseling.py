@@ -72,6 +72,7 @@ individual per-move effects remain modelling assumptions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,7 @@ from typing import Any
 import numpy as np
 
 from . import counseling_text as T
+from . import uptake
 from .base import Dynamics, shallow_copy
 from .classifier import get_reader
 from .cues import mentions_risk, points_to_crisis_help
@@ -86,6 +88,7 @@ from .embedded import EmbeddedUser
 from .engagement import get_engagement, is_parrot
 from .personas import CounselingPersona, load_params, sample_counseling_persona
 from .questions import question_kind
+from .realizer import EMOTION_WORDS as FEELING_WORDS
 
 _FIT = load_params("counseling_outcome")
 SCALE: float = _FIT["scale"]
@@ -105,6 +108,9 @@ HEARING = (
     "Affirmation and Reassurance",
 )
 """The moves whose relief depends on how much the turn engages with this seeker."""
+
+
+_WORD = re.compile(r"[a-z']+")
 
 
 def relief(engagement: float | None) -> float:
@@ -457,15 +463,26 @@ class CounselingUser(EmbeddedUser):
             return " ".join(parts)
         if ev.risk_cared is not None:
             parts.append(self._pick(T.RISK_CARED if ev.risk_cared else T.RISK_IGNORED))
+        said = self.agent_text
+        social = uptake.acts(said) if not ev.harm else frozenset()
         main = next((x for x in ev.labels if x in ev.deltas), "Others")
         d = ev.deltas.get(main, 0.0)
         good = d < -0.05 or (main == "Question" and not ev.interrogated)
         if main == "Others":
             good = s.turn == 1 or s.fillers < 2
-        reactions = T.REACTIONS[main]["pos" if good else "neg"]
-        if self._facts["tried"] == (T.TRIED_NOTHING,):  # then nothing was "already tried"
-            reactions = tuple(r for r in reactions if r != T.ALREADY_TRIED)
-        parts.append(self._pick(reactions))
+        mood = "pos" if good else "neg"
+        if "greeting" in social:  # a greeting gets a greeting
+            parts.append(self._echo(T.GREET_BACK))
+        if main == "Others" and not ev.harm:  # no move: thanks or small talk, in kind
+            parts.extend(self._social(social))
+        elif main != "Question" or ev.interrogated:
+            reaction = self._topical(said, main, mood)
+            if reaction is None:
+                reactions = T.REACTIONS[main][mood]
+                if self._facts["tried"] == (T.TRIED_NOTHING,):  # then nothing was "already tried"
+                    reactions = tuple(r for r in reactions if r != T.ALREADY_TRIED)
+                reaction = self._pick(reactions)
+            parts.append(reaction)
         if "Question" in ev.labels and not ev.interrogated:  # anywhere in a stacked turn
             parts.append(self._answer(question_kind(self.agent_text)))
         elif main == "Restatement or Paraphrasing" and not ev.interrogated:
@@ -484,7 +501,7 @@ class CounselingUser(EmbeddedUser):
         if s.risk_open:
             parts.append(self._pick(T.RISK))
         elif s.feeling_open:
-            parts.append(f"I just feel so {self._emotion()} about {self._problem()}.")
+            parts.append(f"I just feel {self._emotion()} about {self._problem()}.")
         if s.ended == "better":
             parts = [self._pick(T.LEAVE_BETTER)]
         elif s.turn >= 3 and self._rng.random() < 0.3:
@@ -493,4 +510,37 @@ class CounselingUser(EmbeddedUser):
                 parts.append(self._pick(T.PROGRESS))
             elif drop < 0:
                 parts.append(self._pick(T.WORSE))
-        return " ".join(parts[:4])
+        if "farewell" in social and s.ended != "better":  # a goodbye gets a goodbye
+            worse = p.intensity - s.intensity < 0
+            parts.append(self._echo(T.FAREWELL_BACK["neg" if worse else "pos"]))
+        if not parts:
+            parts.append(self._pick(T.REACTIONS["Others"][mood]))
+        return self._fit(parts, keep=tuple(x for x in parts if x in T.RISK))
+
+    def _social(self, social: frozenset[str]) -> list[str]:
+        """The reply to a turn of no move: thanks for thanks, small talk in kind (a greeting or
+        a goodbye is answered by the caller)."""
+        if "offer" in social:
+            return [self._echo(T.OFFER_BACK)]
+        if "thanks" in social:
+            return [self._echo(T.THANKS_BACK)]
+        if social:
+            return []
+        topic = uptake.small_talk_topic(self.agent_text)
+        if topic is None:
+            return [self._pick(T.REACTIONS["Others"]["pos" if self.state.fillers < 2 else "neg"])]
+        return [self._echo(T.SMALL_TALK_BACK[topic])]
+
+    def _topical(self, said: str, main: str, mood: str) -> str | None:
+        """A reaction that names what the supporter's point was about (the feeling a
+        reflection names, the subject of a suggestion), or None."""
+        if main == "Reflection of feelings":
+            word = next((w for w in _WORD.findall(said.lower()) if w in FEELING_WORDS), None)
+            if word:  # the seeker owns a feeling they have voiced, and questions another
+                assert self.persona is not None
+                own = " ".join((*self.said, *T.EMOTION_WORDS.get(self.persona.emotion, ())))
+                fits = word in own or FEELING_WORDS[word] in own
+                back = T.FEELING_BACK["pos" if fits else "neg"]
+                return self._echo(back, word=word, Word=word.capitalize())
+        found = uptake.topics(said, "counseling")
+        return self._echo(T.TOPIC_REACTIONS[found[0]][mood]) if found else None

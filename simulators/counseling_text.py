@@ -242,13 +242,17 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     ),
     "feeling": (
         "Honestly, {emotion}, most of the time.",
-        "Pretty {emotion}, if I'm honest.",
+        "Not great. I feel {emotion}, if I'm honest.",
         "I feel {emotion}, and tired of feeling this way.",
     ),
     "tried": (
         "I've tried to just push through it, but it isn't working.",
         TRIED_NOTHING,
         "I tried talking myself out of it, it didn't help.",
+    ),
+    "daily": (
+        "It's hard to focus on anything during the day, and some nights I barely sleep.",
+        "Day to day I'm just getting by. I don't sleep or eat like I used to.",
     ),
     "cause": (
         "It's mostly {problem}, really.",
@@ -343,3 +347,91 @@ NEED_READING: dict[str, tuple[str, ...]] = {
 }
 """Prototype wordings of each need, for reading which one a seeker voices (:mod:`.seeker_needs`);
 written for the reading, apart from :data:`NEED_CUES` (what the simulated seeker says)."""
+
+# -- taking up what was said (``uptake``) -----------------------------------------------------
+
+TOPIC_REACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "writing": {
+        "pos": ("Writing it down might help me sort out my thoughts.",),
+        "neg": ("I don't think writing things down would change much.",),
+    },
+    "walk": {
+        "pos": ("Maybe getting outside for a walk would clear my head.",),
+        "neg": ("I can barely get off the couch, let alone exercise.",),
+    },
+    "sleep": {
+        "pos": ("Yeah, I really need more sleep.",),
+        "neg": ("Sleep isn't that easy for me right now.",),
+    },
+    "talk": {
+        "pos": ("Maybe talking to someone I trust would help.",),
+        "neg": ("I don't really know who I could talk to about it.",),
+    },
+    "professional": {
+        "pos": ("Maybe I should look into a counselor or a support group.",),
+        "neg": ("I'm not sure I'm ready to see a professional.",),
+    },
+    "breathing": {
+        "pos": ("I could try some breathing when it gets bad.",),
+        "neg": ("Breathing exercises never really calm me down.",),
+    },
+    "steps": {
+        "pos": ("Taking it one small step at a time sounds less scary.",),
+        "neg": ("Making a plan feels like too much right now.",),
+    },
+    "enjoy": {
+        "pos": ("I haven't done anything just for me in a while.",),
+        "neg": ("Nothing feels enjoyable right now.",),
+    },
+    "common": {
+        "pos": ("It helps to know other people go through this too.",),
+        "neg": ("Other people's stories don't make mine easier.",),
+    },
+    "strength": {
+        "pos": ("I don't always feel strong, but thank you.",),
+        "neg": ("I don't feel very strong right now.",),
+    },
+    "through": {
+        "pos": ("I hope I can get through this.", "I hope it really does get better."),
+        "neg": ("I'm not sure I'll get through this.", "It doesn't feel like it'll get better."),
+    },
+    "valid": {
+        "pos": ("It helps to hear that my feelings make sense.",),
+        "neg": ("I don't know if it makes sense to feel this way.",),
+    },
+    "same_here": {
+        "pos": ("You went through something like this too?",),
+        "neg": ("Your situation sounds different from mine.",),
+    },
+}
+"""A reaction that names what the supporter's point was about, by how it landed."""
+
+FEELING_BACK = {
+    "pos": ("Yes, {word} is exactly it.", "{Word}, yes. That's how I feel."),
+    "neg": ("I'm not sure {word} is the word.", "Maybe not {word}, exactly."),
+}
+"""A reaction to a reflection that names a feeling (``{word}``)."""
+GREET_BACK = ("Hi.", "Hello.", "Hey.")
+THANKS_BACK = ("Of course.", "Thank you for listening.", "Sure.")
+OFFER_BACK = ("Thank you, I really need someone to talk to.", "Thanks for being here.")
+"""The answer to an offer of an ear ("I'm here to listen.")."""
+FAREWELL_BACK = {
+    "pos": ("Bye, and thank you for listening.", "Take care, bye."),
+    "neg": ("Okay. Bye.", "Bye, I guess."),
+}
+SMALL_TALK_BACK: dict[str, tuple[str, ...]] = {
+    "weather": ("I haven't really noticed the weather, with everything going on.",),
+    "weekend": (
+        "I don't really have plans, honestly.",
+        "A trip sounds nice, but I can't think about that now.",
+    ),
+    "reading": ("I used to read a lot, I haven't been able to focus lately.",),
+    "screen": ("I've been watching shows just to distract myself.",),
+    "music": ("Music helps a little sometimes.",),
+    "sport": ("I haven't been keeping up with sports lately.",),
+    "food": ("I haven't had much of an appetite, honestly.",),
+    "pets": ("Pets are sweet. I wish I had one right now.",),
+    "other": ("Oh. Okay.", "I guess so."),
+}
+"""Small talk answered by a seeker with other things on their mind."""
+PERMISSION = ("Sure, go ahead.", "Okay.")

@@ -7,6 +7,7 @@ dynamics, then word a reply from the turn's events with the episode's own wordin
 
 from __future__ import annotations
 
+import re
 from abc import abstractmethod
 from typing import Any
 
@@ -49,7 +50,9 @@ class EmbeddedUser(SimulatedUser):
         wording stream; return the opening."""
         self.persona, self.dynamics = self._new_persona(rng, persona)
         self.state = self.dynamics.initial_state()
-        self._rng = np.random.default_rng(rng.integers(2**63))
+        seed = int(rng.integers(2**63))
+        self._rng = np.random.default_rng(seed)
+        self._echo_rng = np.random.default_rng([seed, 1])  # echoes leave the rest's draws alone
         self.agent_text = ""  # the agent's last turn, for the wording only
         opening = self._start()
         self.said: list[str] = [opening] if opening else []  # the user's messages so far
@@ -63,8 +66,13 @@ class EmbeddedUser(SimulatedUser):
         cues = self.dynamics.cues(agent_text, labels, self.said)
         self.state, events = self.dynamics.step(self.state, labels, **cues)
         self.agent_text = agent_text
+        self._echoes: list[str] = []  # parts of the reply that only take up the agent's words
         text = self._word(events)
-        self.said.append(text)
+        own = text
+        for echo in self._echoes:  # later turns are read against what the user said of their own
+            own = re.sub(re.escape(echo), "", own, count=1, flags=re.I)
+        if own.strip():
+            self.said.append(" ".join(own.split()))
         return UserReply(
             text=text,
             done=bool(self.state.ended),
@@ -84,3 +92,26 @@ class EmbeddedUser(SimulatedUser):
 
     def _pick(self, options: tuple[str, ...] | list[str]) -> str:
         return options[int(self._rng.integers(len(options)))]
+
+    def _fit(self, parts: list[str], limit: int = 4, keep: tuple[str, ...] = ()) -> str:
+        """The reply made of ``parts``, at most ``limit`` of them (besides those in ``keep``):
+        echoes of the agent's words go first (bar the closing part), then the latest parts."""
+        parts = [p for p in parts if p]
+        last = parts[-1:] if parts else []
+        order = [p for p in self._echoes if p in parts[:-1]]
+        order += [p for p in reversed(parts[:-1]) if p not in order] + last
+        for p in order:
+            if len(parts) <= limit:
+                break
+            if p not in keep:
+                parts.remove(p)
+        return " ".join(parts)
+
+    def _echo(self, options: tuple[str, ...] | list[str], **slots: str) -> str:
+        """A part of the reply that takes up the agent's turn (:mod:`.uptake`): drawn from its own
+        stream (so it changes no other part of the reply) and left out of what later agent turns
+        are read against."""
+        text = options[int(self._echo_rng.integers(len(options)))]
+        text = text.format(**slots) if slots else text
+        self._echoes.append(text)
+        return text

@@ -45,7 +45,9 @@ Effects and what they rest on:
   persuadee gives at most what was asked (anchoring in donation requests, e.g. Fraser et al.
   1988's "even a penny" and requested-amount studies; the cap is a modelling assumption).
 - Concerns: the persona's concerns (legitimacy, impact, money, helping locally) surface at
-  scheduled turns, or at once when the agent asks a task-related question. The next agent turn
+  scheduled turns, or at once when the agent asks a task-related question, but never before the
+  charity or giving has come up (any strategy but small talk and personal questions). The next
+  agent turn
   either addresses the concern (credibility or donation information for legitimacy, etc.), which
   helps, or ignores it, which costs; unresolved concerns weigh on the final decision (modelling
   assumption, after the persuadee behaviour in DOMAIN.md).
@@ -75,6 +77,7 @@ from typing import Any
 import numpy as np
 
 from . import persuasion_text as T
+from . import uptake
 from .base import Dynamics, shallow_copy
 from .classifier import get_reader
 from .embedded import EmbeddedUser
@@ -121,6 +124,8 @@ ADDRESSES: dict[str, tuple[str, ...]] = {
 }
 """Strategies that address each concern."""
 ASK = "proposition-of-donation"
+OFF_TOPIC = ("non-strategy", "personal-related-inquiry")
+"""Moves that do not bring up the charity or giving (small talk, questions about the person)."""
 MIN_AMOUNT_COUNT = 3
 """Donor amounts given by fewer corpus donors than this are not used (odd values like $1.72)."""
 _AMOUNT = re.compile(r"\$\s?(\d+(?:\.\d{1,2})?)")
@@ -147,6 +152,8 @@ class PersuasionState:
     pending: list[str] = field(default_factory=list)
     addressed: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    raised: bool = False
+    """Whether the charity or giving has come up (concerns wait for it)."""
     committed: float | None = None
     """The last pledge (0.0 once withdrawn); None before any."""
     anchor: float | None = None
@@ -214,6 +221,7 @@ class PersuasionDynamics(Dynamics):
         s.counts, s.pending = dict(s.counts), list(s.pending)
         s.addressed, s.ignored = list(s.addressed), list(s.ignored)
         ev = StepEvents(labels=labels, gains={}, harm=harm)
+        s.raised = s.raised or any(x not in OFF_TOPIC for x in labels)
         moves = [x for x in labels if x in EFFECTS]
         if harm is not None:  # the turn's strategies earn nothing, but are heard (and wear out)
             for m in moves:
@@ -291,7 +299,7 @@ class PersuasionDynamics(Dynamics):
         # A pending concern surfaces on schedule, or now if the agent asked for the user's view
         # (or asked for money and was turned down: the concern is the reason); once they have
         # pledged, they raise no new ones.
-        if s.pending and s.open_concern is None and s.committed is None:
+        if s.pending and s.open_concern is None and s.committed is None and s.raised:
             due = self.persona.concern_turns[len(self.persona.concerns) - len(s.pending)]
             if s.turn >= due or "task-related-inquiry" in labels or (ev.asked and not ev.stated):
                 s.open_concern = s.pending.pop(0)
@@ -328,6 +336,14 @@ class PersuasionDynamics(Dynamics):
         j = int(np.searchsorted(self._cdf, u * 0.999))
         amount = float(self._amounts[min(j, len(self._amounts) - 1)])
         return min(amount, s.anchor) if s.anchor is not None else amount
+
+
+_SOFT = frozenset(
+    (*T.CLOSE, *T.IGNORED, *T.HOSTILE, *T.SMALL_TALK_TIRED)
+    + tuple(x for opts in T.ADDRESSED.values() for x in opts)
+    + tuple(x for moods in T.REACTIONS.values() for opts in moods.values() for x in opts)
+)
+"""Reply parts that may be cut for length (reactions); what the persuadee tells is kept."""
 
 
 class PersuasionUser(EmbeddedUser):
@@ -392,27 +408,35 @@ class PersuasionUser(EmbeddedUser):
         if s.ended == "left":
             parts.append(self._pick(T.LEAVE))
             return " ".join(parts)
+        said = self.agent_text
+        social = uptake.acts(said) if not ev.harm else frozenset()
+        if "greeting" in social:  # a greeting gets a greeting
+            parts.append(self._echo(T.GREET_BACK))
         if ev.addressed:
             parts.append(self._pick(T.ADDRESSED[ev.addressed]))
         elif ev.ignored:
             parts.append(self._pick(T.IGNORED))
         main = next((x for x in ev.labels if x in ev.gains and x not in INQUIRIES), None)
-        if main is None and s.turn == 1 and not ev.asked and not ev.harm:
-            parts.append(self._pick(T.REACTIONS["non-strategy"]["pos"]))  # greeting back
+        inquiries = [x for x in ev.labels if x in INQUIRIES]
+        # a question (the reader reads an inquiry, or a turn of no move asks one) gets an answer
+        # of its kind, read by meaning; the inquiry's label decides only where the question is
+        # of no known kind
+        asks = bool(inquiries) or (main is None and not ev.asked and "?" in said)
+        kind = question_kind(said, "persuasion") if asks and not ev.harm else None
+        if main is None and not ev.asked and not inquiries and kind is None and not ev.harm:
+            parts.extend(self._social(social, s))  # no move: thanks or small talk, in kind
         if main is not None and not ev.addressed:
             g = ev.gains[main]
             mood = "pos" if g > 0.3 else ("neg" if g <= 0.02 else "neu")
-            reaction = self._pick(T.REACTIONS[main][mood])
+            # once pledged, a point that falls flat is only acknowledged by subject
+            topical = self._topical(said, "neu" if ev.pledged and mood == "neg" else mood)
+            reaction = topical or self._pick(T.REACTIONS[main][mood])
             if ev.pledged and reaction in T.UNDECIDED:  # they have decided: they said so
                 reaction = "" if ev.asked else self._pick(T.PLEDGE_AGAIN)
             if reaction:
                 parts.append(reaction.format(amount=ev.pledged))
             if mood != "pos" and "type" not in self._revealed and self._rng.random() < 0.6:
                 parts.append(self._reveal_type())
-        inquiries = [x for x in ev.labels if x in INQUIRIES]
-        # a question (the reader reads an inquiry) gets an answer of its kind, read by meaning;
-        # the inquiry's label decides only where the question is of no known kind
-        kind = question_kind(self.agent_text, "persuasion") if inquiries else None
         if kind is not None:
             parts.append(self._answer_kind(kind))
         else:
@@ -442,15 +466,41 @@ class PersuasionUser(EmbeddedUser):
                 parts.append(self._pick(T.REFUSE))
         if s.ended == "done":
             parts.append(self._pick(T.CLOSE))
+        elif "farewell" in social:  # a goodbye gets a goodbye
+            parts.append(self._echo(T.FAREWELL_BACK["neg" if ev.ignored else "pos"]))
         if not parts:
             mood = "pos" if s.turn == 1 else "neu"
             parts.append(self._pick(T.REACTIONS["non-strategy"][mood if s.fillers < 2 else "neg"]))
-        text = " ".join(parts[:4])
+        # what the persuadee tells (answers, traits, a concern, a pledge) is never cut for length
+        keep = tuple(x for x in parts if x not in _SOFT and x not in self._echoes)
+        text = self._fit(parts, keep=keep)
         filler = self._pick(T.FILLERS)
-        first = text.split(" ", 1)[0]
-        if filler and text[:1].isalpha() and first != "I" and not first.startswith("I'"):
+        first = text.split(" ", 1)[0].strip(",.!?")
+        if filler and text[:1].isalpha() and first not in T.NO_FILLER_BEFORE:
             text = filler + text[0].lower() + text[1:]
         return text
+
+    def _social(self, social: frozenset[str], s: PersuasionState) -> list[str]:
+        """The reply to a turn of no move: thanks for thanks, small talk in kind (impatience
+        after the second turn of it); a greeting or a goodbye is answered by the caller."""
+        if "thanks" in social:
+            return [self._echo(T.THANKS_BACK)]
+        if social:
+            return []
+        if s.fillers >= 2:
+            return [self._pick(T.SMALL_TALK_TIRED)]
+        return [self._echo(T.SMALL_TALK_BACK[uptake.small_talk_topic(self.agent_text) or "other"])]
+
+    def _topical(self, said: str, mood: str) -> str | None:
+        """A reaction that names the subject of the agent's point, or None (no known subject)."""
+        for topic in uptake.topics(said, "persuasion"):
+            if topic == "story":
+                who = uptake.relation(said)
+                if who:
+                    return self._echo(T.TOPIC_REACTIONS[topic][mood], relation=who)
+                continue
+            return self._echo(T.TOPIC_REACTIONS[topic][mood])
+        return None
 
     def _reveal_type(self) -> str:
         assert self.persona is not None
@@ -475,6 +525,8 @@ class PersuasionUser(EmbeddedUser):
             return self._pick(T.PERSONAL_ANSWER["gave_before" if p.gave_before else "never_gave"])
         if kind == "wellbeing":
             return self._pick(T.WELLBEING)
+        if kind == "permission":
+            return self._echo(T.PERMISSION)
         # an opinion on giving: what drives this persona, said again in other words if need be
         return self._reveal_type()
 

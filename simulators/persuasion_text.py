@@ -272,3 +272,100 @@ CLOSE = (
     "Glad I could help. Take care!",
 )
 FILLERS = ("", "", "", "Hmm, ", "Well, ", "Honestly, ", "Oh, ")
+NO_FILLER_BEFORE = frozenset(
+    "I I'm I've I'll I'd Hmm Well Honestly Oh Ha Hi Hello Hey Sure Okay Yes No Thanks Bye "
+    "Aww Ooh Huh Wow".split()
+)
+"""First words a filler is not put in front of (an interjection already, or "I")."""
+
+# -- taking up what was said (``uptake``) -----------------------------------------------------
+
+TOPIC_REACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "hunger": {
+        "pos": ("No child should have to go to bed hungry.", "Kids going hungry, that's awful."),
+        "neu": ("Yeah, hunger is a real problem.", "I know a lot of kids don't get enough food."),
+        "neg": ("I know kids go hungry, every charity tells me that.",),
+    },
+    "water": {
+        "pos": ("Clean water is such a basic thing, it's sad that kids go without it.",),
+        "neu": ("I guess we take clean water for granted here.",),
+        "neg": ("I've heard the water pitch from a lot of charities.",),
+    },
+    "school": {
+        "pos": ("Getting kids into school really does change their lives.",),
+        "neu": ("Education matters, sure.", "School is important, I agree."),
+        "neg": ("Education is great, but it's a long road for a small donation.",),
+    },
+    "health": {
+        "pos": ("Vaccines and doctors for kids, that really matters.",),
+        "neu": ("Health care for kids is important, yes.",),
+        "neg": ("Medical aid is a big promise for a small donation.",),
+    },
+    "war": {
+        "pos": ("Kids caught in a war, I can't even imagine.",),
+        "neu": ("Those wars are terrible, yes.", "It's awful what refugee kids go through."),
+        "neg": ("The wars are awful, but I don't see what I can do about them.",),
+    },
+    "disaster": {
+        "pos": ("After a disaster like that, kids really need someone.",),
+        "neu": ("Yeah, disasters hit kids the hardest.",),
+        "neg": ("There's always another disaster on the news.",),
+    },
+    "trust": {
+        "pos": ("Good, I like that they're rated well and open about it.",),
+        "neu": ("Okay, so they have a track record.",),
+        "neg": ("Ratings can say anything, honestly.",),
+    },
+    "efficiency": {
+        "pos": ("Huh, a dollar really does go further there.",),
+        "neu": ("I guess a little money goes a long way there.",),
+        "neg": ("A dollar is still a dollar to me.",),
+    },
+    "own_gift": {
+        "pos": ("You're donating too? That's really generous of you.",),
+        "neu": ("That's nice that you're giving too.",),
+        "neg": ("You giving doesn't really change my mind.",),
+    },
+    "story": {
+        "pos": (
+            "That's a moving story about your {relation}.",
+            "Wow, your {relation} went through that?",
+        ),
+        "neu": ("I'm glad it worked out for your {relation}.",),
+        "neg": ("That's nice for your {relation}, but it's just one story.",),
+    },
+    "mechanics": {
+        "pos": ("So it just comes out of my task payment? That's easy.",),
+        "neu": ("Okay, so it comes out of my payment.",),
+        "neg": ("Okay, noted how it works.",),
+    },
+}
+"""A reaction that names what the point was about (the main move's subject), by how it landed;
+``{relation}`` is the friend or relative a story is about."""
+
+GREET_BACK = ("Hi!", "Hello!", "Hey, hi!")
+THANKS_BACK = ("You're welcome!", "No problem.", "Sure thing.")
+FAREWELL_BACK = {
+    "pos": ("Bye, have a great day!", "You too, take care!", "Thanks, bye!"),
+    "neg": ("Okay, bye.", "Bye."),
+}
+SMALL_TALK_BACK: dict[str, tuple[str, ...]] = {
+    "weather": (
+        "Yes, the weather has been nice here too.",
+        "Ha, I wish the weather was better here.",
+    ),
+    "weekend": ("Oh nice, I could use a weekend away myself.", "A trip sounds lovely."),
+    "reading": ("Oh, I like reading too. Any good books lately?",),
+    "screen": ("I've been watching a few shows myself lately.", "Oh, I love a good movie."),
+    "music": ("Oh nice, what kind of music do you like?",),
+    "sport": ("I don't follow sports much, but that sounds fun.",),
+    "food": ("Ooh, now I'm hungry.", "That sounds tasty."),
+    "pets": ("Aww, I love dogs and cats.", "Pets are the best."),
+    "other": ("Ha, yeah.", "Oh, that's nice.", "Oh really? Nice."),
+}
+SMALL_TALK_TIRED = (
+    "Sure... was there something you wanted to talk about?",
+    "Okay. What did you want to chat about?",
+)
+"""Small talk after small talk: the persuadee is getting impatient."""
+PERMISSION = ("Sure, go ahead.", "Okay, I have a minute.", "I guess so, what is it?")

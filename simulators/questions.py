@@ -41,6 +41,12 @@ COUNSELING_INTENTS: dict[str, tuple[str, ...]] = {
         "How are you holding up?",
         "What emotions come up when you think about it?",
     ),
+    "daily": (
+        "How has this been affecting your daily life?",
+        "How are you sleeping these days?",
+        "Are you eating okay?",
+        "How are you managing day to day?",
+    ),
     "tried": (
         "What have you tried so far?",
         "What do you think you could do about it?",
@@ -67,6 +73,12 @@ PERSUASION_INTENTS: dict[str, tuple[str, ...]] = {
         "Do you usually give to charities?",
         "How often do you donate?",
         "Which causes have you supported before?",
+    ),
+    "permission": (
+        "Do you have a minute to hear about a charity?",
+        "Can I tell you about an organization I support?",
+        "Would you mind if I told you about a cause?",
+        "Could I take a moment of your time?",
     ),
     "wellbeing": (
         "How are you doing today?",

@@ -62,6 +62,10 @@ def _persuasion_persona(main_type: str, concerns: list[str]):
 def test_addressed_concern_counts_and_ignored_one_costs():
     dyn = PersuasionDynamics(_persuasion_persona("skeptic", ["legitimacy"]))
     s, ev = dyn.step(dyn.initial_state(), ("non-strategy",))
+    assert ev.voiced is None  # small talk: the charity has not come up, so no objection yet
+    s, ev = dyn.step(s, ("personal-related-inquiry",))
+    assert ev.voiced is None
+    s, ev = dyn.step(s, ("source-related-inquiry",))
     assert ev.voiced == "legitimacy"
     addressed, _ = dyn.step(s, ("credibility-appeal",))
     ignored, _ = dyn.step(s, ("self-modeling",))
