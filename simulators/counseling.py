@@ -385,8 +385,8 @@ class CounselingUser(EmbeddedUser):
             support = [a for a in support if a in T.SUPPORT_GIVEN_DETAIL.get(d, support)]
         self._facts = {
             "duration": T.DURATION_BY_SPAN[span or "weeks"],
-            "support": (self._pick(support),),
-            "tried": (self._pick(T.ANSWERS["tried"]),),
+            "support": T.WORDINGS[self._pick(support)],
+            "tried": T.WORDINGS[self._pick(T.ANSWERS["tried"])],
         }
         return opening.format(emotion=self._emotion(), problem=self._problem())
 
@@ -422,11 +422,18 @@ class CounselingUser(EmbeddedUser):
         then the problem itself) for any other question."""
         if kind in (None, "cause"):
             detail = self._detail()
-            if detail:
-                return detail
+            if detail:  # led into in the words of the question, if it asked in such words
+                frame = self._mirror(T.CAUSE_FRAMES, echo=True)
+                lead = frame.split("{detail}")[0]
+                if lead:
+                    self._echoes.append(lead)
+                    first = detail.split(" ", 1)[0]
+                    if first != "I" and not first.startswith("I'"):
+                        detail = detail[0].lower() + detail[1:]
+                return lead + detail
             kind = "cause"
         options = self._facts.get(kind, T.ANSWERS[kind])
-        return self._pick(options).format(
+        return self._mirror(options).format(
             weeks=self._weeks, emotion=self._emotion(), problem=self._problem()
         )
 
@@ -479,7 +486,7 @@ class CounselingUser(EmbeddedUser):
             reaction = self._topical(said, main, mood)
             if reaction is None:
                 reactions = T.REACTIONS[main][mood]
-                if self._facts["tried"] == (T.TRIED_NOTHING,):  # then nothing was "already tried"
+                if T.TRIED_NOTHING in self._facts["tried"]:  # then nothing was "already tried"
                     reactions = tuple(r for r in reactions if r != T.ALREADY_TRIED)
                 reaction = self._pick(reactions)
             parts.append(reaction)

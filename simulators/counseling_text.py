@@ -234,6 +234,8 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "It's been about {weeks} weeks now.",
         "Maybe {weeks} weeks? It feels longer.",
         "It started around {weeks} weeks ago.",
+        "I've been feeling this way for about {weeks} weeks.",
+        "I first noticed things getting hard about {weeks} weeks ago.",
     ),
     "support": (
         "Not really, I haven't told anyone.",
@@ -244,6 +246,8 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "Honestly, {emotion}, most of the time.",
         "Not great. I feel {emotion}, if I'm honest.",
         "I feel {emotion}, and tired of feeling this way.",
+        "I'm holding up, barely. I feel {emotion}.",
+        "Right now? Honestly, I feel {emotion} today.",
     ),
     "tried": (
         "I've tried to just push through it, but it isn't working.",
@@ -253,6 +257,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     "daily": (
         "It's hard to focus on anything during the day, and some nights I barely sleep.",
         "Day to day I'm just getting by. I don't sleep or eat like I used to.",
+        "I'm not sleeping or eating well these days.",
     ),
     "cause": (
         "It's mostly {problem}, really.",
@@ -264,11 +269,57 @@ ANSWERS: dict[str, tuple[str, ...]] = {
 persona's own details are all told. Each seeker keeps one "support" and one "tried" answer (and
 one span of time) for the whole conversation: what they said stays true."""
 
+WORDINGS: dict[str, tuple[str, ...]] = {
+    "Not really, I haven't told anyone.": (
+        "Not really, I haven't told anyone.",
+        "No, I haven't talked to anyone about this.",
+    ),
+    "I told a friend, but they didn't really get it.": (
+        "I told a friend, but they didn't really get it.",
+        "I talked to a friend about it, but they didn't really get it.",
+    ),
+    "My family knows a bit, but I don't want to burden them.": (
+        "My family knows a bit, but I don't want to burden them.",
+        "I talked to my family a little, but I don't want to burden them.",
+    ),
+    "I've tried to just push through it, but it isn't working.": (
+        "I've tried to just push through it, but it isn't working.",
+        "So far I've tried to push through on my own, and it isn't working.",
+    ),
+    TRIED_NOTHING: (TRIED_NOTHING, "Nothing so far, I don't really know where to start."),
+    "I tried talking myself out of it, it didn't help.": (
+        "I tried talking myself out of it, it didn't help.",
+        "I've tried to think my way out of it, but that didn't help.",
+    ),
+}
+"""Other words for the same "support" or "tried" answer: the seeker keeps the fact and answers
+in the words of the question (:meth:`~.embedded.EmbeddedUser._mirror`)."""
+
+CAUSE_FRAMES: tuple[str, ...] = (
+    "{detail}",
+    "What worries me most is that {detail}",
+    "I think what makes it so hard is that {detail}",
+    "Well, what happened is that {detail}",
+)
+"""How a seeker may lead into a detail of their problem when asked about it."""
+
 DURATION_BY_SPAN: dict[str, tuple[str, ...]] = {
-    "days": ("It only started last week, but it hit me hard.", "Just since last week, really."),
+    "days": (
+        "It only started last week, but it hit me hard.",
+        "Just since last week, really.",
+        "I've been feeling this way since last week.",
+    ),
     "weeks": ANSWERS["duration"],
-    "months": ("A few months now, maybe more.", "It's been going on for months, honestly."),
-    "years": ("On and off for years now.", "It's been going on for years, honestly."),
+    "months": (
+        "A few months now, maybe more.",
+        "It's been going on for months, honestly.",
+        "I've been feeling this way for a few months now.",
+    ),
+    "years": (
+        "On and off for years now.",
+        "It's been going on for years, honestly.",
+        "I've been feeling this way on and off for years.",
+    ),
 }
 """The answer to "how long?", by the span of time the seeker's details (or opening) put it at."""
 

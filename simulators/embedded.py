@@ -15,6 +15,7 @@ import numpy as np
 
 from .base import Dynamics, SimulatedUser, UserReply
 from .classifier import get_classifier
+from .uptake import mirrors
 
 
 class EmbeddedUser(SimulatedUser):
@@ -92,6 +93,14 @@ class EmbeddedUser(SimulatedUser):
 
     def _pick(self, options: tuple[str, ...] | list[str]) -> str:
         return options[int(self._rng.integers(len(options)))]
+
+    def _mirror(self, options: tuple[str, ...] | list[str], echo: bool = False) -> str:
+        """Like :meth:`_pick` (one draw; from the echo stream with ``echo``), among the options
+        that share the most words with the agent's turn (:func:`.uptake.mirrors`): options must
+        be equally true."""
+        best = mirrors(options, self.agent_text)
+        rng = self._echo_rng if echo else self._rng
+        return options[best[int(rng.integers(len(best)))]]
 
     def _fit(self, parts: list[str], limit: int = 4, keep: tuple[str, ...] = ()) -> str:
         """The reply made of ``parts``, at most ``limit`` of them (besides those in ``keep``):

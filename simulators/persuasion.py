@@ -514,17 +514,17 @@ class PersuasionUser(EmbeddedUser):
         assert p is not None
         if kind == "aware":
             self._told["knows_charity"] = p.aware
-            return self._pick(T.SOURCE_ANSWER[p.aware])
+            return self._mirror(T.SOURCE_ANSWER[p.aware])
         if kind == "children":
             self._revealed.add("children")
             self._told["children"] = p.has_children
-            return self._pick(T.PERSONAL_ANSWER["children" if p.has_children else "no_children"])
+            return self._mirror(T.PERSONAL_ANSWER["children" if p.has_children else "no_children"])
         if kind == "giving":
             self._revealed.add("giving")
             self._told["donated_before"] = p.gave_before
-            return self._pick(T.PERSONAL_ANSWER["gave_before" if p.gave_before else "never_gave"])
+            return self._mirror(T.PERSONAL_ANSWER["gave_before" if p.gave_before else "never_gave"])
         if kind == "wellbeing":
-            return self._pick(T.WELLBEING)
+            return self._mirror(T.WELLBEING)
         if kind == "permission":
             return self._echo(T.PERMISSION)
         # an opinion on giving: what drives this persona, said again in other words if need be

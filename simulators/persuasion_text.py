@@ -99,11 +99,15 @@ SOURCE_ANSWER = {
         "Yes, I've heard of them. They help kids around the world, right?",
         "I think so, I've seen their ads on TV.",
         "Yeah, I know a little about them.",
+        "Yes, I've heard of Save the Children before.",
+        "I know a bit about them, they're a big organization.",
     ),
     False: (
         "No, I haven't. What do they do?",
         "Not really, I've never heard of them. Where are they based?",
         "No, this is the first time I've heard of it.",
+        "No, I've never heard of Save the Children before.",
+        "I don't know anything about that charity, to be honest.",
     ),
 }
 
@@ -112,21 +116,26 @@ PERSONAL_ANSWER = {
         "Yes, I have two kids of my own.",
         "I do, a little boy. He's five.",
         "Yeah, I'm a parent, so stories about kids always get to me.",
+        "I do, I have children of my own.",
     ),
     "no_children": (
         "No kids yet, but I have nieces and nephews.",
         "No, I don't have any children.",
         "Not yet, maybe someday.",
+        "No, I don't have any kids.",
     ),
     "gave_before": (
         "I've donated to a few charities before, mostly around the holidays.",
         "I gave to a food bank last year.",
         "I try to give a little every year.",
+        "I usually donate to a charity or two each year.",
+        "I've given to causes I care about before, like animal shelters.",
     ),
     "never_gave": (
         "Honestly, I don't really donate much.",
         "I haven't given to charity in a long time.",
         "Not much, I usually keep to myself.",
+        "I don't usually donate to charities, honestly.",
     ),
 }
 
@@ -134,6 +143,8 @@ WELLBEING = (
     "I'm doing well, thanks for asking.",
     "Pretty good, thanks. How about you?",
     "Not bad, just a long day.",
+    "My day is going pretty well, thanks.",
+    "I'm doing good today, how are you?",
 )
 
 # Remarks that reveal the persona's main type.

@@ -22,6 +22,7 @@ COUNSELING_INTENTS: dict[str, tuple[str, ...]] = {
         "When did this start?",
         "How long have you been feeling like this?",
         "Since when has it been this way?",
+        "When did you first notice this?",
     ),
     "cause": (
         "What happened?",

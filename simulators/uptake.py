@@ -161,3 +161,25 @@ def relation(text: str) -> str | None:
     """The relative or friend a personal story is about ("cousin"), or None."""
     m = _RELATION.search(text)
     return m.group(1).lower() if m else None
+
+
+_CONTENT = re.compile(r"[a-z]+")
+_STOP = frozenset(
+    "a an the and or but so to of in on at for with about is are was were be been being am do "
+    "does did have has had you your yours i me my we us our it its this that these those there "
+    "what how when why who which would could should can will just really very any some much "
+    "more most all not no yes if as than then too also from by up out into over".split()
+)
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in _CONTENT.findall(text.lower()) if w not in _STOP and len(w) > 2}
+
+
+def mirrors(options: tuple[str, ...] | list[str], said: str) -> list[int]:
+    """The indices of the ``options`` that share the most content words with ``said`` (all of
+    them when none shares any): people answer in the words they were asked in."""
+    asked = _stems(said)
+    shared = [len(_stems(o) & asked) for o in options]
+    best = max(shared, default=0)
+    return [i for i, n in enumerate(shared) if n == best]

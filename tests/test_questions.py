@@ -43,7 +43,8 @@ def test_questions_get_answers_of_their_kind(seed):
     answers = [a.split("{")[0] for span in T.DURATION_BY_SPAN.values() for a in span]
     assert any(a in duration for a in answers), duration
     support = _reply(seed, ["Thank you for telling me.", "Does anyone close to you know about it?"])
-    assert any(a.split(",")[0] in support for a in T.ANSWERS["support"]), support
+    wordings = [w for a in T.ANSWERS["support"] for w in T.WORDINGS[a]]
+    assert any(w.split(",")[0] in support for w in wordings), support
 
 
 PERSUASION_PARAPHRASES = [  # written apart from the prototypes in simulators/questions.py
