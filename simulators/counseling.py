@@ -522,7 +522,8 @@ class CounselingUser(EmbeddedUser):
             parts.append(self._echo(T.FAREWELL_BACK["neg" if worse else "pos"]))
         if not parts:
             parts.append(self._pick(T.REACTIONS["Others"][mood]))
-        return self._fit(parts, keep=tuple(x for x in parts if x in T.RISK))
+        limit = 5 if "greeting" in social else 4  # a greeting back is short
+        return self._fit(parts, limit, keep=tuple(x for x in parts if x in T.RISK))
 
     def _social(self, social: frozenset[str]) -> list[str]:
         """The reply to a turn of no move: thanks for thanks, small talk in kind (a greeting or

@@ -473,7 +473,7 @@ class PersuasionUser(EmbeddedUser):
             parts.append(self._pick(T.REACTIONS["non-strategy"][mood if s.fillers < 2 else "neg"]))
         # what the persuadee tells (answers, traits, a concern, a pledge) is never cut for length
         keep = tuple(x for x in parts if x not in _SOFT and x not in self._echoes)
-        text = self._fit(parts, keep=keep)
+        text = self._fit(parts, 5 if "greeting" in social else 4, keep=keep)
         filler = self._pick(T.FILLERS)
         first = text.split(" ", 1)[0].strip(",.!?")
         if filler and text[:1].isalpha() and first not in T.NO_FILLER_BEFORE:

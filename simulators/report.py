@@ -39,8 +39,8 @@ h. wording — the expert flow in real held-out P4G sentences (ESConv test suppo
    earns at least 80% of what its templates do.
 i-l. ordinary language (:mod:`.ordinary_language`): kind text is not harm, openers cost nothing,
    small talk is no strategy, the ask matters.
-m-n. conversation (:mod:`.conversation_checks`): what a user says stays true, and sensible
-   hand-written agents beat random.
+m-o. conversation (:mod:`.conversation_checks`): what a user says stays true, sensible
+   hand-written agents beat random, and replies follow what was said.
 """
 
 from __future__ import annotations

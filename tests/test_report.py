@@ -37,6 +37,11 @@ def test_report_checks_pass_on_both_envs():
     # here their sign); Counseling's reassure-and-inform agent does not (see the README)
     assert all(m > 0 for _, m, _ in by_name[("persuasion", "n. sensible agents")].data["rows"])
     assert by_name[("counseling", "n. sensible agents")].data["expert"] > 0, text
+    # replies follow their turn (36 episodes per agent here: 0.720 / 0.719 overall, 0.865 /
+    # 0.834 after a question; 300 in the report); a small margin for other seeds' wording
+    for domain in ("persuasion", "counseling"):
+        relevance = by_name[(domain, "o. relevance")].data
+        assert relevance["overall"] >= 0.68 and relevance["after_question"] >= 0.78, text
 
 
 @pytest.mark.slow
