@@ -14,7 +14,9 @@ Effects and what they rest on:
 - Suggestions before exploration can backfire (Hill 2009; Liu et al. 2021 observe supporters
   explore first): below :data:`PREMATURE_BELOW` understanding, advice raises intensity and
   resistance. Switched off in the shipped parameters (see Calibration). Information before
-  understanding helps little.
+  understanding (below 0.35, about two exploring moves) does not help and costs a little
+  (+0.05 times :data:`SCALE`; a modelling assumption, and the effect that ranks the hand-written
+  reassure-and-inform supporter below random: see the README).
 - What helps depends on the person: the latent need (to be heard, reassured, advised, informed)
   multiplies the matching strategies' effect, and mismatched support helps little or hurts:
   the optimal-matching model of social support (Cutrona & Russell 1990); advice that was not
