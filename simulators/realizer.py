@@ -254,11 +254,16 @@ TOPIC_WORDS: dict[str, str] = {
 _WORD = re.compile(r"[a-z']+")
 
 
-def read_slots(last_user: str | None) -> dict[str, str]:
-    """Pick an emotion word and a topic phrase out of the user's last message (defaults if none)."""
+def read_slots(last_user: str | None, last_agent: str | None = None) -> dict[str, str]:
+    """Pick an emotion word and a topic phrase out of the user's last message (defaults if none);
+    words the agent itself used in ``last_agent`` are skipped: a user who repeats them back
+    ("I'm not sure stressed is the word") says nothing new with them."""
     slots = {"emotion": "upset", "topic": "everything that's going on"}
+    echoed = set(_WORD.findall(last_agent.lower())) if last_agent else set()
     if last_user:
         for w in _WORD.findall(last_user.lower()):
+            if w in echoed:
+                continue
             if w in EMOTION_WORDS and slots["emotion"] == "upset":
                 slots["emotion"] = EMOTION_WORDS[w]
             if w in TOPIC_WORDS and slots["topic"] == "everything that's going on":
@@ -285,7 +290,7 @@ def realize(
     options = TEMPLATES[domain][strategy]
     if strategy == dom.fallback and (opening or not last_user):
         options = GREETINGS[domain]
-    slots = read_slots(last_user)
+    slots = read_slots(last_user, history[-1] if history else None)
     texts = [t.format(**slots) if "{" in t else t for t in options]
     said = set(history)
     fresh = [t for t in texts if t not in said] or texts

@@ -107,10 +107,12 @@ def test_train_cli_dpo_on_hindsight_pairs(tmp_path):
     tiny_model(tok).save_pretrained(tmp_path / "base")
     tok.save_pretrained(tmp_path / "base")
     data, regen = tmp_path / "d.jsonl", tmp_path / "r.jsonl"
-    generate("Persuasion-v0", "human-like", 30, data, progress=False)
+    generate("Persuasion-v0", "random", 30, data, progress=False)
     cli = [sys.executable, "-m", "dialogue_gym.cli"]
-    # --select all: round 2 rewrites round 1's regenerations whatever their reward. The
-    # privileged components: on 30 episodes the learned critic rightly proposes nothing.
+    # --select all rewrites every episode in round 1; round 2 rewrites round 1's unsuccessful
+    # regenerations (random episodes: 2 of 30 rewrites still raise nothing; of human-like ones
+    # none, so round 2 would have no source). The privileged components: on 30 episodes the
+    # learned critic rightly proposes nothing.
     hs = subprocess.run([*cli, "hindsight", "--in", str(data), "--out", str(regen),
                          "--rounds", "2", "--select", "all", "--controller", "transcript",
                          "--forward", "privileged-dynamics", "--reward", "privileged-dynamics"],
