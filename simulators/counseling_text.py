@@ -234,7 +234,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "It's been about {weeks} weeks now.",
         "Maybe {weeks} weeks? It feels longer.",
         "It started around {weeks} weeks ago.",
-        "I've been feeling this way for about {weeks} weeks.",
+        "It's been this way for about {weeks} weeks.",
         "I first noticed things getting hard about {weeks} weeks ago.",
     ),
     "support": (
@@ -246,7 +246,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "Honestly, {emotion}, most of the time.",
         "Not great. I feel {emotion}, if I'm honest.",
         "I feel {emotion}, and tired of feeling this way.",
-        "I'm holding up, barely. I feel {emotion}.",
+        "I'm getting by, but I feel {emotion}.",
         "Right now? Honestly, I feel {emotion} today.",
     ),
     "tried": (
@@ -307,18 +307,18 @@ DURATION_BY_SPAN: dict[str, tuple[str, ...]] = {
     "days": (
         "It only started last week, but it hit me hard.",
         "Just since last week, really.",
-        "I've been feeling this way since last week.",
+        "It's been this way since last week.",
     ),
     "weeks": ANSWERS["duration"],
     "months": (
         "A few months now, maybe more.",
         "It's been going on for months, honestly.",
-        "I've been feeling this way for a few months now.",
+        "It's been this way for a few months now.",
     ),
     "years": (
         "On and off for years now.",
         "It's been going on for years, honestly.",
-        "I've been feeling this way on and off for years.",
+        "It's been this way on and off for years.",
     ),
 }
 """The answer to "how long?", by the span of time the seeker's details (or opening) put it at."""
@@ -415,11 +415,11 @@ TOPIC_REACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "neg": ("Sleep isn't that easy for me right now.",),
     },
     "talk": {
-        "pos": ("Maybe talking to someone I trust would help.",),
-        "neg": ("I don't really know who I could talk to about it.",),
+        "pos": ("Talking to someone I trust, maybe.",),
+        "neg": ("Talking to people about it is hard for me.",),
     },
     "professional": {
-        "pos": ("Maybe I should look into a counselor or a support group.",),
+        "pos": ("Maybe, I'll think about a counselor.",),
         "neg": ("I'm not sure I'm ready to see a professional.",),
     },
     "breathing": {
@@ -435,7 +435,7 @@ TOPIC_REACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "neg": ("Nothing feels enjoyable right now.",),
     },
     "common": {
-        "pos": ("It helps to know other people go through this too.",),
+        "pos": ("Huh, so lots of people feel like this.",),
         "neg": ("Other people's stories don't make mine easier.",),
     },
     "strength": {
@@ -443,15 +443,15 @@ TOPIC_REACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "neg": ("I don't feel very strong right now.",),
     },
     "through": {
-        "pos": ("I hope I can get through this.", "I hope it really does get better."),
-        "neg": ("I'm not sure I'll get through this.", "It doesn't feel like it'll get better."),
+        "pos": ("I hope I can get through this.", "I'd like to believe that."),
+        "neg": ("I'm not sure I'll get through this.", "It's hard to see that right now."),
     },
     "valid": {
         "pos": ("It helps to hear that my feelings make sense.",),
         "neg": ("I don't know if it makes sense to feel this way.",),
     },
     "same_here": {
-        "pos": ("You went through something like this too?",),
+        "pos": ("That happened to you too?",),
         "neg": ("Your situation sounds different from mine.",),
     },
 }
@@ -464,7 +464,7 @@ FEELING_BACK = {
 """A reaction to a reflection that names a feeling (``{word}``)."""
 GREET_BACK = ("Hi.", "Hello.", "Hey.")
 THANKS_BACK = ("Of course.", "Thank you for listening.", "Sure.")
-OFFER_BACK = ("Thank you, I really need someone to talk to.", "Thanks for being here.")
+OFFER_BACK = ("Thanks, that's kind of you.", "Thanks for being here.")
 """The answer to an offer of an ear ("I'm here to listen.")."""
 FAREWELL_BACK = {
     "pos": ("Bye, and thank you for listening.", "Take care, bye."),

@@ -109,3 +109,19 @@ def test_relevance_measure_reads_related_and_unrelated_replies():
     shuffled = np.roll(answers, 1)
     pairs = [(i, 0, t, a) for i, (t, a) in enumerate(zip(turns, shuffled, strict=True))]
     assert relevance(pairs, "persuasion").overall < 0.45  # the right replies beat them
+
+
+def test_echoes_voice_no_need():
+    """What a seeker says to take up a turn must not read as a need (only their need cues do):
+    agents that read needs, the model-based reference among them, would be misled."""
+    from dialogue_gym.simulators.seeker_needs import voiced_needs
+
+    slots = {"word": "sad", "Word": "Sad", "detail": "x", "weeks": "5", "emotion": "sad"}
+    texts = [*C.OFFER_BACK, *C.THANKS_BACK, *C.GREET_BACK, *C.CAUSE_FRAMES, *C.ANSWERS["feeling"]]
+    texts += [x for v in C.FAREWELL_BACK.values() for x in v]
+    texts += [x for v in C.SMALL_TALK_BACK.values() for x in v]
+    texts += [x for t in C.TOPIC_REACTIONS.values() for m in t.values() for x in m]
+    texts += [x for v in C.FEELING_BACK.values() for x in v]
+    texts += [x for v in (*C.WORDINGS.values(), *C.DURATION_BY_SPAN.values()) for x in v]
+    voicing = [t for t in texts if voiced_needs(t.format(**slots))]
+    assert not voicing, voicing
