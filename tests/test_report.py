@@ -23,10 +23,9 @@ def test_report_checks_pass_on_both_envs():
     assert by_name[("counseling", "c. need cues")].passed is None, text
     assert by_name[("persuasion", "b. adaptivity")].passed, text
     # Counseling: adaptation is required and reacting to the seeker pays (significant at the
-    # report's 300 seeds, +0.187 [0.053, 0.320]; here, at 60, only its sign is asserted). The
-    # report's bar (a script at most 0.7 of the way from random to the oracle) is missed since
-    # the seekers' replies take up the turn (0.71 at the report's size, 0.72 here; 0.65 before):
-    # this guards against a script that catches up with the oracle
+    # report's 300 seeds, +0.253 [0.124, 0.382]; here, at 60, only its sign is asserted). A
+    # script goes 0.69 of the way from random to the oracle at the report's size (bar 0.7), 0.72
+    # at this reduced search budget: this guards against a script that catches up with it
     assert by_name[("counseling", "b. adaptivity")].data["share"] <= 0.75, text
     assert by_name[("counseling", "b. reactive")].data["difference"][0] > 0, text
     assert by_name[("persuasion", "a. trait signs")].passed, text
