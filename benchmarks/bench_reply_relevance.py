@@ -1,4 +1,4 @@
-"""Do the simulated users' replies follow from what the agent said? (issues 14 and 28)
+"""Do the simulated users' replies follow from what the agent said?
 
 Scores every (agent turn, reply) pair with :mod:`dialogue_gym.simulators.relevance` (the original
 all-MiniLM-L6-v2; a reply *follows* when it is closer to its own turn than a same-position reply

@@ -35,7 +35,7 @@ ALPHA = 0.05
 RELEVANCE_EPISODES = 300
 RELEVANCE_MIN = 0.70
 RELEVANCE_QUESTION_MIN = 0.80
-"""Issue 28's targets; real test dialogues score 0.727 (0.737 after a question) in P4G and
+"""The targets; real test dialogues score 0.727 (0.737 after a question) in P4G and
 0.796 in ESConv (``benchmarks/bench_reply_relevance.py --real``)."""
 RELEVANCE_SEEDS = 660_000
 

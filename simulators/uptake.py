@@ -1,6 +1,6 @@
 """What an agent's turn does besides its strategies, read so the user's reply can take it up.
 
-A reply *takes up* a turn (issue 28, point 1) when it answers what was said: a greeting gets a
+A reply *takes up* a turn when it answers what was said: a greeting gets a
 greeting, thanks get "you're welcome", a goodbye gets a goodbye, small talk gets small talk on
 the same subject, and a reaction to a point names what the point was about (hungry children,
 clean water, a walk after work). Two readings serve the wording:

@@ -1,5 +1,5 @@
-"""Replies that answer the turn (issue 28, point 1): the readings of :mod:`uptake`, the issue's
-own examples played on the envs, and the relevance measure itself."""
+"""Replies that answer the turn: the readings of :mod:`uptake`, the examples a new user
+reported played on the envs, and the relevance measure itself."""
 
 from __future__ import annotations
 
