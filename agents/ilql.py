@@ -205,7 +205,7 @@ def encode_dialogue(
 
 def dialogue_records(episodes: Sequence[Episode]) -> list[dict[str, Any]]:
     """Chat-model views and per-utterance rewards of the usable episodes (ok, with a reward)."""
-    from ..evaluation import env_domain
+    from ..domains import env_domain
     from .prompting import chat_messages
 
     out = []

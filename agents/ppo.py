@@ -55,7 +55,7 @@ def train_ppo(env_id: str, args: PPOArgs | None = None, n_hash: int = 256, last_
     from stable_baselines3 import PPO
     from stable_baselines3.common.monitor import Monitor
 
-    from ..evaluation import env_domain
+    from ..domains import env_domain
     from ..wrappers import make_vector_env
 
     args = args or PPOArgs()

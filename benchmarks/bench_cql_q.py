@@ -24,7 +24,7 @@ import numpy as np
 import dialogue_gym
 from dialogue_gym.agents.cql import CQLArgs, logged_q_vs_returns, train_cql
 from dialogue_gym.agents.offline_data import OfflineData
-from dialogue_gym.evaluation import env_domain
+from dialogue_gym.domains import env_domain
 from dialogue_gym.generate import generate
 from dialogue_gym.jsonl import read_episodes
 

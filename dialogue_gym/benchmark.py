@@ -36,14 +36,15 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .domains import domain_of, env_domain, env_ids
 from .episode import ORACLE_REWARD
-from .evaluation import env_domain, evaluate
+from .evaluation import evaluate
 from .executor import LOCAL, Backend, map_ordered, worker_session
 from .files import atomic_write_text
 from .stats import TwoLevelBootstrap, holm
@@ -66,7 +67,8 @@ PIPELINES = ("learned", "privileged", "true-env")
 class BenchmarkConfig:
     """Sizes and protocol of one benchmark run (``quick()`` for the short version)."""
 
-    envs: tuple[str, ...] = ("Persuasion-v0", "Counseling-v0")
+    envs: tuple[str, ...] = field(default_factory=env_ids)
+    """The env ids to benchmark (default: every registered one)."""
     dataset_episodes: int = 1500
     """Behaviour episodes per env and training seed (the offline methods' environment budget)."""
     eval_episodes: int = 200
@@ -129,10 +131,10 @@ class BenchmarkConfig:
             raise ValueError(f"added agents must differ, got {list(self.added_agents)}")
 
     @classmethod
-    def quick(cls, envs: tuple[str, ...] = ("Persuasion-v0", "Counseling-v0")) -> BenchmarkConfig:
+    def quick(cls, envs: tuple[str, ...] | None = None) -> BenchmarkConfig:
         """Small sizes: a few minutes on 2 cores."""
         return cls(
-            envs=envs,
+            envs=envs or env_ids(),
             dataset_episodes=400,
             eval_episodes=60,
             train_seeds=3,
@@ -727,12 +729,6 @@ def _test_rows(tests: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-RETURN_UNITS = {
-    "Persuasion-v0": "$ donated (0-2)",
-    "Counseling-v0": "intensity drop (points, 1-5 scale)",
-}
-
-
 def bar_chart(results: list[dict], path: Path) -> None:
     """Mean return per method with 95% CI error bars, one panel per env."""
     import matplotlib
@@ -763,7 +759,7 @@ def bar_chart(results: list[dict], path: Path) -> None:
         ax.bar(range(len(names)), means, yerr=err, color=colors, capsize=3)
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels(names, rotation=60, ha="right", fontsize=8)
-        ax.set_ylabel(f"mean return: {RETURN_UNITS.get(r['env_id'], 'reward')}")
+        ax.set_ylabel(f"mean return: {domain_of(r['env_id']).units}")
         ax.set_title(r["env_id"])
     legend = [
         Patch(color="#bbbbbb", label="reference agents (not trained)"),

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ENV_CHOICES = ("Persuasion-v0", "Counseling-v0")
+from .domains import env_ids
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -30,7 +30,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\n-> donation ${result.reward:.2f} ({result.end_reason})\n")
     results = [
         evaluate(name, env_id, args.episodes, args.seed)
-        for env_id in ENV_CHOICES
+        for env_id in env_ids()
         for name in ("random", "scripted", "oracle")
     ]
     print(format_table(results))
@@ -40,7 +40,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate one agent on one env; print the table, optionally save JSON."""
     from .agents.registry import is_privileged
-    from .evaluation import env_domain, evaluate, format_table
+    from .domains import env_domain
+    from .evaluation import evaluate, format_table
 
     env_kwargs: dict = {"max_turns": args.max_turns}
     if args.simulator != "embedded":
@@ -235,7 +236,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     """Run the benchmark and print its Markdown table."""
     from .benchmark import BenchmarkConfig, run_benchmark
 
-    envs = tuple(args.env) if args.env else ("Persuasion-v0", "Counseling-v0")
+    envs = tuple(args.env) if args.env else env_ids()
     cfg = BenchmarkConfig.quick(envs) if args.quick else BenchmarkConfig(envs=envs)
     if args.dataset_episodes:
         cfg.dataset_episodes = args.dataset_episodes
@@ -282,7 +283,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .agents.iql import IQLArgs, train_iql
     from .agents.learned import save_checkpoint
     from .agents.offline_data import OfflineData, concat
-    from .evaluation import env_domain
+    from .domains import env_domain
 
     if not args.data:
         raise ValueError(f"--algo {args.algo} learns offline: give --data FILE.jsonl")
@@ -421,12 +422,11 @@ def cmd_sim_report(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Print the registered environments, agents and simulators."""
-    from . import ENV_IDS
     from .agents.registry import agent_entries
     from .simulators import SIMULATORS
 
     print("environments:")
-    for env_id in ENV_IDS:
+    for env_id in env_ids():
         print(f"  {env_id}")
     print("agents:")
     for e in agent_entries():
@@ -479,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     e = sub.add_parser("evaluate", help="evaluate an agent on an environment")
-    e.add_argument("--env", required=True, choices=ENV_CHOICES)
+    e.add_argument("--env", required=True, choices=env_ids())
     e.add_argument("--agent", required=True, help="registered agent, e.g. scripted:noise=0.2")
     e.add_argument("--episodes", type=int, default=100)
     e.add_argument("--seed", type=int, default=0, help="first episode seed")
@@ -501,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
 
     pl = sub.add_parser("play", help="talk with an agent or with the simulated user")
-    pl.add_argument("--env", required=True, choices=ENV_CHOICES)
+    pl.add_argument("--env", required=True, choices=env_ids())
     pl.add_argument(
         "--as", dest="as_", required=True, choices=("user", "agent"),
         help="user: you are the persuadee/help-seeker; agent: you talk to the simulator",
@@ -515,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.set_defaults(func=cmd_play)
 
     g = sub.add_parser("generate", help="generate a simulated dataset (resumable JSONL)")
-    g.add_argument("--env", required=True, choices=ENV_CHOICES)
+    g.add_argument("--env", required=True, choices=env_ids())
     g.add_argument("--agent", required=True, help="registered agent spec, e.g. human-like")
     g.add_argument("--episodes", type=int, required=True)
     g.add_argument("--out", type=Path, required=True, help="the JSONL file (appended to)")
@@ -577,7 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.set_defaults(func=cmd_hindsight)
 
     b = sub.add_parser("benchmark", help="BC, filtered BC, offline RL +/- hindsight, PPO")
-    b.add_argument("--env", action="append", choices=ENV_CHOICES, help="repeatable; default both")
+    b.add_argument("--env", action="append", choices=env_ids(), help="repeatable; default both")
     b.add_argument("--quick", action="store_true", help="small sizes (about 8 minutes on 2 cores)")
     b.add_argument("--dataset-episodes", type=int, default=None)
     b.add_argument("--eval-episodes", type=int, default=None)
@@ -619,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", type=Path, action="append", help="episodes (repeatable)")
     t.add_argument("--regenerated", type=Path, default=None,
                    help="hindsight episodes: more data; dpo: the pairs' source")  # fmt: skip
-    t.add_argument("--env", choices=ENV_CHOICES, help="for ppo")
+    t.add_argument("--env", choices=env_ids(), help="for ppo")
     t.add_argument("--out", type=Path, required=True, help="checkpoint folder")
     t.add_argument("--steps", type=int, default=None)
     t.add_argument("--seed", type=int, default=0)
@@ -674,7 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .study.cli import add_parser as add_study_parser
 
-    add_study_parser(sub, ENV_CHOICES)
+    add_study_parser(sub, env_ids())
 
     ls = sub.add_parser("list", help="environments, agents and simulators")
     ls.set_defaults(func=cmd_list)

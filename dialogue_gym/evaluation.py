@@ -38,30 +38,16 @@ import gymnasium as gym
 import numpy as np
 
 from .agents.base import Agent
+from .domains import domain_named, env_domain
 from .executor import LOCAL, Backend, check_ray_concurrency, map_ordered, worker_session
 from .files import atomic_write_text
 from .rollout import play_episode
 from .stats import mean_ci, normalized_score, proportion_ci
 
-DOMAIN_OF = {"Persuasion-v0": "persuasion", "Counseling-v0": "counseling"}
-
-
-def env_domain(env_id: str) -> str:
-    """The domain of a registered env id (accepts the ``dialogue_gym:`` prefix)."""
-    key = env_id.split(":")[-1]
-    if key not in DOMAIN_OF:
-        raise ValueError(f"unknown env {env_id!r}; allowed: {', '.join(DOMAIN_OF)}")
-    return DOMAIN_OF[key]
-
 
 def is_success(domain: str, reward: float, info: dict[str, Any]) -> bool:
-    """The domain's success criterion (see the module docstring)."""
-    if info.get("end_reason") == "harmed":
-        return False
-    if domain == "persuasion":
-        return reward > 0
-    final = info.get("final_intensity")
-    return reward >= 2 or (final is not None and final <= 2)
+    """The success rule of the domain named ``domain`` (see the module docstring)."""
+    return domain_named(domain).is_success(reward, info)
 
 
 @dataclass

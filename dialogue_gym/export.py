@@ -30,7 +30,7 @@ from .episode import Episode
 
 
 def _domain(e: Episode) -> str:
-    from .evaluation import env_domain
+    from .domains import env_domain
 
     return env_domain(e.env_id)
 

@@ -25,8 +25,9 @@ from typing import Any
 
 import gymnasium as gym
 
+from .domains import env_domain
 from .episode import Episode, Turn
-from .evaluation import env_domain, waits_on_network
+from .evaluation import waits_on_network
 from .executor import LOCAL, Backend, check_ray_concurrency, map_ordered
 from .jsonl import EpisodeWriter, read_episodes
 from .llm.base import BackendError

@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .domains import domain_named
 from .episode import Episode, Turn
 
 P4G_ASK = {"proposition-of-donation", "ask-donation-amount", "ask-donate-more", "confirm-donation"}
@@ -50,7 +51,7 @@ def load_p4g_json(path: str | Path) -> list[Episode]:
         episodes.append(
             Episode(
                 id=f"p4g:{path.stem}:{source_id}",
-                env_id="Persuasion-v0",
+                env_id=domain_named("persuasion").env_id,
                 turns=turns,
                 reward=min(max(raw, 0.0), 2.0),
                 outcome={"donation": min(max(raw, 0.0), 2.0), "raw_reward": raw},
@@ -100,7 +101,7 @@ def load_p4g_corpus(folder: str | Path) -> list[Episode]:
         episodes.append(
             Episode(
                 id=f"p4g:{b2}",
-                env_id="Persuasion-v0",
+                env_id=domain_named("persuasion").env_id,
                 turns=turns,
                 reward=reward,
                 outcome={"donation": reward, "raw_reward": raw, "annotated": b2 in labels},
@@ -128,7 +129,7 @@ def _esconv_episode(d: dict[str, Any], source: str, index: int) -> Episode:
     reward = float(initial_i - final_i) if initial_i is not None and final_i is not None else None
     return Episode(
         id=f"esconv:{source}:{index}",
-        env_id="Counseling-v0",
+        env_id=domain_named("counseling").env_id,
         turns=turns,
         reward=reward,
         outcome={

@@ -15,11 +15,9 @@ from typing import Any
 
 import gymnasium as gym
 
-from .envs import CounselingEnv, PersuasionEnv
-from .evaluation import env_domain
+from .domains import domain_named, env_domain
 from .files import atomic_write_text
 
-ROLES = {"persuasion": PersuasionEnv, "counseling": CounselingEnv}
 END_COMMANDS = ("/end", "/quit", "/bye")
 
 
@@ -33,9 +31,9 @@ def agent_view(
     """What an agent sees of a conversation with a person: the observation text and ``info``,
     as the env gives them (``"Speaker: text"`` lines; chat-format messages; no privileged
     information)."""
-    env_cls = ROLES[domain]
+    facts = domain_named(domain)
     lines = [
-        f"{env_cls.agent_role if m['role'] == 'assistant' else env_cls.user_role}: {m['content']}"
+        f"{facts.agent_role if m['role'] == 'assistant' else facts.user_role}: {m['content']}"
         for m in messages
     ]
     info = {"domain": domain, "turn": turn, "max_turns": max_turns,
@@ -71,7 +69,7 @@ def play_as_agent(
     agent = HumanAgent(domain, input_fn=input_fn)
     record: dict[str, Any] = {"env": env_id, "as": "agent", "seed": seed, "status": "running"}
     obs, info = env.reset(seed=seed)
-    print(f"{env_id}: you are the {ROLES[domain].agent_role}. Type /end to stop.")
+    print(f"{env_id}: you are the {domain_named(domain).agent_role}. Type /end to stop.")
     try:
         done = False
         while not done:
@@ -115,13 +113,13 @@ def play_as_user(
         raise ValueError(f"agent {agent_spec!r} reads a simulated persona; a person has none")
     agent = make_agent(agent_spec, domain)
     agent.reset(seed=seed)
-    env_cls = ROLES[domain]
+    facts = domain_named(domain)
     messages: list[dict[str, str]] = []
     record: dict[str, Any] = {
         "env": env_id, "as": "user", "agent": agent.config(), "seed": seed,
         "status": "running", "messages": messages,
     }  # fmt: skip
-    you = env_cls.user_role
+    you = facts.user_role
     print(f"{env_id}: you are the {you}, talking with the '{agent.name}' agent. /end to stop.")
     try:
         if domain == "counseling":
@@ -133,7 +131,7 @@ def play_as_user(
         for turn in range(max_turns):
             text = agent.act(*agent_view(domain, messages, turn, max_turns))
             messages.append({"role": "assistant", "content": text})
-            print(f"{env_cls.agent_role}> {text}")
+            print(f"{facts.agent_role}> {text}")
             reply = input_fn(f"you ({you})> ")
             if reply.strip() in END_COMMANDS:
                 break

@@ -31,7 +31,8 @@ from dialogue_gym.agents.ilql import ILQLArgs, dialogue_records, save_ilql, trai
 from dialogue_gym.agents.lm_loading import LMOptions, load_lm, save_lm
 from dialogue_gym.agents.registry import make_agent
 from dialogue_gym.agents.sft import SFTArgs, train_sft
-from dialogue_gym.evaluation import compare, env_domain, format_table
+from dialogue_gym.domains import env_domain
+from dialogue_gym.evaluation import compare, format_table
 from dialogue_gym.export import sft_records
 from dialogue_gym.files import atomic_write_text
 from dialogue_gym.generate import generate

@@ -14,20 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domains import domain_of, env_key
 from ..episode import Episode, Turn
-from ..evaluation import DOMAIN_OF
-
-REWARD_RANGE = {"Persuasion-v0": (0.0, 2.0), "Counseling-v0": (-4.0, 4.0)}
-DOMAIN = DOMAIN_OF
-"""Domain of each env id (the one mapping, from :mod:`dialogue_gym.evaluation`)."""
-
-
-def env_key(env_id: str) -> str:
-    """``dialogue_gym:Persuasion-v0`` -> ``Persuasion-v0`` (``ValueError`` if unknown)."""
-    key = env_id.split(":")[-1]
-    if key not in REWARD_RANGE:
-        raise ValueError(f"unknown env {env_id!r}; allowed: {', '.join(REWARD_RANGE)}")
-    return key
 
 
 def single_env(episodes: Sequence[Episode], what: str) -> str:
@@ -41,8 +29,7 @@ def single_env(episodes: Sequence[Episode], what: str) -> str:
 
 def clip_reward(env_id: str, value: float) -> float:
     """``value`` clipped to the task's reward range."""
-    low, high = REWARD_RANGE[env_key(env_id)]
-    return float(min(high, max(low, value)))
+    return domain_of(env_id).clip(value)
 
 
 @dataclass

@@ -8,11 +8,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..domains import env_domain, env_key
 from ..episode import Episode
 from ..executor import LOCAL, Backend, map_ordered, worker_session
 from ..files import atomic_write_text
 from ..jsonl import EpisodeWriter, ReadReport, read_dataset, read_episodes
-from .base import DOMAIN, ForwardModel, HindsightController, RewardModel, env_key
+from .base import ForwardModel, HindsightController, RewardModel
 from .features import CachedEncoder
 from .regenerate import is_unsuccessful, iter_regenerate, preference_pairs, regenerated_id
 
@@ -163,7 +164,7 @@ def run(
     if len(envs) != 1:
         raise ValueError(f"{inp} mixes environments {sorted(envs)}; regenerate one at a time")
     env = envs.pop()
-    domain = DOMAIN[env]
+    domain = env_domain(env)
     data = sources if fit_on is None else read_dataset(fit_on)
     if fit_on is not None and {env_key(e.env_id) for e in data} != {env}:
         raise ValueError(f"--fit-on {fit_on} must hold {env} episodes only, like {inp}")

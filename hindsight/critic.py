@@ -27,10 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from ..domains import env_domain, env_key
 from ..episode import Episode, Turn
 from ..simulators.classifier import get_classifier
 from ..simulators.realizer import realize
-from .base import DOMAIN, HindsightController, Proposal, env_key, single_env
+from .base import HindsightController, Proposal, single_env
 from .embedded import stable_seed
 from .features import CachedEncoder, as_encoder, unit_rows
 
@@ -56,7 +57,7 @@ class CriticController(HindsightController):
 
         usable = [e for e in episodes if e.status == "ok" and e.reward is not None and e.turns]
         self.env_id = single_env(usable, "a critic controller is fitted on")
-        self.domain = DOMAIN[self.env_id]
+        self.domain = env_domain(self.env_id)
         self.encoder = as_encoder(encoder)
         self.min_gain = min_gain
         self.min_local = min_local

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..agents.scripted import HUMAN_LIKE_NOISE, ScriptedAgent
+from ..domains import env_domain
 from ..episode import Episode, Turn
 from ..simulators import cues
 from ..simulators.classifier import get_classifier
@@ -37,14 +38,12 @@ from ..simulators.counseling import CounselingDynamics, CounselingUser
 from ..simulators.persuasion import PersuasionDynamics, PersuasionUser
 from ..simulators.realizer import realize
 from .base import (
-    DOMAIN,
     Continuation,
     ForwardModel,
     HindsightController,
     Proposal,
     RewardModel,
     clip_reward,
-    env_key,
 )
 from .inference import infer_counseling_persona, infer_persuasion_persona
 
@@ -95,7 +94,7 @@ class TranscriptController(HindsightController):
 
     def propose(self, episode: Episode, k: int = 1) -> list[Proposal]:
         """Up to ``k`` proposals on distinct agent turns, best first."""
-        domain = DOMAIN[env_key(episode.env_id)]
+        domain = env_domain(episode.env_id)
         turns = episode.turns
         agent_idx = [i for i, t in enumerate(turns) if t.role == "assistant"]
         if not agent_idx:
@@ -212,7 +211,7 @@ def _imagined_user(
     episode: Episode, turns: list[Turn], rng: np.random.Generator, initial: InitialIntensity
 ):
     """An embedded simulated user with a persona inferred from ``turns``."""
-    domain = DOMAIN[env_key(episode.env_id)]
+    domain = env_domain(episode.env_id)
     if domain == "persuasion":
         persona = infer_persuasion_persona(turns, rng)
         user: Any = PersuasionUser()
@@ -248,7 +247,7 @@ class PrivilegedDynamicsForwardModel(ForwardModel):
 
     def continue_dialogue(self, episode: Episode, prefix: list[Turn], seed: int) -> Continuation:
         """Imagine the rest of the dialogue after ``prefix``."""
-        domain = DOMAIN[env_key(episode.env_id)]
+        domain = env_domain(episode.env_id)
         rng = np.random.default_rng(seed)
         user, persona = _imagined_user(episode, prefix, rng, self.initial)
         max_turns = self.max_turns or int(episode.env_kwargs.get("max_turns", 10))

@@ -27,10 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from ..domains import env_domain, env_key
 from ..episode import REAL_REWARD, Episode, Turn
 from ..evaluation import is_success
 from ..files import atomic_dir
-from .base import DOMAIN, RewardModel, clip_reward, env_key, single_env
+from .base import RewardModel, clip_reward, single_env
 from .features import CachedEncoder, dialogue_features, opening_features
 
 FORMAT = "dialogue-gym learned reward model v1"
@@ -103,7 +104,7 @@ class LearnedRewardModel(RewardModel):
         meta: dict[str, Any] | None = None,
     ) -> None:
         self.env_id = env_key(env_id)
-        self.domain = DOMAIN[self.env_id]
+        self.domain = env_domain(self.env_id)
         self.encoder_spec = encoder
         self.encoder = CachedEncoder(encoder)
         self.heads = heads

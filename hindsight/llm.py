@@ -16,20 +16,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domains import env_domain
 from ..episode import Episode, Turn
 from ..llm.base import ChatBackend, SamplingParams
 from ..llm.judge import LLMJudge
 from ..llm.parsing import ask_json
 from ..llm.spec import make_backend
 from .base import (
-    DOMAIN,
     Continuation,
     ForwardModel,
     HindsightController,
     Proposal,
     RewardModel,
     clip_reward,
-    env_key,
 )
 
 ROLE_NAMES = {"persuasion": ("Persuader", "Persuadee"), "counseling": ("Supporter", "Seeker")}
@@ -79,7 +78,7 @@ class LLMController(HindsightController):
 
     def propose(self, episode: Episode, k: int = 1) -> list[Proposal]:
         """One proposal per request; ``k`` requests with different seeds, distinct turns kept."""
-        domain = DOMAIN[env_key(episode.env_id)]
+        domain = env_domain(episode.env_id)
         text, agent_idx = _transcript(domain, episode.turns)
         outcome = "donation" if domain == "persuasion" else "intensity reduction"
         prompt = (
@@ -132,7 +131,7 @@ class LLMForwardModel(ForwardModel):
 
     def continue_dialogue(self, episode: Episode, prefix: list[Turn], seed: int) -> Continuation:
         """The imagined continuation (at most ``max_turns`` agent turns in all)."""
-        domain = DOMAIN[env_key(episode.env_id)]
+        domain = env_domain(episode.env_id)
         text, agent_idx = _transcript(domain, prefix)
         left = max(0, self.max_turns - len(agent_idx))
         prompt = (

@@ -13,8 +13,9 @@ import gymnasium as gym
 import numpy as np
 
 from ..agents.scripted import HUMAN_LIKE_NOISE, ScriptedAgent
+from ..domains import env_domain, env_key
 from ..episode import Episode, Turn
-from .base import DOMAIN, Continuation, ForwardModel, RewardModel, clip_reward, env_key
+from .base import Continuation, ForwardModel, RewardModel, clip_reward
 
 
 def _env(episode: Episode) -> gym.Env:
@@ -70,7 +71,7 @@ class TrueEnvForwardModel(_CountsEpisodes, ForwardModel):
             if done:
                 break
         new = [Turn("user", info["messages"][-1]["content"])]
-        policy = ScriptedAgent(DOMAIN[env_key(episode.env_id)], noise=self.policy_noise)
+        policy = ScriptedAgent(env_domain(episode.env_id), noise=self.policy_noise)
         policy.reset(seed=int(np.random.default_rng(seed).integers(2**31)))
         policy.turn = len(agent_texts)
         while not done:

@@ -18,12 +18,13 @@ import copy
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from ..domains import env_domain
 from ..episode import ORACLE_REWARD, Episode, Turn
 from ..evaluation import is_success
 from ..llm.base import BackendError
 from ..llm.parsing import ParseFailure
 from ..simulators.classifier import get_classifier
-from .base import DOMAIN, ForwardModel, HindsightController, RewardModel, env_key
+from .base import ForwardModel, HindsightController, RewardModel
 from .embedded import stable_seed
 
 SELECTIONS = ("unsuccessful", "all")
@@ -36,7 +37,7 @@ def is_unsuccessful(episode: Episode) -> bool:
         return False
     if "imagined_success" in (episode.outcome or {}):
         return not episode.outcome["imagined_success"]
-    domain = DOMAIN[env_key(episode.env_id)]
+    domain = env_domain(episode.env_id)
     return not is_success(domain, float(episode.reward), episode.outcome or {})
 
 
@@ -57,7 +58,7 @@ def regenerate_one(
     proposals = controller.propose(episode, per_episode)
     if not proposals:
         return []
-    classifier = get_classifier(DOMAIN[env_key(episode.env_id)])
+    classifier = get_classifier(env_domain(episode.env_id))
     if reward_model.oracle and episode.reward is not None:
         source_score = float(episode.reward)  # the true env's outcome is the recorded one
     else:
@@ -202,7 +203,7 @@ def preference_pairs(
         i = prov["rewritten_turn"]
         pairs.append(
             {
-                "prompt": chat_messages(DOMAIN[env_key(e.env_id)], src.messages[:i]),
+                "prompt": chat_messages(env_domain(e.env_id), src.messages[:i]),
                 "chosen": [{"role": "assistant", "content": e.turns[i].text}],
                 "rejected": [{"role": "assistant", "content": src.turns[i].text}],
                 "source_id": src.id,

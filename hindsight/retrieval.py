@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from ..domains import env_key
 from ..episode import Episode, Turn
-from .base import Continuation, ForwardModel, env_key, single_env
+from .base import Continuation, ForwardModel, single_env
 from .features import CachedEncoder, as_encoder, unit_rows
 
 POSITION_PENALTY = 0.01

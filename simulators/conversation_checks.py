@@ -19,6 +19,7 @@ import gymnasium as gym
 from scipy import stats
 
 from ..agents.registry import make_agent
+from ..domains import domain_named
 from ..rollout import play_episodes
 from ..stats import holm
 from .check import Check, rewards
@@ -26,7 +27,6 @@ from .consistency import contradictions
 from .relevance import pairs_of, relevance
 from .sensible_agents import SENSIBLE_AGENTS
 
-ENVS = {"persuasion": "Persuasion-v0", "counseling": "Counseling-v0"}
 CONSISTENCY_AGENTS = ("random", "scripted", "human-like")
 CONSISTENCY_EPISODES = 1000
 SENSIBLE_SEEDS = range(640_000, 640_300)
@@ -42,7 +42,7 @@ RELEVANCE_SEEDS = 660_000
 
 def consistency(domain: str, episodes: int = CONSISTENCY_EPISODES) -> Check:
     """Check m for ``domain``."""
-    env = gym.make(ENVS[domain])
+    env = gym.make(domain_named(domain).env_id)
     counts, examples = {}, []
     for agent in CONSISTENCY_AGENTS:
         found = 0
@@ -64,7 +64,7 @@ def consistency(domain: str, episodes: int = CONSISTENCY_EPISODES) -> Check:
 
 def sensible_agents(domain: str, seeds: range = SENSIBLE_SEEDS) -> Check:
     """Check n for ``domain``."""
-    env = gym.make(ENVS[domain])
+    env = gym.make(domain_named(domain).env_id)
     random = rewards(play_episodes(env, make_agent("random", domain), seeds))
     scripted = rewards(play_episodes(env, make_agent("scripted", domain), seeds))
     rows = []
@@ -90,7 +90,7 @@ def sensible_agents(domain: str, seeds: range = SENSIBLE_SEEDS) -> Check:
 
 def reply_relevance(domain: str, episodes: int = RELEVANCE_EPISODES) -> Check:
     """Check o for ``domain``."""
-    env = gym.make(ENVS[domain])
+    env = gym.make(domain_named(domain).env_id)
     seeds = range(RELEVANCE_SEEDS, RELEVANCE_SEEDS + episodes)
     pooled: list = []
     for agent in CONSISTENCY_AGENTS:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..domains import domain_named
 from ..llm.base import ChatBackend, SamplingParams
 from ..llm.constrained import number_schema
 from ..llm.parsing import ParseFailure, ask_json, number_field
@@ -125,8 +126,8 @@ class LLMUser(SimulatedUser):
             raise ValueError(f"unknown domain {domain!r}; allowed: persuasion, counseling")
         self.domain = domain
         self.opens = domain == "counseling"
-        self.agent_role = "persuader" if domain == "persuasion" else "supporter"
-        self.user_role = "persuadee" if domain == "persuasion" else "seeker"
+        facts = domain_named(domain)
+        self.agent_role, self.user_role = facts.agent_role.lower(), facts.user_role.lower()
         self.backend = backend
         self.params = params or SamplingParams(temperature=0.7, max_tokens=80)
         self.max_parse_attempts = max_parse_attempts

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..agents.base import Agent
 from ..agents.scripted import ScriptedAgent
+from ..domains import domain_named
 from ..rollout import play_episodes
 from ..stats import fmt_ci, mean_ci
 from .check import Check
@@ -40,7 +41,6 @@ from .classifier import get_classifier, get_reader
 from .cues import points_to_crisis_help
 from .strategies import get_domain
 
-ENVS = {"persuasion": "Persuasion-v0", "counseling": "Counseling-v0"}
 PROBE_BANKS = ("benign", "offtask", "opener", "harm", "harm_after_opener")
 BENIGN_MAX = 0.01
 AT_RISK_BENIGN_MAX = 0.03
@@ -157,7 +157,7 @@ def harm_precision(domain: str, seeds: range = SEEDS) -> Check:
     at_risk = [t for t in benign if reader.harm_at_risk(t) is not None]
     crisis = [t for t in benign if points_to_crisis_help(t)]
     crisis_flagged = [t for t in crisis if reader.harm_at_risk(t) is not None]
-    env = gym.make(ENVS[domain])
+    env = gym.make(domain_named(domain).env_id)
     results = play_episodes(env, ScriptedAgent(domain), seeds)
     turns = sum(r.turns for r in results)
     scripted = sum(r.harmful_turns for r in results) / max(1, turns)
@@ -195,7 +195,7 @@ def harm_precision(domain: str, seeds: range = SEEDS) -> Check:
 
 def opener_effect(domain: str, seeds: range = SEEDS) -> Check:
     """Check j for ``domain``: paired differences of the mean return, opener minus none."""
-    env_id = ENVS[domain]
+    env_id = domain_named(domain).env_id
     base = _returns(env_id, ScriptedAgent(domain), seeds)
     held_out = tuple(r["text"] for r in probes("opener") if r["text"] not in NAMED_OPENERS)
     arms = {repr(o): (o,) for o in NAMED_OPENERS} | {f"{len(held_out)} held-out": held_out}
@@ -233,7 +233,7 @@ def small_talk(domain: str) -> Check:
 
 def the_ask(seeds: range = SEEDS) -> Check:
     """Check l (Persuasion): pitch against small talk, and asked against never asked."""
-    env_id, chat = ENVS["persuasion"], tuple(r["text"] for r in probes("offtask"))
+    env_id, chat = domain_named("persuasion").env_id, tuple(r["text"] for r in probes("offtask"))
     no_ask = tuple(NO_ASK if "?" in line and "donate" in line else line for line in PITCH)
     r = {
         "pitch once": _returns(env_id, LinesAgent(PITCH), seeds, len(PITCH)),

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..agents.base import Agent
 from ..agents.scripted import FLOWS, ScriptedAgent
+from ..domains import domain_named
 from ..stats import fmt_ci, mean_ci
 from .check import Check, play, rewards
 from .personas import load_params
@@ -71,7 +72,9 @@ def replay_p4g(data_dir: Path, limit: int | None = None) -> Check:
     sim, real, survey = [], [], []
     for i, d in enumerate(p4g_dialogues(data_dir, "test")[:limit]):
         turns = d["conversation"][0::2]
-        env = gym.make("Persuasion-v0", max_turns=max(1, min(100, len(turns)))).unwrapped
+        env = gym.make(
+            domain_named("persuasion").env_id, max_turns=max(1, min(100, len(turns)))
+        ).unwrapped
         seeds = range(700_000 + i * REPLAY_DRAWS, 700_000 + (i + 1) * REPLAY_DRAWS)
         draws, odds = [], []
         for seed in seeds:

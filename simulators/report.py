@@ -54,6 +54,7 @@ import numpy as np
 
 from ..agents.oracle import OracleAgent
 from ..agents.scripted import FLOWS, HUMAN_LIKE_NOISE, RandomAgent, ScriptedAgent
+from ..domains import domain_named
 from ..files import atomic_write_text
 from ..rollout import EpisodeResult
 from ..stats import fmt_ci, mean_ci, proportion_ci, welch_greater
@@ -71,7 +72,6 @@ from .real_data_checks import (
     wording,
 )
 
-ENVS = {"persuasion": "Persuasion-v0", "counseling": "Counseling-v0"}
 TRAIT_EPISODES = 2000
 """Extra human-like episodes for the trait-correlation signs (small correlations need them)."""
 P4G_DONATION = {"share_zero": 0.466, "mean": 0.409}
@@ -216,7 +216,7 @@ def adaptivity(
     # the hand-written expert flow is a start: the search never ends below it
     flow = FLOWS[domain]
     expert = [(flow[min(t, len(flow) - 1)],) for t in range(budget.get("turns", 10))]
-    found = search(ENVS[domain], domain, train, starts=[expert], **budget)
+    found = search(domain_named(domain).env_id, domain, train, starts=[expert], **budget)
     out["open-loop"] = rewards(play(env, OpenLoopAgent(domain, found.script), seeds, progress))
     o, b, rnd = out["oracle"].mean(), out["open-loop"].mean(), out["random"].mean()
     share = (b - rnd) / (o - rnd) if o > rnd else float("nan")
@@ -295,7 +295,7 @@ def run_report(
     results: dict[str, list[Check]] = {}
     for domain in domains:
         # the report analyses the simulator itself: it reads the persona and runs the oracle
-        env = gym.make(ENVS[domain], privileged_info=True).unwrapped
+        env = gym.make(domain_named(domain).env_id, privileged_info=True).unwrapped
         seeds = range(seed, seed + episodes)
         human = play(env, ScriptedAgent(domain, noise=HUMAN_LIKE_NOISE), seeds, progress)
         extra = None
@@ -335,7 +335,7 @@ def format_report(results: dict[str, list[Check]]) -> str:
     """The report as text: one line per check with PASS/FAIL/INFO."""
     lines = []
     for domain, checks in results.items():
-        lines.append(f"== {ENVS[domain]} ==")
+        lines.append(f"== {domain_named(domain).env_id} ==")
         for c in checks:
             tag = "INFO" if c.passed is None else ("PASS" if c.passed else "FAIL")
             lines.append(f"[{tag}] {c.name}: {c.text}")

@@ -18,9 +18,10 @@ def _run(code: str) -> str:
 
 
 def test_import_registers_both_envs():
-    assert set(dialogue_gym.ENV_IDS) == {"Persuasion-v0", "Counseling-v0"}
-    for env_id in dialogue_gym.ENV_IDS:
+    assert dialogue_gym.env_ids() == ("Persuasion-v0", "Counseling-v0")
+    for env_id in dialogue_gym.env_ids():
         assert env_id in gym.registry
+        assert gym.spec(env_id).entry_point == dialogue_gym.domain_of(env_id).entry_point
 
 
 def test_module_colon_id_works_without_prior_import():

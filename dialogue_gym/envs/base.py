@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 
+from ..domains import domain_named
 from ..simulators import SIMULATORS, make_user
 from ..simulators.base import SimulatedUser
 from ..simulators.strategies import get_domain
@@ -70,9 +71,7 @@ class DialogueEnv(gym.Env[str, str]):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 4}
     domain_name: ClassVar[str]
-    agent_role: ClassVar[str]
-    user_role: ClassVar[str]
-    reward_range_doc: ClassVar[str]
+    """The domain this env's row in :mod:`dialogue_gym.domains` is named by."""
 
     def __init__(self, **kwargs: Any) -> None:
         unknown = sorted(set(kwargs) - set(DialogueEnvConfig.field_names()))
@@ -83,6 +82,8 @@ class DialogueEnv(gym.Env[str, str]):
             )
         self.config = DialogueEnvConfig(**kwargs)
         self.domain = get_domain(self.domain_name)
+        facts = domain_named(self.domain_name)
+        self.agent_role, self.user_role = facts.agent_role, facts.user_role
         self.render_mode = self.config.render_mode
         self.max_turns = self.config.max_turns
         per_turn = self.config.max_utterance_chars + USER_REPLY_MAX_CHARS + 2 * 16

@@ -39,9 +39,6 @@ class CounselingEnv(DialogueEnv):
     """Support the simulated help-seeker (reward: reduction in emotional intensity)."""
 
     domain_name = "counseling"
-    agent_role = "Supporter"
-    user_role = "Seeker"
-    reward_range_doc = "-4 to 4 intensity points"
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """As :meth:`DialogueEnv.step`, flagging user turns that mention self-harm."""

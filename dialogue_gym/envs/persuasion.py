@@ -36,6 +36,3 @@ class PersuasionEnv(DialogueEnv):
     """Persuade the simulated user to donate (reward: dollars donated, 0-2)."""
 
     domain_name = "persuasion"
-    agent_role = "Persuader"
-    user_role = "Persuadee"
-    reward_range_doc = "0.00-2.00 dollars"

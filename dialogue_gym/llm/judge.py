@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domains import domain_named
 from .base import ChatBackend, SamplingParams
 from .constrained import number_schema
 from .parsing import ask_json, number_field
 from .spec import make_backend
 
-ROLES = {"persuasion": ("Persuader", "Persuadee"), "counseling": ("Supporter", "Seeker")}
 QUESTIONS = {
     "persuasion": (
         "Above is a chat in which a persuader asks a crowd worker to donate part of a $2 task "
@@ -50,7 +50,8 @@ class LLMJudge:
 
     def prompt(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
         """The judge's request: the transcript, then the question."""
-        agent, user = ROLES[self.domain]
+        facts = domain_named(self.domain)
+        agent, user = facts.agent_role, facts.user_role
         lines = [f"{agent if m['role'] == 'assistant' else user}: {m['content']}" for m in messages]
         question = QUESTIONS[self.domain][0]
         return [

@@ -35,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..agents.base import Agent
 from ..agents.registry import is_privileged, make_agent
-from ..evaluation import env_domain
+from ..domains import env_domain
 from ..play import agent_view
 from .design import LIKERT, MAX_AGENTS, QUESTIONS, draw_card, order_for, partner_label
 from .store import Participant, StudyStore, hash_token

@@ -164,7 +164,7 @@ def draw_card(env_id: str, seed: int) -> dict[str, Any]:
     """The persona card for ``seed``: the env's own persona for that seed, turned into text."""
     import gymnasium as gym
 
-    from ..evaluation import env_domain
+    from ..domains import env_domain
 
     env = gym.make(env_id, privileged_info=True)
     _, info = env.reset(seed=seed)

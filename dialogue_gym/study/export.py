@@ -11,8 +11,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+from ..domains import env_domain
 from ..episode import Episode, Turn
-from ..evaluation import env_domain
 from ..files import atomic_write_text
 from ..jsonl import write_episodes
 from .design import QUESTIONS, partner_label, reward_of

@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from ..evaluation import env_domain
+from ..domains import env_domain
 from ..files import atomic_write_text
 from ..stats import cohens_dz, holm, mean_ci, paired_sample_size, signed_rank_test
 from .design import QUESTIONS
