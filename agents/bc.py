@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..errors import InvalidInput
 from ..simulators.strategies import get_domain
 from .learned import (
     DEFAULT_THREADS,
@@ -50,9 +51,9 @@ class BCArgs:
     def __post_init__(self) -> None:
         check_common(self.steps, self.batch_size, self.lr, self.threads)
         if not 0 < self.top_share <= 1:
-            raise ValueError(f"top_share must be in (0, 1], got {self.top_share}")
+            raise InvalidInput(f"top_share must be in (0, 1], got {self.top_share}")
         if not 0 <= self.imagined_weight <= 1:
-            raise ValueError(f"imagined_weight must be in [0, 1], got {self.imagined_weight}")
+            raise InvalidInput(f"imagined_weight must be in [0, 1], got {self.imagined_weight}")
 
 
 def train_bc(data: OfflineData, domain: str, args: BCArgs | None = None) -> LearnedAgent:

@@ -10,24 +10,9 @@ What the regularizer guarantees: a lower bound on the *policy's* value, not on t
 logged action. At the fixed point Q(s,a) = B Q(s,a) + alpha * (1 - pi(a|s) / pi_beta(a|s)) with
 pi = softmax Q (the paper's Thm. 3.2 derivation): a logged action that the softmax undervalues
 is pushed *above* its Bellman target, and with gamma near 1 that excess adds up over the turns
-of an episode. ``benchmarks/bench_cql_q.py`` measures it (1,500 human-like episodes, 2,000
-steps, 3 training seeds, 200 held-out episodes; V(start) = max_a Q at the first turn, the greedy
-policy's predicted return, against the return it achieves):
-
-==========================  ===========================  ===========================
-setting                     Persuasion V(start)/achieved Counseling V(start)/achieved
-==========================  ===========================  ===========================
-alpha 1, mse (paper)        3.50 / 0.442                 4.09 / 2.782
-alpha 1, huber (d3rlpy)     2.74 / 0.446                 3.70 / 2.755
-alpha 0.3, mse              2.00 / 0.416                 3.26 / 2.858
-alpha 0.1, mse (default)    0.98 / 0.436                 2.80 / 2.863
-alpha 0 (double DQN)        0.82 / 0.076                 2.91 / 1.532
-==========================  ===========================  ===========================
-
-The TD loss is the paper's; the excess comes from alpha, which the default lowers to 0.1: the
-Counseling prediction is then slightly conservative and Persuasion's is 0.5 above (sparse
-rewards in [0, 2], most of them 0), at no loss of return. Without the term (alpha 0) the policy
-leaves the data's support and fails.
+of an episode. ``benchmarks/bench_cql_q.py`` measures it (``docs/results.md``, "CQL's value
+estimates"): the default alpha of 0.1 keeps the start value within about 0.5 of the return the
+policy achieves, and alpha 0 leaves the data's support.
 
 d3rlpy's DiscreteCQL is the same algorithm; d3rlpy 2.8.1 installs beside this project but moves
 gymnasium to 1.0.0 and adds the legacy ``gym`` package, so it is not a dependency here.
@@ -41,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..errors import InvalidInput
 from ..simulators.strategies import get_domain
 from .learned import (
     DEFAULT_THREADS,
@@ -90,14 +76,14 @@ class CQLArgs:
     def __post_init__(self) -> None:
         check_common(self.steps, self.batch_size, self.lr, self.threads)
         if not 0 <= self.gamma <= 1 or self.alpha < 0 or not 0 < self.tau <= 1:
-            raise ValueError(
+            raise InvalidInput(
                 f"need 0 <= gamma <= 1, alpha >= 0 and 0 < tau <= 1; got gamma={self.gamma}, "
                 f"alpha={self.alpha}, tau={self.tau}"
             )
         if self.td_loss not in TD_LOSSES:
-            raise ValueError(f"td_loss must be one of {TD_LOSSES}, got {self.td_loss!r}")
+            raise InvalidInput(f"td_loss must be one of {TD_LOSSES}, got {self.td_loss!r}")
         if not 0 <= self.imagined_weight <= 1:
-            raise ValueError(f"imagined_weight must be in [0, 1], got {self.imagined_weight}")
+            raise InvalidInput(f"imagined_weight must be in [0, 1], got {self.imagined_weight}")
 
 
 def train_cql(data: OfflineData, domain: str, args: CQLArgs | None = None) -> LearnedAgent:

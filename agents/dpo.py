@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidInput
 from .lm_loading import fit_messages
 
 
@@ -37,9 +38,9 @@ class DPOArgs:
 
     def __post_init__(self) -> None:
         if self.max_steps < 1 or self.batch_size < 1 or self.lr <= 0 or self.beta <= 0:
-            raise ValueError("need max_steps, batch_size >= 1 and lr, beta > 0")
+            raise InvalidInput("need max_steps, batch_size >= 1 and lr, beta > 0")
         if self.max_length < 16:
-            raise ValueError(f"max_length must be >= 16, got {self.max_length}")
+            raise InvalidInput(f"max_length must be >= 16, got {self.max_length}")
 
 
 def fit_prompt(
@@ -67,10 +68,12 @@ def train_dpo(
 
     args = args or DPOArgs()
     if not pairs:
-        raise ValueError("no preference pairs to train on (did any regeneration beat its source?)")
+        raise InvalidInput(
+            "no preference pairs to train on (did any regeneration beat its source?)"
+        )
     for key in ("prompt", "chosen", "rejected"):
         if any(key not in p for p in pairs):
-            raise ValueError(f"every pair needs prompt, chosen and rejected; one lacks {key!r}")
+            raise InvalidInput(f"every pair needs prompt, chosen and rejected; one lacks {key!r}")
     data = Dataset.from_list([
         {"prompt": fit_prompt(tokenizer, p["prompt"], [p["chosen"], p["rejected"]],
                               args.max_length), "chosen": p["chosen"], "rejected": p["rejected"]}

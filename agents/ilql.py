@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..episode import Episode
+from ..errors import InvalidInput
 from ..files import atomic_dir
 from .learned import expectile_loss, polyak_update
 from .lm_loading import chat_ids, fit_messages, write_lm
@@ -86,13 +87,13 @@ class ILQLArgs:
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0 or self.head_lr <= 0:
-            raise ValueError("need steps, batch_size >= 1 and lr, head_lr > 0")
+            raise InvalidInput("need steps, batch_size >= 1 and lr, head_lr > 0")
         if not 0 < self.expectile < 1:
-            raise ValueError(f"expectile must be in (0, 1), got {self.expectile}")
+            raise InvalidInput(f"expectile must be in (0, 1), got {self.expectile}")
         if not 0 <= self.gamma <= 1 or not 0 < self.polyak <= 1:
-            raise ValueError("need 0 <= gamma <= 1 and 0 < polyak <= 1")
+            raise InvalidInput("need 0 <= gamma <= 1 and 0 < polyak <= 1")
         if self.max_length < 16:
-            raise ValueError(f"max_length must be >= 16, got {self.max_length}")
+            raise InvalidInput(f"max_length must be >= 16, got {self.max_length}")
 
 
 def _heads_module(hidden: int, vocab: int) -> Any:
@@ -164,7 +165,7 @@ def encode_dialogue(
     eos = tokenizer.eos_token_id
     agent_at = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
     if len(rewards) != len(agent_at):
-        raise ValueError(f"{len(rewards)} rewards for {len(agent_at)} agent utterances")
+        raise InvalidInput(f"{len(rewards)} rewards for {len(agent_at)} agent utterances")
     ids: list[int] = []
     spans: list[tuple[int, int]] = []  # [start, end) of each utterance's action tokens
     covered: list[int] = []  # the template tokens of the conversation up to the last utterance
@@ -172,7 +173,7 @@ def encode_dialogue(
         prefix = chat_ids(tokenizer, messages[:i], True)
         full = chat_ids(tokenizer, messages[: i + 1])
         if full[: len(prefix)] != prefix or prefix[: len(covered)] != covered:
-            raise ValueError(
+            raise InvalidInput(
                 "the chat template does not extend the conversation; cannot mark turns"
             )
         ids += prefix[len(covered) :]
@@ -302,7 +303,7 @@ def train_ilql(
 
     args = args or ILQLArgs()
     if not records:
-        raise ValueError("no dialogues to train on (need episodes with status ok and a reward)")
+        raise InvalidInput("no dialogues to train on (need episodes with status ok and a reward)")
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     fitted = [fit_dialogue(tokenizer, r["messages"], r["rewards"], args.max_length)
@@ -310,7 +311,7 @@ def train_ilql(
     encoded = [encode_dialogue(tokenizer, m, rw, args.max_length) for m, rw in fitted if rw]
     encoded = [e for e in encoded if any(e["is_action"][1:])]
     if not encoded:
-        raise ValueError("no agent tokens left after truncation; raise max_length")
+        raise InvalidInput("no agent tokens left after truncation; raise max_length")
     heads = heads if heads is not None else make_heads(model)
     device = next(model.parameters()).device
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -373,7 +374,7 @@ def load_ilql(path: str | Path, device: str = "cpu") -> tuple[Any, Any, Any]:
 
     path = Path(path)
     if not (path / HEADS_FILE).is_file():
-        raise ValueError(f"{path} is not an ILQL folder (no {HEADS_FILE})")
+        raise InvalidInput(f"{path} is not an ILQL folder (no {HEADS_FILE})")
     model = AutoModelForCausalLM.from_pretrained(path).to(device).eval()
     tokenizer = AutoTokenizer.from_pretrained(path)
     heads = make_heads(model)

@@ -16,6 +16,7 @@ import inspect
 import threading
 from typing import Any
 
+from ..errors import InvalidInput
 from ..llm.base import ChatBackend, ChatResult, Message, SamplingParams
 from .ilql import load_ilql, saved_args, shift_logits
 from .lm_loading import fit_messages
@@ -37,7 +38,7 @@ class ILQLBackend(ChatBackend):
         max_length: int | None = None,
     ) -> None:
         if beta < 0:
-            raise ValueError(f"beta must be >= 0, got {beta}")
+            raise InvalidInput(f"beta must be >= 0, got {beta}")
         self.max_length = max_length
         self.model, self.tokenizer, self.heads = model.eval(), tokenizer, heads.eval()
         self.beta = float(beta)

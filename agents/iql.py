@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..errors import InvalidInput
 from ..simulators.strategies import get_domain
 from .learned import (
     DEFAULT_THREADS,
@@ -61,11 +62,11 @@ class IQLArgs:
     def __post_init__(self) -> None:
         check_common(self.steps, self.batch_size, self.lr, self.threads)
         if not 0 < self.expectile < 1:
-            raise ValueError(f"expectile must be in (0, 1), got {self.expectile}")
+            raise InvalidInput(f"expectile must be in (0, 1), got {self.expectile}")
         if not 0 <= self.gamma <= 1:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
+            raise InvalidInput(f"gamma must be in [0, 1], got {self.gamma}")
         if not 0 <= self.imagined_weight <= 1:
-            raise ValueError(f"imagined_weight must be in [0, 1], got {self.imagined_weight}")
+            raise InvalidInput(f"imagined_weight must be in [0, 1], got {self.imagined_weight}")
 
 
 def train_iql(data: OfflineData, domain: str, args: IQLArgs | None = None) -> LearnedAgent:

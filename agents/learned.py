@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidInput
 from ..files import atomic_dir
 from ..simulators.strategies import get_domain
 from .base import Agent
@@ -71,7 +72,7 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
         return
     if not isinstance(n, int) or n < 1:
-        raise ValueError(f"threads must be a positive int or None, got {n!r}")
+        raise InvalidInput(f"threads must be a positive int or None, got {n!r}")
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
@@ -83,11 +84,11 @@ def torch_threads(n: int | None) -> Iterator[None]:
 def check_common(steps: int, batch_size: int, lr: float, threads: int | None) -> None:
     """Validate the fields every small learner's ``Args`` shares (``ValueError`` names them)."""
     if steps < 1 or batch_size < 1 or lr <= 0:
-        raise ValueError(
+        raise InvalidInput(
             f"need steps >= 1, batch_size >= 1 and lr > 0; got {steps}, {batch_size}, {lr}"
         )
     if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+        raise InvalidInput(f"threads must be a positive int or None, got {threads!r}")
 
 
 def weighted_mean(x: Any, w: Any) -> Any:
@@ -123,7 +124,7 @@ class LearnedAgent(Agent):
         self.domain = get_domain(config.domain)
         self.featurizer = HistoryFeaturizer(config.domain, config.n_hash, config.last_k)
         if self.featurizer.size != config.obs_dim:
-            raise ValueError(
+            raise InvalidInput(
                 f"checkpoint expects {config.obs_dim} features, the featurizer makes "
                 f"{self.featurizer.size}"
             )
@@ -169,10 +170,10 @@ def load_agent(path: str | Path, domain: str | None = None, seed: int | None = N
     path = Path(path)
     cfg_file = path / "config.json"
     if not cfg_file.exists():
-        raise ValueError(f"{path} is not a checkpoint folder (no config.json)")
+        raise InvalidInput(f"{path} is not a checkpoint folder (no config.json)")
     raw = json.loads(cfg_file.read_text())
     if domain is not None and raw["domain"] != domain:
-        raise ValueError(f"checkpoint {path} is for {raw['domain']!r}, not {domain!r}")
+        raise InvalidInput(f"checkpoint {path} is for {raw['domain']!r}, not {domain!r}")
     if raw["algo"] == "ppo":
         from .sb3 import SB3Agent
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidInput
 from ..llm.transformers_backend import TransformersBackend
 from .prompting import PromptingAgent
 
@@ -31,7 +32,7 @@ class LMAgent(PromptingAgent):
         seed: int | None = None,
     ) -> None:
         if isinstance(path, str | Path) and not Path(path).is_dir():
-            raise ValueError(f"lm agent: no model folder at {str(path)!r} (path=DIR of a saved "
+            raise InvalidInput(f"lm agent: no model folder at {str(path)!r} (path=DIR of a saved "
                              "transformers model; nothing is downloaded)")  # fmt: skip
         backend = TransformersBackend(str(path) if isinstance(path, Path) else path, tokenizer,
                                       device=device)  # fmt: skip

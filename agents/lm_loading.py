@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidInput
 from ..files import atomic_dir
 
 DTYPES = ("float32", "bfloat16", "float16")
@@ -41,12 +42,14 @@ class LMOptions:
 
     def __post_init__(self) -> None:
         if self.dtype is not None and self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {DTYPES} or None, got {self.dtype!r}")
+            raise InvalidInput(f"dtype must be one of {DTYPES} or None, got {self.dtype!r}")
         if self.lora_r < 0:
-            raise ValueError(f"lora_r must be >= 0 (0: no LoRA), got {self.lora_r}")
+            raise InvalidInput(f"lora_r must be >= 0 (0: no LoRA), got {self.lora_r}")
         head = self.device.split(":")[0]
         if head not in ("cpu", "cuda", "mps", "auto"):
-            raise ValueError(f"device must be cpu, cuda, cuda:N, mps or auto, got {self.device!r}")
+            raise InvalidInput(
+                f"device must be cpu, cuda, cuda:N, mps or auto, got {self.device!r}"
+            )
 
     def resolved_device(self) -> str:
         """The device to use; ``auto`` becomes ``cuda`` or ``mps`` when present, else ``cpu``."""
@@ -54,7 +57,7 @@ class LMOptions:
 
         if self.device != "auto":
             if self.device.startswith("cuda") and not torch.cuda.is_available():
-                raise ValueError(f"device {self.device!r} asked for, but torch sees no CUDA GPU")
+                raise InvalidInput(f"device {self.device!r} asked for, but torch sees no CUDA GPU")
             return self.device
         if torch.cuda.is_available():
             return "cuda"
@@ -77,7 +80,7 @@ def load_lm(name: str, options: LMOptions | None = None) -> tuple[Any, Any]:
         if options.dtype:
             model = model.to(getattr(torch, options.dtype))
     elif not Path(name).exists():
-        raise ValueError(f"model {name!r}: no such folder (give a transformers folder or "
+        raise InvalidInput(f"model {name!r}: no such folder (give a transformers folder or "
                          "local:smollm2; nothing is downloaded)")  # fmt: skip
     else:
         tokenizer = AutoTokenizer.from_pretrained(name)
@@ -86,7 +89,9 @@ def load_lm(name: str, options: LMOptions | None = None) -> tuple[Any, Any]:
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     if getattr(tokenizer, "chat_template", None) is None:
-        raise ValueError(f"the tokenizer of {name!r} has no chat template (use an instruct model)")
+        raise InvalidInput(
+            f"the tokenizer of {name!r} has no chat template (use an instruct model)"
+        )
     model = model.to(options.resolved_device())
     return with_lora(model, options), tokenizer
 

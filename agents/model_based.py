@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..episode import Turn
+from ..errors import InvalidInput
 from ..simulators.classifier import get_classifier
 from ..simulators.strategies import get_domain
 from .base import Agent
@@ -33,7 +34,7 @@ class ModelBasedAgent(Agent):
 
     def __init__(self, domain: str, samples: int = 6, seed: int | None = None) -> None:
         if samples < 1:
-            raise ValueError(f"samples must be >= 1, got {samples}")
+            raise InvalidInput(f"samples must be >= 1, got {samples}")
         self.domain = get_domain(domain)
         self.classifier = get_classifier(domain)
         self.samples = samples

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..episode import Episode
+from ..errors import InvalidInput
 
 
 @dataclass
@@ -69,7 +70,7 @@ class OfflineData:
         the highest returns; ties at the threshold are broken at random with ``seed`` (returns
         are discrete: a quantile threshold would keep every tied episode)."""
         if not 0 < share <= 1:
-            raise ValueError(f"share must be in (0, 1], got {share}")
+            raise InvalidInput(f"share must be in (0, 1], got {share}")
         ids, totals = self._episode_returns()
         n_keep = max(1, int(round(share * len(ids))))
         tie_break = np.random.default_rng(seed).random(len(ids))
@@ -80,7 +81,7 @@ class OfflineData:
         """Per-transition loss weights: ``imagined_weight`` where the reward was imagined by a
         model, 1 elsewhere (real outcomes and the true-env ablation)."""
         if not 0 <= imagined_weight <= 1:
-            raise ValueError(f"imagined_weight must be in [0, 1], got {imagined_weight}")
+            raise InvalidInput(f"imagined_weight must be in [0, 1], got {imagined_weight}")
         imagined = np.char.startswith(self.reward_sources.astype(str), "imagined:")
         return np.where(imagined, imagined_weight, 1.0).astype(np.float32)
 

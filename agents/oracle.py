@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidInput
 from ..simulators import make_dynamics
 from ..simulators.base import Dynamics
 from ..simulators.classifier import get_classifier
@@ -86,7 +87,7 @@ class OracleAgent(Agent):
         """Plan, word the chosen strategy, and advance the tracked state."""
         privileged = info.get("privileged")
         if not privileged or "persona" not in privileged:
-            raise ValueError(
+            raise InvalidInput(
                 "the oracle needs info['privileged']['persona'] from the embedded simulator; "
                 "it cannot play against an LLM-simulated user"
             )

@@ -15,6 +15,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..errors import InvalidInput
 from .learned import DEFAULT_THREADS, torch_threads
 from .sb3 import SB3Agent
 
@@ -42,12 +43,12 @@ class PPOArgs:
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.n_steps < 2 or self.batch_size < 1 or self.learning_rate <= 0:
-            raise ValueError(
+            raise InvalidInput(
                 "need steps >= 1, n_steps >= 2, batch_size >= 1 and learning_rate > 0; got "
                 f"{self.steps}, {self.n_steps}, {self.batch_size}, {self.learning_rate}"
             )
         if not 0 <= self.gamma <= 1:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
+            raise InvalidInput(f"gamma must be in [0, 1], got {self.gamma}")
 
 
 def train_ppo(env_id: str, args: PPOArgs | None = None, n_hash: int = 256, last_k: int = 2):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import InvalidInput
 from ..llm.base import ChatBackend, SamplingParams
 from ..llm.parsing import ParseFailure, ask_json
 from ..llm.spec import make_backend
@@ -119,10 +120,10 @@ class ProCoTAgent(PromptingAgent):
     def _validate(self, obj: Any) -> str:
         names = {s.lower(): s for s in self.domain.strategies}
         if not isinstance(obj, dict) or "strategy" not in obj:
-            raise ValueError('expected a JSON object with the key "strategy"')
+            raise InvalidInput('expected a JSON object with the key "strategy"')
         choice = str(obj["strategy"]).strip().lower()
         if choice not in names:
-            raise ValueError(f'"strategy" must be one of: {", ".join(self.domain.strategies)}')
+            raise InvalidInput(f'"strategy" must be one of: {", ".join(self.domain.strategies)}')
         return names[choice]
 
     def act(self, observation: str, info: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidInput
 from .base import Agent
 
 
@@ -68,7 +69,7 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     for part in filter(None, rest.split(",")):
         key, sep, value = part.partition("=")
         if not sep or not key:
-            raise ValueError(f"bad agent option {part!r} in {spec!r}; expected key=value")
+            raise InvalidInput(f"bad agent option {part!r} in {spec!r}; expected key=value")
         options[key.strip()] = _parse_value(value.strip())
     return name.strip(), options
 
@@ -93,12 +94,12 @@ def _import_object(module: str, attr: str) -> Any:
     if _is_file_path(module):
         path = Path(module).resolve()
         if not path.is_file():
-            raise ValueError(f"agent file {module!r} not found")
+            raise InvalidInput(f"agent file {module!r} not found")
         mod_name = f"dialogue_gym_user_{path.stem}_{abs(hash(str(path))) % 10**8}"
         if mod_name not in sys.modules:
             spec = importlib.util.spec_from_file_location(mod_name, path)
             if spec is None or spec.loader is None:
-                raise ValueError(f"cannot import {module!r} as a Python file")
+                raise InvalidInput(f"cannot import {module!r} as a Python file")
             mod = importlib.util.module_from_spec(spec)
             sys.modules[mod_name] = mod
             spec.loader.exec_module(mod)
@@ -109,9 +110,9 @@ def _import_object(module: str, attr: str) -> Any:
         try:
             mod = importlib.import_module(module)
         except ImportError as e:
-            raise ValueError(f"cannot import agent module {module!r}: {e}") from None
+            raise InvalidInput(f"cannot import agent module {module!r}: {e}") from None
     if not hasattr(mod, attr):
-        raise ValueError(f"{module!r} has no {attr!r}")
+        raise InvalidInput(f"{module!r} has no {attr!r}")
     return getattr(mod, attr)
 
 
@@ -122,7 +123,7 @@ def make_imported_agent(spec: str, domain: str, **options: Any) -> Agent:
     target, parsed = parse_spec(spec)
     module, _, attr = target.partition(":")
     if not attr.strip():
-        raise ValueError(
+        raise InvalidInput(
             f"agent {spec!r}: expected MODULE:OBJECT or FILE.py:OBJECT, then :key=value options"
         )
     factory = _import_object(module.strip(), attr.strip())
@@ -136,11 +137,11 @@ def make_imported_agent(spec: str, domain: str, **options: Any) -> Agent:
     try:
         agent = factory(**kwargs)
     except TypeError as e:
-        raise ValueError(f"bad options for agent {spec!r}: {e}") from None
+        raise InvalidInput(f"bad options for agent {spec!r}: {e}") from None
     if not (callable(getattr(agent, "act", None)) and callable(getattr(agent, "reset", None))):
-        raise ValueError(f"{spec!r} did not give an agent (an object with act() and reset())")
+        raise InvalidInput(f"{spec!r} did not give an agent (an object with act() and reset())")
     if getattr(agent, "privileged", False):
-        raise ValueError(
+        raise InvalidInput(
             f"{spec!r} says privileged = True: an agent loaded by import path never receives "
             "the simulator's hidden persona"
         )
@@ -156,14 +157,14 @@ def make_agent(spec: str, domain: str, **options: Any) -> Agent:
         return make_imported_agent(spec, domain, **options)
     name, parsed = parse_spec(spec)
     if name not in _REGISTRY:
-        raise ValueError(
+        raise InvalidInput(
             f"unknown agent {name!r}; registered: {', '.join(_REGISTRY)}; or your own as "
             "module:Object or file.py:Object"
         )
     try:
         return _REGISTRY[name].factory(domain, **{**parsed, **options})
     except TypeError as e:
-        raise ValueError(f"bad options for agent {name!r}: {e}") from None
+        raise InvalidInput(f"bad options for agent {name!r}: {e}") from None
 
 
 def is_privileged(spec: str) -> bool:

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidInput
 from ..files import atomic_dir
 from ..llm.base import ChatBackend
 from .encoders import Encoder, make_encoder
@@ -75,11 +76,11 @@ class CriticArgs:
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0 or self.context_messages < 1:
-            raise ValueError("need steps, batch_size, context_messages >= 1 and lr > 0")
+            raise InvalidInput("need steps, batch_size, context_messages >= 1 and lr > 0")
         if not 0 < self.expectile < 1:
-            raise ValueError(f"expectile must be in (0, 1), got {self.expectile}")
+            raise InvalidInput(f"expectile must be in (0, 1), got {self.expectile}")
         if self.cql_alpha < 0 or self.cql_negatives < 1:
-            raise ValueError(
+            raise InvalidInput(
                 f"need cql_alpha >= 0 and cql_negatives >= 1, got {self.cql_alpha}, "
                 f"{self.cql_negatives}"
             )
@@ -144,7 +145,7 @@ def train_critic(
 
     args = args or CriticArgs()
     if not transitions:
-        raise ValueError("no transitions to train the critic on")
+        raise InvalidInput("no transitions to train the critic on")
     start = time.perf_counter()
     feat = Featurizer(encoder, args.context_messages)
     s = torch.from_numpy(feat.states([t["observation"] for t in transitions]))
@@ -251,7 +252,7 @@ def load_critic(path: str | Path) -> UtteranceCritic:
 
     path = Path(path)
     if not (path / "critic.json").is_file():
-        raise ValueError(f"{path} is not a critic folder (no critic.json)")
+        raise InvalidInput(f"{path} is not a critic folder (no critic.json)")
     raw = json.loads((path / "critic.json").read_text())
     args = CriticArgs(**raw["args"])
     feat = Featurizer(make_encoder(raw["encoder"]), args.context_messages)
@@ -279,7 +280,7 @@ class RerankAgent(PromptingAgent):
         seed: int | None = None,
     ) -> None:
         if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+            raise InvalidInput(f"k must be >= 1, got {k}")
         self.critic = load_critic(critic) if isinstance(critic, str | Path) else critic
         super().__init__(domain, llm, temperature, max_tokens, cache, seed)
         self.k = k

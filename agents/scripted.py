@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidInput
 from ..simulators import cues
 from ..simulators.realizer import realize
 from ..simulators.strategies import get_domain
@@ -94,7 +95,7 @@ class ScriptedAgent(Agent):
     ) -> None:
         self.domain = get_domain(domain)
         if not 0.0 <= noise <= 1.0:
-            raise ValueError(f"noise must be in [0, 1], got {noise}")
+            raise InvalidInput(f"noise must be in [0, 1], got {noise}")
         self.flow = tuple(flow) if flow is not None else FLOWS[domain]
         for s in self.flow:
             self.domain.index(s)

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidInput
+
 
 @dataclass
 class SFTArgs:
@@ -41,11 +43,11 @@ class SFTArgs:
 
     def __post_init__(self) -> None:
         if self.unit not in ("turn", "dialogue"):
-            raise ValueError(f"unit must be 'turn' or 'dialogue', got {self.unit!r}")
+            raise InvalidInput(f"unit must be 'turn' or 'dialogue', got {self.unit!r}")
         if self.max_steps < 1 or self.batch_size < 1 or self.lr <= 0 or self.max_length < 8:
-            raise ValueError("need max_steps, batch_size >= 1, lr > 0 and max_length >= 8")
+            raise InvalidInput("need max_steps, batch_size >= 1, lr > 0 and max_length >= 8")
         if not 0 < self.top_share <= 1:
-            raise ValueError(f"top_share must be in (0, 1], got {self.top_share}")
+            raise InvalidInput(f"top_share must be in (0, 1], got {self.top_share}")
 
 
 def filter_top(records: Sequence[dict[str, Any]], share: float) -> list[dict[str, Any]]:
@@ -64,7 +66,7 @@ def encode(tokenizer: Any, record: dict[str, Any], max_length: int) -> dict[str,
     prompt = chat_ids(tokenizer, record["prompt"], True)
     full = chat_ids(tokenizer, record["prompt"] + record["completion"])
     if full[: len(prompt)] != prompt:
-        raise ValueError("the chat template does not extend the prompt: cannot mask it")
+        raise InvalidInput("the chat template does not extend the prompt: cannot mask it")
     labels = [-100] * len(prompt) + full[len(prompt) :]
     eos = tokenizer.eos_token_id
     if eos is not None and eos not in full[len(prompt) :]:  # teach the model to stop
@@ -111,7 +113,7 @@ def train_sft(
     args = args or SFTArgs()
     kept = filter_top(records, args.top_share)
     if not kept:
-        raise ValueError("no records to train on")
+        raise InvalidInput("no records to train on")
     if args.unit == "dialogue":
         examples = [encode_whole(tokenizer, m, args.max_length) for m in whole_dialogues(kept)]
     else:

@@ -5,7 +5,7 @@ Per environment and training seed ``s``:
 1. generate a behaviour dataset with the human-like (noisy scripted) policy — a fresh one per
    training seed (seeds ``s * dataset_episodes ...``), so the intervals cover the variance of the
    data as well as of the network's initialization (``resample_data=False``: one dataset for
-   every seed, the protocol before this was fixed);
+   every seed, whose intervals then cover the initialization only);
 2. regenerate its unsuccessful episodes with hindsight pipelines that share one controller (the
    offline critic fitted on the data) and differ in the forward and reward models:
    ``learned`` (retrieval forward model and learned reward model: recorded data only — the
@@ -44,6 +44,7 @@ import numpy as np
 
 from .domains import domain_of, env_domain, env_ids
 from .episode import ORACLE_REWARD
+from .errors import InvalidInput
 from .evaluation import evaluate
 from .executor import LOCAL, Backend, map_ordered, worker_session
 from .files import atomic_write_text
@@ -108,27 +109,27 @@ class BenchmarkConfig:
     def __post_init__(self) -> None:
         for name in ("dataset_episodes", "eval_episodes", "train_seeds", "offline_steps"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise InvalidInput(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.ppo_steps < 2:
-            raise ValueError(f"ppo_steps must be >= 2, got {self.ppo_steps}")
+            raise InvalidInput(f"ppo_steps must be >= 2, got {self.ppo_steps}")
         if self.train_seeds * self.dataset_episodes > EVAL_SEED:
-            raise ValueError(
+            raise InvalidInput(
                 f"train_seeds * dataset_episodes must stay below the evaluation seeds "
                 f"({EVAL_SEED}), got {self.train_seeds * self.dataset_episodes}"
             )
         if not 0 < self.top_share <= 1 or not 0 <= self.imagined_weight <= 1:
-            raise ValueError("need 0 < top_share <= 1 and 0 <= imagined_weight <= 1")
+            raise InvalidInput("need 0 < top_share <= 1 and 0 <= imagined_weight <= 1")
         self.added_agents = tuple(self.added_agents)
         self.sweep_sizes = tuple(sorted(set(self.sweep_sizes)))
         if any(not 20 <= n < self.dataset_episodes for n in self.sweep_sizes):
-            raise ValueError(
+            raise InvalidInput(
                 f"sweep sizes must be >= 20 and below dataset_episodes ({self.dataset_episodes}), "
                 f"got {list(self.sweep_sizes)}"
             )
         if self.llm_episodes < 1:
-            raise ValueError(f"llm_episodes must be >= 1, got {self.llm_episodes}")
+            raise InvalidInput(f"llm_episodes must be >= 1, got {self.llm_episodes}")
         if len(set(self.added_agents)) != len(self.added_agents):
-            raise ValueError(f"added agents must differ, got {list(self.added_agents)}")
+            raise InvalidInput(f"added agents must differ, got {list(self.added_agents)}")
 
     @classmethod
     def quick(cls, envs: tuple[str, ...] | None = None) -> BenchmarkConfig:
@@ -598,13 +599,13 @@ def _added_agents(specs: tuple[str, ...], domain: str, taken: set[str]) -> dict[
     out: dict[str, Any] = {}
     for spec in specs:
         if is_privileged(spec):
-            raise ValueError(
-                f"--add-agent {spec!r} reads the hidden persona; add agents that do not"
+            raise InvalidInput(
+                f"added agent {spec!r} reads the hidden persona; add agents that do not"
             )
         agent = make_agent(spec, domain)
         name = agent.name if agent.name not in taken | set(out) | {"agent"} else spec
         if name in taken or name in out:
-            raise ValueError(f"--add-agent {spec!r}: the table already has a row {name!r}")
+            raise InvalidInput(f"added agent {spec!r}: the table already has a row {name!r}")
         out[name] = spec
     return out
 

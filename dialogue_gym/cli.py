@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .domains import env_ids
+from .errors import BackendError, InvalidData, InvalidInput, MissingDependency
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -46,9 +47,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     env_kwargs: dict = {"max_turns": args.max_turns}
     if args.simulator != "embedded":
         if is_privileged(args.agent):
-            raise ValueError(f"agent {args.agent!r} reads the hidden persona: embedded only")
+            raise InvalidInput(f"agent {args.agent!r} reads the hidden persona: embedded only")
         if args.llm is None:
-            raise ValueError("--simulator llm needs --llm SPEC (e.g. local:smollm2)")
+            raise InvalidInput("--simulator llm needs --llm SPEC (e.g. local:smollm2)")
         env_kwargs.update(simulator=args.simulator, llm=args.llm, llm_cache=not args.no_cache)
     judge = None
     if args.judge:
@@ -84,7 +85,7 @@ def _with_llm(spec: str, llm: str | None, no_cache: bool) -> str:
     extra = []
     if "llm" not in options:
         if llm is None:
-            raise ValueError(f"agent {spec!r} needs --llm SPEC (or llm=SPEC in the agent spec)")
+            raise InvalidInput(f"agent {spec!r} needs --llm SPEC (or llm=SPEC in the agent spec)")
         extra.append(f"llm={llm}")
     if no_cache and "cache" not in options:
         extra.append("cache=false")
@@ -107,7 +108,7 @@ def _env_kwargs(args: argparse.Namespace) -> dict:
     kw: dict = {"max_turns": args.max_turns}
     if args.simulator != "embedded":
         if args.llm is None:
-            raise ValueError("--simulator llm needs --llm SPEC (e.g. local:smollm2)")
+            raise InvalidInput("--simulator llm needs --llm SPEC (e.g. local:smollm2)")
         kw.update(simulator=args.simulator, llm=args.llm, llm_cache=not args.no_cache)
     return kw
 
@@ -118,7 +119,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .generate import generate
 
     if args.simulator != "embedded" and is_privileged(args.agent):
-        raise ValueError(f"agent {args.agent!r} reads the hidden persona: embedded only")
+        raise InvalidInput(f"agent {args.agent!r} reads the hidden persona: embedded only")
     summary = generate(
         args.env, _with_llm(args.agent, args.llm, args.no_cache), args.episodes, args.out,
         seed=args.seed, concurrency=args.concurrency, backend=_backend(args), **_env_kwargs(args),
@@ -179,7 +180,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _require_records(n: int, args: argparse.Namespace) -> None:
     if n == 0:
-        raise ValueError(
+        raise InvalidInput(
             f"{args.file} gives no {args.to} records (its episodes have no usable agent turns "
             "or all failed); nothing written"
         )
@@ -198,9 +199,9 @@ def _convert(args: argparse.Namespace) -> int:
     try:
         episodes = load(args.source)
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
-        raise ValueError(f"{args.source} is not in the {args.format} form ({e!r})") from None
+        raise InvalidData(f"{args.source} is not in the {args.format} form ({e!r})") from None
     if not episodes:
-        raise ValueError(f"{args.source} holds no dialogue in the {args.format} form")
+        raise InvalidInput(f"{args.source} holds no dialogue in the {args.format} form")
     n = write_episodes(args.out, episodes)
     print(f"wrote {n} episodes to {args.out}")
     return 0
@@ -272,7 +273,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from .agents.ppo import PPOArgs, save_ppo, train_ppo
 
         if not args.env:
-            raise ValueError("--algo ppo trains online: give --env")
+            raise InvalidInput("--algo ppo trains online: give --env")
         ppo_args = PPOArgs(steps=args.steps or 20_000, seed=args.seed, threads=args.threads)
         agent, episodes = train_ppo(args.env, ppo_args)
         save_ppo(args.out, agent)
@@ -286,7 +287,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .domains import env_domain
 
     if not args.data:
-        raise ValueError(f"--algo {args.algo} learns offline: give --data FILE.jsonl")
+        raise InvalidInput(f"--algo {args.algo} learns offline: give --data FILE.jsonl")
     episodes = _read_all(args.data)
     domain = env_domain(episodes[0].env_id)
     data = OfflineData.from_episodes(episodes)
@@ -324,11 +325,11 @@ def _train_lm(args: argparse.Namespace) -> int:
     from .agents.lm_loading import LMOptions, load_lm, save_lm
 
     if not args.data or not args.model:
-        raise ValueError(
+        raise InvalidInput(
             f"--algo {args.algo} needs --data FILE.jsonl and --model PATH|local:smollm2"
         )
     if args.algo == "dpo" and not args.regenerated:
-        raise ValueError("--algo dpo learns from hindsight pairs: give --regenerated FILE.jsonl")
+        raise InvalidInput("--algo dpo learns from hindsight pairs: give --regenerated FILE.jsonl")
     options = LMOptions(device=args.device, dtype=args.dtype, lora_r=args.lora_r)
     originals = _read_all(args.data)
     regenerated = _read_all([args.regenerated] if args.regenerated else [])
@@ -382,7 +383,7 @@ def _train_critic(args: argparse.Namespace) -> int:
     from .export import utterance_transitions
 
     if not args.data:
-        raise ValueError("--algo critic learns offline: give --data FILE.jsonl")
+        raise InvalidInput("--algo critic learns offline: give --data FILE.jsonl")
     episodes = _read_all(args.data) + _read_all([args.regenerated] if args.regenerated else [])
     transitions = utterance_transitions(episodes)
     hp = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
@@ -402,7 +403,7 @@ def cmd_sim_report(args: argparse.Namespace) -> int:
     from .simulators.report import main
 
     if args.data_limit is not None and args.data_limit < 1:
-        raise ValueError(f"--data-limit must be >= 1, got {args.data_limit}")
+        raise InvalidInput(f"--data-limit must be >= 1, got {args.data_limit}")
     data, source = resolve_data_dir(args.data)
     if source == "the default" and missing_files(data):
         print(f"(no corpora at {data}: the real-data checks are skipped; point at them with "
@@ -414,7 +415,7 @@ def cmd_sim_report(args: argparse.Namespace) -> int:
                                 ("samples", args.search_samples)) if v is not None}  # fmt: skip
     for k, v in budget.items():
         if v < 1:
-            raise ValueError(f"--search-{k} must be >= 1, got {v}")
+            raise InvalidInput(f"--search-{k} must be >= 1, got {v}")
     if "samples" in budget:
         budget["elite"] = max(1, min(20, budget["samples"] // 10))
     return main(args.episodes, args.seed, data, args.out, args.data_limit, budget or None)
@@ -583,8 +584,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--eval-episodes", type=int, default=None)
     b.add_argument("--seeds", type=int, default=None, help="training seeds")
     b.add_argument("--shared-data", action="store_true",
-                   help="one behaviour dataset for every training seed (the old protocol; "
-                   "default: a fresh dataset per seed)")  # fmt: skip
+                   help="one behaviour dataset for every training seed (intervals then cover the "
+                   "initialization only; default: a fresh dataset per seed)")  # fmt: skip
     b.add_argument("--imagined-weight", type=float, default=1.0,
                    help="loss weight of transitions with imagined rewards (0-1)")  # fmt: skip
     b.add_argument("--threads", type=_threads, default=1,
@@ -686,9 +687,10 @@ OUTPUTS = ("out", "pairs", "png")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``dialogue-gym`` console script."""
-    from .llm.base import BackendError
-
+    """Entry point of the ``dialogue-gym`` console script: exit 2 for input that is not allowed
+    (:class:`~.errors.InvalidInput`, a missing package, a file that cannot be read or written),
+    1 for a backend that failed, 130 when interrupted; any other exception is a bug and keeps its
+    traceback."""
     args = build_parser().parse_args(argv)
     try:
         from .files import check_writable
@@ -700,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dialogue-gym: interrupted", file=sys.stderr)
         return 130
-    except ValueError as e:
+    except (InvalidInput, MissingDependency) as e:
         print(f"dialogue-gym: error: {e}", file=sys.stderr)
         return 2
     except BackendError as e:  # not a result: nothing was recorded for the work in flight

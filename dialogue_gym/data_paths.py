@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import InvalidInput
+
 ENV_VAR = "DIALOGUE_GYM_DATA"
 CHECKOUT_DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CORPORA = {
@@ -41,7 +43,7 @@ def missing_files(data_dir: Path, corpora: tuple[str, ...] = ("p4g", "esconv")) 
     """The files of ``corpora`` absent from ``data_dir`` (relative paths)."""
     unknown = sorted(set(corpora) - set(CORPORA))
     if unknown:
-        raise ValueError(f"unknown corpus {unknown}; allowed: {', '.join(CORPORA)}")
+        raise InvalidInput(f"unknown corpus {unknown}; allowed: {', '.join(CORPORA)}")
     return [f for c in corpora for f in CORPORA[c] if not (data_dir / f).is_file()]
 
 
@@ -56,7 +58,7 @@ def require_data_dir(
         shown = ", ".join(missing[:4]) + (
             f" and {len(missing) - 4} more" if len(missing) > 4 else ""
         )
-        raise ValueError(
+        raise InvalidInput(
             f"the real corpora are not at {path} (from {source}): missing {shown}. Point at them "
             f"with --data DIR or the environment variable {ENV_VAR}=DIR; the README's 'Real "
             "data' section says where to get PersuasionForGood and ESConv and how to lay them out"

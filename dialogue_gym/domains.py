@@ -23,6 +23,8 @@ from typing import Any
 
 import gymnasium as gym
 
+from .errors import InvalidInput
+
 
 @dataclass(frozen=True)
 class Domain:
@@ -75,7 +77,7 @@ def register(domain: Domain) -> None:
     same domain; ``ValueError`` if the id or the name is taken by another)."""
     for other in _DOMAINS.values():
         if other != domain and (other.env_id == domain.env_id or other.name == domain.name):
-            raise ValueError(
+            raise InvalidInput(
                 f"env id {domain.env_id!r} or domain name {domain.name!r} is already registered "
                 f"as {other.env_id} ({other.name})"
             )
@@ -102,7 +104,7 @@ def domain_of(env_id: str) -> Domain:
     naming the allowed ids otherwise."""
     key = str(env_id).split(":")[-1]
     if key not in _DOMAINS:
-        raise ValueError(f"unknown env {env_id!r}; allowed: {', '.join(_DOMAINS)}")
+        raise InvalidInput(f"unknown env {env_id!r}; allowed: {', '.join(_DOMAINS)}")
     return _DOMAINS[key]
 
 
@@ -117,7 +119,7 @@ def domain_named(name: str) -> Domain:
     for d in _DOMAINS.values():
         if d.name == name:
             return d
-    raise ValueError(
+    raise InvalidInput(
         f"unknown domain {name!r}; allowed: {', '.join(d.name for d in _DOMAINS.values())}"
     )
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .errors import InvalidInput
+
 SCHEMA_VERSION = 1
 ROLES = ("assistant", "user")
 STATUSES = ("ok", "failed")
@@ -28,9 +30,9 @@ class Turn:
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
-            raise ValueError(f"Turn.role must be one of {ROLES}, got {self.role!r}")
+            raise InvalidInput(f"Turn.role must be one of {ROLES}, got {self.role!r}")
         if not isinstance(self.text, str):
-            raise ValueError(f"Turn.text must be a str, got {type(self.text).__name__}")
+            raise InvalidInput(f"Turn.text must be a str, got {type(self.text).__name__}")
 
 
 @dataclass
@@ -55,9 +57,9 @@ class Episode:
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
-            raise ValueError(f"Episode.status must be one of {STATUSES}, got {self.status!r}")
+            raise InvalidInput(f"Episode.status must be one of {STATUSES}, got {self.status!r}")
         if not self.id:
-            raise ValueError("Episode.id must be a non-empty string")
+            raise InvalidInput("Episode.id must be a non-empty string")
 
     @property
     def messages(self) -> list[dict[str, str]]:
@@ -90,19 +92,19 @@ class Episode:
     def from_dict(cls, d: dict[str, Any]) -> Episode:
         """Rebuild from :meth:`to_dict` output; ``ValueError`` says what is wrong."""
         if not isinstance(d, dict):
-            raise ValueError(f"an episode must be a JSON object, got {type(d).__name__}")
+            raise InvalidInput(f"an episode must be a JSON object, got {type(d).__name__}")
         version = d.get("schema_version")
         if version != SCHEMA_VERSION:
-            raise ValueError(
+            raise InvalidInput(
                 f"schema_version {version!r} is not supported (this is {SCHEMA_VERSION})"
             )
         missing = [k for k in ("id", "env_id", "turns", "reward") if k not in d]
         if missing:
-            raise ValueError(f"episode is missing field(s) {missing}")
+            raise InvalidInput(f"episode is missing field(s) {missing}")
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(d) - known)
         if unknown:
-            raise ValueError(f"episode has unknown field(s) {unknown}")
+            raise InvalidInput(f"episode has unknown field(s) {unknown}")
         data = dict(d)
         data["turns"] = [Turn(**t) for t in d["turns"]]
         return cls(**data)

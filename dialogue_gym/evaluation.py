@@ -39,6 +39,7 @@ import numpy as np
 
 from .agents.base import Agent
 from .domains import domain_named, env_domain
+from .errors import InvalidInput
 from .executor import LOCAL, Backend, check_ray_concurrency, map_ordered, worker_session
 from .files import atomic_write_text
 from .rollout import play_episode
@@ -104,7 +105,7 @@ def _episode(
 ) -> EpisodeRecord:
     """Play one seed. A model that cannot answer (the user's or the agent's: no valid structured
     answer) makes the episode "failed", a result; a backend that cannot be reached or errs
-    (:class:`~dialogue_gym.llm.base.BackendError`) is not a result and propagates."""
+    (:class:`~dialogue_gym.errors.BackendError`) is not a result and propagates."""
     from .llm.parsing import ParseFailure
 
     try:
@@ -201,7 +202,7 @@ def privileged_kwargs(agent: Agent, env_kwargs: dict[str, Any]) -> dict[str, Any
     """
     privileged = bool(getattr(agent, "privileged", False))
     if env_kwargs.get("privileged_info") and not privileged:
-        raise ValueError(
+        raise InvalidInput(
             f"privileged_info=True was asked for agent {agent.name!r}, which is not registered "
             "as privileged; only privileged agents (the oracle) receive the hidden persona"
         )
@@ -224,7 +225,7 @@ def reference_returns(
     from .agents.registry import make_agent
 
     if name not in REFERENCES:
-        raise ValueError(f"reference must be one of {REFERENCES}, got {name!r}")
+        raise InvalidInput(f"reference must be one of {REFERENCES}, got {name!r}")
     key = json.dumps([name, env_id, seeds, env_kwargs], sort_keys=True, default=str)
     if key not in _REFERENCE_CACHE:
         domain = env_domain(env_id)
@@ -267,13 +268,13 @@ def evaluate(
     from .agents.registry import make_agent
 
     if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
+        raise InvalidInput(f"episodes must be >= 1, got {episodes}")
     if concurrency < 1:
-        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        raise InvalidInput(f"concurrency must be >= 1, got {concurrency}")
     domain = env_domain(env_id)
     spec = agent if isinstance(agent, str) else None
     if spec is None and (concurrency > 1 or backend.name != "local"):
-        raise ValueError("pass the agent as a registry spec (a str) to run concurrently")
+        raise InvalidInput("pass the agent as a registry spec (a str) to run concurrently")
     check_ray_concurrency(backend, concurrency, waits_on_network(agent, env_kwargs))
     agent = make_agent(spec, domain) if spec is not None else agent
     play_kwargs = privileged_kwargs(agent, env_kwargs)

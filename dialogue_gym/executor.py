@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
+from .errors import InvalidInput, MissingDependency
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -59,11 +61,11 @@ class Backend:
 
     def __post_init__(self) -> None:
         if self.name not in BACKENDS:
-            raise ValueError(f"unknown backend {self.name!r}; allowed: {', '.join(BACKENDS)}")
+            raise InvalidInput(f"unknown backend {self.name!r}; allowed: {', '.join(BACKENDS)}")
         if self.address is not None and self.name != "ray":
-            raise ValueError("--ray-address needs --backend ray")
+            raise InvalidInput("a Ray address needs the ray backend")
         if self.workers < 1:
-            raise ValueError(f"workers must be >= 1, got {self.workers}")
+            raise InvalidInput(f"workers must be >= 1, got {self.workers}")
 
 
 LOCAL = Backend()
@@ -78,9 +80,9 @@ def check_ray_concurrency(backend: Backend, concurrency: int, io_bound: bool) ->
     """On Ray, ``--concurrency`` is the threads per worker for I/O-bound (LLM) work; CPU-bound
     work runs one item per worker (``--workers`` sets the parallelism)."""
     if backend.name == "ray" and concurrency > 1 and not io_bound:
-        raise ValueError(
-            "on Ray, --workers sets the parallelism of the embedded simulator; --concurrency "
-            "(threads per worker) applies to LLM users and agents only"
+        raise InvalidInput(
+            "on Ray, the number of workers sets the parallelism of the embedded simulator; "
+            "concurrency (threads per worker) applies to LLM users and agents only"
         )
 
 
@@ -104,7 +106,7 @@ def map_ordered(
     items = list(items)
     stop = stop or threading.Event()
     if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+        raise InvalidInput(f"workers must be >= 1, got {workers}")
     if not items:
         return iter(())
     if backend.name == "ray":
@@ -204,13 +206,13 @@ def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
 
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
-        raise ValueError(
-            f"--ray-address must be HOST:PORT, auto or ray://HOST:PORT; got {address!r}"
+        raise InvalidInput(
+            f"the Ray address must be HOST:PORT, auto or ray://HOST:PORT; got {address!r}"
         )
     try:
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError as e:
-        raise ValueError(f"cannot reach the Ray cluster at {address}: {e}") from None
+        raise InvalidInput(f"cannot reach the Ray cluster at {address}: {e}") from None
 
 
 def ray_init(backend: Backend) -> Any:
@@ -219,8 +221,8 @@ def ray_init(backend: Backend) -> Any:
     try:
         import ray
     except ImportError:
-        raise ValueError(
-            "--backend ray needs Ray: pip install 'dialogue-gym[ray]' (or 'ray>=2.9')"
+        raise MissingDependency(
+            "the ray backend needs Ray: pip install 'dialogue-gym[ray]' (or 'ray>=2.9')"
         ) from None
     if not ray.is_initialized():
         _check_reachable(backend.address)
@@ -233,7 +235,7 @@ def ray_init(backend: Backend) -> Any:
         try:  # "local": a new instance here, never one that happens to run on this machine
             ray.init(address=backend.address or "local", **kwargs)
         except ConnectionError as e:
-            raise ValueError(f"cannot reach the Ray cluster at {backend.address}: {e}") from None
+            raise InvalidInput(f"cannot reach the Ray cluster at {backend.address}: {e}") from None
     return ray
 
 
@@ -324,9 +326,9 @@ def _workers(ray: Any, n: int, threads: int) -> list[Any]:
                 ray.kill(a)
         actors[:] = alive
         if not alive:
-            raise ValueError(
+            raise InvalidInput(
                 f"no Ray worker started within {READY_TIMEOUT_S:.0f} s: the cluster has no free "
-                "CPU (each worker asks for one); lower --workers or free the cluster"
+                "CPU (each worker asks for one); ask for fewer workers or free the cluster"
             )
         print(f"dialogue-gym: only {len(alive)} of {n} Ray workers could start (no free CPU "
               "for more); going on with them", file=sys.stderr)  # fmt: skip
@@ -335,8 +337,8 @@ def _workers(ray: Any, n: int, threads: int) -> list[Any]:
 
 def _result(ray: Any, ref: Any) -> Any:
     """A task's result; its own exception as itself (not wrapped in Ray's traceback), and a
-    worker that kept dying as a :class:`~dialogue_gym.llm.base.BackendError` (not a result)."""
-    from .llm.base import BackendError
+    worker that kept dying as a :class:`~dialogue_gym.errors.BackendError` (not a result)."""
+    from .errors import BackendError
 
     try:
         return ray.get(ref)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .episode import Episode
+from .errors import InvalidInput
 
 
 def _domain(e: Episode) -> str:
@@ -122,9 +123,9 @@ def strategy_transitions(
     usable = _usable(episodes)
     domains = {_domain(e) for e in usable}
     if len(domains) > 1:
-        raise ValueError(f"episodes mix domains {sorted(domains)}; export one domain at a time")
+        raise InvalidInput(f"episodes mix domains {sorted(domains)}; export one domain at a time")
     if not usable:
-        raise ValueError("no usable episodes (status ok, with a reward) to export")
+        raise InvalidInput("no usable episodes (status ok, with a reward) to export")
     domain = domains.pop()
     feat = HistoryFeaturizer(domain, n_hash, last_k)
     clf = get_classifier(domain)

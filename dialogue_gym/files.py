@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import InvalidInput
+
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` so a reader never sees a half-written file."""
@@ -47,6 +49,6 @@ def check_writable(path: str | Path) -> None:
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        raise ValueError(f"cannot write {path}: {ancestor} is a file, not a folder")
+        raise InvalidInput(f"cannot write {path}: {ancestor} is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ValueError(f"cannot write {path}: {ancestor} is not writable")
+        raise InvalidInput(f"cannot write {path}: {ancestor} is not writable")

@@ -27,10 +27,10 @@ import gymnasium as gym
 
 from .domains import env_domain
 from .episode import Episode, Turn
+from .errors import BackendError, InvalidInput
 from .evaluation import waits_on_network
 from .executor import LOCAL, Backend, check_ray_concurrency, map_ordered
 from .jsonl import EpisodeWriter, read_episodes
-from .llm.base import BackendError
 from .stats import mean_ci
 
 
@@ -164,9 +164,9 @@ def _check_resume(path: Path, cfg: GenerateConfig) -> set[int]:
         kwargs = {k: v for k, v in e.env_kwargs.items() if k != "privileged_info"}
         theirs = {"env_id": e.env_id, "agent": e.agent.get("spec"), "env_kwargs": kwargs}
         if theirs != mine:
-            raise ValueError(
+            raise InvalidInput(
                 f"{path} holds episodes of another configuration ({theirs}); this run is {mine}. "
-                "Write to another --out, or rerun the original command to resume it."
+                "Write to another file, or rerun the original configuration to resume it."
             )
     return {e.seed for e in episodes if e.seed is not None}
 
@@ -188,9 +188,9 @@ def generate(
     (the driver writes every episode, in order)."""
 
     if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
+        raise InvalidInput(f"episodes must be >= 1, got {episodes}")
     if concurrency < 1:
-        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        raise InvalidInput(f"concurrency must be >= 1, got {concurrency}")
     env_domain(env_id)
     check_ray_concurrency(backend, concurrency, waits_on_network(agent, env_kwargs))
     path = Path(out)

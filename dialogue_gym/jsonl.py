@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .episode import Episode
+from .errors import InvalidData
 
 
 @dataclass
@@ -69,10 +70,10 @@ def require_episodes(path: str | Path, episodes: list[Episode], report: ReadRepo
     if episodes:
         return
     if report.bad_lines:
-        raise ValueError(f"no valid episode in {describe_bad_lines(path, report)}")
+        raise InvalidData(f"no valid episode in {describe_bad_lines(path, report)}")
     if report.torn_tail:
-        raise ValueError(f"no valid episode in {path}: its only line is incomplete")
-    raise ValueError(f"no valid episode in {path}: the file is empty")
+        raise InvalidData(f"no valid episode in {path}: its only line is incomplete")
+    raise InvalidData(f"no valid episode in {path}: the file is empty")
 
 
 def read_dataset(

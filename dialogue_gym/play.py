@@ -16,6 +16,7 @@ from typing import Any
 import gymnasium as gym
 
 from .domains import domain_named, env_domain
+from .errors import InvalidInput
 from .files import atomic_write_text
 
 END_COMMANDS = ("/end", "/quit", "/bye")
@@ -55,7 +56,7 @@ def ask_number(
         if low <= value <= high:
             return value
         print(f"  {value:g} is out of range: from {low:g} to {high:g}")
-    raise ValueError(f"no valid number in [{low:g}, {high:g}] after {tries} tries")
+    raise InvalidInput(f"no valid number in [{low:g}, {high:g}] after {tries} tries")
 
 
 def play_as_agent(
@@ -110,7 +111,7 @@ def play_as_user(
 
     domain = env_domain(env_id)
     if is_privileged(agent_spec):
-        raise ValueError(f"agent {agent_spec!r} reads a simulated persona; a person has none")
+        raise InvalidInput(f"agent {agent_spec!r} reads a simulated persona; a person has none")
     agent = make_agent(agent_spec, domain)
     agent.reset(seed=seed)
     facts = domain_named(domain)

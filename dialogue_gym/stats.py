@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import InvalidInput
+
 
 def mean_ci(x: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
     """Mean and its t-based confidence interval ``(mean, low, high)``; with one value the
@@ -29,7 +31,7 @@ def mean_ci(x: Sequence[float], level: float = 0.95) -> tuple[float, float, floa
 
     a = np.asarray(x, dtype=float)
     if a.size == 0:
-        raise ValueError("mean_ci needs at least one value")
+        raise InvalidInput("mean_ci needs at least one value")
     m = float(a.mean())
     if a.size < 2:
         return m, math.nan, math.nan
@@ -42,7 +44,7 @@ def proportion_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float, fl
     from scipy import stats
 
     if n <= 0:
-        raise ValueError("proportion_ci needs n > 0")
+        raise InvalidInput("proportion_ci needs n > 0")
     z = float(stats.norm.ppf(0.5 + level / 2))
     p = k / n
     denom = 1 + z * z / n
@@ -71,7 +73,7 @@ def paired_bootstrap(
     the share of resampled means on the far side of 0, at least ``1 / n_boot``)."""
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     if d.size == 0:
-        raise ValueError("paired_bootstrap needs at least one pair")
+        raise InvalidInput("paired_bootstrap needs at least one pair")
     rng = np.random.default_rng(seed)
     boots = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
     lo, hi = np.percentile(boots, [2.5, 97.5])
@@ -90,7 +92,7 @@ def normalized_score(
     ``nan`` when the oracle does not beat random on these seeds."""
     arrays = [np.asarray(v, dtype=float) for v in (x, random, oracle)]
     if len({a.size for a in arrays}) != 1 or arrays[0].size == 0:
-        raise ValueError("normalized_score needs three non-empty arrays paired by seed")
+        raise InvalidInput("normalized_score needs three non-empty arrays paired by seed")
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, arrays[0].size, size=(n_boot, arrays[0].size))
     point = _normalize(*(a.mean() for a in arrays))
@@ -152,11 +154,11 @@ class TwoLevelBootstrap:
         self, returns: Mapping[str, np.ndarray], n_boot: int = 10_000, seed: int = 0
     ) -> None:
         if not returns:
-            raise ValueError("TwoLevelBootstrap needs at least one method")
+            raise InvalidInput("TwoLevelBootstrap needs at least one method")
         self.returns = {k: np.atleast_2d(np.asarray(v, dtype=float)) for k, v in returns.items()}
         widths = {v.shape[1] for v in self.returns.values()}
         if len(widths) != 1:
-            raise ValueError(f"every method needs the same evaluation seeds; widths {widths}")
+            raise InvalidInput(f"every method needs the same evaluation seeds; widths {widths}")
         n_eval = widths.pop()
         rng = np.random.default_rng(seed)
         cols = rng.integers(0, n_eval, size=(n_boot, n_eval))

@@ -21,6 +21,7 @@ import numpy as np
 from gymnasium import spaces
 
 from .agents.scripted import say
+from .errors import InvalidInput
 from .simulators import cues
 from .simulators.classifier import get_classifier
 from .simulators.strategies import get_domain
@@ -53,9 +54,9 @@ class HistoryFeaturizer:
 
     def __init__(self, domain: str, n_hash: int = 256, last_k: int = 2) -> None:
         if n_hash < 8:
-            raise ValueError(f"n_hash must be >= 8, got {n_hash}")
+            raise InvalidInput(f"n_hash must be >= 8, got {n_hash}")
         if last_k < 1:
-            raise ValueError(f"last_k must be >= 1, got {last_k}")
+            raise InvalidInput(f"last_k must be >= 1, got {last_k}")
         self.domain = get_domain(domain)
         self.classifier = get_classifier(domain)
         self.n_hash, self.last_k = n_hash, last_k
@@ -117,7 +118,7 @@ class StrategyActions(gym.Wrapper):
         """Word strategy ``action`` and say it."""
         a = int(action)
         if not 0 <= a < self.action_space.n:
-            raise ValueError(f"action must be in [0, {self.action_space.n - 1}], got {action!r}")
+            raise InvalidInput(f"action must be in [0, {self.action_space.n - 1}], got {action!r}")
         text = say(self.domain.name, self.domain.strategies[a], self._rng, self._info)
         obs, reward, terminated, truncated, info = self.env.step(text)
         info["utterance"] = text

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..domains import domain_of, env_key
 from ..episode import Episode, Turn
+from ..errors import InvalidInput
 
 
 def single_env(episodes: Sequence[Episode], what: str) -> str:
@@ -23,7 +24,7 @@ def single_env(episodes: Sequence[Episode], what: str) -> str:
     uses them, e.g. "a reward model is fitted on") if they hold none or several."""
     envs = sorted({env_key(e.env_id) for e in episodes})
     if len(envs) != 1:
-        raise ValueError(f"{what} one env's episodes; got {envs}")
+        raise InvalidInput(f"{what} one env's episodes; got {envs}")
     return envs[0]
 
 

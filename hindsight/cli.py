@@ -10,6 +10,7 @@ from typing import Any
 
 from ..domains import env_domain, env_key
 from ..episode import Episode
+from ..errors import InvalidInput
 from ..executor import LOCAL, Backend, map_ordered, worker_session
 from ..files import atomic_write_text
 from ..jsonl import EpisodeWriter, ReadReport, read_dataset, read_episodes
@@ -22,7 +23,6 @@ FORWARDS = "retrieval (learned) | privileged-dynamics | true-env (oracle ablatio
 REWARDS = (
     "learned | learned:DIR (saved) | privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
 )
-RENAMED = {"imagination": "privileged-dynamics"}
 NAMES = {
     "controller": (("critic", "transcript"), ("llm:",), CONTROLLERS),
     "forward model": (("retrieval", "privileged-dynamics", "true-env"), ("llm:",), FORWARDS),
@@ -34,18 +34,9 @@ NAMES = {
 def check_spec(spec: str, kind: str) -> None:
     """Raise ``ValueError`` if ``spec`` names no ``kind`` ("controller", "forward model" or
     "reward model"): checked before any data is read or model fitted."""
-    _renamed(spec, kind)
     names, prefixes, allowed = NAMES[kind]
     if spec not in names and not spec.startswith(prefixes):
-        raise ValueError(f"unknown {kind} {spec!r}; allowed: {allowed}")
-
-
-def _renamed(spec: str, kind: str) -> None:
-    if spec in RENAMED:
-        raise ValueError(
-            f"the {kind} {spec!r} is now called {RENAMED[spec]!r} (it runs the simulator's own "
-            "dynamics: a labelled ablation; the learned models are the default)"
-        )
+        raise InvalidInput(f"unknown {kind} {spec!r}; allowed: {allowed}")
 
 
 def intensity_reader(data: Sequence[Episode], encoder: CachedEncoder | None) -> Any:
@@ -162,12 +153,12 @@ def run(
     sources = read_dataset(inp, report=report)
     envs = {env_key(e.env_id) for e in sources}
     if len(envs) != 1:
-        raise ValueError(f"{inp} mixes environments {sorted(envs)}; regenerate one at a time")
+        raise InvalidInput(f"{inp} mixes environments {sorted(envs)}; regenerate one at a time")
     env = envs.pop()
     domain = env_domain(env)
     data = sources if fit_on is None else read_dataset(fit_on)
     if fit_on is not None and {env_key(e.env_id) for e in data} != {env}:
-        raise ValueError(f"--fit-on {fit_on} must hold {env} episodes only, like {inp}")
+        raise InvalidInput(f"the fitting data {fit_on} must hold {env} episodes only, like {inp}")
     privileged = domain == "counseling" and "privileged-dynamics" in (forward, reward)
     needs_data = controller == "critic" or {forward, reward} & {"retrieval", "learned"}
     needs_data = needs_data or privileged

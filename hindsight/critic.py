@@ -29,6 +29,7 @@ import numpy as np
 
 from ..domains import env_domain, env_key
 from ..episode import Episode, Turn
+from ..errors import InvalidInput
 from ..simulators.classifier import get_classifier
 from ..simulators.realizer import realize
 from .base import HindsightController, Proposal, single_env
@@ -84,7 +85,7 @@ class CriticController(HindsightController):
         counts = {a: actions.count(a) for a in set(actions)}
         self.strategies = sorted(a for a, c in counts.items() if c >= min_support)
         if len(self.strategies) < 2:
-            raise ValueError(
+            raise InvalidInput(
                 f"the critic needs two strategies seen at least {min_support} times each; "
                 f"got {counts}"
             )
@@ -163,7 +164,7 @@ class CriticController(HindsightController):
         under the critic (default 0: any gain; on little data the ridge shrinks every gain
         toward 0, so the order still comes from the data), the largest gain first."""
         if env_key(episode.env_id) != self.env_id:
-            raise ValueError(f"this controller was fitted on {self.env_id}; got {episode.env_id}")
+            raise InvalidInput(f"this controller was fitted on {self.env_id}; got {episode.env_id}")
         found = []
         for i, turn in enumerate(episode.turns):
             if turn.role != "assistant":

@@ -32,6 +32,7 @@ import numpy as np
 from ..agents.scripted import HUMAN_LIKE_NOISE, ScriptedAgent
 from ..domains import env_domain
 from ..episode import Episode, Turn
+from ..errors import InvalidInput
 from ..simulators import cues
 from ..simulators.classifier import get_classifier
 from ..simulators.counseling import CounselingDynamics, CounselingUser
@@ -204,7 +205,7 @@ def _initial_intensity(episode: Episode, turns: list[Turn], how: InitialIntensit
     if callable(how):
         value = how(turns)
         return None if value is None else int(np.clip(round(value), 1, 5))
-    raise ValueError(f"initial intensity must be 'prior', 'recorded' or a callable, got {how!r}")
+    raise InvalidInput(f"initial intensity must be 'prior', 'recorded' or a callable, got {how!r}")
 
 
 def _imagined_user(
@@ -291,7 +292,7 @@ class PrivilegedDynamicsRewardModel(RewardModel):
 
     def __init__(self, samples: int = 3, initial: InitialIntensity = "prior") -> None:
         if samples < 1:
-            raise ValueError(f"samples must be >= 1, got {samples}")
+            raise InvalidInput(f"samples must be >= 1, got {samples}")
         self.samples = samples
         self.initial = initial
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..domains import env_domain, env_key
 from ..episode import REAL_REWARD, Episode, Turn
+from ..errors import InvalidData, InvalidInput
 from ..evaluation import is_success
 from ..files import atomic_dir
 from .base import RewardModel, clip_reward, single_env
@@ -122,7 +123,7 @@ class LearnedRewardModel(RewardModel):
         usable = [e for e in usable if e.reward_source == REAL_REWARD]
         env = single_env(usable, "a reward model is fitted on")
         if len(usable) < MIN_EPISODES:
-            raise ValueError(
+            raise InvalidInput(
                 f"a learned reward model needs at least {MIN_EPISODES} episodes with a recorded "
                 f"reward; got {len(usable)}"
             )
@@ -132,7 +133,7 @@ class LearnedRewardModel(RewardModel):
         if model.domain == "persuasion":
             given = y > 0
             if given.all() or not given.any():
-                raise ValueError("the episodes need both donors and non-donors to fit a reward")
+                raise InvalidInput("the episodes need both donors and non-donors to fit a reward")
             model.heads["p_given"] = _fit_head(x, given.astype(int), True, seed)
             model.heads["amount"] = _fit_head(x[given], y[given], False, seed)
             model.meta["train_share_given"] = float(given.mean())
@@ -161,7 +162,7 @@ class LearnedRewardModel(RewardModel):
     def p_success(self, turns: Sequence[Turn]) -> float:
         """Persuasion: the calibrated probability that the persuadee donates anything."""
         if "p_given" not in self.heads:
-            raise ValueError("p_success is defined for the Persuasion reward model only")
+            raise InvalidInput("p_success is defined for the Persuasion reward model only")
         return float(_sigmoid(self.heads["p_given"](dialogue_features(self.encoder, turns))))
 
     def initial_intensity(self, turns: Sequence[Turn]) -> float | None:
@@ -175,7 +176,7 @@ class LearnedRewardModel(RewardModel):
     def score(self, episode: Episode, turns: list[Turn], seed: int) -> float:
         """The predicted outcome of ``turns``, clipped to the task's range (``seed`` unused)."""
         if env_key(episode.env_id) != self.env_id:
-            raise ValueError(
+            raise InvalidInput(
                 f"this reward model was fitted on {self.env_id}; the episode is {episode.env_id}"
             )
         return clip_reward(self.env_id, self.predict(turns))
@@ -201,7 +202,7 @@ class LearnedRewardModel(RewardModel):
 
         usable = [e for e in episodes if e.status == "ok" and e.reward is not None and e.turns]
         if not usable:
-            raise ValueError("no episode with a recorded reward to evaluate on")
+            raise InvalidInput("no episode with a recorded reward to evaluate on")
         y = np.array([float(e.reward) for e in usable])
         pred = np.array([clip_reward(self.env_id, self.predict(e.turns)) for e in usable])
         success = np.array([is_success(self.domain, float(e.reward), e.outcome) for e in usable])
@@ -254,10 +255,12 @@ class LearnedRewardModel(RewardModel):
         path = Path(path)
         meta_file = path / "reward_model.json"
         if not meta_file.is_file():
-            raise ValueError(f"{path} is not a learned reward model (no reward_model.json)")
+            raise InvalidInput(f"{path} is not a learned reward model (no reward_model.json)")
         meta = json.loads(meta_file.read_text())
         if meta.get("format") != FORMAT:
-            raise ValueError(f"{meta_file}: unknown format {meta.get('format')!r}; want {FORMAT!r}")
+            raise InvalidData(
+                f"{meta_file}: unknown format {meta.get('format')!r}; want {FORMAT!r}"
+            )
         with np.load(path / "weights.npz") as arrays:
             heads = {name: _Linear.from_arrays(arrays, name) for name in meta["heads"]}
         return cls(meta["env_id"], meta["encoder"], heads, meta.get("meta"))

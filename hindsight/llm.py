@@ -18,6 +18,7 @@ from typing import Any
 
 from ..domains import env_domain
 from ..episode import Episode, Turn
+from ..errors import InvalidInput
 from ..llm.base import ChatBackend, SamplingParams
 from ..llm.judge import LLMJudge
 from ..llm.parsing import ask_json
@@ -90,12 +91,12 @@ class LLMController(HindsightController):
 
         def validate(obj: Any) -> tuple[int, str, str]:
             if not isinstance(obj, dict) or not {"turn", "utterance"} <= set(obj):
-                raise ValueError('expected keys "turn" and "utterance"')
+                raise InvalidInput('expected keys "turn" and "utterance"')
             n = int(obj["turn"])
             if not 1 <= n <= len(agent_idx):
-                raise ValueError(f'"turn" must be between 1 and {len(agent_idx)}')
+                raise InvalidInput(f'"turn" must be between 1 and {len(agent_idx)}')
             if not str(obj["utterance"]).strip():
-                raise ValueError('"utterance" must not be empty')
+                raise InvalidInput('"utterance" must not be empty')
             return agent_idx[n - 1], str(obj["utterance"]).strip(), str(obj.get("rationale", ""))
 
         out: list[Proposal] = []
@@ -143,14 +144,14 @@ class LLMForwardModel(ForwardModel):
 
         def validate(obj: Any) -> list[Turn]:
             if not isinstance(obj, dict) or not isinstance(obj.get("turns"), list):
-                raise ValueError('expected {"turns": [...]}')
+                raise InvalidInput('expected {"turns": [...]}')
             turns = []
             for t in obj["turns"]:
                 if not isinstance(t, dict) or t.get("role") not in ("user", "agent"):
-                    raise ValueError('each turn needs "role" ("user" or "agent") and "text"')
+                    raise InvalidInput('each turn needs "role" ("user" or "agent") and "text"')
                 turns.append(Turn("assistant" if t["role"] == "agent" else "user", str(t["text"])))
             if not turns or turns[0].role != "user":
-                raise ValueError("the continuation must start with the user's reply")
+                raise InvalidInput("the continuation must start with the user's reply")
             return turns
 
         turns, _, _ = ask_json(

@@ -15,12 +15,13 @@ import numpy as np
 from ..agents.scripted import HUMAN_LIKE_NOISE, ScriptedAgent
 from ..domains import env_domain, env_key
 from ..episode import Episode, Turn
+from ..errors import InvalidInput
 from .base import Continuation, ForwardModel, RewardModel, clip_reward
 
 
 def _env(episode: Episode) -> gym.Env:
     if episode.seed is None:
-        raise ValueError(f"episode {episode.id} has no seed: the true env cannot replay it")
+        raise InvalidInput(f"episode {episode.id} has no seed: the true env cannot replay it")
     kwargs = {k: v for k, v in episode.env_kwargs.items() if k in ("max_turns",)}
     return gym.make(env_key(episode.env_id), **kwargs)
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from ..domains import env_domain
 from ..episode import ORACLE_REWARD, Episode, Turn
+from ..errors import BackendError, InvalidInput
 from ..evaluation import is_success
-from ..llm.base import BackendError
 from ..llm.parsing import ParseFailure
 from ..simulators.classifier import get_classifier
 from .base import ForwardModel, HindsightController, RewardModel
@@ -127,9 +127,9 @@ def iter_regenerate(
 ) -> Iterator[Episode]:
     """Yield regenerations one source episode at a time (for streaming and resuming)."""
     if select not in SELECTIONS:
-        raise ValueError(f"select must be one of {SELECTIONS}, got {select!r}")
+        raise InvalidInput(f"select must be one of {SELECTIONS}, got {select!r}")
     if per_episode < 1:
-        raise ValueError(f"per_episode must be >= 1, got {per_episode}")
+        raise InvalidInput(f"per_episode must be >= 1, got {per_episode}")
     for e in episodes:
         if select == "unsuccessful" and not is_unsuccessful(e):
             continue
@@ -157,7 +157,7 @@ def regenerate(
 ) -> list[Episode]:
     """All regenerations over ``rounds`` rounds (round r+1 works on round r's failures)."""
     if rounds < 1:
-        raise ValueError(f"rounds must be >= 1, got {rounds}")
+        raise InvalidInput(f"rounds must be >= 1, got {rounds}")
     out: list[Episode] = []
     current: Sequence[Episode] = episodes
     for r in range(1, rounds + 1):

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..domains import env_key
 from ..episode import Episode, Turn
+from ..errors import InvalidInput
 from .base import Continuation, ForwardModel, single_env
 from .features import CachedEncoder, as_encoder, unit_rows
 
@@ -59,7 +60,7 @@ class RetrievalForwardModel(ForwardModel):
         usable = [e for e in episodes if e.status == "ok" and len(e.turns) >= 2]
         self.env_id = single_env(usable, "a retrieval forward model indexes")
         if top_k < 1 or temperature <= 0:
-            raise ValueError(f"need top_k >= 1 and temperature > 0; got {top_k}, {temperature}")
+            raise InvalidInput(f"need top_k >= 1 and temperature > 0; got {top_k}, {temperature}")
         self.encoder = as_encoder(encoder)
         self.top_k = top_k
         self.temperature = temperature
@@ -68,7 +69,7 @@ class RetrievalForwardModel(ForwardModel):
         self.user = self._build(usable, "user")
         self.agent = self._build(usable, "assistant")
         if not len(self.user.texts) or not len(self.agent.texts):
-            raise ValueError("the episodes hold no agent turn followed by a user reply")
+            raise InvalidInput("the episodes hold no agent turn followed by a user reply")
 
     def _key(self, turns: Sequence[Turn], i: int, role: str) -> np.ndarray:
         """The context of the reply at ``turns[i]``: the turn before it plus half the one before
@@ -115,7 +116,7 @@ class RetrievalForwardModel(ForwardModel):
         sims[index.episode == exclude] = -np.inf
         k = min(self.top_k, int(np.isfinite(sims).sum()))
         if k == 0:
-            raise ValueError("nothing to retrieve: the index holds only the episode itself")
+            raise InvalidInput("nothing to retrieve: the index holds only the episode itself")
         top = np.argpartition(-sims, k - 1)[:k]
         w = np.exp((sims[top] - sims[top].max()) / self.temperature)
         return int(top[rng.choice(k, p=w / w.sum())])
@@ -124,7 +125,7 @@ class RetrievalForwardModel(ForwardModel):
         """Alternate retrieved user replies and behaviour-policy agent turns after ``prefix``
         until a retrieved reply ended its dialogue or the source episode's length is reached."""
         if env_key(episode.env_id) != self.env_id:
-            raise ValueError(f"this forward model indexes {self.env_id}; got {episode.env_id}")
+            raise InvalidInput(f"this forward model indexes {self.env_id}; got {episode.env_id}")
         rng = np.random.default_rng(seed)
         exclude = self._ids.get(episode.id, -1)
         target = max(len(episode.turns), len(prefix) + 1)

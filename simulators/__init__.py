@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import InvalidInput
 from .base import Dynamics, SimulatedUser, UserReply
 from .strategies import COUNSELING, DOMAINS, PERSUASION, Domain, get_domain
 
@@ -31,13 +32,13 @@ def make_user(
     """A simulated user for ``domain``: embedded, or played by the chat backend ``llm``."""
     get_domain(domain)
     if simulator not in SIMULATORS:
-        raise ValueError(f"unknown simulator {simulator!r}; allowed: {', '.join(SIMULATORS)}")
+        raise InvalidInput(f"unknown simulator {simulator!r}; allowed: {', '.join(SIMULATORS)}")
     if simulator == "llm":
         from ..llm.spec import make_backend
         from .llm_user import LLMUser
 
         if llm is None:
-            raise ValueError("simulator='llm' needs llm= (a backend spec such as local:smollm2)")
+            raise InvalidInput("simulator='llm' needs llm= (a backend spec such as local:smollm2)")
         return LLMUser(domain, make_backend(llm, cache=llm_cache))
     if domain == "persuasion":
         from .persuasion import PersuasionUser

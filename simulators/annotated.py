@@ -14,6 +14,7 @@ import csv
 import json
 from pathlib import Path
 
+from ..errors import InvalidData
 from .strategies import get_domain
 
 ASK = {"proposition-of-donation", "ask-donation-amount", "ask-donate-more", "confirm-donation"}
@@ -51,7 +52,7 @@ def p4g_split(units: list[dict], split: str) -> list[dict]:
     ids = sorted({u["dialogue"] for u in units})
     bounds = {"fit": (0, P4G_FIT), "tune": (P4G_FIT, P4G_TUNE), "held-out": (P4G_TUNE, len(ids))}
     if split not in bounds:
-        raise ValueError(f"unknown P4G split {split!r}; allowed: {', '.join(bounds)}")
+        raise InvalidData(f"unknown P4G split {split!r}; allowed: {', '.join(bounds)}")
     lo, hi = bounds[split]
     keep = set(ids[lo:hi])
     return [u for u in units if u["dialogue"] in keep]

@@ -33,6 +33,7 @@ from importlib import resources
 
 import numpy as np
 
+from ..errors import InvalidInput, InvalidOption
 from .minilm import MiniLM
 from .strategies import DOMAINS, get_domain
 
@@ -124,7 +125,7 @@ class Reader:
         self.at_risk_threshold = float(at_risk_threshold)
         self.fit = fit or {}
         if tuple(labels["harm"]) != HARM_LABELS:
-            raise ValueError(f"reader harm labels {labels['harm']} do not match {HARM_LABELS}")
+            raise InvalidInput(f"reader harm labels {labels['harm']} do not match {HARM_LABELS}")
         self._fallbacks = [
             (name, labels[name].index(get_domain(name).fallback)) for name in DOMAINS
         ]
@@ -206,7 +207,7 @@ class Reader:
         """Row 0: the embedding of the text's content (fillers left out); for a text of several
         sentences, one more row per sentence, read alone (see :class:`Reading`)."""
         if not isinstance(text, str):
-            raise TypeError(f"the reader expects str, got {type(text).__name__}")
+            raise InvalidOption(f"the reader expects str, got {type(text).__name__}")
         return self.read(text).rows
 
     def embed(self, text: str) -> np.ndarray:
@@ -261,7 +262,7 @@ class StrategyClassifier:
         self.domain = get_domain(domain)
         self.labels = list(self.domain.strategies)
         if reader.labels[self.domain.name] != self.labels:
-            raise ValueError(f"reader labels do not match the {domain} taxonomy")
+            raise InvalidInput(f"reader labels do not match the {domain} taxonomy")
         self.threshold = threshold
         self.min_confidence = min_confidence
         self._cached = lru_cache(maxsize=65536)(self._classify_uncached)
@@ -293,7 +294,7 @@ class StrategyClassifier:
     def classify(self, text: str) -> tuple[str, ...]:
         """The strategies ``text`` expresses, most confident first (never empty)."""
         if not isinstance(text, str):
-            raise TypeError(f"classify expects str, got {type(text).__name__}")
+            raise InvalidOption(f"classify expects str, got {type(text).__name__}")
         return self._cached(text[:MAX_CHARS])
 
     def top(self, text: str) -> str:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..errors import InvalidInput
 from .classifier import split_sentences
 
 FACTS = {
@@ -276,7 +277,7 @@ def _conflict(fact: str, a: object, b: object, later: str) -> bool:
 def contradictions(domain: str, user_turns: Sequence[str]) -> list[Contradiction]:
     """Statements in ``user_turns`` (one conversation, in order) that contradict an earlier one."""
     if domain not in FACTS:
-        raise ValueError(f"unknown domain {domain!r}: expected one of {sorted(FACTS)}")
+        raise InvalidInput(f"unknown domain {domain!r}: expected one of {sorted(FACTS)}")
     found: list[Contradiction] = []
     said: dict[str, tuple[object, str]] = {}
     for turn in user_turns:

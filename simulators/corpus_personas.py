@@ -20,6 +20,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidData
+
 SCALES = {
     # corpus column: (trait name, low, high)
     "extrovert.x": ("extraversion", 1, 5),
@@ -92,7 +94,7 @@ def p4g_dialogues(data: Path, split: str) -> list[dict[str, Any]]:
     """``p4g/{split}.json`` dialogues with ``b2`` (corpus id) and ``persona`` (the persuadee's
     survey, for ``reset(options={"persona": ...})``) added."""
     if split not in ("train", "test"):
-        raise ValueError(f"unknown P4G split {split!r}; allowed: train, test")
+        raise InvalidData(f"unknown P4G split {split!r}; allowed: train, test")
     data = Path(data)
     by_text = _corpus_ids_by_text(data)
     rows = survey_rows(data)
@@ -100,10 +102,10 @@ def p4g_dialogues(data: Path, split: str) -> list[dict[str, Any]]:
     for d in json.loads((data / "p4g" / f"{split}.json").read_text()):
         b2 = by_text.get(_norm(" ".join(d["conversation"])))
         if b2 is None or b2 not in rows:
-            raise RuntimeError(f"P4G {split} dialogue {d['id']} has no corpus match")
+            raise InvalidData(f"P4G {split} dialogue {d['id']} has no corpus match")
         out.append(d | {"b2": b2, "persona": survey_persona(rows[b2])})
     if len({d["b2"] for d in out}) != len(out):
-        raise RuntimeError(f"P4G {split} dialogues do not match corpus ids one-to-one")
+        raise InvalidData(f"P4G {split} dialogues do not match corpus ids one-to-one")
     return out
 
 

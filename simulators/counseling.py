@@ -157,6 +157,15 @@ IGNORED_FEELING: float = _FIT.get("ignored_feeling", 0.1)
 """Intensity added (times :data:`SCALE`) when a voiced feeling goes unacknowledged."""
 PREMATURE_BELOW: float = _FIT.get("premature_below", 0.45)
 """Understanding below which a suggestion is premature (0: never)."""
+INFORMED_FROM = 0.35
+"""Understanding from which information helps (below it, it costs a little: premature)."""
+WEAR = 0.6
+"""The n-th use of a hearing or comforting move has WEAR**n of its effect."""
+WEAR_PRACTICAL = 0.8
+"""The same for questions, suggestions and information."""
+SEEKER_EXPLAINS = 0.0
+"""Understanding the supporter gains per turn from what the seeker volunteers, unasked."""
+PRACTICAL = ("Question", "Providing Suggestions", "Information")
 
 
 @dataclass
@@ -252,9 +261,11 @@ class CounselingDynamics(Dynamics):
             SCALE / len(moves) ** STACK_DILUTION if moves else SCALE
         )  # stacked moves dilute each other
         p = self.persona
+        if s.turn > 0:
+            s.understood = min(1.0, s.understood + SEEKER_EXPLAINS)
         for m in moves:
             n = s.counts.get(m, 0)
-            wear = (0.8 if m in ("Question", "Providing Suggestions", "Information") else 0.6) ** n
+            wear = (WEAR_PRACTICAL if m in PRACTICAL else WEAR) ** n
             b = self.boost.get(m, 1.0)
             d = 0.0  # change in intensity (negative is better)
             g = heard if m in HEARING else 1.0  # engagement matters to the hearing moves
@@ -280,7 +291,7 @@ class CounselingDynamics(Dynamics):
                 else:
                     d = -0.32 * b * wear * g * (0.5 + p.readiness) * (0.6 + 0.4 * s.heard)
             elif m == "Information":
-                d = 0.05 if s.understood < 0.35 else -0.22 * b * wear * g
+                d = 0.05 if s.understood < INFORMED_FROM else -0.22 * b * wear * g
             s.counts[m] = n + 1
             ev.deltas[m] = d * scale
             s.intensity += d * scale

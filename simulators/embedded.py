@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UsageError
 from .base import Dynamics, SimulatedUser, UserReply
 from .classifier import get_classifier
 from .uptake import mirrors
@@ -62,7 +63,7 @@ class EmbeddedUser(SimulatedUser):
     def respond(self, agent_text: str) -> UserReply:
         """Classify the agent's words, move the hidden state, and word a reply."""
         if self.dynamics is None:
-            raise RuntimeError(f"{type(self).__name__}.respond called before reset")
+            raise UsageError(f"{type(self).__name__}.respond called before reset")
         labels = self.classifier.classify(agent_text)
         cues = self.dynamics.cues(agent_text, labels, self.said)
         self.state, events = self.dynamics.step(self.state, labels, **cues)
@@ -88,7 +89,7 @@ class EmbeddedUser(SimulatedUser):
     def outcome(self) -> float:
         """The outcome implied by the current hidden state."""
         if self.dynamics is None:
-            raise RuntimeError(f"{type(self).__name__}.outcome called before reset")
+            raise UsageError(f"{type(self).__name__}.outcome called before reset")
         return self.dynamics.outcome(self.state)
 
     def _pick(self, options: tuple[str, ...] | list[str]) -> str:

@@ -8,7 +8,7 @@ the chat by writing ``[END]``. After the last turn a structured final question a
 clipped to the task's range. When the model cannot answer (no valid outcome after the allowed
 attempts, a refusal) the episode ends as *failed* (its reason in ``info``): a result, recorded,
 whose env reward is a placeholder 0.0 that evaluation never counts. When the backend cannot be
-reached or errs after its retries, :class:`~dialogue_gym.llm.base.BackendError` propagates out of
+reached or errs after its retries, :class:`~dialogue_gym.errors.BackendError` propagates out of
 ``reset``/``step``: that is not a result, and no episode is recorded for it.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..domains import domain_named
+from ..errors import InvalidInput, UsageError
 from ..llm.base import ChatBackend, SamplingParams
 from ..llm.constrained import number_schema
 from ..llm.parsing import ParseFailure, ask_json, number_field
@@ -123,7 +124,7 @@ class LLMUser(SimulatedUser):
         max_parse_attempts: int = 3,
     ) -> None:
         if domain not in ("persuasion", "counseling"):
-            raise ValueError(f"unknown domain {domain!r}; allowed: persuasion, counseling")
+            raise InvalidInput(f"unknown domain {domain!r}; allowed: persuasion, counseling")
         self.domain = domain
         self.opens = domain == "counseling"
         facts = domain_named(domain)
@@ -172,7 +173,7 @@ class LLMUser(SimulatedUser):
     def respond(self, agent_text: str) -> UserReply:
         """The model's reply to the agent's words (delimited as theirs)."""
         if self.persona is None:
-            raise RuntimeError("LLMUser.respond called before reset")
+            raise UsageError("LLMUser.respond called before reset")
         if self.failure:
             return UserReply("", done=True, reason="failed", info={"failure": self.failure})
         self._turn += 1

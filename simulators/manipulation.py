@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..agents.base import Agent
+from ..errors import InvalidInput
 
 _COMMON: list[tuple[str, str]] = [
     ("empty", ""),
@@ -84,7 +85,7 @@ class ManipulativeAgent(Agent):
 
     def __init__(self, domain: str, seed: int | None = None) -> None:
         if domain not in MANIPULATIONS:
-            raise ValueError(f"unknown domain {domain!r}; allowed: {', '.join(MANIPULATIONS)}")
+            raise InvalidInput(f"unknown domain {domain!r}; allowed: {', '.join(MANIPULATIONS)}")
         self.domain = domain
         self.seed = seed
         self.rng = np.random.default_rng(seed)

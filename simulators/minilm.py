@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InvalidInput
+
 MAX_TOKENS = 128
 # (module suffix in the checkpoint, shape owner) of every linear layer that LoRA may adapt.
 LORA_TARGETS = (
@@ -92,7 +94,7 @@ class MiniLM:
         weights = load_file(str(folder / "model.safetensors"))
         weights.pop("embeddings.position_ids", None)
         if not 1 <= layers <= 6:
-            raise ValueError(f"layers must be 1..6 (MiniLM-L6 has 6), got {layers}")
+            raise InvalidInput(f"layers must be 1..6 (MiniLM-L6 has 6), got {layers}")
         weights = {
             k: v
             for k, v in weights.items()
@@ -104,7 +106,7 @@ class MiniLM:
             module = name[:-2]
             key = f"{module}.weight"
             if key not in weights:
-                raise ValueError(f"LoRA factor {name!r} names no linear layer of MiniLM")
+                raise InvalidInput(f"LoRA factor {name!r} names no linear layer of MiniLM")
             b = lora[f"{module}.B"].astype(np.float32)
             weights[key] = weights[key] + b @ a.astype(np.float32)
         return cls(weights, Tokenizer.from_file(str(folder / "tokenizer.json")))

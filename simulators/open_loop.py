@@ -25,6 +25,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..agents.base import Agent
+from ..errors import InvalidInput
 from . import make_dynamics
 from .engagement import UNREAD_ENGAGEMENT
 from .realizer import realize
@@ -93,7 +94,7 @@ def search(
     seeded = []
     for script in starts or []:
         if len(script) != turns or any(m not in index for m in script):
-            raise ValueError(f"a start script must be {turns} moves from moves({domain!r})")
+            raise InvalidInput(f"a start script must be {turns} moves from moves({domain!r})")
         seeded.append([index[m] for m in script])
     probs = np.full((turns, len(options)), 1.0 / len(options))
     best: tuple[float, list[int]] = (-np.inf, [])

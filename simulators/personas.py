@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidInput
 from .counseling_text import details_conflict
 
 
@@ -97,12 +98,12 @@ class PersuasionPersona:
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first field that is out of its allowed range."""
         if self.main_type not in PERSUASION_TYPES:
-            raise ValueError(
+            raise InvalidInput(
                 f"main_type {self.main_type!r}; allowed: {', '.join(PERSUASION_TYPES)}"
             )
         bad = sorted(set(self.concerns) - {c for v in PERSUASION_CONCERNS.values() for c in v})
         if bad or len(self.concern_turns) != len(self.concerns):
-            raise ValueError(
+            raise InvalidInput(
                 f"concerns {self.concerns} need one turn each in concern_turns and only "
                 f"legitimacy, impact, money or local"
             )
@@ -123,20 +124,20 @@ FIRST_NAMES = (
 def _check_given(given: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
     unknown = sorted(set(given) - set(allowed))
     if unknown:
-        raise ValueError(f"unknown {what} field(s) {unknown}; allowed: {', '.join(allowed)}")
+        raise InvalidInput(f"unknown {what} field(s) {unknown}; allowed: {', '.join(allowed)}")
 
 
 def _given_traits(given: dict[str, Any], names: list[str]) -> dict[str, float]:
     traits = given.get("traits") or {}
     if not isinstance(traits, dict):
-        raise ValueError(f"persona 'traits' must be a dict of trait -> number, got {traits!r}")
+        raise InvalidInput(f"persona 'traits' must be a dict of trait -> number, got {traits!r}")
     unknown = sorted(set(traits) - set(names))
     if unknown:
-        raise ValueError(f"unknown persona trait(s) {unknown}; allowed: {', '.join(names)}")
+        raise InvalidInput(f"unknown persona trait(s) {unknown}; allowed: {', '.join(names)}")
     out = {}
     for k, v in traits.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
-            raise ValueError(f"persona trait {k!r} must be a finite number, got {v!r}")
+            raise InvalidInput(f"persona trait {k!r} must be a finite number, got {v!r}")
         out[k] = float(v)
     return out
 
@@ -203,7 +204,7 @@ def sample_persuasion_persona(
         demographics[cat] = str(given_demo.get(cat, drawn))
     unknown_demo = sorted(set(given_demo) - set(p["categories"]))
     if unknown_demo:
-        raise ValueError(
+        raise InvalidInput(
             f"unknown demographic(s) {unknown_demo}; allowed: {', '.join(p['categories'])}"
         )
     mean, std = np.array(p["mean"]), np.array(p["std"])
@@ -261,7 +262,7 @@ def _override(persona: Any, given: dict[str, Any], skip: tuple[str, ...] = ()) -
         out = type(persona).from_dict(d)
         out.validate()
     except (TypeError, ValueError) as e:
-        raise ValueError(f"invalid persona: {e}") from None
+        raise InvalidInput(f"invalid persona: {e}") from None
     return out
 
 
@@ -293,12 +294,12 @@ class CounselingPersona:
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first field that is out of its allowed range."""
         if isinstance(self.intensity, bool) or self.intensity not in (1, 2, 3, 4, 5):
-            raise ValueError(f"intensity must be an integer 1-5, got {self.intensity!r}")
+            raise InvalidInput(f"intensity must be an integer 1-5, got {self.intensity!r}")
         if self.need not in COUNSELING_NEEDS:
-            raise ValueError(f"need {self.need!r}; allowed: {', '.join(COUNSELING_NEEDS)}")
+            raise InvalidInput(f"need {self.need!r}; allowed: {', '.join(COUNSELING_NEEDS)}")
         for name in ("problem", "emotion"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
-                raise ValueError(f"{name} must be a non-empty string")
+                raise InvalidInput(f"{name} must be a non-empty string")
 
 
 # P(need | problem): a modelling assumption. Practical crises (job, school) lean towards advice

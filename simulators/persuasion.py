@@ -247,14 +247,14 @@ class PersuasionDynamics(Dynamics):
             ev.gains[m] = g
             s.inclination += g
             s.counts[m] = n + 1
-        if harm is not None:
-            pass  # neither rapport from a greeting nor a filler: the harm is what counts
-        elif s.turn == 0 and not moves and ASK not in labels:
+        # a harmful turn earns neither rapport as a greeting nor counts as a filler
+        chat = harm is None and not moves and ASK not in labels
+        if chat and s.turn == 0:
             s.rapport = min(1.0, s.rapport + 0.1)  # an opening greeting builds rapport
-        elif not moves and ASK not in labels:
+        elif chat:
             s.fillers += 1  # consecutive turns of small talk: the second and later ones annoy
             s.resistance += 0.1 * (s.fillers - 1)
-        else:
+        elif harm is None:
             s.fillers = 0
         if s.open_concern is not None:
             c = s.open_concern

@@ -3,8 +3,8 @@
 Each sentence of the agent's turn is embedded by the shared reader
 (:func:`~.classifier.get_reader`) and compared (cosine) with our own prototype questions of a few
 kinds, one set per task; the closest kind wins if it is close enough. The dynamics never see
-this: it only picks which answer the simulated seeker or persuadee words (issue 14: a question
-gets an answer of its kind).
+this: it only picks which answer the simulated seeker or persuadee words (a question gets an
+answer of its kind).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from functools import cache
 
 import numpy as np
 
+from ..errors import InvalidInput
 from .classifier import get_reader
 
 COUNSELING_INTENTS: dict[str, tuple[str, ...]] = {
@@ -116,7 +117,7 @@ def _prototypes(task: str) -> tuple[list[str], np.ndarray]:
 def question_kind(text: str, task: str = "counseling") -> str | None:
     """The kind of question ``text`` asks (a key of ``INTENTS[task]``), or None."""
     if task not in INTENTS:
-        raise ValueError(f"unknown task {task!r}; expected one of {sorted(INTENTS)}")
+        raise InvalidInput(f"unknown task {task!r}; expected one of {sorted(INTENTS)}")
     if not text.strip():
         return None
     kinds, protos = _prototypes(task)

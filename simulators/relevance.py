@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InvalidInput
 from .classifier import get_classifier
 from .minilm import base_model
 
@@ -107,9 +108,9 @@ def relevance(pairs: Sequence[Pair], domain: str, shuffles: int = 20, seed: int 
     """Score ``pairs`` of ``domain``: each reply against up to ``shuffles`` same-position replies
     of other dialogues."""
     if domain not in ASKING:
-        raise ValueError(f"unknown domain {domain!r}; expected one of {sorted(ASKING)}")
+        raise InvalidInput(f"unknown domain {domain!r}; expected one of {sorted(ASKING)}")
     if not pairs:
-        raise ValueError("no (agent turn, reply) pairs to score")
+        raise InvalidInput("no (agent turn, reply) pairs to score")
     rng = np.random.default_rng(seed)
     agent = embed([p[2] for p in pairs])
     reply = embed([p[3] for p in pairs])

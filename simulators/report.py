@@ -55,6 +55,7 @@ import numpy as np
 from ..agents.oracle import OracleAgent
 from ..agents.scripted import FLOWS, HUMAN_LIKE_NOISE, RandomAgent, ScriptedAgent
 from ..domains import domain_named
+from ..errors import InvalidInput
 from ..files import atomic_write_text
 from ..rollout import EpisodeResult
 from ..stats import fmt_ci, mean_ci, proportion_ci, welch_greater
@@ -291,7 +292,7 @@ def run_report(
     ``search_budget`` overrides the open-loop search's (``iterations``, ``samples``, ``elite``,
     ``personas``: by default as many training personas as ``episodes``, at most 200)."""
     if episodes < 20:
-        raise ValueError(f"episodes must be >= 20 for the report's statistics, got {episodes}")
+        raise InvalidInput(f"episodes must be >= 20 for the report's statistics, got {episodes}")
     results: dict[str, list[Check]] = {}
     for domain in domains:
         # the report analyses the simulator itself: it reads the persona and runs the oracle

@@ -16,6 +16,7 @@ from functools import cache
 
 import numpy as np
 
+from ..errors import InvalidInput
 from .classifier import split_sentences
 from .counseling_text import NEED_READING
 from .engagement import unit_embeddings
@@ -49,7 +50,7 @@ def need_posterior(problem: str, voiced: Sequence[str], fidelity: float) -> np.n
     """P(need | problem, voiced needs), in :data:`COUNSELING_NEEDS` order: the problem's prior
     times, for each voiced need, ``fidelity`` if it is that need, ``(1 - fidelity) / 3`` if not."""
     if not 0.0 < fidelity <= 1.0:
-        raise ValueError(f"fidelity must be in (0, 1], got {fidelity}")
+        raise InvalidInput(f"fidelity must be in (0, 1], got {fidelity}")
     fidelity = min(fidelity, 0.999)  # a voiced need then settles it, short of certainty
     log = np.log(need_prior(problem))
     for v in voiced:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import InvalidInput
+
 PERSUASION_STRATEGIES: tuple[str, ...] = (
     "logical-appeal",
     "emotion-appeal",
@@ -93,7 +95,7 @@ class Domain:
         try:
             return self.strategies.index(strategy)
         except ValueError:
-            raise ValueError(
+            raise InvalidInput(
                 f"unknown {self.name} strategy {strategy!r}; allowed: {', '.join(self.strategies)}"
             ) from None
 
@@ -108,4 +110,4 @@ def get_domain(name: str) -> Domain:
     try:
         return DOMAINS[name]
     except KeyError:
-        raise ValueError(f"unknown domain {name!r}; allowed: {', '.join(DOMAINS)}") from None
+        raise InvalidInput(f"unknown domain {name!r}; allowed: {', '.join(DOMAINS)}") from None

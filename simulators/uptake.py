@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import re
 
+from ..errors import InvalidInput
+
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 ACT_PATTERNS: dict[str, re.Pattern[str]] = {
@@ -135,7 +137,7 @@ SMALL_TALK: dict[str, re.Pattern[str]] = _lexicon(
 def topics(text: str, task: str) -> list[str]:
     """The subjects of ``text`` in ``task`` ("persuasion" or "counseling"), first mention first."""
     if task not in TOPICS:
-        raise ValueError(f"unknown task {task!r}; expected one of {sorted(TOPICS)}")
+        raise InvalidInput(f"unknown task {task!r}; expected one of {sorted(TOPICS)}")
     hits = []
     for topic, pattern in TOPICS[task].items():
         m = pattern.search(text)

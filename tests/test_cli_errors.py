@@ -135,3 +135,44 @@ def test_bad_lines_beside_good_ones_are_named_and_skipped(tmp_path, capsys):
     sft = tmp_path / "sft.jsonl"
     assert main(["data", "export", str(data), "--to", "sft", "--out", str(sft)]) == 0
     assert "line 3" in capsys.readouterr().err and sft.exists()
+
+
+def test_errors_have_one_hierarchy_with_the_builtin_bases():
+    import gymnasium as gym
+
+    from dialogue_gym import errors
+    from dialogue_gym.domains import domain_of
+
+    with pytest.raises(errors.InvalidOption) as e:  # gym.make re-raises it as its own type
+        gym.make("Persuasion-v0", colour="blue")
+    assert isinstance(e.value, TypeError) and "colour" in str(e.value)
+    env = gym.make("Counseling-v0").unwrapped
+    with pytest.raises(errors.UsageError, match="before reset"):
+        env.step("Hello.")
+    env.reset(seed=0)
+    with pytest.raises(errors.InvalidOption):
+        env.step(42)
+    with pytest.raises(errors.InvalidInput, match="allowed: Persuasion-v0, Counseling-v0"):
+        domain_of("Chess-v0")
+    for cls in (errors.InvalidInput, errors.InvalidData, errors.InvalidOption):
+        assert issubclass(cls, ValueError) and issubclass(cls, errors.DialogueGymError)
+    assert issubclass(errors.BackendError, RuntimeError)
+    assert issubclass(errors.UsageError, RuntimeError)
+
+
+def test_cli_maps_our_errors_and_lets_bugs_show(monkeypatch, capsys):
+    """Our InvalidInput exits 2 with one line; any other exception is a bug and propagates."""
+    from dialogue_gym import cli, errors
+
+    def refuse(args):
+        raise errors.InvalidInput("episodes must be >= 1, got 0")
+
+    def buggy(args):
+        return int("not a number")  # a plain ValueError from our own mistake
+
+    monkeypatch.setattr(cli, "cmd_list", refuse)
+    assert main(["list"]) == 2
+    assert capsys.readouterr().err == "dialogue-gym: error: episodes must be >= 1, got 0\n"
+    monkeypatch.setattr(cli, "cmd_list", buggy)
+    with pytest.raises(ValueError, match="invalid literal"):
+        main(["list"])

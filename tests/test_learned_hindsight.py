@@ -127,7 +127,7 @@ def test_learned_pipeline_regenerates_generated_dialogues(persuasion):
         assert 0.0 <= r.reward <= 2.0
 
 
-def test_cli_names_the_renamed_privileged_models(tmp_path, persuasion):
+def test_cli_refuses_an_unknown_model_with_the_allowed_names(tmp_path, persuasion):
     from dialogue_gym.jsonl import write_episodes
 
     data = tmp_path / "d.jsonl"
@@ -137,7 +137,8 @@ def test_cli_names_the_renamed_privileged_models(tmp_path, persuasion):
          str(tmp_path / "r.jsonl"), "--forward", "imagination"],
         capture_output=True, text=True,
     )  # fmt: skip
-    assert proc.returncode == 2 and "now called 'privileged-dynamics'" in proc.stderr
+    assert proc.returncode == 2 and "unknown forward model 'imagination'" in proc.stderr
+    assert "privileged-dynamics" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

@@ -99,7 +99,7 @@ def test_unparseable_outcome_fails_the_episode_and_evaluation_does_not_score_it(
 def test_backend_failure_is_not_a_result():
     """An unreachable backend stops the episode with BackendError (nothing recorded), unlike a
     model that answers unusably; generate writes nothing for it and a rerun fills it in."""
-    from dialogue_gym.llm.base import BackendError
+    from dialogue_gym.errors import BackendError
 
     with FakeChatServer(role_player()) as s:
         env = gym.make("Persuasion-v0", simulator="llm", llm=f"{s.url}#fake", max_turns=3,
@@ -209,7 +209,7 @@ def test_prompting_agent_and_procot_plan():
 
 
 def test_agent_backend_failure_stops_the_evaluation():
-    from dialogue_gym.llm.base import BackendError
+    from dialogue_gym.errors import BackendError
 
     with FakeChatServer(lambda body: "hi") as s:
         s.inject(*[Fault("status", 400)] * 3)

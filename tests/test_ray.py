@@ -180,7 +180,7 @@ def test_llm_users_keep_the_concurrency_limit_cache_and_key_on_ray(head, tmp_pat
                  backend=ray_backend, **kw)  # fmt: skip
         assert server.requests == first  # the shared completion cache answered every request
     assert _lines(tmp_path / "again.jsonl") == _lines(tmp_path / "llm.jsonl")
-    with pytest.raises(ValueError, match="--workers sets the parallelism"):
+    with pytest.raises(ValueError, match="number of workers sets the parallelism"):
         generate("Persuasion-v0", "scripted", 2, tmp_path / "x.jsonl", concurrency=2,
                  backend=ray_backend, progress=False)  # fmt: skip
 
@@ -235,7 +235,7 @@ def test_failures_on_ray_are_one_clear_error(head, tmp_path):
     """A task's own exception arrives as itself (a backend error stays a BackendError, not a
     wrapped Ray traceback); a worker that dies on the same episode every time stops the run
     after a bounded number of restarts."""
-    from dialogue_gym.llm.base import BackendError
+    from dialogue_gym.errors import BackendError
     from dialogue_gym.llm.fake_server import Fault
 
     ray_backend = Backend("ray", head, workers=2)

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 
 from ..domains import domain_named
+from ..errors import InvalidInput, InvalidOption, UsageError
 from ..simulators import SIMULATORS, make_user
 from ..simulators.base import SimulatedUser
 from ..simulators.strategies import get_domain
@@ -41,17 +42,17 @@ class DialogueEnvConfig:
 
     def __post_init__(self) -> None:
         if self.simulator not in SIMULATORS:
-            raise ValueError(f"simulator must be one of {SIMULATORS}, got {self.simulator!r}")
+            raise InvalidInput(f"simulator must be one of {SIMULATORS}, got {self.simulator!r}")
         if self.simulator == "llm" and self.llm is None:
-            raise ValueError("llm must name a chat backend when simulator='llm'")
+            raise InvalidInput("llm must name a chat backend when simulator='llm'")
         if not isinstance(self.max_turns, int) or not 1 <= self.max_turns <= 100:
-            raise ValueError(f"max_turns must be an int in [1, 100], got {self.max_turns!r}")
+            raise InvalidInput(f"max_turns must be an int in [1, 100], got {self.max_turns!r}")
         if not isinstance(self.max_utterance_chars, int) or not 1 <= self.max_utterance_chars:
-            raise ValueError(
+            raise InvalidInput(
                 f"max_utterance_chars must be a positive int, got {self.max_utterance_chars!r}"
             )
         if self.render_mode not in (None, "ansi", "human"):
-            raise ValueError(
+            raise InvalidInput(
                 f"render_mode must be None, 'ansi' or 'human', got {self.render_mode!r}"
             )
 
@@ -76,7 +77,7 @@ class DialogueEnv(gym.Env[str, str]):
     def __init__(self, **kwargs: Any) -> None:
         unknown = sorted(set(kwargs) - set(DialogueEnvConfig.field_names()))
         if unknown:
-            raise TypeError(
+            raise InvalidOption(
                 f"{type(self).__name__} got unknown option(s) {unknown}; "
                 f"accepted: {', '.join(DialogueEnvConfig.field_names())}"
             )
@@ -113,10 +114,10 @@ class DialogueEnv(gym.Env[str, str]):
         drawn from ``seed``. Unknown fields or values raise ``ValueError``."""
         unknown = sorted(set(options or {}) - {"persona"})
         if unknown:
-            raise ValueError(f"unknown reset option(s) {unknown}; allowed: persona")
+            raise InvalidInput(f"unknown reset option(s) {unknown}; allowed: persona")
         persona = (options or {}).get("persona")
         if persona is not None and not isinstance(persona, dict):
-            raise ValueError(f"options['persona'] must be a dict, got {type(persona).__name__}")
+            raise InvalidInput(f"options['persona'] must be a dict, got {type(persona).__name__}")
         super().reset(seed=seed)
         self._messages, self._lines = [], []
         self._turn, self._started, self._done = 0, True, False
@@ -132,13 +133,13 @@ class DialogueEnv(gym.Env[str, str]):
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """Say ``action`` to the user; returns the user's reply in the new observation."""
         if not isinstance(action, str):
-            raise TypeError(
+            raise InvalidOption(
                 f"action must be a str (the agent's utterance), got {type(action).__name__}"
             )
         if not self._started:
-            raise RuntimeError("step() called before reset(); call env.reset() first")
+            raise UsageError("step() called before reset(); call env.reset() first")
         if self._done:
-            raise RuntimeError("step() called after the episode ended; call env.reset() first")
+            raise UsageError("step() called after the episode ended; call env.reset() first")
         truncated_action = len(action) > self.config.max_utterance_chars
         if truncated_action:
             action = action[: self.config.max_utterance_chars]

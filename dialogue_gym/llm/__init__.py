@@ -3,7 +3,8 @@ the retry layer and structured-answer parsing."""
 
 from __future__ import annotations
 
-from .base import BackendError, ChatBackend, ChatResult, Message, SamplingParams
+from ..errors import BackendError
+from .base import ChatBackend, ChatResult, Message, SamplingParams
 from .cache import CachedBackend, default_cache_dir
 from .parsing import ParseFailure, ask_json, extract_json, number_field
 from .spec import make_backend

@@ -7,6 +7,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import InvalidInput
+
 Message = dict[str, str]
 
 
@@ -24,13 +26,13 @@ class SamplingParams:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temperature <= 2.0:
-            raise ValueError(f"temperature must be in [0, 2], got {self.temperature}")
+            raise InvalidInput(f"temperature must be in [0, 2], got {self.temperature}")
         if not 1 <= self.max_tokens <= 32768:
-            raise ValueError(f"max_tokens must be in [1, 32768], got {self.max_tokens}")
+            raise InvalidInput(f"max_tokens must be in [1, 32768], got {self.max_tokens}")
         if not 0.0 < self.top_p <= 1.0:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+            raise InvalidInput(f"top_p must be in (0, 1], got {self.top_p}")
         if self.json_schema is not None and not isinstance(self.json_schema, dict):
-            raise ValueError(f"json_schema must be a dict, got {type(self.json_schema).__name__}")
+            raise InvalidInput(f"json_schema must be a dict, got {type(self.json_schema).__name__}")
 
 
 @dataclass
@@ -51,10 +53,6 @@ class ChatResult:
     def refused(self) -> bool:
         """True if the provider refused or filtered the answer."""
         return self.finish_reason in ("content_filter", "refusal")
-
-
-class BackendError(RuntimeError):
-    """A request failed for good (after the retry layer gave up, or a non-retryable error)."""
 
 
 class ChatBackend(ABC):

@@ -23,6 +23,8 @@ from typing import Any
 
 import regex
 
+from ..errors import InvalidInput
+
 WS = r"[ ]?"
 """Optional single space between JSON tokens (more would only let a small model ramble)."""
 
@@ -40,7 +42,7 @@ def number_schema(key: str, low: float, high: float) -> dict[str, Any]:
 def _number_regex(low: float, high: float) -> str:
     """Decimal numbers (at most two decimals) in ``[low, high]``, for integer bounds."""
     if low != int(low) or high != int(high) or low > high:
-        raise ValueError(f"number bounds must be integers with low <= high, got [{low}, {high}]")
+        raise InvalidInput(f"number bounds must be integers with low <= high, got [{low}, {high}]")
     low, high = int(low), int(high)
     frac, zeros = r"(\.[0-9]{1,2})?", r"(\.0{1,2})?"
     parts = []
@@ -168,7 +170,7 @@ class RegexLogitsProcessor:
         import torch
 
         if input_ids.shape[0] != 1:
-            raise ValueError("RegexLogitsProcessor decodes one answer at a time")
+            raise InvalidInput("RegexLogitsProcessor decodes one answer at a time")
         text = "".join(self.table.texts[i] for i in input_ids[0, self.prompt_length :].tolist())
         allowed = self.allowed(text)
         if not allowed:  # cannot happen for a well-formed pattern; end rather than loop

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domains import domain_named
+from ..errors import InvalidInput
 from .base import ChatBackend, SamplingParams
 from .constrained import number_schema
 from .parsing import ask_json, number_field
@@ -43,7 +44,7 @@ class LLMJudge:
         self, domain: str, llm: str | ChatBackend, max_attempts: int = 3, cache: bool = True
     ) -> None:
         if domain not in QUESTIONS:
-            raise ValueError(f"unknown domain {domain!r}; allowed: {', '.join(QUESTIONS)}")
+            raise InvalidInput(f"unknown domain {domain!r}; allowed: {', '.join(QUESTIONS)}")
         self.domain = domain
         self.backend = make_backend(llm, cache=cache)
         self.max_attempts = max_attempts

@@ -18,7 +18,8 @@ import contextlib
 import os
 from typing import Any
 
-from .base import BackendError, ChatBackend, ChatResult, Message, SamplingParams
+from ..errors import BackendError, InvalidInput
+from .base import ChatBackend, ChatResult, Message, SamplingParams
 from .retry import Retryable, RetryPolicy, acall_with_retries, call_with_retries
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -57,9 +58,9 @@ class OpenAIBackend(ChatBackend):
         import openai
 
         if not model:
-            raise ValueError("model must be a non-empty model name")
+            raise InvalidInput("model must be a non-empty model name")
         if timeout <= 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+            raise InvalidInput(f"timeout must be > 0 seconds, got {timeout}")
         self.model = model
         self.base_url = (base_url or OPENAI_URL).rstrip("/")
         self.timeout = timeout
@@ -67,7 +68,7 @@ class OpenAIBackend(ChatBackend):
         key = os.environ.get(api_key_env)
         if not key:
             if self.base_url == OPENAI_URL:
-                raise ValueError(f"set {api_key_env} in the environment to use {self.base_url}")
+                raise InvalidInput(f"set {api_key_env} in the environment to use {self.base_url}")
             key = "not-needed"
         common = {"api_key": key, "base_url": self.base_url, "timeout": timeout, "max_retries": 0}
         self._client = openai.OpenAI(**common)

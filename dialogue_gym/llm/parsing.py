@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from ..errors import InvalidInput
 from .base import ChatBackend, Message, SamplingParams
 
 T = TypeVar("T")
@@ -52,7 +53,7 @@ def extract_json(text: str) -> Any:
                     except json.JSONDecodeError:
                         break
         start = text.find("{", start + 1)
-    raise ValueError("no JSON object found in the answer")
+    raise InvalidInput("no JSON object found in the answer")
 
 
 def number_field(name: str, low: float, high: float) -> Callable[[Any], float]:
@@ -60,16 +61,16 @@ def number_field(name: str, low: float, high: float) -> Callable[[Any], float]:
 
     def validate(obj: Any) -> float:
         if not isinstance(obj, dict) or name not in obj:
-            raise ValueError(f'expected a JSON object with the key "{name}"')
+            raise InvalidInput(f'expected a JSON object with the key "{name}"')
         value = obj[name]
         if isinstance(value, str):
             value = value.strip().lstrip("$")
         try:
             x = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f'"{name}" must be a number, got {obj[name]!r}') from None
+            raise InvalidInput(f'"{name}" must be a number, got {obj[name]!r}') from None
         if x != x:  # NaN
-            raise ValueError(f'"{name}" must be a number, got NaN')
+            raise InvalidInput(f'"{name}" must be a number, got NaN')
         return min(high, max(low, x))
 
     return validate
@@ -88,7 +89,7 @@ def ask_json(
     ``schema``: the answer's JSON schema, which backends that can enforce it do
     (:attr:`~.base.SamplingParams.json_schema`); the answer is validated all the same."""
     if max_attempts < 1:
-        raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+        raise InvalidInput(f"max_attempts must be >= 1, got {max_attempts}")
     params = params or SamplingParams()
     if schema is not None:
         params = replace(params, json_schema=schema)
@@ -100,7 +101,7 @@ def ask_json(
         raw = result.text
         try:
             if result.truncated:
-                raise ValueError("the answer was cut off")
+                raise InvalidInput("the answer was cut off")
             return validate(extract_json(raw)), attempt + 1, raw
         except ValueError as e:
             backend.forget(convo, params, request_seed)  # never served again from a cache

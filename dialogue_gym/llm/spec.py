@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import InvalidInput
 from .base import ChatBackend
 from .cache import CachedBackend
 
@@ -29,11 +30,11 @@ def make_backend(
     if isinstance(spec, ChatBackend):
         backend = spec
     elif not isinstance(spec, str) or not spec:
-        raise ValueError(f"a backend spec must be a non-empty string; forms: {SPEC_FORMS}")
+        raise InvalidInput(f"a backend spec must be a non-empty string; forms: {SPEC_FORMS}")
     elif spec.startswith(("http://", "https://")):
         url, sep, model = spec.partition("#")
         if not sep or not model:
-            raise ValueError(f"an endpoint spec needs '#MODEL' at the end, got {spec!r}")
+            raise InvalidInput(f"an endpoint spec needs '#MODEL' at the end, got {spec!r}")
         from .openai_backend import OpenAIBackend
 
         backend = OpenAIBackend(model, base_url=url, timeout=timeout)
@@ -50,7 +51,7 @@ def make_backend(
 
         backend = load_smollm2()
     else:
-        raise ValueError(f"unknown backend spec {spec!r}; forms: {', '.join(SPEC_FORMS)}")
+        raise InvalidInput(f"unknown backend spec {spec!r}; forms: {', '.join(SPEC_FORMS)}")
     if cache and not isinstance(backend, CachedBackend):
         backend = CachedBackend(backend, cache_dir)
     if isinstance(spec, str):

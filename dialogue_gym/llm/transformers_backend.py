@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ..errors import InvalidInput
 from .base import ChatBackend, ChatResult, Message, SamplingParams
 from .constrained import RegexLogitsProcessor, TokenTable, schema_regex
 
@@ -43,10 +44,10 @@ class TransformersBackend(ChatBackend):
             model = AutoModelForCausalLM.from_pretrained(model, **kw)
         else:
             if tokenizer is None:
-                raise ValueError("an in-memory model needs its tokenizer")
+                raise InvalidInput("an in-memory model needs its tokenizer")
             self.name = name or getattr(model, "name_or_path", "") or type(model).__name__
         if getattr(tokenizer, "chat_template", None) is None:
-            raise ValueError(f"the tokenizer of {self.name!r} has no chat template")
+            raise InvalidInput(f"the tokenizer of {self.name!r} has no chat template")
         self.model = model.to(device).eval()
         self.tokenizer = tokenizer
         self.device = device

@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from ..agents.base import Agent
 from ..agents.registry import is_privileged, make_agent
 from ..domains import env_domain
+from ..errors import InvalidInput
 from ..play import agent_view
 from .design import LIKERT, MAX_AGENTS, QUESTIONS, draw_card, order_for, partner_label
 from .store import Participant, StudyStore, hash_token
@@ -226,28 +227,28 @@ class Study:
         try:
             outcome = float(raw)
         except ValueError:
-            raise ValueError(
+            raise InvalidInput(
                 f"Please answer the first question with a number from {q.outcome_low:g} to "
                 f"{q.outcome_high:g}."
             ) from None
         if not q.outcome_low <= outcome <= q.outcome_high or outcome != outcome:
-            raise ValueError(
+            raise InvalidInput(
                 f"{outcome:g} is outside the allowed range, {q.outcome_low:g} to "
                 f"{q.outcome_high:g}."
             )
         if q.outcome_step == 1 and outcome != int(outcome):
-            raise ValueError(
+            raise InvalidInput(
                 f"Please answer the first question with a whole number, not {outcome:g}."
             )
         ratings = {}
         for r in q.ratings:
             value = form.get(f"rating_{r.key}", "")
             if value not in {str(k) for k, _ in LIKERT}:
-                raise ValueError(f'Please rate "{r.statement}" from 1 to 5.')
+                raise InvalidInput(f'Please rate "{r.statement}" from 1 to 5.')
             ratings[r.key] = int(value)
         comment = clean_text(form.get("comment"))
         if len(comment) > MAX_COMMENT_CHARS:
-            raise ValueError(
+            raise InvalidInput(
                 f"The comment is {len(comment)} characters; at most "
                 f"{MAX_COMMENT_CHARS} are allowed."
             )
@@ -260,11 +261,13 @@ def check_agents(cfg: Any) -> tuple[str, ...]:
     (Buildable specs are checked by building them.)"""
     bad = [s for s in cfg.agents if is_privileged(s)]
     if bad:
-        raise ValueError(f"agent(s) {bad} read a simulated persona; a person has none")
+        raise InvalidInput(f"agent(s) {bad} read a simulated persona; a person has none")
     if any(s.partition(":")[0] == "human" for s in cfg.agents):
-        raise ValueError("the 'human' agent types in a terminal; in a study the person is the user")
+        raise InvalidInput(
+            "the 'human' agent types in a terminal; in a study the person is the user"
+        )
     if not 1 <= len(cfg.agents) <= MAX_AGENTS:
-        raise ValueError(f"a study needs 1 to {MAX_AGENTS} agents, got {len(cfg.agents)}")
+        raise InvalidInput(f"a study needs 1 to {MAX_AGENTS} agents, got {len(cfg.agents)}")
     return tuple(cfg.agents)
 
 

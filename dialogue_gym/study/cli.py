@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidInput
+
 ADMIN_TOKEN_VAR = "DIALOGUE_GYM_STUDY_ADMIN_TOKEN"
 """Environment variable holding the admin token (never a flag: flags show in process lists)."""
 
@@ -27,7 +29,7 @@ def split_agent_specs(text: str) -> list[str]:
         if option and specs:
             specs[-1] += "," + piece
         elif option:
-            raise ValueError(f"--agents starts with an option {piece!r}; give an agent first")
+            raise InvalidInput(f"--agents starts with an option {piece!r}; give an agent first")
         else:
             specs.append(piece)
     return specs
@@ -79,7 +81,7 @@ def cmd_study(args: argparse.Namespace) -> int:
 
     if args.study_command != "serve":
         if not args.db.is_file():
-            raise ValueError(f"no study database at {args.db}")
+            raise InvalidInput(f"no study database at {args.db}")
         store = StudyStore(args.db)
         if args.study_command == "export":
             from .export import export_study
@@ -102,16 +104,16 @@ def cmd_study(args: argparse.Namespace) -> int:
         )
         return 0
     if args.max_turns < 1:
-        raise ValueError(f"--max-turns must be at least 1, got {args.max_turns}")
+        raise InvalidInput(f"--max-turns must be at least 1, got {args.max_turns}")
     if not 0 < args.port < 65536:
-        raise ValueError(f"--port must be 1-65535, got {args.port}")
+        raise InvalidInput(f"--port must be 1-65535, got {args.port}")
     from .app import create_app
 
     agents = split_agent_specs(args.agents)
     if not agents:
-        raise ValueError("--agents names no agent")
+        raise InvalidInput("--agents names no agent")
     if args.db.is_dir():
-        raise ValueError(f"--db {args.db} is a folder; give a file path")
+        raise InvalidInput(f"--db {args.db} is a folder; give a file path")
     config = StudyConfig(args.env, tuple(agents), args.max_turns, args.seed)
     admin = os.environ.get(ADMIN_TOKEN_VAR) or None
     existed = args.db.exists()

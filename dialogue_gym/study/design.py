@@ -6,6 +6,8 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InvalidInput
+
 MAX_AGENTS = 8
 """At most this many agents per study (each participant talks with every one)."""
 
@@ -15,7 +17,7 @@ def latin_square(n: int) -> list[list[int]]:
     once in every position and, across the rows, follows every other condition equally often.
     ``n`` rows for even ``n``; ``2n`` (each row and its mirror) for odd ``n``."""
     if n < 1:
-        raise ValueError(f"a Latin square needs at least 1 condition, got {n}")
+        raise InvalidInput(f"a Latin square needs at least 1 condition, got {n}")
     first, low, high = [0], 1, n - 1
     while len(first) < n:  # 0, 1, n-1, 2, n-2, ...
         first.append(low)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domains import env_domain
+from ..errors import InvalidInput
 from ..files import atomic_write_text
 from ..stats import cohens_dz, holm, mean_ci, paired_sample_size, signed_rank_test
 from .design import QUESTIONS
@@ -238,7 +239,7 @@ def report_study(store: StudyStore, out: str | Path) -> dict[str, Any]:
     q = QUESTIONS[env_domain(cfg.env_id)]
     rows = answer_rows(store)
     if not rows:
-        raise ValueError(f"{store.path} has no answered conversation yet: nothing to report")
+        raise InvalidInput(f"{store.path} has no answered conversation yet: nothing to report")
     measures = ["reward", *(f"rating_{r.key}" for r in q.ratings)]
     result = analyse(rows, list(cfg.agents), measures)
     out = Path(out)

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidInput
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS participants (
@@ -112,9 +114,9 @@ def _check_is_study(path: Path) -> None:
         finally:
             db.close()
     except sqlite3.DatabaseError as e:
-        raise ValueError(f"{path} is not a dialogue-gym study database ({e})") from None
+        raise InvalidInput(f"{path} is not a dialogue-gym study database ({e})") from None
     if row is None:
-        raise ValueError(f"{path} is not a dialogue-gym study database (no study config)")
+        raise InvalidInput(f"{path} is not a dialogue-gym study database (no study config)")
 
 
 def hash_token(token: str) -> str:
@@ -141,7 +143,7 @@ class StudyStore:
             row = db.execute("SELECT value FROM meta WHERE key='config'").fetchone()
             if row is None:
                 if config is None:
-                    raise ValueError(f"{self.path} is not a dialogue-gym study database")
+                    raise InvalidInput(f"{self.path} is not a dialogue-gym study database")
                 db.execute("INSERT INTO meta VALUES ('config', ?)", (config.to_json(),))
                 db.execute("INSERT INTO meta VALUES ('secret', ?)", (secrets.token_hex(32),))
                 db.execute("INSERT INTO meta VALUES ('created', ?)", (repr(time.time()),))
@@ -149,7 +151,7 @@ class StudyStore:
             else:
                 stored = StudyConfig.from_json(row[0])
             if config is not None and config != stored:
-                raise ValueError(
+                raise InvalidInput(
                     f"{self.path} holds a study of {stored.env_id} with agents "
                     f"{', '.join(stored.agents)} and {stored.max_turns} turns (seed "
                     f"{stored.seed}); it cannot be reused for {config.env_id} with "
@@ -271,7 +273,7 @@ class StudyStore:
             if idx < count:
                 return False
             if idx > count:
-                raise ValueError(f"message {idx} of a conversation with {count} messages")
+                raise InvalidInput(f"message {idx} of a conversation with {count} messages")
             db.execute(
                 "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
                 (participant, position, idx, role, text, time.time()),
