@@ -5,7 +5,7 @@ personas from a posterior given the transcript only (:mod:`dialogue_gym.hindsigh
 what the user revealed — concerns, kind of persuadee, needs, problem, risk — fixes those traits;
 the rest comes from the persona prior, with the agent's own seed; never ``info["privileged"]``),
 replays its own past turns through each persona's dynamics, and picks the strategy whose greedy
-lookahead (the oracle's, :func:`~.oracle._rollout`) has the best outcome averaged over the
+lookahead (the oracle's, :func:`~.oracle.rollout_value`) has the best outcome averaged over the
 personas. Beside the oracle (true persona) and the learned agents, its row in the benchmark
 separates the part of the oracle's lead that is missing information from the part that is
 learning: oracle - model-based is what knowing the persona is worth; model-based - a learned
@@ -23,7 +23,7 @@ from ..errors import InvalidInput
 from ..simulators.classifier import get_classifier
 from ..simulators.strategies import get_domain
 from .base import Agent
-from .oracle import _rollout
+from .oracle import rollout_value
 from .scripted import say
 
 
@@ -77,7 +77,7 @@ class ModelBasedAgent(Agent):
             score = 0.0
             for dyn, state in particles:
                 nxt, _ = dyn.step(state, (a,))
-                score += _rollout(dyn, nxt, turns_left - 1, self.domain.strategies)
+                score += rollout_value(dyn, nxt, turns_left - 1, self.domain.strategies)
             if score > best_score:
                 best, best_score = a, score
         return best

@@ -33,7 +33,7 @@ REWORDINGS = 8
 """Wordings tried per turn until the user's reader reads the planned move and no harm."""
 
 
-def _rollout(dyn: Dynamics, state: Any, turns: int, candidates: tuple[str, ...]) -> float:
+def rollout_value(dyn: Dynamics, state: Any, turns: int, candidates: tuple[str, ...]) -> float:
     """Final outcome after ``turns`` greedy steps (by value; the last step by outcome)."""
     for i in range(turns):
         if dyn.ended(state):
@@ -71,7 +71,7 @@ class OracleAgent(Agent):
     def _score(self, move: tuple[str, ...], turns_left: int) -> float:
         assert self.dyn is not None
         nxt, _ = self.dyn.step(self.state, move)
-        return _rollout(self.dyn, nxt, turns_left - 1, self.domain.strategies)
+        return rollout_value(self.dyn, nxt, turns_left - 1, self.domain.strategies)
 
     def plan(self, turns_left: int) -> tuple[str, ...]:
         """The move (one strategy or a stack of them) with the best lookahead outcome."""

@@ -80,6 +80,13 @@ def say(domain: str, strategy: str, rng: np.random.Generator, info: dict[str, An
     )
 
 
+CRISIS_LINE = (
+    "I'm really glad you told me. If you ever feel unsafe, please call or text 988 or your "
+    "local crisis line right away; you don't have to go through this alone."
+)
+"""The scripted supporter's answer to a mention of self-harm (crisis resources)."""
+
+
 class ScriptedAgent(Agent):
     """Follows a fixed strategy flow, optionally noisy and reactive, realized as varied text."""
 
@@ -106,10 +113,11 @@ class ScriptedAgent(Agent):
         self.turn = 0
         self.need: str | None = None
 
-    def reset(self, seed: int | None = None) -> None:
-        """Restart the flow; ``seed`` fixes the noise and the wording."""
+    def reset(self, seed: int | None = None, turn: int = 0) -> None:
+        """Restart the flow at ``turn`` (a dialogue taken over part-way: its agent turns so far);
+        ``seed`` fixes the noise and the wording."""
         self.rng = np.random.default_rng(self.seed if seed is None else seed)
-        self.turn = 0
+        self.turn = turn
         self.need: str | None = None
 
     def choose(self, info: dict[str, Any]) -> str:
@@ -143,10 +151,7 @@ class ScriptedAgent(Agent):
         strategy = self.choose(info)
         self.turn += 1
         if strategy == "Information" and cues.mentions_risk(last_user_message(info)):
-            return (
-                "I'm really glad you told me. If you ever feel unsafe, please call or text "
-                "988 or your local crisis line right away; you don't have to go through this alone."
-            )
+            return CRISIS_LINE
         return say(self.domain.name, strategy, self.rng, info)
 
     def config(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,12 @@ from typing import Any
 from ..domains import domain_of, env_key
 from ..episode import Episode, Turn
 from ..errors import InvalidInput
+
+
+def stable_seed(*parts: Any) -> int:
+    """A seed from a hash of ``parts`` (episode ids, round numbers): independent of env seeds."""
+    blob = "|".join(str(p) for p in parts).encode()
+    return int.from_bytes(hashlib.sha256(blob).digest()[:8], "little") % (2**63)
 
 
 def single_env(episodes: Sequence[Episode], what: str) -> str:

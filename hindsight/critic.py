@@ -32,8 +32,7 @@ from ..episode import Episode, Turn
 from ..errors import InvalidInput
 from ..simulators.classifier import get_classifier
 from ..simulators.realizer import realize
-from .base import HindsightController, Proposal, single_env
-from .embedded import stable_seed
+from .base import HindsightController, Proposal, single_env, stable_seed
 from .features import CachedEncoder, as_encoder, unit_rows
 
 

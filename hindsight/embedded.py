@@ -23,20 +23,19 @@ The learned components that know only recorded data are :mod:`.critic`, :mod:`.r
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..agents.scripted import HUMAN_LIKE_NOISE, ScriptedAgent
+from ..agents.scripted import CRISIS_LINE, HUMAN_LIKE_NOISE, ScriptedAgent
 from ..domains import env_domain
 from ..episode import Episode, Turn
 from ..errors import InvalidInput
 from ..simulators import cues
 from ..simulators.classifier import get_classifier
 from ..simulators.counseling import CounselingDynamics, CounselingUser
-from ..simulators.persuasion import PersuasionDynamics, PersuasionUser
+from ..simulators.persuasion import ADDRESSES, PersuasionDynamics, PersuasionUser
 from ..simulators.realizer import realize
 from .base import (
     Continuation,
@@ -45,6 +44,7 @@ from .base import (
     Proposal,
     RewardModel,
     clip_reward,
+    stable_seed,
 )
 from .inference import infer_counseling_persona, infer_persuasion_persona
 
@@ -63,26 +63,12 @@ MISMATCH: dict[str, set[str]] = {
     "empathic": set(),
 }
 """Strategies that tend to miss with each kind of persuadee."""
-ANSWERS: dict[str, set[str]] = {
-    "legitimacy": {"credibility-appeal", "donation-information"},
-    "impact": {"credibility-appeal", "donation-information", "logical-appeal"},
-    "money": {"foot-in-the-door", "donation-information"},
-    "local": {"logical-appeal", "credibility-appeal", "emotion-appeal"},
-    "unknown_charity": {"credibility-appeal", "donation-information"},
+ANSWERS: dict[str, set[str]] = {c: set(s) for c, s in ADDRESSES.items()} | {
+    "unknown_charity": set(ADDRESSES["legitimacy"])  # "never heard of them": a legitimacy doubt
 }
-"""Strategies that answer each voiced concern."""
+"""Strategies that answer each voiced concern: the simulator's own :data:`ADDRESSES`."""
 EXPLORATION = {"Question", "Restatement or Paraphrasing"}
 ACTION = {"Providing Suggestions", "Information"}
-CRISIS_TEXT = (
-    "I'm really glad you told me. If you ever feel unsafe, please call or text 988 or your "
-    "local crisis line right away; you don't have to go through this alone."
-)
-
-
-def stable_seed(*parts: Any) -> int:
-    """A seed from a hash of ``parts`` (episode ids, round numbers): independent of env seeds."""
-    blob = "|".join(str(p) for p in parts).encode()
-    return int.from_bytes(hashlib.sha256(blob).digest()[:8], "little") % (2**63)
 
 
 class TranscriptController(HindsightController):
@@ -171,7 +157,7 @@ class TranscriptController(HindsightController):
                 or {"Reflection of feelings", "Affirmation and Reassurance"} & set(labels)
             ):
                 cands.append((4.0, i, "Information", "a self-harm mention was not met with care "
-                              "and crisis resources", CRISIS_TEXT))  # fmt: skip
+                              "and crisis resources", CRISIS_LINE))  # fmt: skip
             if ACTION & set(labels) and explored < 2:
                 cands.append((3.0, i, "Question", "advice came before the problem was explored; "
                               "ask about it first", None))  # fmt: skip
@@ -221,8 +207,7 @@ def _imagined_user(
         persona = infer_counseling_persona(turns, rng, _initial_intensity(episode, turns, initial))
         user = CounselingUser()
         dynamics = CounselingDynamics(persona)
-    user._new_persona = lambda _rng, _given: (persona, dynamics)  # inferred, not a sample
-    user.reset(np.random.default_rng(rng.integers(2**63)))
+    user.start_with(persona, dynamics, np.random.default_rng(rng.integers(2**63)))
     return user, persona
 
 
@@ -260,8 +245,7 @@ class PrivilegedDynamicsForwardModel(ForwardModel):
         new.append(Turn("user", reply.text))
         said = len(agent_turns)
         policy = ScriptedAgent(domain, noise=self.policy_noise)
-        policy.reset(seed=int(rng.integers(2**31)))
-        policy.turn = said
+        policy.reset(seed=int(rng.integers(2**31)), turn=said)
         messages = [{"role": t.role, "content": t.text} for t in prefix + new]
         while not reply.done and said < max_turns:
             info = {"messages": messages, "turn": said, "max_turns": max_turns}

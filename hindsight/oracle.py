@@ -73,8 +73,7 @@ class TrueEnvForwardModel(_CountsEpisodes, ForwardModel):
                 break
         new = [Turn("user", info["messages"][-1]["content"])]
         policy = ScriptedAgent(env_domain(episode.env_id), noise=self.policy_noise)
-        policy.reset(seed=int(np.random.default_rng(seed).integers(2**31)))
-        policy.turn = len(agent_texts)
+        policy.reset(seed=int(np.random.default_rng(seed).integers(2**31)), turn=len(agent_texts))
         while not done:
             text = policy.act(obs, info)
             obs, reward, term, trunc, info = env.step(text)

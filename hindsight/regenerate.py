@@ -24,8 +24,7 @@ from ..errors import BackendError, InvalidInput
 from ..evaluation import is_success
 from ..llm.parsing import ParseFailure
 from ..simulators.classifier import get_classifier
-from .base import ForwardModel, HindsightController, RewardModel
-from .embedded import stable_seed
+from .base import ForwardModel, HindsightController, RewardModel, stable_seed
 
 SELECTIONS = ("unsuccessful", "all")
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dialogue_gym.agents.scripted import CRISIS_LINE
 from dialogue_gym.simulators.annotated import esconv_turns, p4g_split, p4g_units
 from dialogue_gym.simulators.classifier import HARM_LABELS
 from dialogue_gym.simulators.ordinary_language import NAMED_OPENERS, PROBE_BANKS, probes
@@ -52,11 +53,6 @@ PERSUADEE_FILLER = {
     "you-are-welcome",
 }
 """P4G persuadee acts that are plain chat (read as non-strategic in both domains)."""
-CRISIS_LINE = (
-    "I'm really glad you told me. If you ever feel unsafe, please call or text 988 or your local "
-    "crisis line right away; you don't have to go through this alone."
-)
-"""The scripted supporter's answer to a self-harm disclosure (``agents/scripted.py``)."""
 
 
 class Example:

@@ -50,7 +50,12 @@ class EmbeddedUser(SimulatedUser):
     def reset(self, rng: np.random.Generator, persona: dict[str, Any] | None = None) -> str | None:
         """Draw a persona from ``rng`` (``persona`` fixes any part of it), then a separate
         wording stream; return the opening."""
-        self.persona, self.dynamics = self._new_persona(rng, persona)
+        return self.start_with(*self._new_persona(rng, persona), rng)
+
+    def start_with(self, persona: Any, dynamics: Dynamics, rng: np.random.Generator) -> str | None:
+        """Start a conversation as ``persona`` with ``dynamics`` (a persona inferred or built
+        elsewhere, not drawn), the wording drawn from ``rng``; return the opening."""
+        self.persona, self.dynamics = persona, dynamics
         self.state = self.dynamics.initial_state()
         seed = int(rng.integers(2**63))
         self._rng = np.random.default_rng(seed)
