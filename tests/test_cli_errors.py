@@ -162,7 +162,8 @@ def test_errors_have_one_hierarchy_with_the_builtin_bases():
 
 def test_cli_maps_our_errors_and_lets_bugs_show(monkeypatch, capsys):
     """Our InvalidInput exits 2 with one line; any other exception is a bug and propagates."""
-    from dialogue_gym import cli, errors
+    from dialogue_gym import errors
+    from dialogue_gym.commands import listing
 
     def refuse(args):
         raise errors.InvalidInput("episodes must be >= 1, got 0")
@@ -170,9 +171,9 @@ def test_cli_maps_our_errors_and_lets_bugs_show(monkeypatch, capsys):
     def buggy(args):
         return int("not a number")  # a plain ValueError from our own mistake
 
-    monkeypatch.setattr(cli, "cmd_list", refuse)
+    monkeypatch.setattr(listing, "run", refuse)
     assert main(["list"]) == 2
     assert capsys.readouterr().err == "dialogue-gym: error: episodes must be >= 1, got 0\n"
-    monkeypatch.setattr(cli, "cmd_list", buggy)
+    monkeypatch.setattr(listing, "run", buggy)
     with pytest.raises(ValueError, match="invalid literal"):
         main(["list"])

@@ -1,0 +1,1 @@
+"""One module per ``dialogue-gym`` subcommand, each with ``add_parser(sub)`` and ``run(args)``."""

@@ -1,0 +1,83 @@
+"""``dialogue-gym benchmark``: every method on the same seeds, with intervals and tests."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..domains import env_ids
+from .common import add_backend_args, backend_of, threads
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    """``200,500`` -> (200, 500); '' -> ()."""
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want sizes like 200,500; got {text!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark and print its Markdown table."""
+    from ..benchmark import BenchmarkConfig, run_benchmark
+
+    envs = tuple(args.env) if args.env else env_ids()
+    cfg = BenchmarkConfig.quick(envs) if args.quick else BenchmarkConfig(envs=envs)
+    if args.dataset_episodes:
+        cfg.dataset_episodes = args.dataset_episodes
+    if args.eval_episodes:
+        cfg.eval_episodes = args.eval_episodes
+    if args.seeds:
+        cfg.train_seeds = args.seeds
+    cfg.resample_data = not args.shared_data
+    cfg.imagined_weight = args.imagined_weight
+    cfg.threads = args.threads
+    cfg.added_agents = tuple(args.add_agent or ())
+    if args.encoder:
+        cfg.encoder = args.encoder
+    cfg.llm, cfg.llm_episodes = args.llm, args.llm_episodes
+    if args.sweep_sizes is not None:
+        cfg.sweep_sizes = args.sweep_sizes
+    else:  # the default sizes that fit the dataset
+        cfg.sweep_sizes = tuple(n for n in cfg.sweep_sizes if n < cfg.dataset_episodes)
+    cfg.__post_init__()
+    _, md = run_benchmark(cfg, args.out, log=lambda m: print(m, file=sys.stderr, flush=True),
+                          backend=backend_of(args))  # fmt: skip
+    print(md)
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    """Add the subcommand to ``sub`` (the CLI's subparsers)."""
+    b = sub.add_parser("benchmark", help="BC, filtered BC, offline RL +/- hindsight, PPO")
+    b.add_argument("--env", action="append", choices=env_ids(), help="repeatable; default both")
+    b.add_argument("--quick", action="store_true", help="small sizes (about 8 minutes on 2 cores)")
+    b.add_argument("--dataset-episodes", type=int, default=None)
+    b.add_argument("--eval-episodes", type=int, default=None)
+    b.add_argument("--seeds", type=int, default=None, help="training seeds")
+    b.add_argument("--shared-data", action="store_true",
+                   help="one behaviour dataset for every training seed (intervals then cover the "
+                   "initialization only; default: a fresh dataset per seed)")  # fmt: skip
+    b.add_argument("--imagined-weight", type=float, default=1.0,
+                   help="loss weight of transitions with imagined rewards (0-1)")  # fmt: skip
+    b.add_argument("--threads", type=threads, default=1,
+                   help="torch threads of the learners (0: torch's default)")  # fmt: skip
+    b.add_argument("--add-agent", action="append", metavar="SPEC",
+                   help="your agent in the table (repeatable): a registered name, "
+                   "pkg.module:MyAgent or file.py:MyAgent, then :key=value options")  # fmt: skip
+    b.add_argument("--encoder", default=None,
+                   help="sentence encoder of the learned hindsight models: minilm (default) | "
+                   "hash:N")  # fmt: skip
+    b.add_argument("--sweep-sizes", type=_sizes, default=None, metavar="N,N",
+                   help="smaller datasets for the data-size sweep (default 200,500; quick: "
+                   "100; '' for none)")  # fmt: skip
+    b.add_argument("--llm", default=None, metavar="SPEC",
+                   help="a chat backend whose forward and reward models join the imagination "
+                   "gap table (gap only): local:smollm2, http://HOST:PORT/v1#MODEL")  # fmt: skip
+    b.add_argument("--llm-episodes", type=int, default=30, metavar="N",
+                   help="unsuccessful episodes per run the --llm pair rewrites")  # fmt: skip
+    b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
+    add_backend_args(b)
+    b.set_defaults(func=run)
