@@ -3,7 +3,7 @@
 For each env: ``--episodes`` human-like episodes (seeds from ``--seed``), the critic controller
 and learned reward model fitted on them, and the retrieval forward model at each
 ``--persona-weights`` value. Every regeneration's imagined reward is set beside the true reward
-of its agent turns replayed in the true env (``dialogue_gym.benchmark._imagination_gap``): bias,
+of its agent turns replayed in the true env (``dialogue_gym.benchmark.imagination_gap``): bias,
 MAE, correlation, and the share of rewrites that truly improve vs the share believed to.
 With ``--llm SPEC`` (a chat backend), the LLM forward and reward pair rewrites the first
 ``--llm-episodes`` unsuccessful episodes too (same critic), and its unusable answers are counted.
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dialogue_gym.benchmark import BenchmarkConfig, _imagination_gap, _llm_pair
+from dialogue_gym.benchmark import BenchmarkConfig, imagination_gap, llm_pair
 from dialogue_gym.generate import generate
 from dialogue_gym.hindsight import (
     CriticController,
@@ -62,15 +62,15 @@ def main() -> None:
             for w in weights:
                 t = time.time()
                 forward = RetrievalForwardModel(episodes, enc, persona_weight=w)
-                gap = _imagination_gap(regenerate(episodes, controller, forward, reward), by_id)
+                gap = imagination_gap(regenerate(episodes, controller, forward, reward), by_id)
                 cells = [f"{gap[k]:.3f}" if k in gap else "-" for k in KEYS]
                 print(f"| {env_id} | learned, persona weight {w:g} | " + " | ".join(cells)
                       + f" | {time.time() - t:.0f} |", flush=True)  # fmt: skip
             if args.llm:
                 t = time.time()
                 cfg = BenchmarkConfig(llm=args.llm, llm_episodes=args.llm_episodes)
-                regen, errors = _llm_pair(episodes, cfg, controller)
-                gap = _imagination_gap(regen, by_id)
+                regen, errors = llm_pair(episodes, cfg, controller)
+                gap = imagination_gap(regen, by_id)
                 cells = [f"{gap[k]:.3f}" if k in gap else "-" for k in KEYS]
                 print(f"| {env_id} | llm ({args.llm}) | " + " | ".join(cells)
                       + f" | {time.time() - t:.0f} |", flush=True)  # fmt: skip

@@ -120,14 +120,14 @@ def _llm_pair_responder(body: dict) -> str:
 
 
 def test_llm_pair_records_unusable_answers(counseling_data):
-    from dialogue_gym.benchmark import _llm_pair
+    from dialogue_gym.benchmark import llm_pair
     from dialogue_gym.hindsight import CriticController
 
     episodes = read_episodes(counseling_data[0])[0][:60]
     cfg = BenchmarkConfig(encoder="hash:512", llm_episodes=2)
     with FakeChatServer(lambda body: "I cannot answer in JSON.") as server:
         cfg.llm = f"{server.url}#fake"
-        regen, errors = _llm_pair(episodes, cfg, CriticController(episodes, "hash:512"))
+        regen, errors = llm_pair(episodes, cfg, CriticController(episodes, "hash:512"))
     assert regen == [] and len(errors) == 2
     assert all(e.startswith("ParseFailure: ") for e in errors)
 

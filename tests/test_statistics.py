@@ -11,7 +11,7 @@ import pytest
 import dialogue_gym
 from dialogue_gym.agents.base import Agent
 from dialogue_gym.agents.scripted import ScriptedAgent
-from dialogue_gym.benchmark import _returns
+from dialogue_gym.benchmark import returns_of
 from dialogue_gym.evaluation import reference_returns
 from dialogue_gym.llm.parsing import ParseFailure
 from dialogue_gym.stats import (
@@ -129,6 +129,6 @@ def test_evaluate_normalizes_on_the_seeds_that_did_not_fail():
 def test_benchmark_counts_failed_episodes_as_missing_not_zero():
     r = dialogue_gym.evaluate(_FailsOnEvenSeeds(), "Counseling-v0", 6, seed=300, progress=False,
                               oracle=False)  # fmt: skip
-    returns, success, _ = _returns(r)
+    returns, success, _ = returns_of(r)
     assert np.isnan(returns[::2]).all() and np.isfinite(returns[1::2]).all()
     assert success[::2].sum() == 0

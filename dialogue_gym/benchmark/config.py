@@ -1,0 +1,131 @@
+"""The benchmark's configuration: sizes, protocol, the methods and the rows it makes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..domains import env_ids
+from ..errors import InvalidInput
+
+MAIN = "cql+hindsight"
+
+
+EVAL_SEED = 1_000_000
+
+
+BASELINES = ("random", "scripted", "human-like", "model-based", "oracle")
+
+
+LABELS = {
+    "model-based": "model-based (knows the dynamics, not the persona)",
+    "oracle": "oracle (knows the persona: privileged)",
+    MAIN: "cql+hindsight (learned from the data)",
+    "cql+hindsight(privileged)": "cql+hindsight(privileged) [ablation: simulator dynamics]",
+    "cql+hindsight(oracle-fwd)": "cql+hindsight(oracle-fwd) [ablation: true env]",
+}
+
+
+PIPELINES = ("learned", "privileged", "true-env")
+"""Hindsight pipelines: one controller (the critic), three forward/reward pairs."""
+
+
+@dataclass
+class BenchmarkConfig:
+    """Sizes and protocol of one benchmark run (``quick()`` for the short version)."""
+
+    envs: tuple[str, ...] = field(default_factory=env_ids)
+    """The env ids to benchmark (default: every registered one)."""
+    dataset_episodes: int = 1500
+    """Behaviour episodes per env and training seed (the offline methods' environment budget)."""
+    eval_episodes: int = 200
+    """Held-out evaluation episodes per method and training seed."""
+    train_seeds: int = 3
+    offline_steps: int = 2000
+    """Gradient steps of BC, CQL and IQL."""
+    ppo_steps: int = 10_000
+    """PPO environment steps per training seed."""
+    top_share: float = 0.25
+    """Filtered BC keeps exactly this top share of episodes by return."""
+    resample_data: bool = True
+    """A new behaviour dataset (and its regenerations) per training seed; False: one for all."""
+    imagined_weight: float = 1.0
+    """Loss weight of transitions whose reward a hindsight model imagined (1: same as real)."""
+    model_based_samples: int = 6
+    """Personas the model-based reference plans over."""
+    threads: int | None = 1
+    """torch threads of the learners and of the learned agents' evaluation."""
+    n_boot: int = 10_000
+    """Bootstrap replicates of the intervals and tests."""
+    added_agents: tuple[str, ...] = ()
+    """A user's agents (any spec: a registered name or ``module:Object``) evaluated on the same
+    seeds and put in the table, each with its own tests against every other row."""
+    encoder: str = "minilm"
+    """Sentence encoder of the learned hindsight models (``hash:N``: no model)."""
+    sweep_sizes: tuple[int, ...] = (200, 500)
+    """Smaller behaviour datasets (first N episodes of each run's) for the data-size sweep."""
+    llm: str | None = None
+    """A chat backend spec (``local:smollm2``, ``http://HOST:PORT/v1#MODEL``, ...): its forward
+    and reward models (:mod:`~dialogue_gym.hindsight.llm`) join the imagination gap table as the
+    ``llm`` pair, on the critic's rewrites of ``llm_episodes`` unsuccessful episodes per run.
+    Gap only: no method trains on them (an LLM continuation per episode is costly)."""
+    llm_episodes: int = 30
+    """Unsuccessful episodes per run that the ``llm`` pair regenerates (the first ones)."""
+
+    def __post_init__(self) -> None:
+        for name in ("dataset_episodes", "eval_episodes", "train_seeds", "offline_steps"):
+            if getattr(self, name) < 1:
+                raise InvalidInput(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.ppo_steps < 2:
+            raise InvalidInput(f"ppo_steps must be >= 2, got {self.ppo_steps}")
+        if self.train_seeds * self.dataset_episodes > EVAL_SEED:
+            raise InvalidInput(
+                f"train_seeds * dataset_episodes must stay below the evaluation seeds "
+                f"({EVAL_SEED}), got {self.train_seeds * self.dataset_episodes}"
+            )
+        if not 0 < self.top_share <= 1 or not 0 <= self.imagined_weight <= 1:
+            raise InvalidInput("need 0 < top_share <= 1 and 0 <= imagined_weight <= 1")
+        self.added_agents = tuple(self.added_agents)
+        self.sweep_sizes = tuple(sorted(set(self.sweep_sizes)))
+        if any(not 20 <= n < self.dataset_episodes for n in self.sweep_sizes):
+            raise InvalidInput(
+                f"sweep sizes must be >= 20 and below dataset_episodes ({self.dataset_episodes}), "
+                f"got {list(self.sweep_sizes)}"
+            )
+        if self.llm_episodes < 1:
+            raise InvalidInput(f"llm_episodes must be >= 1, got {self.llm_episodes}")
+        if len(set(self.added_agents)) != len(self.added_agents):
+            raise InvalidInput(f"added agents must differ, got {list(self.added_agents)}")
+
+    @classmethod
+    def quick(cls, envs: tuple[str, ...] | None = None) -> BenchmarkConfig:
+        """Small sizes: a few minutes on 2 cores."""
+        return cls(
+            envs=envs or env_ids(),
+            dataset_episodes=400,
+            eval_episodes=60,
+            train_seeds=3,
+            offline_steps=500,
+            ppo_steps=2048,
+            model_based_samples=3,
+            n_boot=2000,
+            sweep_sizes=(100,),
+        )
+
+
+OFFLINE_METHODS: dict[str, tuple[str, str]] = {
+    "bc": ("bc", "orig"),
+    "filtered-bc": ("filtered-bc", "orig"),
+    "cql": ("cql", "orig"),
+    "iql": ("iql", "orig"),
+    MAIN: ("cql", "learned"),
+    "iql+hindsight": ("iql", "learned"),
+    "cql+hindsight(2 rounds)": ("cql", "learned2"),
+    "cql+hindsight(privileged)": ("cql", "privileged"),
+    "cql+hindsight(oracle-fwd)": ("cql", "true-env"),
+}
+"""Each offline method: (algorithm, its dataset: the original, or the original plus the
+regenerations of a pipeline; ``learned2``: two rounds of the learned pipeline)."""
+
+
+METHOD_NAMES = {*BASELINES, *OFFLINE_METHODS, "ppo"}
+"""Every row the benchmark makes itself (an added agent must not take one of these names)."""

@@ -1,0 +1,206 @@
+"""Behaviour data per training seed, its hindsight regenerations, and their imagination gap."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..domains import env_domain
+from ..episode import ORACLE_REWARD
+from .config import PIPELINES, BenchmarkConfig
+
+
+def imagination_gap(regen: list, by_id: dict) -> dict[str, Any]:
+    """Each regeneration's imagined reward beside the true reward of the same agent turns
+    replayed in the true env (report only: the replays are not training data and are not
+    charged to any method): bias, MAE, correlation, and the share of rewrites that truly improve
+    on their original (true replay above the source's recorded outcome) beside the share the
+    reward model believed improved (imagined above its own score of the source)."""
+    from ..hindsight import replay_in_true_env
+
+    if not regen:
+        return {"n": 0}
+    imagined = np.array([float(r.reward) for r in regen])
+    if all(r.reward_source == ORACLE_REWARD for r in regen):
+        true = imagined  # the true env scored them already
+    else:
+        true = np.array([replay_in_true_env(by_id[r.provenance["root_id"]], r.turns)[0]
+                         for r in regen])  # fmt: skip
+    original = np.array([float(by_id[r.provenance["root_id"]].reward) for r in regen])
+    believed = np.array([float(r.outcome.get("source_model_reward", np.nan)) for r in regen])
+    corr = np.corrcoef(imagined, true)[0, 1] if imagined.std() > 0 and true.std() > 0 else np.nan
+    return {
+        "n": len(regen),
+        "imagined": imagined.tolist(),
+        "true": true.tolist(),
+        "imagined_mean": float(imagined.mean()),
+        "true_mean": float(true.mean()),
+        "gap": float((imagined - true).mean()),
+        "mae": float(np.abs(imagined - true).mean()),
+        "corr": float(corr),
+        "truly_improve": float(np.mean(true > original)),
+        "believed_improve": float(np.nanmean(imagined > believed)),
+    }
+
+
+def pooled_gap(gaps: list[dict[str, Any]]) -> dict[str, Any]:
+    """One pipeline's gap over every training run (regenerations pooled)."""
+    imagined = np.concatenate([g["imagined"] for g in gaps if g["n"]] or [np.zeros(0)])
+    true = np.concatenate([g["true"] for g in gaps if g["n"]] or [np.zeros(0)])
+    if not len(imagined):
+        return {"n": 0}
+    ok = imagined.std() > 0 and true.std() > 0
+    n = np.array([g["n"] for g in gaps if g["n"]])
+    return {
+        "n": int(len(imagined)),
+        "imagined_mean": float(imagined.mean()),
+        "true_mean": float(true.mean()),
+        "gap": float((imagined - true).mean()),
+        "mae": float(np.abs(imagined - true).mean()),
+        "corr": float(np.corrcoef(imagined, true)[0, 1]) if ok else float("nan"),
+        "truly_improve": float(np.average([g["truly_improve"] for g in gaps if g["n"]], weights=n)),
+        "believed_improve": float(
+            np.average([g["believed_improve"] for g in gaps if g["n"]], weights=n)
+        ),
+    }
+
+
+def regenerate_pipelines(
+    episodes: list, cfg: BenchmarkConfig, which: tuple[str, ...]
+) -> dict[str, Any]:
+    """The regenerations of each pipeline in ``which`` (``learned2``: the learned pipeline's
+    second round), and the true-env episodes the oracle pipeline played."""
+    from ..hindsight import (
+        CriticController,
+        LearnedRewardModel,
+        PrivilegedDynamicsForwardModel,
+        PrivilegedDynamicsRewardModel,
+        RetrievalForwardModel,
+        TrueEnvForwardModel,
+        TrueEnvRewardModel,
+        regenerate,
+    )
+    from ..hindsight.cli import intensity_reader
+    from ..hindsight.features import CachedEncoder
+
+    enc = CachedEncoder(cfg.encoder)
+    controller = CriticController(episodes, enc)
+    out: dict[str, Any] = {"env_episodes": 0}
+    if "learned" in which:
+        pair = RetrievalForwardModel(episodes, enc), LearnedRewardModel.fit(episodes, cfg.encoder)
+        both = regenerate(episodes, controller, *pair, rounds=2)
+        out["learned"] = [r for r in both if r.provenance["round"] == 1]
+        out["round 2"] = [r for r in both if r.provenance["round"] == 2]
+        out["learned2"] = both
+    if "privileged" in which:
+        initial = intensity_reader(episodes, enc)
+        pair = (PrivilegedDynamicsForwardModel(initial=initial),
+                PrivilegedDynamicsRewardModel(initial=initial))  # fmt: skip
+        out["privileged"] = regenerate(episodes, controller, *pair)
+    if "true-env" in which:
+        fwd, rwd = TrueEnvForwardModel(), TrueEnvRewardModel()
+        out["true-env"] = regenerate(episodes, controller, fwd, rwd)
+        out["env_episodes"] = fwd.env_episodes + rwd.env_episodes
+    if "llm" in which and cfg.llm:
+        out["llm"], out["llm_errors"] = llm_pair(episodes, cfg, controller)
+    return out
+
+
+def llm_pair(episodes: list, cfg: BenchmarkConfig, controller: Any) -> tuple[list, list[str]]:
+    """The LLM pair's regenerations of the first ``cfg.llm_episodes`` unsuccessful episodes, and
+    why each episode it could not regenerate failed (an unusable answer, a backend error)."""
+    from ..hindsight.llm import LLMForwardModel, LLMRewardModel
+    from ..hindsight.regenerate import is_unsuccessful, iter_regenerate
+
+    chosen = [e for e in episodes if is_unsuccessful(e)][: cfg.llm_episodes]
+    domain = env_domain(episodes[0].env_id)
+    errors: list[str] = []
+    regen = list(iter_regenerate(
+        chosen, controller, LLMForwardModel(cfg.llm), LLMRewardModel(cfg.llm, domain),
+        on_error=lambda e, err: errors.append(f"{type(err).__name__}: {err}"),
+    ))  # fmt: skip
+    return regen, errors
+
+
+def behaviour_datasets(
+    env_id: str, cfg: BenchmarkConfig, seed: int, out_dir: Path, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Behaviour data of one training seed, its regenerations, and their figures; and the
+    smaller datasets of the sweep (the first N episodes) with their learned regenerations."""
+    from ..agents.offline_data import OfflineData, concat
+    from ..generate import generate
+    from ..hindsight import is_unsuccessful
+    from ..jsonl import read_episodes, write_episodes
+
+    t0 = time.time()
+    data_seed = seed * cfg.dataset_episodes
+    path = out_dir / f"behaviour-seed{seed}.jsonl"
+    generate(env_id, "human-like", cfg.dataset_episodes, path, seed=data_seed, progress=False)
+    episodes, _ = read_episodes(path)
+    regen = regenerate_pipelines(episodes, cfg, (*PIPELINES, "llm"))
+    llm = ("llm",) if cfg.llm else ()
+    for name in ("learned2", "privileged", "true-env", *llm):
+        write_episodes(out_dir / f"regenerated-{name}-seed{seed}.jsonl", regen[name])
+    gaps = (*PIPELINES, "round 2", *llm)
+    by_id = {e.id: e for e in episodes}
+    orig = OfflineData.from_episodes(episodes)
+    figures = {
+        "data_seed": data_seed,
+        "episodes": len(episodes),
+        "unsuccessful": sum(is_unsuccessful(e) for e in episodes),
+        "regenerated": {k: len(regen[k]) for k in gaps},
+        "oracle_env_episodes": regen["env_episodes"],
+        "imagination_gap": {k: imagination_gap(regen[k], by_id) for k in gaps},
+        **({"llm_errors": regen["llm_errors"]} if cfg.llm else {}),
+        "behaviour_mean": float(np.mean([e.reward for e in episodes if e.status == "ok"])),
+    }
+    log(
+        f"{env_id} seed {seed}: {len(episodes)} behaviour episodes "
+        f"({figures['unsuccessful']} unsuccessful), regenerated: "
+        + ", ".join(f"{k} {v}" for k, v in figures["regenerated"].items())
+        + f" [{time.time() - t0:.0f} s]"
+    )
+    out = {"orig": orig, "figures": figures}
+    for k in (*PIPELINES, "learned2"):
+        out[k] = concat(orig, OfflineData.from_episodes(regen[k])) if regen[k] else orig
+    out["sweep"] = {}
+    for n in cfg.sweep_sizes:
+        small = episodes[:n]
+        part = regenerate_pipelines(small, cfg, ("learned",))["learned"]
+        small_data = OfflineData.from_episodes(small)
+        out["sweep"][n] = {
+            "orig": small_data,
+            "learned": concat(small_data, OfflineData.from_episodes(part)) if part else small_data,
+            "unsuccessful": sum(is_unsuccessful(e) for e in small),
+            "gap": imagination_gap(part, by_id),
+        }
+        log(f"{env_id} seed {seed}: sweep {n} episodes, {len(part)} regenerated "
+            f"[{time.time() - t0:.0f} s]")  # fmt: skip
+    return out
+
+
+def seed_data(
+    env_id: str,
+    cfg: BenchmarkConfig,
+    env_dir: Path | None,
+    log: Callable[[str], None] | None,
+    s: int,
+) -> dict[str, Any]:
+    """Training seed ``s``'s dataset and regenerations: one task of the executor. With
+    ``env_dir`` None (a Ray worker) the artifact files are written to a temporary folder and
+    returned (``files``) for the driver to write, and log lines are returned unless ``log``
+    prints them as they come."""
+    import tempfile
+
+    lines: list[str] = []
+    files: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        where = env_dir if env_dir is not None else Path(tmp)
+        data = behaviour_datasets(env_id, cfg, s, where, log or lines.append)
+        if env_dir is None:
+            files = {p.name: p.read_bytes() for p in Path(tmp).iterdir() if p.is_file()}
+    return {"data": data, "files": files, "log": lines}

@@ -1,0 +1,317 @@
+"""Running the benchmark: train every method per training seed, evaluate, bootstrap, write."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..domains import env_domain
+from ..errors import InvalidInput
+from ..evaluation import evaluate
+from ..executor import LOCAL, Backend, map_ordered, worker_session
+from ..files import atomic_write_text
+from ..stats import TwoLevelBootstrap, holm
+from .chart import bar_chart
+from .config import (
+    BASELINES,
+    EVAL_SEED,
+    LABELS,
+    MAIN,
+    METHOD_NAMES,
+    OFFLINE_METHODS,
+    BenchmarkConfig,
+)
+from .data import behaviour_datasets, pooled_gap, seed_data
+from .report import markdown
+
+
+def train_offline(
+    name: str, data: dict, domain: str, seed: int, cfg: BenchmarkConfig, part: str | None = None
+) -> Any:
+    """Train the offline method ``name`` (or the algorithm ``name`` on ``data[part]``) with
+    training seed ``seed``."""
+    from ..agents.bc import BCArgs, train_bc
+    from ..agents.cql import CQLArgs, train_cql
+    from ..agents.iql import IQLArgs, train_iql
+
+    algo, part = (name, part) if part is not None else OFFLINE_METHODS[name]
+    common = {"steps": cfg.offline_steps, "imagined_weight": cfg.imagined_weight,
+              "threads": cfg.threads, "seed": seed}  # fmt: skip
+    if algo == "filtered-bc":
+        return train_bc(data[part], domain, BCArgs(top_share=cfg.top_share, **common))
+    train, args = {"bc": (train_bc, BCArgs), "cql": (train_cql, CQLArgs),
+                   "iql": (train_iql, IQLArgs)}[algo]  # fmt: skip
+    return train(data[part], domain, args(**common))
+
+
+def returns_of(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Returns (nan where the episode failed), successes and turns of an evaluation."""
+    eps = result.episodes
+    returns = np.array([e.reward if e.status == "ok" else np.nan for e in eps], dtype=float)
+    return returns, np.array([float(e.success) for e in eps]), np.array([e.turns for e in eps])
+
+
+def _method_items(cfg: BenchmarkConfig, datasets: dict[int, dict]) -> list[tuple]:
+    """Every (training seed, kind, row name, detail) to train and evaluate, seed by seed: the
+    offline methods, the sweep's two methods per size, PPO."""
+    items: list[tuple] = []
+    for s in range(cfg.train_seeds):
+        data = datasets[s if cfg.resample_data else 0]
+        items += [(s, "offline", name, None) for name in OFFLINE_METHODS]
+        for size in data["sweep"]:
+            items += [(s, "sweep", f"{name}@{size}", (size, part))
+                      for name, part in (("cql", "orig"), (MAIN, "learned"))]  # fmt: skip
+        items.append((s, "ppo", "ppo", None))
+    return items
+
+
+def _method_run(
+    env_id: str, cfg: BenchmarkConfig, datasets: dict[int, dict], item: tuple
+) -> tuple[Any, int | None]:
+    """Train and evaluate one (seed, method) item of :func:`_method_items`: the evaluation and
+    the environment episodes it used (``None`` for a sweep entry). One task of the executor;
+    depends on nothing but the seed's data, the seed and ``cfg``."""
+    from ..agents.learned import torch_threads
+    from ..agents.ppo import PPOArgs, train_ppo
+
+    s, kind, name, detail = item
+    domain = env_domain(env_id)
+    data = datasets[s if cfg.resample_data else 0]
+    budget: int | None = data["figures"]["episodes"]
+    if kind == "offline":
+        agent = train_offline(name, data, domain, s, cfg)
+        if "oracle-fwd" in name:
+            budget += data["figures"]["oracle_env_episodes"]
+    elif kind == "sweep":
+        size, part = detail
+        agent = train_offline("cql", data["sweep"][size], domain, s, cfg, part=part)
+        budget = None
+    else:
+        agent, budget = train_ppo(env_id, PPOArgs(steps=cfg.ppo_steps, seed=s, threads=cfg.threads))
+    with torch_threads(cfg.threads):
+        result = evaluate(agent, env_id, cfg.eval_episodes, EVAL_SEED, progress=False,
+                          oracle=False)  # fmt: skip
+    return result, budget
+
+
+def run_env(
+    env_id: str,
+    cfg: BenchmarkConfig,
+    out_dir: Path,
+    log: Callable[[str], None],
+    backend: Backend = LOCAL,
+) -> dict:
+    """The whole benchmark for one environment. On Ray, the baselines' episodes, each training
+    seed's data and each (training seed, method) run on workers; the figures are the same as on
+    this machine."""
+    from functools import partial
+
+    from ..agents.learned import torch_threads
+
+    domain = env_domain(env_id)
+    t0 = time.time()
+    env_dir = out_dir / env_id
+    env_dir.mkdir(parents=True, exist_ok=True)
+    kw = {"progress": False, "oracle": False, "backend": backend}
+
+    def evaluated(spec: str) -> Any:
+        with torch_threads(cfg.threads):
+            return evaluate(spec, env_id, cfg.eval_episodes, EVAL_SEED, **kw)
+
+    runs: dict[str, list[Any]] = {}
+    for name in BASELINES:
+        spec = f"{name}:samples={cfg.model_based_samples}" if name == "model-based" else name
+        runs[name] = [evaluated(spec)]
+    log(f"{env_id}: baselines evaluated [{time.time() - t0:.0f} s]")
+    added = added_agents(cfg.added_agents, domain, METHOD_NAMES)
+    for name, spec in added.items():
+        runs[name] = [evaluated(spec)]
+    if added:
+        log(f"{env_id}: added agents evaluated: {', '.join(added)} [{time.time() - t0:.0f} s]")
+    local = backend.name == "local"
+    if cfg.resample_data:  # each training seed's data: one task per seed
+        task = partial(seed_data, env_id, cfg, env_dir if local else None, log if local else None)
+        datasets = {}
+        for s, done in enumerate(map_ordered(_call, range(cfg.train_seeds), lambda: task,
+                                             backend=backend)):  # fmt: skip
+            for name, content in done["files"].items():  # the driver writes every file
+                (env_dir / name).write_bytes(content)
+            for line in done["log"]:
+                log(line)
+            datasets[s] = done["data"]
+    else:
+        datasets = {0: behaviour_datasets(env_id, cfg, 0, env_dir, log)}
+    budgets: dict[str, list[int]] = {}
+    sweep: dict[str, list[Any]] = {}
+    items = _method_items(cfg, datasets)
+    results = map_ordered(partial(_method_run, env_id, cfg), items, lambda: datasets,
+                          backend=backend)  # fmt: skip
+    for k, ((s, kind, name, _), (result, budget)) in enumerate(zip(items, results, strict=True)):
+        if kind == "sweep":
+            sweep.setdefault(name, []).append(result)
+        else:
+            runs.setdefault(name, []).append(result)
+            budgets.setdefault(name, []).append(budget)
+        if k + 1 == len(items) or items[k + 1][0] != s:
+            log(f"{env_id} seed {s}: every method trained and evaluated "
+                f"[{time.time() - t0:.0f} s]")  # fmt: skip
+
+    matrices = {name: [returns_of(r) for r in rs] for name, rs in runs.items()}
+    returns = {k: np.stack([m[0] for m in v]) for k, v in matrices.items()}
+    boot = TwoLevelBootstrap(returns, cfg.n_boot, seed=0)
+    success = TwoLevelBootstrap(
+        {k: np.stack([m[1] for m in v]) for k, v in matrices.items()}, cfg.n_boot, seed=1
+    )
+    rows = []
+    for name in runs:
+        mean, norm, succ = boot.mean(name), boot.normalized(name), success.mean(name)
+        run_means = boot.run_means(name)
+        rows.append(
+            {
+                "method": name,
+                "label": LABELS.get(name, name) + (" (added)" if name in added else ""),
+                "trained": name not in BASELINES and name not in added,
+                "added": name in added,
+                "mean_return": mean.value,
+                "ci95": mean.as_list(),
+                "run_means": run_means,
+                "run_spread": [min(run_means), max(run_means)],
+                "normalized_score": norm.value,
+                "normalized_ci95": norm.as_list(),
+                "success_rate": succ.value,
+                "success_ci95": succ.as_list(),
+                "avg_turns": float(np.mean([m[2] for m in matrices[name]])),
+                "env_episodes": int(np.mean(budgets[name])) if name in budgets else None,
+                "n_runs": len(runs[name]),
+                "n_episodes": int(np.isfinite(returns[name]).sum()),
+                "n_failed": int((~np.isfinite(returns[name])).sum()),
+            }
+        )
+    own = [name for name in runs if name not in added]
+    data_figures = [d["figures"] for d in datasets.values()]
+    gaps = {k: pooled_gap([f["imagination_gap"][k] for f in data_figures])
+            for k in data_figures[0]["imagination_gap"]}  # fmt: skip
+    sizes = _sweep(sweep, matrices, datasets, cfg)
+    for f in data_figures:  # the per-rewrite lists were for pooling; the JSON keeps summaries
+        for g in f["imagination_gap"].values():
+            g.pop("imagined", None), g.pop("true", None)
+    return {
+        "env_id": env_id,
+        "rows": rows,
+        "tests": tests_against(
+            boot, MAIN, own
+        ),  # the benchmark's own family: added agents stay out
+        "added_tests": {name: tests_against(boot, name, list(runs)) for name in added},
+        "datasets": data_figures,
+        "imagination_gap": gaps,
+        "sweep": sizes,
+        "seconds": time.time() - t0,
+    }
+
+
+def _call(task: Callable[[int], Any], item: int) -> Any:
+    """The executor's task for a state that is itself the function to call."""
+    return task(item)
+
+
+def _sweep(
+    sweep: dict[str, list[Any]], main: dict[str, list[Any]], datasets: dict, cfg: BenchmarkConfig
+) -> list[dict[str, Any]]:
+    """Per dataset size: CQL and CQL + hindsight(learned), their difference (two-level
+    bootstrap, paired by evaluation seed) with Holm correction over the sizes, and the learned
+    pipeline's gap at that size."""
+    if not sweep:
+        return []
+    returns = {k: np.stack([returns_of(r)[0] for r in v]) for k, v in sweep.items()}
+    full = cfg.dataset_episodes
+    returns[f"cql@{full}"] = np.stack([m[0] for m in main["cql"]])
+    returns[f"{MAIN}@{full}"] = np.stack([m[0] for m in main[MAIN]])
+    boot = TwoLevelBootstrap(returns, cfg.n_boot, seed=2)
+    out = []
+    runs = list(datasets.values())
+    for n in (*cfg.sweep_sizes, full):
+        diff, p = boot.diff(f"{MAIN}@{n}", f"cql@{n}")
+        if n == full:
+            gap = pooled_gap([d["figures"]["imagination_gap"]["learned"] for d in runs])
+            unsuccessful = [d["figures"]["unsuccessful"] for d in runs]
+        else:
+            gap = pooled_gap([d["sweep"][n]["gap"] for d in runs])
+            unsuccessful = [d["sweep"][n]["unsuccessful"] for d in runs]
+        cql, hind = boot.mean(f"cql@{n}"), boot.mean(f"{MAIN}@{n}")
+        out.append({
+            "episodes": n, "unsuccessful": float(np.mean(unsuccessful)),
+            "cql": cql.value, "cql_ci95": cql.as_list(),
+            "hindsight": hind.value, "hindsight_ci95": hind.as_list(),
+            "diff": diff.value, "diff_ci95": diff.as_list(), "p": p,
+            "regenerated": gap["n"] / max(1, len(runs)), "gap": gap.get("gap"),
+            "truly_improve": gap.get("truly_improve"),
+        })  # fmt: skip
+    for row, adjusted in zip(out, holm([r["p"] for r in out]), strict=True):
+        row["p_holm"] = adjusted
+    return out
+
+
+def tests_against(boot: TwoLevelBootstrap, method: str, names: list[str]) -> list[dict[str, Any]]:
+    """``method`` minus every other name (two-level bootstrap), Holm-corrected as one family."""
+    tests = []
+    for name in names:
+        if name == method:
+            continue
+        diff, p = boot.diff(method, name)
+        tests.append({"versus": name, "diff": diff.value, "ci95": diff.as_list(), "p": p})
+    for t, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):
+        t["p_holm"] = adjusted
+    return tests
+
+
+def added_agents(specs: tuple[str, ...], domain: str, taken: set[str]) -> dict[str, str]:
+    """The user's agents' specs by table name (their own name, else the spec); never
+    privileged."""
+    from ..agents.registry import is_privileged, make_agent
+
+    out: dict[str, Any] = {}
+    for spec in specs:
+        if is_privileged(spec):
+            raise InvalidInput(
+                f"added agent {spec!r} reads the hidden persona; add agents that do not"
+            )
+        agent = make_agent(spec, domain)
+        name = agent.name if agent.name not in taken | set(out) | {"agent"} else spec
+        if name in taken or name in out:
+            raise InvalidInput(f"added agent {spec!r}: the table already has a row {name!r}")
+        out[name] = spec
+    return out
+
+
+def run_benchmark(
+    cfg: BenchmarkConfig,
+    out_dir: str | Path,
+    log: Callable[[str], None] = print,
+    backend: Backend = LOCAL,
+):
+    """Run every env; write ``benchmark.md``, ``benchmark.json`` and ``benchmark.png``.
+    ``backend``: where the training seeds and the evaluation episodes run (this machine or a
+    Ray cluster); the tables are the same."""
+    out_dir = Path(out_dir)
+    for env_id in cfg.envs:  # a bad --add-agent fails now, not after the baselines
+        added_agents(cfg.added_agents, env_domain(env_id), METHOD_NAMES)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    with worker_session():  # one set of Ray workers for every step
+        results = [run_env(env_id, cfg, out_dir, log, backend) for env_id in cfg.envs]
+    md = markdown(results, cfg)
+    summary = {"config": asdict(cfg), "results": results, "seconds": time.time() - t0}
+    atomic_write_text(out_dir / "benchmark.md", md)
+    atomic_write_text(out_dir / "benchmark.json", json.dumps(summary, indent=1))
+    try:
+        bar_chart(results, out_dir / "benchmark.png")
+    except ImportError:
+        log("(matplotlib missing: no bar chart)")
+    log(f"benchmark done in {time.time() - t0:.0f} s -> {out_dir}")
+    return results, md
