@@ -18,10 +18,11 @@ from dialogue_gym.agents.registry import make_agent  # noqa: E402
 from dialogue_gym.cli import main  # noqa: E402
 from dialogue_gym.jsonl import read_episodes  # noqa: E402
 from dialogue_gym.play import agent_view  # noqa: E402
-from dialogue_gym.study.app import MAX_MESSAGE_CHARS, create_app  # noqa: E402
+from dialogue_gym.study.app import create_app  # noqa: E402
 from dialogue_gym.study.cli import split_agent_specs  # noqa: E402
 from dialogue_gym.study.design import latin_square, order_for  # noqa: E402
 from dialogue_gym.study.export import export_study  # noqa: E402
+from dialogue_gym.study.flow import MAX_MESSAGE_CHARS  # noqa: E402
 from dialogue_gym.study.report import analyse  # noqa: E402
 from dialogue_gym.study.store import StudyConfig, StudyStore  # noqa: E402
 
