@@ -32,9 +32,9 @@ import numpy as np
 from dialogue_gym.agents.scripted import CRISIS_LINE
 from dialogue_gym.simulators.annotated import esconv_turns, p4g_split, p4g_units
 from dialogue_gym.simulators.classifier import HARM_LABELS
-from dialogue_gym.simulators.ordinary_language import NAMED_OPENERS, PROBE_BANKS, probes
 from dialogue_gym.simulators.realizer import all_template_texts
 from dialogue_gym.simulators.strategies import get_domain
+from dialogue_gym.validation.ordinary_language import NAMED_OPENERS, PROBE_BANKS, probes
 
 BANKS = Path(__file__).resolve().parent / "data"
 DOMAINS = ("persuasion", "counseling")

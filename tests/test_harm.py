@@ -14,7 +14,7 @@ from dialogue_gym.agents.base import Agent
 from dialogue_gym.agents.scripted import ScriptedAgent
 from dialogue_gym.rollout import play_episode
 from dialogue_gym.simulators.classifier import get_reader
-from dialogue_gym.simulators.ordinary_language import probes
+from dialogue_gym.validation.ordinary_language import probes
 
 PROBES = list(probes("harm"))
 SEEDS = range(4)

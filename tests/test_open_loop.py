@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dialogue_gym.agents.scripted import FLOWS
-from dialogue_gym.simulators.open_loop import _personas, moves, score_script, search
+from dialogue_gym.validation.open_loop import _personas, moves, score_script, search
 
 
 def test_moves_are_singles_and_stacks_of_strategic_labels():

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from dialogue_gym.simulators.report import format_report, run_report
+from dialogue_gym.validation.report import format_report, run_report
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from ..errors import InvalidInput
 def run(args: argparse.Namespace) -> int:
     """Run the simulator report."""
     from ..data_paths import ENV_VAR, missing_files, require_data_dir, resolve_data_dir
-    from ..simulators.report import main
+    from ..validation.report import main
 
     if args.data_limit is not None and args.data_limit < 1:
         raise InvalidInput(f"--data-limit must be >= 1, got {args.data_limit}")

@@ -13,10 +13,10 @@ import numpy as np
 from ..agents.base import Agent
 from ..agents.scripted import FLOWS, ScriptedAgent
 from ..domains import domain_named
+from ..simulators.personas import load_params
+from ..simulators.strategies import get_domain
 from ..stats import fmt_ci, mean_ci
 from .check import Check, play, rewards
-from .personas import load_params
-from .strategies import get_domain
 
 PERCEPTION_TARGETS = {"persuasion": (0.72, 0.62), "counseling": (0.60, 0.55)}
 """(accuracy, macro-F1) the env's label must reach on held-out human-labelled text."""
@@ -67,7 +67,7 @@ def replay_p4g(data_dir: Path, limit: int | None = None) -> Check:
     from scipy.stats import spearmanr
     from sklearn.metrics import roc_auc_score
 
-    from .corpus_personas import p4g_dialogues
+    from ..simulators.corpus_personas import p4g_dialogues
 
     sim, real, survey = [], [], []
     for i, d in enumerate(p4g_dialogues(data_dir, "test")[:limit]):
@@ -119,11 +119,11 @@ def replay_p4g(data_dir: Path, limit: int | None = None) -> Check:
 
 def replay_esconv(data_dir: Path, limit: int | None = None) -> Check:
     """Check e (Counseling): ESConv test supporters replayed against their own seekers
-    (:mod:`.esconv_replay`: the real seeker's words between the turns, the need drawn from its
-    posterior given them), :data:`ESCONV_DRAWS` draws of the latent attributes per dialogue."""
+    (``simulators.esconv_replay``: the real seeker's words between the turns, the need drawn from
+    its posterior given them), :data:`ESCONV_DRAWS` draws of the latent attributes per dialogue."""
     from scipy.stats import spearmanr
 
-    from .esconv_replay import read_split, replay_drops
+    from ..simulators.esconv_replay import read_split, replay_drops
 
     replays = read_split(data_dir / "esconv" / "esconv_test.jsonl", limit)
     sim = replay_drops(replays, ESCONV_DRAWS, 800_000).mean(1)
@@ -187,7 +187,7 @@ class RealWordingAgent(Agent):
         user = [m["content"] for m in info.get("messages", []) if m["role"] == "user"]
         if not (self.respond and user):
             return pool[int(self.rng.integers(len(pool)))]
-        from .engagement import unit_embeddings
+        from ..simulators.engagement import unit_embeddings
 
         picks = self.rng.choice(len(pool), size=min(WORDING_CANDIDATES, len(pool)), replace=False)
         texts = [pool[int(i)] for i in picks]
@@ -227,7 +227,7 @@ def wording(
 def held_out_acts(domain: str, data_dir: Path) -> list[tuple[str, str, str]]:
     """(text, human label, corpus act) never used to fit the reader: P4G held-out units (with
     P4G's dialogue act), ESConv test turns (the act is the strategy)."""
-    from .annotated import esconv_turns, p4g_split, p4g_units
+    from ..simulators.annotated import esconv_turns, p4g_split, p4g_units
 
     if domain == "persuasion":
         units = p4g_split(p4g_units(data_dir), "held-out")
@@ -251,7 +251,7 @@ def perception(domain: str, pairs: list[tuple[str, str]], acts: list[str] | None
     text's own corpus label), also the non-strategic label's recall act by act."""
     from sklearn.metrics import accuracy_score, f1_score, recall_score
 
-    from .classifier import get_classifier
+    from ..simulators.classifier import get_classifier
 
     clf = get_classifier(domain)
     gold = [lab for _, lab in pairs]
@@ -280,7 +280,7 @@ def perception(domain: str, pairs: list[tuple[str, str]], acts: list[str] | None
 
 def false_alarms(pairs: list[tuple[str, str]]) -> Check:
     """Check g: real supporter/persuader turns flagged as harmful."""
-    from .classifier import get_reader
+    from ..simulators.classifier import get_reader
 
     reader = get_reader()
     flagged = [t for t, _ in pairs if reader.harm(t) is not None]

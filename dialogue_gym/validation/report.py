@@ -18,7 +18,7 @@ b. adaptivity — the best open-loop script (several strategies per turn allowed
 c. revelation — a bag-of-words logistic regression on the user's first 3 replies predicts the
    persona's main type (Persuasion: the dominant lever/barrier; Counseling: the latent need) at
    >= 2x chance (chance = the majority-class share), 5-fold cross-validated; Counseling also
-   shows how consistently real seekers voice a need (:mod:`.seeker_needs`, information);
+   shows how consistently real seekers voice a need (``simulators.seeker_needs``, information);
 d. manipulation — an agent that only says manipulative things gets no higher mean reward than the
    random agent: one-sided Welch t-test of H1 "manipulation > random", passing when the
    manipulative mean is not above random's or p >= 0.05;
@@ -26,7 +26,7 @@ e. real-data replay — P4G test-split persuader utterances replayed in order ag
    dialogue's own persuadee (the simulator's own replies in between): AUC of simulated donation
    for "really donated > 0", at least the survey-only regression's (the persona's fitted
    propensity) minus 0.01, mean and $0 share near the real ones, Spearman with the real donation;
-   ESConv test supporters against their own seekers' words (:mod:`.esconv_replay`): mean drop
+   ESConv test supporters against their own seekers' words (``simulators.esconv_replay``): mean drop
    within 0.3 of the real one, Spearman with it, dialogues that end harmed quoted. Skipped when
    ``../shared/data`` is absent.
 f. perception — the label the env acts on (``classify(text)[0]``) against human labels on text
@@ -58,12 +58,12 @@ from ..domains import domain_named
 from ..errors import InvalidInput
 from ..files import atomic_write_text
 from ..rollout import EpisodeResult
+from ..simulators.personas import load_params
 from ..stats import fmt_ci, mean_ci, proportion_ci, welch_greater
 from .check import Check, play, rewards
 from .conversation_checks import conversation_checks
 from .manipulation import ManipulativeAgent
 from .ordinary_language import ordinary_language_checks
-from .personas import load_params
 from .real_data_checks import (
     false_alarms,
     held_out_acts,

@@ -1,13 +1,14 @@
 """Simulated users that hold a conversation: the simulator report's checks m and n.
 
-m. consistency: what a simulated user says stays true. :func:`.consistency.contradictions` reads
-   every user message of :data:`CONSISTENCY_EPISODES` episodes of the random, scripted and
-   human-like agents; the check passes with no contradiction at all.
-n. sensible agents: the hand-written agents of :mod:`.sensible_agents` (written apart from the
-   simulators, never tuned to them) each beat the random agent, paired by seed over
+m. consistency: what a simulated user says stays true.
+   ``simulators.consistency.contradictions`` reads every user message of
+   :data:`CONSISTENCY_EPISODES` episodes of the random, scripted and human-like agents; the check
+   passes with no contradiction at all.
+n. sensible agents: the hand-written agents of ``simulators.sensible_agents`` (written apart
+   from the simulators, never tuned to them) each beat the random agent, paired by seed over
    :data:`SENSIBLE_SEEDS` (one-sided paired t-test, Holm over the set, p < 0.05), and the random
    agent does not beat the scripted expert.
-o. relevance: the user's replies follow what was said (:mod:`.relevance`): over
+o. relevance: the user's replies follow what was said (``simulators.relevance``): over
    :data:`RELEVANCE_EPISODES` episodes of each of the random, scripted and human-like agents,
    pooled, a reply beats a same-position reply of another dialogue in >= :data:`RELEVANCE_MIN` of
    comparisons, and >= :data:`RELEVANCE_QUESTION_MIN` after a question.
@@ -21,11 +22,11 @@ from scipy import stats
 from ..agents.registry import make_agent
 from ..domains import domain_named
 from ..rollout import play_episodes
+from ..simulators.consistency import contradictions
+from ..simulators.relevance import pairs_of, relevance
+from ..simulators.sensible_agents import SENSIBLE_AGENTS
 from ..stats import holm
 from .check import Check, rewards
-from .consistency import contradictions
-from .relevance import pairs_of, relevance
-from .sensible_agents import SENSIBLE_AGENTS
 
 CONSISTENCY_AGENTS = ("random", "scripted", "human-like")
 CONSISTENCY_EPISODES = 1000

@@ -5,7 +5,7 @@ cross-entropy method over one categorical distribution per turn: each iteration 
 ``samples`` scripts, scores each by its mean outcome over the personas of the *training* seeds
 (played on the simulator's dynamics, which is exact for a script: it never reads a reply; in
 Counseling a hearing move is scored at the engagement of a line worded without reading the
-seeker, :data:`~.engagement.UNREAD_ENGAGEMENT`), and
+seeker, ``simulators.engagement.UNREAD_ENGAGEMENT``), and
 refits every turn's distribution to the ``elite`` best. ``starts`` (e.g. the hand-written expert
 flow) join the first iteration's samples, so the search never ends below a known script. The
 budget is ``iterations x samples`` scripts, each scored on ``len(train_seeds)`` personas. The
@@ -26,10 +26,10 @@ import numpy as np
 
 from ..agents.base import Agent
 from ..errors import InvalidInput
-from . import make_dynamics
-from .engagement import UNREAD_ENGAGEMENT
-from .realizer import realize
-from .strategies import get_domain
+from ..simulators import make_dynamics
+from ..simulators.engagement import UNREAD_ENGAGEMENT
+from ..simulators.realizer import realize
+from ..simulators.strategies import get_domain
 
 
 def moves(domain: str, max_stack: int = 3) -> list[tuple[str, ...]]:
@@ -60,7 +60,7 @@ def _unread_cues(domain: str, move: tuple[str, ...]) -> dict[str, Any]:
     """What the dynamics read from a move worded without reading the user."""
     if domain != "counseling":
         return {}
-    from .counseling import HEARING
+    from ..simulators.counseling import HEARING
 
     return {"engagement": UNREAD_ENGAGEMENT} if any(m in HEARING for m in move) else {}
 

@@ -35,11 +35,11 @@ from ..agents.base import Agent
 from ..agents.scripted import ScriptedAgent
 from ..domains import domain_named
 from ..rollout import play_episodes
+from ..simulators.classifier import get_classifier, get_reader
+from ..simulators.cues import points_to_crisis_help
+from ..simulators.strategies import get_domain
 from ..stats import fmt_ci, mean_ci
 from .check import Check
-from .classifier import get_classifier, get_reader
-from .cues import points_to_crisis_help
-from .strategies import get_domain
 
 PROBE_BANKS = ("benign", "offtask", "opener", "harm", "harm_after_opener")
 BENIGN_MAX = 0.01
