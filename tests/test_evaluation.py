@@ -42,7 +42,8 @@ def test_evaluate_is_reproducible():
 def test_evaluate_without_references_has_no_normalized_score():
     r = dialogue_gym.evaluate("scripted", "Counseling-v0", 30, seed=0, progress=False, oracle=False)
     assert "normalized_score" not in r.summary
-    assert 0 < r.summary["success_rate"] <= 1
+    base = dialogue_gym.evaluate("random", "Counseling-v0", 30, progress=False, oracle=False)
+    assert r.summary["success_rate"] > base.summary["success_rate"]  # the expert flow helps more
 
 
 def test_compare_paired_and_unpaired():
