@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from dialogue_gym.simulators import ordinary_language as O
 from dialogue_gym.simulators.classifier import get_classifier, get_reader
 from dialogue_gym.simulators.realizer import all_template_texts
 from dialogue_gym.simulators.strategies import get_domain
+from dialogue_gym.validation import ordinary_language as O
 
 DOMAINS = ["persuasion", "counseling"]
 SEEDS = range(610_000, 610_080)  # held out: apart from every fitting and report seed
