@@ -63,6 +63,7 @@ def test_classify_rejects_non_strings():
         get_classifier("persuasion").classify(3)
 
 
+@pytest.mark.slow
 def test_numpy_encoder_matches_sentence_transformers():
     """The numpy MiniLM forward pass against sentence-transformers on the same weights."""
     from sentence_transformers import SentenceTransformer
@@ -85,6 +86,7 @@ def _score(domain: str, pairs) -> tuple[float, float]:
     return float(np.mean(np.array(gold) == np.array(pred))), f1_score(gold, pred, average="macro")
 
 
+@pytest.mark.slow
 def test_p4g_annotated_held_out_accuracy(shared_data):
     """Persuader sentences of the last 100 annotated dialogues (never used in fitting)."""
     pairs = [(u["text"], u["label"]) for u in p4g_split(p4g_units(shared_data), "held-out")]

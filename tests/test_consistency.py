@@ -88,6 +88,7 @@ def test_a_seekers_details_agree():
         assert not any(T.details_conflict(a, b) for a in details for b in details if a != b)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("agent", ["random", "scripted", "human-like"])
 def test_simulated_seekers_do_not_contradict_themselves(agent):
     env = gym.make("Counseling-v0")

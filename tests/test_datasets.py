@@ -75,6 +75,7 @@ def _content(path):
     }, len(episodes)
 
 
+@pytest.mark.slow
 def test_generate_resumes_after_kill_9_with_identical_content(tmp_path):
     n = 400
     ref = tmp_path / "ref.jsonl"
@@ -111,6 +112,7 @@ def test_generate_refuses_a_file_of_another_configuration(tmp_path):
         generate("Counseling-v0", "random", 3, out, progress=False)
 
 
+@pytest.mark.slow
 def test_generate_with_two_processes_matches_one(tmp_path):
     a = generate("Counseling-v0", "human-like", 60, tmp_path / "a.jsonl", progress=False)
     b = generate("Counseling-v0", "human-like", 60, tmp_path / "b.jsonl", concurrency=2,

@@ -10,6 +10,8 @@ import pytest
 
 from dialogue_gym.agents.dpo import DPOArgs, train_dpo
 
+pytestmark = pytest.mark.slow  # the fast subset (-m 'not slow') leaves this file out
+
 CTX = [
     {"role": "system", "content": "hello"},
     {"role": "user", "content": "would you like to donate"},

@@ -15,6 +15,7 @@ from dialogue_gym.agents.registry import agent_entries, make_agent, parse_spec
 from dialogue_gym.evaluation import EvaluationResult, compare
 
 
+@pytest.mark.slow
 def test_evaluate_summary_and_json_round_trip(tmp_path):
     out = tmp_path / "r.json"
     r = dialogue_gym.evaluate("scripted", "Persuasion-v0", 40, seed=5, out=out, progress=False)
@@ -110,6 +111,7 @@ def test_featurizer_sees_revealed_concerns():
     assert x[j] == 1.0 and x[f.n_hash] == pytest.approx(0.1)
 
 
+@pytest.mark.slow
 def test_ppo_example_runs_end_to_end():
     sys.path.insert(0, "examples")
     try:
@@ -127,6 +129,7 @@ def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_cli_list_and_evaluate(tmp_path):
     out = _cli("list")
     assert out.returncode == 0 and "oracle" in out.stdout and "embedded" in out.stdout

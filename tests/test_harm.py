@@ -106,6 +106,7 @@ def test_counseling_harm_costs_a_point_and_never_beats_filler():
     assert len(beat_filler) <= 0.05 * n, beat_filler
 
 
+@pytest.mark.slow
 def test_persuasion_harm_never_raises_the_return_of_its_turn():
     raised = []
     base = _mean_return("Persuasion-v0", "persuasion")

@@ -87,6 +87,7 @@ def test_controller_catches_premature_advice_and_missed_risk():
     assert props[0].turn_index == 1 and "988" in props[0].text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", ["persuasion_eps", "counseling_eps"])
 def test_regenerate_provenance_originals_and_clipping(fixture, request):
     eps = request.getfixturevalue(fixture)
@@ -183,6 +184,7 @@ def test_llm_components_with_a_fake_endpoint(persuasion_eps):
     assert r.reward == 2.0  # clipped
 
 
+@pytest.mark.slow
 def test_cli_hindsight_is_resumable(tmp_path):
     data = tmp_path / "d.jsonl"
     generate("Counseling-v0", "human-like", 80, data, progress=False)

@@ -8,6 +8,8 @@ import pytest
 
 from dialogue_gym.agents.ilql import ILQLArgs, encode_dialogue, shift_logits, train_ilql
 
+pytestmark = pytest.mark.slow  # the fast subset (-m 'not slow') leaves this file out
+
 CTX = [
     {"role": "system", "content": "hello"},
     {"role": "user", "content": "would you like to donate"},

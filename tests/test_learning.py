@@ -42,6 +42,7 @@ def _is_holm_family(tests: list[dict]) -> bool:
     return all(abs(t["p_holm"] - expected[i]) < 1e-12 for i, t in enumerate(tests))
 
 
+@pytest.mark.slow
 def test_learned_agents_beat_random_far_outside_noise(counseling_data):
     _, data = counseling_data
     rnd = dialogue_gym.evaluate("random", "Counseling-v0", **EVAL)
@@ -68,6 +69,7 @@ def test_filtered_bc_uses_the_top_episodes(counseling_data):
 @pytest.mark.parametrize(
     "trainer, args", [(train_bc, BCArgs), (train_cql, CQLArgs), (train_iql, IQLArgs)]
 )
+@pytest.mark.slow
 def test_checkpoint_round_trip(trainer, args, counseling_data, tmp_path):
     _, data = counseling_data
     agent = trainer(data, "counseling", args(steps=300))
@@ -87,6 +89,7 @@ def test_checkpoint_round_trip(trainer, args, counseling_data, tmp_path):
         load_agent(ckpt, "persuasion")
 
 
+@pytest.mark.slow
 def test_train_cli(counseling_data, tmp_path):
     path, _ = counseling_data
     out = tmp_path / "cql"
@@ -143,6 +146,7 @@ def test_llm_pair_records_unusable_answers(counseling_data):
     assert all(e.startswith("ParseFailure: ") for e in errors)
 
 
+@pytest.mark.slow
 def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     from dialogue_gym.agents.learned import LearnedAgent
     from dialogue_gym.agents.sb3 import SB3Agent
@@ -220,6 +224,7 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     assert "Imagination gap" in md and "Data-size sweep" in md
 
 
+@pytest.mark.slow
 def test_benchmark_can_keep_one_dataset_for_every_seed(tmp_path):
     cfg = BenchmarkConfig(envs=("Counseling-v0",), dataset_episodes=40, eval_episodes=5,
                           train_seeds=2, offline_steps=10, ppo_steps=64, model_based_samples=1,
@@ -232,6 +237,7 @@ def test_benchmark_can_keep_one_dataset_for_every_seed(tmp_path):
         BenchmarkConfig(dataset_episodes=600_000, train_seeds=2)
 
 
+@pytest.mark.slow
 def test_cql_does_not_predict_more_than_the_task_can_pay(tmp_path):
     """With alpha 1 (the paper's Atari value) the greedy policy's predicted return at the first
     turn was ~2.2 here — above the largest possible donation, $2 — and the logged actions' Q

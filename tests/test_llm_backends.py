@@ -135,6 +135,7 @@ def _hammer(args):
     return [b.chat([{"role": "user", "content": f"shared {i}"}], seed=i).text for i in range(30)]
 
 
+@pytest.mark.slow
 def test_concurrent_processes_share_one_cache(server, tmp_path):
     with mp.get_context("spawn").Pool(4) as pool:
         outs = pool.map(_hammer, [(server.url, str(tmp_path), w) for w in range(4)])

@@ -113,6 +113,7 @@ def test_backend_failure_is_not_a_result():
             env.step("Hello!")
 
 
+@pytest.mark.slow
 def test_generate_with_the_server_down_writes_nothing_and_resumes(tmp_path):
     import socket
     import subprocess

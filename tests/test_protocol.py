@@ -170,6 +170,7 @@ def test_reward_sources_weights_and_like_for_like_pairs(persuasion_eps):
     assert all(p["gain"] > 0 for p in same_model)
 
 
+@pytest.mark.slow
 def test_imagined_weight_zero_ignores_imagined_transitions(persuasion_eps):
     real = OfflineData.from_episodes(persuasion_eps[:60])
     fake = OfflineData.from_episodes(persuasion_eps[60:120])
@@ -237,6 +238,7 @@ def _chain(length: int, reward: float) -> OfflineData:
     )
 
 
+@pytest.mark.slow
 def test_offline_learners_do_not_discount_by_default():
     """Evaluation is undiscounted: the value of the first of 9 turns is the whole return."""
     import torch
@@ -269,6 +271,7 @@ def test_small_learners_set_and_restore_the_thread_count(persuasion_eps, monkeyp
         BCArgs(threads=0)
 
 
+@pytest.mark.slow
 def test_model_based_reference_needs_no_privileged_information():
     kw = {"progress": False, "oracle": False}
     seeds = {"episodes": 25, "seed": 4000}

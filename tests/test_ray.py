@@ -26,6 +26,8 @@ from dialogue_gym.executor import LOCAL_RAY_CONFIG, Backend, runtime_env  # noqa
 from dialogue_gym.generate import generate  # noqa: E402
 from dialogue_gym.llm.fake_server import FakeChatServer  # noqa: E402
 
+pytestmark = pytest.mark.slow  # the fast subset (-m 'not slow') leaves this file out
+
 KEY = "sk-ray-test-key-0123"
 
 

@@ -17,6 +17,8 @@ from dialogue_gym.generate import generate
 from dialogue_gym.jsonl import read_episodes
 from dialogue_gym.llm.base import ChatBackend, ChatResult
 
+pytestmark = pytest.mark.slow  # the fast subset (-m 'not slow') leaves this file out
+
 
 class RandomStrategyBackend(ChatBackend):
     """A stand-in chat model: each request says a random strategy (by seed), worded."""

@@ -9,6 +9,8 @@ import pytest
 from dialogue_gym.agents.lm_loading import save_lm
 from dialogue_gym.agents.sft import SFTArgs, encode, filter_top, train_sft
 
+pytestmark = pytest.mark.slow  # the fast subset (-m 'not slow') leaves this file out
+
 
 def _records():
     msgs = [{"role": "system", "content": "hello"}, {"role": "user", "content": "how are you"}]

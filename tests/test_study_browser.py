@@ -26,6 +26,8 @@ import pytest
 
 from dialogue_gym.study.store import StudyStore
 
+pytestmark = pytest.mark.slow  # the fast subset (-m 'not slow') leaves this file out
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 REQUIRED = os.environ.get("DIALOGUE_GYM_REQUIRE_BROWSER") == "1"
 SHOTS = os.environ.get("DIALOGUE_GYM_STUDY_SCREENSHOTS")
