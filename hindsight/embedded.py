@@ -34,8 +34,10 @@ from ..episode import Episode, Turn
 from ..errors import InvalidInput
 from ..simulators import cues
 from ..simulators.classifier import get_classifier
-from ..simulators.counseling import CounselingDynamics, CounselingUser
-from ..simulators.persuasion import ADDRESSES, PersuasionDynamics, PersuasionUser
+from ..simulators.counseling import CounselingDynamics
+from ..simulators.counseling_user import CounselingUser
+from ..simulators.persuasion import ADDRESSES, PersuasionDynamics
+from ..simulators.persuasion_user import PersuasionUser
 from ..simulators.realizer import realize
 from .base import (
     Continuation,

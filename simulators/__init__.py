@@ -41,10 +41,10 @@ def make_user(
             raise InvalidInput("simulator='llm' needs llm= (a backend spec such as local:smollm2)")
         return LLMUser(domain, make_backend(llm, cache=llm_cache))
     if domain == "persuasion":
-        from .persuasion import PersuasionUser
+        from .persuasion_user import PersuasionUser
 
         return PersuasionUser()
-    from .counseling import CounselingUser
+    from .counseling_user import CounselingUser
 
     return CounselingUser()
 

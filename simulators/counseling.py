@@ -74,23 +74,15 @@ individual per-move effects remain modelling assumptions.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from . import counseling_text as T
-from . import uptake
 from .base import Dynamics, shallow_copy
 from .classifier import get_reader
-from .cues import mentions_risk, points_to_crisis_help
-from .embedded import EmbeddedUser
+from .cues import points_to_crisis_help
 from .engagement import get_engagement, is_parrot
-from .personas import CounselingPersona, load_params, sample_counseling_persona
-from .questions import question_kind
-from .realizer import EMOTION_WORDS as FEELING_WORDS
+from .personas import CounselingPersona, load_params
 
 _FIT = load_params("counseling_outcome")
 SCALE: float = _FIT["scale"]
@@ -112,9 +104,6 @@ HEARING = (
 """The moves whose relief depends on how much the turn engages with this seeker."""
 
 
-_WORD = re.compile(r"[a-z']+")
-
-
 def relief(engagement: float | None) -> float:
     """Multiplier of a hearing move's relief: 0 up to :data:`ENGAGEMENT_FLOOR` (a line that would
     fit any seeker), rising linearly to 1 at :data:`ENGAGEMENT_REF` and up to 1 engagement; an
@@ -124,7 +113,7 @@ def relief(engagement: float | None) -> float:
     return max(0.0, float(engagement) - ENGAGEMENT_FLOOR) / (ENGAGEMENT_REF - ENGAGEMENT_FLOOR)
 
 
-_NEED_ORDER = ("listen", "reassure", "advice", "info")
+NEED_ORDER = ("listen", "reassure", "advice", "info")
 NEED_MATCH: dict[str, tuple[float, float, float, float]] = {
     #                              listen reassure advice info
     "Restatement or Paraphrasing": (2.0, 0.8, 0.2, 0.2),
@@ -205,7 +194,7 @@ class CounselingDynamics(Dynamics):
 
     def __init__(self, persona: CounselingPersona) -> None:
         self.persona = persona
-        j = _NEED_ORDER.index(persona.need)
+        j = NEED_ORDER.index(persona.need)
         self.boost = {m: row[j] for m, row in NEED_MATCH.items()}
 
     def initial_state(self) -> CounselingState:
@@ -365,203 +354,3 @@ def seeker_cues(turn: str, labels: tuple[str, ...], seeker: Sequence[str]) -> di
         content = get_reader().read(turn).content
         out["engagement"] = get_engagement().score(content, seeker)
     return out
-
-
-class CounselingUser(EmbeddedUser):
-    """The embedded help-seeker: persona + :class:`CounselingDynamics` + worded replies."""
-
-    domain = "counseling"
-    opens = True
-
-    def _new_persona(
-        self, rng: np.random.Generator, given: dict[str, Any] | None
-    ) -> tuple[CounselingPersona, Dynamics]:
-        persona = sample_counseling_persona(rng, T.DETAILS, given)
-        return persona, CounselingDynamics(persona)
-
-    def _start(self) -> str | None:
-        p = self.persona
-        assert p is not None
-        self._next_detail = 0
-        self._need_revealed = False
-        # what this seeker can say of their situation is fixed now and stays true
-        span = next((T.DETAIL_SPANS[d] for d in p.details if d in T.DETAIL_SPANS), None)
-        openings = [o for o in T.OPENINGS if span in (None, "weeks") or o != T.WEEKS_OPENING]
-        opening = self._pick(openings)
-        if opening == T.WEEKS_OPENING or span is not None:
-            self._weeks = int(self._rng.integers(3, 7))  # "a few weeks", "last month"
-            span = span or "weeks"
-        else:
-            self._weeks = int(self._rng.integers(2, 13))
-        support = list(T.ANSWERS["support"])
-        for d in p.details:
-            support = [a for a in support if a in T.SUPPORT_GIVEN_DETAIL.get(d, support)]
-        self._facts = {
-            "duration": T.DURATION_BY_SPAN[span or "weeks"],
-            "support": T.WORDINGS[self._pick(support)],
-            "tried": T.WORDINGS[self._pick(T.ANSWERS["tried"])],
-        }
-        return opening.format(emotion=self._emotion(), problem=self._problem())
-
-    def _reply_info(self, text: str, events: CounselingEvents) -> dict[str, Any]:
-        return {"risk": mentions_risk(text)}
-
-    def outcome_details(self) -> dict[str, Any]:
-        """Initial and final emotional intensity, as the seeker reports them after the chat."""
-        assert self.persona is not None and self.dynamics is not None
-        return {
-            "initial_intensity": self.persona.intensity,
-            "final_intensity": self.dynamics.final_intensity(self.state),
-        }
-
-    def privileged(self) -> dict[str, Any]:
-        """Persona and emotional state (hidden from agents)."""
-        assert self.persona is not None
-        s = self.state
-        return {
-            "persona": self.persona.to_dict(),
-            "state": {
-                "intensity": round(s.intensity, 4),
-                "understood": round(s.understood, 4),
-                "heard": round(s.heard, 4),
-                "resistance": round(s.resistance, 4),
-            },
-        }
-
-    # -- wording -------------------------------------------------------------------------------
-
-    def _answer(self, kind: str | None) -> str:
-        """An answer of the kind the question asks; what happened (the persona's next detail,
-        then the problem itself) for any other question."""
-        if kind in (None, "cause"):
-            detail = self._detail()
-            if detail:  # led into in the words of the question, if it asked in such words
-                frame = self._mirror(T.CAUSE_FRAMES, echo=True)
-                lead = frame.split("{detail}")[0]
-                if lead:
-                    self._echoes.append(lead)
-                    first = detail.split(" ", 1)[0]
-                    if first != "I" and not first.startswith("I'"):
-                        detail = detail[0].lower() + detail[1:]
-                return lead + detail
-            kind = "cause"
-        options = self._facts.get(kind, T.ANSWERS[kind])
-        return self._mirror(options).format(
-            weeks=self._weeks, emotion=self._emotion(), problem=self._problem()
-        )
-
-    def _voiced_need(self) -> str:
-        """The need this seeker voices: their own with probability :data:`NEED_CUE_FIDELITY`."""
-        assert self.persona is not None
-        if NEED_CUE_FIDELITY >= 1.0 or self._rng.random() < NEED_CUE_FIDELITY:
-            return self.persona.need
-        return self._pick([n for n in _NEED_ORDER if n != self.persona.need])
-
-    def _emotion(self) -> str:
-        assert self.persona is not None
-        return self._pick(T.EMOTION_WORDS.get(self.persona.emotion, T.DEFAULT_EMOTION))
-
-    def _problem(self) -> str:
-        assert self.persona is not None
-        return self._pick(T.PROBLEM_PHRASES.get(self.persona.problem, T.PROBLEM_PHRASES["other"]))
-
-    def _detail(self) -> str | None:
-        assert self.persona is not None
-        if self._next_detail >= len(self.persona.details):
-            return None
-        self._next_detail += 1
-        return self.persona.details[self._next_detail - 1]
-
-    def _word(self, ev: CounselingEvents) -> str:
-        p, s = self.persona, self.state
-        assert p is not None
-        parts: list[str] = []
-        if ev.harm:
-            parts.append(self._pick(T.HOSTILE))
-        if s.ended in ("left", "harmed"):
-            parts.append(self._pick(T.LEAVE_UPSET))
-            return " ".join(parts)
-        if ev.risk_cared is not None:
-            parts.append(self._pick(T.RISK_CARED if ev.risk_cared else T.RISK_IGNORED))
-        said = self.agent_text
-        social = uptake.acts(said) if not ev.harm else frozenset()
-        main = next((x for x in ev.labels if x in ev.deltas), "Others")
-        d = ev.deltas.get(main, 0.0)
-        good = d < -0.05 or (main == "Question" and not ev.interrogated)
-        if main == "Others":
-            good = s.turn == 1 or s.fillers < 2
-        mood = "pos" if good else "neg"
-        if "greeting" in social:  # a greeting gets a greeting
-            parts.append(self._echo(T.GREET_BACK))
-        if main == "Others" and not ev.harm:  # no move: thanks or small talk, in kind
-            parts.extend(self._social(social))
-        elif main != "Question" or ev.interrogated:
-            reaction = self._topical(said, main, mood)
-            if reaction is None:
-                reactions = T.REACTIONS[main][mood]
-                if T.TRIED_NOTHING in self._facts["tried"]:  # then nothing was "already tried"
-                    reactions = tuple(r for r in reactions if r != T.ALREADY_TRIED)
-                reaction = self._pick(reactions)
-            parts.append(reaction)
-        if "Question" in ev.labels and not ev.interrogated:  # anywhere in a stacked turn
-            parts.append(self._answer(question_kind(self.agent_text)))
-        elif main == "Restatement or Paraphrasing" and not ev.interrogated:
-            detail = self._detail()
-            if detail:
-                parts.append(detail)
-        elif self._rng.random() < p.disclosure * 0.5:
-            detail = self._detail()
-            if detail:
-                parts.append(detail)
-        if not self._need_revealed and (
-            main in ("Question", "Reflection of feelings") or self._rng.random() < p.disclosure
-        ):
-            self._need_revealed = True
-            parts.append(self._pick(T.NEED_CUES[self._voiced_need()]))
-        if s.risk_open:
-            parts.append(self._pick(T.RISK))
-        elif s.feeling_open:
-            parts.append(f"I just feel {self._emotion()} about {self._problem()}.")
-        if s.ended == "better":
-            parts = [self._pick(T.LEAVE_BETTER)]
-        elif s.turn >= 3 and self._rng.random() < 0.3:
-            drop = p.intensity - s.intensity
-            if drop >= 1.0:
-                parts.append(self._pick(T.PROGRESS))
-            elif drop < 0:
-                parts.append(self._pick(T.WORSE))
-        if "farewell" in social and s.ended != "better":  # a goodbye gets a goodbye
-            worse = p.intensity - s.intensity < 0
-            parts.append(self._echo(T.FAREWELL_BACK["neg" if worse else "pos"]))
-        if not parts:
-            parts.append(self._pick(T.REACTIONS["Others"][mood]))
-        limit = 5 if "greeting" in social else 4  # a greeting back is short
-        return self._fit(parts, limit, keep=tuple(x for x in parts if x in T.RISK))
-
-    def _social(self, social: frozenset[str]) -> list[str]:
-        """The reply to a turn of no move: thanks for thanks, small talk in kind (a greeting or
-        a goodbye is answered by the caller)."""
-        if "offer" in social:
-            return [self._echo(T.OFFER_BACK)]
-        if "thanks" in social:
-            return [self._echo(T.THANKS_BACK)]
-        if social:
-            return []
-        topic = uptake.small_talk_topic(self.agent_text)
-        if topic is None:
-            return [self._pick(T.REACTIONS["Others"]["pos" if self.state.fillers < 2 else "neg"])]
-        return [self._echo(T.SMALL_TALK_BACK[topic])]
-
-    def _topical(self, said: str, main: str, mood: str) -> str | None:
-        """A reaction that names what the supporter's point was about (the feeling a
-        reflection names, the subject of a suggestion), or None."""
-        if main == "Reflection of feelings":
-            word = next((w for w in _WORD.findall(said.lower()) if w in FEELING_WORDS), None)
-            if word:  # the seeker owns a feeling they have voiced, and questions another
-                assert self.persona is not None
-                own = " ".join((*self.said, *T.EMOTION_WORDS.get(self.persona.emotion, ())))
-                fits = word in own or FEELING_WORDS[word] in own
-                back = T.FEELING_BACK["pos" if fits else "neg"]
-                return self._echo(back, word=word, Word=word.capitalize())
-        found = uptake.topics(said, "counseling")
-        return self._echo(T.TOPIC_REACTIONS[found[0]][mood]) if found else None
