@@ -14,8 +14,23 @@ def fmt_ci(m: float, ci: list[float], digits: int = 3) -> str:
 
 
 def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
-    """The Markdown report."""
-    lines = [
+    """The Markdown report: the protocol, then per env the data, the imagination gap, the
+    results table, the tests, the data-size sweep and the added agents' tests."""
+    lines = _preamble(cfg)
+    for r in results:
+        lines += ["", f"## {r['env_id']}", ""]
+        lines += _data_table(r) + _gap_table(r, cfg) + _results_table(r)
+        lines += ["", f"| {MAIN} vs | diff [95% CI] | p | p (Holm) |", "| --- | --- | --- | --- |"]
+        lines += test_rows(r["tests"])
+        lines += _sweep_table(r)
+        for name, tests in r.get("added_tests", {}).items():
+            lines += ["", f"| {name} (added) vs | diff [95% CI] | p | p (Holm) |",
+                      "| --- | --- | --- | --- |", *test_rows(tests)]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _preamble(cfg: BenchmarkConfig) -> list[str]:
+    return [
         "# dialogue-gym benchmark",
         "",
         f"Config: {json.dumps(asdict(cfg))}",
@@ -31,94 +46,102 @@ def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
         "*p (Holm)* corrects the table's family of tests for multiplicity. An added agent "
         "(--add-agent) is tested against every row in a family of its own.",
     ]
-    for r in results:
-        lines += ["", f"## {r['env_id']}", "", "Behaviour data and regenerations per training run:"]
-        lines += [
-            "",
-            "| run | episodes (unsuccessful) | behaviour mean | regenerated: learned, round 2, "
-            "privileged, true-env | true-env episodes played |",
-            "| --- | --- | --- | --- | --- |",
-        ]
-        for i, d in enumerate(r["datasets"]):
-            n = d["regenerated"]
-            lines.append(
-                f"| {i} | {d['episodes']} ({d['unsuccessful']}) | {d['behaviour_mean']:.3f} | "
-                f"{n['learned']}, {n['round 2']}, {n['privileged']}, {n['true-env']} | "
-                f"{d['oracle_env_episodes']} |"
-            )
-        lines += [
-            "",
-            "Imagination gap, every run's regenerations pooled (each rewrite's imagined reward "
-            "beside the true reward of its agent turns replayed in the true env; *truly "
-            "improve*: the replay beats the source's recorded outcome; *believed*: the reward "
-            "model scored the rewrite above its own score of the source):",
-            "",
-            "| forward/reward | regenerated | imagined | true | bias | MAE | corr "
-            "| truly improve | believed improve |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-        ]
-        for name, g in r["imagination_gap"].items():
-            if not g["n"]:
-                lines.append(f"| {name} | 0 | - | - | - | - | - | - | - |")
-                continue
-            lines.append(
-                f"| {name} | {g['n']} | {g['imagined_mean']:.3f} | {g['true_mean']:.3f} | "
-                f"{g['gap']:+.3f} | {g['mae']:.3f} | {g['corr']:.2f} | "
-                f"{g['truly_improve']:.2f} | {g['believed_improve']:.2f} |"
-            )
-        if "llm" in r["imagination_gap"]:
-            errors = [x for d in r["datasets"] for x in d.get("llm_errors", [])]
-            tried = sum(min(cfg.llm_episodes, d["unsuccessful"]) for d in r["datasets"])
-            lines += ["", (
-                f"The llm pair ({cfg.llm}) regenerated {r['imagination_gap']['llm']['n']} of the "
-                f"{tried} unsuccessful episodes it was given (gap only: no method trains on them)"
-                + (f"; {len(errors)} got no usable answer, e.g. {errors[0][:160]!r}" if errors
-                   else "") + "."
-            )]  # fmt: skip
-        lines += [
-            "",
-            "| method | mean return [95% CI] | runs | normalized [95% CI] | success | turns "
-            "| env episodes |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-        ]
-        for row in r["rows"]:
-            spread = (
-                f"{row['run_spread'][0]:.3f} – {row['run_spread'][1]:.3f}"
-                if row["n_runs"] > 1
-                else "-"
-            )
-            lines.append(
-                f"| {row['label']} | {fmt_ci(row['mean_return'], row['ci95'])} | {spread} | "
-                f"{fmt_ci(row['normalized_score'], row['normalized_ci95'], 2)} | "
-                f"{row['success_rate']:.2f} | {row['avg_turns']:.1f} | "
-                f"{row['env_episodes'] or '-'} |"
-            )
-        lines += ["", f"| {MAIN} vs | diff [95% CI] | p | p (Holm) |", "| --- | --- | --- | --- |"]
-        lines += test_rows(r["tests"])
-        if r.get("sweep"):
-            lines += [
-                "",
-                "Data-size sweep (the first N episodes of each run's dataset; Holm over sizes):",
-                "",
-                f"| episodes | unsuccessful | cql | {MAIN} | diff [95% CI] | p | p (Holm) "
-                "| regenerated | gap | truly improve |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-            ]
-            for w in r["sweep"]:
-                gap = "-" if w["gap"] is None else f"{w['gap']:+.3f}"
-                truly = "-" if w["truly_improve"] is None else f"{w['truly_improve']:.2f}"
-                lines.append(
-                    f"| {w['episodes']} | {w['unsuccessful']:.0f} | "
-                    f"{fmt_ci(w['cql'], w['cql_ci95'])} | "
-                    f"{fmt_ci(w['hindsight'], w['hindsight_ci95'])} | "
-                    f"{w['diff']:+.3f} [{w['diff_ci95'][0]:+.3f}, {w['diff_ci95'][1]:+.3f}] | "
-                    f"{w['p']:.3g} | {w['p_holm']:.3g} | {w['regenerated']:.0f} | {gap} | "
-                    f"{truly} |"
-                )
-        for name, tests in r.get("added_tests", {}).items():
-            lines += ["", f"| {name} (added) vs | diff [95% CI] | p | p (Holm) |",
-                      "| --- | --- | --- | --- |", *test_rows(tests)]  # fmt: skip
-    return "\n".join(lines) + "\n"
+
+
+def _data_table(r: dict) -> list[str]:
+    lines = [
+        "Behaviour data and regenerations per training run:",
+        "",
+        "| run | episodes (unsuccessful) | behaviour mean | regenerated: learned, round 2, "
+        "privileged, true-env | true-env episodes played |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for i, d in enumerate(r["datasets"]):
+        n = d["regenerated"]
+        lines.append(
+            f"| {i} | {d['episodes']} ({d['unsuccessful']}) | {d['behaviour_mean']:.3f} | "
+            f"{n['learned']}, {n['round 2']}, {n['privileged']}, {n['true-env']} | "
+            f"{d['oracle_env_episodes']} |"
+        )
+    return lines
+
+
+def _gap_table(r: dict, cfg: BenchmarkConfig) -> list[str]:
+    lines = [
+        "",
+        "Imagination gap, every run's regenerations pooled (each rewrite's imagined reward "
+        "beside the true reward of its agent turns replayed in the true env; *truly "
+        "improve*: the replay beats the source's recorded outcome; *believed*: the reward "
+        "model scored the rewrite above its own score of the source):",
+        "",
+        "| forward/reward | regenerated | imagined | true | bias | MAE | corr "
+        "| truly improve | believed improve |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, g in r["imagination_gap"].items():
+        if not g["n"]:
+            lines.append(f"| {name} | 0 | - | - | - | - | - | - | - |")
+            continue
+        lines.append(
+            f"| {name} | {g['n']} | {g['imagined_mean']:.3f} | {g['true_mean']:.3f} | "
+            f"{g['gap']:+.3f} | {g['mae']:.3f} | {g['corr']:.2f} | "
+            f"{g['truly_improve']:.2f} | {g['believed_improve']:.2f} |"
+        )
+    if "llm" in r["imagination_gap"]:
+        errors = [x for d in r["datasets"] for x in d.get("llm_errors", [])]
+        tried = sum(min(cfg.llm_episodes, d["unsuccessful"]) for d in r["datasets"])
+        lines += ["", (
+            f"The llm pair ({cfg.llm}) regenerated {r['imagination_gap']['llm']['n']} of the "
+            f"{tried} unsuccessful episodes it was given (gap only: no method trains on them)"
+            + (f"; {len(errors)} got no usable answer, e.g. {errors[0][:160]!r}" if errors
+               else "") + "."
+        )]  # fmt: skip
+    return lines
+
+
+def _results_table(r: dict) -> list[str]:
+    lines = [
+        "",
+        "| method | mean return [95% CI] | runs | normalized [95% CI] | success | turns "
+        "| env episodes |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in r["rows"]:
+        spread = (
+            f"{row['run_spread'][0]:.3f} – {row['run_spread'][1]:.3f}" if row["n_runs"] > 1 else "-"
+        )
+        lines.append(
+            f"| {row['label']} | {fmt_ci(row['mean_return'], row['ci95'])} | {spread} | "
+            f"{fmt_ci(row['normalized_score'], row['normalized_ci95'], 2)} | "
+            f"{row['success_rate']:.2f} | {row['avg_turns']:.1f} | "
+            f"{row['env_episodes'] or '-'} |"
+        )
+    return lines
+
+
+def _sweep_table(r: dict) -> list[str]:
+    if not r.get("sweep"):
+        return []
+    lines = [
+        "",
+        "Data-size sweep (the first N episodes of each run's dataset; Holm over sizes):",
+        "",
+        f"| episodes | unsuccessful | cql | {MAIN} | diff [95% CI] | p | p (Holm) "
+        "| regenerated | gap | truly improve |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for w in r["sweep"]:
+        gap = "-" if w["gap"] is None else f"{w['gap']:+.3f}"
+        truly = "-" if w["truly_improve"] is None else f"{w['truly_improve']:.2f}"
+        lines.append(
+            f"| {w['episodes']} | {w['unsuccessful']:.0f} | "
+            f"{fmt_ci(w['cql'], w['cql_ci95'])} | "
+            f"{fmt_ci(w['hindsight'], w['hindsight_ci95'])} | "
+            f"{w['diff']:+.3f} [{w['diff_ci95'][0]:+.3f}, {w['diff_ci95'][1]:+.3f}] | "
+            f"{w['p']:.3g} | {w['p_holm']:.3g} | {w['regenerated']:.0f} | {gap} | "
+            f"{truly} |"
+        )
+    return lines
 
 
 def test_rows(tests: list[dict[str, Any]]) -> list[str]:
