@@ -110,8 +110,6 @@ def run_env(
     """The whole benchmark for one environment. On Ray, the baselines' episodes, each training
     seed's data and each (training seed, method) run on workers; the figures are the same as on
     this machine."""
-    from functools import partial
-
     from ..agents.learned import torch_threads
 
     domain = env_domain(env_id)
@@ -134,19 +132,62 @@ def run_env(
         runs[name] = [evaluated(spec)]
     if added:
         log(f"{env_id}: added agents evaluated: {', '.join(added)} [{time.time() - t0:.0f} s]")
+    datasets = _training_data(env_id, cfg, env_dir, log, backend)
+    budgets, sweep = _train_and_evaluate(env_id, cfg, datasets, runs, log, backend, t0)
+    matrices = {name: [returns_of(r) for r in rs] for name, rs in runs.items()}
+    returns = {k: np.stack([m[0] for m in v]) for k, v in matrices.items()}
+    boot = TwoLevelBootstrap(returns, cfg.n_boot, seed=0)
+    rows = _rows(runs, matrices, returns, boot, budgets, added, cfg)
+    own = [name for name in runs if name not in added]  # the table's family: added agents stay out
+    data_figures = [d["figures"] for d in datasets.values()]
+    gaps = {k: pooled_gap([f["imagination_gap"][k] for f in data_figures])
+            for k in data_figures[0]["imagination_gap"]}  # fmt: skip
+    sizes = _sweep(sweep, matrices, datasets, cfg)
+    for f in data_figures:  # the per-rewrite lists were for pooling; the JSON keeps summaries
+        for g in f["imagination_gap"].values():
+            g.pop("imagined", None), g.pop("true", None)
+    return {
+        "env_id": env_id,
+        "rows": rows,
+        "tests": tests_against(boot, MAIN, own),
+        "added_tests": {name: tests_against(boot, name, list(runs)) for name in added},
+        "datasets": data_figures,
+        "imagination_gap": gaps,
+        "sweep": sizes,
+        "seconds": time.time() - t0,
+    }
+
+
+def _training_data(
+    env_id: str, cfg: BenchmarkConfig, env_dir: Path, log: Callable[[str], None], backend: Backend
+) -> dict[int, dict]:
+    """Each training seed's behaviour data and regenerations (one task per seed), or one
+    dataset for every seed (``resample_data=False``)."""
+    from functools import partial
+
+    if not cfg.resample_data:
+        return {0: behaviour_datasets(env_id, cfg, 0, env_dir, log)}
     local = backend.name == "local"
-    if cfg.resample_data:  # each training seed's data: one task per seed
-        task = partial(seed_data, env_id, cfg, env_dir if local else None, log if local else None)
-        datasets = {}
-        for s, done in enumerate(map_ordered(_call, range(cfg.train_seeds), lambda: task,
-                                             backend=backend)):  # fmt: skip
-            for name, content in done["files"].items():  # the driver writes every file
-                (env_dir / name).write_bytes(content)
-            for line in done["log"]:
-                log(line)
-            datasets[s] = done["data"]
-    else:
-        datasets = {0: behaviour_datasets(env_id, cfg, 0, env_dir, log)}
+    task = partial(seed_data, env_id, cfg, env_dir if local else None, log if local else None)
+    datasets = {}
+    for s, done in enumerate(map_ordered(_call, range(cfg.train_seeds), lambda: task,
+                                         backend=backend)):  # fmt: skip
+        for name, content in done["files"].items():  # the driver writes every file
+            (env_dir / name).write_bytes(content)
+        for line in done["log"]:
+            log(line)
+        datasets[s] = done["data"]
+    return datasets
+
+
+def _train_and_evaluate(
+    env_id: str, cfg: BenchmarkConfig, datasets: dict[int, dict], runs: dict[str, list[Any]],
+    log: Callable[[str], None], backend: Backend, t0: float,
+) -> tuple[dict[str, list[int]], dict[str, list[Any]]]:  # fmt: skip
+    """Train and evaluate every (training seed, method); adds each evaluation to ``runs``;
+    returns each method's environment budgets and the data-size sweep's evaluations."""
+    from functools import partial
+
     budgets: dict[str, list[int]] = {}
     sweep: dict[str, list[Any]] = {}
     items = _method_items(cfg, datasets)
@@ -161,10 +202,15 @@ def run_env(
         if k + 1 == len(items) or items[k + 1][0] != s:
             log(f"{env_id} seed {s}: every method trained and evaluated "
                 f"[{time.time() - t0:.0f} s]")  # fmt: skip
+    return budgets, sweep
 
-    matrices = {name: [returns_of(r) for r in rs] for name, rs in runs.items()}
-    returns = {k: np.stack([m[0] for m in v]) for k, v in matrices.items()}
-    boot = TwoLevelBootstrap(returns, cfg.n_boot, seed=0)
+
+def _rows(
+    runs: dict[str, list[Any]], matrices: dict[str, list], returns: dict[str, np.ndarray],
+    boot: TwoLevelBootstrap, budgets: dict[str, list[int]], added: dict[str, str],
+    cfg: BenchmarkConfig,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """One table row per method: mean, normalized score and success with their intervals."""
     success = TwoLevelBootstrap(
         {k: np.stack([m[1] for m in v]) for k, v in matrices.items()}, cfg.n_boot, seed=1
     )
@@ -193,26 +239,7 @@ def run_env(
                 "n_failed": int((~np.isfinite(returns[name])).sum()),
             }
         )
-    own = [name for name in runs if name not in added]
-    data_figures = [d["figures"] for d in datasets.values()]
-    gaps = {k: pooled_gap([f["imagination_gap"][k] for f in data_figures])
-            for k in data_figures[0]["imagination_gap"]}  # fmt: skip
-    sizes = _sweep(sweep, matrices, datasets, cfg)
-    for f in data_figures:  # the per-rewrite lists were for pooling; the JSON keeps summaries
-        for g in f["imagination_gap"].values():
-            g.pop("imagined", None), g.pop("true", None)
-    return {
-        "env_id": env_id,
-        "rows": rows,
-        "tests": tests_against(
-            boot, MAIN, own
-        ),  # the benchmark's own family: added agents stay out
-        "added_tests": {name: tests_against(boot, name, list(runs)) for name in added},
-        "datasets": data_figures,
-        "imagination_gap": gaps,
-        "sweep": sizes,
-        "seconds": time.time() - t0,
-    }
+    return rows
 
 
 def _call(task: Callable[[int], Any], item: int) -> Any:
