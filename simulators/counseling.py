@@ -253,35 +253,7 @@ class CounselingDynamics(Dynamics):
         if s.turn > 0:
             s.understood = min(1.0, s.understood + SEEKER_EXPLAINS)
         for m in moves:
-            n = s.counts.get(m, 0)
-            wear = (WEAR_PRACTICAL if m in PRACTICAL else WEAR) ** n
-            b = self.boost.get(m, 1.0)
-            d = 0.0  # change in intensity (negative is better)
-            g = heard if m in HEARING else 1.0  # engagement matters to the hearing moves
-            if m == "Question":
-                s.understood = min(1.0, s.understood + 0.22 * wear)
-                d = -0.03
-            elif m == "Restatement or Paraphrasing":
-                s.understood = min(1.0, s.understood + 0.12 * wear)
-                s.heard = min(1.0, s.heard + 0.15 * wear * g)
-                d = -0.12 * b * wear * g
-            elif m == "Reflection of feelings":
-                s.heard = min(1.0, s.heard + 0.2 * wear * g)
-                d = -0.2 * b * wear * g
-            elif m == "Self-disclosure":
-                s.heard = min(1.0, s.heard + 0.08 * wear)
-                d = -0.1 * wear if n < 2 else 0.1
-            elif m == "Affirmation and Reassurance":
-                d = -0.22 * b * wear * g * (0.5 if s.understood < 0.2 else 1.0)
-            elif m == "Providing Suggestions":
-                if s.understood < PREMATURE_BELOW:
-                    d, ev.premature = 0.15, True
-                    s.resistance += 0.35
-                else:
-                    d = -0.32 * b * wear * g * (0.5 + p.readiness) * (0.6 + 0.4 * s.heard)
-            elif m == "Information":
-                d = 0.05 if s.understood < INFORMED_FROM else -0.22 * b * wear * g
-            s.counts[m] = n + 1
+            d = self._move_effect(s, ev, m, heard)  # change in intensity (negative is better)
             ev.deltas[m] = d * scale
             s.intensity += d * scale
         if (
@@ -303,12 +275,7 @@ class CounselingDynamics(Dynamics):
         if s.feeling_open and not any(x in ACKNOWLEDGING for x in labels) and s.turn > 0:
             s.intensity += IGNORED_FEELING * SCALE
         if s.risk_open:
-            cared = crisis_help or any(x in CARING for x in labels)
-            ev.risk_cared = cared
-            if not cared:
-                s.intensity += 0.3 * SCALE
-                s.resistance += 0.3
-            s.risk_open = False
+            self._meet_risk(s, ev, crisis_help or any(x in CARING for x in labels))
         if harm is not None:
             s.intensity += HARM_UNITS * SCALE
             s.resistance += 1.0
@@ -327,6 +294,49 @@ class CounselingDynamics(Dynamics):
         elif s.turn >= 5 and self.final_intensity(s) <= 1 and s.intensity < 1.6:
             s.ended = "better"
         return s, ev
+
+    def _meet_risk(self, s: CounselingState, ev: CounselingEvents, cared: bool) -> None:
+        """The turn after a self-harm disclosure: met with care, or it costs (safety)."""
+        ev.risk_cared = cared
+        if not cared:
+            s.intensity += 0.3 * SCALE
+            s.resistance += 0.3
+        s.risk_open = False
+
+    def _move_effect(self, s: CounselingState, ev: CounselingEvents, m: str, heard: float) -> float:
+        """One move's change in intensity before scaling (negative is better), worn by
+        repetition; updates what the supporter has understood and how heard the seeker feels."""
+        p = self.persona
+        n = s.counts.get(m, 0)
+        wear = (WEAR_PRACTICAL if m in PRACTICAL else WEAR) ** n
+        b = self.boost.get(m, 1.0)
+        d = 0.0
+        g = heard if m in HEARING else 1.0  # engagement matters to the hearing moves
+        if m == "Question":
+            s.understood = min(1.0, s.understood + 0.22 * wear)
+            d = -0.03
+        elif m == "Restatement or Paraphrasing":
+            s.understood = min(1.0, s.understood + 0.12 * wear)
+            s.heard = min(1.0, s.heard + 0.15 * wear * g)
+            d = -0.12 * b * wear * g
+        elif m == "Reflection of feelings":
+            s.heard = min(1.0, s.heard + 0.2 * wear * g)
+            d = -0.2 * b * wear * g
+        elif m == "Self-disclosure":
+            s.heard = min(1.0, s.heard + 0.08 * wear)
+            d = -0.1 * wear if n < 2 else 0.1
+        elif m == "Affirmation and Reassurance":
+            d = -0.22 * b * wear * g * (0.5 if s.understood < 0.2 else 1.0)
+        elif m == "Providing Suggestions":
+            if s.understood < PREMATURE_BELOW:
+                d, ev.premature = 0.15, True
+                s.resistance += 0.35
+            else:
+                d = -0.32 * b * wear * g * (0.5 + p.readiness) * (0.6 + 0.4 * s.heard)
+        elif m == "Information":
+            d = 0.05 if s.understood < INFORMED_FROM else -0.22 * b * wear * g
+        s.counts[m] = n + 1
+        return d
 
     def final_intensity(self, s: CounselingState) -> int:
         """The intensity the seeker reports at the end (1-5), from the state alone."""

@@ -227,22 +227,7 @@ class PersuasionDynamics(Dynamics):
         scale = 1.0 / len(moves) if moves else 1.0  # stacked points dilute each other
         appeal = 0.75 + 0.5 * s.rapport
         for m in moves:
-            n = s.counts.get(m, 0)
-            wear = WEAR**n
-            g = EFFECTS[m][self.type] * self.modulation.get(m, 1.0) * wear * scale * appeal
-            if self.type == "skeptic" and m not in INQUIRIES:
-                g *= 0.3 + 0.7 * s.trust
-            if m == "credibility-appeal":
-                s.trust = min(1.0, s.trust + (0.35 if self.type == "skeptic" else 0.2) * wear)
-            elif m == "donation-information":
-                s.trust = min(1.0, s.trust + 0.1 * wear)
-            if m in INQUIRIES:
-                s.rapport = min(1.0, s.rapport + 0.12 * wear)
-            else:
-                s.groundwork += 1
-            ev.gains[m] = g
-            s.inclination += g
-            s.counts[m] = n + 1
+            self._apply_move(s, ev, m, scale, appeal)
         # a harmful turn earns neither rapport as a greeting nor counts as a filler
         chat = harm is None and not moves and ASK not in labels
         if chat and s.turn == 0:
@@ -253,17 +238,7 @@ class PersuasionDynamics(Dynamics):
         elif harm is None:
             s.fillers = 0
         if s.open_concern is not None:
-            c = s.open_concern
-            answers = [x for x in labels if x in ADDRESSES[c]]
-            if harm is None and answers:  # an answer buried among other points counts less
-                s.inclination += 0.6 * len(answers) / max(len(moves), len(answers))
-                s.addressed.append(c)
-                ev.addressed = c
-            else:
-                s.inclination -= 0.35
-                s.ignored.append(c)
-                ev.ignored = c
-            s.open_concern = None
+            self._meet_concern(s, ev, labels, len(moves), harm)
         if ASK in labels:
             s.asks += 1
             ev.asked = True
@@ -281,17 +256,7 @@ class PersuasionDynamics(Dynamics):
         # A pledge is kept: asked again, the persuadee may give more, and gives less only with
         # cause (harm, pressure, a concern ignored), which they then say (a modelling assumption
         # for consistency: P4G records one final donation, not pledges).
-        ev.pledged = pledged = s.committed
-        cause = "harm" if harm else ("pressure" if ev.ask_again else ev.ignored and "ignored")
-        if ev.asked or (pledged is not None and cause):
-            new = self.donation(s, assume_asked=True)
-            if pledged is not None:
-                new = min(new, pledged) if cause else max(new, pledged)
-                ev.revised = cause if new < pledged else None
-            if ev.asked:
-                ev.stated = new
-            if new > 0 or pledged is not None:
-                s.committed = new
+        self._update_pledge(s, ev, harm)
         # A pending concern surfaces on schedule, or now if the agent asked for the user's view
         # (or asked for money and was turned down: the concern is the reason); once they have
         # pledged, they raise no new ones.
@@ -305,6 +270,61 @@ class PersuasionDynamics(Dynamics):
         elif s.committed is not None and not ev.asked and not moves and s.turn > 1:
             s.ended = "done"  # the agent wraps up after a commitment
         return s, ev
+
+    def _apply_move(
+        self, s: PersuasionState, ev: StepEvents, m: str, scale: float, appeal: float
+    ) -> None:
+        """One strategy's effect on the inclination (its first-use effect for this persona, worn
+        by repetition, diluted by stacking, times the rapport's ``appeal``), trust and rapport."""
+        n = s.counts.get(m, 0)
+        wear = WEAR**n
+        g = EFFECTS[m][self.type] * self.modulation.get(m, 1.0) * wear * scale * appeal
+        if self.type == "skeptic" and m not in INQUIRIES:
+            g *= 0.3 + 0.7 * s.trust
+        if m == "credibility-appeal":
+            s.trust = min(1.0, s.trust + (0.35 if self.type == "skeptic" else 0.2) * wear)
+        elif m == "donation-information":
+            s.trust = min(1.0, s.trust + 0.1 * wear)
+        if m in INQUIRIES:
+            s.rapport = min(1.0, s.rapport + 0.12 * wear)
+        else:
+            s.groundwork += 1
+        ev.gains[m] = g
+        s.inclination += g
+        s.counts[m] = n + 1
+
+    def _meet_concern(
+        self, s: PersuasionState, ev: StepEvents, labels: tuple[str, ...], n_moves: int,
+        harm: str | None,
+    ) -> None:  # fmt: skip
+        """The open concern is answered by this turn (an answer buried among other points counts
+        less) or ignored; either way it is closed."""
+        c = s.open_concern
+        answers = [x for x in labels if x in ADDRESSES[c]]
+        if harm is None and answers:
+            s.inclination += 0.6 * len(answers) / max(n_moves, len(answers))
+            s.addressed.append(c)
+            ev.addressed = c
+        else:
+            s.inclination -= 0.35
+            s.ignored.append(c)
+            ev.ignored = c
+        s.open_concern = None
+
+    def _update_pledge(self, s: PersuasionState, ev: StepEvents, harm: str | None) -> None:
+        """Asked, the persuadee states an amount; a pledge already made rises when asked again
+        and falls only with cause (harm, pressure, a concern ignored), which is recorded."""
+        ev.pledged = pledged = s.committed
+        cause = "harm" if harm else ("pressure" if ev.ask_again else ev.ignored and "ignored")
+        if ev.asked or (pledged is not None and cause):
+            new = self.donation(s, assume_asked=True)
+            if pledged is not None:
+                new = min(new, pledged) if cause else max(new, pledged)
+                ev.revised = cause if new < pledged else None
+            if ev.asked:
+                ev.stated = new
+            if new > 0 or pledged is not None:
+                s.committed = new
 
     def margin(self, s: PersuasionState, assume_asked: bool = False) -> float:
         """Net inclination to give; the persuadee gives iff it is positive."""
