@@ -122,6 +122,27 @@ class PersuasionUser(EmbeddedUser):
             parts.append(self._pick(T.CONCERNS[ev.voiced]))
         elif "type" not in self._revealed and self._rng.random() < p.disclosure * 0.5:
             parts.append(self._reveal_type())
+        parts.extend(self._about_the_pledge(ev, s))
+        if s.ended == "done":
+            parts.append(self._pick(T.CLOSE))
+        elif "farewell" in social:  # a goodbye gets a goodbye
+            parts.append(self._echo(T.FAREWELL_BACK["neg" if ev.ignored else "pos"]))
+        if not parts:
+            mood = "pos" if s.turn == 1 else "neu"
+            parts.append(self._pick(T.REACTIONS["non-strategy"][mood if s.fillers < 2 else "neg"]))
+        # what the persuadee tells (answers, traits, a concern, a pledge) is never cut for length
+        keep = tuple(x for x in parts if x not in _SOFT and x not in self._echoes)
+        text = self._fit(parts, 5 if "greeting" in social else 4, keep=keep)
+        filler = self._pick(T.FILLERS)
+        first = text.split(" ", 1)[0].strip(",.!?")
+        if filler and text[:1].isalpha() and first not in T.NO_FILLER_BEFORE:
+            text = filler + text[0].lower() + text[1:]
+        return text
+
+    def _about_the_pledge(self, ev: StepEvents, s: PersuasionState) -> list[str]:
+        """What the persuadee says of giving this turn: why a pledge fell, or the answer to an
+        ask (an objection to asking again or too early, then an amount, a hesitation or no)."""
+        parts: list[str] = []
         if ev.revised:  # a pledge falls only with cause, and the persuadee says why
             parts.append(self._pick(T.REVISE[ev.revised]))
             amount = s.committed or 0.0
@@ -141,21 +162,7 @@ class PersuasionUser(EmbeddedUser):
                 parts.append(self._pick(T.HESITATE))
             else:
                 parts.append(self._pick(T.REFUSE))
-        if s.ended == "done":
-            parts.append(self._pick(T.CLOSE))
-        elif "farewell" in social:  # a goodbye gets a goodbye
-            parts.append(self._echo(T.FAREWELL_BACK["neg" if ev.ignored else "pos"]))
-        if not parts:
-            mood = "pos" if s.turn == 1 else "neu"
-            parts.append(self._pick(T.REACTIONS["non-strategy"][mood if s.fillers < 2 else "neg"]))
-        # what the persuadee tells (answers, traits, a concern, a pledge) is never cut for length
-        keep = tuple(x for x in parts if x not in _SOFT and x not in self._echoes)
-        text = self._fit(parts, 5 if "greeting" in social else 4, keep=keep)
-        filler = self._pick(T.FILLERS)
-        first = text.split(" ", 1)[0].strip(",.!?")
-        if filler and text[:1].isalpha() and first not in T.NO_FILLER_BEFORE:
-            text = filler + text[0].lower() + text[1:]
-        return text
+        return parts
 
     def _social(self, social: frozenset[str], s: PersuasionState) -> list[str]:
         """The reply to a turn of no move: thanks for thanks, small talk in kind (impatience
