@@ -164,6 +164,22 @@ def _conditional_normal(
 PERSUASION_FIELDS = tuple(f.name for f in fields(PersuasionPersona))
 
 
+def _main_type(rng: np.random.Generator, z: dict[str, float]) -> str:
+    """A persuadee's main type, drawn by a softmax over trait scores (standardized traits ``z``):
+    empathic (care, benevolence, agreeableness), analytical (rational style, openness), skeptic
+    (low agreeableness, power, low care) or thrifty (low income, security)."""
+    scores = np.array(
+        [
+            0.8 * z["care"] + 0.5 * z["benevolence"] + 0.5 * z["agreeableness"],
+            0.8 * z["rational"] + 0.4 * z["openness"] - 0.3 * z["intuitive"],
+            -0.7 * z["agreeableness"] + 0.4 * z["power"] - 0.3 * z["care"],
+            -0.8 * z["income"] + 0.4 * z["security"],
+        ]
+    )
+    probs = np.exp(1.2 * scores)
+    return PERSUASION_TYPES[int(rng.choice(4, p=probs / probs.sum()))]
+
+
 def sample_persuasion_persona(
     rng: np.random.Generator, given: dict[str, Any] | None = None
 ) -> PersuasionPersona:
@@ -214,16 +230,7 @@ def sample_persuasion_persona(
     for cat, by_value in p["propensity"].get("demographics", {}).items():
         propensity += by_value.get(demographics.get(cat, ""), 0.0)
 
-    scores = np.array(
-        [
-            0.8 * z["care"] + 0.5 * z["benevolence"] + 0.5 * z["agreeableness"],
-            0.8 * z["rational"] + 0.4 * z["openness"] - 0.3 * z["intuitive"],
-            -0.7 * z["agreeableness"] + 0.4 * z["power"] - 0.3 * z["care"],
-            -0.8 * z["income"] + 0.4 * z["security"],
-        ]
-    )
-    probs = np.exp(1.2 * scores)
-    main_type = PERSUASION_TYPES[int(rng.choice(4, p=probs / probs.sum()))]
+    main_type = _main_type(rng, z)
     married = demographics.get("marital") == "Married"
     has_children = bool(rng.random() < (0.65 if married and traits["age"] > 28 else 0.15))
     gave_before = bool(rng.random() < _sigmoid(propensity))
