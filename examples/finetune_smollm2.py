@@ -46,8 +46,8 @@ from dialogue_gym.jsonl import read_episodes
 from dialogue_gym.llm.transformers_backend import TransformersBackend
 
 
-def main(argv: list[str] | None = None) -> dict:
-    """Run the four steps; print the table; return (and save) the figures."""
+def _parser() -> argparse.ArgumentParser:
+    """The example's options."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--env", default="Counseling-v0", choices=("Persuasion-v0", "Counseling-v0"))
     p.add_argument(
@@ -65,7 +65,24 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--dtype", default=None, choices=("float32", "bfloat16", "float16"))
     p.add_argument("--lora-r", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("runs/finetune_smollm2"))
-    args = p.parse_args(argv)
+    return p
+
+
+def _tests(results: dict) -> dict:
+    """ILQL vs SFT vs prompting, paired by seed (printed and returned)."""
+    tests = {}
+    for a, b in (("smollm2 + ILQL", "smollm2 + SFT"), ("smollm2 + ILQL", "smollm2 (prompting)"),
+                 ("smollm2 + SFT", "smollm2 (prompting)")):  # fmt: skip
+        c = compare(results[a], results[b])
+        tests[f"{a} - {b}"] = {"diff": c.diff, "ci95": c.ci95, "p": c.p_value, "test": c.test}
+        print(f"{a} - {b}: {c.diff:+.3f} [{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}], "
+              f"p = {c.p_value:.3g} ({c.test})")  # fmt: skip
+    return tests
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the four steps; print the table; return (and save) the figures."""
+    args = _parser().parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     domain = env_domain(args.env)
     timings: dict[str, float] = {}
@@ -128,13 +145,7 @@ def main(argv: list[str] | None = None) -> dict:
         r.agent["label"] = label
         results[label] = r
     print(format_table(list(results.values())))
-    tests = {}
-    for a, b in (("smollm2 + ILQL", "smollm2 + SFT"), ("smollm2 + ILQL", "smollm2 (prompting)"),
-                 ("smollm2 + SFT", "smollm2 (prompting)")):  # fmt: skip
-        c = compare(results[a], results[b])
-        tests[f"{a} - {b}"] = {"diff": c.diff, "ci95": c.ci95, "p": c.p_value, "test": c.test}
-        print(f"{a} - {b}: {c.diff:+.3f} [{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}], "
-              f"p = {c.p_value:.3g} ({c.test})")  # fmt: skip
+    tests = _tests(results)
     figures = {
         "env": args.env, "device": device, "model": args.model, "steps": args.steps,
         "batch_size": args.batch_size, "sft_unit": args.sft_unit, "episodes": len(originals),
