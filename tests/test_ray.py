@@ -75,7 +75,7 @@ def test_generate_evaluate_and_hindsight_match_the_local_backend(head, tmp_path)
     assert [e.reward for e in remote.episodes] == [e.reward for e in local.episodes]
     for key in ("mean_return", "ci95", "success_rate", "normalized_score", "oracle_mean_return"):
         assert remote.summary[key] == local.summary[key]
-    from dialogue_gym.hindsight.cli import run
+    from dialogue_gym.hindsight.pipeline import run
 
     for where, backend in (("local", Backend()), ("ray", ray_backend)):
         summary = run(tmp_path / "local.jsonl", tmp_path / f"regen-{where}.jsonl",

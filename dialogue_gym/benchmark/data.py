@@ -84,8 +84,8 @@ def regenerate_pipelines(
         TrueEnvRewardModel,
         regenerate,
     )
-    from ..hindsight.cli import intensity_reader
     from ..hindsight.features import CachedEncoder
+    from ..hindsight.pipeline import intensity_reader
 
     enc = CachedEncoder(cfg.encoder)
     controller = CriticController(episodes, enc)

@@ -11,7 +11,7 @@ from .common import add_backend_args, backend_of
 
 def run(args: argparse.Namespace) -> int:
     """Regenerate a dataset with the hindsight pipeline."""
-    from ..hindsight.cli import run
+    from ..hindsight.pipeline import run
 
     summary = run(
         args.inp, args.out, args.controller, args.forward, args.reward, args.select,
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(sub: Any) -> None:
     """Add the subcommand to ``sub`` (the CLI's subparsers)."""
-    from ..hindsight.cli import CONTROLLERS, FORWARDS, REWARDS
+    from ..hindsight.pipeline import CONTROLLERS, FORWARDS, REWARDS
 
     h = sub.add_parser("hindsight", help="regenerate a dataset (hindsight relabeling)")
     h.add_argument("--in", dest="inp", type=Path, required=True, help="episodes (JSONL)")

@@ -1,4 +1,5 @@
-"""``dialogue-gym hindsight``: regenerate a dataset file, resumably, with a progress bar."""
+"""The hindsight pipeline over a dataset file (what `dialogue-gym hindsight` runs): regenerate,
+resumably, with a progress bar."""
 
 from __future__ import annotations
 
