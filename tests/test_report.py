@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 from dialogue_gym.validation.report import format_report, run_report
@@ -43,18 +39,3 @@ def test_report_checks_pass_on_both_envs():
     for domain in ("persuasion", "counseling"):
         relevance = by_name[(domain, "o. relevance")].data
         assert relevance["overall"] >= 0.68 and relevance["after_question"] >= 0.78, text
-
-
-@pytest.mark.slow
-def test_sim_report_cli_writes_json(tmp_path, shared_data):
-    out = tmp_path / "report.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "dialogue_gym.cli", "sim-report", "--episodes", "20",
-         "--data", str(shared_data), "--out", str(out), "--data-limit", "10",
-         "--search-iterations", "1", "--search-samples", "10"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    for name in ("e. P4G replay", "e. ESConv replay", "f. perception", "g. harm", "h. wording"):
-        assert name in proc.stdout, proc.stdout + proc.stderr
-    report = json.loads(out.read_text())
-    assert set(report["checks"]) == {"persuasion", "counseling"}
