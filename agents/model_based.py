@@ -1,15 +1,15 @@
 """A non-privileged reference: knows the simulator's dynamics, not the persona.
 
-Labelled "model-based: knows the dynamics, not the persona". Each turn it draws ``samples``
-personas from a posterior given the transcript only (:mod:`dialogue_gym.hindsight.inference`:
-what the user revealed — concerns, kind of persuadee, needs, problem, risk — fixes those traits;
-the rest comes from the persona prior, with the agent's own seed; never ``info["privileged"]``),
-replays its own past turns through each persona's dynamics, and picks the strategy whose greedy
-lookahead (the oracle's, :func:`~.oracle.rollout_value`) has the best outcome averaged over the
-personas. Beside the oracle (true persona) and the learned agents, its row in the benchmark
-separates the part of the oracle's lead that is missing information from the part that is
-learning: oracle - model-based is what knowing the persona is worth; model-based - a learned
-agent is what the learner has not learned about the dynamics.
+Labelled "model-based: knows the dynamics, not the persona". Each turn it draws ``samples`` personas
+from a posterior given the transcript only (:mod:`dialogue_gym.simulators.persona_inference`: what
+the user revealed — concerns, kind of persuadee, needs, problem, risk — fixes those traits; the rest
+comes from the persona prior, with the agent's own seed; never ``info["privileged"]``), replays its
+own past turns through each persona's dynamics, and picks the strategy whose greedy lookahead (the
+oracle's, :func:`~.oracle.rollout_value`) has the best outcome averaged over the personas. Beside
+the oracle (true persona) and the learned agents, its row in the benchmark separates the part of the
+oracle's lead that is missing information from the part that is learning: oracle - model-based is
+what knowing the persona is worth; model-based - a learned agent is what the learner has not learned
+about the dynamics.
 """
 
 from __future__ import annotations
@@ -47,8 +47,11 @@ class ModelBasedAgent(Agent):
 
     def _particles(self, messages: list[dict[str, str]]) -> list[tuple[Any, Any]]:
         """(dynamics, tracked state) for personas drawn given the transcript."""
-        from ..hindsight.inference import infer_counseling_persona, infer_persuasion_persona
         from ..simulators.counseling import CounselingDynamics
+        from ..simulators.persona_inference import (
+            infer_counseling_persona,
+            infer_persuasion_persona,
+        )
         from ..simulators.persuasion import PersuasionDynamics
 
         turns = [Turn(m["role"], m["content"]) for m in messages]

@@ -4,7 +4,7 @@ Scores every (agent turn, reply) pair with :mod:`dialogue_gym.simulators.relevan
 all-MiniLM-L6-v2; a reply *follows* when it is closer to its own turn than a same-position reply
 from another dialogue is; 0.5 means unrelated). Agents: the random, scripted and human-like
 agents (template text) and, with ``--sensible``, the hand-written agents of
-``simulators/sensible_agents.py`` (text the reply wording was never written against). With
+``agents/sensible/`` (text the reply wording was never written against). With
 ``--real DATA_DIR`` it scores real pairs the same way first (P4G and ESConv test dialogues), as
 the reference.
 
@@ -23,9 +23,9 @@ import gymnasium as gym
 
 import dialogue_gym  # noqa: F401  (registers the envs)
 from dialogue_gym.agents.registry import make_agent
+from dialogue_gym.agents.sensible import SENSIBLE_AGENTS
 from dialogue_gym.rollout import play_episodes
 from dialogue_gym.simulators.relevance import pairs_of, real_pairs, relevance
-from dialogue_gym.simulators.sensible_agents import SENSIBLE_AGENTS
 
 ENVS = {"Persuasion-v0": "persuasion", "Counseling-v0": "counseling"}
 

@@ -12,10 +12,11 @@ What they know, exactly:
   and bottom of its ``EFFECTS``, the best of its ``NEED_MATCH``), and the cue lexicons were
   written against the simulator's own reply sentences. Treat it as privileged.
 - The privileged-dynamics models run the evaluation simulator's own dynamics and persona prior
-  (:mod:`.inference` fixes what the transcript revealed; the rest is drawn with the model's own
-  seed). Only the persona is unknown to them. A Counseling seeker's initial intensity is drawn
-  from the prior, or read from the text by a given reader (``initial=callable``); the recorded
-  one is used only when asked for (``initial="recorded"``, a further ablation).
+  (:mod:`dialogue_gym.simulators.persona_inference` fixes what the transcript revealed; the rest is
+  drawn with the model's own seed). Only the persona is unknown to them. A Counseling seeker's
+  initial intensity is drawn from the prior, or read from the text by a given reader
+  (``initial=callable``); the recorded one is used only when asked for (``initial="recorded"``, a
+  further ablation).
 
 The learned components that know only recorded data are :mod:`.critic`, :mod:`.retrieval` and
 :mod:`.learned_reward`.
@@ -36,6 +37,7 @@ from ..simulators import cues
 from ..simulators.classifier import get_classifier
 from ..simulators.counseling import CounselingDynamics
 from ..simulators.counseling_user import CounselingUser
+from ..simulators.persona_inference import infer_counseling_persona, infer_persuasion_persona
 from ..simulators.persuasion import ADDRESSES, PersuasionDynamics
 from ..simulators.persuasion_user import PersuasionUser
 from ..simulators.realizer import realize
@@ -48,7 +50,6 @@ from .base import (
     clip_reward,
     stable_seed,
 )
-from .inference import infer_counseling_persona, infer_persuasion_persona
 
 SUITS: dict[str | None, tuple[str, ...]] = {
     "empathic": ("emotion-appeal", "personal-story"),  # affect-driven persuadees

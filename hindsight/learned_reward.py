@@ -27,10 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from ..domains import env_domain, env_key
+from ..domains import domain_named, env_domain, env_key
 from ..episode import REAL_REWARD, Episode, Turn
 from ..errors import InvalidData, InvalidInput
-from ..evaluation import is_success
 from ..files import atomic_dir
 from .base import RewardModel, clip_reward, single_env
 from .features import CachedEncoder, dialogue_features, opening_features
@@ -205,7 +204,8 @@ class LearnedRewardModel(RewardModel):
             raise InvalidInput("no episode with a recorded reward to evaluate on")
         y = np.array([float(e.reward) for e in usable])
         pred = np.array([clip_reward(self.env_id, self.predict(e.turns)) for e in usable])
-        success = np.array([is_success(self.domain, float(e.reward), e.outcome) for e in usable])
+        rule = domain_named(self.domain).is_success
+        success = np.array([rule(float(e.reward), e.outcome) for e in usable])
         ranked = pred
         out: dict[str, float] = {"n": float(len(usable))}
         if self.domain == "persuasion":

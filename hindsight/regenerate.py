@@ -18,10 +18,9 @@ import copy
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from ..domains import env_domain
+from ..domains import domain_named, env_domain
 from ..episode import ORACLE_REWARD, Episode, Turn
 from ..errors import BackendError, InvalidInput
-from ..evaluation import is_success
 from ..llm.parsing import ParseFailure
 from ..simulators.classifier import get_classifier
 from .base import ForwardModel, HindsightController, RewardModel, stable_seed
@@ -37,7 +36,7 @@ def is_unsuccessful(episode: Episode) -> bool:
     if "imagined_success" in (episode.outcome or {}):
         return not episode.outcome["imagined_success"]
     domain = env_domain(episode.env_id)
-    return not is_success(domain, float(episode.reward), episode.outcome or {})
+    return not domain_named(domain).is_success(float(episode.reward), episode.outcome or {})
 
 
 def regenerated_id(source_id: str, round_: int, k: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
+import pickle
 import sqlite3
 
 import pytest
@@ -154,6 +155,17 @@ def test_backend_specs():
         make_backend("http://127.0.0.1:1/v1")
     b = make_backend("http://127.0.0.1:1/v1#m", cache=False)
     assert b.describe() == {"kind": "openai", "base_url": "http://127.0.0.1:1/v1", "model": "m"}
+
+
+def test_a_backend_travels_to_other_processes_as_its_spec(server, tmp_path):
+    """Pickled as the spec it was built from (each Ray worker opens its own connection); one
+    built by hand is refused with a message that says how to build it."""
+    b = make_backend(f"{server.url}#fake-model", cache_dir=tmp_path)
+    copy = pickle.loads(pickle.dumps(b))
+    assert copy is not b and copy.describe() == b.describe()
+    assert copy.chat(MSG, SamplingParams(max_tokens=5)).text == "You said: hello"
+    with pytest.raises(TypeError, match="build it from a spec string"):
+        pickle.dumps(_backend(server))
 
 
 def test_extract_json_and_validators():

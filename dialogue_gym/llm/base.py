@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,18 +84,16 @@ class ChatBackend(ABC):
     def describe(self) -> dict[str, Any]:
         """What determines this backend's answers (kind, model, base URL): never a secret."""
 
-    spec_args: tuple | None = None
-    """``make_backend``'s arguments when it was built from a spec string (set by it)."""
+    rebuild: tuple[Callable[..., Any], tuple] | None = None
+    """``(make_backend, its arguments)`` when it was built from a spec string (set by it)."""
 
     def __reduce__(self) -> tuple:
         """Pickled as its spec, so objects holding a backend can run in other processes (Ray
         workers): each copy opens its own connection or model, and reads any API key from its
         own environment. A backend not built from a spec cannot be pickled."""
-        if self.spec_args is None:
+        if self.rebuild is None:
             raise TypeError(
                 f"a {type(self).__name__} not built by make_backend(SPEC) cannot be sent to "
                 "another process; build it from a spec string"
             )
-        from .spec import make_backend
-
-        return (make_backend, self.spec_args)
+        return self.rebuild

@@ -55,5 +55,8 @@ def make_backend(
     if cache and not isinstance(backend, CachedBackend):
         backend = CachedBackend(backend, cache_dir)
     if isinstance(spec, str):
-        backend.spec_args = (spec, cache, None if cache_dir is None else str(cache_dir), timeout)
+        backend.rebuild = (
+            make_backend,
+            (spec, cache, None if cache_dir is None else str(cache_dir), timeout),
+        )
     return backend

@@ -4,7 +4,7 @@ m. consistency: what a simulated user says stays true.
    ``simulators.consistency.contradictions`` reads every user message of
    :data:`CONSISTENCY_EPISODES` episodes of the random, scripted and human-like agents; the check
    passes with no contradiction at all.
-n. sensible agents: the hand-written agents of ``simulators.sensible_agents`` (written apart
+n. sensible agents: the hand-written agents of ``agents.sensible`` (written apart
    from the simulators, never tuned to them) each beat the random agent, paired by seed over
    :data:`SENSIBLE_SEEDS` (one-sided paired t-test, Holm over the set, p < 0.05), and the random
    agent does not beat the scripted expert.
@@ -20,11 +20,11 @@ import gymnasium as gym
 from scipy import stats
 
 from ..agents.registry import make_agent
+from ..agents.sensible import SENSIBLE_AGENTS
 from ..domains import domain_named
 from ..rollout import play_episodes
 from ..simulators.consistency import contradictions
 from ..simulators.relevance import pairs_of, relevance
-from ..simulators.sensible_agents import SENSIBLE_AGENTS
 from ..stats import holm
 from .check import Check, rewards
 

@@ -1,8 +1,9 @@
 """Infer a persona from a transcript: what the user revealed, read with the cue lexicons.
 
-The privileged-dynamics forward and reward models instantiate an embedded simulator with such a
-persona. Everything not revealed in the text is drawn from the persona prior with the caller's own
-seed — never the source episode's seed, which would recreate the true hidden persona.
+The privileged-dynamics forward and reward models (``hindsight/embedded.py``) and the model-based
+agent instantiate an embedded simulator with such a persona. Everything not revealed in the text is
+drawn from the persona prior with the caller's own seed — never the source episode's seed, which
+would recreate the true hidden persona.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..episode import Turn
-from ..simulators import cues
-from ..simulators.counseling import NEED_CUE_FIDELITY
-from ..simulators.counseling_text import DETAILS
-from ..simulators.personas import (
+from . import cues
+from .counseling import NEED_CUE_FIDELITY
+from .counseling_text import DETAILS
+from .personas import (
     COUNSELING_NEEDS,
     PERSUASION_CONCERNS,
     CounselingPersona,
@@ -26,7 +27,7 @@ from ..simulators.personas import (
     sample_counseling_persona,
     sample_persuasion_persona,
 )
-from ..simulators.seeker_needs import need_posterior, voiced_needs
+from .seeker_needs import need_posterior, voiced_needs
 
 
 def _words(*alternatives: str) -> re.Pattern[str]:
