@@ -89,7 +89,7 @@ def train_dpo(
         logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=not progress,
         use_cpu=on_cpu,
         # trl turns bf16 mixed precision on by default; on a CPU without bf16 units one step of
-        # SmolLM2 took 150 s instead of a few (tests/test_smollm2.py::test_dpo_smollm2)
+        # SmolLM2 took 150 s instead of a few (tests/llm/test_smollm2.py::test_dpo_smollm2)
         bf16=False if on_cpu else None,
     )  # fmt: skip
     is_peft = hasattr(model, "disable_adapter")  # trl then uses the adapter-free base as reference

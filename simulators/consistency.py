@@ -9,7 +9,7 @@ the user marks as one ("you convinced me", "actually", "make it $1 then") is not
 The patterns are written here, by hand, for English chat messages: no library reads these
 facts, and a learned reader would need labelled contradictions we do not have. Its catch and
 false-alarm rates are measured on ``probes/contradictions.jsonl``, a bank written apart from
-the simulators (``tests/test_consistency.py``).
+the simulators (``tests/simulators/test_consistency.py``).
 """
 
 from __future__ import annotations

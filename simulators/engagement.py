@@ -38,8 +38,9 @@ PARROT_RATIO = 0.8
 """Similarity of the normalised texts (``difflib`` ratio) from which a turn is a parrot."""
 UNREAD_ENGAGEMENT = 0.49
 """Mean engagement of a hearing template worded without reading the seeker (default slots),
-against simulated seekers' words: 0.487 over 720 readings (``tests/test_engagement.py`` measures
-it again); what a script that never reads the user earns on the dynamics."""
+against simulated seekers' words: 0.487 over 720 readings
+(``tests/simulators/test_engagement.py`` measures it again); what a script that never reads the
+user earns on the dynamics."""
 _CACHE_SIZE = 65536
 _WORDS = re.compile(r"[a-z0-9']+")
 

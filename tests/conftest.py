@@ -1,4 +1,7 @@
-"""Shared fixtures: the real data folder (tests using it skip when it is absent)."""
+"""Shared fixtures: the real data folder (tests using it skip when it is absent).
+
+The data folder is found as the CLI finds it: ``pytest --data DIR``, else ``$DIALOGUE_GYM_DATA``,
+else ``../shared/data`` beside this checkout (:mod:`dialogue_gym.data_paths`)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,10 @@ import pytest
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+def pytest_addoption(parser):
+    """``--data DIR``: the real corpora, as the CLI's ``--data``."""
+    parser.addoption("--data", default=None, help="the real data folder (as the CLI's --data)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -23,11 +29,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """``../shared/data``, or skip the test."""
-    if not (SHARED_DATA / "README.md").is_file():
-        pytest.skip("../shared/data is absent")
-    return SHARED_DATA
+def shared_data(pytestconfig) -> Path:
+    """The real data folder holding both corpora, or skip the test saying where it looked."""
+    from dialogue_gym.data_paths import missing_files, resolve_data_dir
+
+    path, source = resolve_data_dir(pytestconfig.getoption("--data"))
+    missing = missing_files(path)
+    if missing:
+        pytest.skip(f"the real corpora are not at {path} (from {source}): missing {missing[0]}")
+    return path
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -147,7 +147,7 @@ def test_finetune_example_runs_end_to_end_on_a_tiny_model(tmp_path):
     tok = tiny_tokenizer()
     tiny_model(tok).save_pretrained(tmp_path / "base")
     tok.save_pretrained(tmp_path / "base")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
     try:
         import finetune_smollm2
     finally:

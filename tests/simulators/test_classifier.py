@@ -12,7 +12,7 @@ from dialogue_gym.simulators.classifier import get_classifier, get_reader
 from dialogue_gym.simulators.realizer import all_template_texts
 from dialogue_gym.simulators.strategies import get_domain
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 DOMAINS = ["persuasion", "counseling"]
 
 
