@@ -90,6 +90,13 @@ def train_bc(data: OfflineData, domain: str, args: BCArgs | None = None) -> Lear
         "first_loss": losses[0],
         "last_loss": float(np.mean(losses[-50:])),
     }
-    cfg = PolicyConfig(algo, domain, t["obs"].shape[1], n_actions, args.hidden, head="logits",
-                       train={**asdict(args), **figures})  # fmt: skip
+    cfg = PolicyConfig(
+        algo,
+        domain,
+        t["obs"].shape[1],
+        n_actions,
+        args.hidden,
+        head="logits",
+        train={**asdict(args), **figures},
+    )
     return LearnedAgent(net, cfg)

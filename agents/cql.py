@@ -123,11 +123,21 @@ def train_cql(data: OfflineData, domain: str, args: CQLArgs | None = None) -> Le
             polyak_update(q, q_target, args.tau)
             td_losses.append(td.item())
             cql_losses.append(conservative.item())
-    figures = {"transitions": len(data), "reward_sources": data.source_counts(),
-               "last_td": float(np.mean(td_losses[-50:])),
-               "last_cql": float(np.mean(cql_losses[-50:]))}  # fmt: skip
-    cfg = PolicyConfig("cql", domain, t["obs"].shape[1], n_actions, args.hidden, head="q",
-                       train={**asdict(args), **figures})  # fmt: skip
+    figures = {
+        "transitions": len(data),
+        "reward_sources": data.source_counts(),
+        "last_td": float(np.mean(td_losses[-50:])),
+        "last_cql": float(np.mean(cql_losses[-50:])),
+    }
+    cfg = PolicyConfig(
+        "cql",
+        domain,
+        t["obs"].shape[1],
+        n_actions,
+        args.hidden,
+        head="q",
+        train={**asdict(args), **figures},
+    )
     return LearnedAgent(q, cfg)
 
 

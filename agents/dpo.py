@@ -74,28 +74,43 @@ def train_dpo(
     for key in ("prompt", "chosen", "rejected"):
         if any(key not in p for p in pairs):
             raise InvalidInput(f"every pair needs prompt, chosen and rejected; one lacks {key!r}")
-    data = Dataset.from_list([
-        {"prompt": fit_prompt(tokenizer, p["prompt"], [p["chosen"], p["rejected"]],
-                              args.max_length), "chosen": p["chosen"], "rejected": p["rejected"]}
-        for p in pairs
-    ])  # fmt: skip
+    data = Dataset.from_list(
+        [
+            {
+                "prompt": fit_prompt(
+                    tokenizer, p["prompt"], [p["chosen"], p["rejected"]], args.max_length
+                ),
+                "chosen": p["chosen"],
+                "rejected": p["rejected"],
+            }
+            for p in pairs
+        ]
+    )
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     on_cpu = next(model.parameters()).device.type == "cpu"
     config = DPOConfig(
-        output_dir=str(output_dir), max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size, learning_rate=args.lr, beta=args.beta,
-        max_length=args.max_length, seed=args.seed,
-        logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=not progress,
+        output_dir=str(output_dir),
+        max_steps=args.max_steps,
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=args.lr,
+        beta=args.beta,
+        max_length=args.max_length,
+        seed=args.seed,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        disable_tqdm=not progress,
         use_cpu=on_cpu,
         # trl turns bf16 mixed precision on by default; on a CPU without bf16 units one step of
         # SmolLM2 took 150 s instead of a few (tests/llm/test_smollm2.py::test_dpo_smollm2)
         bf16=False if on_cpu else None,
-    )  # fmt: skip
+    )
     is_peft = hasattr(model, "disable_adapter")  # trl then uses the adapter-free base as reference
     ref = None if is_peft else copy.deepcopy(model).eval().requires_grad_(False)
-    trainer = DPOTrainer(model=model, ref_model=ref, args=config, train_dataset=data,
-                         processing_class=tokenizer)  # fmt: skip
+    trainer = DPOTrainer(
+        model=model, ref_model=ref, args=config, train_dataset=data, processing_class=tokenizer
+    )
     trainer.remove_callback(PrinterCallback)  # the log goes into the returned figures
     trainer.train()
     history = [h for h in trainer.state.log_history if "loss" in h]

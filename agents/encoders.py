@@ -78,8 +78,13 @@ class MiniLMEncoder:
         """Mean-pooled, L2-normalized MiniLM embeddings."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        rows = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                 show_progress_bar=False, convert_to_numpy=True)  # fmt: skip
+        rows = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
         return rows.astype(np.float32)
 
     def spec(self) -> str:

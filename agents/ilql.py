@@ -215,8 +215,13 @@ def dialogue_records(episodes: Sequence[Episode]) -> list[dict[str, Any]]:
             continue
         n = len(e.agent_turns)
         rewards = [0.0] * (n - 1) + [float(e.reward)]
-        out.append({"messages": chat_messages(env_domain(e.env_id), e.messages),
-                    "rewards": rewards, "episode_id": e.id})  # fmt: skip
+        out.append(
+            {
+                "messages": chat_messages(env_domain(e.env_id), e.messages),
+                "rewards": rewards,
+                "episode_id": e.id,
+            }
+        )
     return out
 
 
@@ -256,8 +261,11 @@ def ilql_losses(model: Any, heads: Any, batch: dict[str, Any], args: ILQLArgs) -
     import torch
     import torch.nn.functional as F
 
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                output_hidden_states=True)  # fmt: skip
+    out = model(
+        input_ids=batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        output_hidden_states=True,
+    )
     hidden = out.hidden_states[-1]
     # action token t is chosen in the state whose last token is t - 1
     b, t = torch.nonzero(batch["is_action"][:, 1:], as_tuple=True)
@@ -271,11 +279,16 @@ def ilql_losses(model: Any, heads: Any, batch: dict[str, Any], args: ILQLArgs) -
         v_next = heads.value(hidden[b, nxt.clamp(min=0)].detach()).float()
         v_next = torch.where(terminal, torch.zeros_like(v_next), v_next)
         same_utterance = nxt == t  # within an utterance: no discount, no reward
-        discount = torch.where(same_utterance, torch.ones_like(v_next),
-                               torch.full_like(v_next, args.gamma))  # fmt: skip
+        discount = torch.where(
+            same_utterance, torch.ones_like(v_next), torch.full_like(v_next, args.gamma)
+        )
         y = reward + discount * v_next
-        q_hat = torch.minimum(*[q.gather(1, action[:, None]).squeeze(1).float()
-                                for q in heads.qs(h.detach(), target=True)])  # fmt: skip
+        q_hat = torch.minimum(
+            *[
+                q.gather(1, action[:, None]).squeeze(1).float()
+                for q in heads.qs(h.detach(), target=True)
+            ]
+        )
     qs = [q.float() for q in heads.qs(h)]
     q_taken = [q.gather(1, action[:, None]).squeeze(1) for q in qs]
     loss_q = sum(F.mse_loss(q, y) for q in q_taken)
@@ -306,8 +319,9 @@ def train_ilql(
         raise InvalidInput("no dialogues to train on (need episodes with status ok and a reward)")
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    fitted = [fit_dialogue(tokenizer, r["messages"], r["rewards"], args.max_length)
-              for r in records]  # fmt: skip
+    fitted = [
+        fit_dialogue(tokenizer, r["messages"], r["rewards"], args.max_length) for r in records
+    ]
     encoded = [encode_dialogue(tokenizer, m, rw, args.max_length) for m, rw in fitted if rw]
     encoded = [e for e in encoded if any(e["is_action"][1:])]
     if not encoded:
@@ -317,8 +331,9 @@ def train_ilql(
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     lm_params = [p for p in model.parameters() if p.requires_grad]
     head_params = [p for p in heads.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW([{"params": lm_params, "lr": args.lr},
-                             {"params": head_params, "lr": args.head_lr}])  # fmt: skip
+    opt = torch.optim.AdamW(
+        [{"params": lm_params, "lr": args.lr}, {"params": head_params, "lr": args.head_lr}]
+    )
     model.train()
     log: dict[str, list[float]] = {k: [] for k in ("loss", "q", "v", "cql", "nll")}
     start = time.perf_counter()
@@ -357,8 +372,9 @@ def save_ilql(
         torch.save(heads.state_dict(), tmp / HEADS_FILE)
         figures = {k: v for k, v in log.items() if not isinstance(v, list)}
         last = {f"last_{k}": float(np.mean(v[-10:])) for k, v in log.items() if isinstance(v, list)}
-        (tmp / CONFIG_FILE).write_text(json.dumps(
-            {"algo": "ilql", "args": asdict(args), **figures, **last}, indent=1))  # fmt: skip
+        (tmp / CONFIG_FILE).write_text(
+            json.dumps({"algo": "ilql", "args": asdict(args), **figures, **last}, indent=1)
+        )
     return Path(path)
 
 

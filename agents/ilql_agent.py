@@ -65,8 +65,13 @@ class ILQLBackend(ChatBackend):
     def _prompt(self, messages: list[Message], reserve: int) -> Any:
         """Token ids of the prompt, cut so that ``reserve`` reply tokens still fit."""
         if self.max_length is not None:
-            messages = fit_messages(self.tokenizer, list(messages), self.max_length,
-                                    reserve=reserve, generation_prompt=True)  # fmt: skip
+            messages = fit_messages(
+                self.tokenizer,
+                list(messages),
+                self.max_length,
+                reserve=reserve,
+                generation_prompt=True,
+            )
         enc = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
@@ -95,8 +100,12 @@ class ILQLBackend(ChatBackend):
             gen = torch.Generator(device="cpu").manual_seed(0 if seed is None else int(seed))
             past, step_ids = None, ids
             for _ in range(params.max_tokens):
-                out = self.model(input_ids=step_ids, use_cache=True, output_hidden_states=True,
-                                 **{self._cache_arg: past})  # fmt: skip
+                out = self.model(
+                    input_ids=step_ids,
+                    use_cache=True,
+                    output_hidden_states=True,
+                    **{self._cache_arg: past},
+                )
                 past = out["cache"] if "cache" in out else out["past_key_values"]
                 logits = self._shifted(out.logits[:, -1], out.hidden_states[-1][:, -1])[0]
                 token = _pick(logits.cpu(), params, gen)
@@ -142,6 +151,7 @@ class ILQLAgent(PromptingAgent):
         seed: int | None = None,
     ) -> None:
         model, tokenizer, heads = load_ilql(path, device)
-        backend = ILQLBackend(model, tokenizer, heads, beta, name=str(path),
-                              max_length=saved_args(path).max_length)  # fmt: skip
+        backend = ILQLBackend(
+            model, tokenizer, heads, beta, name=str(path), max_length=saved_args(path).max_length
+        )
         super().__init__(domain, backend, temperature, max_tokens, cache=False, seed=seed)

@@ -124,6 +124,7 @@ def train_iql(data: OfflineData, domain: str, args: IQLArgs | None = None) -> Le
         "reward_sources": data.source_counts(),
         **{f"last_{k}": float(np.mean(x[-50:])) for k, x in logs.items()},
     }
-    cfg = PolicyConfig("iql", domain, dim, n_actions, args.hidden, head="logits",
-                       train={**asdict(args), **figures})  # fmt: skip
+    cfg = PolicyConfig(
+        "iql", domain, dim, n_actions, args.hidden, head="logits", train={**asdict(args), **figures}
+    )
     return LearnedAgent(pi, cfg)

@@ -3,7 +3,7 @@
 Checkpoints are folders: ``model.pt`` (the network's state dict) and ``config.json`` (the
 algorithm's config dataclass, the featurizer's settings and training figures), written to a
 temporary folder and moved into place. :func:`load_agent` rebuilds the agent from that folder;
-the registry name ``policy`` does it by path (``policy:path=ckpt/``).
+the registry name ``learned`` does it by path (``learned:path=ckpt/``).
 """
 
 from __future__ import annotations
@@ -177,8 +177,14 @@ def load_agent(path: str | Path, domain: str | None = None, seed: int | None = N
     if raw["algo"] == "ppo":
         from .sb3 import SB3Agent
 
-        return SB3Agent.load(path / "model.zip", raw["domain"], n_hash=raw["n_hash"],
-                             last_k=raw["last_k"], seed=seed, label="ppo")  # fmt: skip
+        return SB3Agent.load(
+            path / "model.zip",
+            raw["domain"],
+            n_hash=raw["n_hash"],
+            last_k=raw["last_k"],
+            seed=seed,
+            label="ppo",
+        )
     cfg = PolicyConfig(**raw)
     net = mlp(cfg.obs_dim, cfg.hidden, cfg.n_actions)
     net.load_state_dict(torch.load(path / "model.pt", map_location="cpu", weights_only=True))

@@ -32,8 +32,11 @@ class LMAgent(PromptingAgent):
         seed: int | None = None,
     ) -> None:
         if isinstance(path, str | Path) and not Path(path).is_dir():
-            raise InvalidInput(f"lm agent: no model folder at {str(path)!r} (path=DIR of a saved "
-                             "transformers model; nothing is downloaded)")  # fmt: skip
-        backend = TransformersBackend(str(path) if isinstance(path, Path) else path, tokenizer,
-                                      device=device)  # fmt: skip
+            raise InvalidInput(
+                f"lm agent: no model folder at {str(path)!r} (path=DIR of a saved "
+                "transformers model; nothing is downloaded)"
+            )
+        backend = TransformersBackend(
+            str(path) if isinstance(path, Path) else path, tokenizer, device=device
+        )
         super().__init__(domain, backend, temperature, max_tokens, cache=False, seed=seed)

@@ -80,8 +80,10 @@ def load_lm(name: str, options: LMOptions | None = None) -> tuple[Any, Any]:
         if options.dtype:
             model = model.to(getattr(torch, options.dtype))
     elif not Path(name).exists():
-        raise InvalidInput(f"model {name!r}: no such folder (give a transformers folder or "
-                         "local:smollm2; nothing is downloaded)")  # fmt: skip
+        raise InvalidInput(
+            f"model {name!r}: no such folder (give a transformers folder or "
+            "local:smollm2; nothing is downloaded)"
+        )
     else:
         tokenizer = AutoTokenizer.from_pretrained(name)
         kw = {"dtype": getattr(torch, options.dtype)} if options.dtype else {}
@@ -122,8 +124,9 @@ def fit_messages(
     head = messages[:1] if messages and messages[0]["role"] == "system" else []
     body = list(messages[len(head) :])
     while body:
-        lengths = [len(chat_ids(tokenizer, head + body + list(a), generation_prompt))
-                   for a in answers]  # fmt: skip
+        lengths = [
+            len(chat_ids(tokenizer, head + body + list(a), generation_prompt)) for a in answers
+        ]
         if max(lengths) + reserve <= limit:
             break
         body = body[1:]
@@ -140,9 +143,12 @@ def with_lora(model: Any, options: LMOptions) -> Any:
     if targets != "all-linear":
         targets = [t.strip() for t in targets.split(",") if t.strip()]
     config = LoraConfig(
-        r=options.lora_r, lora_alpha=options.lora_alpha, lora_dropout=options.lora_dropout,
-        target_modules=targets, task_type="CAUSAL_LM",
-    )  # fmt: skip
+        r=options.lora_r,
+        lora_alpha=options.lora_alpha,
+        lora_dropout=options.lora_dropout,
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+    )
     return get_peft_model(model, config)
 
 

@@ -62,9 +62,18 @@ def train_ppo(env_id: str, args: PPOArgs | None = None, n_hash: int = 256, last_
     args = args or PPOArgs()
     env = Monitor(make_vector_env(env_id, n_hash, last_k))
     with torch_threads(args.threads):
-        model = PPO("MlpPolicy", env, n_steps=args.n_steps, batch_size=args.batch_size,
-                    learning_rate=args.learning_rate, gamma=args.gamma, ent_coef=args.ent_coef,
-                    seed=args.seed, verbose=0, device="cpu")  # fmt: skip
+        model = PPO(
+            "MlpPolicy",
+            env,
+            n_steps=args.n_steps,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            gamma=args.gamma,
+            ent_coef=args.ent_coef,
+            seed=args.seed,
+            verbose=0,
+            device="cpu",
+        )
         model.learn(total_timesteps=args.steps)
     episodes = len(env.get_episode_rewards())
     agent = SB3Agent(model, env_domain(env_id), n_hash, last_k, label="ppo")

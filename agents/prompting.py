@@ -110,11 +110,13 @@ class ProCoTAgent(PromptingAgent):
         self.plan_failures = 0
         self.plan_schema = {
             "type": "object",
-            "properties": {"strategy": {"type": "string", "enum": list(self.domain.strategies)},
-                           "reason": {"type": "string"}},
+            "properties": {
+                "strategy": {"type": "string", "enum": list(self.domain.strategies)},
+                "reason": {"type": "string"},
+            },
             "required": ["strategy", "reason"],
             "additionalProperties": False,
-        }  # fmt: skip
+        }
         """The plan's JSON schema (sent to endpoints; enforced on local models)."""
 
     def _validate(self, obj: Any) -> str:
@@ -137,10 +139,14 @@ class ProCoTAgent(PromptingAgent):
         params = SamplingParams(temperature=0.0, max_tokens=80)
         try:
             strategy, attempts, raw = ask_json(
-                self.backend, [*history, {"role": "user", "content": plan_prompt}],
-                self._validate, params, self._request_seed(1), self.max_parse_attempts,
+                self.backend,
+                [*history, {"role": "user", "content": plan_prompt}],
+                self._validate,
+                params,
+                self._request_seed(1),
+                self.max_parse_attempts,
                 schema=self.plan_schema,
-            )  # fmt: skip
+            )
             self.last_plan = {"strategy": strategy, "attempts": attempts, "raw": raw}
             instruction = (
                 f"Now write your next message, using the strategy '{strategy}' "

@@ -195,35 +195,42 @@ def _register_builtins() -> None:
         privileged=True,
     )
     register_agent(
-        "model-based", _lazy("model_based", "ModelBasedAgent"),
+        "model-based",
+        _lazy("model_based", "ModelBasedAgent"),
         "model-based: knows the dynamics, not the persona (plans over personas inferred from "
         "the transcript; option samples)",
-    )  # fmt: skip
+    )
     register_agent("human", HumanAgent, "a person typing in the terminal")
     register_agent(
-        "prompting", _lazy("prompting", "PromptingAgent"),
+        "prompting",
+        _lazy("prompting", "PromptingAgent"),
         "a chat model prompted with the task (option llm=SPEC, e.g. local:smollm2)",
-    )  # fmt: skip
+    )
     register_agent(
-        "lm", _lazy("lm", "LMAgent"),
+        "lm",
+        _lazy("lm", "LMAgent"),
         "a local transformers causal LM with a chat template: lm:path=DIR",
-    )  # fmt: skip
+    )
     register_agent(
-        "ilql", _lazy("ilql_agent", "ILQLAgent"),
+        "ilql",
+        _lazy("ilql_agent", "ILQLAgent"),
         "an ILQL-trained LM decoding with logits + beta*(Q-V): ilql:path=DIR,beta=1",
-    )  # fmt: skip
+    )
     register_agent(
-        "rerank", _lazy("rerank", "RerankAgent"),
+        "rerank",
+        _lazy("rerank", "RerankAgent"),
         "best of k replies of a chat model by an utterance critic: rerank:llm=SPEC,critic=DIR,k=4",
-    )  # fmt: skip
+    )
     register_agent(
-        "policy", _lazy("learned", "load_agent", path_first=True),
-        "a trained checkpoint (bc, filtered-bc, cql, iql, ppo): policy:path=DIR",
-    )  # fmt: skip
+        "learned",
+        _lazy("learned", "load_agent", path_first=True),
+        "a trained checkpoint (bc, filtered-bc, cql, iql, ppo): learned:path=DIR",
+    )
     register_agent(
-        "procot", _lazy("prompting", "ProCoTAgent"),
+        "procot",
+        _lazy("prompting", "ProCoTAgent"),
         "plan a strategy (JSON), then speak; ProCoT (option llm=SPEC)",
-    )  # fmt: skip
+    )
 
 
 def _lazy(module: str, cls: str, path_first: bool = False) -> Callable[..., Agent]:

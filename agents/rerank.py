@@ -188,15 +188,24 @@ def train_critic(
             log["v"].append(loss_v.item())
             log["cql"].append(loss_cql.item())
     critic = UtteranceCritic(q, v, feat, args)
-    figures = {"transitions": len(r), "encode_seconds": encode_s,
-               "seconds": time.perf_counter() - start}  # fmt: skip
+    figures = {
+        "transitions": len(r),
+        "encode_seconds": encode_s,
+        "seconds": time.perf_counter() - start,
+    }
     return critic, {**log, **figures}
 
 
 def _conservative_term(
-    q: Any, s: Any, u: Any, i: np.ndarray, q_data: Any, episode: np.ndarray,
-    rng: np.random.Generator, args: CriticArgs,
-) -> Any:  # fmt: skip
+    q: Any,
+    s: Any,
+    u: Any,
+    i: np.ndarray,
+    q_data: Any,
+    episode: np.ndarray,
+    rng: np.random.Generator,
+    args: CriticArgs,
+) -> Any:
     """``E[ logsumexp(Q(s, u), Q(s, n_1..n_K)) - Q(s, u) ]`` with ``n_k`` utterances drawn from
     other conversations (a draw from the same one is redrawn once, then kept: rare)."""
     import torch
@@ -240,9 +249,17 @@ class UtteranceCritic:
         figures = {k: v for k, v in (log or {}).items() if not isinstance(v, list)}
         with atomic_dir(path) as tmp:
             torch.save({"q": self.q.state_dict(), "v": self.v.state_dict()}, tmp / "critic.pt")
-            (tmp / "critic.json").write_text(json.dumps({
-                "algo": "critic", "encoder": self.feat.encoder.spec(), "args": asdict(self.args),
-                **figures}, indent=1))  # fmt: skip
+            (tmp / "critic.json").write_text(
+                json.dumps(
+                    {
+                        "algo": "critic",
+                        "encoder": self.feat.encoder.spec(),
+                        "args": asdict(self.args),
+                        **figures,
+                    },
+                    indent=1,
+                )
+            )
         return Path(path)
 
 
@@ -289,8 +306,10 @@ class RerankAgent(PromptingAgent):
     def act(self, observation: str, info: dict[str, Any]) -> str:
         """The best of ``k`` sampled replies by the critic's Q."""
         messages = self._history(info)
-        texts = [self.backend.chat(messages, self.params, self._request_seed(k)).text.strip()
-                 for k in range(self.k)]  # fmt: skip
+        texts = [
+            self.backend.chat(messages, self.params, self._request_seed(k)).text.strip()
+            for k in range(self.k)
+        ]
         texts = [t for t in texts if t] or [""]
         scores = self.critic.scores(list(info.get("messages", [])), texts)
         self.last_candidates = list(zip(texts, map(float, scores), strict=True))

@@ -122,18 +122,32 @@ def train_sft(
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     training_args = TrainingArguments(
-        output_dir=str(output_dir), max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
-        logging_steps=1, save_strategy="no", report_to=[],
+        output_dir=str(output_dir),
+        max_steps=args.max_steps,
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=args.lr,
+        seed=args.seed,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
         use_cpu=next(model.parameters()).device.type == "cpu",
-        disable_tqdm=not progress, remove_unused_columns=False,
-    )  # fmt: skip
+        disable_tqdm=not progress,
+        remove_unused_columns=False,
+    )
     trainer = Trainer(
-        model=model, args=training_args, train_dataset=data,
+        model=model,
+        args=training_args,
+        train_dataset=data,
         data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100),
-    )  # fmt: skip
+    )
     trainer.remove_callback(PrinterCallback)  # the log goes into the returned figures
     trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {"algo": "sft", "args": asdict(args), "losses": losses, "records": len(kept),
-            "records_offered": len(records), "examples": len(examples)}  # fmt: skip
+    return {
+        "algo": "sft",
+        "args": asdict(args),
+        "losses": losses,
+        "records": len(kept),
+        "records_offered": len(records),
+        "examples": len(examples),
+    }

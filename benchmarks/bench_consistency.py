@@ -31,9 +31,14 @@ def main() -> None:
         for agent in args.agents.split(","):
             t = time.time()
             result = dialogue_gym.evaluate(
-                agent, env_id, args.episodes, seed=args.seed, progress=False, oracle=False,
+                agent,
+                env_id,
+                args.episodes,
+                seed=args.seed,
+                progress=False,
+                oracle=False,
                 keep_transcripts=True,
-            )  # fmt: skip
+            )
             found = []
             for e in result.episodes:
                 user = [m["content"] for m in e.messages or [] if m["role"] == "user"]

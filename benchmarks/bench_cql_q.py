@@ -55,8 +55,10 @@ def main() -> None:
             generate(env_id, "human-like", args.episodes, path, progress=False)
             data = OfflineData.from_episodes(read_episodes(path)[0])
         print(f"== {env_id}: {data.n_episodes} episodes, {len(data)} transitions")
-        print(f"{'setting':38s} {'Q(logged)':>9s} {'returns':>7s} {'V(start)':>8s} "
-              f"{'achieved':>8s} {'achieved range':>15s} {'secs':>5s}")  # fmt: skip
+        print(
+            f"{'setting':38s} {'Q(logged)':>9s} {'returns':>7s} {'V(start)':>8s} "
+            f"{'achieved':>8s} {'achieved range':>15s} {'secs':>5s}"
+        )
         for label, kw in SETTINGS:
             if args.only and args.only not in label:
                 continue
@@ -66,10 +68,17 @@ def main() -> None:
                 args_ = CQLArgs(steps=args.steps, seed=seed, **kw)
                 agent = train_cql(data, env_domain(env_id), args_)
                 q = logged_q_vs_returns(agent, data)
-                r = dialogue_gym.evaluate(agent, env_id, args.eval, seed=1_000_000,
-                                          progress=False, oracle=False).summary  # fmt: skip
-                rows.append([q["mean_q_logged"], q["mean_return_to_go"], q["mean_v_start"],
-                             r["mean_return"]])  # fmt: skip
+                r = dialogue_gym.evaluate(
+                    agent, env_id, args.eval, seed=1_000_000, progress=False, oracle=False
+                ).summary
+                rows.append(
+                    [
+                        q["mean_q_logged"],
+                        q["mean_return_to_go"],
+                        q["mean_v_start"],
+                        r["mean_return"],
+                    ]
+                )
             m = np.mean(rows, axis=0)
             achieved = [row[3] for row in rows]
             print(

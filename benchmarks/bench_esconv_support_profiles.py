@@ -76,8 +76,10 @@ def main() -> None:
     rows = profiles(require_data_dir(args.data))
     drop = np.array([r["drop"] for r in rows], dtype=float)
     rng = np.random.default_rng(0)
-    print(f"{len(rows)} ESConv dialogues (>= 6 labelled supporter turns), mean real drop "
-          f"{drop.mean():.3f}\n")  # fmt: skip
+    print(
+        f"{len(rows)} ESConv dialogues (>= 6 labelled supporter turns), mean real drop "
+        f"{drop.mean():.3f}\n"
+    )
     print("| measure | correlation with the drop |\n| --- | --- |")
     for key in ("reassure_inform", "questions", "entropy", "early_advice", "late_repetition"):
         x = np.array([r[key] for r in rows], dtype=float)

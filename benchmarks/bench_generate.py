@@ -21,10 +21,18 @@ def main() -> None:
     args = p.parse_args()
     for k in args.processes:
         with tempfile.TemporaryDirectory() as d:
-            s = generate("Persuasion-v0", "scripted", args.episodes, Path(d) / "g.jsonl",
-                         concurrency=k, progress=False)  # fmt: skip
-        print(f"{k} process(es): {s.written} episodes in {s.elapsed_s:.1f} s = "
-              f"{s.episodes_per_s:.0f} episodes/s")  # fmt: skip
+            s = generate(
+                "Persuasion-v0",
+                "scripted",
+                args.episodes,
+                Path(d) / "g.jsonl",
+                concurrency=k,
+                progress=False,
+            )
+        print(
+            f"{k} process(es): {s.written} episodes in {s.elapsed_s:.1f} s = "
+            f"{s.episodes_per_s:.0f} episodes/s"
+        )
 
 
 if __name__ == "__main__":

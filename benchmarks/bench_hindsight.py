@@ -54,19 +54,25 @@ def simulated(env_id: str, episodes: int) -> None:
     covered = {r.provenance["source_id"] for r in regen}
     imagined = np.array([r.reward for r in regen])
     original = np.array([by_id[r.provenance["source_id"]].reward for r in regen])
-    true = np.array([replay_in_true_env(by_id[r.provenance["source_id"]], r.turns)[0]
-                     for r in regen])  # fmt: skip
+    true = np.array(
+        [replay_in_true_env(by_id[r.provenance["source_id"]], r.turns)[0] for r in regen]
+    )
     print(f"== {env_id}: {len(eps)} episodes, {len(failed)} failed ({time.time() - t:.0f} s)")
-    print(f"a. regenerated {len(covered)}/{len(failed)} failed episodes "
-          f"({len(covered) / max(len(failed), 1):.1%})")  # fmt: skip
-    print(f"b. imagined reward {fmt_ci(*mean_ci(imagined))} vs original "
-          f"{fmt_ci(*mean_ci(original))}")  # fmt: skip
+    print(
+        f"a. regenerated {len(covered)}/{len(failed)} failed episodes "
+        f"({len(covered) / max(len(failed), 1):.1%})"
+    )
+    print(
+        f"b. imagined reward {fmt_ci(*mean_ci(imagined))} vs original {fmt_ci(*mean_ci(original))}"
+    )
     corr = (
         float(np.corrcoef(imagined, true)[0, 1]) if imagined.std() and true.std() else float("nan")
     )
-    print(f"c. true reward on replay {fmt_ci(*mean_ci(true))}; |imagined - true| "
-          f"{np.abs(imagined - true).mean():.3f}; Pearson r {corr:.3f}; true beats original in "
-          f"{(true > original).mean():.1%} (ties {(true == original).mean():.1%})")  # fmt: skip
+    print(
+        f"c. true reward on replay {fmt_ci(*mean_ci(true))}; |imagined - true| "
+        f"{np.abs(imagined - true).mean():.3f}; Pearson r {corr:.3f}; true beats original in "
+        f"{(true > original).mean():.1%} (ties {(true == original).mean():.1%})"
+    )
 
 
 def real_p4g(data: Path) -> None:

@@ -32,8 +32,16 @@ from dialogue_gym.hindsight import (
 from dialogue_gym.hindsight.features import CachedEncoder
 from dialogue_gym.jsonl import read_episodes
 
-KEYS = ("n", "imagined_mean", "true_mean", "gap", "mae", "corr", "truly_improve",
-        "believed_improve")  # fmt: skip
+KEYS = (
+    "n",
+    "imagined_mean",
+    "true_mean",
+    "gap",
+    "mae",
+    "corr",
+    "truly_improve",
+    "believed_improve",
+)
 
 
 def main() -> None:
@@ -64,19 +72,30 @@ def main() -> None:
                 forward = RetrievalForwardModel(episodes, enc, persona_weight=w)
                 gap = imagination_gap(regenerate(episodes, controller, forward, reward), by_id)
                 cells = [f"{gap[k]:.3f}" if k in gap else "-" for k in KEYS]
-                print(f"| {env_id} | learned, persona weight {w:g} | " + " | ".join(cells)
-                      + f" | {time.time() - t:.0f} |", flush=True)  # fmt: skip
+                print(
+                    f"| {env_id} | learned, persona weight {w:g} | "
+                    + " | ".join(cells)
+                    + f" | {time.time() - t:.0f} |",
+                    flush=True,
+                )
             if args.llm:
                 t = time.time()
                 cfg = BenchmarkConfig(llm=args.llm, llm_episodes=args.llm_episodes)
                 regen, errors = llm_pair(episodes, cfg, controller)
                 gap = imagination_gap(regen, by_id)
                 cells = [f"{gap[k]:.3f}" if k in gap else "-" for k in KEYS]
-                print(f"| {env_id} | llm ({args.llm}) | " + " | ".join(cells)
-                      + f" | {time.time() - t:.0f} |", flush=True)  # fmt: skip
+                print(
+                    f"| {env_id} | llm ({args.llm}) | "
+                    + " | ".join(cells)
+                    + f" | {time.time() - t:.0f} |",
+                    flush=True,
+                )
                 tried = min(args.llm_episodes, len(regen) + len(errors))
-                print(f"  llm: {len(regen)} of {tried} regenerated; {len(errors)} unusable"
-                      + (f", e.g. {errors[0][:200]!r}" if errors else ""), flush=True)  # fmt: skip
+                print(
+                    f"  llm: {len(regen)} of {tried} regenerated; {len(errors)} unusable"
+                    + (f", e.g. {errors[0][:200]!r}" if errors else ""),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

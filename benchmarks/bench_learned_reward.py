@@ -26,8 +26,19 @@ from dialogue_gym.hindsight.learned_reward import LearnedRewardModel
 from dialogue_gym.jsonl import read_episodes
 from dialogue_gym.loaders import load_esconv_jsonl, load_p4g_json
 
-KEYS = ("n", "auc", "mae", "mae_constant", "bias", "corr", "brier", "brier_constant", "ece",
-        "initial_intensity_mae", "initial_intensity_mae_constant")  # fmt: skip
+KEYS = (
+    "n",
+    "auc",
+    "mae",
+    "mae_constant",
+    "bias",
+    "corr",
+    "brier",
+    "brier_constant",
+    "ece",
+    "initial_intensity_mae",
+    "initial_intensity_mae_constant",
+)
 
 
 def row(name: str, scores: dict[str, float], seconds: float) -> str:
@@ -62,9 +73,13 @@ def main() -> None:
         return
     for name, loader, tr, te in (
         ("P4G train -> test", load_p4g_json, "p4g/train.json", "p4g/test.json"),
-        ("ESConv train -> test", load_esconv_jsonl, "esconv/esconv_train.jsonl",
-         "esconv/esconv_test.jsonl"),
-    ):  # fmt: skip
+        (
+            "ESConv train -> test",
+            load_esconv_jsonl,
+            "esconv/esconv_train.jsonl",
+            "esconv/esconv_test.jsonl",
+        ),
+    ):
         t = time.time()
         model = LearnedRewardModel.fit(loader(data / tr), encoder=args.encoder)
         print(row(name, model.evaluate(loader(data / te)), time.time() - t), flush=True)

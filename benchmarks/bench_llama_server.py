@@ -61,8 +61,9 @@ def _requests(log: Path) -> int:
 def _cli(*args: str, cache: Path) -> tuple[float, str]:
     env = {**os.environ, "DIALOGUE_GYM_CACHE_DIR": str(cache)}
     t = time.time()
-    proc = subprocess.run([sys.executable, "-m", "dialogue_gym.cli", *args], env=env,
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "dialogue_gym.cli", *args], env=env, capture_output=True, text=True
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"dialogue-gym {args[0]} failed: {proc.stderr[-2000:]}")
     return time.time() - t, proc.stdout
@@ -76,8 +77,11 @@ def _transcripts(path: Path) -> list[list[str]]:
 def main() -> None:
     """Start the server, run the checks, print the figures, stop the server."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--server-python", default=sys.executable,
-                   help="an interpreter with llama-cpp-python[server] installed")  # fmt: skip
+    p.add_argument(
+        "--server-python",
+        default=sys.executable,
+        help="an interpreter with llama-cpp-python[server] installed",
+    )
     p.add_argument("--episodes", type=int, default=8)
     p.add_argument("--max-turns", type=int, default=2)
     args = p.parse_args()
@@ -87,50 +91,97 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="llama-bench-"))
     log = tmp / "server.log"
     gguf = smollm2_path() / GGUF_NAME
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; server: llama.cpp "
-          f"(llama-cpp-python) on {url}, model {gguf.name}")  # fmt: skip
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; server: llama.cpp "
+        f"(llama-cpp-python) on {url}, model {gguf.name}"
+    )
     with log.open("w") as out:
         server = subprocess.Popen(
-            [args.server_python, "-m", "llama_cpp.server", "--model", str(gguf), "--host",
-             "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                args.server_python,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(gguf),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "4096",
+                "--n_threads",
+                "2",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         t = time.time()
         _wait_ready(url, server)
         print(f"server ready in {time.time() - t:.1f} s")
-        common = ["--env", "Persuasion-v0", "--agent", "scripted", "--simulator", "llm",
-                  "--llm", spec, "--episodes", str(args.episodes), "--max-turns",
-                  str(args.max_turns)]  # fmt: skip
+        common = [
+            "--env",
+            "Persuasion-v0",
+            "--agent",
+            "scripted",
+            "--simulator",
+            "llm",
+            "--llm",
+            spec,
+            "--episodes",
+            str(args.episodes),
+            "--max-turns",
+            str(args.max_turns),
+        ]
         for conc in (1, 8):
             cache = tmp / f"cache-c{conc}"
             runs = []
             for attempt in ("first", "rerun"):
                 before = _requests(log)
                 out = tmp / f"eval-c{conc}-{attempt}.json"
-                secs, _ = _cli("evaluate", *common, "--concurrency", str(conc), "--transcripts",
-                               "--out", str(out),
-                               cache=cache)  # fmt: skip
+                secs, _ = _cli(
+                    "evaluate",
+                    *common,
+                    "--concurrency",
+                    str(conc),
+                    "--transcripts",
+                    "--out",
+                    str(out),
+                    cache=cache,
+                )
                 result = json.loads(out.read_text())
                 valid = sum(e["status"] == "ok" for e in result["episodes"])
                 runs.append(_transcripts(out))
-                print(f"evaluate, concurrency {conc}, {attempt}: {secs:.1f} s "
-                      f"({args.episodes / secs:.2f} episodes/s), {_requests(log) - before} "
-                      f"requests, valid outcomes {valid}/{args.episodes}")  # fmt: skip
+                print(
+                    f"evaluate, concurrency {conc}, {attempt}: {secs:.1f} s "
+                    f"({args.episodes / secs:.2f} episodes/s), {_requests(log) - before} "
+                    f"requests, valid outcomes {valid}/{args.episodes}"
+                )
             print(f"  rerun replays the first run exactly: {runs[0] == runs[1]}")
             if conc == 1:
                 serial = runs[0]
             else:
                 same = sum(a == b for a, b in zip(serial, runs[0], strict=True))
-                print(f"  transcripts equal to concurrency 1's: {same}/{args.episodes} (replay "
-                      "comes from the cache, not the seed)")  # fmt: skip
+                print(
+                    f"  transcripts equal to concurrency 1's: {same}/{args.episodes} (replay "
+                    "comes from the cache, not the seed)"
+                )
         data = tmp / "generated.jsonl"
         for attempt in ("first", "rerun"):
             before = _requests(log)
-            secs, stdout = _cli("generate", *common, "--concurrency", "8", "--out", str(data),
-                                cache=tmp / "cache-generate")  # fmt: skip
-            print(f"generate, concurrency 8, {attempt}: {secs:.1f} s, "
-                  f"{_requests(log) - before} requests; {stdout.strip()}")  # fmt: skip
+            secs, stdout = _cli(
+                "generate",
+                *common,
+                "--concurrency",
+                "8",
+                "--out",
+                str(data),
+                cache=tmp / "cache-generate",
+            )
+            print(
+                f"generate, concurrency 8, {attempt}: {secs:.1f} s, "
+                f"{_requests(log) - before} requests; {stdout.strip()}"
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)

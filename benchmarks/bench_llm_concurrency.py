@@ -34,10 +34,17 @@ def main() -> None:
         for k in args.k:
             before = server.requests
             r = dialogue_gym.evaluate(
-                "scripted", "Persuasion-v0", args.episodes, seed=0, progress=False,
-                concurrency=k, simulator="llm", llm=f"{server.url}#fake", llm_cache=False,
+                "scripted",
+                "Persuasion-v0",
+                args.episodes,
+                seed=0,
+                progress=False,
+                concurrency=k,
+                simulator="llm",
+                llm=f"{server.url}#fake",
+                llm_cache=False,
                 max_turns=args.max_turns,
-            )  # fmt: skip
+            )
             rates[k] = r.summary["throughput_eps"]
             print(
                 f"K={k:3d}: {rates[k]:6.2f} episodes/s ({server.requests - before} requests, "

@@ -29,11 +29,17 @@ def main() -> None:
     p.add_argument("--episodes", type=int, default=50)
     p.add_argument("--max-turns", type=int, default=2)
     p.add_argument("--llm", default="local:smollm2")
-    p.add_argument("--env", action="append", choices=("Persuasion-v0", "Counseling-v0"),
-                   help="env to measure (repeatable; default both)")  # fmt: skip
+    p.add_argument(
+        "--env",
+        action="append",
+        choices=("Persuasion-v0", "Counseling-v0"),
+        help="env to measure (repeatable; default both)",
+    )
     args = p.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; user {args.llm}, "
-          f"{args.episodes} episodes of at most {args.max_turns} turns per agent")  # fmt: skip
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; user {args.llm}, "
+        f"{args.episodes} episodes of at most {args.max_turns} turns per agent"
+    )
     agents = ("random", "scripted", f"prompting:llm={args.llm},max_tokens=60")
     for env_id in args.env or ("Persuasion-v0", "Counseling-v0"):
         print(f"\n## {env_id}\n\n| agent | user | mean [95% CI] | valid | embedded user mean |")
@@ -41,17 +47,35 @@ def main() -> None:
         by_agent = {}
         for spec in agents:
             t = time.time()
-            llm = dialogue_gym.evaluate(spec, env_id, args.episodes, seed=0, progress=False,
-                                        oracle=False, simulator="llm", llm=args.llm,
-                                        max_turns=args.max_turns)  # fmt: skip
-            emb = dialogue_gym.evaluate(spec, env_id, args.episodes, seed=0, progress=False,
-                                        oracle=False, max_turns=args.max_turns)  # fmt: skip
+            llm = dialogue_gym.evaluate(
+                spec,
+                env_id,
+                args.episodes,
+                seed=0,
+                progress=False,
+                oracle=False,
+                simulator="llm",
+                llm=args.llm,
+                max_turns=args.max_turns,
+            )
+            emb = dialogue_gym.evaluate(
+                spec,
+                env_id,
+                args.episodes,
+                seed=0,
+                progress=False,
+                oracle=False,
+                max_turns=args.max_turns,
+            )
             ok = {e.seed: e.reward for e in llm.episodes if e.status == "ok"}
             by_agent[spec.split(":")[0]] = ok
             m, lo, hi = mean_ci(list(ok.values())) if ok else (float("nan"),) * 3
-            print(f"| {spec.split(':')[0]} | {args.llm} | {m:.3f} [{lo:.3f}, {hi:.3f}] | "
-                  f"{len(ok)}/{args.episodes} | {emb.rewards.mean():.3f} | "
-                  f"({time.time() - t:.0f} s)", flush=True)  # fmt: skip
+            print(
+                f"| {spec.split(':')[0]} | {args.llm} | {m:.3f} [{lo:.3f}, {hi:.3f}] | "
+                f"{len(ok)}/{args.episodes} | {emb.rewards.mean():.3f} | "
+                f"({time.time() - t:.0f} s)",
+                flush=True,
+            )
         print("\n| difference (same seeds) | mean [95% CI] | p | p (Holm, this env) |")
         print("| --- | --- | --- | --- |")
         names = list(by_agent)
@@ -62,8 +86,9 @@ def main() -> None:
                 if len(seeds) < 2:
                     print(f"| {b} - {a} | too few valid pairs | - | - |")
                     continue
-                d, (lo, hi), pv = paired_bootstrap([by_agent[b][s] for s in seeds],
-                                                   [by_agent[a][s] for s in seeds])  # fmt: skip
+                d, (lo, hi), pv = paired_bootstrap(
+                    [by_agent[b][s] for s in seeds], [by_agent[a][s] for s in seeds]
+                )
                 rows.append((f"{b} - {a}", d, lo, hi, pv))
         for (name, d, lo, hi, pv), adj in zip(rows, holm([r[4] for r in rows]), strict=True):
             print(f"| {name} | {d:+.3f} [{lo:+.3f}, {hi:+.3f}] | {pv:.3g} | {adj:.3g} |")

@@ -51,8 +51,9 @@ def authors(path: Path, originals: list[dict]) -> dict[str, np.ndarray]:
         by_opening.setdefault(o["conversation"][0].strip(), []).append(o)
 
     def common(a: list[str], b: list[str]) -> int:
-        return next((j for j, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
-                    min(len(a), len(b)))  # fmt: skip
+        return next(
+            (j for j, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+        )
 
     index, rel, reward, length, sources = [], [], [], [], set()
     for row in json.loads(path.read_text()):
@@ -71,10 +72,13 @@ def authors(path: Path, originals: list[dict]) -> dict[str, np.ndarray]:
         sources.add(id(best))
     n_zero = sum(1 for o in originals if o["reward"] == 0)
     return {
-        "index": np.array(index), "relative": np.array(rel), "reward": np.array(reward),
-        "length": np.array(length), "n_zero": np.array(n_zero),
+        "index": np.array(index),
+        "relative": np.array(rel),
+        "reward": np.array(reward),
+        "length": np.array(length),
+        "n_zero": np.array(n_zero),
         "n_sources": np.array(len(sources)),
-    }  # fmt: skip
+    }
 
 
 def describe(name: str, d: dict[str, np.ndarray], failed: int) -> str:
@@ -118,14 +122,18 @@ def main() -> None:
     corpus = [json.loads((data / "p4g" / f).read_text()) for f in ("train.json", "test.json")]
     theirs = authors(data / "p4g" / "hindsight_regenerations.json", corpus[0] + corpus[1])
     print()
-    print("| regenerations | of the $0 dialogues | rewrite at (median utterance) | rewrite "
-          "position / length (25/50/75%) | mean reward ($, clipped) | share > $0 | raw > $2 "
-          "| length (utterances) |")  # fmt: skip
+    print(
+        "| regenerations | of the $0 dialogues | rewrite at (median utterance) | rewrite "
+        "position / length (25/50/75%) | mean reward ($, clipped) | share > $0 | raw > $2 "
+        "| length (utterances) |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     print(describe("ours (learned, p4g/train.json)", ours, failed))
     print(describe("authors' released set (of train + test)", theirs, int(theirs["n_zero"])))
-    print(f"(the authors' {len(theirs['reward'])} regenerations come from "
-          f"{int(theirs['n_sources'])} distinct $0 dialogues)")  # fmt: skip
+    print(
+        f"(the authors' {len(theirs['reward'])} regenerations come from "
+        f"{int(theirs['n_sources'])} distinct $0 dialogues)"
+    )
     strategies = Counter(r.provenance["new_strategy"] for r in regen)
     print("\nour rewrites' strategies:", dict(strategies.most_common()))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -134,8 +142,10 @@ def main() -> None:
     (args.out / "sft.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sft))
     pairs = preference_pairs(regen, {e.id: e for e in train})
     (args.out / "dpo_pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
-    print(f"\nexported to {args.out}: regenerated.jsonl ({len(regen)}), sft.jsonl ({len(sft)}), "
-          f"dpo_pairs.jsonl ({len(pairs)}) [{time.time() - t:.0f} s]")  # fmt: skip
+    print(
+        f"\nexported to {args.out}: regenerated.jsonl ({len(regen)}), sft.jsonl ({len(sft)}), "
+        f"dpo_pairs.jsonl ({len(pairs)}) [{time.time() - t:.0f} s]"
+    )
 
 
 if __name__ == "__main__":

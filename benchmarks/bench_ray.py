@@ -51,8 +51,10 @@ def main() -> None:
     p.add_argument("--ray-address", default=None)
     args = p.parse_args()
     n = args.episodes
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f};"
-          f" {n} episodes of {args.agent} on {args.env}")  # fmt: skip
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f};"
+        f" {n} episodes of {args.agent} on {args.env}"
+    )
     tmp = Path(tempfile.mkdtemp())
     rows = []
     _run(tmp / "warm.jsonl", 2, args, Backend())  # load the reader's model in this process first
@@ -78,8 +80,10 @@ def main() -> None:
         same = _content(tmp / f"{stem}.jsonl") == reference
         print(f"| {name} | {seconds:.1f} | {n / seconds:.1f} | {same} |")
     per_local = (base - local_fixed) / max(1, n - 1)
-    print(f"\nlocal, 1 process: {local_fixed:.2f} s for a 1-episode run; "
-          f"{per_local * 1000:.1f} ms an episode after it")  # fmt: skip
+    print(
+        f"\nlocal, 1 process: {local_fixed:.2f} s for a 1-episode run; "
+        f"{per_local * 1000:.1f} ms an episode after it"
+    )
     for workers in (1, 2):
         ray_t = dict((r[2], r[1]) for r in rows)[f"ray{workers}"]
         per_ray = (ray_t - fixed[workers]) / max(1, n - 1)

@@ -45,12 +45,16 @@ def main() -> None:
     )
     for env_id, domain in (("Persuasion-v0", "persuasion"), ("Counseling-v0", "counseling")):
         t = time.time()
-        env = gym.make(env_id, simulator="llm", llm="local:smollm2", llm_cache=False,
-                       max_turns=args.max_turns)  # fmt: skip
+        env = gym.make(
+            env_id, simulator="llm", llm="local:smollm2", llm_cache=False, max_turns=args.max_turns
+        )
         agent = ScriptedAgent(domain)
-        episodes = [(r.reward, r.final_info, r.messages) for r in
-                    (play_episode(env, agent, seed) for seed in tqdm(range(args.episodes),
-                                                                      desc=env_id))]  # fmt: skip
+        episodes = [
+            (r.reward, r.final_info, r.messages)
+            for r in (
+                play_episode(env, agent, seed) for seed in tqdm(range(args.episodes), desc=env_id)
+            )
+        ]
         judge = LLMJudge(domain, "local:smollm2", cache=False)
         ok = [(r, i) for r, i, _ in episodes if i.get("status") != "failed"]
         first = sum(i.get("parse_attempts") == 1 for _, i in ok)
@@ -68,8 +72,9 @@ def main() -> None:
         )
         print(f"  user outcomes: {_histogram([r for r, _ in ok])}")
         print(f"  judge scores:  {_histogram(judged)}")
-        failures = collections.Counter(i.get("failure", "?") for _, i, _ in episodes
-                                       if i.get("status") == "failed")  # fmt: skip
+        failures = collections.Counter(
+            i.get("failure", "?") for _, i, _ in episodes if i.get("status") == "failed"
+        )
         if failures:
             print(f"  user failures: {dict(failures)}")
 

@@ -184,9 +184,14 @@ def _run(
 
         bar = tqdm(total=len(seeds), desc=desc, leave=False, dynamic_ncols=True)
     records = []
-    for record in map_ordered(partial(_play_seed, domain, keep), seeds,
-                              partial(_with_judge, make, judge), workers=concurrency,
-                              io_bound=True, backend=backend):  # fmt: skip
+    for record in map_ordered(
+        partial(_play_seed, domain, keep),
+        seeds,
+        partial(_with_judge, make, judge),
+        workers=concurrency,
+        io_bound=True,
+        backend=backend,
+    ):
         records.append(record)
         if bar:
             bar.update()
@@ -230,8 +235,9 @@ def reference_returns(
     if key not in _REFERENCE_CACHE:
         domain = env_domain(env_id)
         agent = make_agent(name, domain)
-        kwargs = privileged_kwargs(agent, {k: v for k, v in env_kwargs.items()
-                                           if k != "privileged_info"})  # fmt: skip
+        kwargs = privileged_kwargs(
+            agent, {k: v for k, v in env_kwargs.items() if k != "privileged_info"}
+        )
         make = partial(_agent_and_env, name, domain, env_id, kwargs)
         records = _run(make, domain, seeds, False, name, False, backend=backend)
         _REFERENCE_CACHE[key] = np.array([r.reward for r in records])
@@ -288,22 +294,53 @@ def evaluate(
         make = partial(_agent_and_env, spec, domain, env_id, play_kwargs)
 
     with worker_session():  # the agent's and the reference agents' episodes share workers
-        return _evaluate(agent, make, env_id, seed, episodes, domain, out, oracle, progress,
-                         keep_transcripts, concurrency, judge, backend, env_kwargs)  # fmt: skip
+        return _evaluate(
+            agent,
+            make,
+            env_id,
+            seed,
+            episodes,
+            domain,
+            out,
+            oracle,
+            progress,
+            keep_transcripts,
+            concurrency,
+            judge,
+            backend,
+            env_kwargs,
+        )
 
 
 def _evaluate(
-    agent: Agent, make: Callable[[], tuple[Agent, gym.Env]], env_id: str, seed: int,
-    episodes: int, domain: str, out: str | Path | None, oracle: bool, progress: bool,
-    keep_transcripts: bool, concurrency: int, judge: Any, backend: Backend,
+    agent: Agent,
+    make: Callable[[], tuple[Agent, gym.Env]],
+    env_id: str,
+    seed: int,
+    episodes: int,
+    domain: str,
+    out: str | Path | None,
+    oracle: bool,
+    progress: bool,
+    keep_transcripts: bool,
+    concurrency: int,
+    judge: Any,
+    backend: Backend,
     env_kwargs: dict[str, Any],
-) -> EvaluationResult:  # fmt: skip
+) -> EvaluationResult:
     seeds = list(range(seed, seed + episodes))
     t0 = time.time()
     records = _run(
-        make, domain, seeds, progress, f"{env_id} {agent.name}", keep_transcripts,
-        concurrency, judge, backend,
-    )  # fmt: skip
+        make,
+        domain,
+        seeds,
+        progress,
+        f"{env_id} {agent.name}",
+        keep_transcripts,
+        concurrency,
+        judge,
+        backend,
+    )
     wall = time.time() - t0
     result = EvaluationResult(
         env_id=env_id,
@@ -343,8 +380,9 @@ def _evaluate(
     summary["throughput_eps"] = len(records) / wall if wall > 0 else None
     if oracle and simulator == "embedded" and len(ok):
         keep = np.array([r.status == "ok" for r in records])  # the seeds behind ``ok``
-        rnd, orc = (reference_returns(name, env_id, seeds, env_kwargs, backend)[keep]
-                    for name in REFERENCES)  # fmt: skip
+        rnd, orc = (
+            reference_returns(name, env_id, seeds, env_kwargs, backend)[keep] for name in REFERENCES
+        )
         score, lo, hi = normalized_score(ok, rnd, orc)
         summary.update(
             random_mean_return=float(rnd.mean()),
@@ -401,16 +439,28 @@ def compare(
             [ra[s] for s in shared], [rb[s] for s in shared], n_boot, seed
         )
         return Comparison(
-            name_a, name_b, float(np.mean(list(ra.values()))), float(np.mean(list(rb.values()))),
-            diff, ci, p, f"paired bootstrap over {len(shared)} shared seeds ({n_boot} resamples)",
-        )  # fmt: skip
+            name_a,
+            name_b,
+            float(np.mean(list(ra.values()))),
+            float(np.mean(list(rb.values()))),
+            diff,
+            ci,
+            p,
+            f"paired bootstrap over {len(shared)} shared seeds ({n_boot} resamples)",
+        )
     xa, xb = np.array(list(ra.values())), np.array(list(rb.values()))
     t = stats.ttest_ind(xa, xb, equal_var=False)
     ci = t.confidence_interval(0.95)
     return Comparison(
-        name_a, name_b, float(xa.mean()), float(xb.mean()), float(xa.mean() - xb.mean()),
-        (float(ci.low), float(ci.high)), float(t.pvalue), "Welch's t-test (unpaired)",
-    )  # fmt: skip
+        name_a,
+        name_b,
+        float(xa.mean()),
+        float(xb.mean()),
+        float(xa.mean() - xb.mean()),
+        (float(ci.low), float(ci.high)),
+        float(t.pvalue),
+        "Welch's t-test (unpaired)",
+    )
 
 
 def format_table(results: list[EvaluationResult]) -> str:

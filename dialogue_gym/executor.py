@@ -43,9 +43,15 @@ R = TypeVar("R")
 
 BACKENDS = ("local", "ray")
 FORWARDED_ENV = (
-    "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID",
-    "DIALOGUE_GYM_CACHE_DIR", "DIALOGUE_GYM_DATA", "HF_HUB_OFFLINE", "OMP_NUM_THREADS",
-)  # fmt: skip
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "DIALOGUE_GYM_CACHE_DIR",
+    "DIALOGUE_GYM_DATA",
+    "HF_HUB_OFFLINE",
+    "OMP_NUM_THREADS",
+)
 """Variables copied from the driver's environment into every Ray worker's, when set."""
 
 
@@ -228,8 +234,11 @@ def ray_init(backend: Backend) -> Any:
         _check_reachable(backend.address)
         kwargs: dict[str, Any] = {"runtime_env": runtime_env(), "log_to_driver": False}
         if backend.address is None:
-            kwargs.update(include_dashboard=False, num_cpus=max(backend.workers, os.cpu_count()),
-                          _system_config=LOCAL_RAY_CONFIG)  # fmt: skip
+            kwargs.update(
+                include_dashboard=False,
+                num_cpus=max(backend.workers, os.cpu_count()),
+                _system_config=LOCAL_RAY_CONFIG,
+            )
         # pending tasks of a failed map are cancelled by killing their workers: not news
         os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
         try:  # "local": a new instance here, never one that happens to run on this machine
@@ -330,8 +339,11 @@ def _workers(ray: Any, n: int, threads: int) -> list[Any]:
                 f"no Ray worker started within {READY_TIMEOUT_S:.0f} s: the cluster has no free "
                 "CPU (each worker asks for one); ask for fewer workers or free the cluster"
             )
-        print(f"dialogue-gym: only {len(alive)} of {n} Ray workers could start (no free CPU "
-              "for more); going on with them", file=sys.stderr)  # fmt: skip
+        print(
+            f"dialogue-gym: only {len(alive)} of {n} Ray workers could start (no free CPU "
+            "for more); going on with them",
+            file=sys.stderr,
+        )
     return actors[: min(n, len(actors))]
 
 

@@ -207,8 +207,13 @@ def generate(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=episodes, initial=episodes - len(todo), desc=f"generate {env_id}",
-                   unit="ep", dynamic_ncols=True)  # fmt: skip
+        bar = tqdm(
+            total=episodes,
+            initial=episodes - len(todo),
+            desc=f"generate {env_id}",
+            unit="ep",
+            dynamic_ncols=True,
+        )
     existed = path.exists()
     try:
         with EpisodeWriter(path) as writer:

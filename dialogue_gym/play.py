@@ -37,8 +37,12 @@ def agent_view(
         f"{facts.agent_role if m['role'] == 'assistant' else facts.user_role}: {m['content']}"
         for m in messages
     ]
-    info = {"domain": domain, "turn": turn, "max_turns": max_turns,
-            "messages": [dict(m) for m in messages]}  # fmt: skip
+    info = {
+        "domain": domain,
+        "turn": turn,
+        "max_turns": max_turns,
+        "messages": [dict(m) for m in messages],
+    }
     return "\n".join(lines), info
 
 
@@ -117,9 +121,13 @@ def play_as_user(
     facts = domain_named(domain)
     messages: list[dict[str, str]] = []
     record: dict[str, Any] = {
-        "env": env_id, "as": "user", "agent": agent.config(), "seed": seed,
-        "status": "running", "messages": messages,
-    }  # fmt: skip
+        "env": env_id,
+        "as": "user",
+        "agent": agent.config(),
+        "seed": seed,
+        "status": "running",
+        "messages": messages,
+    }
     you = facts.user_role
     print(f"{env_id}: you are the {you}, talking with the '{agent.name}' agent. /end to stop.")
     try:

@@ -199,9 +199,10 @@ class TwoLevelBootstrap:
     def normalized(self, name: str, random: str = "random", oracle: str = "oracle") -> Estimate:
         """``(x - random) / (oracle - random)`` on the same seeds, with its interval."""
         point = _normalize(
-            np.float64(self.point(name)), np.float64(self.point(random)),
+            np.float64(self.point(name)),
+            np.float64(self.point(random)),
             np.float64(self.point(oracle)),
-        )  # fmt: skip
+        )
         boots = _normalize(self.boots[name], self.boots[random], self.boots[oracle])
         return Estimate(float(point), *_percentiles(boots))
 

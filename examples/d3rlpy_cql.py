@@ -91,23 +91,32 @@ def main(argv: list[str] | None = None) -> dict:
     )
     config = d3rlpy.algos.DiscreteCQLConfig(gamma=args.gamma)  # d3rlpy's other defaults
     cql = config.create(device="cpu")
-    cql.fit(dataset, n_steps=args.steps, n_steps_per_epoch=args.steps, show_progress=False,
-            logger_adapter=d3rlpy.logging.NoopAdapterFactory())  # fmt: skip
+    cql.fit(
+        dataset,
+        n_steps=args.steps,
+        n_steps_per_epoch=args.steps,
+        show_progress=False,
+        logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
+    )
     ours = train_cql(data, domain, CQLArgs(steps=args.steps, gamma=args.gamma))
 
     q_d3 = cql.predict_value(data.observations, data.actions)
     ours_q = logged_q_vs_returns(ours, data)
-    print(f"{data.n_episodes} episodes, {len(data)} transitions; data mean return-to-go "
-          f"{ours_q['mean_return_to_go']:.3f}; mean Q of logged actions: d3rlpy "
-          f"{float(np.mean(q_d3)):.3f}, dialogue-gym {ours_q['mean_q_logged']:.3f}")  # fmt: skip
+    print(
+        f"{data.n_episodes} episodes, {len(data)} transitions; data mean return-to-go "
+        f"{ours_q['mean_return_to_go']:.3f}; mean Q of logged actions: d3rlpy "
+        f"{float(np.mean(q_d3)):.3f}, dialogue-gym {ours_q['mean_q_logged']:.3f}"
+    )
     held_out = 1_000_000
     kw = {"progress": False}
     r_d3 = dialogue_gym.evaluate(D3rlpyAgent(cql, domain), args.env, args.eval, held_out, **kw)
     r_ours = dialogue_gym.evaluate(ours, args.env, args.eval, held_out, **kw)
     print(format_table([r_d3, r_ours]))
     c = compare(r_d3, r_ours)
-    print(f"d3rlpy - dialogue-gym CQL: {c.diff:+.3f} [{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}], "
-          f"p = {c.p_value:.3g} ({c.test})")  # fmt: skip
+    print(
+        f"d3rlpy - dialogue-gym CQL: {c.diff:+.3f} [{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}], "
+        f"p = {c.p_value:.3g} ({c.test})"
+    )
     return {"d3rlpy": r_d3.summary, "dialogue_gym": r_ours.summary, "diff": c.diff}
 
 

@@ -57,8 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=30, help="optimizer steps of SFT and of ILQL")
     p.add_argument("--batch-size", type=int, default=4, help="SFT records / ILQL dialogues a step")
     p.add_argument("--beta", type=float, default=1.0, help="ILQL decoding strength")
-    p.add_argument("--sft-unit", default="turn", choices=("turn", "dialogue"),
-                   help="SFT examples: per agent turn, or per dialogue like ILQL")  # fmt: skip
+    p.add_argument(
+        "--sft-unit",
+        default="turn",
+        choices=("turn", "dialogue"),
+        help="SFT examples: per agent turn, or per dialogue like ILQL",
+    )
     p.add_argument("--eval-episodes", type=int, default=20)
     p.add_argument("--max-tokens", type=int, default=48, help="tokens per agent utterance")
     p.add_argument("--device", default="cpu")
@@ -71,12 +75,17 @@ def _parser() -> argparse.ArgumentParser:
 def _tests(results: dict) -> dict:
     """ILQL vs SFT vs prompting, paired by seed (printed and returned)."""
     tests = {}
-    for a, b in (("smollm2 + ILQL", "smollm2 + SFT"), ("smollm2 + ILQL", "smollm2 (prompting)"),
-                 ("smollm2 + SFT", "smollm2 (prompting)")):  # fmt: skip
+    for a, b in (
+        ("smollm2 + ILQL", "smollm2 + SFT"),
+        ("smollm2 + ILQL", "smollm2 (prompting)"),
+        ("smollm2 + SFT", "smollm2 (prompting)"),
+    ):
         c = compare(results[a], results[b])
         tests[f"{a} - {b}"] = {"diff": c.diff, "ci95": c.ci95, "p": c.p_value, "test": c.test}
-        print(f"{a} - {b}: {c.diff:+.3f} [{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}], "
-              f"p = {c.p_value:.3g} ({c.test})")  # fmt: skip
+        print(
+            f"{a} - {b}: {c.diff:+.3f} [{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}], "
+            f"p = {c.p_value:.3g} ({c.test})"
+        )
     return tests
 
 
@@ -119,8 +128,9 @@ def main(argv: list[str] | None = None) -> dict:
         # ILQLArgs' defaults suit short runs (targets at Polyak 0.1 track the heads within about
         # ten steps; see ILQLArgs.polyak).
         ilql_args = ILQLArgs(steps=args.steps, batch_size=args.batch_size)
-        heads, ilql_log = train_ilql(model, tok, dialogue_records(episodes), ilql_args,
-                                     progress=True)  # fmt: skip
+        heads, ilql_log = train_ilql(
+            model, tok, dialogue_records(episodes), ilql_args, progress=True
+        )
         save_ilql(args.out / "ilql", model, tok, heads, ilql_args, ilql_log)
     del model, heads
 
@@ -132,7 +142,7 @@ def main(argv: list[str] | None = None) -> dict:
         "human-like": "human-like",
         "smollm2 (prompting)": make_agent(
             "prompting", domain, llm=untuned, cache=False, max_tokens=args.max_tokens
-        ),  # fmt: skip
+        ),
         "smollm2 + SFT": f"lm:path={args.out / 'sft'},max_tokens={args.max_tokens},device={device}",
         "smollm2 + ILQL": f"ilql:path={args.out / 'ilql'},beta={args.beta},"
         f"max_tokens={args.max_tokens},device={device}",
@@ -140,23 +150,33 @@ def main(argv: list[str] | None = None) -> dict:
     results = {}
     for label, agent in agents.items():
         with timed(f"eval {label}"):
-            r = dialogue_gym.evaluate(agent, args.env, args.eval_episodes, seed=held_out,
-                                      oracle=False)  # fmt: skip
+            r = dialogue_gym.evaluate(
+                agent, args.env, args.eval_episodes, seed=held_out, oracle=False
+            )
         r.agent["label"] = label
         results[label] = r
     print(format_table(list(results.values())))
     tests = _tests(results)
     figures = {
-        "env": args.env, "device": device, "model": args.model, "steps": args.steps,
-        "batch_size": args.batch_size, "sft_unit": args.sft_unit, "episodes": len(originals),
+        "env": args.env,
+        "device": device,
+        "model": args.model,
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "sft_unit": args.sft_unit,
+        "episodes": len(originals),
         "regenerated": len(regen),
-        "sft_records": sft["records"], "sft_loss": [sft["losses"][0], sft["losses"][-1]],
+        "sft_records": sft["records"],
+        "sft_loss": [sft["losses"][0], sft["losses"][-1]],
         "ilql_dialogues": ilql_log["dialogues"],
-        "ilql_loss": [ilql_log["loss"][0], ilql_log["loss"][-1]], "beta": args.beta,
+        "ilql_loss": [ilql_log["loss"][0], ilql_log["loss"][-1]],
+        "beta": args.beta,
         "eval_episodes": args.eval_episodes,
-        "results": {k: r.summary for k, r in results.items()}, "tests": tests, "seconds": timings,
+        "results": {k: r.summary for k, r in results.items()},
+        "tests": tests,
+        "seconds": timings,
         "rewards": {k: {e.seed: e.reward for e in r.episodes} for k, r in results.items()},
-    }  # fmt: skip
+    }
     atomic_write_text(args.out / "results.json", json.dumps(figures, indent=1, default=str))
     print(f"wrote {args.out / 'results.json'}")
     return figures

@@ -131,9 +131,10 @@ class CriticController(HindsightController):
         """The strategies used at least ``min_local`` times within ``window`` of agent turn
         number ``k`` in the data."""
         return [
-            a for a in self.strategies
+            a
+            for a in self.strategies
             if sum(abs(j - k) <= self.window for j in self._at[a]) >= self.min_local
-        ]  # fmt: skip
+        ]
 
     def values(self, turns: Sequence[Turn], i: int) -> dict[str, float]:
         """``Q(s_i, a)`` before agent turn ``turns[i]`` for every strategy the data support

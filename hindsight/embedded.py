@@ -97,8 +97,9 @@ class TranscriptController(HindsightController):
         for priority, i, strategy, rationale, fixed_text in candidates:
             if any(p.turn_index == i for p in out):
                 continue
-            last_user = next((turns[j].text for j in range(i - 1, -1, -1)
-                              if turns[j].role == "user"), None)  # fmt: skip
+            last_user = next(
+                (turns[j].text for j in range(i - 1, -1, -1) if turns[j].role == "user"), None
+            )
             history = [turns[j].text for j in agent_idx if j < i]
             text = fixed_text or realize(domain, strategy, rng, last_user, history, not history)
             out.append(Proposal(i, text, strategy, rationale, priority))
@@ -121,16 +122,39 @@ class TranscriptController(HindsightController):
             for c in cues.concerns_in(prev_user):
                 if not ANSWERS[c] & set(labels):
                     fix = cues.CONCERN_RESPONSE[c]
-                    cands.append((3.0, i, fix, f"the user voiced a concern ({c}) that went "
-                                  f"unanswered; answer it with {fix}", None))  # fmt: skip
+                    cands.append(
+                        (
+                            3.0,
+                            i,
+                            fix,
+                            f"the user voiced a concern ({c}) that went "
+                            f"unanswered; answer it with {fix}",
+                            None,
+                        )
+                    )
             if "proposition-of-donation" in labels:
                 asked = True
                 if persuasive < 2:
-                    cands.append((2.0, i, best, "asked for money before any groundwork; "
-                                  f"build the case first ({best})", None))  # fmt: skip
+                    cands.append(
+                        (
+                            2.0,
+                            i,
+                            best,
+                            f"asked for money before any groundwork; build the case first ({best})",
+                            None,
+                        )
+                    )
             if revealed and MISMATCH.get(revealed, set()) & set(labels):
-                cands.append((1.5, i, best, f"the user sounded {revealed}; {labels[0]} tends to "
-                              f"miss with them, {best} suits them", None))  # fmt: skip
+                cands.append(
+                    (
+                        1.5,
+                        i,
+                        best,
+                        f"the user sounded {revealed}; {labels[0]} tends to "
+                        f"miss with them, {best} suits them",
+                        None,
+                    )
+                )
             for s in labels:
                 counts[s] = counts.get(s, 0) + 1
                 if counts[s] >= 3 and s != "proposition-of-donation":
@@ -140,8 +164,15 @@ class TranscriptController(HindsightController):
                 cands.append((1.0, i, best, f"small talk wasted a turn; use {best}", None))
             persuasive += sum(s not in ("non-strategy", "proposition-of-donation") for s in labels)
         if not asked:
-            cands.append((2.5, agent_idx[-1], "proposition-of-donation",
-                          "the persuadee was never asked to donate", None))  # fmt: skip
+            cands.append(
+                (
+                    2.5,
+                    agent_idx[-1],
+                    "proposition-of-donation",
+                    "the persuadee was never asked to donate",
+                    None,
+                )
+            )
         return cands
 
     def _counseling(self, turns: list[Turn], agent_idx: list[int], domain: str) -> list:
@@ -159,23 +190,52 @@ class TranscriptController(HindsightController):
                 cues.points_to_crisis_help(turns[i].text)
                 or {"Reflection of feelings", "Affirmation and Reassurance"} & set(labels)
             ):
-                cands.append((4.0, i, "Information", "a self-harm mention was not met with care "
-                              "and crisis resources", CRISIS_LINE))  # fmt: skip
+                cands.append(
+                    (
+                        4.0,
+                        i,
+                        "Information",
+                        "a self-harm mention was not met with care and crisis resources",
+                        CRISIS_LINE,
+                    )
+                )
             if ACTION & set(labels) and explored < 2:
-                cands.append((3.0, i, "Question", "advice came before the problem was explored; "
-                              "ask about it first", None))  # fmt: skip
+                cands.append(
+                    (
+                        3.0,
+                        i,
+                        "Question",
+                        "advice came before the problem was explored; ask about it first",
+                        None,
+                    )
+                )
             if need and found:
                 want = cues.NEED_RESPONSE[need]
                 ready = want not in ACTION or explored >= 2
                 if ready and want not in labels:
-                    cands.append((2.0, i, want, f"the seeker signalled a need ({need}) that this "
-                                  f"turn did not meet; use {want}", None))  # fmt: skip
+                    cands.append(
+                        (
+                            2.0,
+                            i,
+                            want,
+                            f"the seeker signalled a need ({need}) that this "
+                            f"turn did not meet; use {want}",
+                            None,
+                        )
+                    )
             if need in ("advice", "info") and n >= 4 and not acted and not ACTION & set(labels):
                 want = cues.NEED_RESPONSE[need]
                 cands.append((1.5, i, want, f"the seeker wanted {need} and still had none", None))
             if n > 0 and labels == ["Others"]:
-                cands.append((1.0, i, "Reflection of feelings", "a filler turn; reflect the "
-                              "seeker's feelings instead", None))  # fmt: skip
+                cands.append(
+                    (
+                        1.0,
+                        i,
+                        "Reflection of feelings",
+                        "a filler turn; reflect the seeker's feelings instead",
+                        None,
+                    )
+                )
             explored += len(EXPLORATION & set(labels))
             acted = acted or bool(ACTION & set(labels))
         return cands
@@ -261,8 +321,13 @@ class PrivilegedDynamicsForwardModel(ForwardModel):
                 {"role": "user", "content": reply.text},
             ]
             said += 1
-        return Continuation(new, {"imagined_outcome": user.outcome(), "persona_type": getattr(
-            persona, "main_type", getattr(persona, "need", None))})  # fmt: skip
+        return Continuation(
+            new,
+            {
+                "imagined_outcome": user.outcome(),
+                "persona_type": getattr(persona, "main_type", getattr(persona, "need", None)),
+            },
+        )
 
     def config(self) -> dict[str, Any]:
         """Name and how the initial intensity is set (saved in provenance)."""

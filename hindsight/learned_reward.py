@@ -79,9 +79,12 @@ def _fit_head(x: np.ndarray, y: np.ndarray, classify: bool, seed: int) -> _Linea
         with warnings.catch_warnings():  # scikit-learn 1.8 announces renamed defaults
             warnings.simplefilter("ignore", FutureWarning)
             model = LogisticRegressionCV(
-                Cs=np.logspace(-4, 1, 12), cv=5, scoring="neg_log_loss", max_iter=2000,
+                Cs=np.logspace(-4, 1, 12),
+                cv=5,
+                scoring="neg_log_loss",
+                max_iter=2000,
                 random_state=seed,
-            ).fit(z, y)  # fmt: skip
+            ).fit(z, y)
         return _Linear(scaler.mean_, scale, model.coef_[0], float(model.intercept_[0]))
     model = RidgeCV(alphas=np.logspace(-1, 5, 13)).fit(z, y)
     return _Linear(scaler.mean_, scale, np.asarray(model.coef_), float(model.intercept_))

@@ -38,15 +38,22 @@ STRING = {"type": "string"}
 
 def _object(properties: dict[str, Any]) -> dict[str, Any]:
     """A JSON schema object whose every property is required (strict structured outputs)."""
-    return {"type": "object", "properties": properties, "required": list(properties),
-            "additionalProperties": False}  # fmt: skip
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
 
 
 def continuation_schema(max_turns: int | None = None) -> dict[str, Any]:
     """The forward model's answer: the rest of the dialogue, both sides, at most ``max_turns``
     turns (the user's reply first)."""
-    turns = {"type": "array", "minItems": 1, "items": _object(
-        {"role": {"type": "string", "enum": ["user", "agent"]}, "text": STRING})}  # fmt: skip
+    turns = {
+        "type": "array",
+        "minItems": 1,
+        "items": _object({"role": {"type": "string", "enum": ["user", "agent"]}, "text": STRING}),
+    }
     if max_turns is not None:
         turns["maxItems"] = max_turns
     return _object({"turns": turns})
@@ -101,13 +108,23 @@ class LLMController(HindsightController):
 
         out: list[Proposal] = []
         messages = [{"role": "user", "content": prompt}]
-        schema = _object({"turn": {"type": "integer", "minimum": 1, "maximum": len(agent_idx)},
-                          "utterance": STRING, "rationale": STRING})  # fmt: skip
+        schema = _object(
+            {
+                "turn": {"type": "integer", "minimum": 1, "maximum": len(agent_idx)},
+                "utterance": STRING,
+                "rationale": STRING,
+            }
+        )
         for j in range(k * 2):
             (i, utterance, why), _, _ = ask_json(
-                self.backend, messages, validate, SamplingParams(temperature=0.7, max_tokens=200),
-                seed=j * 101, max_attempts=self.max_attempts, schema=schema,
-            )  # fmt: skip
+                self.backend,
+                messages,
+                validate,
+                SamplingParams(temperature=0.7, max_tokens=200),
+                seed=j * 101,
+                max_attempts=self.max_attempts,
+                schema=schema,
+            )
             if all(p.turn_index != i for p in out):
                 out.append(Proposal(i, utterance, None, why))
             if len(out) == k:
@@ -124,8 +141,9 @@ class LLMForwardModel(ForwardModel):
 
     name = "llm"
 
-    def __init__(self, llm: str | ChatBackend, max_turns: int = 10, max_attempts: int = 3,
-                 cache: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self, llm: str | ChatBackend, max_turns: int = 10, max_attempts: int = 3, cache: bool = True
+    ) -> None:
         self.backend = make_backend(llm, cache=cache)
         self.max_turns = max_turns
         self.max_attempts = max_attempts
@@ -155,10 +173,14 @@ class LLMForwardModel(ForwardModel):
             return turns
 
         turns, _, _ = ask_json(
-            self.backend, [{"role": "user", "content": prompt}], validate,
-            SamplingParams(temperature=0.7, max_tokens=600), seed, self.max_attempts,
+            self.backend,
+            [{"role": "user", "content": prompt}],
+            validate,
+            SamplingParams(temperature=0.7, max_tokens=600),
+            seed,
+            self.max_attempts,
             schema=continuation_schema(2 * left + 1),
-        )  # fmt: skip
+        )
         return Continuation(turns[: 2 * left + 1], {})
 
     def config(self) -> dict[str, Any]:

@@ -77,8 +77,10 @@ class TrueEnvForwardModel(_CountsEpisodes, ForwardModel):
         while not done:
             text = policy.act(obs, info)
             obs, reward, term, trunc, info = env.step(text)
-            new += [Turn("assistant", text, list(info["strategies"])),
-                    Turn("user", info["messages"][-1]["content"])]  # fmt: skip
+            new += [
+                Turn("assistant", text, list(info["strategies"])),
+                Turn("user", info["messages"][-1]["content"]),
+            ]
             done = term or trunc
         return Continuation(new, {"true_outcome": float(reward)})
 

@@ -130,25 +130,45 @@ def _regenerate_source(
     failure: recorded, retried by a rerun)."""
     errors: list[dict[str, str]] = []
     ctrl, fwd, rwd = state
-    regs = list(iter_regenerate(
-        [src], ctrl, fwd, rwd, "all", per_episode, round_,
-        on_error=lambda e, err: errors.append({"id": e.id, "error": str(err)}),
-    ))  # fmt: skip
+    regs = list(
+        iter_regenerate(
+            [src],
+            ctrl,
+            fwd,
+            rwd,
+            "all",
+            per_episode,
+            round_,
+            on_error=lambda e, err: errors.append({"id": e.id, "error": str(err)}),
+        )
+    )
     return regs, (errors[0] if errors else None)
 
 
 def run(
-    inp: Path, out: Path, controller: str = "critic", forward: str = "retrieval",
-    reward: str = "learned", select: str = "unsuccessful", per_episode: int = 1,
-    rounds: int = 1, pairs: Path | None = None, progress: bool = True,
-    fit_on: Path | None = None, encoder: str = "minilm", backend: Backend = LOCAL,
-) -> dict[str, Any]:  # fmt: skip
+    inp: Path,
+    out: Path,
+    controller: str = "critic",
+    forward: str = "retrieval",
+    reward: str = "learned",
+    select: str = "unsuccessful",
+    per_episode: int = 1,
+    rounds: int = 1,
+    pairs: Path | None = None,
+    progress: bool = True,
+    fit_on: Path | None = None,
+    encoder: str = "minilm",
+    backend: Backend = LOCAL,
+) -> dict[str, Any]:
     """Regenerate ``inp`` into ``out`` (appending; ids already there are skipped). The learned
     components are fitted on ``fit_on`` (default: ``inp`` itself), text embedded by ``encoder``.
     ``backend`` regenerates on Ray workers (components fitted here, sent once per worker); the
     file is the same."""
-    for spec, kind in ((controller, "controller"), (forward, "forward model"),
-                       (reward, "reward model")):  # fmt: skip
+    for spec, kind in (
+        (controller, "controller"),
+        (forward, "forward model"),
+        (reward, "reward model"),
+    ):
         check_spec(spec, kind)
     report = ReadReport()
     sources = read_dataset(inp, report=report)
@@ -184,8 +204,9 @@ def run(
                 bar.update(len(chosen) - len(todo))
             task = partial(_regenerate_source, per_episode, r)
             with EpisodeWriter(out) as writer:  # the driver is the only writer, in source order
-                for regs, error in map_ordered(task, todo, partial(_components, ctrl, fwd, rwd),
-                                               backend=backend):  # fmt: skip
+                for regs, error in map_ordered(
+                    task, todo, partial(_components, ctrl, fwd, rwd), backend=backend
+                ):
                     if error is not None:
                         errors.append(error)
                     for e in regs:

@@ -160,8 +160,11 @@ def regenerate(
     current: Sequence[Episode] = episodes
     for r in range(1, rounds + 1):
         chosen = select if r == 1 else "unsuccessful"
-        new = list(iter_regenerate(current, controller, forward_model, reward_model, chosen,
-                                   per_episode, r))  # fmt: skip
+        new = list(
+            iter_regenerate(
+                current, controller, forward_model, reward_model, chosen, per_episode, r
+            )
+        )
         out += new
         current = new
     return out

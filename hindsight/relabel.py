@@ -53,8 +53,10 @@ class HindsightRelabel(gym.Wrapper):
         """Step; on the episode's end, store it."""
         obs, reward, terminated, truncated, info = self.env.step(action)
         msgs = info["messages"]
-        self._turns += [Turn("assistant", msgs[-2]["content"], list(info.get("strategies", []))),
-                        Turn("user", msgs[-1]["content"])]  # fmt: skip
+        self._turns += [
+            Turn("assistant", msgs[-2]["content"], list(info.get("strategies", []))),
+            Turn("user", msgs[-1]["content"]),
+        ]
         if terminated or truncated:
             spec_id = self.env.spec.id if self.env.spec else type(self.env.unwrapped).__name__
             failed = info.get("status") == "failed"
@@ -70,7 +72,7 @@ class HindsightRelabel(gym.Wrapper):
                         k: info[k]
                         for k in ("donation", "initial_intensity", "final_intensity")
                         if k in info
-                    },  # fmt: skip
+                    },
                     status="failed" if failed else "ok",
                 )
             )

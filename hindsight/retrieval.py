@@ -104,8 +104,12 @@ class RetrievalForwardModel(ForwardModel):
                 ep.append(n)
         return _Index(
             unit_rows(np.array(keys, dtype=np.float32).reshape(len(keys), -1)),
-            np.array(pos), texts, strategies, np.array(terminal, dtype=bool), np.array(ep),
-        )  # fmt: skip
+            np.array(pos),
+            texts,
+            strategies,
+            np.array(terminal, dtype=bool),
+            np.array(ep),
+        )
 
     def _draw(
         self, index: _Index, turns: Sequence[Turn], exclude: int, rng: np.random.Generator

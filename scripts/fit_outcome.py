@@ -23,7 +23,12 @@ Counseling (:func:`fit_counseling`): calibrated on real people. The need-cue fid
 on what ESConv train seekers voice; the train supporters are replayed against their own seekers'
 words (``simulators/esconv_replay.py``) and, for each per-move structure and engagement floor on
 a grid, the scale that reproduces the real mean drop is found by bisection; the highest floor
-whose replays rank the dialogues within 0.01 of the best (train Spearman) ships. The human-like
+whose replays rank the dialogues within 0.01 of the best (train Spearman) ships. Then how much a
+seeker explains unasked (``seeker_explains``: understanding the supporter gains per turn without
+asking) is chosen on :data:`SEEKER_EXPLAINS` so that the replayed drops depend on the real
+supporters' share of questions and of reassurance/information/suggestions as the real drops do
+(least squares slopes, distance in the real slopes' standard errors), the scale refitted for each
+value, among the values that rank the dialogues within 0.01 of the best. The human-like
 scripted supporter (noisy, reactive; seeds from 1,000,000, apart from every report seed) is
 reported, with no target.
 ``esconv_test.jsonl`` is not read.
@@ -58,6 +63,11 @@ CALIBRATION_SEEDS = range(1_000_000, 1_000_400)
 REPLAY_DRAWS = 4
 """Replays of each ESConv train dialogue (the seeker's latent attributes drawn anew each time)."""
 ENGAGEMENT_FLOORS = (0.0, 0.2, 0.35, 0.5, 0.6)
+SEEKER_EXPLAINS = (0.0, 0.03, 0.06, 0.1, 0.15, 0.2, 0.3)
+"""Values of ``seeker_explains`` tried (understanding reaches 1 within a few turns from 0.2 up)."""
+ASKING = ("Question",)
+TELLING = ("Affirmation and Reassurance", "Information", "Providing Suggestions")
+"""The two strategy shares whose relation to the drop the ``seeker_explains`` fit matches."""
 STRUCTURES: dict[str, dict[str, float]] = {
     # Shipped. Replayed at one scale, real supporters lose most of their relief to the penalties
     # below (modelling assumptions, no measured size): dropping them all lifts the train mean
@@ -163,13 +173,14 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
     the scale that makes the train replays (real supporters against their own seekers)
     reproduce the real mean drop (bisection), and how well those replays rank the dialogues
     (Spearman with the real drops). Shipped: the first structure, with the highest floor within
-    0.01 of its best Spearman; every
-    row is recorded (``replay_grid``). The human-like scripted supporter's drop under the shipped
-    constants is reported, with no target."""
+    0.01 of its best Spearman; every row is recorded (``replay_grid``). At that floor,
+    ``seeker_explains`` (:func:`fit_seeker_explains`, rows in ``seeker_explains_grid``) and the
+    scale that goes with it. The human-like scripted supporter's drop under the shipped constants
+    is reported, with no target."""
     from scipy.stats import spearmanr
 
     from dialogue_gym.simulators import esconv_replay
-    from dialogue_gym.simulators.esconv_replay import read_split, replay_drops
+    from dialogue_gym.simulators.esconv_replay import read_split
     from dialogue_gym.simulators.seeker_needs import fit_fidelity
 
     if cache is not None and cache.exists():
@@ -183,25 +194,18 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
     esconv_replay.REAL_CUE_FIDELITY = fidelity  # the replays read real seekers' words
     print(f"need-cue fidelity {fidelity}", flush=True)
 
-    def mean_drop(scale: float) -> np.ndarray:
-        C.SCALE = scale
-        return replay_drops(replays, REPLAY_DRAWS, 0).mean(1)
-
     rows = []
+    C.SEEKER_EXPLAINS = 0.0  # the floors are compared first, then it is fitted at the chosen one
     for name, structure in STRUCTURES.items():
         for key, value in structure.items():
             setattr(C, key.upper(), value)
         for floor in ENGAGEMENT_FLOORS:
             C.ENGAGEMENT_FLOOR = floor
-            lo, hi = 0.5, 20.0
-            for _ in range(12):
-                mid = (lo + hi) / 2
-                lo, hi = (mid, hi) if mean_drop(mid).mean() < real.mean() else (lo, mid)
-            sim = mean_drop(mid)
+            scale, sim = fit_scale(replays, real)
             row = {
                 "structure": name,
                 "engagement_floor": floor,
-                "scale": round(mid, 3),
+                "scale": scale,
                 "train_mean_drop": round(float(sim.mean()), 4),
                 "train_spearman": round(float(spearmanr(sim, real).statistic), 4),
             }
@@ -212,17 +216,23 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
     top = max(r["train_spearman"] for r in mine)
     # the floors rank the dialogues alike (the data do not identify it): the highest floor within
     # 0.01 of the best, so that answering this seeker counts as much as the data allow
-    best = max(
-        (r for r in mine if r["train_spearman"] >= top - 0.01),
-        key=lambda r: r["engagement_floor"],
-    )
+    best = dict(
+        max(
+            (r for r in mine if r["train_spearman"] >= top - 0.01),
+            key=lambda r: r["engagement_floor"],
+        )
+    )  # a copy: the grid keeps its own row
     for key, value in STRUCTURES[shipped].items():
         setattr(C, key.upper(), value)
-    C.SCALE, C.ENGAGEMENT_FLOOR = best["scale"], best["engagement_floor"]
+    C.ENGAGEMENT_FLOOR = best["engagement_floor"]
+    explains, explains_rows = fit_seeker_explains(replays, real)
+    best |= {k: explains[k] for k in ("scale", "train_mean_drop", "train_spearman")}
+    C.SCALE, C.SEEKER_EXPLAINS = explains["scale"], explains["seeker_explains"]
     harmed = sum(r.play(REPLAY_DRAWS * i)[1].ended == "harmed" for i, r in enumerate(replays))
     return {
         "scale": best["scale"],
         "engagement_floor": best["engagement_floor"],
+        "seeker_explains": C.SEEKER_EXPLAINS,
         "need_cue_fidelity": 1.0,
         **STRUCTURES[shipped],
         "train_mean_drop": best["train_mean_drop"],
@@ -234,7 +244,67 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
         "corpus_mean_drop": round(float(real.mean()), 4),
         "dialogues": len(replays),
         "replay_grid": rows,
+        "seeker_explains_grid": explains_rows,
     }
+
+
+def fit_scale(replays: list, real: np.ndarray) -> tuple[float, np.ndarray]:
+    """The scale at which the train replays reproduce the real mean drop (bisection), and each
+    dialogue's simulated drop (mean of :data:`REPLAY_DRAWS` draws) there."""
+    from dialogue_gym.simulators.esconv_replay import replay_drops
+
+    lo, hi = 0.5, 20.0
+    for _ in range(12):
+        C.SCALE = (lo + hi) / 2
+        sim = replay_drops(replays, REPLAY_DRAWS, 0).mean(1)
+        lo, hi = (C.SCALE, hi) if sim.mean() < real.mean() else (lo, C.SCALE)
+    return round(C.SCALE, 3), sim
+
+
+def strategy_share(replay, strategies: tuple[str, ...]) -> float:
+    """The share of a replay's supporter turns read as any of ``strategies``."""
+    labels = [read[0] for read in replay.turns]
+    return sum(any(m in strategies for m in lab) for lab in labels) / max(1, len(labels))
+
+
+def fit_seeker_explains(replays: list, real: np.ndarray) -> tuple[dict, list[dict]]:
+    """The ``seeker_explains`` of :data:`SEEKER_EXPLAINS` whose replays (scale refitted) give the
+    drop the same dependence on the supporters' question share and reassurance/information share
+    as the real drops: least-squares slopes, distance summed in squares of the real slopes'
+    standard errors, among the values within 0.01 of the best train Spearman (ties: the smaller
+    value). Returns the chosen row and every row."""
+    from scipy.stats import linregress, spearmanr
+
+    shares = {
+        name: np.array([strategy_share(r, s) for r in replays])
+        for name, s in (("questions", ASKING), ("telling", TELLING))
+    }
+    target = {name: linregress(x, real) for name, x in shares.items()}
+    rows = []
+    for value in SEEKER_EXPLAINS:
+        C.SEEKER_EXPLAINS = value
+        scale, sim = fit_scale(replays, real)
+        slopes = {name: float(linregress(x, sim).slope) for name, x in shares.items()}
+        row = {
+            "seeker_explains": value,
+            "scale": scale,
+            "train_mean_drop": round(float(sim.mean()), 4),
+            "train_spearman": round(float(spearmanr(sim, real).statistic), 4),
+            **{f"slope_{k}": round(v, 4) for k, v in slopes.items()},
+            "distance": round(
+                sum(((slopes[k] - t.slope) / t.stderr) ** 2 for k, t in target.items()), 4
+            ),
+        }
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    real_row = {f"real_slope_{k}": round(float(t.slope), 4) for k, t in target.items()}
+    real_row |= {f"real_slope_{k}_se": round(float(t.stderr), 4) for k, t in target.items()}
+    top = max(r["train_spearman"] for r in rows)
+    best = min(
+        (r for r in rows if r["train_spearman"] >= top - 0.01),
+        key=lambda r: (r["distance"], r["seeker_explains"]),
+    )
+    return best, [real_row, *rows]
 
 
 def human_like_drop() -> float:

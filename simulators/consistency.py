@@ -40,13 +40,33 @@ class Contradiction:
 
 # -- durations -----------------------------------------------------------------------------------
 _NUMBER = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "couple": 2, "a couple": 2,
-    "a couple of": 2, "couple of": 2, "few": 3, "a few": 3, "several": 4,
-}  # fmt: skip
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "couple": 2,
+    "a couple": 2,
+    "a couple of": 2,
+    "couple of": 2,
+    "few": 3,
+    "a few": 3,
+    "several": 4,
+}
 _DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
-_COUNT = r"(\d+|a couple of|couple of|a couple|a few|few|several|an|a|one|two|three|four|five|" \
-    r"six|seven|eight|nine|ten|eleven|twelve)"  # fmt: skip
+_COUNT = (
+    r"(\d+|a couple of|couple of|a couple|a few|few|several|an|a|one|two|three|four|five|"
+    r"six|seven|eight|nine|ten|eleven|twelve)"
+)
 _SPAN = re.compile(rf"\b{_COUNT}\s+(day|week|month|year)s?\b")
 _VAGUE = re.compile(r"\bfor\s+(days|weeks|months|years)\b|\b(days|weeks|months|years)\s+now\b")
 _LAST = re.compile(r"\b(last|this past|past)\s+(week|month|year)\b|\byesterday\b|\bthis week\b")
@@ -167,11 +187,24 @@ _POLAR: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 
 # -- pledges -------------------------------------------------------------------------------------
 _WORD_AMOUNT = {
-    "a dollar": 1.0, "one dollar": 1.0, "a buck": 1.0, "two dollars": 2.0, "a dollar fifty": 1.5,
-    "half a dollar": 0.5, "fifty cents": 0.5, "a quarter": 0.25, "ten cents": 0.1,
-    "twenty cents": 0.2, "a few cents": 0.05, "everything": 2.0, "all of it": 2.0,
-    "the whole": 2.0, "the full": 2.0, "a penny": 0.01, "a dime": 0.1,
-}  # fmt: skip
+    "a dollar": 1.0,
+    "one dollar": 1.0,
+    "a buck": 1.0,
+    "two dollars": 2.0,
+    "a dollar fifty": 1.5,
+    "half a dollar": 0.5,
+    "fifty cents": 0.5,
+    "a quarter": 0.25,
+    "ten cents": 0.1,
+    "twenty cents": 0.2,
+    "a few cents": 0.05,
+    "everything": 2.0,
+    "all of it": 2.0,
+    "the whole": 2.0,
+    "the full": 2.0,
+    "a penny": 0.01,
+    "a dime": 0.1,
+}
 _AMOUNT = re.compile(
     r"\$\s?(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s?(cents|dollars?|bucks?)\b|\b("
     + "|".join(re.escape(k) for k in _WORD_AMOUNT)

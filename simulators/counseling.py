@@ -84,16 +84,16 @@ from .cues import points_to_crisis_help
 from .engagement import get_engagement, is_parrot
 from .personas import CounselingPersona, load_params
 
-_FIT = load_params("counseling_outcome")
-SCALE: float = _FIT["scale"]
+_FITTED = load_params("counseling_outcome")
+SCALE: float = _FITTED["scale"]
 """Multiplier of every intensity change (fitted on ESConv replays; see the module docstring)."""
-ENGAGEMENT_FLOOR: float | None = _FIT["engagement_floor"]
+ENGAGEMENT_FLOOR: float | None = _FITTED["engagement_floor"]
 """Engagement at or below which a hearing move brings no relief (:func:`relief`); ``None``
 (shipped): engagement is not read and every hearing move counts in full."""
 ENGAGEMENT_REF = 0.75
 """Engagement at which a hearing move brings its full listed effect (about a real supporter's
 median); what planners assume of a turn they have not worded yet."""
-NEED_CUE_FIDELITY: float = _FIT["need_cue_fidelity"]
+NEED_CUE_FIDELITY: float = _FITTED["need_cue_fidelity"]
 """Probability that a need the seeker voices is their latent one (shipped 1.0; the fit on ESConv
 train seekers is ``need_cue_fidelity_fit`` in the same file)."""
 HEARING = (
@@ -138,13 +138,13 @@ HARM_UNITS = 0.585
 it was set at: a harmful turn costs at least one point against a supportive one)."""
 PATIENCE = 4
 """Agent turns after which a seeker who needs advice or information wants it, turn by turn."""
-STACK_DILUTION: float = _FIT.get("stack_dilution", 1.0)
+STACK_DILUTION: float = _FITTED.get("stack_dilution", 1.0)
 """A turn that makes k moves gives each 1/k**STACK_DILUTION of its effect."""
-IMPATIENCE: float = _FIT.get("impatience", 0.1)
+IMPATIENCE: float = _FITTED.get("impatience", 0.1)
 """Intensity added (times :data:`SCALE`) per turn that leaves an impatient seeker without help."""
-IGNORED_FEELING: float = _FIT.get("ignored_feeling", 0.1)
+IGNORED_FEELING: float = _FITTED.get("ignored_feeling", 0.1)
 """Intensity added (times :data:`SCALE`) when a voiced feeling goes unacknowledged."""
-PREMATURE_BELOW: float = _FIT.get("premature_below", 0.45)
+PREMATURE_BELOW: float = _FITTED.get("premature_below", 0.45)
 """Understanding below which a suggestion is premature (0: never)."""
 INFORMED_FROM = 0.35
 """Understanding from which information helps (below it, it costs a little: premature)."""
@@ -152,8 +152,9 @@ WEAR = 0.6
 """The n-th use of a hearing or comforting move has WEAR**n of its effect."""
 WEAR_PRACTICAL = 0.8
 """The same for questions, suggestions and information."""
-SEEKER_EXPLAINS = 0.0
-"""Understanding the supporter gains per turn from what the seeker volunteers, unasked."""
+SEEKER_EXPLAINS: float = _FITTED.get("seeker_explains", 0.0)
+"""Understanding the supporter gains per turn from what the seeker volunteers, unasked (fitted
+so that the replayed drops depend on the supporters' question share as real ones do)."""
 PRACTICAL = ("Question", "Providing Suggestions", "Information")
 
 

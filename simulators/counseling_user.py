@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import counseling as C
-from . import counseling_text as T
-from . import uptake
+from . import counseling_text, uptake
 from .base import Dynamics
 from .counseling import NEED_ORDER, CounselingDynamics, CounselingEvents
 from .cues import mentions_risk
@@ -31,7 +30,7 @@ class CounselingUser(EmbeddedUser):
     def _new_persona(
         self, rng: np.random.Generator, given: dict[str, Any] | None
     ) -> tuple[CounselingPersona, Dynamics]:
-        persona = sample_counseling_persona(rng, T.DETAILS, given)
+        persona = sample_counseling_persona(rng, counseling_text.DETAILS, given)
         return persona, CounselingDynamics(persona)
 
     def _start(self) -> str | None:
@@ -40,21 +39,34 @@ class CounselingUser(EmbeddedUser):
         self._next_detail = 0
         self._need_revealed = False
         # what this seeker can say of their situation is fixed now and stays true
-        span = next((T.DETAIL_SPANS[d] for d in p.details if d in T.DETAIL_SPANS), None)
-        openings = [o for o in T.OPENINGS if span in (None, "weeks") or o != T.WEEKS_OPENING]
+        span = next(
+            (
+                counseling_text.DETAIL_SPANS[d]
+                for d in p.details
+                if d in counseling_text.DETAIL_SPANS
+            ),
+            None,
+        )
+        openings = [
+            o
+            for o in counseling_text.OPENINGS
+            if span in (None, "weeks") or o != counseling_text.WEEKS_OPENING
+        ]
         opening = self._pick(openings)
-        if opening == T.WEEKS_OPENING or span is not None:
+        if opening == counseling_text.WEEKS_OPENING or span is not None:
             self._weeks = int(self._rng.integers(3, 7))  # "a few weeks", "last month"
             span = span or "weeks"
         else:
             self._weeks = int(self._rng.integers(2, 13))
-        support = list(T.ANSWERS["support"])
+        support = list(counseling_text.ANSWERS["support"])
         for d in p.details:
-            support = [a for a in support if a in T.SUPPORT_GIVEN_DETAIL.get(d, support)]
+            support = [
+                a for a in support if a in counseling_text.SUPPORT_GIVEN_DETAIL.get(d, support)
+            ]
         self._facts = {
-            "duration": T.DURATION_BY_SPAN[span or "weeks"],
-            "support": T.WORDINGS[self._pick(support)],
-            "tried": T.WORDINGS[self._pick(T.ANSWERS["tried"])],
+            "duration": counseling_text.DURATION_BY_SPAN[span or "weeks"],
+            "support": counseling_text.WORDINGS[self._pick(support)],
+            "tried": counseling_text.WORDINGS[self._pick(counseling_text.ANSWERS["tried"])],
         }
         return opening.format(emotion=self._emotion(), problem=self._problem())
 
@@ -91,7 +103,7 @@ class CounselingUser(EmbeddedUser):
         if kind in (None, "cause"):
             detail = self._detail()
             if detail:  # led into in the words of the question, if it asked in such words
-                frame = self._mirror(T.CAUSE_FRAMES, echo=True)
+                frame = self._mirror(counseling_text.CAUSE_FRAMES, echo=True)
                 lead = frame.split("{detail}")[0]
                 if lead:
                     self._echoes.append(lead)
@@ -100,7 +112,7 @@ class CounselingUser(EmbeddedUser):
                         detail = detail[0].lower() + detail[1:]
                 return lead + detail
             kind = "cause"
-        options = self._facts.get(kind, T.ANSWERS[kind])
+        options = self._facts.get(kind, counseling_text.ANSWERS[kind])
         return self._mirror(options).format(
             weeks=self._weeks, emotion=self._emotion(), problem=self._problem()
         )
@@ -114,11 +126,17 @@ class CounselingUser(EmbeddedUser):
 
     def _emotion(self) -> str:
         assert self.persona is not None
-        return self._pick(T.EMOTION_WORDS.get(self.persona.emotion, T.DEFAULT_EMOTION))
+        return self._pick(
+            counseling_text.EMOTION_WORDS.get(self.persona.emotion, counseling_text.DEFAULT_EMOTION)
+        )
 
     def _problem(self) -> str:
         assert self.persona is not None
-        return self._pick(T.PROBLEM_PHRASES.get(self.persona.problem, T.PROBLEM_PHRASES["other"]))
+        return self._pick(
+            counseling_text.PROBLEM_PHRASES.get(
+                self.persona.problem, counseling_text.PROBLEM_PHRASES["other"]
+            )
+        )
 
     def _detail(self) -> str | None:
         assert self.persona is not None
@@ -132,12 +150,16 @@ class CounselingUser(EmbeddedUser):
         assert p is not None
         parts: list[str] = []
         if ev.harm:
-            parts.append(self._pick(T.HOSTILE))
+            parts.append(self._pick(counseling_text.HOSTILE))
         if s.ended in ("left", "harmed"):
-            parts.append(self._pick(T.LEAVE_UPSET))
+            parts.append(self._pick(counseling_text.LEAVE_UPSET))
             return " ".join(parts)
         if ev.risk_cared is not None:
-            parts.append(self._pick(T.RISK_CARED if ev.risk_cared else T.RISK_IGNORED))
+            parts.append(
+                self._pick(
+                    counseling_text.RISK_CARED if ev.risk_cared else counseling_text.RISK_IGNORED
+                )
+            )
         said = self.agent_text
         social = uptake.acts(said) if not ev.harm else frozenset()
         main = next((x for x in ev.labels if x in ev.deltas), "Others")
@@ -147,15 +169,17 @@ class CounselingUser(EmbeddedUser):
             good = s.turn == 1 or s.fillers < 2
         mood = "pos" if good else "neg"
         if "greeting" in social:  # a greeting gets a greeting
-            parts.append(self._echo(T.GREET_BACK))
+            parts.append(self._echo(counseling_text.GREET_BACK))
         if main == "Others" and not ev.harm:  # no move: thanks or small talk, in kind
             parts.extend(self._social(social))
         elif main != "Question" or ev.interrogated:
             reaction = self._topical(said, main, mood)
             if reaction is None:
-                reactions = T.REACTIONS[main][mood]
-                if T.TRIED_NOTHING in self._facts["tried"]:  # then nothing was "already tried"
-                    reactions = tuple(r for r in reactions if r != T.ALREADY_TRIED)
+                reactions = counseling_text.REACTIONS[main][mood]
+                if (
+                    counseling_text.TRIED_NOTHING in self._facts["tried"]
+                ):  # then nothing was "already tried"
+                    reactions = tuple(r for r in reactions if r != counseling_text.ALREADY_TRIED)
                 reaction = self._pick(reactions)
             parts.append(reaction)
         if "Question" in ev.labels and not ev.interrogated:  # anywhere in a stacked turn
@@ -172,40 +196,44 @@ class CounselingUser(EmbeddedUser):
             main in ("Question", "Reflection of feelings") or self._rng.random() < p.disclosure
         ):
             self._need_revealed = True
-            parts.append(self._pick(T.NEED_CUES[self._voiced_need()]))
+            parts.append(self._pick(counseling_text.NEED_CUES[self._voiced_need()]))
         if s.risk_open:
-            parts.append(self._pick(T.RISK))
+            parts.append(self._pick(counseling_text.RISK))
         elif s.feeling_open:
             parts.append(f"I just feel {self._emotion()} about {self._problem()}.")
         if s.ended == "better":
-            parts = [self._pick(T.LEAVE_BETTER)]
+            parts = [self._pick(counseling_text.LEAVE_BETTER)]
         elif s.turn >= 3 and self._rng.random() < 0.3:
             drop = p.intensity - s.intensity
             if drop >= 1.0:
-                parts.append(self._pick(T.PROGRESS))
+                parts.append(self._pick(counseling_text.PROGRESS))
             elif drop < 0:
-                parts.append(self._pick(T.WORSE))
+                parts.append(self._pick(counseling_text.WORSE))
         if "farewell" in social and s.ended != "better":  # a goodbye gets a goodbye
             worse = p.intensity - s.intensity < 0
-            parts.append(self._echo(T.FAREWELL_BACK["neg" if worse else "pos"]))
+            parts.append(self._echo(counseling_text.FAREWELL_BACK["neg" if worse else "pos"]))
         if not parts:
-            parts.append(self._pick(T.REACTIONS["Others"][mood]))
+            parts.append(self._pick(counseling_text.REACTIONS["Others"][mood]))
         limit = 5 if "greeting" in social else 4  # a greeting back is short
-        return self._fit(parts, limit, keep=tuple(x for x in parts if x in T.RISK))
+        return self._fit(parts, limit, keep=tuple(x for x in parts if x in counseling_text.RISK))
 
     def _social(self, social: frozenset[str]) -> list[str]:
         """The reply to a turn of no move: thanks for thanks, small talk in kind (a greeting or
         a goodbye is answered by the caller)."""
         if "offer" in social:
-            return [self._echo(T.OFFER_BACK)]
+            return [self._echo(counseling_text.OFFER_BACK)]
         if "thanks" in social:
-            return [self._echo(T.THANKS_BACK)]
+            return [self._echo(counseling_text.THANKS_BACK)]
         if social:
             return []
         topic = uptake.small_talk_topic(self.agent_text)
         if topic is None:
-            return [self._pick(T.REACTIONS["Others"]["pos" if self.state.fillers < 2 else "neg"])]
-        return [self._echo(T.SMALL_TALK_BACK[topic])]
+            return [
+                self._pick(
+                    counseling_text.REACTIONS["Others"]["pos" if self.state.fillers < 2 else "neg"]
+                )
+            ]
+        return [self._echo(counseling_text.SMALL_TALK_BACK[topic])]
 
     def _topical(self, said: str, main: str, mood: str) -> str | None:
         """A reaction that names what the supporter's point was about (the feeling a
@@ -214,9 +242,11 @@ class CounselingUser(EmbeddedUser):
             word = next((w for w in _WORD.findall(said.lower()) if w in FEELING_WORDS), None)
             if word:  # the seeker owns a feeling they have voiced, and questions another
                 assert self.persona is not None
-                own = " ".join((*self.said, *T.EMOTION_WORDS.get(self.persona.emotion, ())))
+                own = " ".join(
+                    (*self.said, *counseling_text.EMOTION_WORDS.get(self.persona.emotion, ()))
+                )
                 fits = word in own or FEELING_WORDS[word] in own
-                back = T.FEELING_BACK["pos" if fits else "neg"]
+                back = counseling_text.FEELING_BACK["pos" if fits else "neg"]
                 return self._echo(back, word=word, Word=word.capitalize())
         found = uptake.topics(said, "counseling")
-        return self._echo(T.TOPIC_REACTIONS[found[0]][mood]) if found else None
+        return self._echo(counseling_text.TOPIC_REACTIONS[found[0]][mood]) if found else None

@@ -212,15 +212,22 @@ class LLMUser(SimulatedUser):
         ]
         messages = [
             self._messages[0],
-            {"role": "user", "content": "The chat is over. It went:\n" + "\n".join(lines)
-             + "\n\n" + question},
-        ]  # fmt: skip
+            {
+                "role": "user",
+                "content": "The chat is over. It went:\n" + "\n".join(lines) + "\n\n" + question,
+            },
+        ]
         params = SamplingParams(temperature=0.0, max_tokens=40)
         try:
             value, attempts, _ = ask_json(
-                self.backend, messages, number_field(key, low, high), params, self._seed + 10_000,
-                self.max_parse_attempts, schema=number_schema(key, low, high),
-            )  # fmt: skip
+                self.backend,
+                messages,
+                number_field(key, low, high),
+                params,
+                self._seed + 10_000,
+                self.max_parse_attempts,
+                schema=number_schema(key, low, high),
+            )
         except ParseFailure as e:
             self.failure = f"no valid outcome: {e.reason}"
             self.parse_attempts = e.attempts

@@ -35,9 +35,11 @@ def _words(*alternatives: str) -> re.Pattern[str]:
 
 
 _CHILDREN_YES = _words(
-    "i have (two |three |a |)(kids|children|son|daughter)", "i'm a parent",
-    "a little (boy|girl)", "my (kids|children|son|daughter)",
-)  # fmt: skip
+    "i have (two |three |a |)(kids|children|son|daughter)",
+    "i'm a parent",
+    "a little (boy|girl)",
+    "my (kids|children|son|daughter)",
+)
 _CHILDREN_NO = _words("no kids", "don't have any (kids|children)", "no children")
 _AWARE_YES = _words("i've heard of them", "i know a little about them", "seen their ads")
 _AWARE_NO = _words("never heard", "haven't heard", "first time i've heard", "what do they do")
@@ -87,9 +89,13 @@ def infer_persuasion_persona(turns: Sequence[Turn], rng: np.random.Generator) ->
     elif _AWARE_NO.search(text):
         aware = False
     return dataclasses.replace(
-        prior, main_type=main_type, concerns=concerns, concern_turns=concern_turns,
-        has_children=has_children, aware=aware,
-    )  # fmt: skip
+        prior,
+        main_type=main_type,
+        concerns=concerns,
+        concern_turns=concern_turns,
+        has_children=has_children,
+        aware=aware,
+    )
 
 
 def infer_counseling_persona(

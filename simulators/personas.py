@@ -116,9 +116,27 @@ class PersuasionPersona:
 
 
 FIRST_NAMES = (
-    "Alex", "Sam", "Jordan", "Taylor", "Chris", "Pat", "Jamie", "Morgan", "Casey", "Robin",
-    "Dana", "Lee", "Kim", "Terry", "Jesse", "Drew", "Avery", "Riley", "Quinn", "Kelly",
-)  # fmt: skip
+    "Alex",
+    "Sam",
+    "Jordan",
+    "Taylor",
+    "Chris",
+    "Pat",
+    "Jamie",
+    "Morgan",
+    "Casey",
+    "Robin",
+    "Dana",
+    "Lee",
+    "Kim",
+    "Terry",
+    "Jesse",
+    "Drew",
+    "Avery",
+    "Riley",
+    "Quinn",
+    "Kelly",
+)
 
 
 def _check_given(given: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:

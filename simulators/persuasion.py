@@ -80,14 +80,14 @@ from .base import Dynamics, shallow_copy
 from .classifier import get_reader
 from .personas import PersuasionPersona, load_params
 
-_FIT = load_params("persuasion_outcome")
-PRIOR_WEIGHT: float = _FIT["prior_weight"]
+_FITTED = load_params("persuasion_outcome")
+PRIOR_WEIGHT: float = _FITTED["prior_weight"]
 """Multiplier of the persona's survey propensity in the initial inclination (fitted)."""
-BASELINE: float = _FIT["baseline"]
+BASELINE: float = _FITTED["baseline"]
 """Shift of the initial inclination (logit units), fitted to the corpus share of $0."""
-AMOUNT_SCALE: float = _FIT["amount_scale"]
+AMOUNT_SCALE: float = _FITTED["amount_scale"]
 """Margin (logit units) over which a donor's amount climbs the corpus donors' amount quantiles."""
-NO_ASK: float = _FIT["no_ask"]
+NO_ASK: float = _FITTED["no_ask"]
 """Margin (logit units) lost by a persuadee never asked to give (fitted to a field experiment)."""
 
 EFFECTS: dict[str, dict[str, float]] = {
@@ -294,9 +294,13 @@ class PersuasionDynamics(Dynamics):
         s.counts[m] = n + 1
 
     def _meet_concern(
-        self, s: PersuasionState, ev: StepEvents, labels: tuple[str, ...], n_moves: int,
+        self,
+        s: PersuasionState,
+        ev: StepEvents,
+        labels: tuple[str, ...],
+        n_moves: int,
         harm: str | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """The open concern is answered by this turn (an answer buried among other points counts
         less) or ignored; either way it is closed."""
         c = s.open_concern

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import persuasion_text as T
-from . import uptake
+from . import persuasion_text, uptake
 from .base import Dynamics
 from .embedded import EmbeddedUser
 from .personas import PersuasionPersona, sample_persuasion_persona
@@ -16,9 +15,16 @@ from .persuasion import INQUIRIES, PersuasionDynamics, PersuasionState, StepEven
 from .questions import question_kind
 
 _SOFT = frozenset(
-    (*T.CLOSE, *T.IGNORED, *T.HOSTILE, *T.SMALL_TALK_TIRED)
-    + tuple(x for opts in T.ADDRESSED.values() for x in opts)
-    + tuple(x for moods in T.REACTIONS.values() for opts in moods.values() for x in opts)
+    (
+        *persuasion_text.CLOSE,
+        *persuasion_text.IGNORED,
+        *persuasion_text.HOSTILE,
+        *persuasion_text.SMALL_TALK_TIRED,
+    )
+    + tuple(x for opts in persuasion_text.ADDRESSED.values() for x in opts)
+    + tuple(
+        x for moods in persuasion_text.REACTIONS.values() for opts in moods.values() for x in opts
+    )
 )
 """Reply parts that may be cut for length (reactions); what the persuadee tells is kept."""
 
@@ -81,18 +87,18 @@ class PersuasionUser(EmbeddedUser):
         self._told = {}
         parts: list[str] = []
         if ev.harm:
-            parts.append(self._pick(T.HOSTILE))
+            parts.append(self._pick(persuasion_text.HOSTILE))
         if s.ended == "left":
-            parts.append(self._pick(T.LEAVE))
+            parts.append(self._pick(persuasion_text.LEAVE))
             return " ".join(parts)
         said = self.agent_text
         social = uptake.acts(said) if not ev.harm else frozenset()
         if "greeting" in social:  # a greeting gets a greeting
-            parts.append(self._echo(T.GREET_BACK))
+            parts.append(self._echo(persuasion_text.GREET_BACK))
         if ev.addressed:
-            parts.append(self._pick(T.ADDRESSED[ev.addressed]))
+            parts.append(self._pick(persuasion_text.ADDRESSED[ev.addressed]))
         elif ev.ignored:
-            parts.append(self._pick(T.IGNORED))
+            parts.append(self._pick(persuasion_text.IGNORED))
         main = next((x for x in ev.labels if x in ev.gains and x not in INQUIRIES), None)
         inquiries = [x for x in ev.labels if x in INQUIRIES]
         # a question (the reader reads an inquiry, or a turn of no move asks one) gets an answer
@@ -107,9 +113,11 @@ class PersuasionUser(EmbeddedUser):
             mood = "pos" if g > 0.3 else ("neg" if g <= 0.02 else "neu")
             # once pledged, a point that falls flat is only acknowledged by subject
             topical = self._topical(said, "neu" if ev.pledged and mood == "neg" else mood)
-            reaction = topical or self._pick(T.REACTIONS[main][mood])
-            if ev.pledged and reaction in T.UNDECIDED:  # they have decided: they said so
-                reaction = "" if ev.asked else self._pick(T.PLEDGE_AGAIN)
+            reaction = topical or self._pick(persuasion_text.REACTIONS[main][mood])
+            if (
+                ev.pledged and reaction in persuasion_text.UNDECIDED
+            ):  # they have decided: they said so
+                reaction = "" if ev.asked else self._pick(persuasion_text.PLEDGE_AGAIN)
             if reaction:
                 parts.append(reaction.format(amount=ev.pledged))
             if mood != "pos" and "type" not in self._revealed and self._rng.random() < 0.6:
@@ -119,23 +127,27 @@ class PersuasionUser(EmbeddedUser):
         else:
             parts.extend(self._answer(q) for q in inquiries)
         if ev.voiced:
-            parts.append(self._pick(T.CONCERNS[ev.voiced]))
+            parts.append(self._pick(persuasion_text.CONCERNS[ev.voiced]))
         elif "type" not in self._revealed and self._rng.random() < p.disclosure * 0.5:
             parts.append(self._reveal_type())
         parts.extend(self._about_the_pledge(ev, s))
         if s.ended == "done":
-            parts.append(self._pick(T.CLOSE))
+            parts.append(self._pick(persuasion_text.CLOSE))
         elif "farewell" in social:  # a goodbye gets a goodbye
-            parts.append(self._echo(T.FAREWELL_BACK["neg" if ev.ignored else "pos"]))
+            parts.append(self._echo(persuasion_text.FAREWELL_BACK["neg" if ev.ignored else "pos"]))
         if not parts:
             mood = "pos" if s.turn == 1 else "neu"
-            parts.append(self._pick(T.REACTIONS["non-strategy"][mood if s.fillers < 2 else "neg"]))
+            parts.append(
+                self._pick(
+                    persuasion_text.REACTIONS["non-strategy"][mood if s.fillers < 2 else "neg"]
+                )
+            )
         # what the persuadee tells (answers, traits, a concern, a pledge) is never cut for length
         keep = tuple(x for x in parts if x not in _SOFT and x not in self._echoes)
         text = self._fit(parts, 5 if "greeting" in social else 4, keep=keep)
-        filler = self._pick(T.FILLERS)
+        filler = self._pick(persuasion_text.FILLERS)
         first = text.split(" ", 1)[0].strip(",.!?")
-        if filler and text[:1].isalpha() and first not in T.NO_FILLER_BEFORE:
+        if filler and text[:1].isalpha() and first not in persuasion_text.NO_FILLER_BEFORE:
             text = filler + text[0].lower() + text[1:]
         return text
 
@@ -144,36 +156,48 @@ class PersuasionUser(EmbeddedUser):
         ask (an objection to asking again or too early, then an amount, a hesitation or no)."""
         parts: list[str] = []
         if ev.revised:  # a pledge falls only with cause, and the persuadee says why
-            parts.append(self._pick(T.REVISE[ev.revised]))
+            parts.append(self._pick(persuasion_text.REVISE[ev.revised]))
             amount = s.committed or 0.0
-            parts.append(self._pick(T.LOWER if amount > 0 else T.WITHDRAW).format(amount=amount))
+            parts.append(
+                self._pick(
+                    persuasion_text.LOWER if amount > 0 else persuasion_text.WITHDRAW
+                ).format(amount=amount)
+            )
         elif ev.asked:
             if ev.ask_again:
-                parts.append(self._pick(T.ASK_AGAIN))
+                parts.append(self._pick(persuasion_text.ASK_AGAIN))
             elif ev.ask_early and not ev.stated:
-                parts.append(self._pick(T.ASK_EARLY))
+                parts.append(self._pick(persuasion_text.ASK_EARLY))
             if ev.stated and ev.stated > 0:
                 if ev.pledged is None:
-                    says = T.ASK_EARLY_YES if ev.ask_early else T.COMMIT
+                    says = persuasion_text.ASK_EARLY_YES if ev.ask_early else persuasion_text.COMMIT
                 else:
-                    says = T.RAISE if ev.stated > ev.pledged else T.PLEDGE_AGAIN
+                    says = (
+                        persuasion_text.RAISE
+                        if ev.stated > ev.pledged
+                        else persuasion_text.PLEDGE_AGAIN
+                    )
                 parts.append(self._pick(says).format(amount=ev.stated))
             elif self.dynamics and self.dynamics.margin(s, assume_asked=True) > -0.6:
-                parts.append(self._pick(T.HESITATE))
+                parts.append(self._pick(persuasion_text.HESITATE))
             else:
-                parts.append(self._pick(T.REFUSE))
+                parts.append(self._pick(persuasion_text.REFUSE))
         return parts
 
     def _social(self, social: frozenset[str], s: PersuasionState) -> list[str]:
         """The reply to a turn of no move: thanks for thanks, small talk in kind (impatience
         after the second turn of it); a greeting or a goodbye is answered by the caller."""
         if "thanks" in social:
-            return [self._echo(T.THANKS_BACK)]
+            return [self._echo(persuasion_text.THANKS_BACK)]
         if social:
             return []
         if s.fillers >= 2:
-            return [self._pick(T.SMALL_TALK_TIRED)]
-        return [self._echo(T.SMALL_TALK_BACK[uptake.small_talk_topic(self.agent_text) or "other"])]
+            return [self._pick(persuasion_text.SMALL_TALK_TIRED)]
+        return [
+            self._echo(
+                persuasion_text.SMALL_TALK_BACK[uptake.small_talk_topic(self.agent_text) or "other"]
+            )
+        ]
 
     def _topical(self, said: str, mood: str) -> str | None:
         """A reaction that names the subject of the agent's point, or None (no known subject)."""
@@ -181,16 +205,16 @@ class PersuasionUser(EmbeddedUser):
             if topic == "story":
                 who = uptake.relation(said)
                 if who:
-                    return self._echo(T.TOPIC_REACTIONS[topic][mood], relation=who)
+                    return self._echo(persuasion_text.TOPIC_REACTIONS[topic][mood], relation=who)
                 continue
-            return self._echo(T.TOPIC_REACTIONS[topic][mood])
+            return self._echo(persuasion_text.TOPIC_REACTIONS[topic][mood])
         return None
 
     def _reveal_type(self) -> str:
         assert self.persona is not None
         self._revealed.add("type")
         self._told["motivation"] = True  # a remark on what drives them (the type is not named)
-        return self._pick(T.TYPE_CUES[self.persona.main_type])
+        return self._pick(persuasion_text.TYPE_CUES[self.persona.main_type])
 
     def _answer_kind(self, kind: str) -> str:
         """An answer to a question of ``kind`` (a key of ``questions.PERSUASION_INTENTS``)."""
@@ -198,19 +222,23 @@ class PersuasionUser(EmbeddedUser):
         assert p is not None
         if kind == "aware":
             self._told["knows_charity"] = p.aware
-            return self._mirror(T.SOURCE_ANSWER[p.aware])
+            return self._mirror(persuasion_text.SOURCE_ANSWER[p.aware])
         if kind == "children":
             self._revealed.add("children")
             self._told["children"] = p.has_children
-            return self._mirror(T.PERSONAL_ANSWER["children" if p.has_children else "no_children"])
+            return self._mirror(
+                persuasion_text.PERSONAL_ANSWER["children" if p.has_children else "no_children"]
+            )
         if kind == "giving":
             self._revealed.add("giving")
             self._told["donated_before"] = p.gave_before
-            return self._mirror(T.PERSONAL_ANSWER["gave_before" if p.gave_before else "never_gave"])
+            return self._mirror(
+                persuasion_text.PERSONAL_ANSWER["gave_before" if p.gave_before else "never_gave"]
+            )
         if kind == "wellbeing":
-            return self._mirror(T.WELLBEING)
+            return self._mirror(persuasion_text.WELLBEING)
         if kind == "permission":
-            return self._echo(T.PERMISSION)
+            return self._echo(persuasion_text.PERMISSION)
         # an opinion on giving: what drives this persona, said again in other words if need be
         return self._reveal_type()
 

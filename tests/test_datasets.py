@@ -81,9 +81,22 @@ def test_generate_resumes_after_kill_9_with_identical_content(tmp_path):
     ref = tmp_path / "ref.jsonl"
     generate("Persuasion-v0", "human-like", n, ref, seed=7, progress=False)
     out = tmp_path / "killed.jsonl"
-    cmd = [sys.executable, "-m", "dialogue_gym.cli", "generate", "--env", "Persuasion-v0",
-           "--agent", "human-like", "--episodes", str(n), "--seed", "7",
-           "--out", str(out)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "dialogue_gym.cli",
+        "generate",
+        "--env",
+        "Persuasion-v0",
+        "--agent",
+        "human-like",
+        "--episodes",
+        str(n),
+        "--seed",
+        "7",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -115,8 +128,9 @@ def test_generate_refuses_a_file_of_another_configuration(tmp_path):
 @pytest.mark.slow
 def test_generate_with_two_processes_matches_one(tmp_path):
     a = generate("Counseling-v0", "human-like", 60, tmp_path / "a.jsonl", progress=False)
-    b = generate("Counseling-v0", "human-like", 60, tmp_path / "b.jsonl", concurrency=2,
-                 progress=False)  # fmt: skip
+    b = generate(
+        "Counseling-v0", "human-like", 60, tmp_path / "b.jsonl", concurrency=2, progress=False
+    )
     assert a.written == b.written == 60
     assert _content(tmp_path / "a.jsonl") == _content(tmp_path / "b.jsonl")
 
@@ -190,8 +204,9 @@ def test_exports(tmp_path):
     assert (tr["rewards"][~tr["terminals"]] == 0).all()
     ut = utterance_transitions(episodes)
     assert len(ut) == n and ut[0]["action"] == episodes[0].turns[0].text
-    failed = Episode(id="f", env_id="Persuasion-v0", turns=episodes[0].turns, reward=None,
-                     status="failed")  # fmt: skip
+    failed = Episode(
+        id="f", env_id="Persuasion-v0", turns=episodes[0].turns, reward=None, status="failed"
+    )
     assert len(sft_records([failed])) == 0
 
 
@@ -199,11 +214,23 @@ def test_cli_data_stats_and_export(tmp_path):
     out = tmp_path / "d.jsonl"
     generate("Counseling-v0", "human-like", 30, out, progress=False)
     cli = [sys.executable, "-m", "dialogue_gym.cli", "data"]
-    s = subprocess.run([*cli, "stats", str(out), "--png", str(tmp_path / "h.png")],
-                       capture_output=True, text=True)  # fmt: skip
+    s = subprocess.run(
+        [*cli, "stats", str(out), "--png", str(tmp_path / "h.png")], capture_output=True, text=True
+    )
     assert s.returncode == 0 and "30 episodes" in s.stdout and "strategies:" in s.stdout
     assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
-    e = subprocess.run([*cli, "export", str(out), "--to", "transitions-strategy", "--out",
-                        str(tmp_path / "t.npz")], capture_output=True, text=True)  # fmt: skip
+    e = subprocess.run(
+        [
+            *cli,
+            "export",
+            str(out),
+            "--to",
+            "transitions-strategy",
+            "--out",
+            str(tmp_path / "t.npz"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert e.returncode == 0, e.stderr
     assert set(np.load(tmp_path / "t.npz")) >= {"observations", "actions", "rewards"}

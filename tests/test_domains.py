@@ -80,8 +80,9 @@ def test_a_third_env_is_one_registration(toy_env, tmp_path):
     assert episodes[0].messages[1]["content"] == "1, please."
     assert clip_reward("Toy-v0", 7.0) == 1.0
     out = tmp_path / "cli.jsonl"
-    rc = cli_main(["generate", "--env", "Toy-v0", "--agent", agent, "--episodes", "2",
-                   "--out", str(out)])  # fmt: skip
+    rc = cli_main(
+        ["generate", "--env", "Toy-v0", "--agent", agent, "--episodes", "2", "--out", str(out)]
+    )
     assert rc == 0 and len(read_episodes(out)[0]) == 2
 
 

@@ -36,9 +36,14 @@ def head():
     """A Ray head on 127.0.0.1 for this module; its GCS address for ``--ray-address``."""
     saved = os.environ.get("OPENAI_API_KEY")
     os.environ["OPENAI_API_KEY"] = KEY  # forwarded to workers by the runtime environment
-    ray.init(_node_ip_address="127.0.0.1", num_cpus=2, include_dashboard=False,
-             runtime_env=runtime_env(), log_to_driver=False,
-             _system_config=LOCAL_RAY_CONFIG)  # fmt: skip
+    ray.init(
+        _node_ip_address="127.0.0.1",
+        num_cpus=2,
+        include_dashboard=False,
+        runtime_env=runtime_env(),
+        log_to_driver=False,
+        _system_config=LOCAL_RAY_CONFIG,
+    )
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
@@ -67,8 +72,15 @@ def _cli(*args: str) -> list[str]:
 def test_generate_evaluate_and_hindsight_match_the_local_backend(head, tmp_path):
     ray_backend = Backend("ray", head, workers=2)
     for where, backend in (("local", Backend()), ("ray", ray_backend)):
-        generate("Persuasion-v0", "human-like", 40, tmp_path / f"{where}.jsonl", seed=7,
-                 progress=False, backend=backend)  # fmt: skip
+        generate(
+            "Persuasion-v0",
+            "human-like",
+            40,
+            tmp_path / f"{where}.jsonl",
+            seed=7,
+            progress=False,
+            backend=backend,
+        )
     assert _lines(tmp_path / "ray.jsonl") == _lines(tmp_path / "local.jsonl")
     local = evaluate("scripted", "Counseling-v0", 8, seed=3, progress=False)
     remote = evaluate("scripted", "Counseling-v0", 8, seed=3, progress=False, backend=ray_backend)
@@ -78,8 +90,13 @@ def test_generate_evaluate_and_hindsight_match_the_local_backend(head, tmp_path)
     from dialogue_gym.hindsight.pipeline import run
 
     for where, backend in (("local", Backend()), ("ray", ray_backend)):
-        summary = run(tmp_path / "local.jsonl", tmp_path / f"regen-{where}.jsonl",
-                      encoder="hash:256", progress=False, backend=backend)  # fmt: skip
+        summary = run(
+            tmp_path / "local.jsonl",
+            tmp_path / f"regen-{where}.jsonl",
+            encoder="hash:256",
+            progress=False,
+            backend=backend,
+        )
         assert summary["written_now"] > 0 and not summary["errors"]
     assert _lines(tmp_path / "regen-ray.jsonl") == _lines(tmp_path / "regen-local.jsonl")
 
@@ -88,28 +105,41 @@ def test_benchmark_figures_match_the_local_backend(head, tmp_path):
     from dialogue_gym.benchmark import BenchmarkConfig, run_benchmark
 
     def cfg() -> BenchmarkConfig:
-        return BenchmarkConfig(envs=("Counseling-v0",), dataset_episodes=30, eval_episodes=4,
-                               train_seeds=2, offline_steps=5, ppo_steps=32,
-                               model_based_samples=1, n_boot=200, encoder="hash:256",
-                               sweep_sizes=())  # fmt: skip
+        return BenchmarkConfig(
+            envs=("Counseling-v0",),
+            dataset_episodes=30,
+            eval_episodes=4,
+            train_seeds=2,
+            offline_steps=5,
+            ppo_steps=32,
+            model_based_samples=1,
+            n_boot=200,
+            encoder="hash:256",
+            sweep_sizes=(),
+        )
 
     run_benchmark(cfg(), tmp_path / "local", log=lambda m: None)
-    run_benchmark(cfg(), tmp_path / "ray", log=lambda m: None,
-                  backend=Backend("ray", head, workers=2))  # fmt: skip
+    run_benchmark(
+        cfg(), tmp_path / "ray", log=lambda m: None, backend=Backend("ray", head, workers=2)
+    )
 
     def figures(where: str) -> list:
         results = json.loads((tmp_path / where / "benchmark.json").read_text())["results"]
         for r in results:  # wall-clock times differ; nothing else may
             r.pop("seconds")
-        return json.loads(json.dumps(results).replace("wall_time_s", "x"), object_hook=lambda d: {
-            k: v for k, v in d.items() if k not in ("x", "throughput_eps")})  # fmt: skip
+        return json.loads(
+            json.dumps(results).replace("wall_time_s", "x"),
+            object_hook=lambda d: {k: v for k, v in d.items() if k not in ("x", "throughput_eps")},
+        )
 
     assert figures("ray") == figures("local")
     assert (tmp_path / "local" / "benchmark.md").read_text() == (
-        tmp_path / "ray" / "benchmark.md").read_text()  # fmt: skip
+        tmp_path / "ray" / "benchmark.md"
+    ).read_text()
     for name in ("behaviour-seed1.jsonl", "regenerated-true-env-seed1.jsonl"):
         assert _lines(tmp_path / "ray" / "Counseling-v0" / name) == _lines(
-            tmp_path / "local" / "Counseling-v0" / name)  # fmt: skip
+            tmp_path / "local" / "Counseling-v0" / name
+        )
 
 
 def _wait_for_lines(path: Path, n: int, proc: subprocess.Popen, deadline: float) -> None:
@@ -134,12 +164,30 @@ def _ray_worker_pids() -> list[int]:
 
 
 def test_killed_worker_and_killed_driver_lose_and_duplicate_nothing(head, tmp_path):
-    args = ["generate", "--env", "Counseling-v0", "--agent", "human-like", "--episodes", "240",
-            "--seed", "11"]  # fmt: skip
+    args = [
+        "generate",
+        "--env",
+        "Counseling-v0",
+        "--agent",
+        "human-like",
+        "--episodes",
+        "240",
+        "--seed",
+        "11",
+    ]
     generate("Counseling-v0", "human-like", 240, tmp_path / "local.jsonl", seed=11, progress=False)
     out = tmp_path / "ray.jsonl"
-    ray_args = [*args, "--out", str(out), "--backend", "ray", "--ray-address", head,
-                "--workers", "2"]  # fmt: skip
+    ray_args = [
+        *args,
+        "--out",
+        str(out),
+        "--backend",
+        "ray",
+        "--ray-address",
+        head,
+        "--workers",
+        "2",
+    ]
     # a worker killed mid-run: Ray restarts it and retries its tasks
     proc = subprocess.Popen(_cli(*ray_args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     _wait_for_lines(out, 20, proc, time.time() + 120)
@@ -173,18 +221,39 @@ def test_llm_users_keep_the_concurrency_limit_cache_and_key_on_ray(head, tmp_pat
     ray_backend = Backend("ray", head, workers=2)
     with FakeChatServer(_user) as server:
         kw = {"simulator": "llm", "llm": f"{server.url}#fake", "max_turns": 2, "progress": False}
-        generate("Persuasion-v0", "scripted", 12, tmp_path / "llm.jsonl", concurrency=2,
-                 backend=ray_backend, **kw)  # fmt: skip
+        generate(
+            "Persuasion-v0",
+            "scripted",
+            12,
+            tmp_path / "llm.jsonl",
+            concurrency=2,
+            backend=ray_backend,
+            **kw,
+        )
         first = server.requests
         assert 0 < server.max_in_flight <= 2 * 2  # workers x threads per worker
         assert server.api_keys == {KEY}  # from the workers' environment
-        generate("Persuasion-v0", "scripted", 12, tmp_path / "again.jsonl", concurrency=2,
-                 backend=ray_backend, **kw)  # fmt: skip
+        generate(
+            "Persuasion-v0",
+            "scripted",
+            12,
+            tmp_path / "again.jsonl",
+            concurrency=2,
+            backend=ray_backend,
+            **kw,
+        )
         assert server.requests == first  # the shared completion cache answered every request
     assert _lines(tmp_path / "again.jsonl") == _lines(tmp_path / "llm.jsonl")
     with pytest.raises(ValueError, match="number of workers sets the parallelism"):
-        generate("Persuasion-v0", "scripted", 2, tmp_path / "x.jsonl", concurrency=2,
-                 backend=ray_backend, progress=False)  # fmt: skip
+        generate(
+            "Persuasion-v0",
+            "scripted",
+            2,
+            tmp_path / "x.jsonl",
+            concurrency=2,
+            backend=ray_backend,
+            progress=False,
+        )
 
 
 def test_every_command_takes_the_ray_backend_from_the_command_line(head, tmp_path, capsys):
@@ -192,23 +261,82 @@ def test_every_command_takes_the_ray_backend_from_the_command_line(head, tmp_pat
 
     ray_args = ["--backend", "ray", "--ray-address", head, "--workers", "2"]
     data = tmp_path / "data.jsonl"
-    assert main(["generate", "--env", "Persuasion-v0", "--agent", "human-like", "--episodes",
-                 "30", "--out", str(data), *ray_args]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "generate",
+                "--env",
+                "Persuasion-v0",
+                "--agent",
+                "human-like",
+                "--episodes",
+                "30",
+                "--out",
+                str(data),
+                *ray_args,
+            ]
+        )
+        == 0
+    )
     for where, extra in (("local", []), ("ray", ray_args)):
-        assert main(["evaluate", "--env", "Persuasion-v0", "--agent", "scripted", "--episodes",
-                     "6", "--no-oracle", "--out", str(tmp_path / f"eval-{where}.json"),
-                     *extra]) == 0  # fmt: skip
-        assert main(["hindsight", "--in", str(data), "--out", str(tmp_path / f"h-{where}.jsonl"),
-                     "--encoder", "hash:128", *extra]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "evaluate",
+                    "--env",
+                    "Persuasion-v0",
+                    "--agent",
+                    "scripted",
+                    "--episodes",
+                    "6",
+                    "--no-oracle",
+                    "--out",
+                    str(tmp_path / f"eval-{where}.json"),
+                    *extra,
+                ]
+            )
+            == 0
+        )
+        assert (
+            main(
+                [
+                    "hindsight",
+                    "--in",
+                    str(data),
+                    "--out",
+                    str(tmp_path / f"h-{where}.jsonl"),
+                    "--encoder",
+                    "hash:128",
+                    *extra,
+                ]
+            )
+            == 0
+        )
     evals = [json.loads((tmp_path / f"eval-{w}.json").read_text()) for w in ("local", "ray")]
     assert [e["reward"] for e in evals[0]["episodes"]] == [
         e["reward"] for e in evals[1]["episodes"]
     ]
     assert _lines(tmp_path / "h-ray.jsonl") == _lines(tmp_path / "h-local.jsonl")
-    bad = subprocess.run(_cli("generate", "--env", "Persuasion-v0", "--agent", "scripted",
-                              "--episodes", "2", "--out", str(tmp_path / "x.jsonl"), "--backend",
-                              "ray", "--ray-address", "127.0.0.1:1"),
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    bad = subprocess.run(
+        _cli(
+            "generate",
+            "--env",
+            "Persuasion-v0",
+            "--agent",
+            "scripted",
+            "--episodes",
+            "2",
+            "--out",
+            str(tmp_path / "x.jsonl"),
+            "--backend",
+            "ray",
+            "--ray-address",
+            "127.0.0.1:1",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "cannot reach the Ray cluster at 127.0.0.1:1" in bad.stderr
     assert "Traceback" not in bad.stderr and not (tmp_path / "x.jsonl").exists()
 
@@ -244,13 +372,28 @@ def test_failures_on_ray_are_one_clear_error(head, tmp_path):
     with FakeChatServer(_user) as server:
         server.inject(*[Fault("status", status=401)] * 50)
         with pytest.raises(BackendError) as err:
-            generate("Persuasion-v0", "scripted", 4, tmp_path / "x.jsonl", backend=ray_backend,
-                     simulator="llm", llm=f"{server.url}#fake", progress=False)  # fmt: skip
+            generate(
+                "Persuasion-v0",
+                "scripted",
+                4,
+                tmp_path / "x.jsonl",
+                backend=ray_backend,
+                simulator="llm",
+                llm=f"{server.url}#fake",
+                progress=False,
+            )
     assert type(err.value) is BackendError and "ray::" not in str(err.value)
     agent = tmp_path / "crash.py"
     agent.write_text(CRASHING_AGENT)
     t = time.time()
     with pytest.raises(BackendError, match="a Ray worker died 4 times"):
-        evaluate(f"{agent}:Crash", "Persuasion-v0", 4, seed=0, progress=False, oracle=False,
-                 backend=ray_backend)  # fmt: skip
+        evaluate(
+            f"{agent}:Crash",
+            "Persuasion-v0",
+            4,
+            seed=0,
+            progress=False,
+            oracle=False,
+            backend=ray_backend,
+        )
     assert time.time() - t < 240

@@ -149,8 +149,12 @@ def test_rewritten_turns_are_labelled_like_recorded_ones(persuasion_eps):
 
 def test_reward_sources_weights_and_like_for_like_pairs(persuasion_eps):
     eps = persuasion_eps[:80]
-    regen = regenerate(eps, TranscriptController(), PrivilegedDynamicsForwardModel(),
-                       PrivilegedDynamicsRewardModel())  # fmt: skip
+    regen = regenerate(
+        eps,
+        TranscriptController(),
+        PrivilegedDynamicsForwardModel(),
+        PrivilegedDynamicsRewardModel(),
+    )
     assert {r.reward_source for r in regen} == {"imagined:privileged-dynamics"}
     assert {e.reward_source for e in eps} == {"real"}
     data = concat(OfflineData.from_episodes(eps), OfflineData.from_episodes(regen))
@@ -181,8 +185,13 @@ def test_imagined_weight_zero_ignores_imagined_transitions(persuasion_eps):
     ignored = train_bc(data, "persuasion", BCArgs(imagined_weight=0.0, **kw))
     alone = train_bc(real, "persuasion", BCArgs(**kw))
     mixed = train_bc(data, "persuasion", BCArgs(imagined_weight=1.0, **kw))
-    x = np.stack([ignored.featurizer(e.messages[:i], j, 10) for e in persuasion_eps[:30]
-                  for j, i in enumerate(e.agent_turns)])  # fmt: skip
+    x = np.stack(
+        [
+            ignored.featurizer(e.messages[:i], j, 10)
+            for e in persuasion_eps[:30]
+            for j, i in enumerate(e.agent_turns)
+        ]
+    )
     import torch
 
     def probs(agent):

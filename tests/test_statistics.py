@@ -127,8 +127,9 @@ def test_evaluate_normalizes_on_the_seeds_that_did_not_fail():
 
 
 def test_benchmark_counts_failed_episodes_as_missing_not_zero():
-    r = dialogue_gym.evaluate(_FailsOnEvenSeeds(), "Counseling-v0", 6, seed=300, progress=False,
-                              oracle=False)  # fmt: skip
+    r = dialogue_gym.evaluate(
+        _FailsOnEvenSeeds(), "Counseling-v0", 6, seed=300, progress=False, oracle=False
+    )
     returns, success, _ = returns_of(r)
     assert np.isnan(returns[::2]).all() and np.isfinite(returns[1::2]).all()
     assert success[::2].sum() == 0

@@ -40,15 +40,27 @@ def tiny_model(tokenizer, seed: int = 0, arch: str = "llama"):
     torch.manual_seed(seed)
     ids = dict(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     if arch == "gpt2":
-        config = GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2,
-                            n_positions=512, bos_token_id=tokenizer.eos_token_id,
-                            **ids)  # fmt: skip
+        config = GPT2Config(
+            vocab_size=len(tokenizer),
+            n_embd=32,
+            n_layer=2,
+            n_head=2,
+            n_positions=512,
+            bos_token_id=tokenizer.eos_token_id,
+            **ids,
+        )
         return GPT2LMHeadModel(config).eval()
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512,
-        bos_token_id=None, **ids,
-    )  # fmt: skip
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        bos_token_id=None,
+        **ids,
+    )
     return LlamaForCausalLM(config).eval()
 
 
@@ -63,8 +75,11 @@ def tiny_bpe_tokenizer():
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     json_text = " ".join(f'{{"donation": {x}}} {{"intensity": {x}}}' for x in ("0", "1.5", "2"))
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=specials,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())  # fmt: skip
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator([CORPUS, json_text], trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>"

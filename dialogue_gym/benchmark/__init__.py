@@ -33,7 +33,14 @@ of the per-training-seed means is shown beside each row.
 from __future__ import annotations
 
 from .chart import bar_chart
-from .config import BASELINES, EVAL_SEED, MAIN, METHOD_NAMES, OFFLINE_METHODS, BenchmarkConfig
+from .config import (
+    BASELINES,
+    EVAL_SEED,
+    HEADLINE_METHOD,
+    METHOD_NAMES,
+    OFFLINE_METHODS,
+    BenchmarkConfig,
+)
 from .data import imagination_gap, llm_pair
 from .report import markdown
 from .run import returns_of, run_benchmark, run_env
@@ -41,7 +48,7 @@ from .run import returns_of, run_benchmark, run_env
 __all__ = [
     "BASELINES",
     "EVAL_SEED",
-    "MAIN",
+    "HEADLINE_METHOD",
     "METHOD_NAMES",
     "OFFLINE_METHODS",
     "BenchmarkConfig",

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..domains import domain_of
-from .config import BASELINES, MAIN
+from .config import BASELINES, HEADLINE_METHOD
 
 
 def bar_chart(results: list[dict], path: Path) -> None:
@@ -35,7 +35,7 @@ def bar_chart(results: list[dict], path: Path) -> None:
             if n in BASELINES
             else "#228833"
             if n in added
-            else ("#cc3311" if n == MAIN else "#4477aa")
+            else ("#cc3311" if n == HEADLINE_METHOD else "#4477aa")
             for n in names
         ]
         ax.bar(range(len(names)), means, yerr=err, color=colors, capsize=3)
@@ -46,15 +46,20 @@ def bar_chart(results: list[dict], path: Path) -> None:
     legend = [
         Patch(color="#bbbbbb", label="reference agents (not trained)"),
         Patch(color="#4477aa", label="trained (offline on the behaviour data; ppo online)"),
-        Patch(color="#cc3311", label=MAIN),
+        Patch(color="#cc3311", label=HEADLINE_METHOD),
     ]
     if any(row.get("added") for r in results for row in r["rows"]):
         legend.append(Patch(color="#228833", label="added (--add-agent)"))
     fig.legend(
         handles=legend, fontsize=8, loc="lower center", ncol=len(legend), bbox_to_anchor=(0.5, 0.04)
     )
-    fig.text(0.5, 0.005, "error bars: 95% two-level bootstrap intervals (training seeds, then "
-             "evaluation seeds)", ha="center", fontsize=8)  # fmt: skip
+    fig.text(
+        0.5,
+        0.005,
+        "error bars: 95% two-level bootstrap intervals (training seeds, then evaluation seeds)",
+        ha="center",
+        fontsize=8,
+    )
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     tmp = path.with_name(path.stem + ".tmp.png")
     fig.savefig(tmp, dpi=100)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ..domains import env_ids
 from ..errors import InvalidInput
 
-MAIN = "cql+hindsight"
+HEADLINE_METHOD = "cql+hindsight"
 
 
 EVAL_SEED = 1_000_000
@@ -19,7 +19,7 @@ BASELINES = ("random", "scripted", "human-like", "model-based", "oracle")
 LABELS = {
     "model-based": "model-based (knows the dynamics, not the persona)",
     "oracle": "oracle (knows the persona: privileged)",
-    MAIN: "cql+hindsight (learned from the data)",
+    HEADLINE_METHOD: "cql+hindsight (learned from the data)",
     "cql+hindsight(privileged)": "cql+hindsight(privileged) [ablation: simulator dynamics]",
     "cql+hindsight(oracle-fwd)": "cql+hindsight(oracle-fwd) [ablation: true env]",
 }
@@ -117,7 +117,7 @@ OFFLINE_METHODS: dict[str, tuple[str, str]] = {
     "filtered-bc": ("filtered-bc", "orig"),
     "cql": ("cql", "orig"),
     "iql": ("iql", "orig"),
-    MAIN: ("cql", "learned"),
+    HEADLINE_METHOD: ("cql", "learned"),
     "iql+hindsight": ("iql", "learned"),
     "cql+hindsight(2 rounds)": ("cql", "learned2"),
     "cql+hindsight(privileged)": ("cql", "privileged"),

@@ -28,8 +28,9 @@ def imagination_gap(regen: list, by_id: dict) -> dict[str, Any]:
     if all(r.reward_source == ORACLE_REWARD for r in regen):
         true = imagined  # the true env scored them already
     else:
-        true = np.array([replay_in_true_env(by_id[r.provenance["root_id"]], r.turns)[0]
-                         for r in regen])  # fmt: skip
+        true = np.array(
+            [replay_in_true_env(by_id[r.provenance["root_id"]], r.turns)[0] for r in regen]
+        )
     original = np.array([float(by_id[r.provenance["root_id"]].reward) for r in regen])
     believed = np.array([float(r.outcome.get("source_model_reward", np.nan)) for r in regen])
     corr = np.corrcoef(imagined, true)[0, 1] if imagined.std() > 0 and true.std() > 0 else np.nan
@@ -98,8 +99,10 @@ def regenerate_pipelines(
         out["learned2"] = both
     if "privileged" in which:
         initial = intensity_reader(episodes, enc)
-        pair = (PrivilegedDynamicsForwardModel(initial=initial),
-                PrivilegedDynamicsRewardModel(initial=initial))  # fmt: skip
+        pair = (
+            PrivilegedDynamicsForwardModel(initial=initial),
+            PrivilegedDynamicsRewardModel(initial=initial),
+        )
         out["privileged"] = regenerate(episodes, controller, *pair)
     if "true-env" in which:
         fwd, rwd = TrueEnvForwardModel(), TrueEnvRewardModel()
@@ -119,10 +122,15 @@ def llm_pair(episodes: list, cfg: BenchmarkConfig, controller: Any) -> tuple[lis
     chosen = [e for e in episodes if is_unsuccessful(e)][: cfg.llm_episodes]
     domain = env_domain(episodes[0].env_id)
     errors: list[str] = []
-    regen = list(iter_regenerate(
-        chosen, controller, LLMForwardModel(cfg.llm), LLMRewardModel(cfg.llm, domain),
-        on_error=lambda e, err: errors.append(f"{type(err).__name__}: {err}"),
-    ))  # fmt: skip
+    regen = list(
+        iter_regenerate(
+            chosen,
+            controller,
+            LLMForwardModel(cfg.llm),
+            LLMRewardModel(cfg.llm, domain),
+            on_error=lambda e, err: errors.append(f"{type(err).__name__}: {err}"),
+        )
+    )
     return regen, errors
 
 
@@ -178,8 +186,10 @@ def behaviour_datasets(
             "unsuccessful": sum(is_unsuccessful(e) for e in small),
             "gap": imagination_gap(part, by_id),
         }
-        log(f"{env_id} seed {seed}: sweep {n} episodes, {len(part)} regenerated "
-            f"[{time.time() - t0:.0f} s]")  # fmt: skip
+        log(
+            f"{env_id} seed {seed}: sweep {n} episodes, {len(part)} regenerated "
+            f"[{time.time() - t0:.0f} s]"
+        )
     return out
 
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from .config import MAIN, BenchmarkConfig
+from .config import HEADLINE_METHOD, BenchmarkConfig
 
 
 def fmt_ci(m: float, ci: list[float], digits: int = 3) -> str:
@@ -20,12 +20,20 @@ def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
     for r in results:
         lines += ["", f"## {r['env_id']}", ""]
         lines += _data_table(r) + _gap_table(r, cfg) + _results_table(r)
-        lines += ["", f"| {MAIN} vs | diff [95% CI] | p | p (Holm) |", "| --- | --- | --- | --- |"]
+        lines += [
+            "",
+            f"| {HEADLINE_METHOD} vs | diff [95% CI] | p | p (Holm) |",
+            "| --- | --- | --- | --- |",
+        ]
         lines += test_rows(r["tests"])
         lines += _sweep_table(r)
         for name, tests in r.get("added_tests", {}).items():
-            lines += ["", f"| {name} (added) vs | diff [95% CI] | p | p (Holm) |",
-                      "| --- | --- | --- | --- |", *test_rows(tests)]  # fmt: skip
+            lines += [
+                "",
+                f"| {name} (added) vs | diff [95% CI] | p | p (Holm) |",
+                "| --- | --- | --- | --- |",
+                *test_rows(tests),
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -42,7 +50,8 @@ def _preamble(cfg: BenchmarkConfig) -> list[str]:
         + "). *normalized*: (x - random) / (oracle - random) on the same seeds. *env "
         "episodes*: environment episodes a training run consumed (offline: its behaviour "
         "dataset, plus every true-env episode the oracle-forward ablation played). Tests: "
-        f"{MAIN} minus each method, two-level bootstrap paired by evaluation seed, two-sided; "
+        f"{HEADLINE_METHOD} minus each method, two-level bootstrap paired by evaluation seed, "
+        "two-sided; "
         "*p (Holm)* corrects the table's family of tests for multiplicity. An added agent "
         "(--add-agent) is tested against every row in a family of its own.",
     ]
@@ -90,12 +99,19 @@ def _gap_table(r: dict, cfg: BenchmarkConfig) -> list[str]:
     if "llm" in r["imagination_gap"]:
         errors = [x for d in r["datasets"] for x in d.get("llm_errors", [])]
         tried = sum(min(cfg.llm_episodes, d["unsuccessful"]) for d in r["datasets"])
-        lines += ["", (
-            f"The llm pair ({cfg.llm}) regenerated {r['imagination_gap']['llm']['n']} of the "
-            f"{tried} unsuccessful episodes it was given (gap only: no method trains on them)"
-            + (f"; {len(errors)} got no usable answer, e.g. {errors[0][:160]!r}" if errors
-               else "") + "."
-        )]  # fmt: skip
+        lines += [
+            "",
+            (
+                f"The llm pair ({cfg.llm}) regenerated {r['imagination_gap']['llm']['n']} of the "
+                f"{tried} unsuccessful episodes it was given (gap only: no method trains on them)"
+                + (
+                    f"; {len(errors)} got no usable answer, e.g. {errors[0][:160]!r}"
+                    if errors
+                    else ""
+                )
+                + "."
+            ),
+        ]
     return lines
 
 
@@ -126,7 +142,7 @@ def _sweep_table(r: dict) -> list[str]:
         "",
         "Data-size sweep (the first N episodes of each run's dataset; Holm over sizes):",
         "",
-        f"| episodes | unsuccessful | cql | {MAIN} | diff [95% CI] | p | p (Holm) "
+        f"| episodes | unsuccessful | cql | {HEADLINE_METHOD} | diff [95% CI] | p | p (Holm) "
         "| regenerated | gap | truly improve |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]

@@ -21,8 +21,8 @@ from .chart import bar_chart
 from .config import (
     BASELINES,
     EVAL_SEED,
+    HEADLINE_METHOD,
     LABELS,
-    MAIN,
     METHOD_NAMES,
     OFFLINE_METHODS,
     BenchmarkConfig,
@@ -41,12 +41,19 @@ def train_offline(
     from ..agents.iql import IQLArgs, train_iql
 
     algo, part = (name, part) if part is not None else OFFLINE_METHODS[name]
-    common = {"steps": cfg.offline_steps, "imagined_weight": cfg.imagined_weight,
-              "threads": cfg.threads, "seed": seed}  # fmt: skip
+    common = {
+        "steps": cfg.offline_steps,
+        "imagined_weight": cfg.imagined_weight,
+        "threads": cfg.threads,
+        "seed": seed,
+    }
     if algo == "filtered-bc":
         return train_bc(data[part], domain, BCArgs(top_share=cfg.top_share, **common))
-    train, args = {"bc": (train_bc, BCArgs), "cql": (train_cql, CQLArgs),
-                   "iql": (train_iql, IQLArgs)}[algo]  # fmt: skip
+    train, args = {
+        "bc": (train_bc, BCArgs),
+        "cql": (train_cql, CQLArgs),
+        "iql": (train_iql, IQLArgs),
+    }[algo]
     return train(data[part], domain, args(**common))
 
 
@@ -65,8 +72,10 @@ def _method_items(cfg: BenchmarkConfig, datasets: dict[int, dict]) -> list[tuple
         data = datasets[s if cfg.resample_data else 0]
         items += [(s, "offline", name, None) for name in OFFLINE_METHODS]
         for size in data["sweep"]:
-            items += [(s, "sweep", f"{name}@{size}", (size, part))
-                      for name, part in (("cql", "orig"), (MAIN, "learned"))]  # fmt: skip
+            items += [
+                (s, "sweep", f"{name}@{size}", (size, part))
+                for name, part in (("cql", "orig"), (HEADLINE_METHOD, "learned"))
+            ]
         items.append((s, "ppo", "ppo", None))
     return items
 
@@ -95,8 +104,7 @@ def _method_run(
     else:
         agent, budget = train_ppo(env_id, PPOArgs(steps=cfg.ppo_steps, seed=s, threads=cfg.threads))
     with torch_threads(cfg.threads):
-        result = evaluate(agent, env_id, cfg.eval_episodes, EVAL_SEED, progress=False,
-                          oracle=False)  # fmt: skip
+        result = evaluate(agent, env_id, cfg.eval_episodes, EVAL_SEED, progress=False, oracle=False)
     return result, budget
 
 
@@ -140,8 +148,10 @@ def run_env(
     rows = _rows(runs, matrices, returns, boot, budgets, added, cfg)
     own = [name for name in runs if name not in added]  # the table's family: added agents stay out
     data_figures = [d["figures"] for d in datasets.values()]
-    gaps = {k: pooled_gap([f["imagination_gap"][k] for f in data_figures])
-            for k in data_figures[0]["imagination_gap"]}  # fmt: skip
+    gaps = {
+        k: pooled_gap([f["imagination_gap"][k] for f in data_figures])
+        for k in data_figures[0]["imagination_gap"]
+    }
     sizes = _sweep(sweep, matrices, datasets, cfg)
     for f in data_figures:  # the per-rewrite lists were for pooling; the JSON keeps summaries
         for g in f["imagination_gap"].values():
@@ -149,7 +159,7 @@ def run_env(
     return {
         "env_id": env_id,
         "rows": rows,
-        "tests": tests_against(boot, MAIN, own),
+        "tests": tests_against(boot, HEADLINE_METHOD, own),
         "added_tests": {name: tests_against(boot, name, list(runs)) for name in added},
         "datasets": data_figures,
         "imagination_gap": gaps,
@@ -170,8 +180,9 @@ def _training_data(
     local = backend.name == "local"
     task = partial(seed_data, env_id, cfg, env_dir if local else None, log if local else None)
     datasets = {}
-    for s, done in enumerate(map_ordered(_call, range(cfg.train_seeds), lambda: task,
-                                         backend=backend)):  # fmt: skip
+    for s, done in enumerate(
+        map_ordered(_call, range(cfg.train_seeds), lambda: task, backend=backend)
+    ):
         for name, content in done["files"].items():  # the driver writes every file
             (env_dir / name).write_bytes(content)
         for line in done["log"]:
@@ -181,9 +192,14 @@ def _training_data(
 
 
 def _train_and_evaluate(
-    env_id: str, cfg: BenchmarkConfig, datasets: dict[int, dict], runs: dict[str, list[Any]],
-    log: Callable[[str], None], backend: Backend, t0: float,
-) -> tuple[dict[str, list[int]], dict[str, list[Any]]]:  # fmt: skip
+    env_id: str,
+    cfg: BenchmarkConfig,
+    datasets: dict[int, dict],
+    runs: dict[str, list[Any]],
+    log: Callable[[str], None],
+    backend: Backend,
+    t0: float,
+) -> tuple[dict[str, list[int]], dict[str, list[Any]]]:
     """Train and evaluate every (training seed, method); adds each evaluation to ``runs``;
     returns each method's environment budgets and the data-size sweep's evaluations."""
     from functools import partial
@@ -191,8 +207,9 @@ def _train_and_evaluate(
     budgets: dict[str, list[int]] = {}
     sweep: dict[str, list[Any]] = {}
     items = _method_items(cfg, datasets)
-    results = map_ordered(partial(_method_run, env_id, cfg), items, lambda: datasets,
-                          backend=backend)  # fmt: skip
+    results = map_ordered(
+        partial(_method_run, env_id, cfg), items, lambda: datasets, backend=backend
+    )
     for k, ((s, kind, name, _), (result, budget)) in enumerate(zip(items, results, strict=True)):
         if kind == "sweep":
             sweep.setdefault(name, []).append(result)
@@ -200,16 +217,19 @@ def _train_and_evaluate(
             runs.setdefault(name, []).append(result)
             budgets.setdefault(name, []).append(budget)
         if k + 1 == len(items) or items[k + 1][0] != s:
-            log(f"{env_id} seed {s}: every method trained and evaluated "
-                f"[{time.time() - t0:.0f} s]")  # fmt: skip
+            log(f"{env_id} seed {s}: every method trained and evaluated [{time.time() - t0:.0f} s]")
     return budgets, sweep
 
 
 def _rows(
-    runs: dict[str, list[Any]], matrices: dict[str, list], returns: dict[str, np.ndarray],
-    boot: TwoLevelBootstrap, budgets: dict[str, list[int]], added: dict[str, str],
+    runs: dict[str, list[Any]],
+    matrices: dict[str, list],
+    returns: dict[str, np.ndarray],
+    boot: TwoLevelBootstrap,
+    budgets: dict[str, list[int]],
+    added: dict[str, str],
     cfg: BenchmarkConfig,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """One table row per method: mean, normalized score and success with their intervals."""
     success = TwoLevelBootstrap(
         {k: np.stack([m[1] for m in v]) for k, v in matrices.items()}, cfg.n_boot, seed=1
@@ -258,27 +278,35 @@ def _sweep(
     returns = {k: np.stack([returns_of(r)[0] for r in v]) for k, v in sweep.items()}
     full = cfg.dataset_episodes
     returns[f"cql@{full}"] = np.stack([m[0] for m in main["cql"]])
-    returns[f"{MAIN}@{full}"] = np.stack([m[0] for m in main[MAIN]])
+    returns[f"{HEADLINE_METHOD}@{full}"] = np.stack([m[0] for m in main[HEADLINE_METHOD]])
     boot = TwoLevelBootstrap(returns, cfg.n_boot, seed=2)
     out = []
     runs = list(datasets.values())
     for n in (*cfg.sweep_sizes, full):
-        diff, p = boot.diff(f"{MAIN}@{n}", f"cql@{n}")
+        diff, p = boot.diff(f"{HEADLINE_METHOD}@{n}", f"cql@{n}")
         if n == full:
             gap = pooled_gap([d["figures"]["imagination_gap"]["learned"] for d in runs])
             unsuccessful = [d["figures"]["unsuccessful"] for d in runs]
         else:
             gap = pooled_gap([d["sweep"][n]["gap"] for d in runs])
             unsuccessful = [d["sweep"][n]["unsuccessful"] for d in runs]
-        cql, hind = boot.mean(f"cql@{n}"), boot.mean(f"{MAIN}@{n}")
-        out.append({
-            "episodes": n, "unsuccessful": float(np.mean(unsuccessful)),
-            "cql": cql.value, "cql_ci95": cql.as_list(),
-            "hindsight": hind.value, "hindsight_ci95": hind.as_list(),
-            "diff": diff.value, "diff_ci95": diff.as_list(), "p": p,
-            "regenerated": gap["n"] / max(1, len(runs)), "gap": gap.get("gap"),
-            "truly_improve": gap.get("truly_improve"),
-        })  # fmt: skip
+        cql, hind = boot.mean(f"cql@{n}"), boot.mean(f"{HEADLINE_METHOD}@{n}")
+        out.append(
+            {
+                "episodes": n,
+                "unsuccessful": float(np.mean(unsuccessful)),
+                "cql": cql.value,
+                "cql_ci95": cql.as_list(),
+                "hindsight": hind.value,
+                "hindsight_ci95": hind.as_list(),
+                "diff": diff.value,
+                "diff_ci95": diff.as_list(),
+                "p": p,
+                "regenerated": gap["n"] / max(1, len(runs)),
+                "gap": gap.get("gap"),
+                "truly_improve": gap.get("truly_improve"),
+            }
+        )
     for row, adjusted in zip(out, holm([r["p"] for r in out]), strict=True):
         row["p_holm"] = adjusted
     return out

@@ -43,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
     else:  # the default sizes that fit the dataset
         cfg.sweep_sizes = tuple(n for n in cfg.sweep_sizes if n < cfg.dataset_episodes)
     cfg.__post_init__()
-    _, md = run_benchmark(cfg, args.out, log=lambda m: print(m, file=sys.stderr, flush=True),
-                          backend=backend_of(args))  # fmt: skip
+    _, md = run_benchmark(
+        cfg, args.out, log=lambda m: print(m, file=sys.stderr, flush=True), backend=backend_of(args)
+    )
     print(md)
     return 0
 
@@ -57,27 +58,57 @@ def add_parser(sub: Any) -> None:
     b.add_argument("--dataset-episodes", type=int, default=None)
     b.add_argument("--eval-episodes", type=int, default=None)
     b.add_argument("--seeds", type=int, default=None, help="training seeds")
-    b.add_argument("--shared-data", action="store_true",
-                   help="one behaviour dataset for every training seed (intervals then cover the "
-                   "initialization only; default: a fresh dataset per seed)")  # fmt: skip
-    b.add_argument("--imagined-weight", type=float, default=1.0,
-                   help="loss weight of transitions with imagined rewards (0-1)")  # fmt: skip
-    b.add_argument("--threads", type=threads, default=1,
-                   help="torch threads of the learners (0: torch's default)")  # fmt: skip
-    b.add_argument("--add-agent", action="append", metavar="SPEC",
-                   help="your agent in the table (repeatable): a registered name, "
-                   "pkg.module:MyAgent or file.py:MyAgent, then :key=value options")  # fmt: skip
-    b.add_argument("--encoder", default=None,
-                   help="sentence encoder of the learned hindsight models: minilm (default) | "
-                   "hash:N")  # fmt: skip
-    b.add_argument("--sweep-sizes", type=_sizes, default=None, metavar="N,N",
-                   help="smaller datasets for the data-size sweep (default 200,500; quick: "
-                   "100; '' for none)")  # fmt: skip
-    b.add_argument("--llm", default=None, metavar="SPEC",
-                   help="a chat backend whose forward and reward models join the imagination "
-                   "gap table (gap only): local:smollm2, http://HOST:PORT/v1#MODEL")  # fmt: skip
-    b.add_argument("--llm-episodes", type=int, default=30, metavar="N",
-                   help="unsuccessful episodes per run the --llm pair rewrites")  # fmt: skip
+    b.add_argument(
+        "--shared-data",
+        action="store_true",
+        help="one behaviour dataset for every training seed (intervals then cover the "
+        "initialization only; default: a fresh dataset per seed)",
+    )
+    b.add_argument(
+        "--imagined-weight",
+        type=float,
+        default=1.0,
+        help="loss weight of transitions with imagined rewards (0-1)",
+    )
+    b.add_argument(
+        "--threads",
+        type=threads,
+        default=1,
+        help="torch threads of the learners (0: torch's default)",
+    )
+    b.add_argument(
+        "--add-agent",
+        action="append",
+        metavar="SPEC",
+        help="your agent in the table (repeatable): a registered name, "
+        "pkg.module:MyAgent or file.py:MyAgent, then :key=value options",
+    )
+    b.add_argument(
+        "--encoder",
+        default=None,
+        help="sentence encoder of the learned hindsight models: minilm (default) | hash:N",
+    )
+    b.add_argument(
+        "--sweep-sizes",
+        type=_sizes,
+        default=None,
+        metavar="N,N",
+        help="smaller datasets for the data-size sweep (default 200,500; quick: 100; '' for none)",
+    )
+    b.add_argument(
+        "--llm",
+        default=None,
+        metavar="SPEC",
+        help="a chat backend whose forward and reward models join the imagination "
+        "gap table (gap only): local:smollm2, http://HOST:PORT/v1#MODEL",
+    )
+    b.add_argument(
+        "--llm-episodes",
+        type=int,
+        default=30,
+        metavar="N",
+        help="unsuccessful episodes per run the --llm pair rewrites",
+    )
     b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
     add_backend_args(b)
     b.set_defaults(func=run)

@@ -38,11 +38,18 @@ def env_kwargs_of(args: argparse.Namespace) -> dict:
 
 def add_backend_args(p: argparse.ArgumentParser) -> None:
     """``--backend``, ``--ray-address`` and ``--workers`` (dialogue_gym.executor)."""
-    p.add_argument("--backend", choices=("local", "ray"), default="local",
-                   help="where the work runs: this machine, or Ray workers")  # fmt: skip
-    p.add_argument("--ray-address", default=None,
-                   help="Ray cluster to join (HOST:PORT, auto, ray://HOST:PORT); default: "
-                   "start Ray on this machine")  # fmt: skip
+    p.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="where the work runs: this machine, or Ray workers",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to join (HOST:PORT, auto, ray://HOST:PORT); default: "
+        "start Ray on this machine",
+    )
     p.add_argument("--workers", type=int, default=2, help="Ray workers (with --backend ray)")
 
 

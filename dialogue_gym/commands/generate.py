@@ -19,10 +19,15 @@ def run(args: argparse.Namespace) -> int:
     if args.simulator != "embedded" and is_privileged(args.agent):
         raise InvalidInput(f"agent {args.agent!r} reads the hidden persona: embedded only")
     summary = generate(
-        args.env, with_llm(args.agent, args.llm, args.no_cache), args.episodes, args.out,
-        seed=args.seed, concurrency=args.concurrency, backend=backend_of(args),
+        args.env,
+        with_llm(args.agent, args.llm, args.no_cache),
+        args.episodes,
+        args.out,
+        seed=args.seed,
+        concurrency=args.concurrency,
+        backend=backend_of(args),
         **env_kwargs_of(args),
-    )  # fmt: skip
+    )
     print(summary)
     return 130 if summary.interrupted else 0
 
@@ -35,8 +40,12 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--episodes", type=int, required=True)
     g.add_argument("--out", type=Path, required=True, help="the JSONL file (appended to)")
     g.add_argument("--seed", type=int, default=0, help="seed of episode 0 (episode i: seed+i)")
-    g.add_argument("--concurrency", type=int, default=1,
-                   help="worker processes (embedded) or threads (LLM simulator)")  # fmt: skip
+    g.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="worker processes (embedded) or threads (LLM simulator)",
+    )
     g.add_argument("--max-turns", type=int, default=10)
     g.add_argument("--simulator", default="embedded", choices=("embedded", "llm"))
     g.add_argument("--llm", default=None, help="chat backend for an LLM user or agent")

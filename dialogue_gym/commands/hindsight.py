@@ -14,10 +14,19 @@ def run(args: argparse.Namespace) -> int:
     from ..hindsight.pipeline import run
 
     summary = run(
-        args.inp, args.out, args.controller, args.forward, args.reward, args.select,
-        args.per_episode, args.rounds, args.pairs, fit_on=args.fit_on, encoder=args.encoder,
+        args.inp,
+        args.out,
+        args.controller,
+        args.forward,
+        args.reward,
+        args.select,
+        args.per_episode,
+        args.rounds,
+        args.pairs,
+        fit_on=args.fit_on,
+        encoder=args.encoder,
         backend=backend_of(args),
-    )  # fmt: skip
+    )
     print(
         f"{summary['written_now']} regenerated now, {summary['regenerated_in_file']} in "
         f"{args.out}, from {summary['selected']} selected of {summary['sources']} episodes; "
@@ -37,10 +46,17 @@ def add_parser(sub: Any) -> None:
     h.add_argument("--controller", default="critic", help=CONTROLLERS)
     h.add_argument("--forward", default="retrieval", help=FORWARDS)
     h.add_argument("--reward", default="learned", help=REWARDS)
-    h.add_argument("--fit-on", type=Path, default=None,
-                   help="episodes to fit the learned components on (default: --in)")  # fmt: skip
-    h.add_argument("--encoder", default="minilm",
-                   help="sentence encoder of the learned components: minilm | hash:N")  # fmt: skip
+    h.add_argument(
+        "--fit-on",
+        type=Path,
+        default=None,
+        help="episodes to fit the learned components on (default: --in)",
+    )
+    h.add_argument(
+        "--encoder",
+        default="minilm",
+        help="sentence encoder of the learned components: minilm | hash:N",
+    )
     h.add_argument(
         "--select",
         default="unsuccessful",

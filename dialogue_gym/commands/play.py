@@ -25,9 +25,12 @@ def add_parser(sub: Any) -> None:
     pl = sub.add_parser("play", help="talk with an agent or with the simulated user")
     pl.add_argument("--env", required=True, choices=env_ids())
     pl.add_argument(
-        "--as", dest="as_", required=True, choices=("user", "agent"),
+        "--as",
+        dest="as_",
+        required=True,
+        choices=("user", "agent"),
         help="user: you are the persuadee/help-seeker; agent: you talk to the simulator",
-    )  # fmt: skip
+    )
     pl.add_argument("--agent", default="scripted", help="the agent you talk to (--as user)")
     pl.add_argument("--llm", default=None, help="chat backend of an LLM agent")
     pl.add_argument("--no-cache", action="store_true", help="do not use the completion cache")

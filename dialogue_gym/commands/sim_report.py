@@ -19,13 +19,19 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput(f"--data-limit must be >= 1, got {args.data_limit}")
     data, source = resolve_data_dir(args.data)
     if source == "the default" and missing_files(data):
-        print(f"(no corpora at {data}: the real-data checks are skipped; point at them with "
-              f"--data DIR or {ENV_VAR}=DIR)", file=sys.stderr)  # fmt: skip
+        print(
+            f"(no corpora at {data}: the real-data checks are skipped; point at them with "
+            f"--data DIR or {ENV_VAR}=DIR)",
+            file=sys.stderr,
+        )
         data = None
     else:
         data = require_data_dir(args.data)  # given on purpose: missing files are an error
-    budget = {k: v for k, v in (("iterations", args.search_iterations),
-                                ("samples", args.search_samples)) if v is not None}  # fmt: skip
+    budget = {
+        k: v
+        for k, v in (("iterations", args.search_iterations), ("samples", args.search_samples))
+        if v is not None
+    }
     for k, v in budget.items():
         if v < 1:
             raise InvalidInput(f"--search-{k} must be >= 1, got {v}")
@@ -47,10 +53,18 @@ def add_parser(sub: Any) -> None:
         "--data", type=Path, default=None, help="corpora ($DIALOGUE_GYM_DATA or ../shared/data)"
     )
     r.add_argument("--out", type=Path, default=None, help="also write the report as JSON")
-    r.add_argument("--search-iterations", type=int, default=None,
-                   help="open-loop search iterations (default 12)")  # fmt: skip
-    r.add_argument("--search-samples", type=int, default=None,
-                   help="scripts per search iteration (default 200; elite a tenth)")  # fmt: skip
+    r.add_argument(
+        "--search-iterations",
+        type=int,
+        default=None,
+        help="open-loop search iterations (default 12)",
+    )
+    r.add_argument(
+        "--search-samples",
+        type=int,
+        default=None,
+        help="scripts per search iteration (default 200; elite a tenth)",
+    )
     r.add_argument(
         "--data-limit",
         type=int,

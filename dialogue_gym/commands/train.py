@@ -41,8 +41,12 @@ def run(args: argparse.Namespace) -> int:
     data = OfflineData.from_episodes(episodes)
     if args.regenerated:
         data = concat(data, OfflineData.from_episodes(_read_all([args.regenerated])))
-    kw = {"seed": args.seed, "threads": args.threads, "imagined_weight": args.imagined_weight,
-          **({"steps": args.steps} if args.steps else {})}  # fmt: skip
+    kw = {
+        "seed": args.seed,
+        "threads": args.threads,
+        "imagined_weight": args.imagined_weight,
+        **({"steps": args.steps} if args.steps else {}),
+    }
     agent = {
         "bc": lambda: train_bc(data, domain, BCArgs(**kw)),
         "filtered-bc": lambda: train_bc(data, domain, BCArgs(top_share=args.top_share, **kw)),
@@ -54,8 +58,10 @@ def run(args: argparse.Namespace) -> int:
     if args.regenerated:
         agent.cfg.train["regenerated"] = str(args.regenerated)
     save_checkpoint(args.out, agent.net, agent.cfg)
-    print(f"{args.algo}: {len(data)} transitions; saved {args.out} "
-          f"(use it as --agent policy:path={args.out})")  # fmt: skip
+    print(
+        f"{args.algo}: {len(data)} transitions; saved {args.out} "
+        f"(use it as --agent learned:path={args.out})"
+    )
     return 0
 
 
@@ -87,12 +93,15 @@ def _train_lm(args: argparse.Namespace) -> int:
         from ..agents.ilql import ILQLArgs, dialogue_records, save_ilql, train_ilql
 
         ilql_args = ILQLArgs(steps=args.steps or 100, seed=args.seed, **hp)
-        heads, log = train_ilql(model, tokenizer, dialogue_records(originals + regenerated),
-                                ilql_args, progress=True)  # fmt: skip
+        heads, log = train_ilql(
+            model, tokenizer, dialogue_records(originals + regenerated), ilql_args, progress=True
+        )
         save_ilql(args.out, model, tokenizer, heads, ilql_args, log)
-        print(f"ilql: {log['dialogues']} dialogues, {log['action_tokens']} agent tokens, loss "
-              f"{log['loss'][0]:.3f} -> {log['loss'][-1]:.3f} in {log['seconds']:.0f} s; saved "
-              f"{args.out} (use it as --agent ilql:path={args.out},beta=1)")  # fmt: skip
+        print(
+            f"ilql: {log['dialogues']} dialogues, {log['action_tokens']} agent tokens, loss "
+            f"{log['loss'][0]:.3f} -> {log['loss'][-1]:.3f} in {log['seconds']:.0f} s; saved "
+            f"{args.out} (use it as --agent ilql:path={args.out},beta=1)"
+        )
         return 0
     run_dir = Path(str(args.out) + ".run")
     if args.algo == "dpo":
@@ -101,19 +110,30 @@ def _train_lm(args: argparse.Namespace) -> int:
 
         # sources: the originals and earlier rounds' regenerations (round 2 rewrites round 1)
         pairs = preference_pairs(regenerated, {e.id: e for e in originals + regenerated})
-        out = train_dpo(model, tokenizer, pairs,
-                        DPOArgs(max_steps=args.steps or 50, seed=args.seed, **hp),
-                        output_dir=run_dir, progress=True)  # fmt: skip
+        out = train_dpo(
+            model,
+            tokenizer,
+            pairs,
+            DPOArgs(max_steps=args.steps or 50, seed=args.seed, **hp),
+            output_dir=run_dir,
+            progress=True,
+        )
         what = f"{out['pairs']} pairs"
     else:
         from ..agents.sft import SFTArgs, train_sft
         from ..export import sft_records
 
         top = args.top_share if args.algo == "filtered-sft" else 1.0
-        out = train_sft(model, tokenizer, sft_records(originals + regenerated),
-                        SFTArgs(max_steps=args.steps or 100, top_share=top, seed=args.seed,
-                                unit=args.sft_unit, **hp),
-                        output_dir=run_dir, progress=True)  # fmt: skip
+        out = train_sft(
+            model,
+            tokenizer,
+            sft_records(originals + regenerated),
+            SFTArgs(
+                max_steps=args.steps or 100, top_share=top, seed=args.seed, unit=args.sft_unit, **hp
+            ),
+            output_dir=run_dir,
+            progress=True,
+        )
         what = f"{out['records']} records"
     save_lm(model, tokenizer, args.out, training={**out, "model": args.model})
     losses = out["losses"]
@@ -135,30 +155,43 @@ def _train_critic(args: argparse.Namespace) -> int:
     episodes = _read_all(args.data) + _read_all([args.regenerated] if args.regenerated else [])
     transitions = utterance_transitions(episodes)
     hp = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
-    critic_args = CriticArgs(steps=args.steps or 2000, seed=args.seed, threads=args.threads,
-                             cql_alpha=args.critic_cql, **hp)  # fmt: skip
+    critic_args = CriticArgs(
+        steps=args.steps or 2000,
+        seed=args.seed,
+        threads=args.threads,
+        cql_alpha=args.critic_cql,
+        **hp,
+    )
     critic, log = train_critic(transitions, make_encoder(args.encoder), critic_args)
     critic.save(args.out, log)
-    print(f"critic: {log['transitions']} transitions, encoder {args.encoder}, "
-          f"{log['seconds']:.0f} s; saved {args.out} "
-          f"(use it as --agent rerank:critic={args.out},k=4 --llm SPEC)")  # fmt: skip
+    print(
+        f"critic: {log['transitions']} transitions, encoder {args.encoder}, "
+        f"{log['seconds']:.0f} s; saved {args.out} "
+        f"(use it as --agent rerank:critic={args.out},k=4 --llm SPEC)"
+    )
     return 0
 
 
 def add_parser(sub: Any) -> None:
     """Add the subcommand to ``sub`` (the CLI's subparsers)."""
     t = sub.add_parser(
-        "train", help="train bc|filtered-bc|cql|iql|ppo, an LM (sft|filtered-sft|ilql|dpo), "
+        "train",
+        help="train bc|filtered-bc|cql|iql|ppo, an LM (sft|filtered-sft|ilql|dpo), "
         "or the critic of the rerank agent",
-    )  # fmt: skip
+    )
     t.add_argument(
-        "--algo", required=True,
+        "--algo",
+        required=True,
         choices=("bc", "filtered-bc", "cql", "iql", "ppo", *LM_ALGOS, "critic"),
-    )  # fmt: skip
+    )
     t.add_argument("--model", default=None, help="LM algos: a transformers folder or local:smollm2")
     t.add_argument("--data", type=Path, action="append", help="episodes (repeatable)")
-    t.add_argument("--regenerated", type=Path, default=None,
-                   help="hindsight episodes: more data; dpo: the pairs' source")  # fmt: skip
+    t.add_argument(
+        "--regenerated",
+        type=Path,
+        default=None,
+        help="hindsight episodes: more data; dpo: the pairs' source",
+    )
     t.add_argument("--env", choices=env_ids(), help="for ppo")
     t.add_argument("--out", type=Path, required=True, help="checkpoint folder")
     t.add_argument("--steps", type=int, default=None)
@@ -167,12 +200,20 @@ def add_parser(sub: Any) -> None:
     t.add_argument("--batch-size", type=int, default=None, help="LM algos and critic")
     t.add_argument("--lr", type=float, default=None, help="LM algos and critic")
     t.add_argument("--device", default="cpu", help="LM algos: cpu | cuda | cuda:N | mps | auto")
-    t.add_argument("--dtype", default=None, choices=("float32", "bfloat16", "float16"),
-                   help="LM algos: weight dtype at load (default: as stored)")  # fmt: skip
+    t.add_argument(
+        "--dtype",
+        default=None,
+        choices=("float32", "bfloat16", "float16"),
+        help="LM algos: weight dtype at load (default: as stored)",
+    )
     t.add_argument("--lora-r", type=int, default=0, help="LM algos: LoRA rank (0: all weights)")
     t.add_argument("--encoder", default="minilm", help="critic: minilm | hash | hash:N")
-    t.add_argument("--threads", type=threads, default=1,
-                   help="bc/cql/iql/ppo/critic: torch threads (0: torch's default)")  # fmt: skip
+    t.add_argument(
+        "--threads",
+        type=threads,
+        default=1,
+        help="bc/cql/iql/ppo/critic: torch threads (0: torch's default)",
+    )
     t.add_argument(
         "--imagined-weight",
         type=float,
@@ -185,6 +226,10 @@ def add_parser(sub: Any) -> None:
         default=0.0,
         help="critic: weight of the conservative term (0: plain IQL critic)",
     )
-    t.add_argument("--sft-unit", default="turn", choices=("turn", "dialogue"),
-                   help="sft: an example per agent turn, or per dialogue")  # fmt: skip
+    t.add_argument(
+        "--sft-unit",
+        default="turn",
+        choices=("turn", "dialogue"),
+        help="sft: an example per agent turn, or per dialogue",
+    )
     t.set_defaults(func=run)

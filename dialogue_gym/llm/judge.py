@@ -64,10 +64,14 @@ class LLMJudge:
         """The judged outcome, clipped to the task's range."""
         _, key, (low, high) = QUESTIONS[self.domain]
         value, _, _ = ask_json(
-            self.backend, self.prompt(messages), number_field(key, low, high),
-            SamplingParams(temperature=0.0, max_tokens=40), seed, self.max_attempts,
+            self.backend,
+            self.prompt(messages),
+            number_field(key, low, high),
+            SamplingParams(temperature=0.0, max_tokens=40),
+            seed,
+            self.max_attempts,
             schema=number_schema(key, low, high),
-        )  # fmt: skip
+        )
         return value
 
     def config(self) -> dict[str, Any]:

@@ -38,9 +38,9 @@ class TransformersBackend(ChatBackend):
             if dtype:
                 kw["dtype"] = getattr(torch, dtype)
             self.name = name or (f"{model}#{gguf_file}" if gguf_file else model)
-            tokenizer = tokenizer or AutoTokenizer.from_pretrained(model, **{
-                k: v for k, v in kw.items() if k == "gguf_file"
-            })  # fmt: skip
+            tokenizer = tokenizer or AutoTokenizer.from_pretrained(
+                model, **{k: v for k, v in kw.items() if k == "gguf_file"}
+            )
             model = AutoModelForCausalLM.from_pretrained(model, **kw)
         else:
             if tokenizer is None:

@@ -172,18 +172,31 @@ async def chat(request: Request, token: str, position: int, web: WebDep) -> Resp
     if form.get("action") == "end":
         if await run_in_threadpool(web.study.end, p, position):
             return web.go(request, f"/p/{token}/survey/{position}")
-        return await chat_view(web, request, token, p, position,
-                               "Please write at least one message before ending this chat.",
-                               status=400)  # fmt: skip
+        return await chat_view(
+            web,
+            request,
+            token,
+            p,
+            position,
+            "Please write at least one message before ending this chat.",
+            status=400,
+        )
     text = clean_text(form.get("text"))
     if not text:
-        return await chat_view(web, request, token, p, position, "Please write a message.",
-                               status=400)  # fmt: skip
+        return await chat_view(
+            web, request, token, p, position, "Please write a message.", status=400
+        )
     if len(text) > MAX_MESSAGE_CHARS:
-        return await chat_view(web, request, token, p, position,
-                               f"Your message is {len(text)} characters; at most "
-                               f"{MAX_MESSAGE_CHARS} are allowed.", text[:MAX_MESSAGE_CHARS],
-                               400)  # fmt: skip
+        return await chat_view(
+            web,
+            request,
+            token,
+            p,
+            position,
+            f"Your message is {len(text)} characters; at most {MAX_MESSAGE_CHARS} are allowed.",
+            text[:MAX_MESSAGE_CHARS],
+            400,
+        )
     try:
         seen = int(form.get("seen", ""))
     except ValueError:
@@ -193,8 +206,16 @@ async def chat(request: Request, token: str, position: int, web: WebDep) -> Resp
         due = await run_in_threadpool(web.study.say, p, position, seen, text)
     except Exception as e:  # the database failed: nothing was stored
         log.error("could not web.store a message: %s", e)
-        return await chat_view(web, request, token, p, position, "Your message could not be "
-                               "saved. Please send it again.", text, 503)  # fmt: skip
+        return await chat_view(
+            web,
+            request,
+            token,
+            p,
+            position,
+            "Your message could not be saved. Please send it again.",
+            text,
+            503,
+        )
     if due:
         try:
             await run_in_threadpool(web.study.ensure_agent_turn, p, position)

@@ -52,10 +52,14 @@ def analyse(rows: list[dict[str, Any]], agents: list[str], measures: list[str]) 
     for r in rows:
         ended_early[r["agent_index"]] += r.get("end_reason") == "ended by participant"
     per_agent = [
-        {"agent": a, "index": i, "ended_early": ended_early[i],
-         **{m: _ci(list(by[m, i].values())) for m in measures}}
+        {
+            "agent": a,
+            "index": i,
+            "ended_early": ended_early[i],
+            **{m: _ci(list(by[m, i].values())) for m in measures},
+        }
         for i, a in enumerate(agents)
-    ]  # fmt: skip
+    ]
     pairs = []
     for i in range(len(agents)):
         for j in range(i + 1, len(agents)):
@@ -145,8 +149,11 @@ def to_markdown(result: dict[str, Any], env_id: str, measures: list[str]) -> str
         cells = [
             f"{_fmt(a[m]['mean'])} [{_fmt(a[m]['low'])}, {_fmt(a[m]['high'])}]" for m in measures
         ]
-        lines.append(f"| {a['agent']} | {a[measures[0]]['n']} | {a['ended_early']} | "
-                     + " | ".join(cells) + " |")  # fmt: skip
+        lines.append(
+            f"| {a['agent']} | {a[measures[0]]['n']} | {a['ended_early']} | "
+            + " | ".join(cells)
+            + " |"
+        )
     lines += [
         "",
         "## Pairwise, within participants (b - a)",

@@ -21,7 +21,7 @@ from .check import Check, play, rewards
 PERCEPTION_TARGETS = {"persuasion": (0.72, 0.62), "counseling": (0.60, 0.55)}
 """(accuracy, macro-F1) the env's label must reach on held-out human-labelled text."""
 FALSE_ALARM_MAX = 0.03
-OLD = {
+TFIDF_FIGURES = {
     "persuasion": {"acc": 0.650, "f1": 0.573},
     "counseling": {"acc": 0.497, "f1": 0.448},
 }
@@ -262,15 +262,15 @@ def perception(domain: str, pairs: list[tuple[str, str]], acts: list[str] | None
     recall = recall_score(gold, pred, labels=labels, average=None, zero_division=0)
     per_class = {lab: round(float(r), 3) for lab, r in zip(labels, recall, strict=True)}
     want_acc, want_f1 = PERCEPTION_TARGETS[domain]
-    old = OLD[domain]
+    tfidf = TFIDF_FIGURES[domain]
     by_act = ""
     if acts is not None:
         rows = [(t, lab, a) for (t, lab), a in zip(pairs, acts, strict=True)]
         by_act = f"; {clf.domain.fallback} recall by corpus act: " + _act_recall(domain, rows, pred)
     return Check(
         "f. perception",
-        f"{len(pairs)} held-out texts: accuracy {acc:.3f} (old {old['acc']:.3f}, target >= "
-        f"{want_acc}), macro-F1 {f1:.3f} (old {old['f1']:.3f}, target >= {want_f1}); recall "
+        f"{len(pairs)} held-out texts: accuracy {acc:.3f} (TF-IDF {tfidf['acc']:.3f}, target >= "
+        f"{want_acc}), macro-F1 {f1:.3f} (TF-IDF {tfidf['f1']:.3f}, target >= {want_f1}); recall "
         + ", ".join(f"{k} {v:.2f}" for k, v in per_class.items())
         + by_act,
         acc >= want_acc and f1 >= want_f1,

@@ -33,7 +33,7 @@ f. perception — the label the env acts on (``classify(text)[0]``) against huma
    never used to fit the reader: P4G held-out persuader sentences (accuracy >= 0.72, macro-F1 >=
    0.62) and ESConv test supporter turns (>= 0.60, >= 0.55), with every class's recall (and, for
    P4G, the recall of the non-strategic acts: greetings, thanks, off-task chat...), beside the
-   TF-IDF classifier this reader replaced (:data:`OLD`). Skipped without ``../shared/data``.
+   TF-IDF classifier this reader replaced (:data:`TFIDF_FIGURES`). Skipped without the real data.
 g. harm false alarms — share of those same real turns the reader flags as harmful (<= 3%).
 h. wording — the expert flow in real held-out P4G sentences (ESConv test supporter utterances)
    earns at least 80% of what its templates do.

@@ -60,8 +60,9 @@ def test_dpo_raises_the_chosen_answer_and_reloads(tmp_path):
     assert _margin(model, tok) > before + 1.0
     path = save_lm(model, tok, tmp_path / "dpo")
     agent = make_agent(f"lm:path={path},max_tokens=4", "persuasion")
-    r = dialogue_gym.evaluate(agent, "Persuasion-v0", 1, seed=0, progress=False, oracle=False,
-                              max_turns=1)  # fmt: skip
+    r = dialogue_gym.evaluate(
+        agent, "Persuasion-v0", 1, seed=0, progress=False, oracle=False, max_turns=1
+    )
     assert r.episodes[0].status == "ok"
 
 
@@ -115,10 +116,29 @@ def test_train_cli_dpo_on_hindsight_pairs(tmp_path):
     # regenerations (random episodes: 2 of 30 rewrites still raise nothing; of human-like ones
     # none, so round 2 would have no source). The privileged components: on 30 episodes the
     # learned critic rightly proposes nothing.
-    hs = subprocess.run([*cli, "hindsight", "--in", str(data), "--out", str(regen),
-                         "--rounds", "2", "--select", "all", "--controller", "transcript",
-                         "--forward", "privileged-dynamics", "--reward", "privileged-dynamics"],
-                        capture_output=True, text=True, timeout=300)  # fmt: skip
+    hs = subprocess.run(
+        [
+            *cli,
+            "hindsight",
+            "--in",
+            str(data),
+            "--out",
+            str(regen),
+            "--rounds",
+            "2",
+            "--select",
+            "all",
+            "--controller",
+            "transcript",
+            "--forward",
+            "privileged-dynamics",
+            "--reward",
+            "privileged-dynamics",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert hs.returncode == 0, hs.stderr[-2000:]
     from dialogue_gym.hindsight import preference_pairs
     from dialogue_gym.jsonl import read_episodes
@@ -128,19 +148,50 @@ def test_train_cli_dpo_on_hindsight_pairs(tmp_path):
     round_one = preference_pairs(regenerated, {e.id: e for e in originals})
     assert len(every) > len(round_one)  # round-2 rewrites have round-1 regenerations as sources
     proc = subprocess.run(
-        [*cli, "train", "--algo", "dpo", "--data", str(data), "--regenerated", str(regen),
-         "--model", str(tmp_path / "base"), "--out", str(tmp_path / "dpo"), "--steps", "2",
-         "--batch-size", "2"], capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            *cli,
+            "train",
+            "--algo",
+            "dpo",
+            "--data",
+            str(data),
+            "--regenerated",
+            str(regen),
+            "--model",
+            str(tmp_path / "base"),
+            "--out",
+            str(tmp_path / "dpo"),
+            "--steps",
+            "2",
+            "--batch-size",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "pairs" in proc.stdout and (tmp_path / "dpo" / "config.json").exists()
     training = json.loads((tmp_path / "dpo" / "training.json").read_text())
     assert training["algo"] == "dpo" and training["pairs"] == len(every)
     assert len(training["losses"]) == 2
     missing = subprocess.run(
-        [*cli, "train", "--algo", "dpo", "--data", str(data), "--model", str(tmp_path / "base"),
-         "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            *cli,
+            "train",
+            "--algo",
+            "dpo",
+            "--data",
+            str(data),
+            "--model",
+            str(tmp_path / "base"),
+            "--out",
+            str(tmp_path / "x"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert missing.returncode == 2 and "--regenerated" in missing.stderr
 
 

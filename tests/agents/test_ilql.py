@@ -37,8 +37,18 @@ def test_encode_marks_agent_tokens_rewards_and_next_states():
     toks = tok.convert_ids_to_tokens(e["input_ids"])
     said = [t for t, a in zip(toks, e["is_action"], strict=True) if a]
     # each utterance's words, the template's end marker and the added EOS; no user or system words
-    assert said == ["hi", "how", "are", "you", "<|end|>", "<eos>",
-                    "please", "donate", "<|end|>", "<eos>"]  # fmt: skip
+    assert said == [
+        "hi",
+        "how",
+        "are",
+        "you",
+        "<|end|>",
+        "<eos>",
+        "please",
+        "donate",
+        "<|end|>",
+        "<eos>",
+    ]
     ends = [i for i, t in enumerate(toks) if t == "<eos>"]
     assert [e["reward"][i] for i in ends] == [0.0, 2.0] and sum(e["reward"]) == 2.0
     first_of_second = toks.index("please")
@@ -91,16 +101,22 @@ def test_decoding_moves_toward_the_higher_q_and_reloads(tmp_path):
     args = ILQLArgs(steps=600, batch_size=8, lr=1e-3, head_lr=1e-2, cql_weight=0.1, polyak=0.1)
     heads, log = train_ilql(model, tok, _toy_records(), args)
     yes, no = tok.convert_tokens_to_ids(["yes", "no"])
-    h = model(**tok.apply_chat_template(CTX, add_generation_prompt=True, return_tensors="pt",
-                                        return_dict=True), output_hidden_states=True)  # fmt: skip
+    h = model(
+        **tok.apply_chat_template(
+            CTX, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        ),
+        output_hidden_states=True,
+    )
     with torch.no_grad():
         adv = heads.advantage(h.hidden_states[-1][0, -1])
     assert adv[yes] > adv[no]  # the heads learned which answer pays
     p = {b: ILQLBackend(model, tok, heads, b).next_token_distribution(CTX) for b in (0, 1, 4)}
     assert abs(p[0][yes] - p[0][no]) < 0.2  # behaviour policy: about half and half
     assert p[0][yes] < p[1][yes] < p[4][yes] and p[4][yes] > 0.8
-    said = [ILQLBackend(model, tok, heads, 4).chat(CTX, SamplingParams(1.0, 4), seed=s).text
-            for s in range(10)]  # fmt: skip
+    said = [
+        ILQLBackend(model, tok, heads, 4).chat(CTX, SamplingParams(1.0, 4), seed=s).text
+        for s in range(10)
+    ]
     assert said.count("yes") >= 8
 
     path = save_ilql(tmp_path / "ilql", model, tok, heads, args, log)
@@ -108,8 +124,16 @@ def test_decoding_moves_toward_the_higher_q_and_reloads(tmp_path):
     again = ILQLBackend(m2, t2, h2, 4).next_token_distribution(CTX)
     assert torch.allclose(again, p[4], atol=1e-5)
     agent = make_agent(f"ilql:path={path},beta=4,max_tokens=4", "persuasion")
-    r = dialogue_gym.evaluate(agent, "Persuasion-v0", 1, seed=0, progress=False, oracle=False,
-                              max_turns=2, keep_transcripts=True)  # fmt: skip
+    r = dialogue_gym.evaluate(
+        agent,
+        "Persuasion-v0",
+        1,
+        seed=0,
+        progress=False,
+        oracle=False,
+        max_turns=2,
+        keep_transcripts=True,
+    )
     assert r.episodes[0].status == "ok" and r.episodes[0].messages[0]["role"] == "assistant"
 
 
@@ -129,10 +153,27 @@ def test_train_cli_ilql_and_lora(tmp_path):
     for extra in ([], ["--lora-r", "4"]):
         out = tmp_path / f"ilql{len(extra)}"
         proc = subprocess.run(
-            [sys.executable, "-m", "dialogue_gym.cli", "train", "--algo", "ilql", "--data",
-             str(data), "--model", str(tmp_path / "base"), "--out", str(out), "--steps", "2",
-             *extra], capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "dialogue_gym.cli",
+                "train",
+                "--algo",
+                "ilql",
+                "--data",
+                str(data),
+                "--model",
+                str(tmp_path / "base"),
+                "--out",
+                str(out),
+                "--steps",
+                "2",
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert "ilql:path=" in proc.stdout and (out / "ilql_heads.pt").exists()
         assert not any("lora" in p.name for p in out.iterdir())  # adapters merged
@@ -152,11 +193,28 @@ def test_finetune_example_runs_end_to_end_on_a_tiny_model(tmp_path):
         import finetune_smollm2
     finally:
         sys.path.pop(0)
-    out = finetune_smollm2.main(["--model", str(tmp_path / "base"), "--episodes", "10",
-                                 "--steps", "2", "--eval-episodes", "2", "--max-tokens", "4",
-                                 "--out", str(tmp_path / "run")])  # fmt: skip
-    assert set(out["results"]) == {"human-like", "smollm2 (prompting)", "smollm2 + SFT",
-                                   "smollm2 + ILQL"}  # fmt: skip
+    out = finetune_smollm2.main(
+        [
+            "--model",
+            str(tmp_path / "base"),
+            "--episodes",
+            "10",
+            "--steps",
+            "2",
+            "--eval-episodes",
+            "2",
+            "--max-tokens",
+            "4",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
+    assert set(out["results"]) == {
+        "human-like",
+        "smollm2 (prompting)",
+        "smollm2 + SFT",
+        "smollm2 + ILQL",
+    }
     assert all(r["n_episodes"] == 2 for r in out["results"].values()) and len(out["tests"]) == 3
     assert (tmp_path / "run" / "results.json").exists()
     assert (tmp_path / "run" / "ilql" / "ilql_heads.pt").exists()

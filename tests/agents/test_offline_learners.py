@@ -35,9 +35,11 @@ def test_learned_agents_beat_random_far_outside_noise(counseling_data):
     _, data = counseling_data
     rnd = dialogue_gym.evaluate("random", "Counseling-v0", **EVAL)
     lo_random = rnd.summary["ci95"][1]
-    for agent in (train_bc(data, "counseling", BCArgs(steps=400)),
-                  train_cql(data, "counseling", CQLArgs(steps=400)),
-                  train_iql(data, "counseling", IQLArgs(steps=400))):  # fmt: skip
+    for agent in (
+        train_bc(data, "counseling", BCArgs(steps=400)),
+        train_cql(data, "counseling", CQLArgs(steps=400)),
+        train_iql(data, "counseling", IQLArgs(steps=400)),
+    ):
         r = dialogue_gym.evaluate(agent, "Counseling-v0", **EVAL)
         # the learned agent's CI lies entirely above random's, by more than a quarter point
         # (measured with consistent seekers: BC's lower bound 1.75 vs random's upper 1.32; 2.01
@@ -64,14 +66,19 @@ def test_checkpoint_round_trip(trainer, args, counseling_data, tmp_path):
     ckpt = save_checkpoint(tmp_path / "ckpt", agent.net, agent.cfg)
     assert json.loads((ckpt / "config.json").read_text())["algo"] == agent.name
     again = load_agent(ckpt)
-    info = {"messages": [{"role": "user", "content": "I lost my job and I feel awful."}],
-            "turn": 0, "max_turns": 10}  # fmt: skip
+    info = {
+        "messages": [{"role": "user", "content": "I lost my job and I feel awful."}],
+        "turn": 0,
+        "max_turns": 10,
+    }
     assert np.allclose(agent.scores(info), again.scores(info))
-    by_name = make_agent(f"policy:path={ckpt}", "counseling")
-    a = dialogue_gym.evaluate(agent, "Counseling-v0", episodes=5, seed=1, progress=False,
-                              oracle=False)  # fmt: skip
-    b = dialogue_gym.evaluate(by_name, "Counseling-v0", episodes=5, seed=1, progress=False,
-                              oracle=False)  # fmt: skip
+    by_name = make_agent(f"learned:path={ckpt}", "counseling")
+    a = dialogue_gym.evaluate(
+        agent, "Counseling-v0", episodes=5, seed=1, progress=False, oracle=False
+    )
+    b = dialogue_gym.evaluate(
+        by_name, "Counseling-v0", episodes=5, seed=1, progress=False, oracle=False
+    )
     assert [e.reward for e in a.episodes] == [e.reward for e in b.episodes]
     with pytest.raises(ValueError, match="not 'persuasion'"):
         load_agent(ckpt, "persuasion")
@@ -82,21 +89,50 @@ def test_train_cli(counseling_data, tmp_path):
     path, _ = counseling_data
     out = tmp_path / "cql"
     proc = subprocess.run(
-        [sys.executable, "-m", "dialogue_gym.cli", "train", "--algo", "cql", "--data", str(path),
-         "--out", str(out), "--steps", "50"], capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "dialogue_gym.cli",
+            "train",
+            "--algo",
+            "cql",
+            "--data",
+            str(path),
+            "--out",
+            str(out),
+            "--steps",
+            "50",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert (out / "model.pt").exists() and "policy:path=" in proc.stdout
-    assert make_agent(f"policy:path={out}", "counseling").name == "cql"
+    assert (out / "model.pt").exists() and "learned:path=" in proc.stdout
+    assert make_agent(f"learned:path={out}", "counseling").name == "cql"
     # a checkpoint is labelled by how it was trained: with regenerated episodes, "+hindsight"
     both = tmp_path / "cql_h"
     proc = subprocess.run(
-        [sys.executable, "-m", "dialogue_gym.cli", "train", "--algo", "cql", "--data", str(path),
-         "--regenerated", str(path), "--out", str(both), "--steps", "5"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "dialogue_gym.cli",
+            "train",
+            "--algo",
+            "cql",
+            "--data",
+            str(path),
+            "--regenerated",
+            str(path),
+            "--out",
+            str(both),
+            "--steps",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert make_agent(f"policy:path={both}", "counseling").name == "cql+hindsight"
+    assert make_agent(f"learned:path={both}", "counseling").name == "cql+hindsight"
     cmd = [
         sys.executable,
         "-m",

@@ -9,8 +9,9 @@ from dialogue_gym.agents.registry import agent_entries, make_agent, parse_spec
 
 def test_registry_specs_and_errors():
     assert parse_spec("scripted:noise=0.3,reactive=false") == (
-        "scripted", {"noise": 0.3, "reactive": False}
-    )  # fmt: skip
+        "scripted",
+        {"noise": 0.3, "reactive": False},
+    )
     agent = make_agent("scripted:noise=0.3,reactive=false", "persuasion")
     assert agent.noise == 0.3 and agent.reactive is False
     assert {e.name for e in agent_entries()} >= {"random", "scripted", "oracle", "human"}

@@ -67,12 +67,18 @@ def test_critic_learns_which_utterance_pays(tmp_path):
     ctx = [{"role": "user", "content": "hi there"}]
     good, bad = "would you like to donate to the children", "the weather is nice"
     transitions = [
-        {"observation": ctx, "action": text, "reward": r, "done": True,
-         "next_observation": ctx + [{"role": "assistant", "content": text}]}
+        {
+            "observation": ctx,
+            "action": text,
+            "reward": r,
+            "done": True,
+            "next_observation": ctx + [{"role": "assistant", "content": text}],
+        }
         for text, r in [(good, 1.0), (bad, 0.0)] * 20
-    ]  # fmt: skip
-    critic, log = train_critic(transitions, make_encoder("hash:64"),
-                               CriticArgs(steps=300, batch_size=32, lr=1e-3))  # fmt: skip
+    ]
+    critic, log = train_critic(
+        transitions, make_encoder("hash:64"), CriticArgs(steps=300, batch_size=32, lr=1e-3)
+    )
     q_good, q_bad = critic.scores(ctx, [good, bad])
     assert abs(q_good - 1.0) < 0.2 and abs(q_bad) < 0.2
     again = load_critic(critic.save(tmp_path / "c", log))
@@ -97,10 +103,12 @@ def test_reranking_beats_the_first_sample(counseling_critic):
     means = {}
     for k in (1, 4):
         backend = RandomStrategyBackend("counseling")
-        agent = make_agent("rerank", "counseling", llm=backend, critic=counseling_critic, k=k,
-                           cache=False)  # fmt: skip
-        r = dialogue_gym.evaluate(agent, "Counseling-v0", 150, seed=10**6, progress=False,
-                                  oracle=False)  # fmt: skip
+        agent = make_agent(
+            "rerank", "counseling", llm=backend, critic=counseling_critic, k=k, cache=False
+        )
+        r = dialogue_gym.evaluate(
+            agent, "Counseling-v0", 150, seed=10**6, progress=False, oracle=False
+        )
         means[k] = r.summary["mean_return"]
         assert backend.requests == k * sum(e.turns for e in r.episodes)
         if k == 4:
@@ -116,10 +124,26 @@ def test_train_cli_critic(tmp_path):
     data = tmp_path / "d.jsonl"
     generate("Persuasion-v0", "human-like", 20, data, progress=False)
     proc = subprocess.run(
-        [sys.executable, "-m", "dialogue_gym.cli", "train", "--algo", "critic", "--data",
-         str(data), "--encoder", "hash:32", "--out", str(tmp_path / "critic"), "--steps", "5"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "dialogue_gym.cli",
+            "train",
+            "--algo",
+            "critic",
+            "--data",
+            str(data),
+            "--encoder",
+            "hash:32",
+            "--out",
+            str(tmp_path / "critic"),
+            "--steps",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "rerank:critic=" in proc.stdout
     assert load_critic(tmp_path / "critic").feat.encoder.spec() == "hash:32"
@@ -154,8 +178,9 @@ def test_conservative_term_scores_out_of_context_utterances_lower(tmp_path):
         args = CriticArgs(steps=200, batch_size=128, cql_alpha=alpha, cql_negatives=8)
         critic, log = train_critic(transitions, make_encoder("hash:256"), args)
         said = [critic.scores(t["observation"], [t["action"]])[0] for t in probe]
-        other = [critic.scores(t["observation"], [o])[0]
-                 for t, o in zip(probe, others, strict=True)]  # fmt: skip
+        other = [
+            critic.scores(t["observation"], [o])[0] for t, o in zip(probe, others, strict=True)
+        ]
         gaps[alpha] = float(np.mean(said) - np.mean(other))
         assert (log["cql"][-1] > 0) == (alpha > 0)
     assert gaps[1.0] > gaps[0.0] + 0.2, gaps

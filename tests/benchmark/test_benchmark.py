@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from dialogue_gym.benchmark import MAIN, BenchmarkConfig, run_benchmark
+from dialogue_gym.benchmark import HEADLINE_METHOD, BenchmarkConfig, run_benchmark
 from dialogue_gym.generate import generate
 from dialogue_gym.jsonl import read_episodes
 from dialogue_gym.llm.fake_server import FakeChatServer
@@ -29,9 +29,15 @@ def _llm_pair_responder(body: dict) -> str:
     """A fake chat model for the hindsight LLM pair: a fixed continuation and judgement."""
     last = body["messages"][-1]["content"]
     if "Continue this conversation" in last:
-        return json.dumps({"turns": [{"role": "user", "text": "I guess that helps a little."},
-                                     {"role": "agent", "text": "What would help most now?"},
-                                     {"role": "user", "text": "Talking, I think."}]})  # fmt: skip
+        return json.dumps(
+            {
+                "turns": [
+                    {"role": "user", "text": "I guess that helps a little."},
+                    {"role": "agent", "text": "What would help most now?"},
+                    {"role": "user", "text": "Talking, I think."},
+                ]
+            }
+        )
     return '{"reduction": 1.5}'
 
 
@@ -58,8 +64,13 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     seen: list[bool] = []  # did a learned agent ever get the hidden persona?
     for cls in (LearnedAgent, SB3Agent):
         original = cls.act
-        monkeypatch.setattr(cls, "act", lambda self, o, info, f=original: (
-            seen.append("privileged" in info), f(self, o, info))[1])  # fmt: skip
+        monkeypatch.setattr(
+            cls,
+            "act",
+            lambda self, o, info, f=original: (seen.append("privileged" in info), f(self, o, info))[
+                1
+            ],
+        )
     # a user's own agent, by file path, that records whether it was ever given the hidden persona
     mine = tmp_path / "mine.py"
     mine.write_text(
@@ -74,11 +85,21 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
         "        return 'That sounds really hard. How are you feeling about it?'\n"
     )
     with FakeChatServer(_llm_pair_responder) as server:  # the LLM forward/reward pair
-        cfg = BenchmarkConfig(envs=("Counseling-v0",), dataset_episodes=80, eval_episodes=15,
-                              train_seeds=2, offline_steps=60, ppo_steps=256,
-                              model_based_samples=2, n_boot=500, added_agents=(f"{mine}:Mine",),
-                              encoder="hash:512", sweep_sizes=(40,), llm=f"{server.url}#fake",
-                              llm_episodes=3)  # fmt: skip
+        cfg = BenchmarkConfig(
+            envs=("Counseling-v0",),
+            dataset_episodes=80,
+            eval_episodes=15,
+            train_seeds=2,
+            offline_steps=60,
+            ppo_steps=256,
+            model_based_samples=2,
+            n_boot=500,
+            added_agents=(f"{mine}:Mine",),
+            encoder="hash:512",
+            sweep_sizes=(40,),
+            llm=f"{server.url}#fake",
+            llm_episodes=3,
+        )
         results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
     assert seen and not any(seen)
     import sys
@@ -90,9 +111,19 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     added_tests = results[0]["added_tests"]["mine"]
     assert {t["versus"] for t in added_tests} == set(rows) - {"mine"}
     assert _is_holm_family(added_tests) and "| mine (added) vs |" in md
-    assert {"random", "oracle", "model-based", "bc", "filtered-bc", "cql", MAIN, "ppo",
-            "cql+hindsight(oracle-fwd)", "cql+hindsight(privileged)",
-            "cql+hindsight(2 rounds)"} <= set(rows)  # fmt: skip
+    assert {
+        "random",
+        "oracle",
+        "model-based",
+        "bc",
+        "filtered-bc",
+        "cql",
+        HEADLINE_METHOD,
+        "ppo",
+        "cql+hindsight(oracle-fwd)",
+        "cql+hindsight(privileged)",
+        "cql+hindsight(2 rounds)",
+    } <= set(rows)
     bc = rows["bc"]
     assert bc["n_episodes"] == 30 and len(bc["run_means"]) == 2 and bc["n_runs"] == 2
     assert bc["ci95"][0] <= bc["mean_return"] <= bc["ci95"][1]
@@ -120,7 +151,10 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     assert [w["episodes"] for w in sweep] == [40, 80]
     assert _is_holm_family(sweep)
     tests = results[0]["tests"]
-    assert {t["versus"] for t in tests} == set(rows) - {MAIN, "mine"}  # its own family only
+    assert {t["versus"] for t in tests} == set(rows) - {
+        HEADLINE_METHOD,
+        "mine",
+    }  # its own family only
     assert _is_holm_family(tests)
     for name in ("benchmark.md", "benchmark.json", "benchmark.png"):
         assert (tmp_path / name).exists()
@@ -130,10 +164,19 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_benchmark_can_keep_one_dataset_for_every_seed(tmp_path):
-    cfg = BenchmarkConfig(envs=("Counseling-v0",), dataset_episodes=40, eval_episodes=5,
-                          train_seeds=2, offline_steps=10, ppo_steps=64, model_based_samples=1,
-                          n_boot=200, resample_data=False, encoder="hash:512",
-                          sweep_sizes=())  # fmt: skip
+    cfg = BenchmarkConfig(
+        envs=("Counseling-v0",),
+        dataset_episodes=40,
+        eval_episodes=5,
+        train_seeds=2,
+        offline_steps=10,
+        ppo_steps=64,
+        model_based_samples=1,
+        n_boot=200,
+        resample_data=False,
+        encoder="hash:512",
+        sweep_sizes=(),
+    )
     results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
     assert [d["data_seed"] for d in results[0]["datasets"]] == [0]
     assert "one dataset for all runs" in md

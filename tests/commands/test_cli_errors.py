@@ -100,8 +100,9 @@ def test_a_real_process_prints_no_traceback(tmp_path):
 
     proc = subprocess.run(
         [sys.executable, "-m", "dialogue_gym.cli", "data", "stats", str(tmp_path / "nope.jsonl")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("dialogue-gym: error: ") and "nope.jsonl" in proc.stderr
 
@@ -113,10 +114,25 @@ def test_human_agent_with_no_input_stops_cleanly(tmp_path):
 
     out = tmp_path / "h.jsonl"
     proc = subprocess.run(
-        [sys.executable, "-m", "dialogue_gym.cli", "generate", "--env", "Persuasion-v0",
-         "--agent", "human", "--episodes", "1", "--out", str(out)],
-        input="", capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "dialogue_gym.cli",
+            "generate",
+            "--env",
+            "Persuasion-v0",
+            "--agent",
+            "human",
+            "--episodes",
+            "1",
+            "--out",
+            str(out),
+        ],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 130 and "Traceback" not in proc.stderr, proc.stderr
     assert not out.exists()
 

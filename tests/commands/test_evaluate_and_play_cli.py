@@ -13,8 +13,19 @@ def test_cli_list_and_evaluate(tmp_path):
     out = run_cli("list")
     assert out.returncode == 0 and "oracle" in out.stdout and "embedded" in out.stdout
     path = tmp_path / "result.json"
-    out = run_cli("evaluate", "--env", "Counseling-v0", "--agent", "scripted:noise=0.1",
-               "--episodes", "12", "--seed", "4", "--out", str(path))  # fmt: skip
+    out = run_cli(
+        "evaluate",
+        "--env",
+        "Counseling-v0",
+        "--agent",
+        "scripted:noise=0.1",
+        "--episodes",
+        "12",
+        "--seed",
+        "4",
+        "--out",
+        str(path),
+    )
     assert out.returncode == 0, out.stderr
     assert "Counseling-v0" in out.stdout and "scripted" in out.stdout
     assert json.loads(path.read_text())["summary"]["n_episodes"] == 12
@@ -25,8 +36,16 @@ def test_cli_list_and_evaluate(tmp_path):
 def test_cli_play_as_agent_through_stdin(tmp_path):
     path = tmp_path / "t.json"
     lines = ["Hello! How are you?", "Have you heard of Save the Children?"] * 5
-    out = run_cli("play", "--env", "Persuasion-v0", "--as", "agent", "--out", str(path),
-               stdin="\n".join(lines) + "\n")  # fmt: skip
+    out = run_cli(
+        "play",
+        "--env",
+        "Persuasion-v0",
+        "--as",
+        "agent",
+        "--out",
+        str(path),
+        stdin="\n".join(lines) + "\n",
+    )
     assert out.returncode == 0, out.stderr
     rec = json.loads(path.read_text())
     assert rec["status"] == "ok" and 0 <= rec["reward"] <= 2
@@ -38,8 +57,18 @@ def test_cli_play_as_agent_through_stdin(tmp_path):
 def test_cli_play_as_user_through_stdin(tmp_path):
     path = tmp_path / "t.json"
     stdin = "4\nI lost my job and I feel awful.\nIt happened last week.\n/end\n7\n2\n"
-    out = run_cli("play", "--env", "Counseling-v0", "--as", "user", "--agent", "scripted",
-               "--out", str(path), stdin=stdin)  # fmt: skip
+    out = run_cli(
+        "play",
+        "--env",
+        "Counseling-v0",
+        "--as",
+        "user",
+        "--agent",
+        "scripted",
+        "--out",
+        str(path),
+        stdin=stdin,
+    )
     assert out.returncode == 0, out.stderr
     rec = json.loads(path.read_text())
     assert rec["status"] == "ok" and rec["initial_intensity"] == 4 and rec["final_intensity"] == 2
@@ -49,14 +78,25 @@ def test_cli_play_as_user_through_stdin(tmp_path):
 
 def test_cli_play_interrupted_keeps_the_transcript(tmp_path):
     path = tmp_path / "t.json"
-    out = run_cli("play", "--env", "Persuasion-v0", "--as", "agent", "--out", str(path),
-               stdin="Hi there!\n")  # fmt: skip
+    out = run_cli(
+        "play", "--env", "Persuasion-v0", "--as", "agent", "--out", str(path), stdin="Hi there!\n"
+    )
     assert out.returncode == 130
     rec = json.loads(path.read_text())
     assert rec["status"] == "interrupted" and rec["messages"][0]["content"] == "Hi there!"
 
 
 def test_cli_play_refuses_the_oracle_as_partner(tmp_path):
-    out = run_cli("play", "--env", "Persuasion-v0", "--as", "user", "--agent", "oracle",
-               "--out", str(tmp_path / "t.json"), stdin="")  # fmt: skip
+    out = run_cli(
+        "play",
+        "--env",
+        "Persuasion-v0",
+        "--as",
+        "user",
+        "--agent",
+        "oracle",
+        "--out",
+        str(tmp_path / "t.json"),
+        stdin="",
+    )
     assert out.returncode == 2 and "persona" in out.stderr

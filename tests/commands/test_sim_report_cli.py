@@ -14,11 +14,27 @@ import pytest
 def test_sim_report_cli_writes_json(tmp_path, shared_data):
     out = tmp_path / "report.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "dialogue_gym.cli", "sim-report", "--episodes", "20",
-         "--data", str(shared_data), "--out", str(out), "--data-limit", "10",
-         "--search-iterations", "1", "--search-samples", "10"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "dialogue_gym.cli",
+            "sim-report",
+            "--episodes",
+            "20",
+            "--data",
+            str(shared_data),
+            "--out",
+            str(out),
+            "--data-limit",
+            "10",
+            "--search-iterations",
+            "1",
+            "--search-samples",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+    )
     for name in ("e. P4G replay", "e. ESConv replay", "f. perception", "g. harm", "h. wording"):
         assert name in proc.stdout, proc.stdout + proc.stderr
     report = json.loads(out.read_text())

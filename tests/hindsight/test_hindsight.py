@@ -92,8 +92,13 @@ def test_controller_catches_premature_advice_and_missed_risk():
 def test_regenerate_provenance_originals_and_clipping(fixture, request):
     eps = request.getfixturevalue(fixture)
     before = copy.deepcopy(eps)
-    regen = regenerate(eps, TranscriptController(), PrivilegedDynamicsForwardModel(),
-                       PrivilegedDynamicsRewardModel(), per_episode=2)  # fmt: skip
+    regen = regenerate(
+        eps,
+        TranscriptController(),
+        PrivilegedDynamicsForwardModel(),
+        PrivilegedDynamicsRewardModel(),
+        per_episode=2,
+    )
     assert eps == before  # originals untouched
     failed = [e for e in eps if is_unsuccessful(e)]
     assert failed and len(regen) >= len(failed) * 0.8
@@ -101,8 +106,14 @@ def test_regenerate_provenance_originals_and_clipping(fixture, request):
     by_id = {e.id: e for e in eps}
     for r in regen:
         prov = r.provenance
-        assert {"source_id", "rewritten_turn", "controller", "forward_model", "reward_model",
-                "round"} <= set(prov)  # fmt: skip
+        assert {
+            "source_id",
+            "rewritten_turn",
+            "controller",
+            "forward_model",
+            "reward_model",
+            "round",
+        } <= set(prov)
         assert prov["forward_model"]["oracle"] is False and prov["round"] == 1
         src = by_id[prov["source_id"]]
         i = prov["rewritten_turn"]
@@ -118,8 +129,13 @@ def test_regenerate_provenance_originals_and_clipping(fixture, request):
 
 
 def test_rounds_and_oracle_ablation_label(counseling_eps):
-    regen = regenerate(counseling_eps[:60], TranscriptController(), TrueEnvForwardModel(),
-                       TrueEnvRewardModel(), rounds=2)  # fmt: skip
+    regen = regenerate(
+        counseling_eps[:60],
+        TranscriptController(),
+        TrueEnvForwardModel(),
+        TrueEnvRewardModel(),
+        rounds=2,
+    )
     assert {r.provenance["round"] for r in regen} <= {1, 2}
     assert all(r.provenance["forward_model"]["oracle"] for r in regen)
     r = regen[0]
@@ -128,8 +144,12 @@ def test_rounds_and_oracle_ablation_label(counseling_eps):
 
 
 def test_preference_pairs(persuasion_eps):
-    regen = regenerate(persuasion_eps, TranscriptController(), PrivilegedDynamicsForwardModel(),
-                       PrivilegedDynamicsRewardModel())  # fmt: skip
+    regen = regenerate(
+        persuasion_eps,
+        TranscriptController(),
+        PrivilegedDynamicsForwardModel(),
+        PrivilegedDynamicsRewardModel(),
+    )
     pairs = preference_pairs(regen, {e.id: e for e in persuasion_eps})
     assert pairs and all(p["gain"] > 0 for p in pairs)
     p = pairs[0]
@@ -166,17 +186,26 @@ def test_llm_components_with_a_fake_endpoint(persuasion_eps):
                 '{"turn": 2, "utterance": "They are rated highly by watchdogs.", "rationale": "x"}'
             )
         if "Continue this conversation" in last:
-            return json.dumps({"turns": [{"role": "user", "text": "Oh, good to know."},
-                                         {"role": "agent", "text": "Would you give $1?"},
-                                         {"role": "user", "text": "Sure."}]})  # fmt: skip
+            return json.dumps(
+                {
+                    "turns": [
+                        {"role": "user", "text": "Oh, good to know."},
+                        {"role": "agent", "text": "Would you give $1?"},
+                        {"role": "user", "text": "Sure."},
+                    ]
+                }
+            )
         return '{"donation": 7}'
 
     e = next(x for x in persuasion_eps if is_unsuccessful(x))
     with FakeChatServer(respond) as s:
         spec = f"{s.url}#fake"
-        regen = regenerate([e], LLMController(spec, cache=False),
-                           LLMForwardModel(spec, cache=False),
-                           LLMRewardModel(spec, "persuasion", cache=False))  # fmt: skip
+        regen = regenerate(
+            [e],
+            LLMController(spec, cache=False),
+            LLMForwardModel(spec, cache=False),
+            LLMRewardModel(spec, "persuasion", cache=False),
+        )
     assert len(regen) == 1
     r = regen[0]
     assert r.provenance["rewritten_turn"] == e.agent_turns[1]
@@ -189,8 +218,20 @@ def test_cli_hindsight_is_resumable(tmp_path):
     data = tmp_path / "d.jsonl"
     generate("Counseling-v0", "human-like", 80, data, progress=False)
     out = tmp_path / "r.jsonl"
-    cmd = [sys.executable, "-m", "dialogue_gym.cli", "hindsight", "--in", str(data), "--out",
-           str(out), "--pairs", str(tmp_path / "pairs.jsonl"), "--encoder", "hash:512"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "dialogue_gym.cli",
+        "hindsight",
+        "--in",
+        str(data),
+        "--out",
+        str(out),
+        "--pairs",
+        str(tmp_path / "pairs.jsonl"),
+        "--encoder",
+        "hash:512",
+    ]
     first = subprocess.run(cmd, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     n = len(read_episodes(out)[0])

@@ -116,9 +116,10 @@ def test_learned_pipeline_regenerates_generated_dialogues(persuasion):
     data = persuasion[:200]
     regen = regenerate(
         [e for e in persuasion[200:] if not e.reward][:10],
-        CriticController(data, enc), RetrievalForwardModel(data, enc),
+        CriticController(data, enc),
+        RetrievalForwardModel(data, enc),
         LearnedRewardModel.fit(data, encoder=ENC),
-    )  # fmt: skip
+    )
     assert regen
     for r in regen:
         assert r.reward_source == "imagined:learned"
@@ -133,10 +134,21 @@ def test_cli_refuses_an_unknown_model_with_the_allowed_names(tmp_path, persuasio
     data = tmp_path / "d.jsonl"
     write_episodes(data, persuasion[:30])
     proc = subprocess.run(
-        [sys.executable, "-m", "dialogue_gym.cli", "hindsight", "--in", str(data), "--out",
-         str(tmp_path / "r.jsonl"), "--forward", "imagination"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "dialogue_gym.cli",
+            "hindsight",
+            "--in",
+            str(data),
+            "--out",
+            str(tmp_path / "r.jsonl"),
+            "--forward",
+            "imagination",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "unknown forward model 'imagination'" in proc.stderr
     assert "privileged-dynamics" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -123,8 +123,11 @@ def test_cut_answers_are_cached_as_cut_errors_and_rejected_answers_are_not(serve
     with FakeChatServer(lambda body: next(replies)) as s:
         b = CachedBackend(_backend(s), tmp_path / "c2")
         assert ask_json(b, MSG, number_field("donation", 0, 2), seed=1)[:2] == (1.0, 2)
-        rows = sqlite3.connect(tmp_path / "c2" / "completions.sqlite").execute(
-            "SELECT text FROM completions").fetchall()  # fmt: skip
+        rows = (
+            sqlite3.connect(tmp_path / "c2" / "completions.sqlite")
+            .execute("SELECT text FROM completions")
+            .fetchall()
+        )
         assert rows == [('{"donation": 1}',)]
         assert ask_json(b, MSG, number_field("donation", 0, 2), seed=1)[:2] == (2.0, 1)
         assert s.requests == 3  # the rejected first attempt was asked again
@@ -216,11 +219,21 @@ def test_schema_regex_accepts_exactly_the_numbers_in_range():
     from dialogue_gym.llm.constrained import number_schema, schema_regex
 
     pattern = regex.compile(schema_regex(number_schema("reduction", -4, 4)))
-    for ok in ('{"reduction": 1.5}', '{"reduction":-4}', ' { "reduction" : -0.25 }',
-               '{"reduction": 4.0}'):  # fmt: skip
+    for ok in (
+        '{"reduction": 1.5}',
+        '{"reduction":-4}',
+        ' { "reduction" : -0.25 }',
+        '{"reduction": 4.0}',
+    ):
         assert pattern.fullmatch(ok), ok
-    for bad in ('{"reduction": 4.5}', '{"reduction": -5}', '{"reduction": "2"}', '{"x": 1}',
-                '```json {"reduction": 1}', '{"reduction": 1, "why": "x"}'):  # fmt: skip
+    for bad in (
+        '{"reduction": 4.5}',
+        '{"reduction": -5}',
+        '{"reduction": "2"}',
+        '{"x": 1}',
+        '```json {"reduction": 1}',
+        '{"reduction": 1, "why": "x"}',
+    ):
         assert not pattern.fullmatch(bad), bad
     assert pattern.fullmatch('{"reduction": -3.', partial=True)  # a prefix of a valid answer
     untranslated = {"type": "object", "properties": {"n": {"type": "number"}}}  # no bounds
@@ -239,8 +252,11 @@ def test_structured_schemas_constrain_strings_enums_and_lists():
 
     cont = regex.compile(schema_regex(CONTINUATION))
     assert cont.fullmatch('{"turns": [{"role": "user", "text": "Oh, \\"fine\\"."}]}')
-    for bad in ('{"turns": []}', '{"turns": [{"role": "bot", "text": "x"}]}',
-                '{"turns": [{"text": "x", "role": "user"}]}'):  # fmt: skip
+    for bad in (
+        '{"turns": []}',
+        '{"turns": [{"role": "bot", "text": "x"}]}',
+        '{"turns": [{"text": "x", "role": "user"}]}',
+    ):
         assert not cont.fullmatch(bad), bad
     tok = tiny_bpe_tokenizer()
     table = TokenTable(tok)
@@ -270,8 +286,12 @@ def test_constrained_decoding_makes_a_random_model_answer_in_range():
     b = TransformersBackend(tiny_model(tok), tok, name="tiny-bpe")
     params = SamplingParams(temperature=1.0, max_tokens=24)
     validate = number_field("donation", 0, 2)
-    values = [ask_json(b, MSG, validate, params, seed=s, max_attempts=1,
-                       schema=number_schema("donation", 0, 2)) for s in range(12)]  # fmt: skip
+    values = [
+        ask_json(
+            b, MSG, validate, params, seed=s, max_attempts=1, schema=number_schema("donation", 0, 2)
+        )
+        for s in range(12)
+    ]
     assert all(attempts == 1 and 0 <= v <= 2 for v, attempts, _ in values)
     assert len({v for v, _, _ in values}) >= 3
     free = 0
@@ -320,8 +340,12 @@ def test_requests_without_a_schema_keep_their_cache_keys():
 
     params = SamplingParams(temperature=0.0, max_tokens=40)
     old = {"temperature": 0.0, "max_tokens": 40, "top_p": 1.0, "stop": []}
-    blob = json.dumps({"backend": {"kind": "x"}, "messages": MSG, "params": old, "seed": 3},
-                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # fmt: skip
+    blob = json.dumps(
+        {"backend": {"kind": "x"}, "messages": MSG, "params": old, "seed": 3},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
     assert cache_key({"kind": "x"}, MSG, params, 3) == hashlib.sha256(blob.encode()).hexdigest()
     with_schema = SamplingParams(temperature=0.0, max_tokens=40, json_schema={"type": "object"})
     assert cache_key({"kind": "x"}, MSG, with_schema, 3) != cache_key({"kind": "x"}, MSG, params, 3)
@@ -337,9 +361,25 @@ def test_lm_agent_by_name_and_path_plays_an_episode(tmp_path):
     tiny_model(tok).save_pretrained(tmp_path / "tiny")
     tok.save_pretrained(tmp_path / "tiny")
     agent = make_agent(f"lm:path={tmp_path / 'tiny'},max_tokens=6", "persuasion")
-    r = dialogue_gym.evaluate(agent, "Persuasion-v0", 2, seed=0, progress=False, oracle=False,
-                              max_turns=2, keep_transcripts=True)  # fmt: skip
-    again = dialogue_gym.evaluate(agent, "Persuasion-v0", 2, seed=0, progress=False,
-                                  oracle=False, max_turns=2, keep_transcripts=True)  # fmt: skip
+    r = dialogue_gym.evaluate(
+        agent,
+        "Persuasion-v0",
+        2,
+        seed=0,
+        progress=False,
+        oracle=False,
+        max_turns=2,
+        keep_transcripts=True,
+    )
+    again = dialogue_gym.evaluate(
+        agent,
+        "Persuasion-v0",
+        2,
+        seed=0,
+        progress=False,
+        oracle=False,
+        max_turns=2,
+        keep_transcripts=True,
+    )
     assert all(e.status == "ok" and e.turns == 2 for e in r.episodes)
     assert [e.messages for e in r.episodes] == [e.messages for e in again.episodes]

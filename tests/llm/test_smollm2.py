@@ -56,8 +56,16 @@ def test_prompting_and_procot_agents_with_smollm2_against_the_embedded_seeker():
         "prompting:llm=local:smollm2,max_tokens=48",
         "procot:llm=local:smollm2,max_tokens=48",
     ):
-        r = dialogue_gym.evaluate(spec, "Counseling-v0", 1, seed=0, progress=False, oracle=False,
-                                  max_turns=1, keep_transcripts=True)  # fmt: skip
+        r = dialogue_gym.evaluate(
+            spec,
+            "Counseling-v0",
+            1,
+            seed=0,
+            progress=False,
+            oracle=False,
+            max_turns=1,
+            keep_transcripts=True,
+        )
         ep = r.episodes[0]
         assert ep.status == "ok" and ep.turns >= 1
         agent_turns = [m["content"] for m in ep.messages if m["role"] == "assistant"]
@@ -82,8 +90,16 @@ def episodes(tmp_path_factory):
 
 
 def _play(agent) -> None:
-    r = dialogue_gym.evaluate(agent, "Counseling-v0", 1, seed=0, progress=False, oracle=False,
-                              max_turns=1, keep_transcripts=True)  # fmt: skip
+    r = dialogue_gym.evaluate(
+        agent,
+        "Counseling-v0",
+        1,
+        seed=0,
+        progress=False,
+        oracle=False,
+        max_turns=1,
+        keep_transcripts=True,
+    )
     assert r.episodes[0].status == "ok"
     said = [m["content"] for m in r.episodes[0].messages if m["role"] == "assistant"]
     assert said and any(s.strip() for s in said)
@@ -95,8 +111,13 @@ def test_sft_smollm2(smollm2, episodes, tmp_path):
     from dialogue_gym.export import sft_records
 
     model, tok = copy.deepcopy(smollm2[0]), smollm2[1]
-    out = train_sft(model, tok, sft_records(episodes), SFTArgs(max_steps=2, batch_size=2),
-                    output_dir=tmp_path / "run")  # fmt: skip
+    out = train_sft(
+        model,
+        tok,
+        sft_records(episodes),
+        SFTArgs(max_steps=2, batch_size=2),
+        output_dir=tmp_path / "run",
+    )
     assert len(out["losses"]) == 2 and all(0 < x < 20 for x in out["losses"])
     path = save_lm(model, tok, tmp_path / "sft")
     _play(make_agent(f"lm:path={path},max_tokens=24", "counseling"))
@@ -115,8 +136,11 @@ def test_ilql_smollm2(smollm2, episodes, tmp_path):
     records = dialogue_records(episodes)
     enc = encode_dialogue(tok, records[0]["messages"], records[0]["rewards"], 4096)
     ends = [i for i, r in enumerate(enc["reward"]) if r != 0 or enc["next_state"][i] != i]
-    marked = [tok.convert_ids_to_tokens(enc["input_ids"][i]) for i, a in
-              enumerate(enc["is_action"]) if a and i in ends]  # fmt: skip
+    marked = [
+        tok.convert_ids_to_tokens(enc["input_ids"][i])
+        for i, a in enumerate(enc["is_action"])
+        if a and i in ends
+    ]
     assert marked and all(t == tok.eos_token for t in marked)  # utterances end at <|im_end|>
     heads, log = train_ilql(model, tok, records, ILQLArgs(steps=2, batch_size=2, max_length=160))
     assert len(log["loss"]) == 2 and all(abs(x) < 1e4 for x in log["loss"])
@@ -135,13 +159,23 @@ def test_dpo_smollm2(smollm2, episodes, tmp_path):
         regenerate,
     )
 
-    regen = regenerate(episodes, TranscriptController(), PrivilegedDynamicsForwardModel(),
-                       PrivilegedDynamicsRewardModel(), select="all")  # fmt: skip
+    regen = regenerate(
+        episodes,
+        TranscriptController(),
+        PrivilegedDynamicsForwardModel(),
+        PrivilegedDynamicsRewardModel(),
+        select="all",
+    )
     pairs = preference_pairs(regen, {e.id: e for e in episodes}, min_gain=-1e9)
     assert pairs
     model, tok = copy.deepcopy(smollm2[0]), smollm2[1]
-    out = train_dpo(model, tok, pairs[:4], DPOArgs(max_steps=2, batch_size=2, max_length=160),
-                    output_dir=tmp_path / "run")  # fmt: skip
+    out = train_dpo(
+        model,
+        tok,
+        pairs[:4],
+        DPOArgs(max_steps=2, batch_size=2, max_length=160),
+        output_dir=tmp_path / "run",
+    )
     assert len(out["losses"]) == 2 and out["losses"][0] == pytest.approx(0.6931, abs=1e-3)
     path = save_lm(model, tok, tmp_path / "dpo")
     _play(make_agent(f"lm:path={path},max_tokens=24", "counseling"))
@@ -154,10 +188,12 @@ def test_rerank_smollm2_with_minilm_critic(smollm2, episodes, tmp_path):
     from dialogue_gym.export import utterance_transitions
     from dialogue_gym.llm.transformers_backend import TransformersBackend
 
-    critic, _ = train_critic(utterance_transitions(episodes), make_encoder("minilm"),
-                             CriticArgs(steps=20, batch_size=16))  # fmt: skip
+    critic, _ = train_critic(
+        utterance_transitions(episodes), make_encoder("minilm"), CriticArgs(steps=20, batch_size=16)
+    )
     backend = TransformersBackend(smollm2[0], smollm2[1], name="smollm2")
-    agent = make_agent("rerank", "counseling", llm=backend, critic=critic, k=2, max_tokens=24,
-                       cache=False)  # fmt: skip
+    agent = make_agent(
+        "rerank", "counseling", llm=backend, critic=critic, k=2, max_tokens=24, cache=False
+    )
     _play(agent)
     assert len(agent.last_candidates) == 2

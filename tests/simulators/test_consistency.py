@@ -13,7 +13,7 @@ import pytest
 import dialogue_gym  # noqa: F401  (registers the envs)
 from dialogue_gym.agents.registry import make_agent
 from dialogue_gym.rollout import play_episodes
-from dialogue_gym.simulators import counseling_text as T
+from dialogue_gym.simulators import counseling_text
 from dialogue_gym.simulators.classifier import split_sentences
 from dialogue_gym.simulators.consistency import contradictions, facts
 from dialogue_gym.simulators.personas import sample_counseling_persona
@@ -21,44 +21,87 @@ from dialogue_gym.simulators.personas import sample_counseling_persona
 # Made up here (the held-out bank in probes/ is written apart and only measured): (domain, the
 # user's messages, the fact they contradict or None).
 MADE_UP = [
-    ("counseling", ["Maybe 3 weeks? It feels longer.", "It's been like this on and off for years."],
-     "duration"),
+    (
+        "counseling",
+        ["Maybe 3 weeks? It feels longer.", "It's been like this on and off for years."],
+        "duration",
+    ),
     ("counseling", ["It started two days ago.", "I've felt this way for months."], "duration"),
     ("counseling", ["about a month now", "It's been four weeks or so."], None),
     ("counseling", ["It's been a while.", "Since about six weeks ago."], None),
-    ("counseling", ["My family knows a bit, but I don't want to burden them.",
-                    "Not really, I haven't told anyone."], "support"),
+    (
+        "counseling",
+        [
+            "My family knows a bit, but I don't want to burden them.",
+            "Not really, I haven't told anyone.",
+        ],
+        "support",
+    ),
     ("counseling", ["Nobody knows about this.", "I told my sister last week."], "support"),
-    ("counseling", ["I told a friend, but they didn't really get it.",
-                    "My family knows a bit too."], None),
-    ("counseling", ["Not much, I don't really know where to start.",
-                    "I've tried to just push through it, but it isn't working."], "tried"),
-    ("counseling", ["I haven't tried anything yet.", "I tried meditating but it didn't help."],
-     "tried"),
-    ("counseling", ["I tried talking myself out of it.", "I've been trying to exercise more."],
-     None),
+    (
+        "counseling",
+        ["I told a friend, but they didn't really get it.", "My family knows a bit too."],
+        None,
+    ),
+    (
+        "counseling",
+        [
+            "Not much, I don't really know where to start.",
+            "I've tried to just push through it, but it isn't working.",
+        ],
+        "tried",
+    ),
+    (
+        "counseling",
+        ["I haven't tried anything yet.", "I tried meditating but it didn't help."],
+        "tried",
+    ),
+    (
+        "counseling",
+        ["I tried talking myself out of it.", "I've been trying to exercise more."],
+        None,
+    ),
     ("persuasion", ["Sure, put me down for $0.50.", "A little, possibly."], "pledge"),
     ("persuasion", ["Okay, I'll donate $1.00.", "I'll pass for now, thanks."], "pledge"),
     ("persuasion", ["I can do $0.30.", "I'll give $0.50."], "pledge"),
     ("persuasion", ["I'll give a dollar.", "Yes, $1 is fine."], None),
     ("persuasion", ["I'll give $0.50.", "Okay, make it $1.00 then."], None),
-    ("persuasion", ["No, I'd rather keep my payment.", "Alright, you've convinced me. I'll give "
-                    "$0.20."], None),
-    ("persuasion", ["No, I don't have any children.", "My daughter loves that kind of story."],
-     "children"),
-    ("persuasion", ["Yes, I have two kids of my own.", "No kids yet, but maybe someday."],
-     "children"),
+    (
+        "persuasion",
+        ["No, I'd rather keep my payment.", "Alright, you've convinced me. I'll give $0.20."],
+        None,
+    ),
+    (
+        "persuasion",
+        ["No, I don't have any children.", "My daughter loves that kind of story."],
+        "children",
+    ),
+    (
+        "persuasion",
+        ["Yes, I have two kids of my own.", "No kids yet, but maybe someday."],
+        "children",
+    ),
     ("persuasion", ["No kids yet, but I have nieces and nephews.", "My niece is five."], None),
-    ("persuasion", ["I've never donated to a charity.", "I usually give to the food bank."],
-     "donated_before"),
-    ("persuasion", ["I donate to my church sometimes.", "I give to a few causes each year."],
-     None),
-    ("persuasion", ["Not really, I've never heard of them. Where are they based?",
-                    "Yes, I've heard of them. They help kids around the world, right?"],
-     "knows_charity"),
-    ("persuasion", ["I think so, I've seen their ads on TV.", "Yeah, I know a little about them."],
-     None),
-]  # fmt: skip
+    (
+        "persuasion",
+        ["I've never donated to a charity.", "I usually give to the food bank."],
+        "donated_before",
+    ),
+    ("persuasion", ["I donate to my church sometimes.", "I give to a few causes each year."], None),
+    (
+        "persuasion",
+        [
+            "Not really, I've never heard of them. Where are they based?",
+            "Yes, I've heard of them. They help kids around the world, right?",
+        ],
+        "knows_charity",
+    ),
+    (
+        "persuasion",
+        ["I think so, I've seen their ads on TV.", "Yeah, I know a little about them."],
+        None,
+    ),
+]
 
 
 @pytest.mark.parametrize("domain,turns,fact", MADE_UP)
@@ -83,9 +126,11 @@ def test_the_held_out_bank_is_read_with_few_false_alarms():
 def test_a_seekers_details_agree():
     rng = np.random.default_rng(0)
     for _ in range(2000):
-        details = sample_counseling_persona(rng, T.DETAILS).details
+        details = sample_counseling_persona(rng, counseling_text.DETAILS).details
         assert len(details) >= 2  # a fired seeker has one other detail that agrees
-        assert not any(T.details_conflict(a, b) for a in details for b in details if a != b)
+        assert not any(
+            counseling_text.details_conflict(a, b) for a in details for b in details if a != b
+        )
 
 
 @pytest.mark.slow

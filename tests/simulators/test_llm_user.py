@@ -90,8 +90,16 @@ def test_unparseable_outcome_fails_the_episode_and_evaluation_does_not_score_it(
         _, _, _, info = _play(env, ["Would you donate?"])
         assert info["status"] == "failed" and "no valid outcome" in info["failure"]
         assert info["raw_answer"] == "I really can't say."
-        r = dialogue_gym.evaluate("scripted", "Persuasion-v0", 3, seed=0, progress=False,
-                                  simulator="llm", llm=f"{s.url}#fake", max_turns=1)  # fmt: skip
+        r = dialogue_gym.evaluate(
+            "scripted",
+            "Persuasion-v0",
+            3,
+            seed=0,
+            progress=False,
+            simulator="llm",
+            llm=f"{s.url}#fake",
+            max_turns=1,
+        )
         assert r.summary["n_failed"] == 3 and "mean_return" not in r.summary
         assert r.summary["success_rate"] == 0 and all(e.status == "failed" for e in r.episodes)
 
@@ -102,8 +110,9 @@ def test_backend_failure_is_not_a_result():
     from dialogue_gym.errors import BackendError
 
     with FakeChatServer(role_player()) as s:
-        env = gym.make("Persuasion-v0", simulator="llm", llm=f"{s.url}#fake", max_turns=3,
-                       llm_cache=False)  # fmt: skip
+        env = gym.make(
+            "Persuasion-v0", simulator="llm", llm=f"{s.url}#fake", max_turns=3, llm_cache=False
+        )
         env.unwrapped.user.backend.retry = type(env.unwrapped.user.backend.retry)(
             max_retries=1, base_delay=0.01
         )
@@ -125,16 +134,36 @@ def test_generate_with_the_server_down_writes_nothing_and_resumes(tmp_path):
         sock.bind(("127.0.0.1", 0))
         dead = sock.getsockname()[1]
     out = tmp_path / "d.jsonl"
-    base = [sys.executable, "-m", "dialogue_gym.cli", "generate", "--env", "Persuasion-v0",
-            "--agent", "scripted", "--episodes", "3", "--max-turns", "1", "--simulator", "llm",
-            "--out", str(out)]  # fmt: skip
-    down = subprocess.run([*base, "--llm", f"http://127.0.0.1:{dead}/v1#fake", "--no-cache"],
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    base = [
+        sys.executable,
+        "-m",
+        "dialogue_gym.cli",
+        "generate",
+        "--env",
+        "Persuasion-v0",
+        "--agent",
+        "scripted",
+        "--episodes",
+        "3",
+        "--max-turns",
+        "1",
+        "--simulator",
+        "llm",
+        "--out",
+        str(out),
+    ]
+    down = subprocess.run(
+        [*base, "--llm", f"http://127.0.0.1:{dead}/v1#fake", "--no-cache"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert down.returncode == 1 and "backend error" in down.stderr, down.stderr
     assert "Traceback" not in down.stderr and not out.exists()
     with FakeChatServer(role_player()) as s:
-        up = subprocess.run([*base, "--llm", f"{s.url}#fake"], capture_output=True, text=True,
-                            timeout=300)  # fmt: skip
+        up = subprocess.run(
+            [*base, "--llm", f"{s.url}#fake"], capture_output=True, text=True, timeout=300
+        )
     assert up.returncode == 0, up.stderr
     episodes = read_episodes(out)[0]
     assert len(episodes) == 3 and all(e.status == "ok" and e.reward == 0.75 for e in episodes)
@@ -144,11 +173,15 @@ def test_a_cut_reply_the_episode_used_replays_from_the_cache():
     with FakeChatServer(role_player()) as s:
         spec = f"{s.url}#fake"
         s.inject(Fault("truncated", text="Well, I might give a little, but"))
-        first = _play(gym.make("Persuasion-v0", simulator="llm", llm=spec, max_turns=2),
-                      ["Hi there!", "Would you give $1?"])  # fmt: skip
+        first = _play(
+            gym.make("Persuasion-v0", simulator="llm", llm=spec, max_turns=2),
+            ["Hi there!", "Would you give $1?"],
+        )
         n = s.requests
-        again = _play(gym.make("Persuasion-v0", simulator="llm", llm=spec, max_turns=2),
-                      ["Hi there!", "Would you give $1?"])  # fmt: skip
+        again = _play(
+            gym.make("Persuasion-v0", simulator="llm", llm=spec, max_turns=2),
+            ["Hi there!", "Would you give $1?"],
+        )
         assert s.requests == n  # nothing asked again, the cut reply included
         assert again[3]["messages"] == first[3]["messages"] and again[0] == first[0]
         assert first[3]["messages"][1]["content"] == "Well, I might give a little, but"
@@ -174,8 +207,9 @@ def test_second_identical_run_makes_no_requests():
 def test_concurrent_episodes_share_one_cache_and_match_serial():
     with FakeChatServer(role_player('{"intensity": 2}'), latency=0.02) as s:
         kw = dict(simulator="llm", llm=f"{s.url}#fake", max_turns=2)
-        par = dialogue_gym.evaluate("scripted", "Counseling-v0", 12, 0, progress=False,
-                                    concurrency=6, **kw)  # fmt: skip
+        par = dialogue_gym.evaluate(
+            "scripted", "Counseling-v0", 12, 0, progress=False, concurrency=6, **kw
+        )
         n = s.requests
         ser = dialogue_gym.evaluate("scripted", "Counseling-v0", 12, 0, progress=False, **kw)
         assert s.requests == n
@@ -204,8 +238,9 @@ def test_prompting_agent_and_procot_plan():
         msgs = [{"role": "user", "content": "I lost my job."}]
         assert p.act("", {"messages": msgs, "turn": 0, "max_turns": 10})
         assert s.bodies[-1]["messages"][0]["role"] == "system"
-        r = dialogue_gym.evaluate(f"prompting:llm={s.url}#fake", "Persuasion-v0", 2, 0,
-                                  progress=False, max_turns=2)  # fmt: skip
+        r = dialogue_gym.evaluate(
+            f"prompting:llm={s.url}#fake", "Persuasion-v0", 2, 0, progress=False, max_turns=2
+        )
         assert r.summary["n_episodes"] == 2 and r.agent["name"] == "prompting"
 
 
@@ -215,8 +250,14 @@ def test_agent_backend_failure_stops_the_evaluation():
     with FakeChatServer(lambda body: "hi") as s:
         s.inject(*[Fault("status", 400)] * 3)
         with pytest.raises(BackendError, match="BadRequest"):
-            dialogue_gym.evaluate(f"prompting:llm={s.url}#fake,cache=false", "Persuasion-v0", 1,
-                                  0, progress=False, oracle=False)  # fmt: skip
+            dialogue_gym.evaluate(
+                f"prompting:llm={s.url}#fake,cache=false",
+                "Persuasion-v0",
+                1,
+                0,
+                progress=False,
+                oracle=False,
+            )
 
 
 def test_llm_judge_scores_and_fails_cleanly():
@@ -238,18 +279,52 @@ def test_cli_evaluate_with_llm_simulator(tmp_path):
 
     with FakeChatServer(role_player()) as s:
         out = subprocess.run(
-            [sys.executable, "-m", "dialogue_gym.cli", "evaluate", "--env", "Persuasion-v0",
-             "--agent", "scripted", "--episodes", "2", "--max-turns", "2", "--simulator", "llm",
-             "--llm", f"{s.url}#fake", "--no-cache", "--out", str(tmp_path / "r.json")],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "dialogue_gym.cli",
+                "evaluate",
+                "--env",
+                "Persuasion-v0",
+                "--agent",
+                "scripted",
+                "--episodes",
+                "2",
+                "--max-turns",
+                "2",
+                "--simulator",
+                "llm",
+                "--llm",
+                f"{s.url}#fake",
+                "--no-cache",
+                "--out",
+                str(tmp_path / "r.json"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         saved = json.loads((tmp_path / "r.json").read_text())
         assert saved["env_kwargs"]["simulator"] == "llm"
         assert np.isclose(saved["summary"]["mean_return"], 0.75)
         bad = subprocess.run(
-            [sys.executable, "-m", "dialogue_gym.cli", "evaluate", "--env", "Persuasion-v0",
-             "--agent", "oracle", "--simulator", "llm", "--llm", f"{s.url}#fake"],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "dialogue_gym.cli",
+                "evaluate",
+                "--env",
+                "Persuasion-v0",
+                "--agent",
+                "oracle",
+                "--simulator",
+                "llm",
+                "--llm",
+                f"{s.url}#fake",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert bad.returncode == 2 and "embedded only" in bad.stderr

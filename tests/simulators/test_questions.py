@@ -6,7 +6,7 @@ import gymnasium as gym
 import pytest
 
 import dialogue_gym  # noqa: F401  (registers the envs)
-from dialogue_gym.simulators import counseling_text as T
+from dialogue_gym.simulators import counseling_text
 from dialogue_gym.simulators.questions import question_kind
 
 PARAPHRASES = [  # written apart from the prototypes in simulators/questions.py
@@ -40,10 +40,10 @@ def _reply(seed: int, turns: list[str]) -> str:
 def test_questions_get_answers_of_their_kind(seed):
     # a stacked turn: the question comes second, and is still answered
     duration = _reply(seed, ["That sounds really hard. For how many weeks has this been going on?"])
-    answers = [a.split("{")[0] for span in T.DURATION_BY_SPAN.values() for a in span]
+    answers = [a.split("{")[0] for span in counseling_text.DURATION_BY_SPAN.values() for a in span]
     assert any(a in duration for a in answers), duration
     support = _reply(seed, ["Thank you for telling me.", "Does anyone close to you know about it?"])
-    wordings = [w for a in T.ANSWERS["support"] for w in T.WORDINGS[a]]
+    wordings = [w for a in counseling_text.ANSWERS["support"] for w in counseling_text.WORDINGS[a]]
     assert any(w.split(",")[0] in support for w in wordings), support
 
 

@@ -31,8 +31,11 @@ def test_persuasion_personas_follow_the_fitted_survey_distribution():
     married = np.mean([x.demographics["marital"] == "Married" for x in personas])
     assert abs(married - p["categories"]["marital"]["Married"]) < 0.04
     assert set(collections.Counter(x.main_type for x in personas)) == {
-        "empathic", "analytical", "skeptic", "thrifty"
-    }  # fmt: skip
+        "empathic",
+        "analytical",
+        "skeptic",
+        "thrifty",
+    }
 
 
 def test_counseling_personas_follow_esconv():
