@@ -339,9 +339,9 @@ def train_ilql(
     start = time.perf_counter()
     steps = range(args.steps)
     if progress:
-        from tqdm import tqdm
+        from ..progress import progress_bar
 
-        steps = tqdm(steps, desc="ilql", unit="step")
+        steps = progress_bar(steps, desc="ilql", unit="step")
     for _ in steps:
         pick = rng.choice(len(encoded), size=min(args.batch_size, len(encoded)), replace=False)
         losses = ilql_losses(model, heads, _batch([encoded[i] for i in pick], pad, device), args)

@@ -180,9 +180,9 @@ def _run(
     """
     bar = None
     if progress:
-        from tqdm import tqdm
+        from .progress import progress_bar
 
-        bar = tqdm(total=len(seeds), desc=desc, leave=False, dynamic_ncols=True)
+        bar = progress_bar(total=len(seeds), desc=desc, leave=False, dynamic_ncols=True)
     records = []
     for record in map_ordered(
         partial(_play_seed, domain, keep),

@@ -205,9 +205,9 @@ def generate(
     written = 0
     bar = None
     if progress:
-        from tqdm import tqdm
+        from .progress import progress_bar
 
-        bar = tqdm(
+        bar = progress_bar(
             total=episodes,
             initial=episodes - len(todo),
             desc=f"generate {env_id}",

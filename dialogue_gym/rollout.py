@@ -52,7 +52,7 @@ def play_episodes(
     """Play one episode per seed (with an optional tqdm progress bar)."""
     seeds = list(seeds)
     if progress:
-        from tqdm import tqdm
+        from .progress import progress_bar
 
-        seeds = tqdm(seeds, desc=desc or agent.name, leave=False)
+        seeds = progress_bar(seeds, desc=desc or agent.name, leave=False)
     return [play_episode(env, agent, s) for s in seeds]

@@ -196,9 +196,9 @@ def run(
             chosen = [e for e in current if (select == "all" and r == 1) or is_unsuccessful(e)]
             bar = None
             if progress:
-                from tqdm import tqdm
+                from ..progress import progress_bar
 
-                bar = tqdm(total=len(chosen), desc=f"hindsight round {r}", unit="ep")
+                bar = progress_bar(total=len(chosen), desc=f"hindsight round {r}", unit="ep")
             todo = [e for e in chosen if regenerated_id(e.id, r, 0) not in done]
             if bar:
                 bar.update(len(chosen) - len(todo))
