@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import gymnasium as gym
+from cli_run import run_cli
 
 import dialogue_gym
 
@@ -51,8 +52,6 @@ def test_import_stays_light():
 
 
 def test_console_script_lists_envs():
-    out = subprocess.run(
-        [sys.executable, "-m", "dialogue_gym.cli", "list"], capture_output=True, text=True
-    )
+    out = run_cli("list")
     assert out.returncode == 0
     assert "Persuasion-v0" in out.stdout and "Counseling-v0" in out.stdout

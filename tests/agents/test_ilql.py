@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+from cli_run import run_cli
 
 from dialogue_gym.agents.ilql import ILQLArgs, encode_dialogue, shift_logits, train_ilql
 
@@ -138,8 +139,6 @@ def test_decoding_moves_toward_the_higher_q_and_reloads(tmp_path):
 
 
 def test_train_cli_ilql_and_lora(tmp_path):
-    import subprocess
-    import sys
 
     from tiny_lm import tiny_model, tiny_tokenizer
 
@@ -152,26 +151,19 @@ def test_train_cli_ilql_and_lora(tmp_path):
     generate("Counseling-v0", "human-like", 4, data, progress=False)
     for extra in ([], ["--lora-r", "4"]):
         out = tmp_path / f"ilql{len(extra)}"
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dialogue_gym.cli",
-                "train",
-                "--algo",
-                "ilql",
-                "--data",
-                str(data),
-                "--model",
-                str(tmp_path / "base"),
-                "--out",
-                str(out),
-                "--steps",
-                "2",
-                *extra,
-            ],
-            capture_output=True,
-            text=True,
+        proc = run_cli(
+            "train",
+            "--algo",
+            "ilql",
+            "--data",
+            str(data),
+            "--model",
+            str(tmp_path / "base"),
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            *extra,
             timeout=300,
         )
         assert proc.returncode == 0, proc.stderr[-2000:]

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from cli_run import run_cli
 
 import dialogue_gym
 from dialogue_gym.agents.bc import BCArgs, train_bc
@@ -88,48 +89,26 @@ def test_checkpoint_round_trip(trainer, args, counseling_data, tmp_path):
 def test_train_cli(counseling_data, tmp_path):
     path, _ = counseling_data
     out = tmp_path / "cql"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dialogue_gym.cli",
-            "train",
-            "--algo",
-            "cql",
-            "--data",
-            str(path),
-            "--out",
-            str(out),
-            "--steps",
-            "50",
-        ],
-        capture_output=True,
-        text=True,
+    proc = run_cli(
+        "train", "--algo", "cql", "--data", str(path), "--out", str(out), "--steps", "50"
     )
     assert proc.returncode == 0, proc.stderr
     assert (out / "model.pt").exists() and "learned:path=" in proc.stdout
     assert make_agent(f"learned:path={out}", "counseling").name == "cql"
     # a checkpoint is labelled by how it was trained: with regenerated episodes, "+hindsight"
     both = tmp_path / "cql_h"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dialogue_gym.cli",
-            "train",
-            "--algo",
-            "cql",
-            "--data",
-            str(path),
-            "--regenerated",
-            str(path),
-            "--out",
-            str(both),
-            "--steps",
-            "5",
-        ],
-        capture_output=True,
-        text=True,
+    proc = run_cli(
+        "train",
+        "--algo",
+        "cql",
+        "--data",
+        str(path),
+        "--regenerated",
+        str(path),
+        "--out",
+        str(both),
+        "--steps",
+        "5",
     )
     assert proc.returncode == 0, proc.stderr
     assert make_agent(f"learned:path={both}", "counseling").name == "cql+hindsight"

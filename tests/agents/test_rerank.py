@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from cli_run import run_cli
 
 import dialogue_gym
 from dialogue_gym.agents.encoders import HashingEncoder, make_encoder
@@ -123,25 +121,18 @@ def test_reranking_beats_the_first_sample(counseling_critic):
 def test_train_cli_critic(tmp_path):
     data = tmp_path / "d.jsonl"
     generate("Persuasion-v0", "human-like", 20, data, progress=False)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dialogue_gym.cli",
-            "train",
-            "--algo",
-            "critic",
-            "--data",
-            str(data),
-            "--encoder",
-            "hash:32",
-            "--out",
-            str(tmp_path / "critic"),
-            "--steps",
-            "5",
-        ],
-        capture_output=True,
-        text=True,
+    proc = run_cli(
+        "train",
+        "--algo",
+        "critic",
+        "--data",
+        str(data),
+        "--encoder",
+        "hash:32",
+        "--out",
+        str(tmp_path / "critic"),
+        "--steps",
+        "5",
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_run import run_cli
 
 from dialogue_gym.agents.lm_loading import save_lm
 from dialogue_gym.agents.sft import SFTArgs, encode, filter_top, train_sft
@@ -82,8 +83,6 @@ def test_sft_loss_falls_and_the_model_reloads(tmp_path):
 
 
 def test_train_cli_sft(tmp_path):
-    import subprocess
-    import sys
 
     from tiny_lm import tiny_model, tiny_tokenizer
 
@@ -94,27 +93,20 @@ def test_train_cli_sft(tmp_path):
     tok.save_pretrained(tmp_path / "base")
     data = tmp_path / "d.jsonl"
     generate("Persuasion-v0", "human-like", 6, data, progress=False)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dialogue_gym.cli",
-            "train",
-            "--algo",
-            "filtered-sft",
-            "--data",
-            str(data),
-            "--model",
-            str(tmp_path / "base"),
-            "--out",
-            str(tmp_path / "sft"),
-            "--steps",
-            "3",
-            "--sft-unit",
-            "dialogue",
-        ],
-        capture_output=True,
-        text=True,
+    proc = run_cli(
+        "train",
+        "--algo",
+        "filtered-sft",
+        "--data",
+        str(data),
+        "--model",
+        str(tmp_path / "base"),
+        "--out",
+        str(tmp_path / "sft"),
+        "--steps",
+        "3",
+        "--sft-unit",
+        "dialogue",
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

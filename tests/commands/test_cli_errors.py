@@ -4,6 +4,7 @@ and nothing half-written left behind."""
 from __future__ import annotations
 
 import pytest
+from cli_run import run_cli
 
 from dialogue_gym.cli import main
 
@@ -95,42 +96,27 @@ def test_unwritable_out_is_refused_before_any_work(command, files, tmp_path, cap
 
 def test_a_real_process_prints_no_traceback(tmp_path):
     """End to end (the console entry, not ``main`` in-process): a missing file, exit 2."""
-    import subprocess
-    import sys
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "dialogue_gym.cli", "data", "stats", str(tmp_path / "nope.jsonl")],
-        capture_output=True,
-        text=True,
-    )
+    proc = run_cli("data", "stats", str(tmp_path / "nope.jsonl"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("dialogue-gym: error: ") and "nope.jsonl" in proc.stderr
 
 
 def test_human_agent_with_no_input_stops_cleanly(tmp_path):
     """`generate --agent human` with stdin closed: an interrupt (130), no traceback, no file."""
-    import subprocess
-    import sys
 
     out = tmp_path / "h.jsonl"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dialogue_gym.cli",
-            "generate",
-            "--env",
-            "Persuasion-v0",
-            "--agent",
-            "human",
-            "--episodes",
-            "1",
-            "--out",
-            str(out),
-        ],
-        input="",
-        capture_output=True,
-        text=True,
+    proc = run_cli(
+        "generate",
+        "--env",
+        "Persuasion-v0",
+        "--agent",
+        "human",
+        "--episodes",
+        "1",
+        "--out",
+        str(out),
+        stdin="",
         timeout=300,
     )
     assert proc.returncode == 130 and "Traceback" not in proc.stderr, proc.stderr

@@ -4,36 +4,28 @@ the JSON file (its own file so that pytest-xdist runs it beside the report's oth
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+from cli_run import run_cli
 
 
 @pytest.mark.slow
 def test_sim_report_cli_writes_json(tmp_path, shared_data):
     out = tmp_path / "report.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dialogue_gym.cli",
-            "sim-report",
-            "--episodes",
-            "20",
-            "--data",
-            str(shared_data),
-            "--out",
-            str(out),
-            "--data-limit",
-            "10",
-            "--search-iterations",
-            "1",
-            "--search-samples",
-            "10",
-        ],
-        capture_output=True,
-        text=True,
+    proc = run_cli(
+        "sim-report",
+        "--episodes",
+        "20",
+        "--data",
+        str(shared_data),
+        "--out",
+        str(out),
+        "--data-limit",
+        "10",
+        "--search-iterations",
+        "1",
+        "--search-samples",
+        "10",
     )
     for name in ("e. P4G replay", "e. ESConv replay", "f. perception", "g. harm", "h. wording"):
         assert name in proc.stdout, proc.stdout + proc.stderr

@@ -3,11 +3,9 @@ retrieval forward model and the critic controller, on generated and on real dial
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from cli_run import run_cli
 
 from dialogue_gym.episode import Episode, Turn
 from dialogue_gym.generate import generate
@@ -133,21 +131,14 @@ def test_cli_refuses_an_unknown_model_with_the_allowed_names(tmp_path, persuasio
 
     data = tmp_path / "d.jsonl"
     write_episodes(data, persuasion[:30])
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dialogue_gym.cli",
-            "hindsight",
-            "--in",
-            str(data),
-            "--out",
-            str(tmp_path / "r.jsonl"),
-            "--forward",
-            "imagination",
-        ],
-        capture_output=True,
-        text=True,
+    proc = run_cli(
+        "hindsight",
+        "--in",
+        str(data),
+        "--out",
+        str(tmp_path / "r.jsonl"),
+        "--forward",
+        "imagination",
     )
     assert proc.returncode == 2 and "unknown forward model 'imagination'" in proc.stderr
     assert "privileged-dynamics" in proc.stderr

@@ -7,6 +7,7 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
+from cli_run import run_cli
 
 import dialogue_gym
 from dialogue_gym.agents.prompting import ProCoTAgent, PromptingAgent
@@ -274,57 +275,41 @@ def test_llm_judge_scores_and_fails_cleanly():
 
 
 def test_cli_evaluate_with_llm_simulator(tmp_path):
-    import subprocess
-    import sys
 
     with FakeChatServer(role_player()) as s:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dialogue_gym.cli",
-                "evaluate",
-                "--env",
-                "Persuasion-v0",
-                "--agent",
-                "scripted",
-                "--episodes",
-                "2",
-                "--max-turns",
-                "2",
-                "--simulator",
-                "llm",
-                "--llm",
-                f"{s.url}#fake",
-                "--no-cache",
-                "--out",
-                str(tmp_path / "r.json"),
-            ],
-            capture_output=True,
-            text=True,
+        out = run_cli(
+            "evaluate",
+            "--env",
+            "Persuasion-v0",
+            "--agent",
+            "scripted",
+            "--episodes",
+            "2",
+            "--max-turns",
+            "2",
+            "--simulator",
+            "llm",
+            "--llm",
+            f"{s.url}#fake",
+            "--no-cache",
+            "--out",
+            str(tmp_path / "r.json"),
             timeout=120,
         )
         assert out.returncode == 0, out.stderr
         saved = json.loads((tmp_path / "r.json").read_text())
         assert saved["env_kwargs"]["simulator"] == "llm"
         assert np.isclose(saved["summary"]["mean_return"], 0.75)
-        bad = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dialogue_gym.cli",
-                "evaluate",
-                "--env",
-                "Persuasion-v0",
-                "--agent",
-                "oracle",
-                "--simulator",
-                "llm",
-                "--llm",
-                f"{s.url}#fake",
-            ],
-            capture_output=True,
-            text=True,
+        bad = run_cli(
+            "evaluate",
+            "--env",
+            "Persuasion-v0",
+            "--agent",
+            "oracle",
+            "--simulator",
+            "llm",
+            "--llm",
+            f"{s.url}#fake",
             timeout=120,
         )
         assert bad.returncode == 2 and "embedded only" in bad.stderr
