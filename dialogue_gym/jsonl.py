@@ -65,12 +65,33 @@ def describe_bad_lines(path: str | Path, report: ReadReport, limit: int = 5) -> 
     )
 
 
+def corpus_hint(path: str | Path) -> str:
+    """A pointer to the converter when ``path`` looks like a corpus file in its own format (a
+    JSON list, as P4G ships; lines with a ``dialog`` field, as ESConv does), else ``""``."""
+    with open(path, "rb") as f:
+        head = f.read(4096).lstrip()
+    kind = None
+    if head.startswith(b"["):
+        kind = "p4g-json"
+    elif head.startswith(b"{") and b'"dialog"' in head:
+        kind = "esconv-jsonl"
+    if kind is None:
+        return ""
+    return (
+        f". It looks like a corpus in its own format ({kind}): convert it first with "
+        f"`dialogue-gym data convert --format {kind} {path} --out episodes.jsonl` "
+        "(or dialogue_gym.loaders)"
+    )
+
+
 def require_episodes(path: str | Path, episodes: list[Episode], report: ReadReport) -> None:
     """Raise ``ValueError`` when reading ``path`` gave no valid episode, saying why."""
     if episodes:
         return
     if report.bad_lines:
-        raise InvalidData(f"no valid episode in {describe_bad_lines(path, report)}")
+        raise InvalidData(
+            f"no valid episode in {describe_bad_lines(path, report)}{corpus_hint(path)}"
+        )
     if report.torn_tail:
         raise InvalidData(f"no valid episode in {path}: its only line is incomplete")
     raise InvalidData(f"no valid episode in {path}: the file is empty")

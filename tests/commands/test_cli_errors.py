@@ -179,3 +179,26 @@ def test_cli_maps_our_errors_and_lets_bugs_show(monkeypatch, capsys):
     monkeypatch.setattr(listing, "run", buggy)
     with pytest.raises(ValueError, match="invalid literal"):
         main(["list"])
+
+
+@pytest.mark.parametrize(
+    "content, kind",
+    [
+        ('[{"dialogue_id": "x", "conversation": ["Hi", "Hello"]}]\n', "p4g-json"),
+        (
+            '{"dialog": [{"speaker": "usr", "content": "hi"}], "problem_type": "job"}\n',
+            "esconv-jsonl",
+        ),
+        ('{"id": "x"}\n', None),
+    ],
+)
+def test_a_corpus_file_read_as_episodes_points_to_the_converter(tmp_path, capsys, content, kind):
+    path = tmp_path / "corpus.json"
+    path.write_text(content)
+    assert main(["data", "stats", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "no valid episode" in err
+    if kind:
+        assert f"dialogue-gym data convert --format {kind} {path}" in err
+    else:
+        assert "data convert" not in err
