@@ -224,9 +224,10 @@ def reference_returns(
     seeds: list[int],
     env_kwargs: dict[str, Any],
     backend: Backend = LOCAL,
+    progress: bool = False,
 ) -> np.ndarray:
     """The returns of the reference agent ``name`` (random or oracle) on ``seeds`` (memoized
-    per process; the same on every backend)."""
+    per process; the same on every backend), with a progress bar when ``progress``."""
     from .agents.registry import make_agent
 
     if name not in REFERENCES:
@@ -239,7 +240,8 @@ def reference_returns(
             agent, {k: v for k, v in env_kwargs.items() if k != "privileged_info"}
         )
         make = partial(_agent_and_env, name, domain, env_id, kwargs)
-        records = _run(make, domain, seeds, False, name, False, backend=backend)
+        desc = f"{env_id} {name} (reference)"
+        records = _run(make, domain, seeds, progress, desc, False, backend=backend)
         _REFERENCE_CACHE[key] = np.array([r.reward for r in records])
     return _REFERENCE_CACHE[key]
 
@@ -380,9 +382,12 @@ def _evaluate(
     summary["throughput_eps"] = len(records) / wall if wall > 0 else None
     if oracle and simulator == "embedded" and len(ok):
         keep = np.array([r.status == "ok" for r in records])  # the seeds behind ``ok``
+        t_ref = time.time()
         rnd, orc = (
-            reference_returns(name, env_id, seeds, env_kwargs, backend)[keep] for name in REFERENCES
+            reference_returns(name, env_id, seeds, env_kwargs, backend, progress)[keep]
+            for name in REFERENCES
         )
+        summary["reference_time_s"] = round(time.time() - t_ref, 3)  # 0 when memoized
         score, lo, hi = normalized_score(ok, rnd, orc)
         summary.update(
             random_mean_return=float(rnd.mean()),
@@ -469,7 +474,7 @@ def format_table(results: list[EvaluationResult]) -> str:
     w = max([11, *map(len, names)])
     head = (
         f"{'env':14s} {'agent':{w}s} {'mean return [95% CI]':27s} {'success':>8s} "
-        f"{'turns':>6s} {'normalized [95% CI]':>21s} {'n':>5s} {'secs':>6s}"
+        f"{'turns':>6s} {'normalized [95% CI]':>21s} {'n':>5s} {'agent s':>7s} {'refs s':>6s}"
     )
     lines = [head, "-" * len(head)]
     for r, name in zip(results, names, strict=True):
@@ -482,6 +487,10 @@ def format_table(results: list[EvaluationResult]) -> str:
         lines.append(
             f"{r.env_id:14s} {name:{w}s} {mean:27s} "
             f"{s['success_rate']:8.2f} {s['avg_turns']:6.1f} {norm_s:>21s} "
-            f"{s['n_episodes']:5d} {s['wall_time_s']:6.1f}"
+            f"{s['n_episodes']:5d} {s['wall_time_s']:7.1f} {s.get('reference_time_s', 0):6.1f}"
         )
+    lines.append(
+        "agent s: the agent's episodes; refs s: the random and oracle runs behind the normalized "
+        "score (once per process; --no-oracle skips them)"
+    )
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from .common import add_backend_args, backend_of, with_llm
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate one agent on one env; print the table, optionally save JSON."""
+    started = time.time()
     from ..agents.registry import is_privileged
     from ..domains import env_domain
     from ..evaluation import evaluate, format_table
@@ -43,6 +45,12 @@ def run(args: argparse.Namespace) -> int:
         **env_kwargs,
     )
     print(format_table([result]))
+    s = result.summary
+    print(
+        f"wall time {time.time() - started:.1f} s: the agent's episodes {s['wall_time_s']:.1f} s, "
+        f"the reference runs {s.get('reference_time_s', 0):.1f} s, the rest loading models and "
+        "the reader"
+    )
     if args.out:
         print(f"saved {args.out}")
     return 0

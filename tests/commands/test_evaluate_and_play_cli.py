@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from cli_run import run_cli
@@ -28,6 +29,11 @@ def test_cli_list_and_evaluate(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "Counseling-v0" in out.stdout and "scripted" in out.stdout
+    # the wall time of the whole command, the reference runs shown apart from the agent's
+    assert "refs s" in out.stdout and re.search(
+        r"wall time [0-9.]+ s: the agent.s episodes", out.stdout
+    )
+    assert "oracle (reference)" in out.stderr
     assert json.loads(path.read_text())["summary"]["n_episodes"] == 12
     bad = run_cli("evaluate", "--env", "Counseling-v0", "--agent", "nope", "--episodes", "2")
     assert bad.returncode == 2 and "registered:" in bad.stderr
