@@ -71,10 +71,14 @@ def pooled_gap(gaps: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def regenerate_pipelines(
-    episodes: list, cfg: BenchmarkConfig, which: tuple[str, ...]
+    episodes: list,
+    cfg: BenchmarkConfig,
+    which: tuple[str, ...],
+    seconds: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The regenerations of each pipeline in ``which`` (``learned2``: the learned pipeline's
-    second round), and the true-env episodes the oracle pipeline played."""
+    second round), and the true-env episodes the oracle pipeline played; each pipeline's time
+    goes into ``seconds`` (``hindsight <name>``)."""
     from ..hindsight import (
         CriticController,
         LearnedRewardModel,
@@ -88,15 +92,21 @@ def regenerate_pipelines(
     from ..hindsight.features import CachedEncoder
     from ..hindsight.pipeline import intensity_reader
 
+    seconds = {} if seconds is None else seconds
+    t = time.time()
     enc = CachedEncoder(cfg.encoder)
     controller = CriticController(episodes, enc)
+    seconds["hindsight critic"] = time.time() - t
     out: dict[str, Any] = {"env_episodes": 0}
+    t = time.time()
     if "learned" in which:
         pair = RetrievalForwardModel(episodes, enc), LearnedRewardModel.fit(episodes, cfg.encoder)
         both = regenerate(episodes, controller, *pair, rounds=2)
         out["learned"] = [r for r in both if r.provenance["round"] == 1]
         out["round 2"] = [r for r in both if r.provenance["round"] == 2]
         out["learned2"] = both
+        seconds["hindsight learned (2 rounds)"] = time.time() - t
+    t = time.time()
     if "privileged" in which:
         initial = intensity_reader(episodes, enc)
         pair = (
@@ -104,12 +114,17 @@ def regenerate_pipelines(
             PrivilegedDynamicsRewardModel(initial=initial),
         )
         out["privileged"] = regenerate(episodes, controller, *pair)
+        seconds["hindsight privileged"] = time.time() - t
+    t = time.time()
     if "true-env" in which:
         fwd, rwd = TrueEnvForwardModel(), TrueEnvRewardModel()
         out["true-env"] = regenerate(episodes, controller, fwd, rwd)
         out["env_episodes"] = fwd.env_episodes + rwd.env_episodes
+        seconds["hindsight true-env"] = time.time() - t
+    t = time.time()
     if "llm" in which and cfg.llm:
         out["llm"], out["llm_errors"] = llm_pair(episodes, cfg, controller)
+        seconds["hindsight llm"] = time.time() - t
     return out
 
 
@@ -149,20 +164,26 @@ def behaviour_datasets(
     path = out_dir / f"behaviour-seed{seed}.jsonl"
     generate(env_id, "human-like", cfg.dataset_episodes, path, seed=data_seed, progress=False)
     episodes, _ = read_episodes(path)
-    regen = regenerate_pipelines(episodes, cfg, (*PIPELINES, "llm"))
+    seconds = {"behaviour data": time.time() - t0}
+    regen = regenerate_pipelines(episodes, cfg, (*PIPELINES, "llm"), seconds)
     llm = ("llm",) if cfg.llm else ()
     for name in ("learned2", "privileged", "true-env", *llm):
         write_episodes(out_dir / f"regenerated-{name}-seed{seed}.jsonl", regen[name])
     gaps = (*PIPELINES, "round 2", *llm)
     by_id = {e.id: e for e in episodes}
+    t = time.time()
     orig = OfflineData.from_episodes(episodes)
+    seconds["featurize"] = time.time() - t
+    t = time.time()
+    gap_figures = {k: imagination_gap(regen[k], by_id) for k in gaps}
+    seconds["imagination gap replays"] = time.time() - t
     figures = {
         "data_seed": data_seed,
         "episodes": len(episodes),
         "unsuccessful": sum(is_unsuccessful(e) for e in episodes),
         "regenerated": {k: len(regen[k]) for k in gaps},
         "oracle_env_episodes": regen["env_episodes"],
-        "imagination_gap": {k: imagination_gap(regen[k], by_id) for k in gaps},
+        "imagination_gap": gap_figures,
         **({"llm_errors": regen["llm_errors"]} if cfg.llm else {}),
         "behaviour_mean": float(np.mean([e.reward for e in episodes if e.status == "ok"])),
     }
@@ -173,10 +194,13 @@ def behaviour_datasets(
         + f" [{time.time() - t0:.0f} s]"
     )
     out = {"orig": orig, "figures": figures}
+    t = time.time()
     for k in (*PIPELINES, "learned2"):
         out[k] = concat(orig, OfflineData.from_episodes(regen[k])) if regen[k] else orig
+    seconds["featurize"] += time.time() - t
     out["sweep"] = {}
     for n in cfg.sweep_sizes:
+        t = time.time()
         small = episodes[:n]
         part = regenerate_pipelines(small, cfg, ("learned",))["learned"]
         small_data = OfflineData.from_episodes(small)
@@ -186,10 +210,12 @@ def behaviour_datasets(
             "unsuccessful": sum(is_unsuccessful(e) for e in small),
             "gap": imagination_gap(part, by_id),
         }
+        seconds[f"sweep {n} (hindsight + featurize)"] = time.time() - t
         log(
             f"{env_id} seed {seed}: sweep {n} episodes, {len(part)} regenerated "
             f"[{time.time() - t0:.0f} s]"
         )
+    figures["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
     return out
 
 

@@ -82,14 +82,15 @@ def _method_items(cfg: BenchmarkConfig, datasets: dict[int, dict]) -> list[tuple
 
 def _method_run(
     env_id: str, cfg: BenchmarkConfig, datasets: dict[int, dict], item: tuple
-) -> tuple[Any, int | None]:
-    """Train and evaluate one (seed, method) item of :func:`_method_items`: the evaluation and
-    the environment episodes it used (``None`` for a sweep entry). One task of the executor;
-    depends on nothing but the seed's data, the seed and ``cfg``."""
+) -> tuple[Any, int | None, dict[str, float]]:
+    """Train and evaluate one (seed, method) item of :func:`_method_items`: the evaluation, the
+    environment episodes it used (``None`` for a sweep entry) and the seconds of each part. One
+    task of the executor; depends on nothing but the seed's data, the seed and ``cfg``."""
     from ..agents.learned import torch_threads
     from ..agents.ppo import PPOArgs, train_ppo
 
     s, kind, name, detail = item
+    t0 = time.time()
     domain = env_domain(env_id)
     data = datasets[s if cfg.resample_data else 0]
     budget: int | None = data["figures"]["episodes"]
@@ -103,9 +104,10 @@ def _method_run(
         budget = None
     else:
         agent, budget = train_ppo(env_id, PPOArgs(steps=cfg.ppo_steps, seed=s, threads=cfg.threads))
+    t1 = time.time()
     with torch_threads(cfg.threads):
         result = evaluate(agent, env_id, cfg.eval_episodes, EVAL_SEED, progress=False, oracle=False)
-    return result, budget
+    return result, budget, {"train": t1 - t0, "evaluate": time.time() - t1}
 
 
 def run_env(
@@ -131,17 +133,30 @@ def run_env(
             return evaluate(spec, env_id, cfg.eval_episodes, EVAL_SEED, **kw)
 
     runs: dict[str, list[Any]] = {}
+    seconds: dict[str, float] = {}
     for name in BASELINES:
         spec = f"{name}:samples={cfg.model_based_samples}" if name == "model-based" else name
+        t = time.time()
         runs[name] = [evaluated(spec)]
+        seconds[f"evaluate {name}"] = time.time() - t
     log(f"{env_id}: baselines evaluated [{time.time() - t0:.0f} s]")
     added = added_agents(cfg.added_agents, domain, METHOD_NAMES)
     for name, spec in added.items():
+        t = time.time()
         runs[name] = [evaluated(spec)]
+        seconds[f"evaluate {name} (added)"] = time.time() - t
     if added:
         log(f"{env_id}: added agents evaluated: {', '.join(added)} [{time.time() - t0:.0f} s]")
+    t = time.time()
     datasets = _training_data(env_id, cfg, env_dir, log, backend)
-    budgets, sweep = _train_and_evaluate(env_id, cfg, datasets, runs, log, backend, t0)
+    seconds["data and hindsight (wall)"] = time.time() - t
+    for d in datasets.values():
+        for k, v in d["figures"].pop("seconds").items():
+            seconds[k] = seconds.get(k, 0.0) + v
+    t = time.time()
+    budgets, sweep = _train_and_evaluate(env_id, cfg, datasets, runs, log, backend, t0, seconds)
+    seconds["train and evaluate (wall)"] = time.time() - t
+    t = time.time()
     matrices = {name: [returns_of(r) for r in rs] for name, rs in runs.items()}
     returns = {k: np.stack([m[0] for m in v]) for k, v in matrices.items()}
     boot = TwoLevelBootstrap(returns, cfg.n_boot, seed=0)
@@ -156,6 +171,7 @@ def run_env(
     for f in data_figures:  # the per-rewrite lists were for pooling; the JSON keeps summaries
         for g in f["imagination_gap"].values():
             g.pop("imagined", None), g.pop("true", None)
+    seconds["bootstrap and tests"] = time.time() - t
     return {
         "env_id": env_id,
         "rows": rows,
@@ -165,6 +181,7 @@ def run_env(
         "imagination_gap": gaps,
         "sweep": sizes,
         "seconds": time.time() - t0,
+        "stage_seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
 
 
@@ -199,9 +216,11 @@ def _train_and_evaluate(
     log: Callable[[str], None],
     backend: Backend,
     t0: float,
+    seconds: dict[str, float],
 ) -> tuple[dict[str, list[int]], dict[str, list[Any]]]:
-    """Train and evaluate every (training seed, method); adds each evaluation to ``runs``;
-    returns each method's environment budgets and the data-size sweep's evaluations."""
+    """Train and evaluate every (training seed, method); adds each evaluation to ``runs`` and
+    each part's time to ``seconds``; returns each method's environment budgets and the data-size
+    sweep's evaluations."""
     from functools import partial
 
     budgets: dict[str, list[int]] = {}
@@ -210,7 +229,12 @@ def _train_and_evaluate(
     results = map_ordered(
         partial(_method_run, env_id, cfg), items, lambda: datasets, backend=backend
     )
-    for k, ((s, kind, name, _), (result, budget)) in enumerate(zip(items, results, strict=True)):
+    for k, (item, (result, budget, parts)) in enumerate(zip(items, results, strict=True)):
+        s, kind, name, _ = item
+        stage = name if kind != "sweep" else "sweep " + name.split("@")[0]
+        for part, secs in parts.items():
+            key = f"{part} {stage}"
+            seconds[key] = seconds.get(key, 0.0) + secs
         if kind == "sweep":
             sweep.setdefault(name, []).append(result)
         else:
@@ -360,13 +384,15 @@ def run_benchmark(
     t0 = time.time()
     with worker_session():  # one set of Ray workers for every step
         results = [run_env(env_id, cfg, out_dir, log, backend) for env_id in cfg.envs]
+    t = time.time()
     md = markdown(results, cfg)
     summary = {"config": asdict(cfg), "results": results, "seconds": time.time() - t0}
     atomic_write_text(out_dir / "benchmark.md", md)
-    atomic_write_text(out_dir / "benchmark.json", json.dumps(summary, indent=1))
     try:
         bar_chart(results, out_dir / "benchmark.png")
     except ImportError:
         log("(matplotlib missing: no bar chart)")
+    summary["report_seconds"] = round(time.time() - t, 3)
+    atomic_write_text(out_dir / "benchmark.json", json.dumps(summary, indent=1))
     log(f"benchmark done in {time.time() - t0:.0f} s -> {out_dir}")
     return results, md

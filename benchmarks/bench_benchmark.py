@@ -1,0 +1,79 @@
+"""Where the benchmark's time goes, stage by stage (issue: the main job in minutes).
+
+Runs ``benchmark --quick`` (or the full default with ``--full``) in a temporary folder, or reads
+the ``benchmark.json`` of finished runs (``--from DIR [DIR ...]``), and prints one table per run:
+each stage's seconds (summed over training seeds and methods; the two "(wall)" rows are the
+elapsed time of the data and training phases, which overlap their parts) and its share of the
+run. With two runs, the second table gives each stage's ratio to the first: before/after figures
+from the same script.
+
+Usage: ``python benchmarks/bench_benchmark.py [--full] [--env ENV] [--from DIR [DIR]]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from dialogue_gym.benchmark import BenchmarkConfig, run_benchmark
+
+
+def stage_table(summary: dict, before: dict | None = None) -> str:
+    """Markdown rows: stage, seconds, share of the run (and the ratio to ``before``)."""
+    total = summary["seconds"]
+    stages: dict[str, float] = {}
+    for result in summary["results"]:
+        for k, v in result.get("stage_seconds", {}).items():
+            stages[k] = stages.get(k, 0.0) + v
+    stages["report (markdown, chart)"] = summary.get("report_seconds", 0.0)
+    old: dict[str, float] = {}
+    if before is not None:
+        for result in before["results"]:
+            for k, v in result.get("stage_seconds", {}).items():
+                old[k] = old.get(k, 0.0) + v
+        old["report (markdown, chart)"] = before.get("report_seconds", 0.0)
+    head = "| stage | seconds | share |" + (" after/before |" if before else "")
+    lines = [head, "| --- | --- | --- |" + (" --- |" if before else "")]
+    for k, v in sorted(stages.items(), key=lambda kv: -kv[1]):
+        ratio = f" {v / old[k]:.2f} |" if old.get(k) else (" - |" if before else "")
+        lines.append(f"| {k} | {v:.1f} | {v / total:.1%} |{ratio}")
+    lines.append(
+        f"| **whole run** | {total:.1f} | 100% |"
+        + (f" {total / before['seconds']:.2f} |" if before else "")
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--full", action="store_true", help="the full default, not --quick")
+    parser.add_argument("--env", action="append", default=None, help="env id (repeatable)")
+    parser.add_argument("--from", dest="dirs", nargs="+", type=Path, default=None)
+    args = parser.parse_args()
+    print(
+        f"python {platform.python_version()}, {platform.machine()}, "
+        f"{__import__('os').cpu_count()} CPUs"
+    )
+    if args.dirs:
+        summaries = [json.loads((d / "benchmark.json").read_text()) for d in args.dirs]
+    else:
+        envs = tuple(args.env) if args.env else None
+        cfg = BenchmarkConfig(**({"envs": envs} if envs else {}))
+        if not args.full:
+            cfg = BenchmarkConfig.quick(envs)
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.time()
+            run_benchmark(cfg, tmp, log=lambda m: print(m, flush=True))
+            summaries = [json.loads((Path(tmp) / "benchmark.json").read_text())]
+            print(f"wall {time.time() - t0:.0f} s")
+    for i, summary in enumerate(summaries):
+        print()
+        print(stage_table(summary, summaries[0] if i else None))
+
+
+if __name__ == "__main__":
+    main()
