@@ -28,6 +28,7 @@ from .config import (
     BenchmarkConfig,
 )
 from .data import behaviour_datasets, pooled_gap, seed_data
+from .provenance import provenance
 from .report import markdown
 
 
@@ -386,7 +387,12 @@ def run_benchmark(
         results = [run_env(env_id, cfg, out_dir, log, backend) for env_id in cfg.envs]
     t = time.time()
     md = markdown(results, cfg)
-    summary = {"config": asdict(cfg), "results": results, "seconds": time.time() - t0}
+    summary = {
+        "config": asdict(cfg),
+        "provenance": provenance(cfg),
+        "results": results,
+        "seconds": time.time() - t0,
+    }
     atomic_write_text(out_dir / "benchmark.md", md)
     try:
         bar_chart(results, out_dir / "benchmark.png")

@@ -3,12 +3,14 @@ imagination gap, the LLM pair and the sweep."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
 import pytest
 
 from dialogue_gym.benchmark import HEADLINE_METHOD, BenchmarkConfig, run_benchmark
+from dialogue_gym.benchmark.config import EVAL_SEED
 from dialogue_gym.generate import generate
 from dialogue_gym.jsonl import read_episodes
 from dialogue_gym.llm.fake_server import FakeChatServer
@@ -156,6 +158,13 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
         "mine",
     }  # its own family only
     assert _is_holm_family(tests)
+    # what reproduces a row: version, seeds, and the added agent's file by its hash
+    saved = json.loads((tmp_path / "benchmark.json").read_text())
+    source = saved["provenance"]["added_agents"][0]
+    assert source["sha256"] == hashlib.sha256(mine.read_bytes()).hexdigest()
+    assert saved["provenance"]["eval_seeds"] == [EVAL_SEED, EVAL_SEED + 14]
+    assert saved["provenance"]["data_seeds"] == [0, 80] and saved["provenance"]["version"]
+    assert "behaviour data" in results[0]["stage_seconds"]
     for name in ("benchmark.md", "benchmark.json", "benchmark.png"):
         assert (tmp_path / name).exists()
     assert "| cql+hindsight (learned from the data) |" in md and "p (Holm)" in md
