@@ -181,9 +181,31 @@ def run_env(
         "datasets": data_figures,
         "imagination_gap": gaps,
         "sweep": sizes,
+        "episodes": {name: episode_arrays(m) for name, m in matrices.items()},
         "seconds": time.time() - t0,
         "stage_seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
+
+
+def episode_arrays(matrices: list) -> dict[str, list]:
+    """A method's per-episode returns (``None`` where an episode failed), successes and turns,
+    one list per training run: what the tests need to compare a row added later
+    (:mod:`.add`)."""
+    return {
+        key: [[None if np.isnan(x) else float(x) for x in m[i]] for m in matrices]
+        for i, key in enumerate(("returns", "success", "turns"))
+    }
+
+
+def episode_matrices(arrays: dict[str, list]) -> list:
+    """The inverse of :func:`episode_arrays`: ``(returns, successes, turns)`` per run."""
+    return [
+        tuple(
+            np.array([np.nan if x is None else x for x in arrays[key][run]], dtype=float)
+            for key in ("returns", "success", "turns")
+        )
+        for run in range(len(arrays["returns"]))
+    ]
 
 
 def _training_data(

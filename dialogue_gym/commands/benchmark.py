@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domains import env_ids
+from ..errors import InvalidInput
 from .common import add_backend_args, backend_of, threads
 
 
@@ -19,9 +20,30 @@ def _sizes(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"want sizes like 200,500; got {text!r}") from None
 
 
+SIZING = ("env", "quick", "dataset_episodes", "eval_episodes", "seeds", "encoder", "sweep_sizes")
+"""Options that shape a run: with ``--reuse``, those given must match the run's."""
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the benchmark and print its Markdown table."""
-    from ..benchmark import BenchmarkConfig, run_benchmark
+    """Run the benchmark (or add agents to a finished run) and print its Markdown table."""
+    from ..benchmark import run_benchmark
+    from ..benchmark.add import add_agents
+
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    if args.reuse is not None:
+        if not args.add_agent:
+            raise InvalidInput("--reuse DIR adds agents to a finished run: give --add-agent SPEC")
+        given = any(getattr(args, k) not in (None, False) for k in SIZING)
+        _, md = add_agents(args.reuse, tuple(args.add_agent), config(args) if given else None, log)
+    else:
+        _, md = run_benchmark(config(args), args.out, log=log, backend=backend_of(args))
+    print(md)
+    return 0
+
+
+def config(args: argparse.Namespace) -> Any:
+    """The :class:`~dialogue_gym.benchmark.BenchmarkConfig` the options ask for."""
+    from ..benchmark import BenchmarkConfig
 
     envs = tuple(args.env) if args.env else env_ids()
     cfg = BenchmarkConfig.quick(envs) if args.quick else BenchmarkConfig(envs=envs)
@@ -43,11 +65,7 @@ def run(args: argparse.Namespace) -> int:
     else:  # the default sizes that fit the dataset
         cfg.sweep_sizes = tuple(n for n in cfg.sweep_sizes if n < cfg.dataset_episodes)
     cfg.__post_init__()
-    _, md = run_benchmark(
-        cfg, args.out, log=lambda m: print(m, file=sys.stderr, flush=True), backend=backend_of(args)
-    )
-    print(md)
-    return 0
+    return cfg
 
 
 def add_parser(sub: Any) -> None:
@@ -110,5 +128,13 @@ def add_parser(sub: Any) -> None:
         help="unsuccessful episodes per run the --llm pair rewrites",
     )
     b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
+    b.add_argument(
+        "--reuse",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="add the --add-agent agents to the finished run in DIR: only they are evaluated "
+        "(on the run's seeds), and DIR's tables are written again with their rows",
+    )
     add_backend_args(b)
     b.set_defaults(func=run)

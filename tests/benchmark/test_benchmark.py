@@ -9,7 +9,9 @@ import json
 import numpy as np
 import pytest
 
+import dialogue_gym
 from dialogue_gym.benchmark import HEADLINE_METHOD, BenchmarkConfig, run_benchmark
+from dialogue_gym.benchmark.add import add_agents
 from dialogue_gym.benchmark.config import EVAL_SEED
 from dialogue_gym.generate import generate
 from dialogue_gym.jsonl import read_episodes
@@ -191,3 +193,51 @@ def test_benchmark_can_keep_one_dataset_for_every_seed(tmp_path):
     assert "one dataset for all runs" in md
     with pytest.raises(ValueError, match="below the evaluation seeds"):
         BenchmarkConfig(dataset_episodes=600_000, train_seeds=2)
+
+
+@pytest.mark.slow
+def test_agents_added_to_a_finished_run_leave_every_other_figure_as_it_was(tmp_path):
+    cfg = BenchmarkConfig(
+        envs=("Persuasion-v0",),
+        dataset_episodes=40,
+        eval_episodes=8,
+        train_seeds=2,
+        offline_steps=10,
+        ppo_steps=64,
+        model_based_samples=1,
+        n_boot=200,
+        encoder="hash:512",
+        sweep_sizes=(),
+    )
+    results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
+    before = json.loads((tmp_path / "benchmark.json").read_text())
+    with pytest.raises(ValueError, match="eval_episodes=8, this command asks eval_episodes=9"):
+        add_agents(
+            tmp_path, ("scripted:noise=0.5",), BenchmarkConfig(**{**vars(cfg), "eval_episodes": 9})
+        )
+    again, md2 = add_agents(tmp_path, ("scripted:noise=0.5",), cfg, log=lambda m: None)
+    rows = {r["method"]: r for r in again[0]["rows"]}
+    new = rows["scripted:noise=0.5"]
+    assert new["added"] and new["n_episodes"] == 8 and "(added)" in new["label"]
+    # the same agent evaluated on its own: the same episodes, so the same mean
+    alone = dialogue_gym.evaluate(
+        "scripted:noise=0.5", "Persuasion-v0", 8, EVAL_SEED, progress=False, oracle=False
+    )
+    assert new["mean_return"] == pytest.approx(alone.summary["mean_return"])
+    # every old row and test unchanged, and every old line of the table still there, in order
+    assert [r for r in again[0]["rows"] if not r["added"]] == before["results"][0]["rows"]
+    assert again[0]["tests"] == before["results"][0]["tests"]
+    lines = iter(md2.splitlines())  # the config line lists the added agent; the rest stays
+    assert all(
+        any(old == line for line in lines) for old in md.splitlines() if "Config:" not in old
+    )
+    assert '"added_agents": ["scripted:noise=0.5"]' in md2
+    assert _is_holm_family(again[0]["added_tests"]["scripted:noise=0.5"])
+    saved = json.loads((tmp_path / "benchmark.json").read_text())
+    assert saved["config"]["added_agents"] == ["scripted:noise=0.5"]
+    with pytest.raises(ValueError, match="already has a row"):
+        add_agents(tmp_path, ("scripted:noise=0.5",), log=lambda m: None)
+    saved["provenance"]["version"] = "0.0.1"
+    (tmp_path / "benchmark.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="made with dialogue-gym 0.0.1"):
+        add_agents(tmp_path, ("random",), log=lambda m: None)

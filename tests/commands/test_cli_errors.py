@@ -202,3 +202,10 @@ def test_a_corpus_file_read_as_episodes_points_to_the_converter(tmp_path, capsys
         assert f"dialogue-gym data convert --format {kind} {path}" in err
     else:
         assert "data convert" not in err
+
+
+def test_benchmark_reuse_needs_agents_and_a_finished_run(tmp_path, capsys):
+    assert main(["benchmark", "--reuse", str(tmp_path)]) == 2
+    assert "give --add-agent SPEC" in capsys.readouterr().err
+    assert main(["benchmark", "--reuse", str(tmp_path), "--add-agent", "random"]) == 2
+    assert "no finished benchmark" in capsys.readouterr().err
