@@ -30,6 +30,11 @@ def run(args: argparse.Namespace) -> int:
     from ..benchmark.add import add_agents
 
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    if args.action == "compare":
+        from ..benchmark.compare import compare_runs
+
+        print(compare_runs(args.a, args.b), end="")
+        return 0
     if args.reuse is not None:
         if not args.add_agent:
             raise InvalidInput("--reuse DIR adds agents to a finished run: give --add-agent SPEC")
@@ -137,4 +142,10 @@ def add_parser(sub: Any) -> None:
         "(on the run's seeds), and DIR's tables are written again with their rows",
     )
     add_backend_args(b)
-    b.set_defaults(func=run)
+    b.set_defaults(func=run, action="run")
+    actions = b.add_subparsers(dest="action", metavar="compare A B", required=False)
+    c = actions.add_parser(
+        "compare", help="two finished runs side by side, with paired tests where seeds match"
+    )
+    c.add_argument("a", type=Path, metavar="A", help="a run's output folder")
+    c.add_argument("b", type=Path, metavar="B", help="another run's output folder")

@@ -12,6 +12,7 @@ import pytest
 import dialogue_gym
 from dialogue_gym.benchmark import HEADLINE_METHOD, BenchmarkConfig, run_benchmark
 from dialogue_gym.benchmark.add import add_agents
+from dialogue_gym.benchmark.compare import compare_runs
 from dialogue_gym.benchmark.config import EVAL_SEED
 from dialogue_gym.generate import generate
 from dialogue_gym.jsonl import read_episodes
@@ -235,6 +236,10 @@ def test_agents_added_to_a_finished_run_leave_every_other_figure_as_it_was(tmp_p
     assert _is_holm_family(again[0]["added_tests"]["scripted:noise=0.5"])
     saved = json.loads((tmp_path / "benchmark.json").read_text())
     assert saved["config"]["added_agents"] == ["scripted:noise=0.5"]
+    report = compare_runs(tmp_path, tmp_path)  # a run against itself: paired, no difference
+    assert "the same evaluation seeds: paired tests below" in report
+    cql = next(line for line in report.splitlines() if line.startswith("| cql |"))
+    assert cql.endswith("| +0.000 [+0.000, +0.000] | 1 | 1 |"), cql
     with pytest.raises(ValueError, match="already has a row"):
         add_agents(tmp_path, ("scripted:noise=0.5",), log=lambda m: None)
     saved["provenance"]["version"] = "0.0.1"

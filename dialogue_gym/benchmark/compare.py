@@ -1,0 +1,87 @@
+"""Two benchmark runs side by side: each method's row in both, and where the runs share their
+evaluation seeds, a paired two-level bootstrap test of the difference (Holm over the methods)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidInput
+from ..stats import TwoLevelBootstrap, holm
+from .run import episode_matrices
+
+
+def _load(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / "benchmark.json"
+    if not path.is_file():
+        raise InvalidInput(f"no finished benchmark in {run_dir}: {path.name} is missing")
+    return json.loads(path.read_text())
+
+
+def _returns(result: dict[str, Any], method: str) -> np.ndarray | None:
+    arrays = result.get("episodes", {}).get(method)
+    if arrays is None:
+        return None
+    return np.stack([m[0] for m in episode_matrices(arrays)])
+
+
+def _cell(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "-"
+    lo, hi = row["ci95"]
+    return f"{row['mean_return']:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def compare_runs(a_dir: str | Path, b_dir: str | Path, n_boot: int = 10_000) -> str:
+    """A Markdown report: what differs between the runs' setups, then per env a table of every
+    method's mean return in A and in B and, when both runs used the same evaluation seeds, A
+    minus B with its interval and p-value (paired by evaluation seed; Holm over the methods)."""
+    a, b = _load(a_dir), _load(b_dir)
+    lines = [f"# {a_dir} (A) vs {b_dir} (B)", ""]
+    prov_a, prov_b = a.get("provenance", {}), b.get("provenance", {})
+    for key in ("version", "git"):
+        if prov_a.get(key) != prov_b.get(key):
+            lines.append(f"- {key}: A {prov_a.get(key)}, B {prov_b.get(key)}")
+    for key in sorted(set(a["config"]) | set(b["config"])):
+        if a["config"].get(key) != b["config"].get(key):
+            lines.append(f"- {key}: A {a['config'].get(key)!r}, B {b['config'].get(key)!r}")
+    paired = prov_a.get("eval_seeds") is not None and prov_a.get("eval_seeds") == prov_b.get(
+        "eval_seeds"
+    )
+    lines.append(
+        "- the same evaluation seeds: paired tests below"
+        if paired
+        else "- different (or unrecorded) evaluation seeds: no paired test"
+    )
+    results_b = {r["env_id"]: r for r in b["results"]}
+    for ra in a["results"]:
+        rb = results_b.get(ra["env_id"])
+        if rb is None:
+            continue
+        rows_a = {r["method"]: r for r in ra["rows"]}
+        rows_b = {r["method"]: r for r in rb["rows"]}
+        methods = list(rows_a) + [m for m in rows_b if m not in rows_a]
+        tests: dict[str, tuple[Any, float]] = {}
+        for m in methods:
+            xa, xb = _returns(ra, m), _returns(rb, m)
+            if paired and xa is not None and xb is not None:
+                boot = TwoLevelBootstrap({"A": xa, "B": xb}, n_boot, seed=0)
+                tests[m] = boot.diff("A", "B")
+        adjusted = dict(zip(tests, holm([p for _, p in tests.values()]), strict=True))
+        lines += [
+            "",
+            f"## {ra['env_id']}",
+            "",
+            "| method | A | B | A - B [95% CI] | p | p (Holm) |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for m in methods:
+            test = "- | - | -"
+            if m in tests:
+                d, p = tests[m]
+                test = f"{d.value:+.3f} [{d.low:+.3f}, {d.high:+.3f}] | {p:.2g} | {adjusted[m]:.2g}"
+            lines.append(f"| {m} | {_cell(rows_a.get(m))} | {_cell(rows_b.get(m))} | {test} |")
+    return "\n".join(lines) + "\n"
