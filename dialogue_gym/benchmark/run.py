@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -117,45 +118,44 @@ def run_env(
     out_dir: Path,
     log: Callable[[str], None],
     backend: Backend = LOCAL,
+    workers: int = 1,
 ) -> dict:
-    """The whole benchmark for one environment. On Ray, the baselines' episodes, each training
-    seed's data and each (training seed, method) run on workers; the figures are the same as on
-    this machine."""
-    from ..agents.learned import torch_threads
-
+    """The whole benchmark for one environment. The baselines, each training seed's data and
+    each (training seed, method) are independent tasks: on Ray they run on its workers, and on
+    this machine on ``workers`` processes; the figures are the same either way."""
     domain = env_domain(env_id)
     t0 = time.time()
     env_dir = out_dir / env_id
     env_dir.mkdir(parents=True, exist_ok=True)
-    kw = {"progress": False, "oracle": False, "backend": backend}
-
-    def evaluated(spec: str) -> Any:
-        with torch_threads(cfg.threads):
-            return evaluate(spec, env_id, cfg.eval_episodes, EVAL_SEED, **kw)
-
-    runs: dict[str, list[Any]] = {}
     seconds: dict[str, float] = {}
-    for name in BASELINES:
-        spec = f"{name}:samples={cfg.model_based_samples}" if name == "model-based" else name
-        t = time.time()
-        runs[name] = [evaluated(spec)]
-        seconds[f"evaluate {name}"] = time.time() - t
-    log(f"{env_id}: baselines evaluated [{time.time() - t0:.0f} s]")
     added = added_agents(cfg.added_agents, domain, METHOD_NAMES)
-    for name, spec in added.items():
-        t = time.time()
-        runs[name] = [evaluated(spec)]
-        seconds[f"evaluate {name} (added)"] = time.time() - t
+    specs = {
+        name: f"{name}:samples={cfg.model_based_samples}" if name == "model-based" else name
+        for name in BASELINES
+    } | added
+    runs: dict[str, list[Any]] = {}
+    timed = map_ordered(
+        partial(_evaluate_spec, env_id, cfg, backend if workers == 1 else LOCAL),
+        list(specs.items()),
+        _no_state,
+        workers=workers if backend.name == "local" else 1,
+    )
+    for (name, _), (result, secs) in zip(specs.items(), timed, strict=True):
+        runs[name] = [result]
+        seconds[f"evaluate {name}" + (" (added)" if name in added else "")] = secs
+    log(f"{env_id}: baselines evaluated [{time.time() - t0:.0f} s]")
     if added:
         log(f"{env_id}: added agents evaluated: {', '.join(added)} [{time.time() - t0:.0f} s]")
     t = time.time()
-    datasets = _training_data(env_id, cfg, env_dir, log, backend)
+    datasets = _training_data(env_id, cfg, env_dir, log, backend, workers)
     seconds["data and hindsight (wall)"] = time.time() - t
     for d in datasets.values():
         for k, v in d["figures"].pop("seconds").items():
             seconds[k] = seconds.get(k, 0.0) + v
     t = time.time()
-    budgets, sweep = _train_and_evaluate(env_id, cfg, datasets, runs, log, backend, t0, seconds)
+    budgets, sweep = _train_and_evaluate(
+        env_id, cfg, datasets, runs, log, backend, t0, seconds, workers
+    )
     seconds["train and evaluate (wall)"] = time.time() - t
     t = time.time()
     matrices = {name: [returns_of(r) for r in rs] for name, rs in runs.items()}
@@ -208,20 +208,55 @@ def episode_matrices(arrays: dict[str, list]) -> list:
     ]
 
 
+def _no_state() -> None:
+    """The per-worker state of tasks that need none."""
+    return None
+
+
+def _evaluate_spec(
+    env_id: str, cfg: BenchmarkConfig, backend: Backend, _state: None, item: tuple[str, str]
+) -> tuple[Any, float]:
+    """One baseline or added agent evaluated on the run's seeds, and its seconds (a task)."""
+    from ..agents.learned import torch_threads
+
+    t = time.time()
+    with torch_threads(cfg.threads):
+        result = evaluate(
+            item[1],
+            env_id,
+            cfg.eval_episodes,
+            EVAL_SEED,
+            progress=False,
+            oracle=False,
+            backend=backend,
+        )
+    return result, time.time() - t
+
+
 def _training_data(
-    env_id: str, cfg: BenchmarkConfig, env_dir: Path, log: Callable[[str], None], backend: Backend
+    env_id: str,
+    cfg: BenchmarkConfig,
+    env_dir: Path,
+    log: Callable[[str], None],
+    backend: Backend,
+    workers: int = 1,
 ) -> dict[int, dict]:
     """Each training seed's behaviour data and regenerations (one task per seed), or one
-    dataset for every seed (``resample_data=False``)."""
-    from functools import partial
-
+    dataset for every seed (``resample_data=False``). Tasks in this process write their files
+    and log as they go; on other processes or Ray workers they return both to this one."""
     if not cfg.resample_data:
         return {0: behaviour_datasets(env_id, cfg, 0, env_dir, log)}
-    local = backend.name == "local"
-    task = partial(seed_data, env_id, cfg, env_dir if local else None, log if local else None)
+    here = backend.name == "local" and workers == 1
+    task = partial(seed_data, env_id, cfg, env_dir if here else None, log if here else None)
     datasets = {}
     for s, done in enumerate(
-        map_ordered(_call, range(cfg.train_seeds), lambda: task, backend=backend)
+        map_ordered(
+            _call,
+            range(cfg.train_seeds),
+            partial(_same, task),
+            workers=workers if backend.name == "local" else 1,
+            backend=backend,
+        )
     ):
         for name, content in done["files"].items():  # the driver writes every file
             (env_dir / name).write_bytes(content)
@@ -240,17 +275,20 @@ def _train_and_evaluate(
     backend: Backend,
     t0: float,
     seconds: dict[str, float],
+    workers: int = 1,
 ) -> tuple[dict[str, list[int]], dict[str, list[Any]]]:
     """Train and evaluate every (training seed, method); adds each evaluation to ``runs`` and
     each part's time to ``seconds``; returns each method's environment budgets and the data-size
     sweep's evaluations."""
-    from functools import partial
-
     budgets: dict[str, list[int]] = {}
     sweep: dict[str, list[Any]] = {}
     items = _method_items(cfg, datasets)
     results = map_ordered(
-        partial(_method_run, env_id, cfg), items, lambda: datasets, backend=backend
+        partial(_method_run, env_id, cfg),
+        items,
+        partial(_same, datasets),
+        workers=workers if backend.name == "local" else 1,
+        backend=backend,
     )
     for k, (item, (result, budget, parts)) in enumerate(zip(items, results, strict=True)):
         s, kind, name, _ = item
@@ -307,6 +345,11 @@ def _rows(
             }
         )
     return rows
+
+
+def _same(value: Any) -> Any:
+    """A worker's state that is ``value`` itself (a picklable ``make_state``)."""
+    return value
 
 
 def _call(task: Callable[[int], Any], item: int) -> Any:
@@ -396,17 +439,21 @@ def run_benchmark(
     out_dir: str | Path,
     log: Callable[[str], None] = print,
     backend: Backend = LOCAL,
+    workers: int = 1,
 ):
     """Run every env; write ``benchmark.md``, ``benchmark.json`` and ``benchmark.png``.
     ``backend``: where the training seeds and the evaluation episodes run (this machine or a
-    Ray cluster); the tables are the same."""
+    Ray cluster); ``workers``: on this machine, how many processes share the independent tasks.
+    The tables are the same either way."""
+    if workers < 1:
+        raise InvalidInput(f"workers must be >= 1, got {workers}")
     out_dir = Path(out_dir)
     for env_id in cfg.envs:  # a bad --add-agent fails now, not after the baselines
         added_agents(cfg.added_agents, env_domain(env_id), METHOD_NAMES)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     with worker_session():  # one set of Ray workers for every step
-        results = [run_env(env_id, cfg, out_dir, log, backend) for env_id in cfg.envs]
+        results = [run_env(env_id, cfg, out_dir, log, backend, workers) for env_id in cfg.envs]
     t = time.time()
     md = markdown(results, cfg)
     summary = {

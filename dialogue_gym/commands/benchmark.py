@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
         given = any(getattr(args, k) not in (None, False) for k in SIZING)
         _, md = add_agents(args.reuse, tuple(args.add_agent), config(args) if given else None, log)
     else:
-        _, md = run_benchmark(config(args), args.out, log=log, backend=backend_of(args))
+        _, md = run_benchmark(
+            config(args), args.out, log=log, backend=backend_of(args), workers=args.processes
+        )
     print(md)
     return 0
 
@@ -133,6 +136,15 @@ def add_parser(sub: Any) -> None:
         help="unsuccessful episodes per run the --llm pair rewrites",
     )
     b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
+    b.add_argument(
+        "--processes",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        metavar="N",
+        help="processes on this machine that share the independent tasks (baselines, training "
+        "seeds' data, each seed's methods); the tables are the same for any N (default: the "
+        "cores, at most 4)",
+    )
     b.add_argument(
         "--reuse",
         type=Path,

@@ -246,3 +246,29 @@ def test_agents_added_to_a_finished_run_leave_every_other_figure_as_it_was(tmp_p
     (tmp_path / "benchmark.json").write_text(json.dumps(saved))
     with pytest.raises(ValueError, match="made with dialogue-gym 0.0.1"):
         add_agents(tmp_path, ("random",), log=lambda m: None)
+
+
+@pytest.mark.slow
+def test_two_processes_write_the_same_tables_as_one(tmp_path):
+    cfg = BenchmarkConfig(
+        envs=("Counseling-v0",),
+        dataset_episodes=40,
+        eval_episodes=6,
+        train_seeds=2,
+        offline_steps=10,
+        ppo_steps=64,
+        model_based_samples=1,
+        n_boot=200,
+        encoder="hash:512",
+        sweep_sizes=(20,),
+    )
+    _, one = run_benchmark(cfg, tmp_path / "one", log=lambda m: None)
+    _, two = run_benchmark(cfg, tmp_path / "two", log=lambda m: None, workers=2)
+    assert one == two
+    for name in ("behaviour-seed1.jsonl", "regenerated-learned2-seed1.jsonl"):
+        a, b = (read_episodes(tmp_path / run / "Counseling-v0" / name)[0] for run in ("one", "two"))
+        assert len(a) == len(b) > 0
+        for x, y in zip(a, b, strict=True):  # the same episodes, apart from when they were played
+            for t in (*x.turns, *y.turns):
+                t.timestamp = 0.0
+            assert x.to_dict() == y.to_dict()
