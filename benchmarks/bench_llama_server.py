@@ -74,6 +74,87 @@ def _transcripts(path: Path) -> list[list[str]]:
     return [[m["content"] for m in e["messages"] or []] for e in result["episodes"]]
 
 
+def _start_server(python: str, gguf: Path, port: int, log: Path) -> subprocess.Popen:
+    """llama.cpp's OpenAI-compatible server on 127.0.0.1:``port``, logging to ``log``."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [
+                python,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(gguf),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "4096",
+                "--n_threads",
+                "2",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _evaluate_runs(common: list[str], episodes: int, tmp: Path, log: Path) -> None:
+    """``evaluate`` at concurrency 1 and 8, each run twice (the rerun from the cache)."""
+    for conc in (1, 8):
+        cache = tmp / f"cache-c{conc}"
+        runs = []
+        for attempt in ("first", "rerun"):
+            before = _requests(log)
+            out = tmp / f"eval-c{conc}-{attempt}.json"
+            secs, _ = _cli(
+                "evaluate",
+                *common,
+                "--concurrency",
+                str(conc),
+                "--transcripts",
+                "--out",
+                str(out),
+                cache=cache,
+            )
+            result = json.loads(out.read_text())
+            valid = sum(e["status"] == "ok" for e in result["episodes"])
+            runs.append(_transcripts(out))
+            print(
+                f"evaluate, concurrency {conc}, {attempt}: {secs:.1f} s "
+                f"({episodes / secs:.2f} episodes/s), {_requests(log) - before} "
+                f"requests, valid outcomes {valid}/{episodes}"
+            )
+        print(f"  rerun replays the first run exactly: {runs[0] == runs[1]}")
+        if conc == 1:
+            serial = runs[0]
+        else:
+            same = sum(a == b for a, b in zip(serial, runs[0], strict=True))
+            print(
+                f"  transcripts equal to concurrency 1's: {same}/{episodes} (replay "
+                "comes from the cache, not the seed)"
+            )
+
+
+def _generate_runs(common: list[str], tmp: Path, log: Path) -> None:
+    """``generate`` at concurrency 8, twice (the rerun from the cache)."""
+    data = tmp / "generated.jsonl"
+    for attempt in ("first", "rerun"):
+        before = _requests(log)
+        secs, stdout = _cli(
+            "generate",
+            *common,
+            "--concurrency",
+            "8",
+            "--out",
+            str(data),
+            cache=tmp / "cache-generate",
+        )
+        print(
+            f"generate, concurrency 8, {attempt}: {secs:.1f} s, "
+            f"{_requests(log) - before} requests; {stdout.strip()}"
+        )
+
+
 def main() -> None:
     """Start the server, run the checks, print the figures, stop the server."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -95,26 +176,7 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores; server: llama.cpp "
         f"(llama-cpp-python) on {url}, model {gguf.name}"
     )
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [
-                args.server_python,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(gguf),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n_ctx",
-                "4096",
-                "--n_threads",
-                "2",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    server = _start_server(args.server_python, gguf, port, log)
     try:
         t = time.time()
         _wait_ready(url, server)
@@ -133,55 +195,8 @@ def main() -> None:
             "--max-turns",
             str(args.max_turns),
         ]
-        for conc in (1, 8):
-            cache = tmp / f"cache-c{conc}"
-            runs = []
-            for attempt in ("first", "rerun"):
-                before = _requests(log)
-                out = tmp / f"eval-c{conc}-{attempt}.json"
-                secs, _ = _cli(
-                    "evaluate",
-                    *common,
-                    "--concurrency",
-                    str(conc),
-                    "--transcripts",
-                    "--out",
-                    str(out),
-                    cache=cache,
-                )
-                result = json.loads(out.read_text())
-                valid = sum(e["status"] == "ok" for e in result["episodes"])
-                runs.append(_transcripts(out))
-                print(
-                    f"evaluate, concurrency {conc}, {attempt}: {secs:.1f} s "
-                    f"({args.episodes / secs:.2f} episodes/s), {_requests(log) - before} "
-                    f"requests, valid outcomes {valid}/{args.episodes}"
-                )
-            print(f"  rerun replays the first run exactly: {runs[0] == runs[1]}")
-            if conc == 1:
-                serial = runs[0]
-            else:
-                same = sum(a == b for a, b in zip(serial, runs[0], strict=True))
-                print(
-                    f"  transcripts equal to concurrency 1's: {same}/{args.episodes} (replay "
-                    "comes from the cache, not the seed)"
-                )
-        data = tmp / "generated.jsonl"
-        for attempt in ("first", "rerun"):
-            before = _requests(log)
-            secs, stdout = _cli(
-                "generate",
-                *common,
-                "--concurrency",
-                "8",
-                "--out",
-                str(data),
-                cache=tmp / "cache-generate",
-            )
-            print(
-                f"generate, concurrency 8, {attempt}: {secs:.1f} s, "
-                f"{_requests(log) - before} requests; {stdout.strip()}"
-            )
+        _evaluate_runs(common, args.episodes, tmp, log)
+        _generate_runs(common, tmp, log)
     finally:
         server.terminate()
         server.wait(timeout=30)

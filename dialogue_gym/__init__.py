@@ -7,8 +7,9 @@ needed.
 
 from __future__ import annotations
 
+from .comparison import compare
 from .domains import Domain, domain_of, env_ids, register
-from .evaluation import compare, evaluate
+from .evaluation import evaluate
 
 __version__ = "0.1.0"
 __all__ = ["Domain", "__version__", "compare", "domain_of", "env_ids", "evaluate", "register"]

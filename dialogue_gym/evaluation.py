@@ -1,4 +1,5 @@
-"""``evaluate``: the numbers every method in this project is judged by, and ``compare``.
+"""``evaluate``: the numbers every method in this project is judged by (``compare`` and the
+table live in :mod:`dialogue_gym.comparison`).
 
 Success, per domain:
 
@@ -353,6 +354,27 @@ def _evaluate(
         seed=seed,
         episodes=records,
     )
+    summary = _summary(result, wall, judge, oracle, env_id, seeds, env_kwargs, backend, progress)
+    result.summary = summary
+    if out is not None:
+        result.save(out)
+    return result
+
+
+def _summary(
+    result: EvaluationResult,
+    wall: float,
+    judge: Any,
+    oracle: bool,
+    env_id: str,
+    seeds: list[int],
+    env_kwargs: dict[str, Any],
+    backend: Backend,
+    progress: bool,
+) -> dict[str, Any]:
+    """An evaluation's summary: counts, mean return and success with their intervals, the
+    judge's mean, and (with ``oracle``) the normalized score against the reference runs."""
+    records = result.episodes
     ok = result.rewards
     summary: dict[str, Any] = {
         "n_episodes": len(records),
@@ -395,102 +417,4 @@ def _evaluate(
             normalized_score=score,
             normalized_ci95=[lo, hi],
         )
-    result.summary = summary
-    if out is not None:
-        result.save(out)
-    return result
-
-
-@dataclass
-class Comparison:
-    """The difference of mean returns of two results, with a stated significance test."""
-
-    a: str
-    b: str
-    mean_a: float
-    mean_b: float
-    diff: float
-    ci95: tuple[float, float]
-    p_value: float
-    test: str
-
-    def __str__(self) -> str:
-        lo, hi = self.ci95
-        return (
-            f"{self.a} - {self.b}: {self.diff:+.3f} [{lo:+.3f}, {hi:+.3f}] "
-            f"({self.mean_a:.3f} vs {self.mean_b:.3f}), p = {self.p_value:.3g}; {self.test}"
-        )
-
-
-def compare(
-    a: EvaluationResult, b: EvaluationResult, n_boot: int = 10_000, seed: int = 0
-) -> Comparison:
-    """Compare ``a`` with ``b`` (``diff = mean(a) - mean(b)``).
-
-    Same env and same seeds: a paired bootstrap over seeds (two-sided p-value: twice the share of
-    bootstrap differences on the far side of 0, at least ``1 / n_boot``). Otherwise: Welch's
-    t-test.
-    """
-    from scipy import stats
-
-    ra = {e.seed: e.reward for e in a.episodes if e.status == "ok"}
-    rb = {e.seed: e.reward for e in b.episodes if e.status == "ok"}
-    shared = sorted(set(ra) & set(rb))
-    name_a, name_b = a.agent.get("name", "a"), b.agent.get("name", "b")
-    if a.env_id == b.env_id and shared and len(shared) == len(ra) == len(rb):
-        from .stats import paired_bootstrap
-
-        diff, ci, p = paired_bootstrap(
-            [ra[s] for s in shared], [rb[s] for s in shared], n_boot, seed
-        )
-        return Comparison(
-            name_a,
-            name_b,
-            float(np.mean(list(ra.values()))),
-            float(np.mean(list(rb.values()))),
-            diff,
-            ci,
-            p,
-            f"paired bootstrap over {len(shared)} shared seeds ({n_boot} resamples)",
-        )
-    xa, xb = np.array(list(ra.values())), np.array(list(rb.values()))
-    t = stats.ttest_ind(xa, xb, equal_var=False)
-    ci = t.confidence_interval(0.95)
-    return Comparison(
-        name_a,
-        name_b,
-        float(xa.mean()),
-        float(xb.mean()),
-        float(xa.mean() - xb.mean()),
-        (float(ci.low), float(ci.high)),
-        float(t.pvalue),
-        "Welch's t-test (unpaired)",
-    )
-
-
-def format_table(results: list[EvaluationResult]) -> str:
-    """A plain-text table of result summaries (agents by ``label`` when set, else ``name``)."""
-    names = [str(r.agent.get("label", r.agent.get("name", "?"))) for r in results]
-    w = max([11, *map(len, names)])
-    head = (
-        f"{'env':14s} {'agent':{w}s} {'mean return [95% CI]':27s} {'success':>8s} "
-        f"{'turns':>6s} {'normalized [95% CI]':>21s} {'n':>5s} {'agent s':>7s} {'refs s':>6s}"
-    )
-    lines = [head, "-" * len(head)]
-    for r, name in zip(results, names, strict=True):
-        s = r.summary
-        ci = s.get("ci95", [float("nan")] * 2)
-        mean = f"{s.get('mean_return', float('nan')):.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
-        norm = s.get("normalized_score")
-        nci = s.get("normalized_ci95", [float("nan")] * 2)
-        norm_s = "-" if norm is None else f"{norm:.2f} [{nci[0]:.2f}, {nci[1]:.2f}]"
-        lines.append(
-            f"{r.env_id:14s} {name:{w}s} {mean:27s} "
-            f"{s['success_rate']:8.2f} {s['avg_turns']:6.1f} {norm_s:>21s} "
-            f"{s['n_episodes']:5d} {s['wall_time_s']:7.1f} {s.get('reference_time_s', 0):6.1f}"
-        )
-    lines.append(
-        "agent s: the agent's episodes; refs s: the random and oracle runs behind the normalized "
-        "score (once per process; --no-oracle skips them)"
-    )
-    return "\n".join(lines)
+    return summary

@@ -20,7 +20,7 @@ import dialogue_gym
 from dialogue_gym.agents.base import Agent
 from dialogue_gym.agents.registry import make_agent
 from dialogue_gym.agents.scripted import say
-from dialogue_gym.evaluation import format_table
+from dialogue_gym.comparison import format_table
 
 
 class AskEarly(Agent):

@@ -25,14 +25,15 @@ import json
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dialogue_gym
 from dialogue_gym.agents.ilql import ILQLArgs, dialogue_records, save_ilql, train_ilql
 from dialogue_gym.agents.lm_loading import LMOptions, load_lm, save_lm
 from dialogue_gym.agents.registry import make_agent
 from dialogue_gym.agents.sft import SFTArgs, train_sft
+from dialogue_gym.comparison import compare, format_table
 from dialogue_gym.domains import env_domain
-from dialogue_gym.evaluation import compare, format_table
 from dialogue_gym.export import sft_records
 from dialogue_gym.files import atomic_write_text
 from dialogue_gym.generate import generate
@@ -89,6 +90,32 @@ def _tests(results: dict) -> dict:
     return tests
 
 
+def _evaluate_all(
+    args: argparse.Namespace, domain: str, untuned: Any, device: str, timed: Any
+) -> dict:
+    """The behaviour policy, the untuned model prompted, and the two fine-tuned copies on the
+    same held-out seeds."""
+    held_out = 1_000_000
+    agents = {
+        "human-like": "human-like",
+        "smollm2 (prompting)": make_agent(
+            "prompting", domain, llm=untuned, cache=False, max_tokens=args.max_tokens
+        ),
+        "smollm2 + SFT": f"lm:path={args.out / 'sft'},max_tokens={args.max_tokens},device={device}",
+        "smollm2 + ILQL": f"ilql:path={args.out / 'ilql'},beta={args.beta},"
+        f"max_tokens={args.max_tokens},device={device}",
+    }
+    results = {}
+    for label, agent in agents.items():
+        with timed(f"eval {label}"):
+            r = dialogue_gym.evaluate(
+                agent, args.env, args.eval_episodes, seed=held_out, oracle=False
+            )
+        r.agent["label"] = label
+        results[label] = r
+    return results
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the four steps; print the table; return (and save) the figures."""
     args = _parser().parse_args(argv)
@@ -135,26 +162,10 @@ def main(argv: list[str] | None = None) -> dict:
     del model, heads
 
     # 4. evaluation on held-out seeds
-    held_out = 1_000_000
     device = options.resolved_device()
-    untuned = TransformersBackend(base, tok, name=args.model)
-    agents = {
-        "human-like": "human-like",
-        "smollm2 (prompting)": make_agent(
-            "prompting", domain, llm=untuned, cache=False, max_tokens=args.max_tokens
-        ),
-        "smollm2 + SFT": f"lm:path={args.out / 'sft'},max_tokens={args.max_tokens},device={device}",
-        "smollm2 + ILQL": f"ilql:path={args.out / 'ilql'},beta={args.beta},"
-        f"max_tokens={args.max_tokens},device={device}",
-    }
-    results = {}
-    for label, agent in agents.items():
-        with timed(f"eval {label}"):
-            r = dialogue_gym.evaluate(
-                agent, args.env, args.eval_episodes, seed=held_out, oracle=False
-            )
-        r.agent["label"] = label
-        results[label] = r
+    results = _evaluate_all(
+        args, domain, TransformersBackend(base, tok, name=args.model), device, timed
+    )
     print(format_table(list(results.values())))
     tests = _tests(results)
     figures = {

@@ -13,7 +13,7 @@ import argparse
 
 import dialogue_gym
 from dialogue_gym.agents.ppo import PPOArgs, train_ppo
-from dialogue_gym.evaluation import compare, format_table
+from dialogue_gym.comparison import compare, format_table
 
 
 def main(argv: list[str] | None = None) -> dict:

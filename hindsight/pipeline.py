@@ -187,37 +187,10 @@ def run(
     rwd = make_reward(reward, domain, data, enc)  # first: a bad saved model fails at once
     fwd = make_forward(forward, data, enc)
     ctrl = make_controller(controller, data, enc)
-    done = {e.id for e in read_episodes(out)[0]} if out.exists() else set()
     errors: list[dict[str, str]] = []
-    written = 0
-    current = sources
-    with worker_session():  # every round on the same Ray workers
-        for r in range(1, rounds + 1):
-            chosen = [e for e in current if (select == "all" and r == 1) or is_unsuccessful(e)]
-            bar = None
-            if progress:
-                from ..progress import progress_bar
-
-                bar = progress_bar(total=len(chosen), desc=f"hindsight round {r}", unit="ep")
-            todo = [e for e in chosen if regenerated_id(e.id, r, 0) not in done]
-            if bar:
-                bar.update(len(chosen) - len(todo))
-            task = partial(_regenerate_source, per_episode, r)
-            with EpisodeWriter(out) as writer:  # the driver is the only writer, in source order
-                for regs, error in map_ordered(
-                    task, todo, partial(_components, ctrl, fwd, rwd), backend=backend
-                ):
-                    if error is not None:
-                        errors.append(error)
-                    for e in regs:
-                        writer.write(e)
-                        done.add(e.id)
-                        written += 1
-                    if bar:
-                        bar.update()
-            if bar:
-                bar.close()
-            current = [e for e in read_episodes(out)[0] if (e.provenance or {}).get("round") == r]
+    written = _regenerate_rounds(
+        sources, out, (ctrl, fwd, rwd), select, per_episode, rounds, progress, backend, errors
+    )
     regenerated = read_episodes(out)[0]
     summary = {
         "sources": len(sources),
@@ -235,3 +208,50 @@ def run(
         atomic_write_text(pairs, "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in rows))
         summary["pairs"] = len(rows)
     return summary
+
+
+def _regenerate_rounds(
+    sources: list,
+    out: Path,
+    components: tuple,
+    select: str,
+    per_episode: int,
+    rounds: int,
+    progress: bool,
+    backend: Backend,
+    errors: list[dict[str, str]],
+) -> int:
+    """Append every round's regenerations to ``out`` (round r rewrites round r-1's; ids already
+    in the file are skipped), collecting per-episode failures in ``errors``; returns how many
+    episodes were written now."""
+    done = {e.id for e in read_episodes(out)[0]} if out.exists() else set()
+    written = 0
+    current = sources
+    with worker_session():  # every round on the same Ray workers
+        for r in range(1, rounds + 1):
+            chosen = [e for e in current if (select == "all" and r == 1) or is_unsuccessful(e)]
+            bar = None
+            if progress:
+                from ..progress import progress_bar
+
+                bar = progress_bar(total=len(chosen), desc=f"hindsight round {r}", unit="ep")
+            todo = [e for e in chosen if regenerated_id(e.id, r, 0) not in done]
+            if bar:
+                bar.update(len(chosen) - len(todo))
+            task = partial(_regenerate_source, per_episode, r)
+            with EpisodeWriter(out) as writer:  # the driver is the only writer, in source order
+                for regs, error in map_ordered(
+                    task, todo, partial(_components, *components), backend=backend
+                ):
+                    if error is not None:
+                        errors.append(error)
+                    for e in regs:
+                        writer.write(e)
+                        done.add(e.id)
+                        written += 1
+                    if bar:
+                        bar.update()
+            if bar:
+                bar.close()
+            current = [e for e in read_episodes(out)[0] if (e.provenance or {}).get("round") == r]
+    return written

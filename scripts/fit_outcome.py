@@ -177,7 +177,6 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
     ``seeker_explains`` (:func:`fit_seeker_explains`, rows in ``seeker_explains_grid``) and the
     scale that goes with it. The human-like scripted supporter's drop under the shipped constants
     is reported, with no target."""
-    from scipy.stats import spearmanr
 
     from dialogue_gym.simulators import esconv_replay
     from dialogue_gym.simulators.esconv_replay import read_split
@@ -193,6 +192,40 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
     fidelity = fit_fidelity([r.given["problem"] for r in replays], [r.voiced for r in replays])
     esconv_replay.REAL_CUE_FIDELITY = fidelity  # the replays read real seekers' words
     print(f"need-cue fidelity {fidelity}", flush=True)
+
+    rows, best = fit_floors(replays, real)
+    shipped = next(iter(STRUCTURES))
+    for key, value in STRUCTURES[shipped].items():
+        setattr(C, key.upper(), value)
+    C.ENGAGEMENT_FLOOR = best["engagement_floor"]
+    explains, explains_rows = fit_seeker_explains(replays, real)
+    best |= {k: explains[k] for k in ("scale", "train_mean_drop", "train_spearman")}
+    C.SCALE, C.SEEKER_EXPLAINS = explains["scale"], explains["seeker_explains"]
+    harmed = sum(r.play(REPLAY_DRAWS * i)[1].ended == "harmed" for i, r in enumerate(replays))
+    return {
+        "scale": best["scale"],
+        "engagement_floor": best["engagement_floor"],
+        "seeker_explains": C.SEEKER_EXPLAINS,
+        "need_cue_fidelity": 1.0,
+        **STRUCTURES[shipped],
+        "train_mean_drop": best["train_mean_drop"],
+        "train_spearman": best["train_spearman"],
+        "train_harmed": int(harmed),
+        "human_like_mean_drop": human_like_drop(),
+        "need_cue_fidelity_fit": fidelity,
+        "voiced_share": round(float(np.mean([bool(r.voiced) for r in replays])), 4),
+        "corpus_mean_drop": round(float(real.mean()), 4),
+        "dialogues": len(replays),
+        "replay_grid": rows,
+        "seeker_explains_grid": explains_rows,
+    }
+
+
+def fit_floors(replays: list, real: np.ndarray) -> tuple[list[dict], dict]:
+    """For each per-move structure and engagement floor, the scale that reproduces the real mean
+    drop and the train Spearman there (``seeker_explains`` 0); every row, and the shipped one:
+    the first structure's highest floor within 0.01 of its best Spearman."""
+    from scipy.stats import spearmanr
 
     rows = []
     C.SEEKER_EXPLAINS = 0.0  # the floors are compared first, then it is fitted at the chosen one
@@ -222,30 +255,7 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
             key=lambda r: r["engagement_floor"],
         )
     )  # a copy: the grid keeps its own row
-    for key, value in STRUCTURES[shipped].items():
-        setattr(C, key.upper(), value)
-    C.ENGAGEMENT_FLOOR = best["engagement_floor"]
-    explains, explains_rows = fit_seeker_explains(replays, real)
-    best |= {k: explains[k] for k in ("scale", "train_mean_drop", "train_spearman")}
-    C.SCALE, C.SEEKER_EXPLAINS = explains["scale"], explains["seeker_explains"]
-    harmed = sum(r.play(REPLAY_DRAWS * i)[1].ended == "harmed" for i, r in enumerate(replays))
-    return {
-        "scale": best["scale"],
-        "engagement_floor": best["engagement_floor"],
-        "seeker_explains": C.SEEKER_EXPLAINS,
-        "need_cue_fidelity": 1.0,
-        **STRUCTURES[shipped],
-        "train_mean_drop": best["train_mean_drop"],
-        "train_spearman": best["train_spearman"],
-        "train_harmed": int(harmed),
-        "human_like_mean_drop": human_like_drop(),
-        "need_cue_fidelity_fit": fidelity,
-        "voiced_share": round(float(np.mean([bool(r.voiced) for r in replays])), 4),
-        "corpus_mean_drop": round(float(real.mean()), 4),
-        "dialogues": len(replays),
-        "replay_grid": rows,
-        "seeker_explains_grid": explains_rows,
-    }
+    return rows, best
 
 
 def fit_scale(replays: list, real: np.ndarray) -> tuple[float, np.ndarray]:

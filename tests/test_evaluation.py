@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import dialogue_gym
-from dialogue_gym.evaluation import EvaluationResult, compare
+from dialogue_gym.comparison import compare
+from dialogue_gym.evaluation import EvaluationResult
 
 
 @pytest.mark.slow

@@ -102,6 +102,20 @@ def add_parser(sub: Any) -> None:
         default=1,
         help="torch threads of the learners (0: torch's default)",
     )
+    _add_method_args(b)
+    _add_output_args(b)
+    add_backend_args(b)
+    b.set_defaults(func=run, action="run")
+    actions = b.add_subparsers(dest="action", metavar="compare A B", required=False)
+    c = actions.add_parser(
+        "compare", help="two finished runs side by side, with paired tests where seeds match"
+    )
+    c.add_argument("a", type=Path, metavar="A", help="a run's output folder")
+    c.add_argument("b", type=Path, metavar="B", help="another run's output folder")
+
+
+def _add_method_args(b: argparse.ArgumentParser) -> None:
+    """The options of the rows: added agents, the hindsight encoder, the sweep, the LLM pair."""
     b.add_argument(
         "--add-agent",
         action="append",
@@ -135,6 +149,10 @@ def add_parser(sub: Any) -> None:
         metavar="N",
         help="unsuccessful episodes per run the --llm pair rewrites",
     )
+
+
+def _add_output_args(b: argparse.ArgumentParser) -> None:
+    """Where the run goes, how many processes share it, and ``--reuse``."""
     b.add_argument("--out", type=Path, default=Path("runs/benchmark"))
     b.add_argument(
         "--processes",
@@ -153,11 +171,3 @@ def add_parser(sub: Any) -> None:
         help="add the --add-agent agents to the finished run in DIR: only they are evaluated "
         "(on the run's seeds), and DIR's tables are written again with their rows",
     )
-    add_backend_args(b)
-    b.set_defaults(func=run, action="run")
-    actions = b.add_subparsers(dest="action", metavar="compare A B", required=False)
-    c = actions.add_parser(
-        "compare", help="two finished runs side by side, with paired tests where seeds match"
-    )
-    c.add_argument("a", type=Path, metavar="A", help="a run's output folder")
-    c.add_argument("b", type=Path, metavar="B", help="another run's output folder")

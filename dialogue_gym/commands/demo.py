@@ -13,7 +13,8 @@ def run(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
     from ..agents.registry import make_agent
-    from ..evaluation import evaluate, format_table
+    from ..comparison import format_table
+    from ..evaluation import evaluate
     from ..rollout import play_episode
 
     env = gym.make("Persuasion-v0", render_mode="ansi")

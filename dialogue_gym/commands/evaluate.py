@@ -16,8 +16,9 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate one agent on one env; print the table, optionally save JSON."""
     started = time.time()
     from ..agents.registry import is_privileged
+    from ..comparison import format_table
     from ..domains import env_domain
-    from ..evaluation import evaluate, format_table
+    from ..evaluation import evaluate
 
     env_kwargs: dict = {"max_turns": args.max_turns}
     if args.simulator != "embedded":
