@@ -30,6 +30,23 @@ def _is_holm_family(tests: list[dict]) -> bool:
     return all(abs(t["p_holm"] - expected[i]) < 1e-12 for i, t in enumerate(tests))
 
 
+def tiny(**changes) -> BenchmarkConfig:
+    """A benchmark small enough for a test: two training seeds, a few steps, no encoder model."""
+    base = dict(
+        envs=("Counseling-v0",),
+        dataset_episodes=40,
+        eval_episodes=5,
+        train_seeds=2,
+        offline_steps=10,
+        ppo_steps=64,
+        model_based_samples=1,
+        n_boot=200,
+        encoder="hash:512",
+        sweep_sizes=(),
+    )
+    return BenchmarkConfig(**{**base, **changes})
+
+
 def _llm_pair_responder(body: dict) -> str:
     """A fake chat model for the hindsight LLM pair: a fixed continuation and judgement."""
     last = body["messages"][-1]["content"]
@@ -176,19 +193,7 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_benchmark_can_keep_one_dataset_for_every_seed(tmp_path):
-    cfg = BenchmarkConfig(
-        envs=("Counseling-v0",),
-        dataset_episodes=40,
-        eval_episodes=5,
-        train_seeds=2,
-        offline_steps=10,
-        ppo_steps=64,
-        model_based_samples=1,
-        n_boot=200,
-        resample_data=False,
-        encoder="hash:512",
-        sweep_sizes=(),
-    )
+    cfg = tiny(resample_data=False)
     results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
     assert [d["data_seed"] for d in results[0]["datasets"]] == [0]
     assert "one dataset for all runs" in md
@@ -198,23 +203,12 @@ def test_benchmark_can_keep_one_dataset_for_every_seed(tmp_path):
 
 @pytest.mark.slow
 def test_agents_added_to_a_finished_run_leave_every_other_figure_as_it_was(tmp_path):
-    cfg = BenchmarkConfig(
-        envs=("Persuasion-v0",),
-        dataset_episodes=40,
-        eval_episodes=8,
-        train_seeds=2,
-        offline_steps=10,
-        ppo_steps=64,
-        model_based_samples=1,
-        n_boot=200,
-        encoder="hash:512",
-        sweep_sizes=(),
-    )
+    cfg = tiny(envs=("Persuasion-v0",), eval_episodes=8)
     results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
     before = json.loads((tmp_path / "benchmark.json").read_text())
     with pytest.raises(ValueError, match="eval_episodes=8, this command asks eval_episodes=9"):
         add_agents(
-            tmp_path, ("scripted:noise=0.5",), BenchmarkConfig(**{**vars(cfg), "eval_episodes": 9})
+            tmp_path, ("scripted:noise=0.5",), tiny(envs=("Persuasion-v0",), eval_episodes=9)
         )
     again, md2 = add_agents(tmp_path, ("scripted:noise=0.5",), cfg, log=lambda m: None)
     rows = {r["method"]: r for r in again[0]["rows"]}
@@ -250,18 +244,7 @@ def test_agents_added_to_a_finished_run_leave_every_other_figure_as_it_was(tmp_p
 
 @pytest.mark.slow
 def test_two_processes_write_the_same_tables_as_one(tmp_path):
-    cfg = BenchmarkConfig(
-        envs=("Counseling-v0",),
-        dataset_episodes=40,
-        eval_episodes=6,
-        train_seeds=2,
-        offline_steps=10,
-        ppo_steps=64,
-        model_based_samples=1,
-        n_boot=200,
-        encoder="hash:512",
-        sweep_sizes=(20,),
-    )
+    cfg = tiny(eval_episodes=6, sweep_sizes=(20,))
     _, one = run_benchmark(cfg, tmp_path / "one", log=lambda m: None)
     _, two = run_benchmark(cfg, tmp_path / "two", log=lambda m: None, workers=2)
     assert one == two
