@@ -129,12 +129,15 @@ class CriticController(HindsightController):
 
     def supported(self, k: int) -> list[str]:
         """The strategies used at least ``min_local`` times within ``window`` of agent turn
-        number ``k`` in the data."""
-        return [
-            a
-            for a in self.strategies
-            if sum(abs(j - k) <= self.window for j in self._at[a]) >= self.min_local
-        ]
+        number ``k`` in the data (counted once per ``k``: the data do not change)."""
+        known = self.__dict__.setdefault("_supported_at", {})
+        if k not in known:
+            known[k] = [
+                a
+                for a in self.strategies
+                if sum(abs(j - k) <= self.window for j in self._at[a]) >= self.min_local
+            ]
+        return list(known[k])
 
     def values(self, turns: Sequence[Turn], i: int) -> dict[str, float]:
         """``Q(s_i, a)`` before agent turn ``turns[i]`` for every strategy the data support
