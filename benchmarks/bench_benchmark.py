@@ -53,6 +53,8 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the full default, not --quick")
     parser.add_argument("--env", action="append", default=None, help="env id (repeatable)")
     parser.add_argument("--from", dest="dirs", nargs="+", type=Path, default=None)
+    parser.add_argument("--processes", type=int, default=1, help="as benchmark --processes")
+    parser.add_argument("--keep", type=Path, default=None, help="write the run here, not to a temp")
     args = parser.parse_args()
     print(
         f"python {platform.python_version()}, {platform.machine()}, "
@@ -66,10 +68,11 @@ def main() -> None:
         if not args.full:
             cfg = BenchmarkConfig.quick(envs)
         with tempfile.TemporaryDirectory() as tmp:
+            where = args.keep or Path(tmp)
             t0 = time.time()
-            run_benchmark(cfg, tmp, log=lambda m: print(m, flush=True))
-            summaries = [json.loads((Path(tmp) / "benchmark.json").read_text())]
-            print(f"wall {time.time() - t0:.0f} s")
+            run_benchmark(cfg, where, log=lambda m: print(m, flush=True), workers=args.processes)
+            summaries = [json.loads((where / "benchmark.json").read_text())]
+            print(f"wall {time.time() - t0:.0f} s ({args.processes} processes)")
     for i, summary in enumerate(summaries):
         print()
         print(stage_table(summary, summaries[0] if i else None))
