@@ -1,4 +1,4 @@
-"""Where the benchmark's time goes, stage by stage (issue: the main job in minutes).
+"""Where the benchmark's time goes, stage by stage.
 
 Runs ``benchmark --quick`` (or the full default with ``--full``) in a temporary folder, or reads
 the ``benchmark.json`` of finished runs (``--from DIR [DIR ...]``), and prints one table per run:

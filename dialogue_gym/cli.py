@@ -23,6 +23,7 @@ from .commands import (
     train,
 )
 from .errors import BackendError, InvalidInput, MissingDependency
+from .progress import quiet_library_bars
 
 COMMANDS = (demo, evaluate, play, generate, data, hindsight, benchmark, train, sim_report)
 """The subcommand modules, in the order ``--help`` lists them (then ``study`` and ``list``)."""
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     1 for a backend that failed, 130 when interrupted; any other exception is a bug and keeps its
     traceback."""
     args = build_parser().parse_args(argv)
+    quiet_library_bars()
     try:
         from .files import check_writable
 

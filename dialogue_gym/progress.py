@@ -7,6 +7,7 @@ hide the bar off a terminal, and a run sent to a log would then print nothing fo
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, TextIO
 
@@ -29,6 +30,14 @@ class _Lines:
 
     def flush(self) -> None:
         self.stream.flush()
+
+
+def quiet_library_bars() -> None:
+    """Off a terminal, switch off the progress bars of Hugging Face libraries (model loading,
+    downloads): they honour ``HF_HUB_DISABLE_PROGRESS_BARS`` when imported, and cannot be made to
+    print plain lines. Call before they are imported; child processes inherit it."""
+    if not sys.stderr.isatty():
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def progress_bar(iterable: Any = None, **kwargs: Any) -> tqdm:

@@ -66,6 +66,7 @@ class CriticController(HindsightController):
         self.encoder.encode([t.text for e in usable for t in e.turns])
         states, actions, returns, texts, episode_of = [], [], [], [], []
         self._at: dict[str, list[int]] = {}  # agent-turn numbers where each strategy was used
+        self._supported_at: dict[int, list[str]] = {}  # supported(k), counted once per k
         for n, e in enumerate(usable):
             k = -1
             for i, turn in enumerate(e.turns):
@@ -130,7 +131,7 @@ class CriticController(HindsightController):
     def supported(self, k: int) -> list[str]:
         """The strategies used at least ``min_local`` times within ``window`` of agent turn
         number ``k`` in the data (counted once per ``k``: the data do not change)."""
-        known = self.__dict__.setdefault("_supported_at", {})
+        known = self._supported_at
         if k not in known:
             known[k] = [
                 a

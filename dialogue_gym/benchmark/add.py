@@ -26,15 +26,28 @@ from .chart import bar_chart
 from .config import EVAL_SEED, BenchmarkConfig
 from .provenance import agent_source
 from .report import markdown
-from .run import _rows, added_agents, episode_arrays, episode_matrices, returns_of, tests_against
+from .run import (
+    added_agents,
+    episode_arrays,
+    episode_matrices,
+    method_rows,
+    returns_of,
+    tests_against,
+)
+
+
+def read_run(run_dir: str | Path) -> dict[str, Any]:
+    """A finished run's ``benchmark.json``, or an error naming the folder."""
+    path = Path(run_dir) / "benchmark.json"
+    if not path.is_file():
+        raise InvalidInput(f"no finished benchmark in {run_dir}: {path.name} is missing")
+    return json.loads(path.read_text())
 
 
 def load_run(run_dir: Path) -> dict[str, Any]:
     """A finished run's ``benchmark.json``, or a clear error when it cannot take new rows."""
     path = Path(run_dir) / "benchmark.json"
-    if not path.is_file():
-        raise InvalidInput(f"no finished benchmark in {run_dir}: {path.name} is missing")
-    summary = json.loads(path.read_text())
+    summary = read_run(run_dir)
     if any("episodes" not in r for r in summary.get("results", [])):
         raise InvalidData(
             f"{path} has no per-episode returns (a run from an older version): run it again "
@@ -111,7 +124,7 @@ def add_agents(
             log(f"{env_id}: {name} evaluated [{time.time() - t0:.0f} s]")
         returns = {k: np.stack([m[0] for m in v]) for k, v in matrices.items()}
         boot = TwoLevelBootstrap(returns, cfg.n_boot, seed=0)
-        rows = _rows(runs, matrices, returns, boot, {}, new, cfg)
+        rows = method_rows(runs, matrices, returns, boot, {}, new, cfg)
         first_trained = next(
             (i for i, r in enumerate(result["rows"]) if r["trained"]), len(result["rows"])
         )

@@ -3,22 +3,14 @@ evaluation seeds, a paired two-level bootstrap test of the difference (Holm over
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidInput
 from ..stats import TwoLevelBootstrap, holm
+from .add import read_run
 from .run import episode_matrices
-
-
-def _load(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / "benchmark.json"
-    if not path.is_file():
-        raise InvalidInput(f"no finished benchmark in {run_dir}: {path.name} is missing")
-    return json.loads(path.read_text())
 
 
 def _returns(result: dict[str, Any], method: str) -> np.ndarray | None:
@@ -39,7 +31,7 @@ def compare_runs(a_dir: str | Path, b_dir: str | Path, n_boot: int = 10_000) -> 
     """A Markdown report: what differs between the runs' setups, then per env a table of every
     method's mean return in A and in B and, when both runs used the same evaluation seeds, A
     minus B with its interval and p-value (paired by evaluation seed; Holm over the methods)."""
-    a, b = _load(a_dir), _load(b_dir)
+    a, b = read_run(a_dir), read_run(b_dir)
     lines = [f"# {a_dir} (A) vs {b_dir} (B)", ""]
     prov_a, prov_b = a.get("provenance", {}), b.get("provenance", {})
     for key in ("version", "git"):

@@ -161,7 +161,7 @@ def run_env(
     matrices = {name: [returns_of(r) for r in rs] for name, rs in runs.items()}
     returns = {k: np.stack([m[0] for m in v]) for k, v in matrices.items()}
     boot = TwoLevelBootstrap(returns, cfg.n_boot, seed=0)
-    rows = _rows(runs, matrices, returns, boot, budgets, added, cfg)
+    rows = method_rows(runs, matrices, returns, boot, budgets, added, cfg)
     own = [name for name in runs if name not in added]  # the table's family: added agents stay out
     data_figures = [d["figures"] for d in datasets.values()]
     gaps = {
@@ -306,7 +306,7 @@ def _train_and_evaluate(
     return budgets, sweep
 
 
-def _rows(
+def method_rows(
     runs: dict[str, list[Any]],
     matrices: dict[str, list],
     returns: dict[str, np.ndarray],
