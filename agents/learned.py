@@ -19,9 +19,9 @@ import numpy as np
 
 from ..errors import InvalidInput
 from ..files import atomic_dir
+from ..simulators.realizer import say
 from ..simulators.strategies import get_domain
 from .base import Agent
-from .scripted import say
 
 
 @dataclass

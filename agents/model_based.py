@@ -21,10 +21,10 @@ import numpy as np
 from ..episode import Turn
 from ..errors import InvalidInput
 from ..simulators.classifier import get_classifier
+from ..simulators.realizer import say
 from ..simulators.strategies import get_domain
 from .base import Agent
 from .oracle import rollout_value
-from .scripted import say
 
 
 class ModelBasedAgent(Agent):

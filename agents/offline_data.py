@@ -14,8 +14,63 @@ from typing import Any
 
 import numpy as np
 
-from ..episode import Episode
+from ..domains import env_domain
+from ..episode import Episode, usable_episodes
 from ..errors import InvalidInput
+from ..simulators.classifier import get_classifier
+from ..wrappers import HistoryFeaturizer
+
+DEFAULT_MAX_TURNS = 10
+"""The turn limit assumed for episodes that do not record one (loaded corpora)."""
+
+
+def max_turns_of(e: Episode) -> int:
+    """The turn limit the episode was played under (what ``info["max_turns"]`` said)."""
+    return int(e.env_kwargs.get("max_turns", DEFAULT_MAX_TURNS))
+
+
+def strategy_transitions(
+    episodes: Sequence[Episode], n_hash: int = 256, last_k: int = 2
+) -> dict[str, np.ndarray]:
+    """Strategy-level transitions of the usable episodes (one domain at a time).
+
+    Features are computed with the episode's own turn limit (:func:`max_turns_of`), as the env
+    gives it to an agent at play time, never with the episode's length (which would leak how
+    long it went on). The action is the classifier's first label of the text that was said —
+    the same reading the env makes of any utterance — for recorded and rewritten turns alike.
+    """
+    usable = usable_episodes(episodes)
+    domains = {env_domain(e.env_id) for e in usable}
+    if len(domains) > 1:
+        raise InvalidInput(f"episodes mix domains {sorted(domains)}; export one domain at a time")
+    if not usable:
+        raise InvalidInput("no usable episodes (status ok, with a reward) to export")
+    domain = domains.pop()
+    feat = HistoryFeaturizer(domain, n_hash, last_k)
+    clf = get_classifier(domain)
+    obs, acts, rews, nxt, terms, ep_index, sources = [], [], [], [], [], [], []
+    for k, e in enumerate(usable):
+        msgs = e.messages
+        idx = e.agent_turns
+        horizon = max_turns_of(e)
+        for j, i in enumerate(idx):
+            last = j == len(idx) - 1
+            obs.append(feat(msgs[:i], j, horizon))
+            nxt.append(feat(msgs[: i + 2], j + 1, horizon))
+            acts.append(feat.domain.index(clf.classify(e.turns[i].text)[0]))
+            rews.append(float(e.reward) if last else 0.0)
+            terms.append(last)
+            ep_index.append(k)
+            sources.append(e.reward_source)
+    return {
+        "observations": np.asarray(obs, dtype=np.float32),
+        "actions": np.asarray(acts, dtype=np.int64),
+        "rewards": np.asarray(rews, dtype=np.float32),
+        "next_observations": np.asarray(nxt, dtype=np.float32),
+        "terminals": np.asarray(terms, dtype=bool),
+        "episode_index": np.asarray(ep_index, dtype=np.int64),
+        "reward_sources": np.asarray(sources, dtype=str),
+    }
 
 
 @dataclass
@@ -35,9 +90,7 @@ class OfflineData:
     def from_episodes(
         cls, episodes: Sequence[Episode], n_hash: int = 256, last_k: int = 2
     ) -> OfflineData:
-        """Featurize the usable episodes (see :func:`dialogue_gym.export.strategy_transitions`)."""
-        from ..export import strategy_transitions
-
+        """Featurize the usable episodes (see :func:`strategy_transitions`)."""
         return cls(**strategy_transitions(episodes, n_hash, last_k))
 
     def __len__(self) -> int:

@@ -23,9 +23,9 @@ from ..errors import InvalidInput
 from ..simulators import make_dynamics
 from ..simulators.base import Dynamics
 from ..simulators.classifier import get_classifier
+from ..simulators.realizer import say
 from ..simulators.strategies import get_domain
 from .base import Agent
-from .scripted import say
 
 STACK_BEAM = 5
 """Stacked candidates: pairs and triples of this many best single strategies."""

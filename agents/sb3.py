@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from ..simulators.realizer import say
 from ..simulators.strategies import get_domain
 from .base import Agent
-from .scripted import say
 
 
 class SB3Agent(Agent):

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InvalidInput
 from ..simulators import cues
-from ..simulators.realizer import realize
+from ..simulators.realizer import last_user_message, say
 from ..simulators.strategies import get_domain
 from .base import Agent
 
@@ -57,27 +57,6 @@ HUMAN_LIKE_NOISE = 0.2
 """Noise of the human-like behaviour policy (reactive scripted agent): the simulators are
 calibrated so that this policy reproduces the corpora's outcomes (P4G: 46% give $0, mean $0.41;
 ESConv: mean intensity drop about 2)."""
-
-
-def last_user_message(info: dict[str, Any]) -> str:
-    """The user's most recent message in ``info["messages"]`` ("" if none)."""
-    for m in reversed(info.get("messages", [])):
-        if m["role"] == "user":
-            return m["content"]
-    return ""
-
-
-def say(domain: str, strategy: str, rng: np.random.Generator, info: dict[str, Any]) -> str:
-    """Realize ``strategy`` in the context of ``info``'s conversation (no repeated templates)."""
-    messages = info.get("messages", [])
-    return realize(
-        domain,
-        strategy,
-        rng,
-        last_user=last_user_message(info),
-        history=[m["content"] for m in messages if m["role"] == "assistant"],
-        opening=not any(m["role"] == "assistant" for m in messages),
-    )
 
 
 CRISIS_LINE = (

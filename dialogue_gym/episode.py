@@ -7,6 +7,7 @@ names the missing or wrong field. Roles are the agent's view: ``assistant`` is t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -108,3 +109,8 @@ class Episode:
         data = dict(d)
         data["turns"] = [Turn(**t) for t in d["turns"]]
         return cls(**data)
+
+
+def usable_episodes(episodes: Sequence[Episode]) -> list[Episode]:
+    """The episodes that finished (status ``ok``) with a reward: what exports and learners use."""
+    return [e for e in episodes if e.status == "ok" and e.reward is not None]

@@ -14,6 +14,9 @@
   ``reward_sources`` (real, imagined by which model, or the oracle ablation).
 - :func:`utterance_transitions`: the same at the utterance level, with text.
 
+(:func:`strategy_transitions` lives with the offline datasets in
+:mod:`dialogue_gym.agents.offline_data` and is re-exported here.)
+
 Failed episodes and episodes without a reward are left out of SFT records and transitions.
 """
 
@@ -24,20 +27,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .episode import Episode
-from .errors import InvalidInput
+from .agents.offline_data import strategy_transitions
+from .episode import Episode, usable_episodes
 
 
 def _domain(e: Episode) -> str:
     from .domains import env_domain
 
     return env_domain(e.env_id)
-
-
-def _usable(episodes: Sequence[Episode]) -> list[Episode]:
-    return [e for e in episodes if e.status == "ok" and e.reward is not None]
 
 
 def to_rows(episodes: Sequence[Episode]) -> list[dict[str, Any]]:
@@ -81,7 +78,7 @@ def sft_records(episodes: Sequence[Episode], system_prompt: bool = True) -> list
     from .agents.prompting import chat_messages
 
     records = []
-    for e in _usable(episodes):
+    for e in usable_episodes(episodes):
         msgs = e.messages
         for i in e.agent_turns:
             prompt = chat_messages(_domain(e), msgs[:i]) if system_prompt else msgs[:i]
@@ -98,66 +95,10 @@ def sft_records(episodes: Sequence[Episode], system_prompt: bool = True) -> list
     return records
 
 
-DEFAULT_MAX_TURNS = 10
-"""The turn limit assumed for episodes that do not record one (loaded corpora)."""
-
-
-def max_turns_of(e: Episode) -> int:
-    """The turn limit the episode was played under (what ``info["max_turns"]`` said)."""
-    return int(e.env_kwargs.get("max_turns", DEFAULT_MAX_TURNS))
-
-
-def strategy_transitions(
-    episodes: Sequence[Episode], n_hash: int = 256, last_k: int = 2
-) -> dict[str, np.ndarray]:
-    """Strategy-level transitions of the usable episodes (one domain at a time).
-
-    Features are computed with the episode's own turn limit (:func:`max_turns_of`), as the env
-    gives it to an agent at play time, never with the episode's length (which would leak how
-    long it went on). The action is the classifier's first label of the text that was said —
-    the same reading the env makes of any utterance — for recorded and rewritten turns alike.
-    """
-    from .simulators.classifier import get_classifier
-    from .wrappers import HistoryFeaturizer
-
-    usable = _usable(episodes)
-    domains = {_domain(e) for e in usable}
-    if len(domains) > 1:
-        raise InvalidInput(f"episodes mix domains {sorted(domains)}; export one domain at a time")
-    if not usable:
-        raise InvalidInput("no usable episodes (status ok, with a reward) to export")
-    domain = domains.pop()
-    feat = HistoryFeaturizer(domain, n_hash, last_k)
-    clf = get_classifier(domain)
-    obs, acts, rews, nxt, terms, ep_index, sources = [], [], [], [], [], [], []
-    for k, e in enumerate(usable):
-        msgs = e.messages
-        idx = e.agent_turns
-        horizon = max_turns_of(e)
-        for j, i in enumerate(idx):
-            last = j == len(idx) - 1
-            obs.append(feat(msgs[:i], j, horizon))
-            nxt.append(feat(msgs[: i + 2], j + 1, horizon))
-            acts.append(feat.domain.index(clf.classify(e.turns[i].text)[0]))
-            rews.append(float(e.reward) if last else 0.0)
-            terms.append(last)
-            ep_index.append(k)
-            sources.append(e.reward_source)
-    return {
-        "observations": np.asarray(obs, dtype=np.float32),
-        "actions": np.asarray(acts, dtype=np.int64),
-        "rewards": np.asarray(rews, dtype=np.float32),
-        "next_observations": np.asarray(nxt, dtype=np.float32),
-        "terminals": np.asarray(terms, dtype=bool),
-        "episode_index": np.asarray(ep_index, dtype=np.int64),
-        "reward_sources": np.asarray(sources, dtype=str),
-    }
-
-
 def utterance_transitions(episodes: Sequence[Episode]) -> list[dict[str, Any]]:
     """Utterance-level transitions: history text, agent utterance, reward, next history, done."""
     out = []
-    for e in _usable(episodes):
+    for e in usable_episodes(episodes):
         msgs = e.messages
         idx = e.agent_turns
         for j, i in enumerate(idx):
@@ -175,3 +116,13 @@ def utterance_transitions(episodes: Sequence[Episode]) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+__all__ = [
+    "sft_records",
+    "strategy_transitions",
+    "to_hf_dataset",
+    "to_parquet",
+    "to_rows",
+    "utterance_transitions",
+]

@@ -20,10 +20,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from .agents.scripted import say
 from .errors import InvalidInput
 from .simulators import cues
 from .simulators.classifier import get_classifier
+from .simulators.realizer import say
 from .simulators.strategies import get_domain
 
 _WORD = re.compile(r"[a-z']+")

@@ -28,11 +28,11 @@ import dialogue_gym
 from dialogue_gym.agents.base import Agent
 from dialogue_gym.agents.cql import CQLArgs, logged_q_vs_returns, train_cql
 from dialogue_gym.agents.offline_data import OfflineData
-from dialogue_gym.agents.scripted import say
 from dialogue_gym.comparison import compare, format_table
 from dialogue_gym.domains import env_domain
 from dialogue_gym.generate import generate
 from dialogue_gym.jsonl import read_episodes
+from dialogue_gym.simulators.realizer import say
 from dialogue_gym.simulators.strategies import get_domain
 from dialogue_gym.wrappers import HistoryFeaturizer
 

@@ -19,8 +19,8 @@ import numpy as np
 import dialogue_gym
 from dialogue_gym.agents.base import Agent
 from dialogue_gym.agents.registry import make_agent
-from dialogue_gym.agents.scripted import say
 from dialogue_gym.comparison import format_table
+from dialogue_gym.simulators.realizer import say
 
 
 class AskEarly(Agent):

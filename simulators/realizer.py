@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -344,3 +345,24 @@ def all_template_texts(domain: str) -> list[tuple[str, str]]:
             else:
                 out.append((text, strategy))
     return out
+
+
+def last_user_message(info: dict[str, Any]) -> str:
+    """The user's most recent message in ``info["messages"]`` ("" if none)."""
+    for m in reversed(info.get("messages", [])):
+        if m["role"] == "user":
+            return m["content"]
+    return ""
+
+
+def say(domain: str, strategy: str, rng: np.random.Generator, info: dict[str, Any]) -> str:
+    """Realize ``strategy`` in the context of ``info``'s conversation (no repeated templates)."""
+    messages = info.get("messages", [])
+    return realize(
+        domain,
+        strategy,
+        rng,
+        last_user=last_user_message(info),
+        history=[m["content"] for m in messages if m["role"] == "assistant"],
+        opening=not any(m["role"] == "assistant" for m in messages),
+    )

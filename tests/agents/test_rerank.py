@@ -31,7 +31,7 @@ class RandomStrategyBackend(ChatBackend):
         return {"kind": self.kind}
 
     def chat(self, messages, params=None, seed=None) -> ChatResult:
-        from dialogue_gym.agents.scripted import say
+        from dialogue_gym.simulators.realizer import say
         from dialogue_gym.simulators.strategies import get_domain
 
         self.requests += 1
