@@ -28,6 +28,14 @@ LABELS = {
 PIPELINES = ("learned", "privileged", "true-env")
 """Hindsight pipelines: one controller (the critic), three forward/reward pairs."""
 
+ABLATION_METHODS = (
+    "cql+hindsight(2 rounds)",
+    "cql+hindsight(privileged)",
+    "cql+hindsight(oracle-fwd)",
+)
+"""The rows that ablate the headline method (a second round, privileged dynamics, the true env):
+the full run makes them, ``quick()`` leaves them out (``BenchmarkConfig.ablations``)."""
+
 
 @dataclass
 class BenchmarkConfig:
@@ -70,6 +78,9 @@ class BenchmarkConfig:
     Gap only: no method trains on them (an LLM continuation per episode is costly)."""
     llm_episodes: int = 30
     """Unsuccessful episodes per run that the ``llm`` pair regenerates (the first ones)."""
+    ablations: bool = True
+    """Make the ablation rows (:data:`ABLATION_METHODS`) and their pipelines' imagination-gap
+    rows; False (``quick()``): the headline rows and the learned pipeline's gap only."""
 
     def __post_init__(self) -> None:
         for name in ("dataset_episodes", "eval_episodes", "train_seeds", "offline_steps"):
@@ -98,7 +109,7 @@ class BenchmarkConfig:
 
     @classmethod
     def quick(cls, envs: tuple[str, ...] | None = None) -> BenchmarkConfig:
-        """Small sizes: a few minutes on 2 cores."""
+        """Small sizes, the headline rows only (no ablation rows, no data-size sweep)."""
         return cls(
             envs=envs or env_ids(),
             dataset_episodes=400,
@@ -108,8 +119,18 @@ class BenchmarkConfig:
             ppo_steps=2048,
             model_based_samples=3,
             n_boot=2000,
-            sweep_sizes=(100,),
+            sweep_sizes=(),
+            ablations=False,
         )
+
+    def offline_methods(self) -> tuple[str, ...]:
+        """The offline rows this run makes (the ablations only if :attr:`ablations`)."""
+        return tuple(m for m in OFFLINE_METHODS if self.ablations or m not in ABLATION_METHODS)
+
+    def pipelines(self) -> tuple[str, ...]:
+        """The hindsight pipelines this run regenerates with (the learned one only, without
+        the ablations)."""
+        return PIPELINES if self.ablations else ("learned",)
 
 
 OFFLINE_METHODS: dict[str, tuple[str, str]] = {

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..domains import env_domain
 from ..episode import ORACLE_REWARD
-from .config import PIPELINES, BenchmarkConfig
+from .config import BenchmarkConfig
 
 
 def imagination_gap(regen: list, by_id: dict) -> dict[str, Any]:
@@ -76,9 +76,9 @@ def regenerate_pipelines(
     which: tuple[str, ...],
     seconds: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The regenerations of each pipeline in ``which`` (``learned2``: the learned pipeline's
-    second round), and the true-env episodes the oracle pipeline played; each pipeline's time
-    goes into ``seconds`` (``hindsight <name>``)."""
+    """The regenerations of each pipeline in ``which`` (``learned2`` with ``learned``: a second
+    round of the learned pipeline), and the true-env episodes the oracle pipeline played; each
+    pipeline's time goes into ``seconds`` (``hindsight <name>``)."""
     from ..hindsight import (
         CriticController,
         LearnedRewardModel,
@@ -101,11 +101,13 @@ def regenerate_pipelines(
     t = time.time()
     if "learned" in which:
         pair = RetrievalForwardModel(episodes, enc), LearnedRewardModel.fit(episodes, cfg.encoder)
-        both = regenerate(episodes, controller, *pair, rounds=2)
+        rounds = 2 if "learned2" in which else 1
+        both = regenerate(episodes, controller, *pair, rounds=rounds)
         out["learned"] = [r for r in both if r.provenance["round"] == 1]
-        out["round 2"] = [r for r in both if r.provenance["round"] == 2]
-        out["learned2"] = both
-        seconds["hindsight learned (2 rounds)"] = time.time() - t
+        if rounds == 2:
+            out["round 2"] = [r for r in both if r.provenance["round"] == 2]
+            out["learned2"] = both
+        seconds[f"hindsight learned ({rounds} round{'s' if rounds > 1 else ''})"] = time.time() - t
     t = time.time()
     if "privileged" in which:
         initial = intensity_reader(episodes, enc)
@@ -165,11 +167,13 @@ def behaviour_datasets(
     generate(env_id, "human-like", cfg.dataset_episodes, path, seed=data_seed, progress=False)
     episodes, _ = read_episodes(path)
     seconds = {"behaviour data": time.time() - t0}
-    regen = regenerate_pipelines(episodes, cfg, (*PIPELINES, "llm"), seconds)
+    rounds = ("learned2",) if cfg.ablations else ()
+    regen = regenerate_pipelines(episodes, cfg, (*cfg.pipelines(), *rounds, "llm"), seconds)
     llm = ("llm",) if cfg.llm else ()
-    for name in ("learned2", "privileged", "true-env", *llm):
+    written = ("learned2", "privileged", "true-env") if cfg.ablations else ("learned",)
+    for name in (*written, *llm):
         write_episodes(out_dir / f"regenerated-{name}-seed{seed}.jsonl", regen[name])
-    gaps = (*PIPELINES, "round 2", *llm)
+    gaps = (*cfg.pipelines(), *(("round 2",) if cfg.ablations else ()), *llm)
     by_id = {e.id: e for e in episodes}
     t = time.time()
     orig = OfflineData.from_episodes(episodes)
@@ -195,7 +199,7 @@ def behaviour_datasets(
     )
     out = {"orig": orig, "figures": figures}
     t = time.time()
-    for k in (*PIPELINES, "learned2"):
+    for k in (*cfg.pipelines(), *rounds):
         out[k] = concat(orig, OfflineData.from_episodes(regen[k])) if regen[k] else orig
     seconds["featurize"] += time.time() - t
     out["sweep"] = {}

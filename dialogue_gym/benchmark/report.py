@@ -53,24 +53,32 @@ def _preamble(cfg: BenchmarkConfig) -> list[str]:
         f"{HEADLINE_METHOD} minus each method, two-level bootstrap paired by evaluation seed, "
         "two-sided; "
         "*p (Holm)* corrects the table's family of tests for multiplicity. An added agent "
-        "(--add-agent) is tested against every row in a family of its own.",
+        "(--add-agent) is tested against every row in a family of its own."
+        + (
+            ""
+            if cfg.ablations
+            else " This run leaves out the ablation rows (two rounds, privileged dynamics, the "
+            "true env as forward model) and their imagination-gap rows"
+            + ("" if cfg.sweep_sizes else ", and the data-size sweep")
+            + ": the full run (without --quick, or with --ablations) makes them."
+        ),
     ]
 
 
 def _data_table(r: dict) -> list[str]:
+    kinds = [k for k in r["datasets"][0]["regenerated"] if k != "llm"]
     lines = [
         "Behaviour data and regenerations per training run:",
         "",
-        "| run | episodes (unsuccessful) | behaviour mean | regenerated: learned, round 2, "
-        "privileged, true-env | true-env episodes played |",
+        f"| run | episodes (unsuccessful) | behaviour mean | regenerated: {', '.join(kinds)} "
+        "| true-env episodes played |",
         "| --- | --- | --- | --- | --- |",
     ]
     for i, d in enumerate(r["datasets"]):
         n = d["regenerated"]
         lines.append(
             f"| {i} | {d['episodes']} ({d['unsuccessful']}) | {d['behaviour_mean']:.3f} | "
-            f"{n['learned']}, {n['round 2']}, {n['privileged']}, {n['true-env']} | "
-            f"{d['oracle_env_episodes']} |"
+            f"{', '.join(str(n[k]) for k in kinds)} | {d['oracle_env_episodes']} |"
         )
     return lines
 

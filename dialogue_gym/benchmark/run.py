@@ -72,7 +72,7 @@ def _method_items(cfg: BenchmarkConfig, datasets: dict[int, dict]) -> list[tuple
     items: list[tuple] = []
     for s in range(cfg.train_seeds):
         data = datasets[s if cfg.resample_data else 0]
-        items += [(s, "offline", name, None) for name in OFFLINE_METHODS]
+        items += [(s, "offline", name, None) for name in cfg.offline_methods()]
         for size in data["sweep"]:
             items += [
                 (s, "sweep", f"{name}@{size}", (size, part))

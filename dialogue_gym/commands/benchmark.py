@@ -21,7 +21,16 @@ def _sizes(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"want sizes like 200,500; got {text!r}") from None
 
 
-SIZING = ("env", "quick", "dataset_episodes", "eval_episodes", "seeds", "encoder", "sweep_sizes")
+SIZING = (
+    "env",
+    "quick",
+    "dataset_episodes",
+    "eval_episodes",
+    "seeds",
+    "encoder",
+    "sweep_sizes",
+    "ablations",
+)
 """Options that shape a run: with ``--reuse``, those given must match the run's."""
 
 
@@ -68,6 +77,8 @@ def config(args: argparse.Namespace) -> Any:
     if args.encoder:
         cfg.encoder = args.encoder
     cfg.llm, cfg.llm_episodes = args.llm, args.llm_episodes
+    if args.ablations is not None:
+        cfg.ablations = args.ablations
     if args.sweep_sizes is not None:
         cfg.sweep_sizes = args.sweep_sizes
     else:  # the default sizes that fit the dataset
@@ -133,7 +144,14 @@ def _add_method_args(b: argparse.ArgumentParser) -> None:
         type=_sizes,
         default=None,
         metavar="N,N",
-        help="smaller datasets for the data-size sweep (default 200,500; quick: 100; '' for none)",
+        help="smaller datasets for the data-size sweep (default 200,500; quick: none; '' for none)",
+    )
+    b.add_argument(
+        "--ablations",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the ablation rows (two rounds, privileged dynamics, true env) and their gap rows "
+        "(default: on; off with --quick)",
     )
     b.add_argument(
         "--llm",

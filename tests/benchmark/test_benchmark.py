@@ -13,7 +13,7 @@ import dialogue_gym
 from dialogue_gym.benchmark import HEADLINE_METHOD, BenchmarkConfig, run_benchmark
 from dialogue_gym.benchmark.add import add_agents
 from dialogue_gym.benchmark.compare import compare_runs
-from dialogue_gym.benchmark.config import EVAL_SEED
+from dialogue_gym.benchmark.config import ABLATION_METHODS, EVAL_SEED
 from dialogue_gym.generate import generate
 from dialogue_gym.jsonl import read_episodes
 from dialogue_gym.llm.fake_server import FakeChatServer
@@ -255,3 +255,17 @@ def test_two_processes_write_the_same_tables_as_one(tmp_path):
             for t in (*x.turns, *y.turns):
                 t.timestamp = 0.0
             assert x.to_dict() == y.to_dict()
+
+
+def test_without_ablations_the_headline_rows_and_the_learned_gap_remain(tmp_path):
+    results, md = run_benchmark(tiny(ablations=False), tmp_path, log=lambda m: None)
+    r = results[0]
+    methods = {row["method"] for row in r["rows"]}
+    assert methods.isdisjoint(ABLATION_METHODS)
+    assert {"cql", "iql", HEADLINE_METHOD, "iql+hindsight", "ppo", "oracle"} <= methods
+    assert set(r["imagination_gap"]) == {"learned"}
+    assert all(set(d["regenerated"]) == {"learned"} for d in r["datasets"])
+    files = sorted(p.name for p in (tmp_path / "Counseling-v0").glob("regenerated-*"))
+    assert files == ["regenerated-learned-seed0.jsonl", "regenerated-learned-seed1.jsonl"]
+    assert "leaves out the ablation rows" in md
+    assert "(privileged)" not in md.split("## Counseling-v0")[1]
