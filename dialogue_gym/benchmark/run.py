@@ -17,6 +17,7 @@ from ..errors import InvalidInput
 from ..evaluation import evaluate
 from ..executor import LOCAL, Backend, map_ordered, worker_session
 from ..files import atomic_write_text
+from ..progress import progress_bar
 from ..stats import TwoLevelBootstrap, holm
 from .chart import bar_chart
 from .config import (
@@ -57,6 +58,12 @@ def train_offline(
         "iql": (train_iql, IQLArgs),
     }[algo]
     return train(data[part], domain, args(**common))
+
+
+def _bar(results: Any, total: int, desc: str, progress: bool) -> Any:
+    """``results`` as they come, counted by a progress bar with an ETA (none unless
+    ``progress``)."""
+    return progress_bar(results, total=total, desc=desc, unit="task", disable=not progress)
 
 
 def returns_of(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -119,10 +126,12 @@ def run_env(
     log: Callable[[str], None],
     backend: Backend = LOCAL,
     workers: int = 1,
+    progress: bool = False,
 ) -> dict:
     """The whole benchmark for one environment. The baselines, each training seed's data and
     each (training seed, method) are independent tasks: on Ray they run on its workers, and on
-    this machine on ``workers`` processes; the figures are the same either way."""
+    this machine on ``workers`` processes; the figures are the same either way. ``progress``:
+    a bar with a count and an ETA over each phase's tasks."""
     domain = env_domain(env_id)
     t0 = time.time()
     env_dir = out_dir / env_id
@@ -140,6 +149,7 @@ def run_env(
         _no_state,
         workers=workers if backend.name == "local" else 1,
     )
+    timed = _bar(timed, len(specs), f"{env_id} baselines", progress)
     for (name, _), (result, secs) in zip(specs.items(), timed, strict=True):
         runs[name] = [result]
         seconds[f"evaluate {name}" + (" (added)" if name in added else "")] = secs
@@ -147,14 +157,14 @@ def run_env(
     if added:
         log(f"{env_id}: added agents evaluated: {', '.join(added)} [{time.time() - t0:.0f} s]")
     t = time.time()
-    datasets = _training_data(env_id, cfg, env_dir, log, backend, workers)
+    datasets = _training_data(env_id, cfg, env_dir, log, backend, workers, progress)
     seconds["data and hindsight (wall)"] = time.time() - t
     for d in datasets.values():
         for k, v in d["figures"].pop("seconds").items():
             seconds[k] = seconds.get(k, 0.0) + v
     t = time.time()
     budgets, sweep = _train_and_evaluate(
-        env_id, cfg, datasets, runs, log, backend, t0, seconds, workers
+        env_id, cfg, datasets, runs, log, backend, t0, seconds, workers, progress
     )
     seconds["train and evaluate (wall)"] = time.time() - t
     t = time.time()
@@ -240,6 +250,7 @@ def _training_data(
     log: Callable[[str], None],
     backend: Backend,
     workers: int = 1,
+    progress: bool = False,
 ) -> dict[int, dict]:
     """Each training seed's behaviour data and regenerations (one task per seed), or one
     dataset for every seed (``resample_data=False``). Tasks in this process write their files
@@ -249,15 +260,15 @@ def _training_data(
     here = backend.name == "local" and workers == 1
     task = partial(seed_data, env_id, cfg, env_dir if here else None, log if here else None)
     datasets = {}
-    for s, done in enumerate(
-        map_ordered(
-            _call,
-            range(cfg.train_seeds),
-            partial(_same, task),
-            workers=workers if backend.name == "local" else 1,
-            backend=backend,
-        )
-    ):
+    done_seeds = map_ordered(
+        _call,
+        range(cfg.train_seeds),
+        partial(_same, task),
+        workers=workers if backend.name == "local" else 1,
+        backend=backend,
+    )
+    desc = f"{env_id} data and hindsight"
+    for s, done in enumerate(_bar(done_seeds, cfg.train_seeds, desc, progress)):
         for name, content in done["files"].items():  # the driver writes every file
             (env_dir / name).write_bytes(content)
         for line in done["log"]:
@@ -276,6 +287,7 @@ def _train_and_evaluate(
     t0: float,
     seconds: dict[str, float],
     workers: int = 1,
+    progress: bool = False,
 ) -> tuple[dict[str, list[int]], dict[str, list[Any]]]:
     """Train and evaluate every (training seed, method); adds each evaluation to ``runs`` and
     each part's time to ``seconds``; returns each method's environment budgets and the data-size
@@ -290,6 +302,7 @@ def _train_and_evaluate(
         workers=workers if backend.name == "local" else 1,
         backend=backend,
     )
+    results = _bar(results, len(items), f"{env_id} train and evaluate", progress)
     for k, (item, (result, budget, parts)) in enumerate(zip(items, results, strict=True)):
         s, kind, name, _ = item
         stage = name if kind != "sweep" else "sweep " + name.split("@")[0]
@@ -440,11 +453,12 @@ def run_benchmark(
     log: Callable[[str], None] = print,
     backend: Backend = LOCAL,
     workers: int = 1,
+    progress: bool = False,
 ):
     """Run every env; write ``benchmark.md``, ``benchmark.json`` and ``benchmark.png``.
     ``backend``: where the training seeds and the evaluation episodes run (this machine or a
     Ray cluster); ``workers``: on this machine, how many processes share the independent tasks.
-    The tables are the same either way."""
+    The tables are the same either way. ``progress``: progress bars over each phase's tasks."""
     if workers < 1:
         raise InvalidInput(f"workers must be >= 1, got {workers}")
     out_dir = Path(out_dir)
@@ -453,7 +467,9 @@ def run_benchmark(
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     with worker_session():  # one set of Ray workers for every step
-        results = [run_env(env_id, cfg, out_dir, log, backend, workers) for env_id in cfg.envs]
+        results = [
+            run_env(env_id, cfg, out_dir, log, backend, workers, progress) for env_id in cfg.envs
+        ]
     t = time.time()
     md = markdown(results, cfg)
     summary = {

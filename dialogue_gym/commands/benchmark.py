@@ -52,7 +52,12 @@ def run(args: argparse.Namespace) -> int:
         _, md = add_agents(args.reuse, tuple(args.add_agent), config(args) if given else None, log)
     else:
         _, md = run_benchmark(
-            config(args), args.out, log=log, backend=backend_of(args), workers=args.processes
+            config(args),
+            args.out,
+            log=log,
+            backend=backend_of(args),
+            workers=args.processes,
+            progress=not args.quiet,
         )
     print(md)
     return 0
@@ -180,6 +185,11 @@ def _add_output_args(b: argparse.ArgumentParser) -> None:
         help="processes on this machine that share the independent tasks (baselines, training "
         "seeds' data, each seed's methods); the tables are the same for any N (default: the "
         "cores, at most 4)",
+    )
+    b.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bars (the one-line summary of each stage still prints)",
     )
     b.add_argument(
         "--reuse",

@@ -257,8 +257,12 @@ def test_two_processes_write_the_same_tables_as_one(tmp_path):
             assert x.to_dict() == y.to_dict()
 
 
-def test_without_ablations_the_headline_rows_and_the_learned_gap_remain(tmp_path):
-    results, md = run_benchmark(tiny(ablations=False), tmp_path, log=lambda m: None)
+def test_without_ablations_the_headline_rows_and_the_learned_gap_remain(tmp_path, capsys):
+    results, md = run_benchmark(tiny(ablations=False), tmp_path, log=lambda m: None, progress=True)
+    bars = capsys.readouterr().err  # off a terminal: plain lines, each phase's final count
+    assert "\r" not in bars and "\x1b" not in bars
+    for phase, n in (("baselines", 5), ("data and hindsight", 2), ("train and evaluate", 14)):
+        assert f"Counseling-v0 {phase}: 100%" in bars and f" {n}/{n} " in bars
     r = results[0]
     methods = {row["method"] for row in r["rows"]}
     assert methods.isdisjoint(ABLATION_METHODS)
