@@ -171,8 +171,30 @@ def _threads(
 _PROCESS_STATE: dict[str, Any] = {}
 
 
-def _init_process(make_state: Callable) -> None:
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+"""What caps the math libraries' threads in a process that has not loaded them yet."""
+
+
+@contextmanager
+def _thread_cap(threads: int) -> Iterator[None]:
+    """Children spawned inside get at most ``threads`` math threads each (unless the user set
+    the variables), so ``n`` processes do not ask for ``n`` times the cores."""
+    saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+    for k in THREAD_VARIABLES:
+        os.environ.setdefault(k, str(threads))
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+
+
+def _init_process(make_state: Callable, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    import torch
+
+    torch.set_num_threads(threads)
     _PROCESS_STATE["state"] = make_state()
 
 
@@ -186,7 +208,11 @@ def _processes(
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    with ctx.Pool(n, initializer=_init_process, initargs=(make_state,)) as pool:
+    threads = max(1, (os.cpu_count() or 1) // n)
+    with (
+        _thread_cap(threads),
+        ctx.Pool(n, initializer=_init_process, initargs=(make_state, threads)) as pool,
+    ):
         chunk = max(1, min(64, len(items) // (n * 8) or 1))
         for result in pool.imap(partial(_in_process, task), items, chunksize=chunk):
             yield result

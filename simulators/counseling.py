@@ -90,8 +90,6 @@ SCALE: float = _FITTED["scale"]
 ENGAGEMENT_FLOOR: float | None = _FITTED["engagement_floor"]
 """Engagement at or below which a hearing move brings no relief (:func:`relief`); ``None``
 (shipped): engagement is not read and every hearing move counts in full."""
-ENGAGEMENT_WEIGHT: float = _FITTED.get("engagement_weight", 1.0)
-"""Share of a hearing move's relief that depends on engagement (1: all of it)."""
 ENGAGEMENT_REF = 0.75
 """Engagement at which a hearing move brings its full listed effect (about a real supporter's
 median); what planners assume of a turn they have not worded yet."""
@@ -112,8 +110,7 @@ def relief(engagement: float | None) -> float:
     unworded turn (``None``, as when planners look ahead on the dynamics alone) counts as 1."""
     if engagement is None or ENGAGEMENT_FLOOR is None:
         return 1.0
-    ramp = max(0.0, float(engagement) - ENGAGEMENT_FLOOR) / (ENGAGEMENT_REF - ENGAGEMENT_FLOOR)
-    return 1.0 - ENGAGEMENT_WEIGHT + ENGAGEMENT_WEIGHT * ramp
+    return max(0.0, float(engagement) - ENGAGEMENT_FLOOR) / (ENGAGEMENT_REF - ENGAGEMENT_FLOOR)
 
 
 NEED_ORDER = ("listen", "reassure", "advice", "info")
