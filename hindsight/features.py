@@ -43,6 +43,15 @@ class CachedEncoder:
         return np.stack([self._cache[t] for t in texts])
 
 
+def clear_text_caches() -> None:
+    """Forget every cached embedding (the models stay loaded). A text's embedding can differ in
+    the last float bits with the batch it was embedded in, so work that must give the same
+    figures wherever it runs (a benchmark seed, alone in a worker or after others in one
+    process) starts from an empty cache."""
+    for _, cache in _SHARED.values():
+        cache.clear()
+
+
 def as_encoder(encoder: str | CachedEncoder) -> CachedEncoder:
     """``encoder`` itself, or the shared cached encoder of that spec."""
     return encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)

@@ -155,7 +155,25 @@ def behaviour_datasets(
     env_id: str, cfg: BenchmarkConfig, seed: int, out_dir: Path, log: Callable[[str], None]
 ) -> dict[str, Any]:
     """Behaviour data of one training seed, its regenerations, and their figures; and the
-    smaller datasets of the sweep (the first N episodes) with their learned regenerations."""
+    smaller datasets of the sweep (the first N episodes) with their learned regenerations.
+    Each seed starts from an empty embedding cache and runs torch, BLAS and OpenMP on
+    ``cfg.threads`` threads, as in training: float sums differ in their last bits with the
+    thread count and the batch a text is embedded in, and rewrites chosen by a margin follow
+    them, so this is what keeps every figure the same however many processes share the run
+    and whichever seeds ran before in the same one."""
+    from threadpoolctl import threadpool_limits
+
+    from ..agents.learned import torch_threads
+    from ..hindsight.features import clear_text_caches
+
+    clear_text_caches()
+    with torch_threads(cfg.threads), threadpool_limits(limits=cfg.threads):
+        return _behaviour_datasets(env_id, cfg, seed, out_dir, log)
+
+
+def _behaviour_datasets(
+    env_id: str, cfg: BenchmarkConfig, seed: int, out_dir: Path, log: Callable[[str], None]
+) -> dict[str, Any]:
     from ..agents.offline_data import OfflineData, concat
     from ..generate import generate
     from ..hindsight import is_unsuccessful
