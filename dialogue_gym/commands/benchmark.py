@@ -96,7 +96,11 @@ def add_parser(sub: Any) -> None:
     """Add the subcommand to ``sub`` (the CLI's subparsers)."""
     b = sub.add_parser("benchmark", help="BC, filtered BC, offline RL +/- hindsight, PPO")
     b.add_argument("--env", action="append", choices=env_ids(), help="repeatable; default both")
-    b.add_argument("--quick", action="store_true", help="small sizes (about 8 minutes on 2 cores)")
+    b.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes, headline rows only (about 5 min on 2 cores)",
+    )
     b.add_argument("--dataset-episodes", type=int, default=None)
     b.add_argument("--eval-episodes", type=int, default=None)
     b.add_argument("--seeds", type=int, default=None, help="training seeds")
