@@ -1,0 +1,79 @@
+"""The size of the benchmark's difference tests under the null, by simulation.
+
+Two methods drawn from the same distribution, ``R`` training runs each, evaluated on the same
+``n`` evaluation seeds: an episode's return is a shared seed effect (sd 0.3) plus the run's own
+effect (sd ``between``) plus per-episode noise (sd 0.4). The within-run standard error of a run's
+mean is then 0.4 / sqrt(n) (0.028 for 200 seeds). For each number of runs and between-run sd,
+the share of simulated nulls with p < 0.05 is printed for each test:
+
+- ``bootstrap``: :meth:`dialogue_gym.stats.TwoLevelBootstrap.diff` (what the benchmark uses);
+- ``welch``: Welch's t-test on the two methods' run means (the shared seed effect is common to
+  every run mean, so it cancels in the difference);
+- ``paired-runs``: a one-sample t-test, ``R - 1`` degrees of freedom, on the per-training-seed
+  differences of run means (the benchmark trains run ``s`` of every method on dataset ``s``).
+
+A test whose size is right rejects 5% of the time; the issue's band is [0.03, 0.07].
+Usage: ``python benchmarks/bench_test_size.py [--sims 300] [--runs 3 5 10] [--n-boot 2000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from scipy import stats as sps
+
+from dialogue_gym.stats import TwoLevelBootstrap
+
+SEED_SD, NOISE_SD = 0.3, 0.4
+
+
+def simulate(rng: np.random.Generator, runs: int, n: int, between: float) -> dict[str, np.ndarray]:
+    """Returns ``(runs, n)`` per method under the null (same distribution for both)."""
+    seed_effect = rng.normal(0, SEED_SD, n)
+    return {
+        m: seed_effect + rng.normal(0, between, (runs, 1)) + rng.normal(0, NOISE_SD, (runs, n))
+        for m in ("a", "b")
+    }
+
+
+def p_values(returns: dict[str, np.ndarray], n_boot: int, seed: int) -> dict[str, float]:
+    """Each test's two-sided p-value for a - b."""
+    _, p_boot = TwoLevelBootstrap(returns, n_boot, seed=seed).diff("a", "b")
+    ma, mb = returns["a"].mean(axis=1), returns["b"].mean(axis=1)
+    return {
+        "bootstrap": p_boot,
+        "welch": float(sps.ttest_ind(ma, mb, equal_var=False).pvalue),
+        "paired-runs": float(sps.ttest_1samp(ma - mb, 0.0).pvalue),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sims", type=int, default=300)
+    parser.add_argument("--runs", type=int, nargs="+", default=[3, 5, 10])
+    parser.add_argument("--seeds", type=int, default=200, help="evaluation seeds")
+    parser.add_argument("--n-boot", type=int, default=2000)
+    args = parser.parse_args()
+    se = NOISE_SD / np.sqrt(args.seeds)
+    multiples = (0.0, 1.0, 2.0, 5.0)
+    print(f"within-run SE {se:.4f}; between-run sd k x SE, k in {multiples}; {args.sims} nulls")
+    print("| runs | between sd (x SE) | bootstrap | welch | paired-runs |")
+    print("| --- | --- | --- | --- | --- |")
+    rng = np.random.default_rng(0)
+    t0 = time.time()
+    for runs in args.runs:
+        for k in multiples:
+            hits = {"bootstrap": 0, "welch": 0, "paired-runs": 0}
+            for i in range(args.sims):
+                p = p_values(simulate(rng, runs, args.seeds, k * se), args.n_boot, seed=i)
+                for name, value in p.items():
+                    hits[name] += value < 0.05
+            shares = " | ".join(f"{hits[h] / args.sims:.3f}" for h in hits)
+            print(f"| {runs} | {k * se:.3f} ({k:g}x) | {shares} |", flush=True)
+    print(f"{time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
