@@ -6,11 +6,15 @@ effect (sd ``between``) plus per-episode noise (sd 0.4). The within-run standard
 mean is then 0.4 / sqrt(n) (0.028 for 200 seeds). For each number of runs and between-run sd,
 the share of simulated nulls with p < 0.05 is printed for each test:
 
-- ``bootstrap``: :meth:`dialogue_gym.stats.TwoLevelBootstrap.diff` (what the benchmark uses);
+- ``bootstrap``: the two-level bootstrap's replicates of the difference (what the benchmark used
+  before :func:`dialogue_gym.stats.difference_test`);
 - ``welch``: Welch's t-test on the two methods' run means (the shared seed effect is common to
   every run mean, so it cancels in the difference);
 - ``paired-runs``: a one-sample t-test, ``R - 1`` degrees of freedom, on the per-training-seed
-  differences of run means (the benchmark trains run ``s`` of every method on dataset ``s``).
+  differences of run means (the benchmark trains run ``s`` of every method on dataset ``s``);
+- ``t (ours)``: :func:`dialogue_gym.stats.difference_test` (Satterthwaite's degrees of freedom);
+- ``... vs one``: the trained method against an agent evaluated once (a baseline: one row, no
+  training effect), by the bootstrap and by ``difference_test``.
 
 A test whose size is right rejects 5% of the time; the issue's band is [0.03, 0.07].
 Usage: ``python benchmarks/bench_test_size.py [--sims 300] [--runs 3 5 10] [--n-boot 2000]``
@@ -24,28 +28,45 @@ import time
 import numpy as np
 from scipy import stats as sps
 
-from dialogue_gym.stats import TwoLevelBootstrap
+from dialogue_gym.stats import TwoLevelBootstrap, difference_test
 
 SEED_SD, NOISE_SD = 0.3, 0.4
 
 
 def simulate(rng: np.random.Generator, runs: int, n: int, between: float) -> dict[str, np.ndarray]:
-    """Returns ``(runs, n)`` per method under the null (same distribution for both)."""
+    """Returns ``(runs, n)`` per trained method under the null (same distribution for both),
+    and ``c``: an agent evaluated once (one row, no training effect) with the same mean."""
     seed_effect = rng.normal(0, SEED_SD, n)
-    return {
+    out = {
         m: seed_effect + rng.normal(0, between, (runs, 1)) + rng.normal(0, NOISE_SD, (runs, n))
         for m in ("a", "b")
     }
+    out["c"] = (seed_effect + rng.normal(0, NOISE_SD, n))[None, :]
+    return out
+
+
+def resampled_p(boot: TwoLevelBootstrap, a: str, b: str) -> float:
+    """The p-value the benchmark used before: twice the share of two-level bootstrap replicates
+    of ``a - b`` on the far side of 0."""
+    d = boot.boots[a] - boot.boots[b]
+    return max(2 * min(float(np.mean(d <= 0)), float(np.mean(d >= 0))), 1 / len(d))
+
+
+TESTS = ("bootstrap", "welch", "paired-runs", "t (ours)", "bootstrap vs one", "t (ours) vs one")
 
 
 def p_values(returns: dict[str, np.ndarray], n_boot: int, seed: int) -> dict[str, float]:
-    """Each test's two-sided p-value for a - b."""
-    _, p_boot = TwoLevelBootstrap(returns, n_boot, seed=seed).diff("a", "b")
+    """Each test's two-sided p-value for a - b (two trained methods) and a - c (a trained
+    method against one evaluated once)."""
+    boot = TwoLevelBootstrap(returns, n_boot, seed=seed)
     ma, mb = returns["a"].mean(axis=1), returns["b"].mean(axis=1)
     return {
-        "bootstrap": p_boot,
+        "bootstrap": resampled_p(boot, "a", "b"),
         "welch": float(sps.ttest_ind(ma, mb, equal_var=False).pvalue),
         "paired-runs": float(sps.ttest_1samp(ma - mb, 0.0).pvalue),
+        "t (ours)": difference_test(returns["a"], returns["b"])[1],
+        "bootstrap vs one": resampled_p(boot, "a", "c"),
+        "t (ours) vs one": difference_test(returns["a"], returns["c"])[1],
     }
 
 
@@ -59,13 +80,13 @@ def main() -> None:
     se = NOISE_SD / np.sqrt(args.seeds)
     multiples = (0.0, 1.0, 2.0, 5.0)
     print(f"within-run SE {se:.4f}; between-run sd k x SE, k in {multiples}; {args.sims} nulls")
-    print("| runs | between sd (x SE) | bootstrap | welch | paired-runs |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| runs | between sd (x SE) | " + " | ".join(TESTS) + " |")
+    print("| --- | --- |" + " --- |" * len(TESTS))
     rng = np.random.default_rng(0)
     t0 = time.time()
     for runs in args.runs:
         for k in multiples:
-            hits = {"bootstrap": 0, "welch": 0, "paired-runs": 0}
+            hits = dict.fromkeys(TESTS, 0)
             for i in range(args.sims):
                 p = p_values(simulate(rng, runs, args.seeds, k * se), args.n_boot, seed=i)
                 for name, value in p.items():

@@ -16,6 +16,7 @@ from dialogue_gym.evaluation import reference_returns
 from dialogue_gym.llm.parsing import ParseFailure
 from dialogue_gym.stats import (
     TwoLevelBootstrap,
+    difference_test,
     holm,
     mean_ci,
     normalized_score,
@@ -56,6 +57,38 @@ def test_two_level_bootstrap_without_training_variance_matches_the_paired_bootst
     assert diff.value == pytest.approx(d)
     assert diff.low == pytest.approx(lo, abs=0.02) and diff.high == pytest.approx(hi, abs=0.02)
     assert p < 0.001
+
+
+@pytest.mark.parametrize("runs", [3, 5])
+@pytest.mark.parametrize("between", [0.0, 0.14])  # 0 and 5x the within-run standard error
+def test_difference_test_rejects_five_percent_of_true_nulls(runs, between):
+    """Two trained methods, and a trained method against an agent evaluated once, drawn with the
+    same mean: a shared seed effect, each run's own effect, per-episode noise (200 seeds)."""
+    rng = np.random.default_rng(runs * 10 + int(between * 100))
+    rejected = {"trained": 0, "against one": 0}
+    sims = 600
+    for _ in range(sims):
+        seed = rng.normal(0, 0.3, 200)
+        a, b = (
+            seed + rng.normal(0, between, (runs, 1)) + rng.normal(0, 0.4, (runs, 200)) for _ in "ab"
+        )
+        one = (seed + rng.normal(0, 0.4, 200))[None]
+        rejected["trained"] += difference_test(a, b)[1] < 0.05
+        rejected["against one"] += difference_test(a, one)[1] < 0.05
+    for share in rejected.values():  # 600 nulls: the standard error of a 5% share is 0.009
+        assert 0.025 <= share / sims <= 0.08
+
+
+def test_difference_test_interval_matches_its_p_value():
+    rng = np.random.default_rng(3)
+    a = rng.normal(0.2, 0.5, (3, 100))
+    b = rng.normal(0.0, 0.5, (3, 100))
+    a[0, :5] = np.nan  # failed episodes are left out
+    d, p = difference_test(a, b)
+    assert d.value == pytest.approx(np.nanmean(a) - b.mean())
+    assert (p < 0.05) == (d.low > 0 or d.high < 0)
+    same, p_same = difference_test(b, b)
+    assert p_same == 1.0 and same.value == 0.0 and same.low == -same.high
 
 
 def test_two_level_bootstrap_leaves_failed_episodes_out():

@@ -1,5 +1,6 @@
 """Two benchmark runs side by side: each method's row in both, and where the runs share their
-evaluation seeds, a paired two-level bootstrap test of the difference (Holm over the methods)."""
+evaluation seeds, a test of the difference (:func:`~dialogue_gym.stats.difference_test`, Holm
+over the methods)."""
 
 from __future__ import annotations
 

@@ -50,8 +50,9 @@ def _preamble(cfg: BenchmarkConfig) -> list[str]:
         + "). *normalized*: (x - random) / (oracle - random) on the same seeds. *env "
         "episodes*: environment episodes a training run consumed (offline: its behaviour "
         "dataset, plus every true-env episode the oracle-forward ablation played). Tests: "
-        f"{HEADLINE_METHOD} minus each method, two-level bootstrap paired by evaluation seed, "
-        "two-sided; "
+        f"{HEADLINE_METHOD} minus each method, two-sided t test on the training runs' means (a "
+        "method evaluated once: paired by evaluation seed) with Satterthwaite's degrees of "
+        "freedom, its size checked by simulation under the null; "
         "*p (Holm)* corrects the table's family of tests for multiplicity. An added agent "
         "(--add-agent) is tested against every row in a family of its own."
         + (

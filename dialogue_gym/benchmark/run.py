@@ -374,7 +374,8 @@ def _sweep(
     sweep: dict[str, list[Any]], main: dict[str, list[Any]], datasets: dict, cfg: BenchmarkConfig
 ) -> list[dict[str, Any]]:
     """Per dataset size: CQL and CQL + hindsight(learned), their difference (two-level
-    bootstrap, paired by evaluation seed) with Holm correction over the sizes, and the learned
+    bootstrap intervals of the means, :func:`~dialogue_gym.stats.difference_test` for the
+    difference) with Holm correction over the sizes, and the learned
     pipeline's gap at that size."""
     if not sweep:
         return []
@@ -416,7 +417,8 @@ def _sweep(
 
 
 def tests_against(boot: TwoLevelBootstrap, method: str, names: list[str]) -> list[dict[str, Any]]:
-    """``method`` minus every other name (two-level bootstrap), Holm-corrected as one family."""
+    """``method`` minus every other name (:func:`~dialogue_gym.stats.difference_test`),
+    Holm-corrected as one family."""
     tests = []
     for name in names:
         if name == method:
