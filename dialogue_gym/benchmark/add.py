@@ -2,9 +2,10 @@
 and write its tables and chart again with their rows and their tests.
 
 Every other figure is kept as the run wrote it (read back from its ``benchmark.json``), so the
-rest of the table stays byte-identical. The new rows' intervals and tests come from a bootstrap
-over the stored per-episode returns and the new ones; a fresh run with the same agents draws the
-same kind of replicates in another order, so its intervals can differ in the last digits.
+rest of the table stays byte-identical. The new rows' intervals come from a bootstrap over the
+stored per-episode returns and the new ones; a fresh run with the same agents draws the same kind
+of replicates in another order, so its intervals can differ in the last digits (the tests,
+:func:`~dialogue_gym.stats.difference_test`, draw nothing).
 """
 
 from __future__ import annotations
