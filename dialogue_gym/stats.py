@@ -173,7 +173,7 @@ def difference_test(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[
     spread of its run means (training and evaluation noise, ``runs - 1`` degrees of freedom);
     one evaluated once contributes its evaluation noise, paired by seed. The shared seed effects
     cancel. Its size under the null is checked by simulation (``benchmarks/bench_test_size.py``):
-    a resampling bootstrap over 3 runs rejected 0.7% to 14% of true nulls, depending on how
+    a resampling bootstrap over 3 runs rejected 0.5% to 17% of true nulls, depending on how
     much the runs differ."""
     from scipy import stats
 

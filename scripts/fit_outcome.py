@@ -47,6 +47,7 @@ import json
 import os
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -236,7 +237,6 @@ def fit_floors(replays: list, real: np.ndarray) -> tuple[list[dict], dict]:
     """For each per-move structure and engagement floor, the scale that reproduces the real mean
     drop and the train Spearman there (``seeker_explains`` 0); every row, and the shipped one:
     the first structure's highest floor within 0.01 of its best Spearman."""
-    from scipy.stats import spearmanr
 
     rows = []
     C.SEEKER_EXPLAINS = 0.0  # the floors are compared first, then it is fitted at the chosen one
@@ -245,16 +245,7 @@ def fit_floors(replays: list, real: np.ndarray) -> tuple[list[dict], dict]:
             setattr(C, key.upper(), value)
         for floor in ENGAGEMENT_FLOORS:
             C.ENGAGEMENT_FLOOR = floor
-            scale, sim = fit_scale(replays, real)
-            row = {
-                "structure": name,
-                "engagement_floor": floor,
-                "scale": scale,
-                "train_mean_drop": round(float(sim.mean()), 4),
-                "train_spearman": round(float(spearmanr(sim, real).statistic), 4),
-            }
-            print(json.dumps(row), flush=True)
-            rows.append(row)
+            rows.append(fitted_row(replays, real, structure=name, engagement_floor=floor)[0])
     shipped = next(iter(STRUCTURES))
     mine = [r for r in rows if r["structure"] == shipped]
     top = max(r["train_spearman"] for r in mine)
@@ -294,7 +285,7 @@ def fit_seeker_explains(replays: list, real: np.ndarray) -> tuple[dict, list[dic
     as the real drops: least-squares slopes, distance summed in squares of the real slopes'
     standard errors, among the values within 0.01 of the best train Spearman (ties: the smaller
     value). Returns the chosen row and every row."""
-    from scipy.stats import linregress, spearmanr
+    from scipy.stats import linregress
 
     shares = {
         name: np.array([strategy_share(r, s) for r in replays])
@@ -302,30 +293,21 @@ def fit_seeker_explains(replays: list, real: np.ndarray) -> tuple[dict, list[dic
     }
     target = {name: linregress(x, real) for name, x in shares.items()}
     rows = []
+
+    def distance(sim: np.ndarray) -> dict[str, float]:
+        slopes = {name: float(linregress(x, sim).slope) for name, x in shares.items()}
+        gap = sum(((slopes[k] - t.slope) / t.stderr) ** 2 for k, t in target.items())
+        return {**{f"slope_{k}": round(v, 4) for k, v in slopes.items()}, "distance": round(gap, 4)}
+
     for value in SEEKER_EXPLAINS:
         C.SEEKER_EXPLAINS = value
-        scale, sim = fit_scale(replays, real)
-        slopes = {name: float(linregress(x, sim).slope) for name, x in shares.items()}
-        row = {
-            "seeker_explains": value,
-            "scale": scale,
-            "train_mean_drop": round(float(sim.mean()), 4),
-            "train_spearman": round(float(spearmanr(sim, real).statistic), 4),
-            **{f"slope_{k}": round(v, 4) for k, v in slopes.items()},
-            "distance": round(
-                sum(((slopes[k] - t.slope) / t.stderr) ** 2 for k, t in target.items()), 4
-            ),
-        }
-        print(json.dumps(row), flush=True)
-        rows.append(row)
-    real_row = {f"real_slope_{k}": round(float(t.slope), 4) for k, t in target.items()}
-    real_row |= {f"real_slope_{k}_se": round(float(t.stderr), 4) for k, t in target.items()}
+        rows.append(fitted_row(replays, real, distance, seeker_explains=value)[0])
     top = max(r["train_spearman"] for r in rows)
     best = min(
         (r for r in rows if r["train_spearman"] >= top - 0.01),
         key=lambda r: (r["distance"], r["seeker_explains"]),
     )
-    return best, [real_row, *rows]
+    return best, [real_slopes(target), *rows]
 
 
 def fit_premature(replays: list, real: np.ndarray) -> tuple[dict, list[dict]]:
@@ -335,29 +317,48 @@ def fit_premature(replays: list, real: np.ndarray) -> tuple[dict, list[dict]]:
     Each row also records how the replayed drop depends on the supporters' mean engagement and on
     the entropy of their strategies, beside the real slopes (measured, not targeted). Returns
     the chosen row and every row."""
-    from scipy.stats import linregress, spearmanr
+    from scipy.stats import linregress
 
     signals = {"engagement": np.array([mean_engagement(r) for r in replays])}
     signals["entropy"] = np.array([strategy_entropy(r) for r in replays])
     target = {name: linregress(x, real) for name, x in signals.items()}
     rows = []
+
+    def slopes(sim: np.ndarray) -> dict[str, float]:
+        return {f"slope_{k}": round(float(linregress(x, sim).slope), 4) for k, x in signals.items()}
+
     for value in (0.0, PREMATURE_AT):
         C.PREMATURE_BELOW = value
-        scale, sim = fit_scale(replays, real)
-        row = {
-            "premature_below": value,
-            "scale": scale,
-            "train_mean_drop": round(float(sim.mean()), 4),
-            "train_spearman": round(float(spearmanr(sim, real).statistic), 4),
-            **{f"slope_{k}": round(float(linregress(x, sim).slope), 4) for k, x in signals.items()},
-        }
-        print(json.dumps(row), flush=True)
-        rows.append(row)
-    real_row = {f"real_slope_{k}": round(float(t.slope), 4) for k, t in target.items()}
-    real_row |= {f"real_slope_{k}_se": round(float(t.stderr), 4) for k, t in target.items()}
+        rows.append(fitted_row(replays, real, slopes, premature_below=value)[0])
     off, on = rows
     best = on if on["train_spearman"] >= off["train_spearman"] - 0.01 else off
-    return best, [real_row, *rows]
+    return best, [real_slopes(target), *rows]
+
+
+def fitted_row(
+    replays: list, real: np.ndarray, extra: Any = None, **fields: Any
+) -> tuple[dict, np.ndarray]:
+    """Refit the scale under the constants as they are now set (:func:`fit_scale`) and the
+    grid row that records it: ``fields``, the scale, the train mean drop and Spearman, and what
+    ``extra(sim)`` adds; printed as it comes. Also each dialogue's simulated drop."""
+    from scipy.stats import spearmanr
+
+    scale, sim = fit_scale(replays, real)
+    row = {
+        **fields,
+        "scale": scale,
+        "train_mean_drop": round(float(sim.mean()), 4),
+        "train_spearman": round(float(spearmanr(sim, real).statistic), 4),
+        **(extra(sim) if extra else {}),
+    }
+    print(json.dumps(row), flush=True)
+    return row, sim
+
+
+def real_slopes(target: dict[str, Any]) -> dict[str, float]:
+    """The real drops' least-squares slopes on each signal, with their standard errors."""
+    row = {f"real_slope_{k}": round(float(t.slope), 4) for k, t in target.items()}
+    return row | {f"real_slope_{k}_se": round(float(t.stderr), 4) for k, t in target.items()}
 
 
 def mean_engagement(replay) -> float:
