@@ -5,11 +5,13 @@
   seed.
 - :class:`TwoLevelBootstrap`: several training runs per method, all evaluated on the same seeds.
   Each replicate resamples the evaluation seeds (shared by every method, so comparisons stay
-  paired) and, independently per method, its training runs. Its intervals of a mean and of the
-  normalized score cover both sources of variance; pooling training runs x evaluation seeds as
-  independent values covers only the second. Differences between methods are tested by
-  :func:`difference_test` (a t statistic with Satterthwaite's degrees of freedom), whose size
-  under the null was checked by simulation, where the bootstrap's was not right.
+  paired) and, independently per method, its training runs; the normalized score's interval
+  comes from the replicates. A mean's interval (:func:`mean_estimate`) and a difference's test
+  and interval (:func:`difference_test`: a t statistic with Satterthwaite's degrees of freedom)
+  come from the training runs' means and the seeds, with coverage and size checked by
+  simulation, where the bootstrap's were not right with few runs. All cover both sources of
+  variance; pooling training runs x evaluation seeds as independent values covers only the
+  second.
 - :func:`holm`: Holm's step-down correction of a family of p-values.
 - :func:`signed_rank_test`, :func:`cohens_dz`, :func:`paired_sample_size`: within-participant
   comparisons (the user study's report).
@@ -202,6 +204,15 @@ def difference_test(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[
     return Estimate(diff, diff - half, diff + half), p
 
 
+def mean_estimate(x: np.ndarray, level: float = 0.95) -> Estimate:
+    """A method's mean over its runs and seeds (``(runs, seeds)``; ``nan``: a failed episode)
+    with the interval of :func:`difference_test` against 0: the spread of its run means and,
+    paired by seed, the variance the evaluation seeds add. Simulated coverage with 3 and 5 runs,
+    between-run sd 0-5x the within-run error: 94-97% (the bootstrap's percentiles: 84-97%)."""
+    x = np.atleast_2d(np.asarray(x, dtype=float))
+    return difference_test(x, np.zeros((1, x.shape[1])), level)[0]
+
+
 class TwoLevelBootstrap:
     """A hierarchical bootstrap over training runs and evaluation seeds.
 
@@ -244,8 +255,9 @@ class TwoLevelBootstrap:
         return float(np.nanmean(self.returns[name]))
 
     def mean(self, name: str) -> Estimate:
-        """Mean return with its two-level 95% interval."""
-        return Estimate(self.point(name), *_percentiles(self.boots[name]))
+        """Mean return with its 95% interval (:func:`mean_estimate`: resampling a few training
+        runs understates their variance)."""
+        return mean_estimate(self.returns[name])
 
     def run_means(self, name: str) -> list[float]:
         """The mean return of each training run (its spread is the training-seed variance)."""

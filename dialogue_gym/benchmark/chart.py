@@ -56,7 +56,7 @@ def bar_chart(results: list[dict], path: Path) -> None:
     fig.text(
         0.5,
         0.005,
-        "error bars: 95% two-level bootstrap intervals (training seeds, then evaluation seeds)",
+        "error bars: 95% intervals over training runs and evaluation seeds",
         ha="center",
         fontsize=8,
     )

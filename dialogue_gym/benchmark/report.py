@@ -43,8 +43,10 @@ def _preamble(cfg: BenchmarkConfig) -> list[str]:
         "",
         f"Config: {json.dumps(asdict(cfg))}",
         "",
-        "Intervals: 95%, two-level bootstrap (training seeds, then evaluation seeds shared by "
-        "every method) — they cover both sources of variance. *runs*: the lowest and highest "
+        "Intervals: 95%, from the training runs' means and the evaluation seeds shared by every "
+        "method (a t interval with Satterthwaite's degrees of freedom; the normalized score's: "
+        "two-level bootstrap, training seeds then evaluation seeds) — they cover both sources "
+        "of variance. *runs*: the lowest and highest "
         "mean of the training runs (a fresh behaviour dataset per run"
         + ("" if cfg.resample_data else " — here one dataset for all runs")
         + "). *normalized*: (x - random) / (oracle - random) on the same seeds. *env "

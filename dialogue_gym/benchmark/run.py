@@ -349,7 +349,7 @@ def method_rows(
                 "normalized_score": norm.value,
                 "normalized_ci95": norm.as_list(),
                 "success_rate": succ.value,
-                "success_ci95": succ.as_list(),
+                "success_ci95": [max(0.0, succ.low), min(1.0, succ.high)],  # a share
                 "avg_turns": float(np.mean([m[2] for m in matrices[name]])),
                 "env_episodes": int(np.mean(budgets[name])) if name in budgets else None,
                 "n_runs": len(runs[name]),
