@@ -181,6 +181,17 @@ def difference_test(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[
 
     a, b = np.atleast_2d(a).astype(float), np.atleast_2d(b).astype(float)
     diff = float(np.nanmean(a) - np.nanmean(b))
+    var, df = _difference_variance(a, b)
+    if var <= 0:
+        return Estimate(diff, diff, diff), (1.0 if diff == 0 else 0.0)
+    half = float(stats.t.ppf(0.5 + level / 2, df)) * math.sqrt(var)
+    p = float(2 * stats.t.sf(abs(diff) / math.sqrt(var), df))
+    return Estimate(diff, diff - half, diff + half), p
+
+
+def _difference_variance(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """The variance of ``mean(a) - mean(b)`` and its degrees of freedom (see
+    :func:`difference_test`); ``(0, nan)`` when there is no variance."""
     if a.shape[0] == 1 and b.shape[0] == 1:
         d = (a - b)[0]
         d = d[np.isfinite(d)]
@@ -189,7 +200,7 @@ def difference_test(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[
         parts = [_run_part(x) if x.shape[0] >= 2 else _seed_part(x, y) for x, y in ((a, b), (b, a))]
     var = sum(v for v, _ in parts)
     if var <= 0:
-        return Estimate(diff, diff, diff), (1.0 if diff == 0 else 0.0)
+        return 0.0, math.nan
     df = var**2 / sum(v**2 / k for v, k in parts if v > 0)  # Satterthwaite
     if a.shape[0] != b.shape[0] and min(a.shape[0], b.shape[0]) == 1:
         # runs against one row: where the runs' few degrees of freedom carry most of the
@@ -199,9 +210,23 @@ def difference_test(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[
         v_runs, k_runs = parts[0] if a.shape[0] > 1 else parts[1]
         if v_runs > 0:
             df = min(df, k_runs * var / v_runs)
-    half = float(stats.t.ppf(0.5 + level / 2, df)) * math.sqrt(var)
-    p = float(2 * stats.t.sf(abs(diff) / math.sqrt(var), df))
-    return Estimate(diff, diff - half, diff + half), p
+    return var, df
+
+
+def detectable_difference(
+    a: np.ndarray, b: np.ndarray, power: float = 0.8, alpha: float = 0.05
+) -> float:
+    """The smallest true ``mean(a) - mean(b)`` that :func:`difference_test` would detect at
+    level ``alpha`` (two-sided) with probability ``power``, at these runs and seeds and the
+    variance they show: ``(t(1 - alpha/2) + t(power)) * SE`` with the test's degrees of freedom.
+    ``nan`` when the returns show no variance."""
+    from scipy import stats
+
+    a, b = np.atleast_2d(a).astype(float), np.atleast_2d(b).astype(float)
+    var, df = _difference_variance(a, b)
+    if var <= 0:
+        return math.nan
+    return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * math.sqrt(var))
 
 
 def mean_estimate(x: np.ndarray, level: float = 0.95) -> Estimate:

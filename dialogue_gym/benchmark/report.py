@@ -22,16 +22,16 @@ def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
         lines += _data_table(r) + _gap_table(r, cfg) + _results_table(r)
         lines += [
             "",
-            f"| {HEADLINE_METHOD} vs | diff [95% CI] | p | p (Holm) |",
-            "| --- | --- | --- | --- |",
+            f"| {HEADLINE_METHOD} vs | diff [95% CI] | p | p (Holm) | detectable (~80% power) |",
+            "| --- | --- | --- | --- | --- |",
         ]
         lines += test_rows(r["tests"])
         lines += _sweep_table(r)
         for name, tests in r.get("added_tests", {}).items():
             lines += [
                 "",
-                f"| {name} (added) vs | diff [95% CI] | p | p (Holm) |",
-                "| --- | --- | --- | --- |",
+                f"| {name} (added) vs | diff [95% CI] | p | p (Holm) | detectable (~80% power) |",
+                "| --- | --- | --- | --- | --- |",
                 *test_rows(tests),
             ]
     return "\n".join(lines) + "\n"
@@ -55,7 +55,9 @@ def _preamble(cfg: BenchmarkConfig) -> list[str]:
         f"{HEADLINE_METHOD} minus each method, two-sided t test on the training runs' means (a "
         "method evaluated once: paired by evaluation seed) with Satterthwaite's degrees of "
         "freedom, its size checked by simulation under the null; "
-        "*p (Holm)* corrects the table's family of tests for multiplicity. An added agent "
+        "*p (Holm)* corrects the table's family of tests for multiplicity; *detectable*: the "
+        "true difference the test would find with about 80% power at these runs and seeds "
+        "(from the variance they show; simulated power at it: about 75%). An added agent "
         "(--add-agent) is tested against every row in a family of its own."
         + (
             ""
@@ -172,8 +174,14 @@ def _sweep_table(r: dict) -> list[str]:
 
 
 def test_rows(tests: list[dict[str, Any]]) -> list[str]:
+    """One row per test: the difference, its interval, p, Holm's p and the difference it could
+    detect with 80% power (``-`` for runs made before it was recorded)."""
     return [
         f"| {t['versus']} | {t['diff']:+.3f} [{t['ci95'][0]:+.3f}, {t['ci95'][1]:+.3f}] | "
-        f"{t['p']:.3g} | {t['p_holm']:.3g} |"
+        f"{t['p']:.3g} | {t['p_holm']:.3g} | {_mde(t.get('mde80'))} |"
         for t in tests
     ]
+
+
+def _mde(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value:.3f}"

@@ -18,7 +18,7 @@ from ..evaluation import evaluate
 from ..executor import LOCAL, Backend, map_ordered, worker_session
 from ..files import atomic_write_text
 from ..progress import progress_bar
-from ..stats import TwoLevelBootstrap, holm
+from ..stats import TwoLevelBootstrap, detectable_difference, holm
 from .chart import bar_chart
 from .config import (
     BASELINES,
@@ -418,13 +418,17 @@ def _sweep(
 
 def tests_against(boot: TwoLevelBootstrap, method: str, names: list[str]) -> list[dict[str, Any]]:
     """``method`` minus every other name (:func:`~dialogue_gym.stats.difference_test`),
-    Holm-corrected as one family."""
+    Holm-corrected as one family, each with the difference it could detect with 80% power
+    (``mde80``, :func:`~dialogue_gym.stats.detectable_difference`)."""
     tests = []
     for name in names:
         if name == method:
             continue
         diff, p = boot.diff(method, name)
-        tests.append({"versus": name, "diff": diff.value, "ci95": diff.as_list(), "p": p})
+        mde = detectable_difference(boot.returns[method], boot.returns[name])
+        tests.append(
+            {"versus": name, "diff": diff.value, "ci95": diff.as_list(), "p": p, "mde80": mde}
+        )
     for t, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):
         t["p_holm"] = adjusted
     return tests
