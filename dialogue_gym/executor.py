@@ -177,8 +177,9 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 
 @contextmanager
 def _thread_cap(threads: int) -> Iterator[None]:
-    """Children spawned inside get at most ``threads`` math threads each (unless the user set
-    the variables), so ``n`` processes do not ask for ``n`` times the cores."""
+    """Children spawned inside get at most ``threads`` math threads each, torch's included (it
+    reads ``OMP_NUM_THREADS`` when imported), unless the user set the variables, so ``n``
+    processes do not ask for ``n`` times the cores."""
     saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
     for k in THREAD_VARIABLES:
         os.environ.setdefault(k, str(threads))
@@ -190,11 +191,8 @@ def _thread_cap(threads: int) -> Iterator[None]:
                 os.environ.pop(k, None)
 
 
-def _init_process(make_state: Callable, threads: int) -> None:
+def _init_process(make_state: Callable) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    import torch
-
-    torch.set_num_threads(threads)
     _PROCESS_STATE["state"] = make_state()
 
 
@@ -211,7 +209,7 @@ def _processes(
     threads = max(1, (os.cpu_count() or 1) // n)
     with (
         _thread_cap(threads),
-        ctx.Pool(n, initializer=_init_process, initargs=(make_state, threads)) as pool,
+        ctx.Pool(n, initializer=_init_process, initargs=(make_state,)) as pool,
     ):
         chunk = max(1, min(64, len(items) // (n * 8) or 1))
         for result in pool.imap(partial(_in_process, task), items, chunksize=chunk):

@@ -8,8 +8,8 @@
   paired) and, independently per method, its training runs; the normalized score's interval
   comes from the replicates. A mean's interval (:func:`mean_estimate`) and a difference's test
   and interval (:func:`difference_test`: a t statistic with Satterthwaite's degrees of freedom)
-  come from the training runs' means and the seeds, with coverage and size checked by
-  simulation, where the bootstrap's were not right with few runs. All cover both sources of
+  come from the training runs' means and the seeds (resampling a few runs understates their
+  variance), with coverage and size checked by simulation. All cover both sources of
   variance; pooling training runs x evaluation seeds as independent values covers only the
   second.
 - :func:`holm`: Holm's step-down correction of a family of p-values.
@@ -174,9 +174,8 @@ def difference_test(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[
     Satterthwaite's degrees of freedom. A method with several training runs contributes the
     spread of its run means (training and evaluation noise, ``runs - 1`` degrees of freedom);
     one evaluated once contributes its evaluation noise, paired by seed. The shared seed effects
-    cancel. Its size under the null is checked by simulation (``benchmarks/bench_test_size.py``):
-    a resampling bootstrap over 3 runs rejected 0.5% to 17% of true nulls, depending on how
-    much the runs differ."""
+    cancel. Its size under the null is checked by simulation (``benchmarks/bench_test_size.py``
+    and the tests)."""
     from scipy import stats
 
     a, b = np.atleast_2d(a).astype(float), np.atleast_2d(b).astype(float)
@@ -204,9 +203,8 @@ def _difference_variance(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     df = var**2 / sum(v**2 / k for v, k in parts if v > 0)  # Satterthwaite
     if a.shape[0] != b.shape[0] and min(a.shape[0], b.shape[0]) == 1:
         # runs against one row: where the runs' few degrees of freedom carry most of the
-        # variance, Satterthwaite's estimate runs high (to 9% of nulls rejected with 3 runs);
-        # at most the runs' degrees of freedom over their share of the variance (simulated
-        # size 3.3-6.4% with 3 runs, 4.0-4.5% with 5)
+        # variance, Satterthwaite's estimate runs high and the test rejects too often; at most
+        # the runs' degrees of freedom over their share of the variance (chosen by simulation)
         v_runs, k_runs = parts[0] if a.shape[0] > 1 else parts[1]
         if v_runs > 0:
             df = min(df, k_runs * var / v_runs)
@@ -232,8 +230,8 @@ def detectable_difference(
 def mean_estimate(x: np.ndarray, level: float = 0.95) -> Estimate:
     """A method's mean over its runs and seeds (``(runs, seeds)``; ``nan``: a failed episode)
     with the interval of :func:`difference_test` against 0: the spread of its run means and,
-    paired by seed, the variance the evaluation seeds add. Simulated coverage with 3 and 5 runs,
-    between-run sd 0-5x the within-run error: 94-97% (the bootstrap's percentiles: 84-97%)."""
+    paired by seed, the variance the evaluation seeds add (its coverage is checked by
+    simulation in the tests)."""
     x = np.atleast_2d(np.asarray(x, dtype=float))
     return difference_test(x, np.zeros((1, x.shape[1])), level)[0]
 

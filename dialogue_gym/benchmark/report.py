@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from typing import Any
 
@@ -184,4 +185,4 @@ def test_rows(tests: list[dict[str, Any]]) -> list[str]:
 
 
 def _mde(value: float | None) -> str:
-    return "-" if value is None or value != value else f"{value:.3f}"
+    return "-" if value is None or math.isnan(value) else f"{value:.3f}"
