@@ -19,8 +19,10 @@ import os
 import platform
 import time
 
+import numpy as np
+
 import dialogue_gym
-from dialogue_gym.stats import holm, mean_ci, paired_bootstrap
+from dialogue_gym.stats import difference_test, holm, mean_ci
 
 
 def main() -> None:
@@ -86,10 +88,11 @@ def main() -> None:
                 if len(seeds) < 2:
                     print(f"| {b} - {a} | too few valid pairs | - | - |")
                     continue
-                d, (lo, hi), pv = paired_bootstrap(
-                    [by_agent[b][s] for s in seeds], [by_agent[a][s] for s in seeds]
+                est, pv = difference_test(
+                    np.array([[by_agent[b][s] for s in seeds]]),
+                    np.array([[by_agent[a][s] for s in seeds]]),
                 )
-                rows.append((f"{b} - {a}", d, lo, hi, pv))
+                rows.append((f"{b} - {a}", est.value, est.low, est.high, pv))
         for (name, d, lo, hi, pv), adj in zip(rows, holm([r[4] for r in rows]), strict=True):
             print(f"| {name} | {d:+.3f} [{lo:+.3f}, {hi:+.3f}] | {pv:.3g} | {adj:.3g} |")
 

@@ -1,4 +1,4 @@
-"""Comparing evaluations: a paired bootstrap over shared seeds (else Welch's t-test), and the
+"""Comparing evaluations: a paired t-test over shared seeds (else Welch's t-test), and the
 plain-text table the commands and examples print."""
 
 from __future__ import annotations
@@ -31,14 +31,12 @@ class Comparison:
         )
 
 
-def compare(
-    a: EvaluationResult, b: EvaluationResult, n_boot: int = 10_000, seed: int = 0
-) -> Comparison:
+def compare(a: EvaluationResult, b: EvaluationResult) -> Comparison:
     """Compare ``a`` with ``b`` (``diff = mean(a) - mean(b)``).
 
-    Same env and same seeds: a paired bootstrap over seeds (two-sided p-value: twice the share of
-    bootstrap differences on the far side of 0, at least ``1 / n_boot``). Otherwise: Welch's
-    t-test.
+    Same env and same seeds: a t-test on the per-seed differences
+    (:func:`~dialogue_gym.stats.difference_test` with one run each, as the benchmark's tests).
+    Otherwise: Welch's t-test.
     """
     from scipy import stats
 
@@ -47,20 +45,20 @@ def compare(
     shared = sorted(set(ra) & set(rb))
     name_a, name_b = a.agent.get("name", "a"), b.agent.get("name", "b")
     if a.env_id == b.env_id and shared and len(shared) == len(ra) == len(rb):
-        from .stats import paired_bootstrap
+        from .stats import difference_test
 
-        diff, ci, p = paired_bootstrap(
-            [ra[s] for s in shared], [rb[s] for s in shared], n_boot, seed
+        d, p = difference_test(
+            np.array([[ra[s] for s in shared]]), np.array([[rb[s] for s in shared]])
         )
         return Comparison(
             name_a,
             name_b,
             float(np.mean(list(ra.values()))),
             float(np.mean(list(rb.values()))),
-            diff,
-            ci,
+            d.value,
+            (d.low, d.high),
             p,
-            f"paired bootstrap over {len(shared)} shared seeds ({n_boot} resamples)",
+            f"paired t-test over {len(shared)} shared seeds",
         )
     xa, xb = np.array(list(ra.values())), np.array(list(rb.values()))
     t = stats.ttest_ind(xa, xb, equal_var=False)

@@ -1,17 +1,15 @@
 """Confidence intervals and significance tests used in reports, evaluation and the benchmark.
 
 - :func:`mean_ci`, :func:`proportion_ci`: one sample of independent values.
-- :func:`paired_bootstrap`, :func:`normalized_score`: one run per method, paired by evaluation
-  seed.
-- :class:`TwoLevelBootstrap`: several training runs per method, all evaluated on the same seeds.
-  Each replicate resamples the evaluation seeds (shared by every method, so comparisons stay
-  paired) and, independently per method, its training runs; the normalized score's interval
-  comes from the replicates. A mean's interval (:func:`mean_estimate`) and a difference's test
-  and interval (:func:`difference_test`: a t statistic with Satterthwaite's degrees of freedom)
-  come from the training runs' means and the seeds (resampling a few runs understates their
-  variance), with coverage and size checked by simulation. All cover both sources of
-  variance; pooling training runs x evaluation seeds as independent values covers only the
-  second.
+- :class:`MethodReturns`: one or several training runs per method, all evaluated on the same
+  seeds. A difference's test and interval (:func:`difference_test`: a t statistic with
+  Satterthwaite's degrees of freedom) come from the training runs' means and, paired by seed,
+  the evaluation noise; a mean's interval (:func:`mean_estimate`) is the test against 0, and
+  the normalized score's (:func:`normalized_estimate`, :func:`normalized_score`) is Fieller's,
+  by inverting the same test. Size, coverage and power are checked by simulation (the tests,
+  ``benchmarks/bench_test_size.py``, ``benchmarks/bench_power.py``); the two-level bootstrap
+  they replaced rejected 18% of true nulls with 3 runs that differ. Pooling training runs x
+  evaluation seeds as independent values would cover only the second source of variance.
 - :func:`holm`: Holm's step-down correction of a family of p-values.
 - :func:`signed_rank_test`, :func:`cohens_dz`, :func:`paired_sample_size`: within-participant
   comparisons (the user study's report).
@@ -64,58 +62,24 @@ def welch_greater(a: Sequence[float], b: Sequence[float]) -> float:
     return float(stats.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
 
 
-def _two_sided_p(boots: np.ndarray) -> float:
-    """Twice the share of bootstrap values on the far side of 0 (at least ``1 / len``)."""
-    p = 2 * min(float(np.mean(boots <= 0)), float(np.mean(boots >= 0)))
-    return min(1.0, max(p, 1.0 / len(boots)))
-
-
-def paired_bootstrap(
-    a: Sequence[float], b: Sequence[float], n_boot: int = 10_000, seed: int = 0
-) -> tuple[float, tuple[float, float], float]:
-    """Mean of ``a - b`` over pairs, its 95% bootstrap interval, and a two-sided p-value (twice
-    the share of resampled means on the far side of 0, at least ``1 / n_boot``)."""
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if d.size == 0:
-        raise InvalidInput("paired_bootstrap needs at least one pair")
-    rng = np.random.default_rng(seed)
-    boots = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    return float(d.mean()), (float(lo), float(hi)), _two_sided_p(boots)
-
-
 def normalized_score(
-    x: Sequence[float],
-    random: Sequence[float],
-    oracle: Sequence[float],
-    n_boot: int = 10_000,
-    seed: int = 0,
+    x: Sequence[float], random: Sequence[float], oracle: Sequence[float], level: float = 0.95
 ) -> tuple[float, float, float]:
     """``(mean(x) - mean(random)) / (mean(oracle) - mean(random))`` on the same seeds (the three
-    arrays paired by seed), with a 95% bootstrap interval over seeds: 0 is random, 1 the oracle.
-    ``nan`` when the oracle does not beat random on these seeds."""
+    arrays paired by seed; ``nan``: a failed episode) with its 95% interval
+    (:func:`normalized_estimate`): 0 is random, 1 the oracle. ``nan`` when the oracle does not
+    beat random on these seeds."""
     arrays = [np.asarray(v, dtype=float) for v in (x, random, oracle)]
     if len({a.size for a in arrays}) != 1 or arrays[0].size == 0:
         raise InvalidInput("normalized_score needs three non-empty arrays paired by seed")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, arrays[0].size, size=(n_boot, arrays[0].size))
-    point = _normalize(*(a.mean() for a in arrays))
-    boots = _normalize(*(a[idx].mean(axis=1) for a in arrays))
-    return float(point), *_percentiles(boots)
+    est = normalized_estimate(*(a[None, :] for a in arrays), level=level)
+    return est.value, est.low, est.high
 
 
 def _normalize(x: np.ndarray, random: np.ndarray, oracle: np.ndarray) -> np.ndarray:
     gap = np.asarray(oracle - random, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(gap > 0, (x - random) / np.where(gap > 0, gap, 1.0), np.nan)
-
-
-def _percentiles(boots: np.ndarray) -> tuple[float, float]:
-    finite = boots[np.isfinite(boots)]
-    if finite.size < 0.99 * boots.size:  # the denominator crossed 0 too often: no interval
-        return math.nan, math.nan
-    lo, hi = np.percentile(finite, [2.5, 97.5])
-    return float(lo), float(hi)
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -194,20 +158,28 @@ def _difference_variance(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     if a.shape[0] == 1 and b.shape[0] == 1:
         d = (a - b)[0]
         d = d[np.isfinite(d)]
-        parts = [(float(d.var(ddof=1)) / len(d), len(d) - 1)]
-    else:
-        parts = [_run_part(x) if x.shape[0] >= 2 else _seed_part(x, y) for x, y in ((a, b), (b, a))]
+        return _combine([(float(d.var(ddof=1)) / len(d), len(d) - 1)])
+    parts = [_run_part(x) if x.shape[0] >= 2 else _seed_part(x, y) for x, y in ((a, b), (b, a))]
+    against_one = None if min(a.shape[0], b.shape[0]) >= 2 else parts[int(a.shape[0] == 1)]
+    return _combine(parts, against_one)
+
+
+def _combine(
+    parts: list[tuple[float, float]], runs_against_one: tuple[float, float] | None = None
+) -> tuple[float, float]:
+    """Sum the parts ``(variance, degrees of freedom)`` of a difference's variance, with
+    Satterthwaite's degrees of freedom. ``runs_against_one``: the part of a method with several
+    runs when the other was evaluated once."""
     var = sum(v for v, _ in parts)
     if var <= 0:
         return 0.0, math.nan
     df = var**2 / sum(v**2 / k for v, k in parts if v > 0)  # Satterthwaite
-    if a.shape[0] != b.shape[0] and min(a.shape[0], b.shape[0]) == 1:
-        # runs against one row: where the runs' few degrees of freedom carry most of the
-        # variance, Satterthwaite's estimate runs high and the test rejects too often; at most
-        # the runs' degrees of freedom over their share of the variance (chosen by simulation)
-        v_runs, k_runs = parts[0] if a.shape[0] > 1 else parts[1]
-        if v_runs > 0:
-            df = min(df, k_runs * var / v_runs)
+    if runs_against_one is not None and runs_against_one[0] > 0:
+        # where the runs' few degrees of freedom carry most of the variance, Satterthwaite's
+        # estimate runs high and the test rejects too often; at most the runs' degrees of
+        # freedom over their share of the variance (chosen by simulation)
+        v_runs, k_runs = runs_against_one
+        df = min(df, k_runs * var / v_runs)
     return var, df
 
 
@@ -227,6 +199,54 @@ def detectable_difference(
     return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * math.sqrt(var))
 
 
+def projected_variance(
+    a: np.ndarray, b: np.ndarray, runs: int, seeds: int
+) -> tuple[float, float]:
+    """The variance of ``mean(a) - mean(b)`` and its degrees of freedom in
+    :func:`difference_test` had every method with several training runs ``runs`` of them and
+    every method ``seeds`` evaluation seeds, from the variance components ``a`` and ``b`` show:
+    a trained method's between-run variance (its run means' spread less what the evaluation
+    noise puts in it, at least 0) and its per-episode noise (the spread across runs on one
+    seed); a method evaluated once, its per-seed noise against the other. At the observed sizes
+    it is the test's own, unless a between-run estimate fell below 0 and was set to 0."""
+    if runs < 2 or seeds < 2:
+        raise InvalidInput(f"need runs >= 2 and seeds >= 2, got {runs} and {seeds}")
+    a, b = np.atleast_2d(a).astype(float), np.atleast_2d(b).astype(float)
+    if a.shape[0] == 1 and b.shape[0] == 1:
+        d = (a - b)[0]
+        return _combine([(float(np.nanvar(d, ddof=1)) / seeds, seeds - 1)])
+    parts = []
+    for x, y in ((a, b), (b, a)):
+        if x.shape[0] >= 2:
+            noise = float(np.nanmean(np.nanvar(x, axis=0, ddof=1)))
+            between = max(_run_part(x)[0] * len(x) - noise / x.shape[1], 0.0)
+            parts.append(((between + noise / seeds) / runs, runs - 1))
+        else:
+            v, k = _seed_part(x, y)
+            parts.append((v * (k + 1) / seeds, seeds - 1))
+    one = min(a.shape[0], b.shape[0]) == 1
+    return _combine(parts, parts[int(a.shape[0] == 1)] if one else None)
+
+
+def projected_detectable(
+    a: np.ndarray,
+    b: np.ndarray,
+    runs: int,
+    seeds: int,
+    power: float = 0.8,
+    alpha: float = 0.05,
+) -> float:
+    """:func:`detectable_difference` at ``runs`` training runs and ``seeds`` evaluation seeds,
+    with the variance :func:`projected_variance` projects from ``a`` and ``b``; ``nan``
+    without variance."""
+    from scipy import stats
+
+    var, df = projected_variance(a, b, runs, seeds)
+    if var <= 0:
+        return math.nan
+    return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * math.sqrt(var))
+
+
 def mean_estimate(x: np.ndarray, level: float = 0.95) -> Estimate:
     """A method's mean over its runs and seeds (``(runs, seeds)``; ``nan``: a failed episode)
     with the interval of :func:`difference_test` against 0: the spread of its run means and,
@@ -236,50 +256,66 @@ def mean_estimate(x: np.ndarray, level: float = 0.95) -> Estimate:
     return difference_test(x, np.zeros((1, x.shape[1])), level)[0]
 
 
-class TwoLevelBootstrap:
-    """A hierarchical bootstrap over training runs and evaluation seeds.
+def normalized_estimate(
+    x: np.ndarray, random: np.ndarray, oracle: np.ndarray, level: float = 0.95
+) -> Estimate:
+    """``(mean(x) - mean(random)) / (mean(oracle) - mean(random))`` (each ``(runs, seeds)`` on
+    the same seeds) with Fieller's interval: every ``theta`` that :func:`difference_test` does
+    not reject as ``mean(x) - mean((1 - theta) random + theta oracle) = 0``. So the ratio's
+    interval carries the same variance parts and degrees of freedom as the tests, and it is
+    asymmetric where the denominator is uncertain. ``nan`` bounds where the oracle is not
+    clearly above random (the set is then not a bounded interval); its coverage is checked by
+    simulation in the tests."""
+    from scipy.optimize import brentq
+
+    x, random, oracle = (np.atleast_2d(np.asarray(v, dtype=float)) for v in (x, random, oracle))
+    if random.shape[0] != 1 or oracle.shape[0] != 1:
+        raise InvalidInput("normalized_estimate needs one row each for random and the oracle")
+    point = float(_normalize(np.nanmean(x), np.nanmean(random), np.nanmean(oracle)))
+    if not math.isfinite(point):
+        return Estimate(math.nan, math.nan, math.nan)
+    alpha = 1 - level
+
+    def excess(theta: float) -> float:  # > 0 where theta is not rejected
+        return difference_test(x, (1 - theta) * random + theta * oracle, level)[1] - alpha
+
+    if excess(point) <= 0:  # no variance at all: the interval is the point
+        return Estimate(point, point, point)
+    bounds = []
+    for sign in (-1.0, 1.0):
+        step = max(abs(point), 1.0) * 0.1
+        while excess(point + sign * step) > 0:
+            step *= 2
+            if step > 1e6:  # never rejected: the denominator may be 0
+                return Estimate(point, math.nan, math.nan)
+        bounds.append(brentq(excess, point, point + sign * step, xtol=1e-6))
+    return Estimate(point, bounds[0], bounds[1])
+
+
+class MethodReturns:
+    """Every method's returns on the same evaluation seeds, with their means, intervals, tests
+    and normalized scores.
 
     ``returns[name]`` is an array ``(training runs, evaluation seeds)`` (one row for an agent
     that is not trained); every method shares the same evaluation seeds, in the same column
-    order. ``nan`` marks an episode that failed (left out of the means). Each of ``n_boot``
-    replicates draws one resample of the evaluation seeds for all methods and, per method, a
-    resample of its rows; a method's replicate is its mean over the drawn rows and columns.
+    order. ``nan`` marks an episode that failed (left out of the means). The intervals and
+    tests cover both the training runs and the evaluation seeds (:func:`difference_test`).
     """
 
-    def __init__(
-        self, returns: Mapping[str, np.ndarray], n_boot: int = 10_000, seed: int = 0
-    ) -> None:
+    def __init__(self, returns: Mapping[str, np.ndarray]) -> None:
         if not returns:
-            raise InvalidInput("TwoLevelBootstrap needs at least one method")
+            raise InvalidInput("MethodReturns needs at least one method")
         self.returns = {k: np.atleast_2d(np.asarray(v, dtype=float)) for k, v in returns.items()}
         widths = {v.shape[1] for v in self.returns.values()}
         if len(widths) != 1:
             raise InvalidInput(f"every method needs the same evaluation seeds; widths {widths}")
-        n_eval = widths.pop()
-        rng = np.random.default_rng(seed)
-        cols = rng.integers(0, n_eval, size=(n_boot, n_eval))
-        # column weights of each replicate: how often each evaluation seed was drawn
-        weights = np.zeros((n_boot, n_eval))
-        np.add.at(weights, (np.arange(n_boot)[:, None], cols), 1.0)
-        self.boots: dict[str, np.ndarray] = {}
-        for name, x in self.returns.items():
-            ok = np.isfinite(x)
-            row_sums = np.where(ok, x, 0.0) @ weights.T  # (runs, n_boot)
-            row_counts = ok.astype(float) @ weights.T
-            rows = rng.integers(0, x.shape[0], size=(n_boot, x.shape[0]))
-            picked = np.arange(n_boot)[:, None]
-            total = row_sums[rows, picked].sum(axis=1)
-            count = row_counts[rows, picked].sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                self.boots[name] = total / count
 
     def point(self, name: str) -> float:
         """The method's mean return over every run and seed (failed episodes left out)."""
         return float(np.nanmean(self.returns[name]))
 
     def mean(self, name: str) -> Estimate:
-        """Mean return with its 95% interval (:func:`mean_estimate`: resampling a few training
-        runs understates their variance)."""
+        """Mean return with its 95% interval (:func:`mean_estimate`)."""
         return mean_estimate(self.returns[name])
 
     def run_means(self, name: str) -> list[float]:
@@ -287,20 +323,15 @@ class TwoLevelBootstrap:
         return [float(np.nanmean(row)) for row in self.returns[name]]
 
     def diff(self, a: str, b: str) -> tuple[Estimate, float]:
-        """``mean(a) - mean(b)`` with its 95% interval and two-sided p-value: the
-        :func:`difference_test` on the same returns (resampling a few training runs misstates
-        their variance, so the tests and their intervals do not come from the replicates)."""
+        """``mean(a) - mean(b)`` with its 95% interval and two-sided p-value
+        (:func:`difference_test`)."""
         return difference_test(self.returns[a], self.returns[b])
 
     def normalized(self, name: str, random: str = "random", oracle: str = "oracle") -> Estimate:
-        """``(x - random) / (oracle - random)`` on the same seeds, with its interval."""
-        point = _normalize(
-            np.float64(self.point(name)),
-            np.float64(self.point(random)),
-            np.float64(self.point(oracle)),
-        )
-        boots = _normalize(self.boots[name], self.boots[random], self.boots[oracle])
-        return Estimate(float(point), *_percentiles(boots))
+        """``(x - random) / (oracle - random)`` on the same seeds, with Fieller's interval from
+        the difference test (:func:`normalized_estimate`)."""
+        r = self.returns
+        return normalized_estimate(r[name], r[random], r[oracle])
 
 
 def signed_rank_test(d: Sequence[float]) -> tuple[float, float]:

@@ -6,7 +6,7 @@
 3. Fine-tune two copies of SmolLM2 on originals + regenerations: SFT (loss on agent turns) and
    ILQL (Q/V heads, value-shifted decoding).
 4. Evaluate the untuned model (zero-shot prompting), SFT and ILQL on the same held-out seeds with
-   ``dialogue_gym.evaluate``, beside the behaviour policy; paired bootstrap tests between them.
+   ``dialogue_gym.evaluate``, beside the behaviour policy; paired t-tests between them.
 
 Usage (the CPU defaults take about half an hour on 2 cores)::
 

@@ -48,7 +48,7 @@ def test_compare_paired_and_unpaired():
     a = dialogue_gym.evaluate("scripted", "Persuasion-v0", 60, seed=0, progress=False, oracle=False)
     b = dialogue_gym.evaluate("random", "Persuasion-v0", 60, seed=0, progress=False, oracle=False)
     c = compare(a, b)
-    assert c.test.startswith("paired bootstrap") and c.diff > 0 and c.p_value < 0.05
+    assert c.test.startswith("paired t-test") and c.diff > 0 and c.p_value < 0.05
     assert c.ci95[0] < c.diff < c.ci95[1]
     b2 = dialogue_gym.evaluate(
         "random", "Persuasion-v0", 60, seed=500, progress=False, oracle=False

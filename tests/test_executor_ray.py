@@ -113,7 +113,6 @@ def test_benchmark_figures_match_the_local_backend(head, tmp_path):
             offline_steps=5,
             ppo_steps=32,
             model_based_samples=1,
-            n_boot=200,
             encoder="hash:256",
             sweep_sizes=(),
         )

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import dialogue_gym
 from dialogue_gym.agents.base import Agent
@@ -15,14 +16,15 @@ from dialogue_gym.benchmark import returns_of
 from dialogue_gym.evaluation import reference_returns
 from dialogue_gym.llm.parsing import ParseFailure
 from dialogue_gym.stats import (
-    TwoLevelBootstrap,
+    MethodReturns,
     detectable_difference,
     difference_test,
     holm,
     mean_ci,
     mean_estimate,
+    normalized_estimate,
     normalized_score,
-    paired_bootstrap,
+    projected_detectable,
 )
 
 
@@ -35,12 +37,12 @@ def _runs_with_seed_variance(rng: np.random.Generator) -> tuple[np.ndarray, np.n
     return method, base[None, :]
 
 
-def test_pooled_method_is_significant_where_the_two_level_bootstrap_is_not():
+def test_pooled_method_is_significant_where_the_test_over_runs_is_not():
     method, base = _runs_with_seed_variance(np.random.default_rng(0))
-    # the old protocol: average the runs per evaluation seed, paired bootstrap over seeds
-    _, _, p_pooled = paired_bootstrap(method.mean(axis=0), base[0])
+    # the old protocol: average the runs per evaluation seed, paired test over seeds
+    p_pooled = float(stats.ttest_rel(method.mean(axis=0), base[0]).pvalue)
     _, lo_pooled, hi_pooled = mean_ci(method.ravel())  # n = 600 "independent" returns
-    boot = TwoLevelBootstrap({"method": method, "base": base}, n_boot=4000)
+    boot = MethodReturns({"method": method, "base": base})
     diff, p = boot.diff("method", "base")
     assert p_pooled < 0.001
     assert p > 0.05 and diff.low < 0 < diff.high
@@ -49,16 +51,16 @@ def test_pooled_method_is_significant_where_the_two_level_bootstrap_is_not():
     assert boot.run_means("method") == pytest.approx([0.9, 0.1, -0.1], abs=0.1)
 
 
-def test_two_level_bootstrap_without_training_variance_matches_the_paired_bootstrap():
+def test_one_run_each_is_the_paired_t_test():
     rng = np.random.default_rng(1)
     base = rng.normal(0.0, 1.0, 300)
     method = base + 0.3 + rng.normal(0.0, 0.5, 300)
-    boot = TwoLevelBootstrap({"m": method[None], "b": base[None]}, n_boot=4000)
-    diff, p = boot.diff("m", "b")
-    d, (lo, hi), _ = paired_bootstrap(method, base, n_boot=4000)
-    assert diff.value == pytest.approx(d)
-    assert diff.low == pytest.approx(lo, abs=0.02) and diff.high == pytest.approx(hi, abs=0.02)
-    assert p < 0.001
+    diff, p = MethodReturns({"m": method[None], "b": base[None]}).diff("m", "b")
+    paired = stats.ttest_rel(method, base)
+    ci = paired.confidence_interval(0.95)
+    assert diff.value == pytest.approx((method - base).mean())
+    assert (diff.low, diff.high) == pytest.approx((ci.low, ci.high))
+    assert p == pytest.approx(paired.pvalue) and p < 0.001
 
 
 @pytest.mark.parametrize("runs", [3, 5])
@@ -122,9 +124,9 @@ def test_difference_test_interval_matches_its_p_value():
     assert p_same == 1.0 and same.value == 0.0 and same.low == -same.high
 
 
-def test_two_level_bootstrap_leaves_failed_episodes_out():
+def test_method_returns_leave_failed_episodes_out():
     x = np.tile([[1.0, np.nan, 3.0], [2.0, 2.0, np.nan]], 20)
-    boot = TwoLevelBootstrap({"x": x, "y": np.zeros((1, 60))}, n_boot=500)
+    boot = MethodReturns({"x": x, "y": np.zeros((1, 60))})
     assert boot.point("x") == pytest.approx(2.0)  # a failure is missing, not 0
     assert boot.run_means("x") == [2.0, 2.0]
     assert boot.mean("x").low < 2.0 < boot.mean("x").high
@@ -197,3 +199,60 @@ def test_benchmark_counts_failed_episodes_as_missing_not_zero():
     returns, success, _ = returns_of(r)
     assert np.isnan(returns[::2]).all() and np.isfinite(returns[1::2]).all()
     assert success[::2].sum() == 0
+
+
+@pytest.mark.parametrize(  # between-run sd 0 and 5x the within-run standard error
+    ("runs", "between"), [(1, 0.0), (3, 0.0), (3, 0.14), (10, 0.0), (10, 0.14)]
+)
+def test_normalized_interval_covers_the_true_score(runs, between):
+    """Random (mean 0) and the oracle (0.8) evaluated once, a method (0.6: a score of 0.75) with
+    ``runs`` training runs, on 200 shared seeds: Fieller's interval covers 0.75 about 95% of the
+    time (the two-level bootstrap's percentiles: ``benchmarks/bench_test_size.py``)."""
+    rng = np.random.default_rng(runs * 7 + int(between * 100))
+    sims, covered = 300, 0
+    for _ in range(sims):
+        seed = rng.normal(0, 0.3, 200)
+        random, oracle = ((seed + m + rng.normal(0, 0.4, 200))[None] for m in (0.0, 0.8))
+        x = seed + 0.6 + rng.normal(0, between, (runs, 1)) + rng.normal(0, 0.4, (runs, 200))
+        est = normalized_estimate(x, random, oracle)
+        covered += est.low <= 0.75 <= est.high
+    assert 0.91 <= covered / sims <= 0.985  # 300 draws: the standard error of 95% is 0.013
+
+
+def test_normalized_interval_is_the_set_the_difference_test_keeps():
+    rng = np.random.default_rng(4)
+    seed = rng.normal(0, 0.3, 150)
+    random, oracle = ((seed + m + rng.normal(0, 0.4, 150))[None] for m in (0.0, 0.5))
+    x = seed + 0.3 + rng.normal(0, 0.1, (3, 1)) + rng.normal(0, 0.4, (3, 150))
+    est = normalized_estimate(x, random, oracle)
+    assert est.value == pytest.approx((x.mean() - random.mean()) / (oracle.mean() - random.mean()))
+    for theta, kept in ((est.low, 0.05), (est.high, 0.05), (est.value, 1.0)):
+        p = difference_test(x, (1 - theta) * random + theta * oracle)[1]
+        assert p == pytest.approx(kept, abs=1e-4)
+    # the denominator's uncertainty makes it asymmetric: longer towards a smaller gap
+    assert est.high - est.value > est.value - est.low
+    # an oracle barely above random on noisy seeds: the ratio is unbounded, so no interval
+    flat = normalized_estimate(x, random, random + 0.01 + rng.normal(0, 0.4, 150))
+    assert math.isnan(flat.low) and math.isnan(flat.high)
+
+
+def test_projected_detectable_difference_grows_with_runs_and_seeds_as_its_parts_say():
+    rng = np.random.default_rng(8)
+    seed = rng.normal(0, 0.3, 200)
+    noisy = seed + rng.normal(0, 0.3, (3, 1)) + rng.normal(0, 0.4, (3, 200))  # runs differ
+    steady = seed + rng.normal(0, 0.4, (3, 200))  # runs agree
+    once = (seed + rng.normal(0, 0.4, 200))[None]
+    other = (seed + rng.normal(0, 0.4, 200))[None]
+    for a, b in ((noisy, once), (once, other)):  # at the observed sizes: the same
+        at_same = projected_detectable(a, b, 3, 200)
+        assert at_same == pytest.approx(detectable_difference(a, b), rel=1e-9)
+    # runs that agree more than their noise implies: the between-run variance is set to 0,
+    # not below, so the projection is a little larger
+    assert projected_detectable(steady, once, 3, 200) >= detectable_difference(steady, once)
+    # between-run variance dominates: more seeds barely help, more runs do
+    base = projected_detectable(noisy, once, 3, 200)
+    assert projected_detectable(noisy, once, 3, 800) > 0.9 * base
+    assert projected_detectable(noisy, once, 12, 200) < 0.5 * base
+    # runs that agree: four times the seeds halve it
+    ratio = projected_detectable(steady, once, 3, 800) / projected_detectable(steady, once, 3, 200)
+    assert ratio == pytest.approx(0.5, abs=0.05)

@@ -23,8 +23,8 @@ Per environment and training seed ``s``:
 
 Then evaluate every method, and the random, scripted, human-like, model-based (knows the
 dynamics, not the persona) and oracle agents, on the same held-out seeds, and write a Markdown and
-JSON table and a PNG chart. Statistics (:class:`~dialogue_gym.stats.TwoLevelBootstrap`): each
-mean's 95% interval resamples training seeds and evaluation seeds; so do the normalized score
+JSON table and a PNG chart. Statistics (:class:`~dialogue_gym.stats.MethodReturns`): each
+mean's 95% interval covers training seeds and evaluation seeds; so do the normalized score
 ``(x - random) / (oracle - random)`` and the tests of CQL + hindsight against every other method
 (paired by evaluation seed), whose p-values are Holm-corrected as one family per env. The spread
 of the per-training-seed means is shown beside each row.

@@ -2,10 +2,9 @@
 and write its tables and chart again with their rows and their tests.
 
 Every other figure is kept as the run wrote it (read back from its ``benchmark.json``), so the
-rest of the table stays byte-identical. The new rows' intervals come from a bootstrap over the
-stored per-episode returns and the new ones; a fresh run with the same agents draws the same kind
-of replicates in another order, so its intervals can differ in the last digits (the tests,
-:func:`~dialogue_gym.stats.difference_test`, draw nothing).
+rest of the table stays byte-identical. The new rows' intervals and tests come from the stored
+per-episode returns and the new ones (:class:`~dialogue_gym.stats.MethodReturns`, which draws
+nothing), so they are what a fresh run with the same agents would print.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import numpy as np
 from ..domains import env_domain
 from ..errors import InvalidData, InvalidInput
 from ..files import atomic_write_text
-from ..stats import TwoLevelBootstrap
+from ..stats import MethodReturns
 from .chart import bar_chart
 from .config import EVAL_SEED, BenchmarkConfig
 from .provenance import agent_source
@@ -124,7 +123,7 @@ def add_agents(
             matrices[name] = [returns_of(r) for r in runs[name]]
             log(f"{env_id}: {name} evaluated [{time.time() - t0:.0f} s]")
         returns = {k: np.stack([m[0] for m in v]) for k, v in matrices.items()}
-        boot = TwoLevelBootstrap(returns, cfg.n_boot, seed=0)
+        boot = MethodReturns(returns)
         rows = method_rows(runs, matrices, returns, boot, {}, new, cfg)
         first_trained = next(
             (i for i, r in enumerate(result["rows"]) if r["trained"]), len(result["rows"])

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..stats import TwoLevelBootstrap, holm
+from ..stats import MethodReturns, holm
 from .add import read_run
 from .run import episode_matrices
 
@@ -28,7 +28,7 @@ def _cell(row: dict[str, Any] | None) -> str:
     return f"{row['mean_return']:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
-def compare_runs(a_dir: str | Path, b_dir: str | Path, n_boot: int = 10_000) -> str:
+def compare_runs(a_dir: str | Path, b_dir: str | Path) -> str:
     """A Markdown report: what differs between the runs' setups, then per env a table of every
     method's mean return in A and in B and, when both runs used the same evaluation seeds, A
     minus B with its interval and p-value (paired by evaluation seed; Holm over the methods)."""
@@ -61,7 +61,7 @@ def compare_runs(a_dir: str | Path, b_dir: str | Path, n_boot: int = 10_000) -> 
         for m in methods:
             xa, xb = _returns(ra, m), _returns(rb, m)
             if paired and xa is not None and xb is not None:
-                boot = TwoLevelBootstrap({"A": xa, "B": xb}, n_boot, seed=0)
+                boot = MethodReturns({"A": xa, "B": xb})
                 tests[m] = boot.diff("A", "B")
         adjusted = dict(zip(tests, holm([p for _, p in tests.values()]), strict=True))
         lines += [

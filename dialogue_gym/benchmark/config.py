@@ -62,8 +62,6 @@ class BenchmarkConfig:
     """Personas the model-based reference plans over."""
     threads: int | None = 1
     """torch threads of the learners and of the learned agents' evaluation."""
-    n_boot: int = 10_000
-    """Bootstrap replicates of the intervals and tests."""
     added_agents: tuple[str, ...] = ()
     """A user's agents (any spec: a registered name or ``module:Object``) evaluated on the same
     seeds and put in the table, each with its own tests against every other row."""
@@ -118,7 +116,6 @@ class BenchmarkConfig:
             offline_steps=500,
             ppo_steps=2048,
             model_based_samples=3,
-            n_boot=2000,
             sweep_sizes=(),
             ablations=False,
         )

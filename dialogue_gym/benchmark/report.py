@@ -46,9 +46,8 @@ def _preamble(cfg: BenchmarkConfig) -> list[str]:
         "",
         "Intervals: 95%, from the training runs' means and the evaluation seeds shared by every "
         "method (a t interval with Satterthwaite's degrees of freedom; the normalized score's: "
-        "two-level bootstrap, training seeds then evaluation seeds) — they cover both sources "
-        "of variance. *runs*: the lowest and highest "
-        "mean of the training runs (a fresh behaviour dataset per run"
+        "Fieller's, by inverting the same test) — they cover both sources of variance. *runs*: "
+        "the lowest and highest mean of the training runs (a fresh behaviour dataset per run"
         + ("" if cfg.resample_data else " — here one dataset for all runs")
         + "). *normalized*: (x - random) / (oracle - random) on the same seeds. *env "
         "episodes*: environment episodes a training run consumed (offline: its behaviour "

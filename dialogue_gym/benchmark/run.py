@@ -1,4 +1,4 @@
-"""Running the benchmark: train every method per training seed, evaluate, bootstrap, write."""
+"""Running the benchmark: train every method per training seed, evaluate, test, write."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ..evaluation import evaluate
 from ..executor import LOCAL, Backend, map_ordered, worker_session
 from ..files import atomic_write_text
 from ..progress import progress_bar
-from ..stats import TwoLevelBootstrap, detectable_difference, holm
+from ..stats import MethodReturns, detectable_difference, holm
 from .chart import bar_chart
 from .config import (
     BASELINES,
@@ -170,7 +170,7 @@ def run_env(
     t = time.time()
     matrices = {name: [returns_of(r) for r in rs] for name, rs in runs.items()}
     returns = {k: np.stack([m[0] for m in v]) for k, v in matrices.items()}
-    boot = TwoLevelBootstrap(returns, cfg.n_boot, seed=0)
+    boot = MethodReturns(returns)
     rows = method_rows(runs, matrices, returns, boot, budgets, added, cfg)
     own = [name for name in runs if name not in added]  # the table's family: added agents stay out
     data_figures = [d["figures"] for d in datasets.values()]
@@ -182,7 +182,7 @@ def run_env(
     for f in data_figures:  # the per-rewrite lists were for pooling; the JSON keeps summaries
         for g in f["imagination_gap"].values():
             g.pop("imagined", None), g.pop("true", None)
-    seconds["bootstrap and tests"] = time.time() - t
+    seconds["intervals and tests"] = time.time() - t
     return {
         "env_id": env_id,
         "rows": rows,
@@ -323,15 +323,13 @@ def method_rows(
     runs: dict[str, list[Any]],
     matrices: dict[str, list],
     returns: dict[str, np.ndarray],
-    boot: TwoLevelBootstrap,
+    boot: MethodReturns,
     budgets: dict[str, list[int]],
     added: dict[str, str],
     cfg: BenchmarkConfig,
 ) -> list[dict[str, Any]]:
     """One table row per method: mean, normalized score and success with their intervals."""
-    success = TwoLevelBootstrap(
-        {k: np.stack([m[1] for m in v]) for k, v in matrices.items()}, cfg.n_boot, seed=1
-    )
+    success = MethodReturns({k: np.stack([m[1] for m in v]) for k, v in matrices.items()})
     rows = []
     for name in runs:
         mean, norm, succ = boot.mean(name), boot.normalized(name), success.mean(name)
@@ -373,17 +371,16 @@ def _call(task: Callable[[int], Any], item: int) -> Any:
 def _sweep(
     sweep: dict[str, list[Any]], main: dict[str, list[Any]], datasets: dict, cfg: BenchmarkConfig
 ) -> list[dict[str, Any]]:
-    """Per dataset size: CQL and CQL + hindsight(learned), their difference (two-level
-    bootstrap intervals of the means, :func:`~dialogue_gym.stats.difference_test` for the
-    difference) with Holm correction over the sizes, and the learned
-    pipeline's gap at that size."""
+    """Per dataset size: CQL and CQL + hindsight(learned), their difference (the intervals of the
+    means and the difference from :func:`~dialogue_gym.stats.difference_test`) with Holm
+    correction over the sizes, and the learned pipeline's gap at that size."""
     if not sweep:
         return []
     returns = {k: np.stack([returns_of(r)[0] for r in v]) for k, v in sweep.items()}
     full = cfg.dataset_episodes
     returns[f"cql@{full}"] = np.stack([m[0] for m in main["cql"]])
     returns[f"{HEADLINE_METHOD}@{full}"] = np.stack([m[0] for m in main[HEADLINE_METHOD]])
-    boot = TwoLevelBootstrap(returns, cfg.n_boot, seed=2)
+    boot = MethodReturns(returns)
     out = []
     runs = list(datasets.values())
     for n in (*cfg.sweep_sizes, full):
@@ -416,7 +413,7 @@ def _sweep(
     return out
 
 
-def tests_against(boot: TwoLevelBootstrap, method: str, names: list[str]) -> list[dict[str, Any]]:
+def tests_against(boot: MethodReturns, method: str, names: list[str]) -> list[dict[str, Any]]:
     """``method`` minus every other name (:func:`~dialogue_gym.stats.difference_test`),
     Holm-corrected as one family, each with the difference it could detect with 80% power
     (``mde80``, :func:`~dialogue_gym.stats.detectable_difference`)."""

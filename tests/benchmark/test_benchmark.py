@@ -40,7 +40,6 @@ def tiny(**changes) -> BenchmarkConfig:
         offline_steps=10,
         ppo_steps=64,
         model_based_samples=1,
-        n_boot=200,
         encoder="hash:512",
         sweep_sizes=(),
     )
@@ -115,7 +114,6 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
             offline_steps=60,
             ppo_steps=256,
             model_based_samples=2,
-            n_boot=500,
             added_agents=(f"{mine}:Mine",),
             encoder="hash:512",
             sweep_sizes=(40,),
