@@ -33,16 +33,8 @@ from scipy import stats as sps
 
 from dialogue_gym.benchmark.add import read_run
 from dialogue_gym.benchmark.config import HEADLINE_METHOD
-from dialogue_gym.benchmark.run import episode_matrices
+from dialogue_gym.benchmark.run import saved_returns
 from dialogue_gym.stats import difference_test, projected_detectable, projected_variance
-
-
-def returns_by_method(result: dict) -> dict[str, np.ndarray]:
-    """Each method's ``(runs, seeds)`` returns (``nan``: a failed episode)."""
-    return {
-        name: np.stack([m[0] for m in episode_matrices(arrays)])
-        for name, arrays in result["episodes"].items()
-    }
 
 
 def power_at(delta: float, var: float, df: float, alpha: float = 0.05) -> float:
@@ -115,7 +107,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     for result in summary["results"]:
         env_id = result["env_id"]
-        returns = returns_by_method(result)
+        returns = saved_returns(result)
         gap = float(np.nanmean(returns["oracle"]) - np.nanmean(returns["random"]))
         head = returns[HEADLINE_METHOD]
         others = [m for m in returns if m != HEADLINE_METHOD]
@@ -157,7 +149,7 @@ def main() -> None:
     r, n = min(both, key=lambda g: (g[0], g[1]))  # training runs cost most
     print(f"fewest training runs (then seeds) that detect {args.target} in every test: {r} x {n}")
     for result in summary["results"]:
-        returns = returns_by_method(result)
+        returns = saved_returns(result)
         gap = float(np.nanmean(returns["oracle"]) - np.nanmean(returns["random"]))
         head = returns[HEADLINE_METHOD]
         name = max(

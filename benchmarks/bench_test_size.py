@@ -25,18 +25,27 @@ A second table gives the coverage of the normalized score's 95% interval,
 (:func:`dialogue_gym.stats.normalized_estimate`, what the benchmark prints) against the two-level
 bootstrap's percentiles (what it printed before), and the mean width of each.
 
+With ``--run DIR`` it instead reads a finished benchmark run and prints, per env, every test of
+the headline method under both (p and Holm's p), marking the tests whose conclusion at 0.05
+(Holm) differs: which of the run's conclusions the calibrated test changes.
+
 Usage: ``python benchmarks/bench_test_size.py [--sims 300] [--runs 3 5 10] [--n-boot 2000]``
+or ``python benchmarks/bench_test_size.py --run RUN_DIR [--n-boot 10000]``
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy import stats as sps
 
-from dialogue_gym.stats import difference_test, normalized_estimate
+from dialogue_gym.benchmark.add import read_run
+from dialogue_gym.benchmark.config import HEADLINE_METHOD
+from dialogue_gym.benchmark.run import saved_returns
+from dialogue_gym.stats import difference_test, holm, normalized_estimate
 
 SEED_SD, NOISE_SD = 0.3, 0.4
 
@@ -75,7 +84,7 @@ def resampled_p(boots: dict[str, np.ndarray], a: str, b: str) -> float:
     """The p-value the benchmark used before: twice the share of two-level bootstrap replicates
     of ``a - b`` on the far side of 0."""
     d = boots[a] - boots[b]
-    return max(2 * min(float(np.mean(d <= 0)), float(np.mean(d >= 0))), 1 / len(d))
+    return min(1.0, max(2 * min(float(np.mean(d <= 0)), float(np.mean(d >= 0))), 1 / len(d)))
 
 
 TESTS = ("bootstrap", "welch", "paired-runs", "t (ours)", "bootstrap vs one", "t (ours) vs one")
@@ -102,7 +111,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, nargs="+", default=[3, 5, 10])
     parser.add_argument("--seeds", type=int, default=200, help="evaluation seeds")
     parser.add_argument("--n-boot", type=int, default=2000)
+    parser.add_argument("--run", type=Path, help="a finished run: its tests under both")
     args = parser.parse_args()
+    if args.run:
+        run_conclusions(args.run, args.n_boot)
+        return
     se = NOISE_SD / np.sqrt(args.seeds)
     multiples = (0.0, 1.0, 2.0, 5.0)
     print(f"within-run SE {se:.4f}; between-run sd k x SE, k in {multiples}; {args.sims} nulls")
@@ -121,6 +134,28 @@ def main() -> None:
             print(f"| {runs} | {k * se:.3f} ({k:g}x) | {shares} |", flush=True)
     print(f"{time.time() - t0:.0f} s")
     normalized_coverage(args, rng, se, multiples)
+
+
+def run_conclusions(run_dir: Path, n_boot: int) -> None:
+    """A finished run's headline tests under the two-level bootstrap and under
+    :func:`difference_test`, Holm over each env's family, and where the conclusion differs."""
+    for result in read_run(run_dir)["results"]:
+        returns = saved_returns(result)
+        others = [m for m in returns if m != HEADLINE_METHOD]
+        boots = bootstrap_replicates(returns, n_boot, seed=0)
+        old = [resampled_p(boots, HEADLINE_METHOD, m) for m in others]
+        tests = [difference_test(returns[HEADLINE_METHOD], returns[m]) for m in others]
+        new = [p for _, p in tests]
+        print(f"\n## {result['env_id']}: {HEADLINE_METHOD} minus each method\n")
+        print("| versus | diff | bootstrap p (Holm) | t p (Holm) | conclusion at 0.05 (Holm) |")
+        print("| --- | --- | --- | --- | --- |")
+        rows = zip(others, tests, old, holm(old), new, holm(new), strict=True)
+        for name, (est, _), p_old, h_old, p_new, h_new in rows:
+            verdict = "same" if (h_old < 0.05) == (h_new < 0.05) else "**changes**"
+            print(
+                f"| {name} | {est.value:+.3f} | {p_old:.3g} ({h_old:.3g}) | "
+                f"{p_new:.3g} ({h_new:.3g}) | {verdict} |"
+            )
 
 
 TRUE_SCORE = 0.75

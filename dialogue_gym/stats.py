@@ -199,9 +199,7 @@ def detectable_difference(
     return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * math.sqrt(var))
 
 
-def projected_variance(
-    a: np.ndarray, b: np.ndarray, runs: int, seeds: int
-) -> tuple[float, float]:
+def projected_variance(a: np.ndarray, b: np.ndarray, runs: int, seeds: int) -> tuple[float, float]:
     """The variance of ``mean(a) - mean(b)`` and its degrees of freedom in
     :func:`difference_test` had every method with several training runs ``runs`` of them and
     every method ``seeds`` evaluation seeds, from the variance components ``a`` and ``b`` show:

@@ -7,18 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..stats import MethodReturns, holm
 from .add import read_run
-from .run import episode_matrices
-
-
-def _returns(result: dict[str, Any], method: str) -> np.ndarray | None:
-    arrays = result.get("episodes", {}).get(method)
-    if arrays is None:
-        return None
-    return np.stack([m[0] for m in episode_matrices(arrays)])
+from .run import saved_returns
 
 
 def _cell(row: dict[str, Any] | None) -> str:
@@ -58,8 +49,9 @@ def compare_runs(a_dir: str | Path, b_dir: str | Path) -> str:
         rows_b = {r["method"]: r for r in rb["rows"]}
         methods = list(rows_a) + [m for m in rows_b if m not in rows_a]
         tests: dict[str, tuple[Any, float]] = {}
+        saved_a, saved_b = saved_returns(ra), saved_returns(rb)
         for m in methods:
-            xa, xb = _returns(ra, m), _returns(rb, m)
+            xa, xb = saved_a.get(m), saved_b.get(m)
             if paired and xa is not None and xb is not None:
                 boot = MethodReturns({"A": xa, "B": xb})
                 tests[m] = boot.diff("A", "B")

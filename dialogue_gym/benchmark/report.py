@@ -27,6 +27,7 @@ def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
             "| --- | --- | --- | --- | --- |",
         ]
         lines += test_rows(r["tests"])
+        lines += _power_line(r)
         lines += _sweep_table(r)
         for name, tests in r.get("added_tests", {}).items():
             lines += [
@@ -180,6 +181,37 @@ def test_rows(tests: list[dict[str, Any]]) -> list[str]:
         f"| {t['versus']} | {t['diff']:+.3f} [{t['ci95'][0]:+.3f}, {t['ci95'][1]:+.3f}] | "
         f"{t['p']:.3g} | {t['p_holm']:.3g} | {_mde(t.get('mde80'))} |"
         for t in tests
+    ]
+
+
+TARGET_NORMALIZED = 0.1
+"""The normalized difference the benchmark's tests should detect with 80% power."""
+
+
+def _power_line(r: dict) -> list[str]:
+    """Whether the headline tests could detect a normalized difference of 0.1 (the oracle's gap
+    over random on these seeds is 1) with 80% power, and the hardest test."""
+    means = {row["method"]: row["mean_return"] for row in r["rows"]}
+    found = [t for t in r["tests"] if t.get("mde80") is not None and not math.isnan(t["mde80"])]
+    if not found or "random" not in means or "oracle" not in means:
+        return []
+    unit = means["oracle"] - means["random"]
+    if unit <= 0:
+        return []
+    target = TARGET_NORMALIZED * unit
+    enough = sum(t["mde80"] <= target for t in found)
+    hardest = max(found, key=lambda t: t["mde80"])
+    verdict = (
+        "every test has the power for it."
+        if enough == len(found)
+        else "these tests are underpowered for it: `python benchmarks/bench_power.py` on this "
+        "run's folder says how many training runs and evaluation seeds would do."
+    )
+    return [
+        "",
+        f"Power: a normalized difference of {TARGET_NORMALIZED} ({target:.3f} in return units) "
+        f"is detectable with about 80% power in {enough} of {len(found)} tests; the hardest, "
+        f"vs {hardest['versus']}, detects {hardest['mde80'] / unit:.2f} normalized; {verdict}",
     ]
 
 

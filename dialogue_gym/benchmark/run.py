@@ -218,6 +218,15 @@ def episode_matrices(arrays: dict[str, list]) -> list:
     ]
 
 
+def saved_returns(result: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Each method's ``(runs, seeds)`` returns (``nan``: a failed episode) from one env's result
+    as ``benchmark.json`` saves it."""
+    return {
+        name: np.stack([m[0] for m in episode_matrices(arrays)])
+        for name, arrays in result.get("episodes", {}).items()
+    }
+
+
 def _no_state() -> None:
     """The per-worker state of tasks that need none."""
     return None

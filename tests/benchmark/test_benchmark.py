@@ -187,6 +187,7 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
         assert (tmp_path / name).exists()
     assert "| cql+hindsight (learned from the data) |" in md and "p (Holm)" in md
     assert "Imagination gap" in md and "Data-size sweep" in md
+    assert "these tests are underpowered for it" in md  # 2 runs x 15 seeds
 
 
 @pytest.mark.slow
@@ -271,3 +272,15 @@ def test_without_ablations_the_headline_rows_and_the_learned_gap_remain(tmp_path
     assert files == ["regenerated-learned-seed0.jsonl", "regenerated-learned-seed1.jsonl"]
     assert "leaves out the ablation rows" in md
     assert "(privileged)" not in md.split("## Counseling-v0")[1]
+
+
+def test_report_says_whether_the_tests_can_detect_a_tenth_of_the_oracle_gap():
+    from dialogue_gym.benchmark.report import _power_line
+
+    rows = [{"method": "random", "mean_return": 1.0}, {"method": "oracle", "mean_return": 3.0}]
+    tests = [{"versus": "cql", "mde80": 0.15}, {"versus": "ppo", "mde80": 0.3}]
+    line = _power_line({"rows": rows, "tests": tests})[1]
+    assert "(0.200 in return units)" in line and "in 1 of 2 tests" in line
+    assert "vs ppo, detects 0.15 normalized" in line and "underpowered" in line
+    tests[1]["mde80"] = 0.19
+    assert "every test has the power" in _power_line({"rows": rows, "tests": tests})[1]
