@@ -18,7 +18,7 @@ the completion cache keeps what was done).
 Normalized score: ``(x - random) / (oracle - random)``, where ``x`` is the agent's mean return
 and ``random`` / ``oracle`` are the random agent's and the oracle's mean returns on the *same*
 seeds (those where the agent's episode did not fail): 0 is random, 1 the oracle, on either
-task's scale. Its interval is a bootstrap over those seeds.
+task's scale. Its interval is Fieller's, by inverting the paired t-test over those seeds.
 
 Privileged information: the hidden persona reaches an agent only if the agent is registered as
 privileged (:attr:`Agent.privileged`, e.g. the oracle); every other agent plays an env made with

@@ -11,11 +11,23 @@ from pathlib import Path
 from .errors import InvalidInput
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` so a reader never sees a half-written file."""
+def private_file(path: str | Path) -> Path:
+    """Create ``path`` empty (or empty it), readable and writable by its owner only (0600), so
+    what is written into it next is never readable by others, whatever the umask."""
+    path = Path(path)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str, private: bool = False) -> Path:
+    """Write ``text`` to ``path`` so a reader never sees a half-written file; ``private``: the
+    file is readable by its owner only (:func:`private_file`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
+    if private:
+        private_file(tmp)
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .episode import Episode
 from .errors import InvalidData
+from .files import private_file
 
 
 @dataclass
@@ -168,12 +169,15 @@ class EpisodeWriter:
         self.close()
 
 
-def write_episodes(path: str | Path, episodes: Iterable[Episode]) -> int:
-    """Write a whole new file (temporary file, then moved into place); returns the count."""
+def write_episodes(path: str | Path, episodes: Iterable[Episode], private: bool = False) -> int:
+    """Write a whole new file (temporary file, then moved into place); returns the count.
+    ``private``: readable by its owner only (:func:`~dialogue_gym.files.private_file`)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     if tmp.exists():
         tmp.unlink()
+    if private:
+        private_file(tmp)
     with EpisodeWriter(tmp) as w:
         n = w.write_all(episodes)
     os.replace(tmp, path)

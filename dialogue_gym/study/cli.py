@@ -66,9 +66,15 @@ def add_parser(sub: Any, env_choices: tuple[str, ...]) -> None:
         default="127.0.0.1",
         help="proxies whose X-Forwarded-* headers are trusted",
     )
-    ex = ssub.add_parser("export", help="conversations as Episode JSONL, answers as CSV")
+    ex = ssub.add_parser("export", help="conversations as Episode JSONL, answers as CSV or XLSX")
     ex.add_argument("--db", type=Path, required=True)
     ex.add_argument("--out", type=Path, required=True, help="folder to write into")
+    ex.add_argument(
+        "--format",
+        choices=("csv", "xlsx"),
+        default="csv",
+        help="the answers' format (xlsx: every cell a string, for spreadsheet users)",
+    )
     rp = ssub.add_parser("report", help="means, within-participant tests, power, chart")
     rp.add_argument("--db", type=Path, required=True)
     rp.add_argument("--out", type=Path, required=True, help="folder to write into")
@@ -86,10 +92,10 @@ def cmd_study(args: argparse.Namespace) -> int:
         if args.study_command == "export":
             from .export import export_study
 
-            s = export_study(store, args.out)
+            s = export_study(store, args.out, args.format)
             print(
                 f"wrote {s['episodes']} conversations to {args.out / 'episodes.jsonl'} and "
-                f"{s['answers']} answer rows to {args.out / 'answers.csv'} "
+                f"{s['answers']} answer rows to {s['answers_file']} "
                 f"({s['participants']} participants; {s['left_out']} conversations not yet "
                 "answered left out)"
             )

@@ -1,19 +1,26 @@
-"""``dialogue-gym study export``: conversations as Episode JSONL, answers as CSV.
+"""``dialogue-gym study export``: conversations as Episode JSONL, answers as CSV (or XLSX).
 
 Only conversations whose questions were answered are exported (they have an outcome); the
-summary counts those left out (in progress, or ended without answers).
+summary counts those left out (in progress, or ended without answers). Participants typed the
+comments, and a spreadsheet that opens the answers must never run one: the CSV quotes every
+field and marks with ``'`` every piece of a cell that could start a formula under any separator
+(:func:`csv_safe`); the XLSX stores every cell as a string. The JSONL keeps the exact text.
+Every file is readable by its owner only.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 from ..domains import env_domain
 from ..episode import Episode, Turn
-from ..files import atomic_write_text
+from ..errors import InvalidInput
+from ..files import atomic_write_text, private_file
 from ..jsonl import write_episodes
 from .design import QUESTIONS, partner_label, reward_of
 from .store import StudyStore
@@ -52,12 +59,18 @@ def answer_rows(store: StudyStore) -> list[dict[str, Any]]:
     return rows
 
 
+# A piece of a cell that a spreadsheet may read as a formula: the cell's start, or what follows a
+# line break or a character some locale splits fields on (, ; Tab), then spaces, then one of
+# = + - @ (or a Tab or CR at the very start). LibreOffice 7.4 runs "fine;=2*21" opened with ";"
+# as separator, and "line1\n=3*14" with ";" or Tab, even when the field is quoted.
+_FORMULA_START = re.compile(r"(^|[\r\n,;\t])( *)(?=[=+\-@])|^(?=[\t\r])")
+
+
 def csv_safe(value: Any) -> Any:
-    """A cell that a spreadsheet shows as text: a string starting with ``= + - @`` or a tab or
-    carriage return gets a leading ``'`` (so a participant's comment is never run as a
-    formula)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    """A cell that a spreadsheet shows as text whatever separator it splits on: every piece that
+    could start a formula gets a leading ``'`` (the JSONL export keeps the exact text)."""
+    if isinstance(value, str):
+        return _FORMULA_START.sub(lambda m: (m.group(1) or "") + (m.group(2) or "") + "'", value)
     return value
 
 
@@ -66,10 +79,30 @@ def answers_csv_text(store: StudyStore) -> str:
     rows = answer_rows(store)
     buf = io.StringIO()
     if rows:
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), quoting=csv.QUOTE_ALL)
         writer.writeheader()
         writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
     return buf.getvalue()
+
+
+def answers_xlsx(store: StudyStore, path: Path) -> None:
+    """The answers as an XLSX workbook at ``path``, every cell a string (never a formula)."""
+    from openpyxl import Workbook
+
+    rows = answer_rows(store)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "answers"
+    table = [list(rows[0])] + [list(r.values()) for r in rows] if rows else []
+    for i, values in enumerate(table, start=1):
+        for j, value in enumerate(values, start=1):
+            cell = sheet.cell(row=i, column=j)
+            cell.value = "" if value is None else str(value)
+            cell.data_type = "s"  # openpyxl reads a string starting with "=" as a formula
+    book.save(private_file(path))
+
+
+EXPORT_FORMATS = ("csv", "xlsx")
 
 
 def study_episodes(store: StudyStore) -> list[Episode]:
@@ -111,14 +144,23 @@ def study_episodes(store: StudyStore) -> list[Episode]:
     return episodes
 
 
-def export_study(store: StudyStore, out: str | Path) -> dict[str, Any]:
-    """Write ``episodes.jsonl`` and ``answers.csv`` into the folder ``out`` (each file written
-    whole, then moved into place); returns what was written and what was left out."""
+def export_study(store: StudyStore, out: str | Path, fmt: str = "csv") -> dict[str, Any]:
+    """Write ``episodes.jsonl`` and ``answers.csv`` (``fmt="xlsx"``: ``answers.xlsx``) into the
+    folder ``out``, each written whole, then moved into place, readable by its owner only;
+    returns what was written and what was left out."""
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput(f"unknown export format {fmt!r}; allowed: {', '.join(EXPORT_FORMATS)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     episodes = study_episodes(store)
-    write_episodes(out / "episodes.jsonl", episodes)
-    atomic_write_text(out / "answers.csv", answers_csv_text(store))
+    write_episodes(out / "episodes.jsonl", episodes, private=True)
+    answers = out / f"answers.{fmt}"
+    if fmt == "csv":
+        atomic_write_text(answers, answers_csv_text(store), private=True)
+    else:
+        tmp = answers.with_name(answers.name + ".tmp")
+        answers_xlsx(store, tmp)
+        os.replace(tmp, answers)
     started = {
         (p.id, pos)
         for p in store.participants()
@@ -131,4 +173,5 @@ def export_study(store: StudyStore, out: str | Path) -> dict[str, Any]:
         "participants": store.counts()["participants"],
         "left_out": len(started) - len(episodes),
         "out": str(out),
+        "answers_file": str(answers),
     }

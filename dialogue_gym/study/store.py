@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
+from ..files import private_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -136,6 +137,14 @@ class StudyStore:
         if existed:
             _check_is_study(self.path)  # read-only: never change someone else's file
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # every message and the secret behind the CSRF tokens and admin sessions: owner only
+        # (SQLite gives the -wal and -shm files the database file's mode)
+        if not existed:
+            private_file(self.path)
+        for part in ("", "-wal", "-shm"):
+            side = self.path.with_name(self.path.name + part)
+            if side.exists():
+                side.chmod(0o600)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)

@@ -272,7 +272,7 @@ def test_admin_pages_need_the_token_and_never_store_it(tmp_path):
     assert client.get("/admin/episodes.jsonl", headers=wrong).status_code == 403
     ok = {"Authorization": f"Bearer {ADMIN}"}
     csv_text = client.get("/admin/answers.csv", headers=ok).text
-    assert csv_text.splitlines()[0].startswith("participant,position,label,agent_index")
+    assert csv_text.splitlines()[0].startswith('"participant","position","label","agent_index"')
     assert len(csv_text.splitlines()) == 3
     assert len(client.get("/admin/episodes.jsonl", headers=ok).text.splitlines()) == 2
     # the login form sets a cookie derived from the token, not the token
