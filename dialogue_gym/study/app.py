@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -34,17 +35,32 @@ _CSP = (
 
 
 class RedactTokens(logging.Filter):
-    """Hide participant tokens in access-log lines (``/p/<token>/...`` -> ``/p/<redacted>``)."""
+    """Hide participant tokens in log lines: every string argument is percent-decoded as often
+    as it decodes (the router serves ``/%70/<token>`` and ``/p%2F<token>`` as ``/p/<token>``,
+    and uvicorn logs the raw path), its repeated slashes collapsed, then ``/p/<token>`` becomes
+    ``/p/<redacted>`` and any other token-shaped run (32 URL-safe characters) ``<redacted>``."""
 
-    _pattern = re.compile(r"/p/[A-Za-z0-9_-]+")
+    _participant_path = re.compile(r"/p/[^/?#\s\"]+")
+    _token_shaped = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])")
+
+    @classmethod
+    def redact(cls, text: str) -> str:
+        """``text`` decoded and with every token hidden."""
+        for _ in range(8):  # %2570 -> %70 -> p; a bound, as each round must shorten the text
+            decoded = urllib.parse.unquote(text, errors="replace")
+            if decoded == text:
+                break
+            text = decoded
+        text = re.sub(r"/{2,}", "/", text)
+        text = cls._participant_path.sub("/p/<redacted>", text)
+        return cls._token_shaped.sub("<redacted>", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's arguments in place; never drops a line."""
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                self._pattern.sub("/p/<redacted>", a) if isinstance(a, str) else a
-                for a in record.args
-            )
+        """Rewrite the record's arguments (or its message) in place; never drops a line."""
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(self.redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str) and not record.args:
+            record.msg = self.redact(record.msg)
         return True
 
 

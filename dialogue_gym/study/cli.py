@@ -135,7 +135,7 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 
 def serve(app: Any, host: str, port: int, root_path: str = "", forwarded: str = "") -> None:
-    """Run ``app`` under uvicorn, with participant tokens redacted from the access log."""
+    """Run ``app`` under uvicorn, with participant tokens redacted from every log line."""
     import copy
 
     import uvicorn
@@ -153,7 +153,8 @@ def serve(app: Any, host: str, port: int, root_path: str = "", forwarded: str = 
         )
     log_config = copy.deepcopy(LOGGING_CONFIG)
     log_config["filters"] = {"redact": {"()": "dialogue_gym.study.app.RedactTokens"}}
-    log_config["handlers"]["access"]["filters"] = ["redact"]
+    for handler in log_config["handlers"].values():  # the access log and uvicorn's errors
+        handler["filters"] = ["redact"]
     where = f"http://{host}:{port}/"
     if root_path:
         where += f" (behind your proxy: {root_path}/; admin: {root_path}/admin)"

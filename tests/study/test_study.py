@@ -569,3 +569,38 @@ def test_an_agent_is_built_once_per_spec_and_keeps_memory_per_conversation(tmp_p
             "turn 1",
             "turn 2",
         ]
+
+
+def test_access_log_redacts_tokens_after_decoding():
+    import logging
+
+    from dialogue_gym.study.app import RedactTokens
+
+    token = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+    variants = [
+        f"/p/{token}/chat/0",
+        f"/%70/{token}",
+        f"/p%2F{token}/consent",
+        f"/p%2f{token}",
+        f"//p//{token}/card",
+        f"/p/%41{token[1:]}",
+        f"/%2570/{token}",
+        f"/elsewhere?t={token}",
+    ]
+    for path in variants:
+        record = logging.LogRecord(
+            "uvicorn.access",
+            20,
+            "",
+            0,
+            '%s - "%s %s HTTP/%s" %d',
+            ("1.2.3.4", "GET", path, "1.1", 200),
+            None,
+        )
+        assert RedactTokens().filter(record)
+        line = record.getMessage()
+        assert token not in line and token[1:] not in line and "<redacted>" in line, path
+    plain = logging.LogRecord("x", 20, "", 0, f"agent failed at /p/{token}", None, None)
+    RedactTokens().filter(plain)
+    assert plain.getMessage() == "agent failed at /p/<redacted>"
+    assert RedactTokens.redact("/static/style.css") == "/static/style.css"
