@@ -1,8 +1,9 @@
-"""The admin pages: progress, login, and the exports (answers CSV, episodes JSONL)."""
+"""The admin pages: progress, login and logout, and the exports (answers CSV, episodes
+JSONL)."""
 
 from __future__ import annotations
 
-import secrets
+import math
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .design import partner_label
 from .flow import same
-from .web import Web, WebDep
+from .web import Web, WebDep, client_of
 
 router = APIRouter()
 """The admin pages (each checks the admin token)."""
@@ -26,23 +27,13 @@ CLOSED = (
 
 @router.get("/admin", response_class=HTMLResponse)
 async def admin(request: Request, web: WebDep) -> Response:
-    if web.admin_cookie is None:
+    if web.admin_token is None:
         return web.error(request, CLOSED, 403)
     if not web.is_admin(request):
-        nonce = request.cookies.get("dg_csrf") or secrets.token_urlsafe(16)
-        response = web.page(request, "admin_login.html", csrf=nonce)
-        response.set_cookie(
-            "dg_csrf", nonce, httponly=True, samesite="strict", path=web.base(request) or "/"
-        )
-        return response
+        return web.page_with_csrf(request, "admin_login.html")
     rows = await run_in_threadpool(progress_rows, web)
-    return web.page(
-        request,
-        "admin.html",
-        rows=rows,
-        counts=web.store.counts(),
-        cfg=web.cfg,
-        csrf=request.cookies.get("dg_csrf", ""),
+    return web.page_with_csrf(
+        request, "admin.html", rows=rows, counts=web.store.counts(), cfg=web.cfg
     )
 
 
@@ -64,23 +55,43 @@ def progress_rows(web: Web) -> list[dict[str, Any]]:
 
 @router.post("/admin/login")
 async def admin_login(request: Request, web: WebDep) -> Response:
-    if web.admin_cookie is None or web.admin_token is None:
+    if web.admin_token is None:
         return web.error(request, CLOSED, 403)
     form = await web.form_of(request)
     cookie = request.cookies.get("dg_csrf", "")
     if not cookie or not same(cookie, form.get("csrf", "")):
         return web.error(request, "This form expired. Reload the page and try again.", 403)
-    if not same(form.get("token", ""), web.admin_token):
+    wait = web.sessions.wait(client_of(request))
+    if wait > 0:
+        response = web.error(
+            request, f"Too many wrong tokens: try again in {math.ceil(wait)} seconds.", 429
+        )
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
+    if not web.check_admin_token(request, form.get("token", "")):
         return web.error(request, "Wrong admin token.", 403)
     response = web.go(request, "/admin")
     response.set_cookie(
         "dg_admin",
-        web.admin_cookie,
+        web.sessions.start(),
+        max_age=int(web.sessions.seconds),
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
         path=(web.base(request) or "") + "/admin",
     )
+    return response
+
+
+@router.post("/admin/logout")
+async def admin_logout(request: Request, web: WebDep) -> Response:
+    form = await web.form_of(request)
+    cookie = request.cookies.get("dg_csrf", "")
+    if not cookie or not same(cookie, form.get("csrf", "")):
+        return web.error(request, "This form expired. Reload the page and try again.", 403)
+    web.sessions.end(request.cookies.get("dg_admin", ""))
+    response = web.go(request, "/admin")
+    response.delete_cookie("dg_admin", path=(web.base(request) or "") + "/admin")
     return response
 
 

@@ -25,6 +25,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from . import admin_routes, participant_routes
+from .admin_auth import SESSION_HOURS, AdminSessions
 from .store import StudyStore
 from .web import MAX_BODY_BYTES, Web
 
@@ -92,18 +93,40 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-def create_app(store: StudyStore, admin_token: str | None = None) -> FastAPI:
+def create_app(
+    store: StudyStore,
+    admin_token: str | None = None,
+    origin: str = "",
+    session_hours: float = SESSION_HOURS,
+) -> FastAPI:
     """The FastAPI app serving ``store``'s study. ``admin_token`` (from the environment) opens
-    the admin pages; without it they answer 403."""
-    web = Web(store, admin_token)  # builds every agent: a bad spec fails now
-    app = FastAPI(title="dialogue-gym study", docs_url=None, redoc_url=None, openapi_url=None)
+    the admin pages; without it they answer 403. ``origin`` (``https://study.example.org``):
+    where participants' links point (the CLI passes ``--public-url`` or the bound address);
+    redirects are relative, and no URL is built from the request's Host header."""
+    web = Web(store, admin_token, origin, AdminSessions(session_hours))  # builds every agent
+    app = FastAPI(
+        title="dialogue-gym study",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,  # Starlette's slash redirect is absolute, from the Host header
+    )
     app.state.web = web
     app.state.study = web.study
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
+        path, base = request.scope["path"], web.base(request)
+        own = path[len(base) :] if base and path.startswith(base) else path
+        if len(own) > 1 and own.endswith("/"):  # /p/TOKEN/ -> /p/TOKEN, relative
+            # one leading slash: "//evil.example/" must not become a protocol-relative URL
+            target = "/" + own.strip("/")
+            query = request.scope.get("query_string", b"").decode("latin-1")
+            response: Response = web.go(request, target + (f"?{query}" if query else ""))
+            response.status_code = 308
+        else:
+            response = await call_next(request)
         response.headers["Content-Security-Policy"] = _CSP
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Content-Type-Options"] = "nosniff"

@@ -6,10 +6,12 @@ import argparse
 import ipaddress
 import os
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
+from .admin_auth import SESSION_HOURS, check_admin_token
 
 ADMIN_TOKEN_VAR = "DIALOGUE_GYM_STUDY_ADMIN_TOKEN"
 """Environment variable holding the admin token (never a flag: flags show in process lists)."""
@@ -65,6 +67,19 @@ def add_parser(sub: Any, env_choices: tuple[str, ...]) -> None:
         "--forwarded-allow-ips",
         default="127.0.0.1",
         help="proxies whose X-Forwarded-* headers are trusted",
+    )
+    sv.add_argument(
+        "--public-url",
+        default=None,
+        help="the origin participants reach (e.g. https://study.example.org, no path: the "
+        "prefix is --root-path); their links use it (default: the bound address), and no URL "
+        "is ever built from a request's Host header",
+    )
+    sv.add_argument(
+        "--admin-session-hours",
+        type=float,
+        default=SESSION_HOURS,
+        help=f"how long an admin login lasts (default {SESSION_HOURS:g})",
     )
     ex = ssub.add_parser("export", help="conversations as Episode JSONL, answers as CSV or XLSX")
     ex.add_argument("--db", type=Path, required=True)
@@ -122,9 +137,16 @@ def cmd_study(args: argparse.Namespace) -> int:
         raise InvalidInput(f"--db {args.db} is a folder; give a file path")
     config = StudyConfig(args.env, tuple(agents), args.max_turns, args.seed)
     admin = os.environ.get(ADMIN_TOKEN_VAR) or None
+    if admin is not None:
+        check_admin_token(admin)
+    origin = (
+        public_origin(args.public_url) if args.public_url else bound_origin(args.host, args.port)
+    )
+    if args.admin_session_hours <= 0:
+        raise InvalidInput(f"--admin-session-hours must be > 0, got {args.admin_session_hours}")
     existed = args.db.exists()
     try:
-        app = create_app(StudyStore(args.db, config), admin_token=admin)
+        app = create_app(StudyStore(args.db, config), admin, origin, args.admin_session_hours)
     except BaseException:  # a bad agent: leave no database behind that is tied to it
         if not existed:
             for suffix in ("", "-wal", "-shm"):
@@ -132,6 +154,29 @@ def cmd_study(args: argparse.Namespace) -> int:
         raise
     serve(app, args.host, args.port, args.root_path, args.forwarded_allow_ips)
     return 0
+
+
+def public_origin(url: str) -> str:
+    """``--public-url`` checked: ``http(s)://host[:port]`` and nothing else."""
+    parts = urllib.parse.urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
+        raise InvalidInput(
+            f"--public-url must be an origin like https://study.example.org (scheme, host, "
+            f"optional port; the path prefix goes in --root-path), got {url!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def bound_origin(host: str, port: int) -> str:
+    """The address the server binds, as an origin (IPv6 in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def serve(app: Any, host: str, port: int, root_path: str = "", forwarded: str = "") -> None:

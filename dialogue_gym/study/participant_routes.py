@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -25,12 +24,7 @@ router = APIRouter()
 
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request, web: WebDep) -> Response:
-    nonce = request.cookies.get("dg_csrf") or secrets.token_urlsafe(16)
-    response = web.page(request, "index.html", csrf=nonce)
-    response.set_cookie(
-        "dg_csrf", nonce, httponly=True, samesite="strict", path=web.base(request) or "/"
-    )
-    return response
+    return web.page_with_csrf(request, "index.html")
 
 
 @router.post("/join")
@@ -74,7 +68,7 @@ async def consent_page(request: Request, token: str, web: WebDep) -> Response:
         "consent.html",
         token=token,
         csrf=web.participant_csrf(token),
-        link=str(request.base_url).rstrip("/") + f"/p/{token}",
+        link=web.link(request, f"/p/{token}"),
         n_agents=web.study.n_agents,
         max_turns=web.cfg.max_turns,
     )
@@ -92,7 +86,7 @@ async def consent(request: Request, token: str, web: WebDep) -> Response:
             400,
             token=token,
             csrf=web.participant_csrf(token),
-            link=str(request.base_url).rstrip("/") + f"/p/{token}",
+            link=web.link(request, f"/p/{token}"),
             n_agents=web.study.n_agents,
             max_turns=web.cfg.max_turns,
             problem="Please tick the box to agree, or close this page to leave.",

@@ -1,10 +1,11 @@
 """What every route of the study app shares: the study, its store and config, the page
-helpers, CSRF and the admin check."""
+helpers, links, CSRF and the admin check."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
 
+from .admin_auth import AdminSessions
 from .flow import Study, same
 from .store import Participant, StudyStore, hash_token
 
@@ -31,22 +33,45 @@ def _hmac(secret: bytes, *parts: str) -> str:
 class Web:
     """The app's shared state and page helpers (one per app, in ``app.state.web``)."""
 
-    def __init__(self, store: StudyStore, admin_token: str | None) -> None:
+    def __init__(
+        self,
+        store: StudyStore,
+        admin_token: str | None,
+        origin: str = "",
+        sessions: AdminSessions | None = None,
+    ) -> None:
         self.store = store
         self.cfg = store.config
         self.study = Study(store)  # builds every agent: a bad spec fails now, not later
         jinja = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=True)
         self.templates = Jinja2Templates(env=jinja)
         self.admin_token = admin_token
-        self.admin_cookie = (
-            _hmac(store.secret, "admin", hashlib.sha256(admin_token.encode()).hexdigest())
-            if admin_token
-            else None
-        )
+        self.sessions = sessions or AdminSessions()
+        self.origin = origin.rstrip("/")
 
     def base(self, request: Request) -> str:
         """The path prefix the app is mounted under (``root_path``), without a trailing slash."""
         return request.scope.get("root_path", "").rstrip("/")
+
+    def link(self, request: Request, path: str) -> str:
+        """The full URL of ``path`` to show a participant: the origin the server was given
+        (``--public-url``, else the address it binds), never the request's Host header."""
+        return self.origin + self.base(request) + path
+
+    def page_with_csrf(self, request: Request, name: str, **context: Any) -> Response:
+        """Template ``name`` with a CSRF nonce in its form (the request's, else a new one), also
+        set as an HttpOnly, SameSite cookie (``Secure`` behind https)."""
+        nonce = request.cookies.get("dg_csrf") or secrets.token_urlsafe(16)
+        response = self.page(request, name, csrf=nonce, **context)
+        response.set_cookie(
+            "dg_csrf",
+            nonce,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path=self.base(request) or "/",
+        )
+        return response
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
         """Render template ``name`` with the study's common context."""
@@ -105,13 +130,29 @@ class Web:
         return p, form, None
 
     def is_admin(self, request: Request) -> bool:
-        """Whether the request carries the admin token (as a bearer token or the login cookie)."""
-        if self.admin_cookie is None:
+        """Whether the request carries the admin token as a bearer token (wrong ones count
+        towards the client's back-off) or a live login session's cookie."""
+        if self.admin_token is None:
             return False
         auth = request.headers.get("authorization", "")
-        if auth.startswith("Bearer ") and self.admin_token:
-            return same(auth[7:], self.admin_token)
-        return same(request.cookies.get("dg_admin", ""), self.admin_cookie)
+        if auth.startswith("Bearer "):
+            return self.check_admin_token(request, auth[7:])
+        return self.sessions.valid(request.cookies.get("dg_admin", ""))
+
+    def check_admin_token(self, request: Request, token: str) -> bool:
+        """Whether ``token`` is the admin token; a client in its back-off is refused unchecked,
+        and a wrong token extends it."""
+        client = client_of(request)
+        if self.admin_token is None or self.sessions.wait(client) > 0:
+            return False
+        ok = same(token, self.admin_token)
+        (self.sessions.succeeded if ok else self.sessions.failed)(client)
+        return ok
+
+
+def client_of(request: Request) -> str:
+    """The client's address (behind a trusted proxy: the one it forwarded)."""
+    return request.client.host if request.client else "unknown"
 
 
 def web_of(request: Request) -> Web:

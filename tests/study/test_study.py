@@ -604,3 +604,96 @@ def test_access_log_redacts_tokens_after_decoding():
     RedactTokens().filter(plain)
     assert plain.getMessage() == "agent failed at /p/<redacted>"
     assert RedactTokens.redact("/static/style.css") == "/static/style.css"
+
+
+def _admin_login(client, token=ADMIN):
+    page = client.get("/admin")
+    nonce = re.search(r'name="csrf" value="([^"]+)"', page.text)[1]
+    return client.post("/admin/login", data={"csrf": nonce, "token": token}, follow_redirects=False)
+
+
+def test_admin_sessions_are_new_per_login_end_at_logout_and_expire(tmp_path):
+    from dialogue_gym.study.admin_auth import AdminSessions
+
+    client, _ = _client(tmp_path)
+    first = _admin_login(client)
+    assert first.status_code == 303
+    cookie = first.cookies["dg_admin"]
+    assert "Max-Age=43200" in first.headers["set-cookie"]  # 12 hours
+    page = client.get("/admin")
+    assert "progress" in page.text and 'id="logout"' in page.text
+    nonce = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin").text)[1]
+    client.post("/admin/logout", data={"csrf": nonce}, follow_redirects=False)
+    client.cookies.set("dg_admin", cookie)  # the cookie, replayed after logout
+    assert "Admin token" in client.get("/admin").text
+    assert client.get("/admin/answers.csv").status_code == 403
+    assert _admin_login(client).cookies["dg_admin"] != cookie  # a fresh id per login
+    now = [0.0]
+    sessions = AdminSessions(hours=1, clock=lambda: now[0])
+    sid = sessions.start()
+    now[0] = 3599
+    assert sessions.valid(sid)
+    now[0] = 3601
+    assert not sessions.valid(sid) and not sessions.valid("") and not sessions.valid("x")
+
+
+def test_wrong_admin_tokens_back_off(tmp_path):
+    from dialogue_gym.study.admin_auth import AdminSessions
+
+    client, _ = _client(tmp_path)
+    for _ in range(5):
+        assert _admin_login(client, "wrong-token-0123456789").status_code == 403
+    r = _admin_login(client, "wrong-token-0123456789")  # the 6th: counted, then blocked
+    assert r.status_code == 403
+    r = _admin_login(client)  # even the right token waits out the back-off
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    bearer = {"Authorization": f"Bearer {ADMIN}"}
+    assert client.get("/admin/answers.csv", headers=bearer).status_code == 403
+    now = [0.0]
+    sessions = AdminSessions(clock=lambda: now[0])
+    waits = []
+    for _ in range(9):
+        sessions.failed("1.2.3.4")
+        waits.append(sessions.wait("1.2.3.4"))
+    assert waits == [0, 0, 0, 0, 0, 1, 2, 4, 8]  # doubling after five free tries
+    assert sessions.wait("5.6.7.8") == 0  # per client
+    now[0] = 100
+    sessions.succeeded("1.2.3.4")
+    assert sessions.wait("1.2.3.4") == 0
+
+
+def test_serve_refuses_a_short_admin_token(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DIALOGUE_GYM_STUDY_ADMIN_TOKEN", "x")
+    args = ["study", "serve", "--env", "Persuasion-v0", "--agents", "scripted"]
+    assert main([*args, "--db", str(tmp_path / "s.sqlite")]) != 0
+    assert "at least 16" in capsys.readouterr().err
+    assert not (tmp_path / "s.sqlite").exists()
+    monkeypatch.setenv("DIALOGUE_GYM_STUDY_ADMIN_TOKEN", "a" * 16)
+    bad = [*args, "--db", str(tmp_path / "t.sqlite"), "--public-url", "https://x.example/study"]
+    assert main(bad) != 0 and "--root-path" in capsys.readouterr().err
+
+
+def test_no_url_is_built_from_the_host_header(tmp_path):
+    store = StudyStore(tmp_path / "s.sqlite", StudyConfig("Persuasion-v0", ("scripted",), 2))
+    client = TestClient(create_app(store, origin="https://study.example.org"))
+    evil = {"host": "evil.example"}
+    token, _ = _join(client)
+    consent = client.get(f"/p/{token}/consent", headers=evil)
+    assert f"https://study.example.org/p/{token}" in consent.text and "evil" not in consent.text
+    for path in (f"/p/{token}/", "//evil.example/", f"/p/{token}/card/?x=1"):
+        r = client.get("http://testserver" + path, headers=evil, follow_redirects=False)
+        assert r.status_code == 308 and "evil.example" not in r.headers["location"].replace(
+            "/evil.example", ""
+        )
+        assert r.headers["location"].startswith("/") and not r.headers["location"].startswith("//")
+    assert client.get(f"/p/{token}/card/?x=1", follow_redirects=False).headers["location"] == (
+        f"/p/{token}/card?x=1"
+    )
+
+
+def test_csrf_cookie_is_secure_behind_https(tmp_path):
+    store = StudyStore(tmp_path / "s.sqlite", StudyConfig("Persuasion-v0", ("scripted",), 2))
+    plain = TestClient(create_app(store)).get("/")
+    assert "secure" not in plain.headers["set-cookie"].lower()
+    tls = TestClient(create_app(store), base_url="https://testserver").get("/")
+    assert "secure" in tls.headers["set-cookie"].lower()
