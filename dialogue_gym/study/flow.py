@@ -23,6 +23,8 @@ MAX_COMMENT_CHARS = 2000
 """Longest free-text comment."""
 AGENT_CACHE = 256
 """Agents kept in memory between turns (least recently used dropped; rebuilt on demand)."""
+LOCK_STRIPES = 64
+"""Locks that serialise each conversation's writes (a conversation's is chosen by its key)."""
 
 
 class Study:
@@ -39,7 +41,9 @@ class Study:
         # model is loaded once, not once per conversation
         self._prototypes = {spec: make_agent(spec, self.domain) for spec in check_agents(cfg)}
         self._agents: OrderedDict[tuple[int, int], tuple[Agent, int]] = OrderedDict()
-        self._locks: dict[tuple[int, int], threading.Lock] = {}
+        # a fixed set of locks, a conversation's chosen by its key: bounded however many people
+        # take part (two conversations that share one wait for each other; none holds two)
+        self._locks = tuple(threading.Lock() for _ in range(LOCK_STRIPES))
         self._guard = threading.Lock()
 
     # -- steps -----------------------------------------------------------------------------------
@@ -67,8 +71,7 @@ class Study:
     # -- conversations ---------------------------------------------------------------------------
 
     def _lock(self, key: tuple[int, int]) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
+        return self._locks[hash(key) % LOCK_STRIPES]
 
     def agent_spec(self, p: Participant, position: int) -> str:
         """The spec of the agent this participant meets at ``position``."""

@@ -697,3 +697,17 @@ def test_csrf_cookie_is_secure_behind_https(tmp_path):
     assert "secure" not in plain.headers["set-cookie"].lower()
     tls = TestClient(create_app(store), base_url="https://testserver").get("/")
     assert "secure" in tls.headers["set-cookie"].lower()
+
+
+def test_conversation_locks_stay_bounded(tmp_path):
+    from dialogue_gym.study.flow import LOCK_STRIPES
+
+    client, store = _client(tmp_path, agents=("scripted",), turns=3)
+    study = client.app.state.study
+    for _ in range(LOCK_STRIPES + 6):
+        token, csrf = _join(client)
+        client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+        seen = _seen(client, token, 0)
+        client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": seen, "text": "hi"})
+    assert store.counts()["messages"] == 3 * (LOCK_STRIPES + 6)  # agent, participant, agent
+    assert len(study._locks) == LOCK_STRIPES  # not one per conversation ever held

@@ -283,3 +283,31 @@ def test_thirty_participants_at_once_each_message_stored_once(tmp_path):
     }
     orders = Counter(tuple(p.order) for p in store.participants())
     assert orders == {(0, 1): n // 2, (1, 0): n // 2}  # the Latin square's rows in turn
+
+
+def test_a_thousand_character_word_stays_inside_its_bubble(tmp_path, browser):
+    server = Server(tmp_path / "study.sqlite", "Persuasion-v0", "scripted", 2).start()
+    try:
+        page = browser.new_page(viewport={"width": 800, "height": 900})
+        page.goto(server.url + "/")
+        page.click("#start")
+        page.check("#agree")
+        page.click("#consent")
+        page.click("#begin")
+        _send(page, "x" * 1000)
+        shot = Path(SHOTS or tmp_path) / "long-word.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 0
+        sizes = page.evaluate(
+            """() => [...document.querySelectorAll('.msg.user')].map(m => {
+                const r = m.getBoundingClientRect();
+                return [m.scrollWidth, m.clientWidth, r.right];
+            })"""
+        )
+        assert sizes, "the participant's message is on the page"
+        for scroll, client, right in sizes:
+            assert scroll <= client and right <= page.viewport_size["width"], sizes
+        assert page.evaluate("document.documentElement.scrollWidth") <= 800  # no sideways scroll
+    finally:
+        server.kill()
