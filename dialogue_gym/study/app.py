@@ -25,7 +25,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from . import admin_routes, participant_routes
-from .admin_auth import SESSION_HOURS, AdminSessions
+from .access import SESSION_HOURS, AdminSessions, EntryRules
 from .store import StudyStore
 from .web import MAX_BODY_BYTES, Web
 
@@ -98,12 +98,14 @@ def create_app(
     admin_token: str | None = None,
     origin: str = "",
     session_hours: float = SESSION_HOURS,
+    entry: EntryRules | None = None,
 ) -> FastAPI:
     """The FastAPI app serving ``store``'s study. ``admin_token`` (from the environment) opens
     the admin pages; without it they answer 403. ``origin`` (``https://study.example.org``):
     where participants' links point (the CLI passes ``--public-url`` or the bound address);
-    redirects are relative, and no URL is built from the request's Host header."""
-    web = Web(store, admin_token, origin, AdminSessions(session_hours))  # builds every agent
+    redirects are relative, and no URL is built from the request's Host header. ``entry``: who
+    may start a visit (places, invites, the per-address limit)."""
+    web = Web(store, admin_token, origin, AdminSessions(session_hours), entry)  # builds agents
     app = FastAPI(
         title="dialogue-gym study",
         docs_url=None,

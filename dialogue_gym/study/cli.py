@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
-from .admin_auth import SESSION_HOURS, check_admin_token
+from .access import JOINS_PER_HOUR, SESSION_HOURS, EntryRules, check_admin_token
 
 ADMIN_TOKEN_VAR = "DIALOGUE_GYM_STUDY_ADMIN_TOKEN"
 """Environment variable holding the admin token (never a flag: flags show in process lists)."""
@@ -76,6 +76,24 @@ def add_parser(sub: Any, env_choices: tuple[str, ...]) -> None:
         "is ever built from a request's Host header",
     )
     sv.add_argument(
+        "--max-participants",
+        type=int,
+        default=None,
+        help="places: once this many have finished a chat (or started within the hour), the "
+        "start page says the study is full",
+    )
+    sv.add_argument(
+        "--invite-only",
+        action="store_true",
+        help="start a visit only from a single-use invite link (study invite)",
+    )
+    sv.add_argument(
+        "--joins-per-hour",
+        type=int,
+        default=JOINS_PER_HOUR,
+        help=f"visits one address may start per hour (default {JOINS_PER_HOUR})",
+    )
+    sv.add_argument(
         "--admin-session-hours",
         type=float,
         default=SESSION_HOURS,
@@ -89,6 +107,19 @@ def add_parser(sub: Any, env_choices: tuple[str, ...]) -> None:
         choices=("csv", "xlsx"),
         default="csv",
         help="the answers' format (xlsx: every cell a string, for spreadsheet users)",
+    )
+    iv = ssub.add_parser(
+        "invite",
+        help="print single-use invite links (for serve --invite-only)",
+        description="Create N single-use invite links and print them, one per line (only "
+        "their hashes are stored: keep the printed links).",
+    )
+    iv.add_argument("--db", type=Path, required=True)
+    iv.add_argument("--n", type=int, required=True, help="how many links")
+    iv.add_argument(
+        "--public-url",
+        default="http://127.0.0.1:8000",
+        help="the origin (and --root-path prefix, if any) the links start with",
     )
     rp = ssub.add_parser("report", help="means, within-participant tests, power, chart")
     rp.add_argument("--db", type=Path, required=True)
@@ -104,6 +135,11 @@ def cmd_study(args: argparse.Namespace) -> int:
         if not args.db.is_file():
             raise InvalidInput(f"no study database at {args.db}")
         store = StudyStore(args.db)
+        if args.study_command == "invite":
+            base = args.public_url.rstrip("/")
+            for code in store.add_invites(args.n):
+                print(f"{base}/?invite={code}")
+            return 0
         if args.study_command == "export":
             from .export import export_study
 
@@ -146,7 +182,10 @@ def cmd_study(args: argparse.Namespace) -> int:
         raise InvalidInput(f"--admin-session-hours must be > 0, got {args.admin_session_hours}")
     existed = args.db.exists()
     try:
-        app = create_app(StudyStore(args.db, config), admin, origin, args.admin_session_hours)
+        entry = EntryRules(args.max_participants, args.invite_only, args.joins_per_hour)
+        app = create_app(
+            StudyStore(args.db, config), admin, origin, args.admin_session_hours, entry
+        )
     except BaseException:  # a bad agent: leave no database behind that is tied to it
         if not existed:
             for suffix in ("", "-wal", "-shm"):

@@ -14,7 +14,7 @@ from ..agents.registry import is_privileged, make_agent
 from ..domains import env_domain
 from ..errors import InvalidInput
 from ..play import agent_view
-from .design import LIKERT, MAX_AGENTS, QUESTIONS, draw_card, order_for
+from .design import LIKERT, MAX_AGENTS, QUESTIONS, draw_card, latin_square
 from .store import Participant, StudyStore
 
 MAX_MESSAGE_CHARS = 1000
@@ -48,14 +48,19 @@ class Study:
 
     # -- steps -----------------------------------------------------------------------------------
 
-    def join(self) -> tuple[str, Participant]:
-        """A new participant (token, record) with their persona card."""
+    def join(
+        self, invite: str | None = None, places: int | None = None
+    ) -> tuple[str, Participant] | None:
+        """A new participant (token, record) with their persona card; ``None`` if ``invite`` is
+        given and not open, or all ``places`` are taken (:meth:`StudyStore.add_participant`)."""
         cfg = self.store.config
-        return self.store.add_participant(lambda seed: draw_card(cfg.env_id, seed))
+        card_for = lambda seed: draw_card(cfg.env_id, seed)  # noqa: E731
+        return self.store.add_participant(card_for, invite, places)
 
     def consent(self, p: Participant) -> None:
-        """Record consent; the participant gets the next Latin-square row."""
-        self.store.consent(p.id, lambda k: order_for(k, self.n_agents))
+        """Record consent; the participant gets the Latin-square row that participants who
+        finished a chat hold least (:meth:`StudyStore.consent`)."""
+        self.store.consent(p.id, latin_square(self.n_agents))
 
     def step_of(self, p: Participant) -> tuple[str, int]:
         """Where this participant is: ``("consent", -1)``, ``("chat", k)``, ``("survey", k)`` or

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from .design import LIKERT, partner_label
 from .flow import MAX_COMMENT_CHARS, MAX_MESSAGE_CHARS, clean_text, same
 from .store import Participant
-from .web import NOT_FOUND, Web, WebDep
+from .web import NOT_FOUND, Web, WebDep, client_of
 
 _CSS = (Path(__file__).with_name("static") / "study.css").read_text(encoding="utf-8")
 
@@ -22,9 +23,25 @@ router = APIRouter()
 # -- landing and joining ---------------------------------------------------------------------
 
 
+FULL = "This study is full. Thank you for your interest."
+BY_INVITATION = "This study is by invitation: open the link you were given."
+INVITE_USED = "This invitation has been used or is not valid. Each link starts one visit."
+
+
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request, web: WebDep) -> Response:
-    return web.page_with_csrf(request, "index.html")
+    invite = request.query_params.get("invite", "")[:64]
+    rules = web.entry
+    if rules.max_participants is not None:
+        taken = await run_in_threadpool(web.store.places_taken)
+        if taken >= rules.max_participants:
+            return web.page(request, "index.html", closed=FULL)
+    if rules.invite_only:
+        if not invite:
+            return web.page(request, "index.html", closed=BY_INVITATION)
+        if not await run_in_threadpool(web.store.invite_open, invite):
+            return web.page(request, "index.html", closed=INVITE_USED)
+    return web.page_with_csrf(request, "index.html", invite=invite)
 
 
 @router.post("/join")
@@ -35,8 +52,25 @@ async def join(request: Request, web: WebDep) -> Response:
         return web.error(
             request, "This form expired. Go back to the start page and try again.", 403
         )
-    token, _ = await run_in_threadpool(web.study.join)
-    return web.go(request, f"/p/{token}")
+    rules, invite = web.entry, form.get("invite", "")[:64] or None
+    if rules.invite_only and invite is None:
+        return web.error(request, BY_INVITATION, 403)
+    wait = web.joins.take(client_of(request))
+    if wait > 0:
+        response = web.error(
+            request, "Too many visits started from your address: try again later.", 429
+        )
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
+    joined = await run_in_threadpool(
+        web.study.join, invite if rules.invite_only else None, rules.max_participants
+    )
+    if joined is None:
+        full = rules.max_participants is not None and (
+            await run_in_threadpool(web.store.places_taken) >= rules.max_participants
+        )
+        return web.error(request, FULL if full or not rules.invite_only else INVITE_USED, 403)
+    return web.go(request, f"/p/{joined[0]}")
 
 
 @router.get("/static/study.css")

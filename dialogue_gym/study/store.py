@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS messages (
     ts REAL NOT NULL,
     PRIMARY KEY (participant, position, idx)
 );
+CREATE TABLE IF NOT EXISTS invites (
+    code_hash TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    used_by INTEGER REFERENCES participants(id)
+);
 CREATE TABLE IF NOT EXISTS answers (
     participant INTEGER NOT NULL REFERENCES participants(id),
     position INTEGER NOT NULL,
@@ -104,6 +109,10 @@ class Message:
     role: str
     text: str
     ts: float
+
+
+HOLD_SECONDS = 3600.0
+"""How long a visit that has not finished its first chat holds a Latin-square row and a place."""
 
 
 def _check_is_study(path: Path) -> None:
@@ -205,13 +214,25 @@ class StudyStore:
 
     # -- participants ----------------------------------------------------------------------------
 
-    def add_participant(self, card_for: Any) -> tuple[str, Participant]:
+    def add_participant(
+        self, card_for: Any, invite: str | None = None, places: int | None = None
+    ) -> tuple[str, Participant] | None:
         """A new participant with a fresh unguessable token; ``card_for(seed)`` gives the
         persona card. Returns the token (shown once, in the link) and the participant. The
-        agent order is assigned at consent (:meth:`consent`)."""
+        agent order is assigned at consent (:meth:`consent`). ``None`` (and nothing stored)
+        when ``invite`` is given but not an open invite (it is used up otherwise), or when
+        ``places`` are all taken (:meth:`places_taken`)."""
         token = secrets.token_urlsafe(24)
         with self._tx() as db:
             index = db.execute("SELECT COUNT(*) FROM participants").fetchone()[0]
+            if places is not None and self._places_taken(db) >= places:
+                return None
+            if invite is not None:  # one write transaction: two visits cannot both use it
+                row = db.execute(
+                    "SELECT used_by FROM invites WHERE code_hash=?", (hash_token(invite),)
+                ).fetchone()
+                if row is None or row[0] is not None:
+                    return None
             seed = self.config.seed + index
             card = card_for(seed)
             now = time.time()
@@ -220,6 +241,10 @@ class StudyStore:
                 "VALUES (?, ?, ?, ?, ?)",
                 (index, hash_token(token), seed, json.dumps(card), now),
             )
+            if invite is not None:
+                db.execute(
+                    "UPDATE invites SET used_by=? WHERE code_hash=?", (index, hash_token(invite))
+                )
         return token, Participant(index, seed, [], card, now, None)
 
     def participant(self, token: str) -> Participant | None:
@@ -241,22 +266,31 @@ class StudyStore:
             ).fetchall()  # agent_order is NULL until consent
         return [_participant(r) for r in rows]
 
-    def consent(self, participant: int, order_for: Any) -> None:
-        """Record consent (the first time only) and assign the agent order: ``order_for(k)`` for
-        the ``k``-th participant to consent, so people who leave before consenting use up no
-        row of the Latin square."""
+    def consent(self, participant: int, rows: list[list[int]], hold: float = HOLD_SECONDS) -> None:
+        """Record consent (the first time only) and give the participant an agent order: the
+        Latin-square row (of ``rows``) that the fewest participants who finished their first
+        chat hold, then the fewest still in their first chat (consented within ``hold``
+        seconds), then the first. So a row counts once its holder finishes a chat (their block
+        index is set then, :meth:`end_conversation`), and people who consent and leave hold a
+        row for ``hold`` seconds at most."""
+        now = time.time()
         with self._tx() as db:
             done = db.execute(
                 "SELECT consented FROM participants WHERE id=?", (participant,)
             ).fetchone()
             if done is None or done[0] is not None:
                 return
-            k = db.execute(
-                "SELECT COUNT(*) FROM participants WHERE consented IS NOT NULL"
-            ).fetchone()[0]
+            held = db.execute(
+                "SELECT agent_order, block_index IS NOT NULL FROM participants "
+                "WHERE agent_order IS NOT NULL AND (block_index IS NOT NULL OR consented > ?)",
+                (now - hold,),
+            ).fetchall()
+            finished = [sum(o == json.dumps(r) and f for o, f in held) for r in rows]
+            waiting = [sum(o == json.dumps(r) and not f for o, f in held) for r in rows]
+            pick = min(range(len(rows)), key=lambda i: (finished[i], waiting[i], i))
             db.execute(
-                "UPDATE participants SET consented=?, block_index=?, agent_order=? WHERE id=?",
-                (time.time(), k, json.dumps(list(order_for(k))), participant),
+                "UPDATE participants SET consented=?, agent_order=? WHERE id=?",
+                (now, json.dumps(list(rows[pick])), participant),
             )
 
     # -- conversations ---------------------------------------------------------------------------
@@ -290,12 +324,55 @@ class StudyStore:
         return True
 
     def end_conversation(self, participant: int, position: int, reason: str) -> None:
-        """Mark a conversation ended (the first reason given is kept)."""
+        """Mark a conversation ended (the first reason given is kept); the end of a first chat
+        gives the participant the next block index (their Latin-square row now counts)."""
         with self._tx() as db:
             db.execute(
                 "INSERT OR IGNORE INTO conversations VALUES (?, ?, ?, ?)",
                 (participant, position, time.time(), reason),
             )
+            if position == 0:
+                db.execute(
+                    "UPDATE participants SET block_index = (SELECT COALESCE(MAX(block_index), "
+                    "-1) + 1 FROM participants) WHERE id=? AND block_index IS NULL",
+                    (participant,),
+                )
+
+    def places_taken(self) -> int:
+        """Participants who finished a chat, plus those who joined within
+        :data:`HOLD_SECONDS` and have not yet (the ``--max-participants`` count: abandoned
+        visits free their place)."""
+        with self._read() as db:
+            return self._places_taken(db)
+
+    @staticmethod
+    def _places_taken(db: sqlite3.Connection) -> int:
+        return db.execute(
+            "SELECT COUNT(*) FROM participants WHERE block_index IS NOT NULL OR created > ?",
+            (time.time() - HOLD_SECONDS,),
+        ).fetchone()[0]
+
+    # -- invites ---------------------------------------------------------------------------------
+
+    def add_invites(self, n: int) -> list[str]:
+        """``n`` new single-use invite codes (returned once; only their hashes are stored)."""
+        if n < 1:
+            raise InvalidInput(f"the number of invites must be at least 1, got {n}")
+        codes = [secrets.token_urlsafe(18) for _ in range(n)]
+        now = time.time()
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO invites VALUES (?, ?, NULL)", [(hash_token(c), now) for c in codes]
+            )
+        return codes
+
+    def invite_open(self, code: str) -> bool:
+        """Whether ``code`` is an invite that no one has used."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT used_by FROM invites WHERE code_hash=?", (hash_token(code),)
+            ).fetchone()
+        return row is not None and row[0] is None
 
     def ended(self, participant: int) -> dict[int, str]:
         """Positions of this participant's ended conversations, with why each ended."""

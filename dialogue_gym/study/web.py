@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
 
-from .admin_auth import AdminSessions
+from .access import AdminSessions, EntryRules, RateLimit
 from .flow import Study, same
 from .store import Participant, StudyStore, hash_token
 
@@ -39,6 +39,7 @@ class Web:
         admin_token: str | None,
         origin: str = "",
         sessions: AdminSessions | None = None,
+        entry: EntryRules | None = None,
     ) -> None:
         self.store = store
         self.cfg = store.config
@@ -48,6 +49,8 @@ class Web:
         self.admin_token = admin_token
         self.sessions = sessions or AdminSessions()
         self.origin = origin.rstrip("/")
+        self.entry = entry or EntryRules()
+        self.joins = RateLimit(self.entry.joins_per_hour)
 
     def base(self, request: Request) -> str:
         """The path prefix the app is mounted under (``root_path``), without a trailing slash."""

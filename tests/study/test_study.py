@@ -18,6 +18,7 @@ from dialogue_gym.agents.registry import make_agent  # noqa: E402
 from dialogue_gym.cli import main  # noqa: E402
 from dialogue_gym.jsonl import read_episodes  # noqa: E402
 from dialogue_gym.play import agent_view  # noqa: E402
+from dialogue_gym.study.access import EntryRules  # noqa: E402
 from dialogue_gym.study.app import create_app  # noqa: E402
 from dialogue_gym.study.cli import split_agent_specs  # noqa: E402
 from dialogue_gym.study.design import latin_square, order_for  # noqa: E402
@@ -59,9 +60,12 @@ def test_agent_specs_split_between_specs_not_options():
         split_agent_specs("noise=0.1,scripted")
 
 
-def _client(tmp_path, env_id="Persuasion-v0", agents=("scripted", "random"), turns=2, admin=ADMIN):
+def _client(
+    tmp_path, env_id="Persuasion-v0", agents=("scripted", "random"), turns=2, admin=ADMIN, **entry
+):
     store = StudyStore(tmp_path / "study.sqlite", StudyConfig(env_id, tuple(agents), turns))
-    return TestClient(create_app(store, admin_token=admin)), store
+    app = create_app(store, admin_token=admin, entry=EntryRules(**entry))
+    return TestClient(app), store
 
 
 def _join(client) -> tuple[str, str]:
@@ -613,7 +617,7 @@ def _admin_login(client, token=ADMIN):
 
 
 def test_admin_sessions_are_new_per_login_end_at_logout_and_expire(tmp_path):
-    from dialogue_gym.study.admin_auth import AdminSessions
+    from dialogue_gym.study.access import AdminSessions
 
     client, _ = _client(tmp_path)
     first = _admin_login(client)
@@ -638,7 +642,7 @@ def test_admin_sessions_are_new_per_login_end_at_logout_and_expire(tmp_path):
 
 
 def test_wrong_admin_tokens_back_off(tmp_path):
-    from dialogue_gym.study.admin_auth import AdminSessions
+    from dialogue_gym.study.access import AdminSessions
 
     client, _ = _client(tmp_path)
     for _ in range(5):
@@ -702,7 +706,7 @@ def test_csrf_cookie_is_secure_behind_https(tmp_path):
 def test_conversation_locks_stay_bounded(tmp_path):
     from dialogue_gym.study.flow import LOCK_STRIPES
 
-    client, store = _client(tmp_path, agents=("scripted",), turns=3)
+    client, store = _client(tmp_path, agents=("scripted",), turns=3, joins_per_hour=1000)
     study = client.app.state.study
     for _ in range(LOCK_STRIPES + 6):
         token, csrf = _join(client)
@@ -711,3 +715,76 @@ def test_conversation_locks_stay_bounded(tmp_path):
         client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": seen, "text": "hi"})
     assert store.counts()["messages"] == 3 * (LOCK_STRIPES + 6)  # agent, participant, agent
     assert len(study._locks) == LOCK_STRIPES  # not one per conversation ever held
+
+
+def _start(client, query=""):
+    """The start page and, when it offers one, the result of pressing *Take part*."""
+    page = client.get("/" + query)
+    if 'id="start"' not in page.text:
+        return page, None
+    form = dict(re.findall(r'name="(csrf|invite)" value="([^"]+)"', page.text))
+    return page, client.post("/join", data=form, follow_redirects=False)
+
+
+def test_the_study_fills_up(tmp_path):
+    client, store = _client(tmp_path, max_participants=2)
+    for _ in range(2):
+        assert _start(client)[1].status_code == 303
+    page, joined = _start(client)
+    assert joined is None and "This study is full" in page.text
+    nonce = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin").text)[1]
+    r = client.post("/join", data={"csrf": nonce}, follow_redirects=False)  # a script
+    assert r.status_code == 403 and store.counts()["participants"] == 2
+
+
+def test_invite_only_study_takes_each_invite_once(tmp_path, capsys):
+    client, store = _client(tmp_path, invite_only=True)
+    page, joined = _start(client)
+    assert joined is None and "by invitation" in page.text
+    nonce = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin").text)[1]
+    assert client.post("/join", data={"csrf": nonce}).status_code == 403
+    assert main(["study", "invite", "--db", str(tmp_path / "study.sqlite"), "--n", "2"]) == 0
+    links = capsys.readouterr().out.split()
+    assert len(links) == 2 and all(x.startswith("http://127.0.0.1:8000/?invite=") for x in links)
+    code = links[0].split("invite=")[1]
+    assert _start(client, f"?invite={code}")[1].status_code == 303
+    page, joined = _start(client, f"?invite={code}")  # the same link again
+    assert joined is None and "has been used" in page.text
+    r = client.post("/join", data={"csrf": nonce, "invite": code}, follow_redirects=False)
+    assert r.status_code == 403
+    assert _start(client, "?invite=made-up")[1] is None
+    assert store.counts()["participants"] == 1
+
+
+def test_joining_is_limited_per_address(tmp_path):
+    client, store = _client(tmp_path, joins_per_hour=3)
+    codes = [_start(client)[1].status_code for _ in range(5)]
+    assert codes == [303, 303, 303, 429, 429] and store.counts()["participants"] == 3
+    r = _start(client)[1]
+    assert 0 < int(r.headers["retry-after"]) <= 3600
+
+
+def test_latin_square_rows_count_once_a_first_chat_ends(tmp_path):
+    """Consents that never chat hold a row for an hour at most and never count towards the
+    balance; rows go to the least-used by people who finished a chat."""
+    client, store = _client(tmp_path, agents=("scripted", "random"), turns=1)
+    for _ in range(3):  # consent, then leave
+        token, csrf = _join(client)
+        client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+    orders = [p.order for p in store.participants()]
+    assert orders == [order_for(0, 2), order_for(1, 2), order_for(0, 2)]  # held, not used
+    token, csrf = _join(client)
+    client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+    seen = _seen(client, token, 0)
+    client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": seen, "text": "no"})
+    me = store.participants()[3]
+    assert me.order == order_for(1, 2)  # row 0 is held twice, row 1 once
+    with store._read() as db:
+        blocks = dict(db.execute("SELECT id, block_index FROM participants").fetchall())
+    assert blocks == {0: None, 1: None, 2: None, 3: 0}  # only a finished chat takes a block
+    # an hour later the leavers hold nothing: the next consent takes the least-used row
+    with store._tx() as db:
+        db.execute("UPDATE participants SET consented = consented - 7200 WHERE id < 3")
+    token, csrf = _join(client)
+    client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+    assert store.participants()[4].order == order_for(0, 2)

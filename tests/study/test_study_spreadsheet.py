@@ -61,7 +61,7 @@ def _store_with_comments(path: Path, comments: list[str]) -> StudyStore:
     store = StudyStore(path, StudyConfig("Persuasion-v0", ("scripted", "random"), 1))
     for i in range(0, len(comments), 2):
         _, p = store.add_participant(lambda seed: {"seed": seed})
-        store.consent(p.id, lambda k: [0, 1])
+        store.consent(p.id, [[0, 1]])
         for pos, comment in enumerate(comments[i : i + 2]):
             store.add_message(p.id, pos, 0, "assistant", "Hello")
             store.save_answer(p.id, pos, 0.5, {"persuasive": 3}, comment)

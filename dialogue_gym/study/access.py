@@ -1,10 +1,12 @@
-"""Admin sign-in for the study app: sessions that end, and a limit on wrong tokens.
+"""Who may enter the study app: admin sessions that end, a limit on wrong admin tokens, and a
+per-address limit on joining.
 
 Each login gets a fresh random session id (the cookie); the server keeps only its SHA-256 hash
 and expiry, so a session ends at its expiry, at logout, or when the server stops. Wrong admin
 tokens from one client address are limited: after ``free_failures`` of them, each further try
 waits twice as long as the one before (1 s, 2 s, 4 s, ... up to ``max_wait``); a right token
 resets the count. The admin token itself must be at least :data:`MIN_ADMIN_TOKEN_CHARS` long.
+Joining is limited per client address (:class:`RateLimit`, ``serve --joins-per-hour``).
 """
 
 from __future__ import annotations
@@ -106,3 +108,55 @@ class AdminSessions:
         """A right token: ``client``'s count starts again."""
         with self._lock:
             self._failures.pop(client, None)
+
+
+JOINS_PER_HOUR = 60
+"""The default number of participants one address may start per hour (a lab behind one NAT
+address fits; a script creating hundreds a second does not)."""
+
+
+class RateLimit:
+    """At most ``n`` events per client in any ``seconds`` window (a sliding log per client)."""
+
+    def __init__(
+        self, n: int, seconds: float = 3600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if n < 1 or seconds <= 0:
+            raise InvalidInput(f"a rate limit needs n >= 1 and seconds > 0, got {n}, {seconds}")
+        self.n, self.seconds, self.clock = n, seconds, clock
+        self._events: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """Count an event for ``client`` if it is within the limit and return 0; otherwise
+        count nothing and return the seconds until it would be."""
+        now = self.clock()
+        with self._lock:
+            if len(self._events) > 10_000:  # bounded: forget clients with no recent event
+                self._events = {
+                    k: v for k, v in self._events.items() if v and v[-1] > now - self.seconds
+                }
+            recent = [t for t in self._events.get(client, []) if t > now - self.seconds]
+            if len(recent) >= self.n:
+                self._events[client] = recent
+                return recent[0] + self.seconds - now
+            recent.append(now)
+            self._events[client] = recent
+            return 0.0
+
+
+@dataclass(frozen=True)
+class EntryRules:
+    """Who may start a visit: at most ``max_participants`` places (``None``: no bound), only
+    with a single-use invite (``invite_only``), and at most ``joins_per_hour`` starts per client
+    address."""
+
+    max_participants: int | None = None
+    invite_only: bool = False
+    joins_per_hour: int = JOINS_PER_HOUR
+
+    def __post_init__(self) -> None:
+        if self.max_participants is not None and self.max_participants < 1:
+            raise InvalidInput(f"--max-participants must be >= 1, got {self.max_participants}")
+        if self.joins_per_hour < 1:
+            raise InvalidInput(f"--joins-per-hour must be >= 1, got {self.joins_per_hour}")
