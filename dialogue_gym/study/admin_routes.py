@@ -31,16 +31,25 @@ async def admin(request: Request, web: WebDep) -> Response:
         return web.error(request, CLOSED, 403)
     if not web.is_admin(request):
         return web.page_with_csrf(request, "admin_login.html")
-    rows = await run_in_threadpool(progress_rows, web)
+    counts = await run_in_threadpool(web.store.counts)
+    pages = max(1, math.ceil(counts["participants"] / ADMIN_PAGE_ROWS))
+    raw = request.query_params.get("page", "1")
+    page = min(max(int(raw), 1), pages) if raw.isdigit() else 1
+    rows = await run_in_threadpool(progress_rows, web, (page - 1) * ADMIN_PAGE_ROWS)
     return web.page_with_csrf(
-        request, "admin.html", rows=rows, counts=web.store.counts(), cfg=web.cfg
+        request, "admin.html", rows=rows, counts=counts, cfg=web.cfg, page=page, pages=pages
     )
 
 
-def progress_rows(web: Web) -> list[dict[str, Any]]:
-    """A row per participant: their agent order, step and answers so far."""
+ADMIN_PAGE_ROWS = 50
+"""Participants per page of the admin progress table."""
+
+
+def progress_rows(web: Web, offset: int = 0) -> list[dict[str, Any]]:
+    """A row per participant on one page (from the ``offset``-th): their agent order, step and
+    answers so far."""
     rows = []
-    for p in web.store.participants():
+    for p in web.store.participants(offset, ADMIN_PAGE_ROWS):
         step = web.study.step_of(p)
         rows.append(
             {

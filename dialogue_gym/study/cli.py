@@ -124,6 +124,17 @@ def add_parser(sub: Any, env_choices: tuple[str, ...]) -> None:
     rp = ssub.add_parser("report", help="means, within-participant tests, power, chart")
     rp.add_argument("--db", type=Path, required=True)
     rp.add_argument("--out", type=Path, required=True, help="folder to write into")
+    rp.add_argument(
+        "--exclude-fast",
+        action="store_true",
+        help="leave out participants whose median reply came implausibly fast",
+    )
+    rp.add_argument(
+        "--fast-seconds",
+        type=float,
+        default=3.0,
+        help="the median reply time under which a participant counts as too fast (default 3)",
+    )
     s.set_defaults(func=cmd_study)
 
 
@@ -153,7 +164,7 @@ def cmd_study(args: argparse.Namespace) -> int:
             return 0
         from .report import report_study
 
-        result = report_study(store, args.out)
+        result = report_study(store, args.out, args.exclude_fast, args.fast_seconds)
         print((args.out / "report.md").read_text(encoding="utf-8"))
         print(
             f"wrote {args.out}/report.md, report.json, report.png "

@@ -9,6 +9,9 @@
   observed d_z with 80% power at alpha 0.05.
 - Order effects: the mean reward at each position (first partner met, second, ...) and a test of
   position within participants (Wilcoxon for two positions, Friedman for more).
+- Implausibly fast participants: those whose median reply came less than ``fast_seconds`` (3)
+  after the agent's message they answer (no one reads and types a reply that fast). They are
+  counted and named; ``exclude_fast`` leaves them out of every figure.
 - A chart (PNG) of the per-agent means with their intervals.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -131,6 +135,22 @@ def _fmt(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
+def _fast_line(fast: dict[str, Any] | None) -> list[str]:
+    if not fast:
+        return []
+    ids = fast["participants"]
+    if not ids:
+        return [f"No participant answered implausibly fast ({fast['rule']}).", ""]
+    what = (
+        "left out of every figure" if fast["excluded"] else "kept (--exclude-fast leaves them out)"
+    )
+    return [
+        f"{len(ids)} participants answered implausibly fast ({fast['rule']}): "
+        f"{', '.join(map(str, ids))}; {what}.",
+        "",
+    ]
+
+
 def to_markdown(result: dict[str, Any], env_id: str, measures: list[str]) -> str:
     """The report as Markdown tables with a short guide to reading them."""
     lines = [
@@ -140,6 +160,7 @@ def to_markdown(result: dict[str, Any], env_id: str, measures: list[str]) -> str
         "conversations. Reward: dollars given (persuasion) or intensity before minus after "
         "(counselling); ratings 1-5 (5 = strongly agree). Intervals are 95%.",
         "",
+        *_fast_line(result.get("fast")),
         "## Per agent",
         "",
         "| agent | n | ended early | " + " | ".join(measures) + " |",
@@ -239,16 +260,55 @@ def plot(result: dict[str, Any], measures: list[str], path: Path) -> None:
     plt.close(fig)
 
 
-def report_study(store: StudyStore, out: str | Path) -> dict[str, Any]:
+FAST_SECONDS = 3.0
+"""A participant whose median reply came sooner than this after the agent's message is flagged."""
+
+
+def reply_seconds(store: StudyStore) -> dict[int, float]:
+    """Each participant's median seconds from an agent's message to their reply to it."""
+    out = {}
+    for p in store.participants():
+        gaps = []
+        for pos in range(len(store.config.agents)):
+            messages = store.messages(p.id, pos)
+            gaps += [
+                b.ts - a.ts
+                for a, b in zip(messages, messages[1:], strict=False)
+                if a.role == "assistant" and b.role == "user"
+            ]
+        if gaps:
+            out[p.id] = float(statistics.median(gaps))
+    return out
+
+
+def report_study(
+    store: StudyStore,
+    out: str | Path,
+    exclude_fast: bool = False,
+    fast_seconds: float = FAST_SECONDS,
+) -> dict[str, Any]:
     """Write ``report.md``, ``report.json`` and ``report.png`` into ``out``; returns the
-    numbers. ``ValueError`` when no conversation has been answered yet."""
+    numbers. Participants whose median reply took under ``fast_seconds`` are counted, and left
+    out with ``exclude_fast``. ``ValueError`` when no conversation has been answered yet."""
     cfg = store.config
     q = QUESTIONS[env_domain(cfg.env_id)]
     rows = answer_rows(store)
     if not rows:
         raise InvalidInput(f"{store.path} has no answered conversation yet: nothing to report")
+    answered = {r["participant"] for r in rows}
+    medians = reply_seconds(store)
+    fast = sorted(p for p, s in medians.items() if s < fast_seconds and p in answered)
+    if exclude_fast:
+        rows = [r for r in rows if r["participant"] not in fast]
+        if not rows:
+            raise InvalidInput("every participant who answered replied implausibly fast")
     measures = ["reward", *(f"rating_{r.key}" for r in q.ratings)]
     result = analyse(rows, list(cfg.agents), measures)
+    result["fast"] = {
+        "rule": f"median reply under {fast_seconds:g} s after the agent's message",
+        "participants": fast,
+        "excluded": exclude_fast,
+    }
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "report.md", to_markdown(result, cfg.env_id, measures))

@@ -257,12 +257,14 @@ class StudyStore:
             ).fetchone()
         return _participant(row) if row else None
 
-    def participants(self) -> list[Participant]:
-        """Every participant, in order of joining."""
+    def participants(self, offset: int = 0, limit: int = -1) -> list[Participant]:
+        """Every participant (``limit`` of them from the ``offset``-th; -1: all), in order of
+        joining."""
         with self._read() as db:
             rows = db.execute(
                 "SELECT id, seed, agent_order, card, created, consented FROM participants "
-                "ORDER BY id"
+                "ORDER BY id LIMIT ? OFFSET ?",
+                (limit, offset),
             ).fetchall()  # agent_order is NULL until consent
         return [_participant(r) for r in rows]
 

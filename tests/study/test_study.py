@@ -788,3 +788,34 @@ def test_latin_square_rows_count_once_a_first_chat_ends(tmp_path):
     token, csrf = _join(client)
     client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
     assert store.participants()[4].order == order_for(0, 2)
+
+
+def test_admin_progress_is_paged(tmp_path):
+    client, store = _client(tmp_path, joins_per_hour=1000)
+    for _ in range(57):
+        _join(client)
+    bearer = {"Authorization": f"Bearer {ADMIN}"}
+    first = client.get("/admin", headers=bearer).text
+    assert first.count("<tr><td>") == 50 and "Page 1 of 2" in first and 'id="next"' in first
+    second = client.get("/admin?page=2", headers=bearer).text
+    assert second.count("<tr><td>") == 7 and 'id="prev"' in second
+    assert "<tr><td>56</td>" in second and "<tr><td>56</td>" not in first
+    assert client.get("/admin?page=x", headers=bearer).status_code == 200
+
+
+def test_report_counts_and_can_exclude_implausibly_fast_participants(tmp_path):
+    from dialogue_gym.study.report import report_study
+
+    client, store = _client(tmp_path, agents=("scripted", "random"), turns=1)
+    for i in range(6):
+        token, csrf = _join(client)
+        _visit(client, token, csrf, turns=1, n_agents=2, tag=f"p{i}-")
+    with store._tx() as db:  # participants 2-5 took 10 s to reply; 0 and 1 replied at once
+        db.execute("UPDATE messages SET ts = ts + 10 WHERE role = 'user' AND participant >= 2")
+    kept = report_study(store, tmp_path / "kept")
+    assert kept["fast"]["participants"] == [0, 1] and kept["participants"] == 6
+    text = (tmp_path / "kept" / "report.md").read_text()
+    assert "2 participants answered implausibly fast" in text and "kept" in text
+    left = report_study(store, tmp_path / "left", exclude_fast=True)
+    assert left["participants"] == 4 and left["fast"]["excluded"]
+    assert "left out of every figure" in (tmp_path / "left" / "report.md").read_text()
