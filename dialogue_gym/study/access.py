@@ -12,6 +12,7 @@ Joining is limited per client address (:class:`RateLimit`, ``serve --joins-per-h
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import threading
 import time
@@ -61,6 +62,7 @@ class AdminSessions:
         self.free_failures, self.max_wait, self.clock = free_failures, max_wait, clock
         self._sessions: dict[str, float] = {}  # sha256(session id) -> expiry
         self._failures: dict[str, _Failures] = {}
+        self._pruned = -math.inf
         self._lock = threading.Lock()
 
     def start(self) -> str:
@@ -96,7 +98,8 @@ class AdminSessions:
         wait."""
         now = self.clock()
         with self._lock:
-            if len(self._failures) > 10_000:  # bounded: forget clients no longer blocked
+            if len(self._failures) > 10_000 and now > self._pruned + 60:  # at most once a minute
+                self._pruned = now  # forget clients no longer blocked
                 self._failures = {k: v for k, v in self._failures.items() if v.blocked_until > now}
             f = self._failures.setdefault(client, _Failures())
             f.count += 1
@@ -125,6 +128,7 @@ class RateLimit:
             raise InvalidInput(f"a rate limit needs n >= 1 and seconds > 0, got {n}, {seconds}")
         self.n, self.seconds, self.clock = n, seconds, clock
         self._events: dict[str, list[float]] = {}
+        self._pruned = -math.inf
         self._lock = threading.Lock()
 
     def take(self, client: str) -> float:
@@ -132,7 +136,8 @@ class RateLimit:
         count nothing and return the seconds until it would be."""
         now = self.clock()
         with self._lock:
-            if len(self._events) > 10_000:  # bounded: forget clients with no recent event
+            if len(self._events) > 10_000 and now > self._pruned + 60:  # at most once a minute
+                self._pruned = now  # forget clients with no recent event
                 self._events = {
                     k: v for k, v in self._events.items() if v and v[-1] > now - self.seconds
                 }

@@ -34,7 +34,7 @@ async def admin(request: Request, web: WebDep) -> Response:
     counts = await run_in_threadpool(web.store.counts)
     pages = max(1, math.ceil(counts["participants"] / ADMIN_PAGE_ROWS))
     raw = request.query_params.get("page", "1")
-    page = min(max(int(raw), 1), pages) if raw.isdigit() else 1
+    page = min(max(int(raw), 1), pages) if raw.isascii() and raw.isdigit() else 1
     rows = await run_in_threadpool(progress_rows, web, (page - 1) * ADMIN_PAGE_ROWS)
     return web.page_with_csrf(
         request, "admin.html", rows=rows, counts=counts, cfg=web.cfg, page=page, pages=pages

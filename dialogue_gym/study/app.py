@@ -39,9 +39,11 @@ class RedactTokens(logging.Filter):
     """Hide participant tokens in log lines: every string argument is percent-decoded as often
     as it decodes (the router serves ``/%70/<token>`` and ``/p%2F<token>`` as ``/p/<token>``,
     and uvicorn logs the raw path), its repeated slashes collapsed, then ``/p/<token>`` becomes
-    ``/p/<redacted>`` and any other token-shaped run (32 URL-safe characters) ``<redacted>``."""
+    ``/p/<redacted>``, an ``invite=`` value and any other token-shaped run (32 URL-safe
+    characters) ``<redacted>``."""
 
     _participant_path = re.compile(r"/p/[^/?#\s\"]+")
+    _invite = re.compile(r"(invite=)[^&#\s\"]+")
     _token_shaped = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])")
 
     @classmethod
@@ -54,6 +56,7 @@ class RedactTokens(logging.Filter):
             text = decoded
         text = re.sub(r"/{2,}", "/", text)
         text = cls._participant_path.sub("/p/<redacted>", text)
+        text = cls._invite.sub(r"\1<redacted>", text)
         return cls._token_shaped.sub("<redacted>", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -120,7 +123,7 @@ def create_app(
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
         path, base = request.scope["path"], web.base(request)
-        own = path[len(base) :] if base and path.startswith(base) else path
+        own = path[len(base) :] if base and path.startswith(base + "/") else path
         if len(own) > 1 and own.endswith("/"):  # /p/TOKEN/ -> /p/TOKEN, relative
             # one leading slash: "//evil.example/" must not become a protocol-relative URL
             target = "/" + own.strip("/")

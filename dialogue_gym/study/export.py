@@ -88,6 +88,7 @@ def answers_csv_text(store: StudyStore) -> str:
 def answers_xlsx(store: StudyStore, path: Path) -> None:
     """The answers as an XLSX workbook at ``path``, every cell a string (never a formula)."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     rows = answer_rows(store)
     book = Workbook()
@@ -97,7 +98,8 @@ def answers_xlsx(store: StudyStore, path: Path) -> None:
     for i, values in enumerate(table, start=1):
         for j, value in enumerate(values, start=1):
             cell = sheet.cell(row=i, column=j)
-            cell.value = "" if value is None else str(value)
+            # control characters a participant typed cannot go into XML: shown as U+FFFD
+            cell.value = "" if value is None else ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
             cell.data_type = "s"  # openpyxl reads a string starting with "=" as a formula
     book.save(private_file(path))
 

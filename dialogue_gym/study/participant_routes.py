@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from .design import LIKERT, partner_label
 from .flow import MAX_COMMENT_CHARS, MAX_MESSAGE_CHARS, clean_text, same
 from .store import Participant
-from .web import NOT_FOUND, Web, WebDep, client_of
+from .web import NOT_FOUND, STUDY_FULL, Web, WebDep, client_of
 
 _CSS = (Path(__file__).with_name("static") / "study.css").read_text(encoding="utf-8")
 
@@ -23,7 +23,6 @@ router = APIRouter()
 # -- landing and joining ---------------------------------------------------------------------
 
 
-FULL = "This study is full. Thank you for your interest."
 BY_INVITATION = "This study is by invitation: open the link you were given."
 INVITE_USED = "This invitation has been used or is not valid. Each link starts one visit."
 
@@ -35,7 +34,7 @@ async def index(request: Request, web: WebDep) -> Response:
     if rules.max_participants is not None:
         taken = await run_in_threadpool(web.store.places_taken)
         if taken >= rules.max_participants:
-            return web.page(request, "index.html", closed=FULL)
+            return web.page(request, "index.html", closed=STUDY_FULL)
     if rules.invite_only:
         if not invite:
             return web.page(request, "index.html", closed=BY_INVITATION)
@@ -69,7 +68,7 @@ async def join(request: Request, web: WebDep) -> Response:
         full = rules.max_participants is not None and (
             await run_in_threadpool(web.store.places_taken) >= rules.max_participants
         )
-        return web.error(request, FULL if full or not rules.invite_only else INVITE_USED, 403)
+        return web.error(request, STUDY_FULL if full or not rules.invite_only else INVITE_USED, 403)
     return web.go(request, f"/p/{joined[0]}")
 
 

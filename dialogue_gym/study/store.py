@@ -347,6 +347,25 @@ class StudyStore:
         with self._read() as db:
             return self._places_taken(db)
 
+    def keep_place(self, participant: int, places: int) -> bool:
+        """Whether ``participant`` still has a place: they finished a chat, or joined (or last
+        took a place) within :data:`HOLD_SECONDS`; otherwise they take a free place now if one
+        is left (``False``: the study filled up while they were away)."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT block_index IS NOT NULL, created FROM participants WHERE id=?",
+                (participant,),
+            ).fetchone()
+            if row is None:
+                return False
+            if row[0] or row[1] > now - HOLD_SECONDS:
+                return True
+            if self._places_taken(db) >= places:
+                return False
+            db.execute("UPDATE participants SET created=? WHERE id=?", (now, participant))
+        return True
+
     @staticmethod
     def _places_taken(db: sqlite3.Connection) -> int:
         return db.execute(
@@ -360,7 +379,7 @@ class StudyStore:
         """``n`` new single-use invite codes (returned once; only their hashes are stored)."""
         if n < 1:
             raise InvalidInput(f"the number of invites must be at least 1, got {n}")
-        codes = [secrets.token_urlsafe(18) for _ in range(n)]
+        codes = [secrets.token_urlsafe(24) for _ in range(n)]  # token-shaped: logs redact them
         now = time.time()
         with self._tx() as db:
             db.executemany(

@@ -24,6 +24,7 @@ MAX_BODY_BYTES = 65_536
 """Largest request body accepted, counted as it arrives (chunked bodies too): a form with the
 longest message and comment in any script, percent-encoded, fits."""
 NOT_FOUND = "This link is not valid. Check that you copied the whole link."
+STUDY_FULL = "This study is full. Thank you for your interest."
 
 
 def _hmac(secret: bytes, *parts: str) -> str:
@@ -119,6 +120,9 @@ class Web:
         p = await self.lookup(request, token)
         if p is None:
             return None, {}, self.error(request, NOT_FOUND, 404)
+        places = self.entry.max_participants
+        if places is not None and not await run_in_threadpool(self.store.keep_place, p.id, places):
+            return p, {}, self.error(request, STUDY_FULL, 403)
         form = await self.form_of(request)
         if not same(form.get("csrf", ""), self.participant_csrf(token)):
             return (

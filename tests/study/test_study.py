@@ -604,6 +604,9 @@ def test_access_log_redacts_tokens_after_decoding():
         assert RedactTokens().filter(record)
         line = record.getMessage()
         assert token not in line and token[1:] not in line and "<redacted>" in line, path
+    invite = logging.LogRecord("x", 20, "", 0, "GET /?invite=Sh0rtC0de_x&y=1", None, None)
+    RedactTokens().filter(invite)
+    assert invite.getMessage() == "GET /?invite=<redacted>&y=1"
     plain = logging.LogRecord("x", 20, "", 0, f"agent failed at /p/{token}", None, None)
     RedactTokens().filter(plain)
     assert plain.getMessage() == "agent failed at /p/<redacted>"
@@ -696,14 +699,21 @@ def test_no_url_is_built_from_the_host_header(tmp_path):
 
 
 def test_csrf_cookie_is_secure_behind_https(tmp_path):
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
     store = StudyStore(tmp_path / "s.sqlite", StudyConfig("Persuasion-v0", ("scripted",), 2))
     plain = TestClient(create_app(store)).get("/")
     assert "secure" not in plain.headers["set-cookie"].lower()
-    tls = TestClient(create_app(store), base_url="https://testserver").get("/")
+    # behind a TLS proxy whose X-Forwarded-Proto uvicorn trusts (serve --forwarded-allow-ips)
+    proxied = TestClient(ProxyHeadersMiddleware(create_app(store), trusted_hosts="*"))
+    tls = proxied.get("/", headers={"X-Forwarded-Proto": "https"})
     assert "secure" in tls.headers["set-cookie"].lower()
+    assert "secure" not in proxied.get("/").headers["set-cookie"].lower()
 
 
 def test_conversation_locks_stay_bounded(tmp_path):
+    """However many conversations, the study holds at most LOCK_STRIPES locks (before: one per
+    conversation ever held, never freed)."""
     from dialogue_gym.study.flow import LOCK_STRIPES
 
     client, store = _client(tmp_path, agents=("scripted",), turns=3, joins_per_hour=1000)
@@ -714,7 +724,8 @@ def test_conversation_locks_stay_bounded(tmp_path):
         seen = _seen(client, token, 0)
         client.post(f"/p/{token}/chat/0", data={"csrf": csrf, "seen": seen, "text": "hi"})
     assert store.counts()["messages"] == 3 * (LOCK_STRIPES + 6)  # agent, participant, agent
-    assert len(study._locks) == LOCK_STRIPES  # not one per conversation ever held
+    locks = {id(study._lock((p, pos))) for p in range(5000) for pos in range(3)}
+    assert len(locks) <= LOCK_STRIPES
 
 
 def _start(client, query=""):
@@ -727,14 +738,23 @@ def _start(client, query=""):
 
 
 def test_the_study_fills_up(tmp_path):
-    client, store = _client(tmp_path, max_participants=2)
-    for _ in range(2):
-        assert _start(client)[1].status_code == 303
+    client, store = _client(tmp_path, turns=1, max_participants=2)
+    first = [_join(client) for _ in range(2)]
     page, joined = _start(client)
     assert joined is None and "This study is full" in page.text
     nonce = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin").text)[1]
     r = client.post("/join", data={"csrf": nonce}, follow_redirects=False)  # a script
     assert r.status_code == 403 and store.counts()["participants"] == 2
+    # two hours on, neither has chatted: their places are free, and two others take them
+    with store._tx() as db:
+        db.execute("UPDATE participants SET created = created - 7200")
+    later = [_join(client) for _ in range(2)]
+    for token, csrf in first:  # the first two come back: the study is full for them now
+        r = client.post(f"/p/{token}/consent", data={"csrf": csrf, "agree": "yes"})
+        assert r.status_code == 403 and "This study is full" in r.text
+    for token, csrf in later:  # those holding a place go on, and finish a chat
+        _visit(client, token, csrf, turns=1)
+    assert store.places_taken() == 2 and len({a["participant"] for a in store.answers()}) == 2
 
 
 def test_invite_only_study_takes_each_invite_once(tmp_path, capsys):

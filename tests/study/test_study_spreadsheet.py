@@ -184,3 +184,12 @@ def test_exports_and_the_database_are_readable_by_their_owner_only(tmp_path):
         reader.close()
     finally:
         os.umask(old)
+
+
+def test_xlsx_export_survives_control_characters(tmp_path):
+    from openpyxl import load_workbook
+
+    store = _store_with_comments(tmp_path / "study.sqlite", ["bell\x07 and escape\x1b[31m", "ok"])
+    export_study(store, tmp_path / "exp", "xlsx")
+    sheet = load_workbook(tmp_path / "exp" / "answers.xlsx").active
+    assert sheet.cell(row=2, column=sheet.max_column).value == "bell\ufffd and escape\ufffd[31m"
