@@ -44,7 +44,7 @@ from scipy import stats as sps
 
 from dialogue_gym.benchmark.add import read_run
 from dialogue_gym.benchmark.config import HEADLINE_METHOD
-from dialogue_gym.benchmark.run import saved_returns
+from dialogue_gym.benchmark.returns import saved_returns
 from dialogue_gym.stats import difference_test, holm, normalized_estimate
 
 SEED_SD, NOISE_SD = 0.3, 0.4

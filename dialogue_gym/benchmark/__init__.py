@@ -43,7 +43,8 @@ from .config import (
 )
 from .data import imagination_gap, llm_pair
 from .report import markdown
-from .run import returns_of, run_benchmark, run_env
+from .returns import returns_of
+from .run import run_benchmark, run_env
 
 __all__ = [
     "BASELINES",

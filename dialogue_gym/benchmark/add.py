@@ -26,14 +26,8 @@ from .chart import bar_chart
 from .config import EVAL_SEED, BenchmarkConfig
 from .provenance import agent_source
 from .report import markdown
-from .run import (
-    added_agents,
-    episode_arrays,
-    episode_matrices,
-    method_rows,
-    returns_of,
-    tests_against,
-)
+from .returns import episode_arrays, episode_matrices, returns_of
+from .run import added_agents, method_rows, tests_against
 
 
 def read_run(run_dir: str | Path) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..stats import MethodReturns, holm
 from .add import read_run
-from .run import saved_returns
+from .returns import saved_returns
 
 
 def _cell(row: dict[str, Any] | None) -> str:
