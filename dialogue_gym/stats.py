@@ -123,6 +123,8 @@ def _seed_part(one: np.ndarray, other: np.ndarray) -> tuple[float, int]:
     d = one[0] - theirs
     ok = np.isfinite(d)
     n = int(ok.sum())
+    if n < 2:
+        return math.nan, max(n - 1, 0)
     v = float(d[ok].var(ddof=1))
     if other.shape[0] >= 2:  # other's within-run noise is already in its run means' spread
         dev = other[:, ok] - theirs[ok]
@@ -145,6 +147,8 @@ def difference_test(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[
     a, b = np.atleast_2d(a).astype(float), np.atleast_2d(b).astype(float)
     diff = float(np.nanmean(a) - np.nanmean(b))
     var, df = _difference_variance(a, b)
+    if math.isnan(var):  # too few seeds or runs to estimate a variance
+        return Estimate(diff, math.nan, math.nan), math.nan
     if var <= 0:
         return Estimate(diff, diff, diff), (1.0 if diff == 0 else 0.0)
     half = float(stats.t.ppf(0.5 + level / 2, df)) * math.sqrt(var)
@@ -154,10 +158,13 @@ def difference_test(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[
 
 def _difference_variance(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """The variance of ``mean(a) - mean(b)`` and its degrees of freedom (see
-    :func:`difference_test`); ``(0, nan)`` when there is no variance."""
+    :func:`difference_test`); ``(0, nan)`` when there is no variance, ``(nan, nan)`` when there
+    are too few seeds to tell."""
     if a.shape[0] == 1 and b.shape[0] == 1:
         d = (a - b)[0]
         d = d[np.isfinite(d)]
+        if len(d) < 2:
+            return math.nan, math.nan
         return _combine([(float(d.var(ddof=1)) / len(d), len(d) - 1)])
     parts = [_run_part(x) if x.shape[0] >= 2 else _seed_part(x, y) for x, y in ((a, b), (b, a))]
     against_one = None if min(a.shape[0], b.shape[0]) >= 2 else parts[int(a.shape[0] == 1)]
@@ -169,7 +176,10 @@ def _combine(
 ) -> tuple[float, float]:
     """Sum the parts ``(variance, degrees of freedom)`` of a difference's variance, with
     Satterthwaite's degrees of freedom. ``runs_against_one``: the part of a method with several
-    runs when the other was evaluated once."""
+    runs when the other was evaluated once. ``(nan, nan)`` where a part has no degrees of
+    freedom (one seed, one run): no interval and no test."""
+    if any(k < 1 or not math.isfinite(v) for v, k in parts):
+        return math.nan, math.nan
     var = sum(v for v, _ in parts)
     if var <= 0:
         return 0.0, math.nan
@@ -277,7 +287,10 @@ def normalized_estimate(
     def excess(theta: float) -> float:  # > 0 where theta is not rejected
         return difference_test(x, (1 - theta) * random + theta * oracle, level)[1] - alpha
 
-    if excess(point) <= 0:  # no variance at all: the interval is the point
+    first = excess(point)
+    if math.isnan(first):  # too few seeds or runs for a test
+        return Estimate(point, math.nan, math.nan)
+    if first <= 0:  # no variance at all: the interval is the point
         return Estimate(point, point, point)
     bounds = []
     for sign in (-1.0, 1.0):

@@ -256,3 +256,14 @@ def test_projected_detectable_difference_grows_with_runs_and_seeds_as_its_parts_
     # runs that agree: four times the seeds halve it
     ratio = projected_detectable(steady, once, 3, 800) / projected_detectable(steady, once, 3, 200)
     assert ratio == pytest.approx(0.5, abs=0.05)
+
+
+def test_one_seed_gives_no_interval_and_no_error():
+    one = np.array([[1.0]])
+    d, p = difference_test(one, np.array([[0.0]]))
+    assert d.value == 1.0 and math.isnan(d.low) and math.isnan(d.high) and math.isnan(p)
+    score, lo, hi = normalized_score([1.0], [0.0], [2.0])
+    assert score == 0.5 and math.isnan(lo) and math.isnan(hi)
+    assert math.isnan(detectable_difference(one, np.array([[0.0]])))
+    d, p = difference_test(np.array([[1.0, np.nan]]), np.array([[0.0, 0.0]]))  # one seed left
+    assert math.isnan(p)
