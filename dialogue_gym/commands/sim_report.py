@@ -17,6 +17,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.data_limit is not None and args.data_limit < 1:
         raise InvalidInput(f"--data-limit must be >= 1, got {args.data_limit}")
+    if args.simulator == "llm":
+        return _llm_report(args)
+    if args.llm is not None:
+        raise InvalidInput("--llm needs --simulator llm")
     data, source = resolve_data_dir(args.data)
     if source == "the default" and missing_files(data):
         print(
@@ -40,12 +44,44 @@ def run(args: argparse.Namespace) -> int:
     return main(args.episodes, args.seed, data, args.out, args.data_limit, budget or None)
 
 
+def _llm_report(args: argparse.Namespace) -> int:
+    """``--simulator llm``: the LLM user's checks against the real people (needs the corpora)."""
+    import json
+
+    from ..data_paths import require_data_dir
+    from ..files import atomic_write_text
+    from ..validation.llm_user_report import format_llm_user_report, llm_user_report
+
+    if not args.llm:
+        raise InvalidInput("--simulator llm needs --llm SPEC (e.g. local:smollm2)")
+    if args.limit is not None and args.limit < 2:
+        raise InvalidInput(f"--limit must be >= 2 dialogues, got {args.limit}")
+    report = llm_user_report(require_data_dir(args.data), args.llm, args.limit)
+    print(format_llm_user_report(report), end="")
+    if args.out:
+        atomic_write_text(args.out, json.dumps(report, indent=1))
+    return 0
+
+
 def add_parser(sub: Any) -> None:
     """Add the subcommand to ``sub`` (the CLI's subparsers)."""
     r = sub.add_parser(
         "sim-report",
         help="calibration, adaptivity, revelation, manipulation, replay, perception, harm, "
         "ordinary language",
+    )
+    r.add_argument(
+        "--simulator",
+        choices=("embedded", "llm"),
+        default="embedded",
+        help="whose report: the embedded users (default) or an LLM user (--llm)",
+    )
+    r.add_argument("--llm", default=None, help="with --simulator llm: the chat backend spec")
+    r.add_argument(
+        "--limit",
+        type=int,
+        default=50,
+        help="with --simulator llm: test dialogues per replay (a fixed-seed sample; default 50)",
     )
     r.add_argument("--episodes", type=int, default=500, help="episodes per env and agent")
     r.add_argument("--seed", type=int, default=100_000, help="first episode seed")

@@ -17,6 +17,7 @@ from ..simulators.personas import load_params
 from ..simulators.strategies import get_domain
 from ..stats import fmt_ci, mean_ci
 from .check import Check, play, rewards
+from .llm_user_report import replay_dialogue
 
 PERCEPTION_TARGETS = {"persuasion": (0.72, 0.62), "counseling": (0.60, 0.55)}
 """(accuracy, macro-F1) the env's label must reach on held-out human-labelled text."""
@@ -41,21 +42,6 @@ WORDING_CANDIDATES = 8
 """Real held-out sentences must earn this share of the realizer wording's return (check h)."""
 
 
-def _replay(env: gym.Env, seed: int, persona: dict[str, Any], turns: list[str]) -> float:
-    env.reset(seed=seed, options={"persona": persona})
-    reward = 0.0
-    for t in turns:
-        _, reward, term, trunc, _ = env.step(t)
-        if term or trunc:
-            break
-    return float(reward)
-
-
-def _propensity(env: gym.Env) -> float:
-    """The survey-only regression's log-odds of giving for the episode's persuadee."""
-    return float(env.unwrapped.user.persona.propensity)
-
-
 def replay_p4g(data_dir: Path, limit: int | None = None) -> Check:
     """Check e: replay P4G test persuader turns against each dialogue's own persuadee.
 
@@ -76,12 +62,9 @@ def replay_p4g(data_dir: Path, limit: int | None = None) -> Check:
             domain_named("persuasion").env_id, max_turns=max(1, min(100, len(turns)))
         ).unwrapped
         seeds = range(700_000 + i * REPLAY_DRAWS, 700_000 + (i + 1) * REPLAY_DRAWS)
-        draws, odds = [], []
-        for seed in seeds:
-            draws.append(_replay(env, seed, d["persona"], turns))
-            odds.append(_propensity(env))
-        sim.append(draws)
-        survey.append(float(np.mean(odds)))
+        played = [replay_dialogue(env, seed, d["persona"], turns) for seed in seeds]
+        sim.append([r["reward"] for r in played])
+        survey.append(float(np.mean([r["survey_odds"] for r in played])))
         real.append(min(float(d["reward"]), 2.0))
     draws, real_a = np.array(sim), np.array(real)
     expected = draws.mean(axis=1)

@@ -1,0 +1,207 @@
+"""``dialogue-gym sim-report --simulator llm``: is a chat model a valid persuadee?
+
+The P4G replay the embedded persuadee faces (check e of the simulator report), with an LLM
+playing each test dialogue's own persuadee: the real persuader's turns go to the model, whose
+persona card is drawn from that person's survey, and after the last turn the model gives its
+donation. Beside its figures: the embedded simulator's on the same dialogues, the survey-only
+regression's, and the real people's. Every request goes through the completion cache, so a rerun
+of the same command sends none and prints the same figures; a backend outage stops the report
+(it is not a result).
+
+The other parts the report is meant to hold (the ESConv replay, over-cooperation, discrimination,
+manipulation probes) are not here yet; the report says so.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from ..domains import domain_named
+from ..stats import mean_ci, proportion_ci
+
+LIMIT = 50
+"""Test dialogues replayed by default (sampled with a fixed seed)."""
+SAMPLE_SEED = 2411
+"""Seed of the dialogue sample (fixed, so reports with the same ``--limit`` compare)."""
+FIRST_EPISODE_SEED = 900_000
+"""Episode seed of the first sampled dialogue (the persona's latent parts and the model's
+sampling seed come from it)."""
+
+
+def sample_dialogues(dialogues: list[dict], limit: int | None, seed: int = SAMPLE_SEED) -> list:
+    """``limit`` dialogues drawn without replacement with ``seed`` (all when ``limit`` is None or
+    not smaller), in corpus order."""
+    if limit is None or limit >= len(dialogues):
+        return list(dialogues)
+    picked = np.random.default_rng(seed).choice(len(dialogues), size=limit, replace=False)
+    return [dialogues[i] for i in sorted(picked)]
+
+
+def replay_dialogue(env: gym.Env, seed: int, persona: dict[str, Any], turns: list[str]) -> dict:
+    """One real dialogue's persuader turns against the env's persuadee: its outcome, whether the
+    user failed (no valid outcome), the survey-only log-odds of giving, and the turns played."""
+    env.reset(seed=seed, options={"persona": persona})
+    reward, info, played = 0.0, {}, 0
+    for t in turns:
+        _, reward, term, trunc, info = env.step(t)
+        played += 1
+        if term or trunc:
+            break
+    user = env.unwrapped.user
+    failed = info.get("end_reason") == "failed" or bool(getattr(user, "failure", None))
+    return {
+        "reward": float(reward),
+        "failed": failed,
+        "survey_odds": float(user.persona.propensity),
+        "turns": played,
+    }
+
+
+def p4g_replays(
+    dialogues: list[dict], env_kwargs: dict[str, Any], first_seed: int = FIRST_EPISODE_SEED
+) -> list[dict]:
+    """Each dialogue replayed once against its own persuadee in ``gym.make(Persuasion,
+    **env_kwargs)`` (``max_turns``: the dialogue's persuader turns)."""
+    out = []
+    for i, d in enumerate(dialogues):
+        turns = d["conversation"][0::2]
+        env = gym.make(
+            domain_named("persuasion").env_id,
+            max_turns=max(1, min(100, len(turns))),
+            **env_kwargs,
+        )
+        out.append(replay_dialogue(env, first_seed + i, d["persona"], turns))
+    return out
+
+
+def replay_figures(replays: list[dict], real: np.ndarray) -> dict[str, Any]:
+    """AUC against real donated > 0, mean, share of $0 and Spearman with the real amount, on the
+    replays that did not fail (with their intervals where the count allows)."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import roc_auc_score
+
+    ok = np.array([not r["failed"] for r in replays])
+    sim = np.array([r["reward"] for r in replays])[ok]
+    truth = real[ok]
+    figures: dict[str, Any] = {"n": int(ok.sum()), "failed": int((~ok).sum())}
+    if ok.sum() < 2:
+        return figures
+    mean, lo, hi = mean_ci(sim.tolist())
+    zero, zlo, zhi = proportion_ci(int((sim == 0).sum()), len(sim))
+    figures |= {"mean": mean, "mean_ci95": [lo, hi], "share_zero": zero, "zero_ci95": [zlo, zhi]}
+    both = len(set((truth > 0).tolist())) == 2
+    figures["auc"] = float(roc_auc_score(truth > 0, sim)) if both and np.ptp(sim) > 0 else None
+    figures["spearman"] = float(spearmanr(sim, truth).statistic) if np.ptp(sim) > 0 else None
+    return figures
+
+
+def _survey_figures(replays: list[dict], real: np.ndarray) -> dict[str, Any]:
+    from sklearn.metrics import roc_auc_score
+
+    odds = np.array([r["survey_odds"] for r in replays])
+    both = len(set((real > 0).tolist())) == 2
+    return {"n": len(real), "auc": float(roc_auc_score(real > 0, odds)) if both else None}
+
+
+def llm_user_report(
+    data_dir: Path, llm: Any, limit: int | None = LIMIT, llm_cache: bool = True
+) -> dict[str, Any]:
+    """The P4G replay with the chat backend ``llm`` as every persuadee, beside the embedded
+    simulator, the survey-only regression and the real people, on the same sampled test
+    dialogues; with the cost (requests sent, answers from the cache, seconds)."""
+    from ..llm.spec import make_backend
+    from ..simulators.corpus_personas import p4g_dialogues
+    from ..simulators.llm_user import persuasion_card
+    from ..simulators.personas import sample_persuasion_persona
+
+    dialogues = sample_dialogues(p4g_dialogues(data_dir, "test"), limit)
+    real = np.array([min(float(d["reward"]), 2.0) for d in dialogues])
+    backend = make_backend(llm, cache=llm_cache)  # one model load, one cache, for every replay
+    t0 = time.time()
+    llm_replays = p4g_replays(dialogues, {"simulator": "llm", "llm": backend})
+    seconds = time.time() - t0
+    embedded = p4g_replays(dialogues, {})
+    first = dialogues[0]["persona"] if dialogues else {}
+    card = persuasion_card(sample_persuasion_persona(np.random.default_rng(0), first))
+    return {
+        "llm": llm if isinstance(llm, str) else backend.describe(),
+        "dialogues": len(dialogues),
+        "sample": {"limit": limit, "seed": SAMPLE_SEED, "ids": [d["id"] for d in dialogues]},
+        "p4g_replay": {
+            "llm": replay_figures(llm_replays, real),
+            "embedded": replay_figures(embedded, real),
+            "survey_regression": _survey_figures(embedded, real),
+            "real": {
+                "n": len(real),
+                "mean": float(real.mean()) if len(real) else None,
+                "share_zero": float((real == 0).mean()) if len(real) else None,
+            },
+            "outcomes": {
+                "llm": [r["reward"] for r in llm_replays],
+                "llm_failed": [r["failed"] for r in llm_replays],
+                "embedded": [r["reward"] for r in embedded],
+                "real": real.tolist(),
+            },
+        },
+        "cost": {  # a CachedBackend counts; without the cache nothing is counted
+            "requests": getattr(backend, "misses", None),
+            "cached": getattr(backend, "hits", None),
+            "seconds": round(seconds, 1),
+        },
+        "card_example": card,
+        "not_yet": ["ESConv replay", "over-cooperation", "discrimination", "manipulation probes"],
+    }
+
+
+def _num(x: Any, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def format_llm_user_report(report: dict[str, Any]) -> str:
+    """The report as Markdown: the replay table, the cost, and what is not measured yet."""
+    r = report["p4g_replay"]
+    lines = [
+        f"# LLM user report: {report['llm']}",
+        "",
+        f"P4G replay on {report['dialogues']} test dialogues (sampled with seed "
+        f"{report['sample']['seed']}): each real persuader's turns against that persuadee, whose "
+        "card comes from their own survey; the outcome is the donation ($0-2).",
+        "",
+        "| persuadee | dialogues (failed) | AUC donated>0 | mean $ [95% CI] | share $0 [95% CI] "
+        "| Spearman |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, key in (("LLM user", "llm"), ("embedded simulator", "embedded")):
+        f = r[key]
+        mean = (
+            f"{_num(f.get('mean'))} [{_num(f['mean_ci95'][0])}, {_num(f['mean_ci95'][1])}]"
+            if "mean" in f
+            else "-"
+        )
+        zero = (
+            f"{_num(f.get('share_zero'), 2)} [{_num(f['zero_ci95'][0], 2)}, "
+            f"{_num(f['zero_ci95'][1], 2)}]"
+            if "share_zero" in f
+            else "-"
+        )
+        lines.append(
+            f"| {name} | {f['n']} ({f['failed']}) | {_num(f.get('auc'))} | {mean} | {zero} | "
+            f"{_num(f.get('spearman'))} |"
+        )
+    s, real = r["survey_regression"], r["real"]
+    lines += [
+        f"| survey-only regression | {s['n']} | {_num(s['auc'])} | - | - | - |",
+        f"| real people | {real['n']} | - | {_num(real['mean'])} | "
+        f"{_num(real['share_zero'], 2)} | - |",
+        "",
+        f"Cost: {report['cost']['requests']} requests sent, {report['cost']['cached']} answers "
+        f"from the cache, {report['cost']['seconds']} s.",
+        "",
+        "Not measured yet: " + ", ".join(report["not_yet"]) + ".",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,73 @@
+"""``sim-report --simulator llm``: the P4G replay against an LLM persuadee, here a scripted one on
+the fake chat server that donates only when asked. Needs the real corpora (skips without)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from dialogue_gym.cli import main
+from dialogue_gym.llm.fake_server import FakeChatServer
+from dialogue_gym.simulators.corpus_personas import p4g_dialogues
+from dialogue_gym.validation.llm_user_report import sample_dialogues
+
+ASK = re.compile(r"how much", re.IGNORECASE)
+
+
+def _asked(text: str) -> bool:
+    """Whether a persuader's words ask how much the persuadee would give (4 of the 12 sampled
+    dialogues do)."""
+    return bool(ASK.search(text))
+
+
+def persuadee_who_gives_when_asked(body: dict) -> str:
+    """Replies "I see."; asked for its outcome, gives $1 if any persuader line mentioned a
+    donation, else $0."""
+    last = body["messages"][-1]["content"]
+    if '"donation"' in last:  # the final question: the transcript comes as text
+        said = [line for line in last.splitlines() if line.startswith("Persuader:")]
+        return json.dumps({"donation": 1.0 if any(_asked(s) for s in said) else 0})
+    return "I see."
+
+
+def test_llm_user_replay_shows_a_persuadee_that_gives_only_when_asked(
+    shared_data, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("DIALOGUE_GYM_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "llm.json"
+    with FakeChatServer(persuadee_who_gives_when_asked) as server:
+        args = ["sim-report", "--simulator", "llm", "--llm", f"{server.url}#fake"]
+        args += ["--limit", "12", "--data", str(shared_data), "--out", str(out)]
+        assert main(args) == 0
+        first_requests = server.requests
+        text = capsys.readouterr().out
+        report = json.loads(out.read_text())
+        assert main(args) == 0  # a rerun: every answer from the completion cache
+        assert server.requests == first_requests
+    rerun = json.loads(out.read_text())
+    dialogues = sample_dialogues(p4g_dialogues(shared_data, "test"), 12)
+    asked = [any(_asked(t) for t in d["conversation"][0::2]) for d in dialogues]
+    replay = report["p4g_replay"]
+    assert replay["outcomes"]["llm"] == [1.0 if a else 0.0 for a in asked]
+    assert 0 < sum(asked) < 12  # both kinds of dialogue are in the sample
+    assert replay["llm"]["share_zero"] == pytest.approx(1 - np.mean(asked))
+    assert replay["llm"]["failed"] == 0 and replay["llm"]["n"] == 12
+    assert report["sample"]["ids"] == [d["id"] for d in dialogues]
+    # the embedded simulator and the real people on the same dialogues, beside it
+    real = [min(float(d["reward"]), 2.0) for d in dialogues]
+    assert replay["outcomes"]["real"] == real
+    assert replay["real"]["mean"] == pytest.approx(np.mean(real))
+    assert len(replay["outcomes"]["embedded"]) == 12
+    assert report["cost"]["requests"] == first_requests and report["cost"]["cached"] == 0
+    assert rerun["cost"]["requests"] == 0 and rerun["cost"]["cached"] == first_requests
+    assert rerun["p4g_replay"] == replay  # the same figures
+    assert "| LLM user | 12 (0) |" in text and "Not measured yet" in text
+    assert "$2 task payment" in report["card_example"]  # the card a model reads
+
+
+def test_llm_report_needs_a_backend(capsys):
+    assert main(["sim-report", "--simulator", "llm"]) != 0
+    assert "--llm SPEC" in capsys.readouterr().err
