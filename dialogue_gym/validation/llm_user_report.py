@@ -8,8 +8,11 @@ regression's, and the real people's. Every request goes through the completion c
 of the same command sends none and prints the same figures; a backend outage stops the report
 (it is not a result).
 
-The other parts the report is meant to hold (the ESConv replay, over-cooperation, discrimination,
-manipulation probes) are not here yet; the report says so.
+The ESConv replay does the same with each test dialogue's real supporter turns against an LLM
+seeker with that dialogue's problem, emotion and initial intensity (outcome: the drop in
+intensity), beside the embedded seeker on the same turns and the real drop. The other parts the
+report is meant to hold (over-cooperation, discrimination, manipulation probes) are not here
+yet; the report says so.
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ def sample_dialogues(dialogues: list[dict], limit: int | None, seed: int = SAMPL
 
 
 def replay_dialogue(env: gym.Env, seed: int, persona: dict[str, Any], turns: list[str]) -> dict:
-    """One real dialogue's persuader turns against the env's persuadee: its outcome, whether the
-    user failed (no valid outcome), the survey-only log-odds of giving, and the turns played."""
+    """One real dialogue's agent turns (persuader or supporter) against the env's user with that
+    persona: its outcome, whether the user failed (no valid outcome), the survey-only log-odds of
+    giving (persuasion; else None), and the turns played."""
     env.reset(seed=seed, options={"persona": persona})
     reward, info, played = 0.0, {}, 0
     for t in turns:
@@ -57,26 +61,61 @@ def replay_dialogue(env: gym.Env, seed: int, persona: dict[str, Any], turns: lis
     return {
         "reward": float(reward),
         "failed": failed,
-        "survey_odds": float(user.persona.propensity),
+        "survey_odds": getattr(user.persona, "propensity", None),
         "turns": played,
     }
+
+
+def replay_all(
+    domain: str,
+    dialogues: list[tuple[dict[str, Any], list[str]]],
+    env_kwargs: dict[str, Any],
+    first_seed: int = FIRST_EPISODE_SEED,
+) -> list[dict]:
+    """Each (persona, agent turns) replayed once in ``gym.make(<domain's env>, **env_kwargs)``
+    (``max_turns``: the dialogue's agent turns, so the outcome is asked after the last)."""
+    out = []
+    for i, (persona, turns) in enumerate(dialogues):
+        env = gym.make(
+            domain_named(domain).env_id, max_turns=max(1, min(100, len(turns))), **env_kwargs
+        )
+        out.append(replay_dialogue(env, first_seed + i, persona, turns))
+    return out
 
 
 def p4g_replays(
     dialogues: list[dict], env_kwargs: dict[str, Any], first_seed: int = FIRST_EPISODE_SEED
 ) -> list[dict]:
-    """Each dialogue replayed once against its own persuadee in ``gym.make(Persuasion,
-    **env_kwargs)`` (``max_turns``: the dialogue's persuader turns)."""
-    out = []
-    for i, d in enumerate(dialogues):
-        turns = d["conversation"][0::2]
-        env = gym.make(
-            domain_named("persuasion").env_id,
-            max_turns=max(1, min(100, len(turns))),
-            **env_kwargs,
-        )
-        out.append(replay_dialogue(env, first_seed + i, d["persona"], turns))
-    return out
+    """Each P4G dialogue's persuader turns against its own persuadee (:func:`replay_all`)."""
+    items = [(d["persona"], d["conversation"][0::2]) for d in dialogues]
+    return replay_all("persuasion", items, env_kwargs, first_seed)
+
+
+def esconv_items(data_dir: Path, limit: int | None) -> list[dict]:
+    """ESConv test dialogues with a real drop (sampled as :func:`sample_dialogues`), each with
+    its seeker's persona (problem, emotion, initial intensity) and supporter turns."""
+    from ..simulators.corpus_personas import esconv_seekers, supporter_turns
+
+    rows = esconv_seekers(data_dir / "esconv" / "esconv_test.jsonl")
+    rows = [d for d in rows if d["drop"] is not None]
+    rows = [d | {"turns": supporter_turns(d["dialog"])} for d in rows if d.get("dialog")]
+    return sample_dialogues([d for d in rows if d["turns"]], limit)
+
+
+def drop_figures(replays: list[dict], real: np.ndarray) -> dict[str, Any]:
+    """Mean intensity drop with its interval and the Spearman with the real drop, on the
+    replays that did not fail."""
+    from scipy.stats import spearmanr
+
+    ok = np.array([not r["failed"] for r in replays], dtype=bool)
+    sim = np.array([r["reward"] for r in replays])[ok]
+    figures: dict[str, Any] = {"n": int(ok.sum()), "failed": int((~ok).sum())}
+    if ok.sum() < 2:
+        return figures
+    mean, lo, hi = mean_ci(sim.tolist())
+    figures |= {"mean": mean, "mean_ci95": [lo, hi]}
+    figures["spearman"] = float(spearmanr(sim, real[ok]).statistic) if np.ptp(sim) > 0 else None
+    return figures
 
 
 def replay_figures(replays: list[dict], real: np.ndarray) -> dict[str, Any]:
@@ -123,9 +162,15 @@ def llm_user_report(
     real = np.array([min(float(d["reward"]), 2.0) for d in dialogues])
     backend = make_backend(llm, cache=llm_cache)  # one model load, one cache, for every replay
     t0 = time.time()
-    llm_replays = p4g_replays(dialogues, {"simulator": "llm", "llm": backend})
+    llm_kwargs = {"simulator": "llm", "llm": backend}
+    llm_replays = p4g_replays(dialogues, llm_kwargs)
+    seekers = esconv_items(data_dir, limit)
+    items = [(d["persona"], d["turns"]) for d in seekers]
+    llm_seekers = replay_all("counseling", items, llm_kwargs)
     seconds = time.time() - t0
     embedded = p4g_replays(dialogues, {})
+    embedded_seekers = replay_all("counseling", items, {})
+    drops = np.array([float(d["drop"]) for d in seekers])
     first = dialogues[0]["persona"] if dialogues else {}
     card = persuasion_card(sample_persuasion_persona(np.random.default_rng(0), first))
     return {
@@ -148,18 +193,51 @@ def llm_user_report(
                 "real": real.tolist(),
             },
         },
+        "esconv_replay": {
+            "dialogues": len(seekers),
+            "llm": drop_figures(llm_seekers, drops),
+            "embedded": drop_figures(embedded_seekers, drops),
+            "real": {"n": len(drops), "mean": float(drops.mean()) if len(drops) else None},
+            "outcomes": {
+                "llm": [r["reward"] for r in llm_seekers],
+                "llm_failed": [r["failed"] for r in llm_seekers],
+                "embedded": [r["reward"] for r in embedded_seekers],
+                "real": drops.tolist(),
+            },
+        },
         "cost": {  # a CachedBackend counts; without the cache nothing is counted
             "requests": getattr(backend, "misses", None),
             "cached": getattr(backend, "hits", None),
             "seconds": round(seconds, 1),
         },
         "card_example": card,
-        "not_yet": ["ESConv replay", "over-cooperation", "discrimination", "manipulation probes"],
+        "not_yet": ["over-cooperation", "discrimination", "manipulation probes"],
     }
 
 
 def _num(x: Any, digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
+
+
+def _esconv_lines(r: dict[str, Any]) -> list[str]:
+    lines = [
+        f"ESConv replay on {r['dialogues']} test dialogues: each real supporter's turns against a "
+        "seeker with that dialogue's problem, emotion and initial intensity; the outcome is the "
+        "drop in intensity (1-5) the seeker reports at the end.",
+        "",
+        "| seeker | dialogues (failed) | mean drop [95% CI] | Spearman with the real drop |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, key in (("LLM user", "llm"), ("embedded simulator", "embedded")):
+        f = r[key]
+        mean = (
+            f"{_num(f['mean'], 2)} [{_num(f['mean_ci95'][0], 2)}, {_num(f['mean_ci95'][1], 2)}]"
+            if "mean" in f
+            else "-"
+        )
+        lines.append(f"| {name} | {f['n']} ({f['failed']}) | {mean} | {_num(f.get('spearman'))} |")
+    lines += [f"| real people | {r['real']['n']} | {_num(r['real']['mean'], 2)} | - |", ""]
+    return lines
 
 
 def format_llm_user_report(report: dict[str, Any]) -> str:
@@ -199,6 +277,7 @@ def format_llm_user_report(report: dict[str, Any]) -> str:
         f"| real people | {real['n']} | - | {_num(real['mean'])} | "
         f"{_num(real['share_zero'], 2)} | - |",
         "",
+        *_esconv_lines(report["esconv_replay"]),
         f"Cost: {report['cost']['requests']} requests sent, {report['cost']['cached']} answers "
         f"from the cache, {report['cost']['seconds']} s.",
         "",

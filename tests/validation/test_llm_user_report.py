@@ -12,7 +12,7 @@ import pytest
 from dialogue_gym.cli import main
 from dialogue_gym.llm.fake_server import FakeChatServer
 from dialogue_gym.simulators.corpus_personas import p4g_dialogues
-from dialogue_gym.validation.llm_user_report import sample_dialogues
+from dialogue_gym.validation.llm_user_report import esconv_items, sample_dialogues
 
 ASK = re.compile(r"how much", re.IGNORECASE)
 
@@ -24,12 +24,14 @@ def _asked(text: str) -> bool:
 
 
 def persuadee_who_gives_when_asked(body: dict) -> str:
-    """Replies "I see."; asked for its outcome, gives $1 if any persuader line mentioned a
-    donation, else $0."""
+    """Replies "I see."; asked for its outcome, gives $1 if any persuader line asked how much,
+    else $0. As a seeker it always ends at intensity 3."""
     last = body["messages"][-1]["content"]
     if '"donation"' in last:  # the final question: the transcript comes as text
         said = [line for line in last.splitlines() if line.startswith("Persuader:")]
         return json.dumps({"donation": 1.0 if any(_asked(s) for s in said) else 0})
+    if '"intensity"' in last:
+        return json.dumps({"intensity": 3})
     return "I see."
 
 
@@ -66,6 +68,14 @@ def test_llm_user_replay_shows_a_persuadee_that_gives_only_when_asked(
     assert rerun["p4g_replay"] == replay  # the same figures
     assert "| LLM user | 12 (0) |" in text and "Not measured yet" in text
     assert "$2 task payment" in report["card_example"]  # the card a model reads
+    # ESConv: each seeker starts at its dialogue's real initial intensity and ends at 3
+    seekers = esconv_items(shared_data, 12)
+    esconv = report["esconv_replay"]
+    initial = [d["persona"]["intensity"] for d in seekers]
+    assert esconv["outcomes"]["llm"] == [float(i - 3) for i in initial]
+    assert esconv["outcomes"]["real"] == [float(d["drop"]) for d in seekers]
+    assert esconv["llm"]["n"] == 12 and len(esconv["outcomes"]["embedded"]) == 12
+    assert "ESConv replay on 12 test dialogues" in text
 
 
 def test_llm_report_needs_a_backend(capsys):
