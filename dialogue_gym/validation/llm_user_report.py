@@ -10,9 +10,10 @@ of the same command sends none and prints the same figures; a backend outage sto
 
 The ESConv replay does the same with each test dialogue's real supporter turns against an LLM
 seeker with that dialogue's problem, emotion and initial intensity (outcome: the drop in
-intensity), beside the embedded seeker on the same turns and the real drop. The other parts the
-report is meant to hold (over-cooperation, discrimination, manipulation probes) are not here
-yet; the report says so.
+intensity), beside the embedded seeker on the same turns and the real drop. Over-cooperation:
+the random agent and small talk against both users on the same personas, the LLM user flagged
+where it rewards small talk more than the embedded user. The other parts the report is meant to
+hold (discrimination, manipulation probes) are not here yet; the report says so.
 """
 
 from __future__ import annotations
@@ -147,12 +148,66 @@ def _survey_figures(replays: list[dict], real: np.ndarray) -> dict[str, Any]:
     return {"n": len(real), "auc": float(roc_auc_score(real > 0, odds)) if both else None}
 
 
+OVER_COOPERATION_SEED = 950_000
+"""First episode seed of the over-cooperation episodes (the same personas for both users)."""
+
+
+def _play(agent: Any, env_id: str, episodes: int, **env_kwargs: Any) -> tuple[np.ndarray, ...]:
+    """Outcomes (nan: failed) and successes of ``episodes`` episodes from the fixed seed."""
+    from ..evaluation import evaluate
+
+    result = evaluate(
+        agent, env_id, episodes, OVER_COOPERATION_SEED, oracle=False, progress=False, **env_kwargs
+    )
+    ok = [e.status == "ok" for e in result.episodes]
+    rewards = np.array(
+        [e.reward if k else np.nan for e, k in zip(result.episodes, ok, strict=True)]
+    )
+    return rewards, np.array([float(e.success) for e in result.episodes])
+
+
+def over_cooperation(backend: Any, episodes: int) -> dict[str, Any]:
+    """The random agent and small talk (four off-task lines, no strategy) against the LLM user
+    and the embedded user on the same personas, in both envs: mean outcome, success share and
+    the LLM user minus the embedded one (paired by seed). ``flagged``: the LLM user rewards
+    small talk more than the embedded user does (p < 0.05), i.e. it gives to, or feels better
+    after, a chat that never tried."""
+    from ..stats import difference_test
+    from .ordinary_language import LinesAgent, probes
+
+    chat = tuple(r["text"] for r in probes("offtask"))
+    out: dict[str, Any] = {}
+    for domain in ("persuasion", "counseling"):
+        env_id = domain_named(domain).env_id
+        for name, agent in (("random", "random"), ("small talk", LinesAgent(pool=chat))):
+            llm_r, llm_s = _play(agent, env_id, episodes, simulator="llm", llm=backend)
+            emb_r, emb_s = _play(agent, env_id, episodes)
+            diff, p = difference_test(llm_r[None], emb_r[None])
+            out[f"{domain} / {name}"] = {
+                "llm_mean": float(np.nanmean(llm_r)),
+                "llm_success": float(llm_s.mean()),
+                "embedded_mean": float(np.nanmean(emb_r)),
+                "embedded_success": float(emb_s.mean()),
+                "diff": diff.value,
+                "diff_ci95": diff.as_list(),
+                "p": p,
+                "failed": int(np.isnan(llm_r).sum()),
+                "flagged": name == "small talk" and diff.value > 0 and p < 0.05,
+            }
+    return out
+
+
 def llm_user_report(
-    data_dir: Path, llm: Any, limit: int | None = LIMIT, llm_cache: bool = True
+    data_dir: Path,
+    llm: Any,
+    limit: int | None = LIMIT,
+    llm_cache: bool = True,
+    episodes: int | None = None,
 ) -> dict[str, Any]:
     """The P4G replay with the chat backend ``llm`` as every persuadee, beside the embedded
     simulator, the survey-only regression and the real people, on the same sampled test
-    dialogues; with the cost (requests sent, answers from the cache, seconds)."""
+    dialogues; the over-cooperation episodes (``episodes`` per agent and env, default
+    ``limit``); with the cost (requests sent, answers from the cache, seconds)."""
     from ..llm.spec import make_backend
     from ..simulators.corpus_personas import p4g_dialogues
     from ..simulators.llm_user import persuasion_card
@@ -167,6 +222,7 @@ def llm_user_report(
     seekers = esconv_items(data_dir, limit)
     items = [(d["persona"], d["turns"]) for d in seekers]
     llm_seekers = replay_all("counseling", items, llm_kwargs)
+    cooperation = over_cooperation(backend, episodes or limit or LIMIT)
     seconds = time.time() - t0
     embedded = p4g_replays(dialogues, {})
     embedded_seekers = replay_all("counseling", items, {})
@@ -205,13 +261,14 @@ def llm_user_report(
                 "real": drops.tolist(),
             },
         },
+        "over_cooperation": cooperation,
         "cost": {  # a CachedBackend counts; without the cache nothing is counted
             "requests": getattr(backend, "misses", None),
             "cached": getattr(backend, "hits", None),
             "seconds": round(seconds, 1),
         },
         "card_example": card,
-        "not_yet": ["over-cooperation", "discrimination", "manipulation probes"],
+        "not_yet": ["discrimination", "manipulation probes"],
     }
 
 
@@ -238,6 +295,27 @@ def _esconv_lines(r: dict[str, Any]) -> list[str]:
         lines.append(f"| {name} | {f['n']} ({f['failed']}) | {mean} | {_num(f.get('spearman'))} |")
     lines += [f"| real people | {r['real']['n']} | {_num(r['real']['mean'], 2)} | - |", ""]
     return lines
+
+
+def _cooperation_lines(rows: dict[str, Any]) -> list[str]:
+    lines = [
+        "Over-cooperation: the random agent and small talk (off-task lines, no strategy) on the "
+        "same personas; outcome: donation $ (persuasion) or intensity drop (counseling). "
+        "*flagged*: the LLM user rewards small talk more than the embedded user (p < 0.05).",
+        "",
+        "| env / agent | LLM user mean (success) | embedded mean (success) "
+        "| LLM - embedded [95% CI] | p | flagged |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, r in rows.items():
+        lo, hi = r["diff_ci95"]
+        lines.append(
+            f"| {name} | {_num(r['llm_mean'], 2)} ({_num(r['llm_success'], 2)}) | "
+            f"{_num(r['embedded_mean'], 2)} ({_num(r['embedded_success'], 2)}) | "
+            f"{r['diff']:+.2f} [{_num(lo, 2)}, {_num(hi, 2)}] | {_num(r['p'], 3)} | "
+            f"{'**yes**' if r['flagged'] else 'no'} |"
+        )
+    return [*lines, ""]
 
 
 def format_llm_user_report(report: dict[str, Any]) -> str:
@@ -278,6 +356,7 @@ def format_llm_user_report(report: dict[str, Any]) -> str:
         f"{_num(real['share_zero'], 2)} | - |",
         "",
         *_esconv_lines(report["esconv_replay"]),
+        *_cooperation_lines(report["over_cooperation"]),
         f"Cost: {report['cost']['requests']} requests sent, {report['cost']['cached']} answers "
         f"from the cache, {report['cost']['seconds']} s.",
         "",

@@ -63,8 +63,10 @@ def test_llm_user_replay_shows_a_persuadee_that_gives_only_when_asked(
     assert replay["outcomes"]["real"] == real
     assert replay["real"]["mean"] == pytest.approx(np.mean(real))
     assert len(replay["outcomes"]["embedded"]) == 12
-    assert report["cost"]["requests"] == first_requests and report["cost"]["cached"] == 0
-    assert rerun["cost"]["requests"] == 0 and rerun["cost"]["cached"] == first_requests
+    cost = report["cost"]  # requests repeated within the run come from the cache too
+    assert cost["requests"] == first_requests
+    assert rerun["cost"]["requests"] == 0
+    assert rerun["cost"]["cached"] == cost["requests"] + cost["cached"]
     assert rerun["p4g_replay"] == replay  # the same figures
     assert "| LLM user | 12 (0) |" in text and "Not measured yet" in text
     assert "$2 task payment" in report["card_example"]  # the card a model reads
@@ -76,6 +78,30 @@ def test_llm_user_replay_shows_a_persuadee_that_gives_only_when_asked(
     assert esconv["outcomes"]["real"] == [float(d["drop"]) for d in seekers]
     assert esconv["llm"]["n"] == 12 and len(esconv["outcomes"]["embedded"]) == 12
     assert "ESConv replay on 12 test dialogues" in text
+    # small talk never asks how much: this persuadee gives nothing to it, and is not flagged
+    talk = report["over_cooperation"]["persuasion / small talk"]
+    assert talk["llm_mean"] == 0.0 and not talk["flagged"]
+
+
+def always_gives(body: dict) -> str:
+    """A persuadee that gives all $2 whatever was said (and a seeker who always feels better)."""
+    last = body["messages"][-1]["content"]
+    if '"donation"' in last:
+        return json.dumps({"donation": 2})
+    if '"intensity"' in last:
+        return json.dumps({"intensity": 1})
+    return "Sure!"
+
+
+def test_an_llm_user_that_gives_to_small_talk_is_flagged(shared_data, tmp_path, monkeypatch):
+    from dialogue_gym.validation.llm_user_report import llm_user_report
+
+    monkeypatch.setenv("DIALOGUE_GYM_CACHE_DIR", str(tmp_path / "cache"))
+    with FakeChatServer(always_gives) as server:
+        report = llm_user_report(shared_data, f"{server.url}#fake", limit=3, episodes=10)
+    talk = report["over_cooperation"]["persuasion / small talk"]
+    assert talk["llm_mean"] == 2.0 and talk["flagged"] and talk["embedded_mean"] < 0.5
+    assert not report["over_cooperation"]["persuasion / random"]["flagged"]  # only small talk
 
 
 def test_llm_report_needs_a_backend(capsys):
