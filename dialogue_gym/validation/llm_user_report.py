@@ -12,8 +12,9 @@ The ESConv replay does the same with each test dialogue's real supporter turns a
 seeker with that dialogue's problem, emotion and initial intensity (outcome: the drop in
 intensity), beside the embedded seeker on the same turns and the real drop. Over-cooperation:
 the random agent and small talk against both users on the same personas, the LLM user flagged
-where it rewards small talk more than the embedded user. The other parts the report is meant to
-hold (discrimination, manipulation probes) are not here yet; the report says so.
+where it rewards small talk more than the embedded user. Discrimination: random, scripted and
+model-based on the same personas, paired differences with Holm, and whether the LLM user orders
+them as the embedded user does. The manipulation probes are not here yet; the report says so.
 """
 
 from __future__ import annotations
@@ -152,13 +153,17 @@ OVER_COOPERATION_SEED = 950_000
 """First episode seed of the over-cooperation episodes (the same personas for both users)."""
 
 
-def _play(agent: Any, env_id: str, episodes: int, **env_kwargs: Any) -> tuple[np.ndarray, ...]:
-    """Outcomes (nan: failed) and successes of ``episodes`` episodes from the fixed seed."""
+DISCRIMINATION_AGENTS = ("random", "scripted", "model-based:samples=3")
+"""The agents the discrimination part ranks (the embedded users rank them in this order)."""
+
+
+def _play(
+    agent: Any, env_id: str, episodes: int, seed: int = OVER_COOPERATION_SEED, **env_kwargs: Any
+) -> tuple[np.ndarray, ...]:
+    """Outcomes (nan: failed) and successes of ``episodes`` episodes from ``seed``."""
     from ..evaluation import evaluate
 
-    result = evaluate(
-        agent, env_id, episodes, OVER_COOPERATION_SEED, oracle=False, progress=False, **env_kwargs
-    )
+    result = evaluate(agent, env_id, episodes, seed, oracle=False, progress=False, **env_kwargs)
     ok = [e.status == "ok" for e in result.episodes]
     rewards = np.array(
         [e.reward if k else np.nan for e, k in zip(result.episodes, ok, strict=True)]
@@ -197,6 +202,49 @@ def over_cooperation(backend: Any, episodes: int) -> dict[str, Any]:
     return out
 
 
+def discrimination(backend: Any, episodes: int, seed: int = 960_000) -> dict[str, Any]:
+    """Random, scripted and the model-based agent against the LLM user and the embedded user on
+    the same personas, in both envs: each agent's mean outcome, every pair's difference (paired
+    by seed) with Holm over the three pairs of each user and env, and whether the LLM user
+    orders the agents as the embedded user does."""
+    from ..stats import difference_test, holm
+
+    out: dict[str, Any] = {}
+    for domain in ("persuasion", "counseling"):
+        env_id = domain_named(domain).env_id
+        by_user: dict[str, Any] = {}
+        for user, kwargs in (("llm", {"simulator": "llm", "llm": backend}), ("embedded", {})):
+            returns = {
+                a.split(":")[0]: _play(a, env_id, episodes, seed, **kwargs)[0]
+                for a in DISCRIMINATION_AGENTS
+            }
+            names = list(returns)
+            pairs = [(b, a) for i, a in enumerate(names) for b in names[i + 1 :]]
+            tests = [difference_test(returns[b][None], returns[a][None]) for b, a in pairs]
+            adjusted = holm([p for _, p in tests]) if tests else []
+            by_user[user] = {
+                "means": {k: float(np.nanmean(v)) for k, v in returns.items()},
+                "pairs": [
+                    {
+                        "pair": f"{b} - {a}",
+                        "diff": d.value,
+                        "ci95": d.as_list(),
+                        "p": p,
+                        "p_holm": h,
+                    }
+                    for (b, a), (d, p), h in zip(pairs, tests, adjusted, strict=True)
+                ],
+            }
+        order = {u: sorted(v["means"], key=v["means"].get) for u, v in by_user.items()}
+        tied = len(set(by_user["llm"]["means"].values())) < len(DISCRIMINATION_AGENTS)
+        out[domain] = by_user | {
+            "order": order,
+            "llm_tied": tied,  # an LLM user that cannot tell agents apart orders nothing
+            "same_order": not tied and order["llm"] == order["embedded"],
+        }
+    return out
+
+
 def llm_user_report(
     data_dir: Path,
     llm: Any,
@@ -223,6 +271,7 @@ def llm_user_report(
     items = [(d["persona"], d["turns"]) for d in seekers]
     llm_seekers = replay_all("counseling", items, llm_kwargs)
     cooperation = over_cooperation(backend, episodes or limit or LIMIT)
+    ranking = discrimination(backend, episodes or limit or LIMIT)
     seconds = time.time() - t0
     embedded = p4g_replays(dialogues, {})
     embedded_seekers = replay_all("counseling", items, {})
@@ -262,13 +311,14 @@ def llm_user_report(
             },
         },
         "over_cooperation": cooperation,
+        "discrimination": ranking,
         "cost": {  # a CachedBackend counts; without the cache nothing is counted
             "requests": getattr(backend, "misses", None),
             "cached": getattr(backend, "hits", None),
             "seconds": round(seconds, 1),
         },
         "card_example": card,
-        "not_yet": ["discrimination", "manipulation probes"],
+        "not_yet": ["manipulation probes"],
     }
 
 
@@ -318,6 +368,34 @@ def _cooperation_lines(rows: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _discrimination_lines(by_domain: dict[str, Any]) -> list[str]:
+    lines = [
+        "Discrimination: random, scripted and model-based on the same personas; each pair's "
+        "difference paired by seed, Holm over the three pairs of each user and env.",
+        "",
+        "| env | user | means | pairs: diff [95% CI] (p Holm) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for domain, r in by_domain.items():
+        for user in ("llm", "embedded"):
+            u = r[user]
+            means = ", ".join(f"{k} {v:.2f}" for k, v in u["means"].items())
+            pairs = "; ".join(
+                f"{p['pair']} {p['diff']:+.2f} [{_num(p['ci95'][0], 2)}, {_num(p['ci95'][1], 2)}]"
+                f" ({_num(p['p_holm'], 3)})"
+                for p in u["pairs"]
+            )
+            lines.append(f"| {domain} | {user} | {means} | {pairs} |")
+        verdict = "the same" if r["same_order"] else "**not** the same"
+        if r["llm_tied"]:
+            verdict = "**not** the same (the LLM user ties agents)"
+        lines.append(
+            f"| {domain} | order | LLM {' < '.join(r['order']['llm'])}; embedded "
+            f"{' < '.join(r['order']['embedded'])} | {verdict} |"
+        )
+    return [*lines, ""]
+
+
 def format_llm_user_report(report: dict[str, Any]) -> str:
     """The report as Markdown: the replay table, the cost, and what is not measured yet."""
     r = report["p4g_replay"]
@@ -357,6 +435,7 @@ def format_llm_user_report(report: dict[str, Any]) -> str:
         "",
         *_esconv_lines(report["esconv_replay"]),
         *_cooperation_lines(report["over_cooperation"]),
+        *_discrimination_lines(report["discrimination"]),
         f"Cost: {report['cost']['requests']} requests sent, {report['cost']['cached']} answers "
         f"from the cache, {report['cost']['seconds']} s.",
         "",

@@ -12,6 +12,7 @@ import pytest
 from dialogue_gym.cli import main
 from dialogue_gym.llm.fake_server import FakeChatServer
 from dialogue_gym.simulators.corpus_personas import p4g_dialogues
+from dialogue_gym.stats import holm
 from dialogue_gym.validation.llm_user_report import esconv_items, sample_dialogues
 
 ASK = re.compile(r"how much", re.IGNORECASE)
@@ -81,6 +82,22 @@ def test_llm_user_replay_shows_a_persuadee_that_gives_only_when_asked(
     # small talk never asks how much: this persuadee gives nothing to it, and is not flagged
     talk = report["over_cooperation"]["persuasion / small talk"]
     assert talk["llm_mean"] == 0.0 and not talk["flagged"]
+    # discrimination: this seeker ends at 3 whoever supports it, so it ties every agent
+    ranking = report["discrimination"]["counseling"]
+    assert ranking["llm_tied"] and not ranking["same_order"]
+    for user in ("llm", "embedded"):
+        pairs = ranking[user]["pairs"]
+        assert [p["pair"] for p in pairs] == [
+            "scripted - random",
+            "model-based - random",
+            "model-based - scripted",
+        ]
+        assert _is_holm(pairs)
+    assert "(the LLM user ties agents)" in text
+
+
+def _is_holm(tests: list[dict]) -> bool:
+    return [t["p_holm"] for t in tests] == pytest.approx(holm([t["p"] for t in tests]))
 
 
 def always_gives(body: dict) -> str:
