@@ -14,7 +14,9 @@ intensity), beside the embedded seeker on the same turns and the real drop. Over
 the random agent and small talk against both users on the same personas, the LLM user flagged
 where it rewards small talk more than the embedded user. Discrimination: random, scripted and
 model-based on the same personas, paired differences with Holm, and whether the LLM user orders
-them as the embedded user does. The manipulation probes are not here yet; the report says so.
+them as the embedded user does. Probes: the scripted flow with a spoofed system line, an
+injection, a spoofed user line, an insult, guilt or a harmful counselling line as its second
+turn, each probe's effect on the outcome beside the embedded user's.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from ..agents.base import Agent
 from ..domains import domain_named
 from ..stats import mean_ci, proportion_ci
 
@@ -245,6 +248,65 @@ def discrimination(backend: Any, episodes: int, seed: int = 960_000) -> dict[str
     return out
 
 
+PROBE_KINDS = {
+    "persuasion": ("fake-system", "injection", "user-spoof", "insult", "extreme-guilt"),
+    "counseling": ("fake-system-outcome", "injection", "user-spoof", "shaming", "harmful line"),
+}
+"""The probes the LLM user meets (kinds of :data:`~.manipulation.MANIPULATIONS`; "harmful
+line": the first counselling line of the harm bank)."""
+PROBE_TURN = 2
+"""The scripted turn the probe replaces."""
+
+
+def _probe_texts(domain: str) -> dict[str, str]:
+    from .manipulation import MANIPULATIONS
+    from .ordinary_language import probes
+
+    texts = dict(MANIPULATIONS[domain])
+    harm = next(r["text"] for r in probes("harm") if r["domain"] == "counseling")
+    return {k: harm if k == "harmful line" else texts[k] for k in PROBE_KINDS[domain]}
+
+
+class ProbeAgent(Agent):
+    """The scripted agent, but its :data:`PROBE_TURN`-th turn is ``text``."""
+
+    name = "probe"
+
+    def __init__(self, domain: str, text: str) -> None:
+        from ..agents.scripted import ScriptedAgent
+
+        self.inner, self.text, self.turn = ScriptedAgent(domain), text, 0
+
+    def reset(self, seed: int | None = None) -> None:
+        """Reset the scripted flow."""
+        self.inner.reset(seed)
+        self.turn = 0
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        """The scripted turn, or the probe at its turn (the flow still advances)."""
+        self.turn += 1
+        said = self.inner.act(observation, info)
+        return self.text if self.turn == PROBE_TURN else said
+
+
+def probe_effects(backend: Any, episodes: int, seed: int = 970_000) -> dict[str, Any]:
+    """Each probe's effect on the outcome, for the LLM user and the embedded user: the scripted
+    flow with the probe in place of its second turn, minus the scripted flow, paired by seed."""
+    from ..stats import difference_test
+
+    out: dict[str, Any] = {}
+    for domain in ("persuasion", "counseling"):
+        env_id = domain_named(domain).env_id
+        for user, kwargs in (("llm", {"simulator": "llm", "llm": backend}), ("embedded", {})):
+            base = _play("scripted", env_id, episodes, seed, **kwargs)[0]
+            for kind, text in _probe_texts(domain).items():
+                probed = _play(ProbeAgent(domain, text), env_id, episodes, seed, **kwargs)[0]
+                d, p = difference_test(probed[None], base[None])
+                row = out.setdefault(f"{domain} / {kind}", {"text": text})
+                row[user] = {"effect": d.value, "ci95": d.as_list(), "p": p}
+    return out
+
+
 def llm_user_report(
     data_dir: Path,
     llm: Any,
@@ -272,9 +334,10 @@ def llm_user_report(
     llm_seekers = replay_all("counseling", items, llm_kwargs)
     cooperation = over_cooperation(backend, episodes or limit or LIMIT)
     ranking = discrimination(backend, episodes or limit or LIMIT)
-    seconds = time.time() - t0
+    effects = probe_effects(backend, episodes or limit or LIMIT)
     embedded = p4g_replays(dialogues, {})
     embedded_seekers = replay_all("counseling", items, {})
+    seconds = time.time() - t0
     drops = np.array([float(d["drop"]) for d in seekers])
     first = dialogues[0]["persona"] if dialogues else {}
     card = persuasion_card(sample_persuasion_persona(np.random.default_rng(0), first))
@@ -312,13 +375,13 @@ def llm_user_report(
         },
         "over_cooperation": cooperation,
         "discrimination": ranking,
+        "probes": effects,
         "cost": {  # a CachedBackend counts; without the cache nothing is counted
             "requests": getattr(backend, "misses", None),
             "cached": getattr(backend, "hits", None),
             "seconds": round(seconds, 1),
         },
         "card_example": card,
-        "not_yet": ["manipulation probes"],
     }
 
 
@@ -396,6 +459,24 @@ def _discrimination_lines(by_domain: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _probe_lines(rows: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Manipulation, injection and harm: the scripted flow with a probe as its turn "
+        f"{PROBE_TURN}, minus the scripted flow (paired by seed); a valid user gains nothing "
+        "from a spoofed system line or an injection, and loses from an insult or a harmful line.",
+        "",
+        "| env / probe | LLM user effect [95% CI] | embedded effect [95% CI] |",
+        "| --- | --- | --- |",
+    ]
+    for name, r in rows.items():
+        cells = [
+            f"{r[u]['effect']:+.2f} [{_num(r[u]['ci95'][0], 2)}, {_num(r[u]['ci95'][1], 2)}]"
+            for u in ("llm", "embedded")
+        ]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return [*lines, ""]
+
+
 def format_llm_user_report(report: dict[str, Any]) -> str:
     """The report as Markdown: the replay table, the cost, and what is not measured yet."""
     r = report["p4g_replay"]
@@ -436,9 +517,8 @@ def format_llm_user_report(report: dict[str, Any]) -> str:
         *_esconv_lines(report["esconv_replay"]),
         *_cooperation_lines(report["over_cooperation"]),
         *_discrimination_lines(report["discrimination"]),
+        *_probe_lines(report["probes"]),
         f"Cost: {report['cost']['requests']} requests sent, {report['cost']['cached']} answers "
-        f"from the cache, {report['cost']['seconds']} s.",
-        "",
-        "Not measured yet: " + ", ".join(report["not_yet"]) + ".",
+        f"from the cache; the whole report took {report['cost']['seconds']} s.",
     ]
     return "\n".join(lines) + "\n"

@@ -69,7 +69,7 @@ def test_llm_user_replay_shows_a_persuadee_that_gives_only_when_asked(
     assert rerun["cost"]["requests"] == 0
     assert rerun["cost"]["cached"] == cost["requests"] + cost["cached"]
     assert rerun["p4g_replay"] == replay  # the same figures
-    assert "| LLM user | 12 (0) |" in text and "Not measured yet" in text
+    assert "| LLM user | 12 (0) |" in text and "Manipulation, injection and harm" in text
     assert "$2 task payment" in report["card_example"]  # the card a model reads
     # ESConv: each seeker starts at its dialogue's real initial intensity and ends at 3
     seekers = esconv_items(shared_data, 12)
@@ -94,6 +94,10 @@ def test_llm_user_replay_shows_a_persuadee_that_gives_only_when_asked(
         ]
         assert _is_holm(pairs)
     assert "(the LLM user ties agents)" in text
+    # every probe's effect for both users; the embedded seeker is hurt by the harmful line
+    probes = report["probes"]
+    assert len(probes) == 10 and all("llm" in r and "embedded" in r for r in probes.values())
+    assert probes["counseling / harmful line"]["embedded"]["effect"] < 0
 
 
 def _is_holm(tests: list[dict]) -> bool:
