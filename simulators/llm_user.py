@@ -33,6 +33,9 @@ from .personas import (
 )
 
 END = "[END]"
+CARD_VERSION = 1
+"""The persona cards' wording (:func:`persuasion_card`, :func:`counseling_card`): raise it with
+any change to their text, so reports made with different cards are not compared as equal."""
 
 _TYPE_TEXT = {
     "empathic": "You are soft-hearted; stories about suffering children move you.",
@@ -160,6 +163,11 @@ class LLMUser(SimulatedUser):
         text = clean_reply(text, self.user_role)
         self._messages.append({"role": "assistant", "content": text})
         return text
+
+    @property
+    def card(self) -> str | None:
+        """The persona card of the current episode (None before ``reset``)."""
+        return self._messages[0]["content"] if self._messages else None
 
     def _say(self, messages: list[dict[str, str]]) -> str | None:
         """The model's text, or None (and ``failure``) if it refused; a ``BackendError``

@@ -65,6 +65,7 @@ def replay_dialogue(env: gym.Env, seed: int, persona: dict[str, Any], turns: lis
     failed = info.get("end_reason") == "failed" or bool(getattr(user, "failure", None))
     return {
         "reward": float(reward),
+        "card": getattr(user, "card", None),  # an LLM user's persona card (None: embedded)
         "failed": failed,
         "survey_odds": getattr(user.persona, "propensity", None),
         "turns": played,
@@ -320,7 +321,7 @@ def llm_user_report(
     ``limit``); with the cost (requests sent, answers from the cache, seconds)."""
     from ..llm.spec import make_backend
     from ..simulators.corpus_personas import p4g_dialogues
-    from ..simulators.llm_user import persuasion_card
+    from ..simulators.llm_user import CARD_VERSION, persuasion_card
     from ..simulators.personas import sample_persuasion_persona
 
     dialogues = sample_dialogues(p4g_dialogues(data_dir, "test"), limit)
@@ -357,6 +358,7 @@ def llm_user_report(
             "outcomes": {
                 "llm": [r["reward"] for r in llm_replays],
                 "llm_failed": [r["failed"] for r in llm_replays],
+                "llm_cards": [r["card"] for r in llm_replays],
                 "embedded": [r["reward"] for r in embedded],
                 "real": real.tolist(),
             },
@@ -369,6 +371,7 @@ def llm_user_report(
             "outcomes": {
                 "llm": [r["reward"] for r in llm_seekers],
                 "llm_failed": [r["failed"] for r in llm_seekers],
+                "llm_cards": [r["card"] for r in llm_seekers],
                 "embedded": [r["reward"] for r in embedded_seekers],
                 "real": drops.tolist(),
             },
@@ -382,6 +385,7 @@ def llm_user_report(
             "seconds": round(seconds, 1),
         },
         "card_example": card,
+        "card_version": CARD_VERSION,
     }
 
 
@@ -482,6 +486,9 @@ def format_llm_user_report(report: dict[str, Any]) -> str:
     r = report["p4g_replay"]
     lines = [
         f"# LLM user report: {report['llm']}",
+        "",
+        f"Persona cards: wording version {report['card_version']} (the JSON holds every card "
+        "the model read).",
         "",
         f"P4G replay on {report['dialogues']} test dialogues (sampled with seed "
         f"{report['sample']['seed']}): each real persuader's turns against that persuadee, whose "

@@ -71,6 +71,9 @@ def test_llm_user_replay_shows_a_persuadee_that_gives_only_when_asked(
     assert rerun["p4g_replay"] == replay  # the same figures
     assert "| LLM user | 12 (0) |" in text and "Manipulation, injection and harm" in text
     assert "$2 task payment" in report["card_example"]  # the card a model reads
+    cards = replay["outcomes"]["llm_cards"]
+    assert len(cards) == 12 and all("$2 task payment" in c for c in cards)
+    assert report["card_version"] == 1 and "wording version 1" in text
     # ESConv: each seeker starts at its dialogue's real initial intensity and ends at 3
     seekers = esconv_items(shared_data, 12)
     esconv = report["esconv_replay"]
