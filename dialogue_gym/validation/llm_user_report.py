@@ -138,7 +138,8 @@ def replay_figures(replays: list[dict], real: np.ndarray) -> dict[str, Any]:
         return figures
     mean, lo, hi = mean_ci(sim.tolist())
     zero, zlo, zhi = proportion_ci(int((sim == 0).sum()), len(sim))
-    figures |= {"mean": mean, "mean_ci95": [lo, hi], "share_zero": zero, "zero_ci95": [zlo, zhi]}
+    figures |= {"mean": mean, "mean_ci95": [lo, hi]}
+    figures |= {"share_zero": zero, "share_zero_ci95": [zlo, zhi]}
     both = len(set((truth > 0).tolist())) == 2
     figures["auc"] = float(roc_auc_score(truth > 0, sim)) if both and np.ptp(sim) > 0 else None
     figures["spearman"] = float(spearmanr(sim, truth).statistic) if np.ptp(sim) > 0 else None
@@ -393,6 +394,14 @@ def _num(x: Any, digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
+def _ci_cell(figures: dict[str, Any], key: str, digits: int = 3) -> str:
+    """``figures[key]`` with its interval ``figures[key + "_ci95"]``, or ``-``."""
+    if key not in figures:
+        return "-"
+    lo, hi = figures[f"{key}_ci95"]
+    return f"{_num(figures[key], digits)} [{_num(lo, digits)}, {_num(hi, digits)}]"
+
+
 def _esconv_lines(r: dict[str, Any]) -> list[str]:
     lines = [
         f"ESConv replay on {r['dialogues']} test dialogues: each real supporter's turns against a "
@@ -404,11 +413,7 @@ def _esconv_lines(r: dict[str, Any]) -> list[str]:
     ]
     for name, key in (("LLM user", "llm"), ("embedded simulator", "embedded")):
         f = r[key]
-        mean = (
-            f"{_num(f['mean'], 2)} [{_num(f['mean_ci95'][0], 2)}, {_num(f['mean_ci95'][1], 2)}]"
-            if "mean" in f
-            else "-"
-        )
+        mean = _ci_cell(f, "mean", 2)
         lines.append(f"| {name} | {f['n']} ({f['failed']}) | {mean} | {_num(f.get('spearman'))} |")
     lines += [f"| real people | {r['real']['n']} | {_num(r['real']['mean'], 2)} | - |", ""]
     return lines
@@ -500,17 +505,7 @@ def format_llm_user_report(report: dict[str, Any]) -> str:
     ]
     for name, key in (("LLM user", "llm"), ("embedded simulator", "embedded")):
         f = r[key]
-        mean = (
-            f"{_num(f.get('mean'))} [{_num(f['mean_ci95'][0])}, {_num(f['mean_ci95'][1])}]"
-            if "mean" in f
-            else "-"
-        )
-        zero = (
-            f"{_num(f.get('share_zero'), 2)} [{_num(f['zero_ci95'][0], 2)}, "
-            f"{_num(f['zero_ci95'][1], 2)}]"
-            if "share_zero" in f
-            else "-"
-        )
+        mean, zero = _ci_cell(f, "mean"), _ci_cell(f, "share_zero", 2)
         lines.append(
             f"| {name} | {f['n']} ({f['failed']}) | {_num(f.get('auc'))} | {mean} | {zero} | "
             f"{_num(f.get('spearman'))} |"
