@@ -270,11 +270,12 @@ class StudyStore:
 
     def consent(self, participant: int, rows: list[list[int]], hold: float = HOLD_SECONDS) -> None:
         """Record consent (the first time only) and give the participant an agent order: the
-        Latin-square row (of ``rows``) that the fewest participants who finished their first
-        chat hold, then the fewest still in their first chat (consented within ``hold``
-        seconds), then the first. So a row counts once its holder finishes a chat (their block
-        index is set then, :meth:`end_conversation`), and people who consent and leave hold a
-        row for ``hold`` seconds at most."""
+        Latin-square row (of ``rows``) held by the fewest participants, counting those who
+        finished their first chat (for good: their block index is set then,
+        :meth:`end_conversation`) and those still in it who consented within ``hold`` seconds;
+        ties go to the row fewer finishers hold, then the first. So people who consent and
+        leave hold a row for ``hold`` seconds at most, and participants who overlap still
+        spread over the rows."""
         now = time.time()
         with self._tx() as db:
             done = db.execute(
@@ -289,7 +290,7 @@ class StudyStore:
             ).fetchall()
             finished = [sum(o == json.dumps(r) and f for o, f in held) for r in rows]
             waiting = [sum(o == json.dumps(r) and not f for o, f in held) for r in rows]
-            pick = min(range(len(rows)), key=lambda i: (finished[i], waiting[i], i))
+            pick = min(range(len(rows)), key=lambda i: (finished[i] + waiting[i], finished[i], i))
             db.execute(
                 "UPDATE participants SET consented=?, agent_order=? WHERE id=?",
                 (now, json.dumps(list(rows[pick])), participant),
