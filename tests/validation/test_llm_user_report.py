@@ -36,6 +36,7 @@ def persuadee_who_gives_when_asked(body: dict) -> str:
     return "I see."
 
 
+@pytest.mark.slow  # about a minute: every part of the report, twice
 def test_llm_user_replay_shows_a_persuadee_that_gives_only_when_asked(
     shared_data, tmp_path, monkeypatch, capsys
 ):
@@ -117,6 +118,7 @@ def always_gives(body: dict) -> str:
     return "Sure!"
 
 
+@pytest.mark.slow
 def test_an_llm_user_that_gives_to_small_talk_is_flagged(shared_data, tmp_path, monkeypatch):
     from dialogue_gym.validation.llm_user_report import llm_user_report
 
