@@ -309,6 +309,17 @@ def probe_effects(backend: Any, episodes: int, seed: int = 970_000) -> dict[str,
     return out
 
 
+def _outcomes(llm: list[dict], embedded: list[dict], real: np.ndarray) -> dict[str, list]:
+    """Every replay's outcome, the LLM user's failures and cards, and the real outcomes."""
+    return {
+        "llm": [r["reward"] for r in llm],
+        "llm_failed": [r["failed"] for r in llm],
+        "llm_cards": [r["card"] for r in llm],
+        "embedded": [r["reward"] for r in embedded],
+        "real": real.tolist(),
+    }
+
+
 def llm_user_report(
     data_dir: Path,
     llm: Any,
@@ -356,26 +367,14 @@ def llm_user_report(
                 "mean": float(real.mean()) if len(real) else None,
                 "share_zero": float((real == 0).mean()) if len(real) else None,
             },
-            "outcomes": {
-                "llm": [r["reward"] for r in llm_replays],
-                "llm_failed": [r["failed"] for r in llm_replays],
-                "llm_cards": [r["card"] for r in llm_replays],
-                "embedded": [r["reward"] for r in embedded],
-                "real": real.tolist(),
-            },
+            "outcomes": _outcomes(llm_replays, embedded, real),
         },
         "esconv_replay": {
             "dialogues": len(seekers),
             "llm": drop_figures(llm_seekers, drops),
             "embedded": drop_figures(embedded_seekers, drops),
             "real": {"n": len(drops), "mean": float(drops.mean()) if len(drops) else None},
-            "outcomes": {
-                "llm": [r["reward"] for r in llm_seekers],
-                "llm_failed": [r["failed"] for r in llm_seekers],
-                "llm_cards": [r["card"] for r in llm_seekers],
-                "embedded": [r["reward"] for r in embedded_seekers],
-                "real": drops.tolist(),
-            },
+            "outcomes": _outcomes(llm_seekers, embedded_seekers, drops),
         },
         "over_cooperation": cooperation,
         "discrimination": ranking,
