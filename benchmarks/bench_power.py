@@ -34,7 +34,12 @@ from scipy import stats as sps
 from dialogue_gym.benchmark.add import read_run
 from dialogue_gym.benchmark.config import HEADLINE_METHOD
 from dialogue_gym.benchmark.returns import saved_returns
-from dialogue_gym.stats import difference_test, projected_detectable, projected_variance
+from dialogue_gym.stats import (
+    difference_test,
+    projected_detectable,
+    projected_variance,
+    run_components,
+)
 
 
 def power_at(delta: float, var: float, df: float, alpha: float = 0.05) -> float:
@@ -47,10 +52,9 @@ def power_at(delta: float, var: float, df: float, alpha: float = 0.05) -> float:
 
 
 def components(x: np.ndarray) -> tuple[float, float]:
-    """A trained method's between-run sd (at least 0) and per-episode noise sd."""
-    noise = float(np.nanmean(np.nanvar(x, axis=0, ddof=1)))
-    spread = float(np.nanmean(x, axis=1).var(ddof=1))
-    return math.sqrt(max(spread - noise / x.shape[1], 0.0)), math.sqrt(noise)
+    """A trained method's between-run sd and per-episode noise sd (:func:`run_components`)."""
+    between, noise = run_components(x)
+    return math.sqrt(between), math.sqrt(noise)
 
 
 def simulate_power(

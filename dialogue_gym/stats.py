@@ -7,8 +7,7 @@
   the evaluation noise; a mean's interval (:func:`mean_estimate`) is the test against 0, and
   the normalized score's (:func:`normalized_estimate`, :func:`normalized_score`) is Fieller's,
   by inverting the same test. Size, coverage and power are checked by simulation (the tests,
-  ``benchmarks/bench_test_size.py``, ``benchmarks/bench_power.py``); the two-level bootstrap
-  they replaced rejected 18% of true nulls with 3 runs that differ. Pooling training runs x
+  ``benchmarks/bench_test_size.py``, ``benchmarks/bench_power.py``). Pooling training runs x
   evaluation seeds as independent values would cover only the second source of variance.
 - :func:`holm`: Holm's step-down correction of a family of p-values.
 - :func:`signed_rank_test`, :func:`cohens_dz`, :func:`paired_sample_size`: within-participant
@@ -200,13 +199,26 @@ def detectable_difference(
     level ``alpha`` (two-sided) with probability ``power``, at these runs and seeds and the
     variance they show: ``(t(1 - alpha/2) + t(power)) * SE`` with the test's degrees of freedom.
     ``nan`` when the returns show no variance."""
+    a, b = np.atleast_2d(a).astype(float), np.atleast_2d(b).astype(float)
+    return _detectable(*_difference_variance(a, b), power, alpha)
+
+
+def _detectable(var: float, df: float, power: float, alpha: float) -> float:
+    """``(t(1 - alpha/2) + t(power)) * sqrt(var)`` at ``df`` degrees of freedom; ``nan``
+    without variance."""
     from scipy import stats
 
-    a, b = np.atleast_2d(a).astype(float), np.atleast_2d(b).astype(float)
-    var, df = _difference_variance(a, b)
-    if var <= 0:
+    if not var > 0:
         return math.nan
     return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * math.sqrt(var))
+
+
+def run_components(x: np.ndarray) -> tuple[float, float]:
+    """A method with several training runs (``(runs, seeds)``): its between-run variance (the
+    run means' spread less what the per-episode noise puts in it, at least 0) and its
+    per-episode noise variance (the spread across runs on one seed)."""
+    noise = float(np.nanmean(np.nanvar(x, axis=0, ddof=1)))
+    return max(_run_part(x)[0] * len(x) - noise / x.shape[1], 0.0), noise
 
 
 def projected_variance(a: np.ndarray, b: np.ndarray, runs: int, seeds: int) -> tuple[float, float]:
@@ -226,8 +238,7 @@ def projected_variance(a: np.ndarray, b: np.ndarray, runs: int, seeds: int) -> t
     parts = []
     for x, y in ((a, b), (b, a)):
         if x.shape[0] >= 2:
-            noise = float(np.nanmean(np.nanvar(x, axis=0, ddof=1)))
-            between = max(_run_part(x)[0] * len(x) - noise / x.shape[1], 0.0)
+            between, noise = run_components(x)
             parts.append(((between + noise / seeds) / runs, runs - 1))
         else:
             v, k = _seed_part(x, y)
@@ -247,12 +258,7 @@ def projected_detectable(
     """:func:`detectable_difference` at ``runs`` training runs and ``seeds`` evaluation seeds,
     with the variance :func:`projected_variance` projects from ``a`` and ``b``; ``nan``
     without variance."""
-    from scipy import stats
-
-    var, df = projected_variance(a, b, runs, seeds)
-    if var <= 0:
-        return math.nan
-    return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * math.sqrt(var))
+    return _detectable(*projected_variance(a, b, runs, seeds), power, alpha)
 
 
 def mean_estimate(x: np.ndarray, level: float = 0.95) -> Estimate:

@@ -101,9 +101,8 @@ def test_no_comment_becomes_a_formula_in_libreoffice(tmp_path, separator):
     export_study(store, tmp_path / "exp")
     formulas = _formula_cells(soffice, tmp_path / "exp" / "answers.csv", separator, tmp_path / "o")
     assert formulas == []
-    # the check can fail: the same comments as Python's csv module writes them, unchanged, make
-    # 3 (","), 6 (";") and 4 (Tab) formulas; the export before quoting every field and marking
-    # every piece made the same 6 and 4 with ";" and Tab
+    # the check can fail: the same comments as Python's csv module writes them, unmarked, make
+    # 3 (","), 6 (";") and 4 (Tab) formulas
     raw = tmp_path / "raw.csv"
     with raw.open("w", newline="") as f:
         csv.writer(f).writerows(["1", c] for c in INJECTIONS)
