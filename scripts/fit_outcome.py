@@ -30,8 +30,8 @@ supporters' share of questions and of reassurance/information/suggestions as the
 (least squares slopes, distance in the real slopes' standard errors), the scale refitted for each
 value, among the values that rank the dialogues within 0.01 of the best. Last, advice before
 exploration backfires (a rule of the design, from Hill 2009) at its written threshold unless the
-replays veto it (:func:`fit_premature`: they rank the dialogues more than 0.01 worse with it). The
-human-like
+replays veto it (:func:`fit_premature`: they rank the dialogues more than 0.01 worse with it), and
+so does feeling heard easing unwanted advice (:func:`fit_heard_eases`, Feng 2009). The human-like
 scripted supporter (noisy, reactive; seeds from 1,000,000, apart from every report seed) is
 reported, with no target.
 ``esconv_test.jsonl`` is not read.
@@ -84,6 +84,7 @@ STRUCTURES: dict[str, dict[str, float]] = {
         "impatience": 0.0,
         "ignored_feeling": 0.0,
         "premature_below": 0.0,  # while floors and seeker_explains are fitted; then fit_premature
+        "heard_eases_mismatch": 0.0,  # likewise; then fit_heard_eases
     },
     # The per-move penalties as written before the real-people calibration (recorded only).
     "assumed": {
@@ -91,12 +92,16 @@ STRUCTURES: dict[str, dict[str, float]] = {
         "impatience": 0.1,
         "ignored_feeling": 0.1,
         "premature_below": 0.45,
+        "heard_eases_mismatch": 0.0,
     },
 }
 """Per-move structures compared on the train replays; the first ships."""
 PREMATURE_AT = 0.45
 """Understanding below which a suggestion is premature: about two exploring moves (Hill 2009's
 exploration before action), the threshold written before the real-people calibration."""
+HEARD_EASES_AT = 0.4
+"""Share of unwanted advice's cost that feeling fully heard takes away: the size the design gives
+being heard for wanted advice (its effect grows as 0.6 + 0.4 heard), mirrored, so no new size."""
 ASK_RATIO = 1.75
 """A verbal ask raised total giving by about 75% (Andreoni, Rao & Trachtman 2017, JPE)."""
 
@@ -211,6 +216,9 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
     premature, premature_rows = fit_premature(replays, real)
     best |= {k: premature[k] for k in ("scale", "train_mean_drop", "train_spearman")}
     C.SCALE, C.PREMATURE_BELOW = premature["scale"], premature["premature_below"]
+    eases, eases_rows = fit_heard_eases(replays, real)
+    best |= {k: eases[k] for k in ("scale", "train_mean_drop", "train_spearman")}
+    C.SCALE, C.HEARD_EASES_MISMATCH = eases["scale"], eases["heard_eases_mismatch"]
     harmed = sum(r.play(REPLAY_DRAWS * i)[1].ended == "harmed" for i, r in enumerate(replays))
     return {
         "scale": best["scale"],
@@ -219,6 +227,7 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
         "need_cue_fidelity": 1.0,
         **STRUCTURES[shipped],
         "premature_below": C.PREMATURE_BELOW,
+        "heard_eases_mismatch": C.HEARD_EASES_MISMATCH,
         "train_mean_drop": best["train_mean_drop"],
         "train_spearman": best["train_spearman"],
         "train_harmed": int(harmed),
@@ -230,6 +239,7 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
         "replay_grid": rows,
         "seeker_explains_grid": explains_rows,
         "premature_grid": premature_rows,
+        "heard_eases_grid": eases_rows,
     }
 
 
@@ -333,6 +343,29 @@ def fit_premature(replays: list, real: np.ndarray) -> tuple[dict, list[dict]]:
     off, on = rows
     best = on if on["train_spearman"] >= off["train_spearman"] - 0.01 else off
     return best, [real_slopes(target), *rows]
+
+
+def fit_heard_eases(replays: list, real: np.ndarray) -> tuple[dict, list[dict]]:
+    """Feeling heard first eases unwanted advice (the integrated model of advice, Feng 2009): the
+    share :data:`HEARD_EASES_AT` ships unless the replays veto it, that is unless, with the scale
+    refitted, they rank the dialogues more than 0.01 worse (train Spearman) than without it. A
+    full easing (1.0) is recorded beside them, not a candidate. Each row also records the slope of
+    the replayed drop on the supporters' reassurance/information/suggestion share, beside the
+    real one. Returns the chosen row and every row."""
+    from scipy.stats import linregress
+
+    telling = np.array([strategy_share(r, TELLING) for r in replays])
+
+    def slope(sim: np.ndarray) -> dict[str, float]:
+        return {"slope_telling": round(float(linregress(telling, sim).slope), 4)}
+
+    rows = []
+    for value in (0.0, HEARD_EASES_AT, 1.0):
+        C.HEARD_EASES_MISMATCH = value
+        rows.append(fitted_row(replays, real, slope, heard_eases_mismatch=value)[0])
+    off, on, _ = rows
+    best = on if on["train_spearman"] >= off["train_spearman"] - 0.01 else off
+    return best, [real_slopes({"telling": linregress(telling, real)}), *rows]
 
 
 def fitted_row(

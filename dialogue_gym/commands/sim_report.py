@@ -50,13 +50,16 @@ def _llm_report(args: argparse.Namespace) -> int:
 
     from ..data_paths import require_data_dir
     from ..files import atomic_write_text
-    from ..validation.llm_user_report import format_llm_user_report, llm_user_report
+    from ..validation.llm_user_report import PARTS, format_llm_user_report, llm_user_report
 
     if not args.llm:
         raise InvalidInput("--simulator llm needs --llm SPEC (e.g. local:smollm2)")
     if args.limit is not None and args.limit < 2:
         raise InvalidInput(f"--limit must be >= 2 dialogues, got {args.limit}")
-    report = llm_user_report(require_data_dir(args.data), args.llm, args.limit)
+    parts = tuple(x.strip() for x in args.parts.split(",")) if args.parts else PARTS
+    report = llm_user_report(
+        require_data_dir(args.data), args.llm, args.limit, parts=parts, max_turns=args.max_turns
+    )
     print(format_llm_user_report(report), end="")
     if args.out:
         atomic_write_text(args.out, json.dumps(report, indent=1))
@@ -82,6 +85,19 @@ def add_parser(sub: Any) -> None:
         type=int,
         default=50,
         help="with --simulator llm: test dialogues per replay (a fixed-seed sample; default 50)",
+    )
+    r.add_argument(
+        "--parts",
+        default=None,
+        help="with --simulator llm: comma-separated parts to run, of p4g, esconv, cooperation, "
+        "discrimination, probes (default: all)",
+    )
+    r.add_argument(
+        "--max-turns",
+        type=int,
+        default=None,
+        help="with --simulator llm: stop every replay and episode after this many agent turns "
+        "(a smoke run; default: each real dialogue's length and the env's)",
     )
     r.add_argument("--episodes", type=int, default=500, help="episodes per env and agent")
     r.add_argument("--seed", type=int, default=100_000, help="first episode seed")

@@ -59,6 +59,9 @@ class CachedBackend(ChatBackend):
         self._local = threading.local()
         self.hits = 0
         self.misses = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.unmetered = 0  # answers sent whose backend reported no token usage
         with self._conn() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS completions "
@@ -87,6 +90,12 @@ class CachedBackend(ChatBackend):
         return ChatResult(text=row[0], finish_reason=row[1], cached=True) if row else None
 
     def _put(self, key: str, result: ChatResult) -> None:
+        usage = result.usage or {}
+        if "prompt_tokens" in usage and "completion_tokens" in usage:
+            self.prompt_tokens += int(usage["prompt_tokens"] or 0)
+            self.completion_tokens += int(usage["completion_tokens"] or 0)
+        else:
+            self.unmetered += 1
         if result.refused:
             return
         with self._conn() as conn:  # one transaction

@@ -94,4 +94,5 @@ class TransformersBackend(ChatBackend):
         for s in params.stop:
             if s in text:
                 text, finish = text[: text.index(s)], "stop"
-        return ChatResult(text=text.strip(), finish_reason=finish)
+        usage = {"prompt_tokens": int(enc["input_ids"].shape[1]), "completion_tokens": len(new)}
+        return ChatResult(text=text.strip(), finish_reason=finish, usage=usage)

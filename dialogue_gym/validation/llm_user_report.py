@@ -22,6 +22,7 @@ turn, each probe's effect on the outcome beside the embedded user's.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from ..agents.base import Agent
 from ..domains import domain_named
+from ..errors import InvalidInput
 from ..stats import mean_ci, proportion_ci
 
 LIMIT = 50
@@ -77,11 +79,14 @@ def replay_all(
     dialogues: list[tuple[dict[str, Any], list[str]]],
     env_kwargs: dict[str, Any],
     first_seed: int = FIRST_EPISODE_SEED,
+    max_turns: int | None = None,
 ) -> list[dict]:
     """Each (persona, agent turns) replayed once in ``gym.make(<domain's env>, **env_kwargs)``
-    (``max_turns``: the dialogue's agent turns, so the outcome is asked after the last)."""
+    (``max_turns``: the dialogue's agent turns, so the outcome is asked after the last; a given
+    ``max_turns`` cuts each dialogue there)."""
     out = []
     for i, (persona, turns) in enumerate(dialogues):
+        turns = turns[:max_turns] if max_turns else turns
         env = gym.make(
             domain_named(domain).env_id, max_turns=max(1, min(100, len(turns))), **env_kwargs
         )
@@ -90,11 +95,14 @@ def replay_all(
 
 
 def p4g_replays(
-    dialogues: list[dict], env_kwargs: dict[str, Any], first_seed: int = FIRST_EPISODE_SEED
+    dialogues: list[dict],
+    env_kwargs: dict[str, Any],
+    first_seed: int = FIRST_EPISODE_SEED,
+    max_turns: int | None = None,
 ) -> list[dict]:
     """Each P4G dialogue's persuader turns against its own persuadee (:func:`replay_all`)."""
     items = [(d["persona"], d["conversation"][0::2]) for d in dialogues]
-    return replay_all("persuasion", items, env_kwargs, first_seed)
+    return replay_all("persuasion", items, env_kwargs, first_seed, max_turns)
 
 
 def esconv_items(data_dir: Path, limit: int | None) -> list[dict]:
@@ -120,7 +128,8 @@ def drop_figures(replays: list[dict], real: np.ndarray) -> dict[str, Any]:
         return figures
     mean, lo, hi = mean_ci(sim.tolist())
     figures |= {"mean": mean, "mean_ci95": [lo, hi]}
-    figures["spearman"] = float(spearmanr(sim, real[ok]).statistic) if np.ptp(sim) > 0 else None
+    varied = np.ptp(sim) > 0 and np.ptp(real[ok]) > 0  # else no rank correlation is defined
+    figures["spearman"] = float(spearmanr(sim, real[ok]).statistic) if varied else None
     return figures
 
 
@@ -142,7 +151,8 @@ def replay_figures(replays: list[dict], real: np.ndarray) -> dict[str, Any]:
     figures |= {"share_zero": zero, "share_zero_ci95": [zlo, zhi]}
     both = len(set((truth > 0).tolist())) == 2
     figures["auc"] = float(roc_auc_score(truth > 0, sim)) if both and np.ptp(sim) > 0 else None
-    figures["spearman"] = float(spearmanr(sim, truth).statistic) if np.ptp(sim) > 0 else None
+    varied = np.ptp(sim) > 0 and np.ptp(truth) > 0
+    figures["spearman"] = float(spearmanr(sim, truth).statistic) if varied else None
     return figures
 
 
@@ -176,12 +186,12 @@ def _play(
     return rewards, np.array([float(e.success) for e in result.episodes])
 
 
-def over_cooperation(backend: Any, episodes: int) -> dict[str, Any]:
+def over_cooperation(backend: Any, episodes: int, **env_kwargs: Any) -> dict[str, Any]:
     """The random agent and small talk (four off-task lines, no strategy) against the LLM user
     and the embedded user on the same personas, in both envs: mean outcome, success share and
     the LLM user minus the embedded one (paired by seed). ``flagged``: the LLM user rewards
     small talk more than the embedded user does (p < 0.05), i.e. it gives to, or feels better
-    after, a chat that never tried."""
+    after, a chat that never tried. ``env_kwargs`` go to both users' envs."""
     from ..stats import difference_test
     from .ordinary_language import LinesAgent, probes
 
@@ -190,8 +200,10 @@ def over_cooperation(backend: Any, episodes: int) -> dict[str, Any]:
     for domain in ("persuasion", "counseling"):
         env_id = domain_named(domain).env_id
         for name, agent in (("random", "random"), ("small talk", LinesAgent(pool=chat))):
-            llm_r, llm_s = _play(agent, env_id, episodes, simulator="llm", llm=backend)
-            emb_r, emb_s = _play(agent, env_id, episodes)
+            llm_r, llm_s = _play(
+                agent, env_id, episodes, simulator="llm", llm=backend, **env_kwargs
+            )
+            emb_r, emb_s = _play(agent, env_id, episodes, **env_kwargs)
             diff, p = difference_test(llm_r[None], emb_r[None])
             out[f"{domain} / {name}"] = {
                 "llm_mean": float(np.nanmean(llm_r)),
@@ -207,11 +219,13 @@ def over_cooperation(backend: Any, episodes: int) -> dict[str, Any]:
     return out
 
 
-def discrimination(backend: Any, episodes: int, seed: int = 960_000) -> dict[str, Any]:
+def discrimination(
+    backend: Any, episodes: int, seed: int = 960_000, **env_kwargs: Any
+) -> dict[str, Any]:
     """Random, scripted and the model-based agent against the LLM user and the embedded user on
     the same personas, in both envs: each agent's mean outcome, every pair's difference (paired
     by seed) with Holm over the three pairs of each user and env, and whether the LLM user
-    orders the agents as the embedded user does."""
+    orders the agents as the embedded user does. ``env_kwargs`` go to both users' envs."""
     from ..stats import difference_test, holm
 
     out: dict[str, Any] = {}
@@ -219,6 +233,7 @@ def discrimination(backend: Any, episodes: int, seed: int = 960_000) -> dict[str
         env_id = domain_named(domain).env_id
         by_user: dict[str, Any] = {}
         for user, kwargs in (("llm", {"simulator": "llm", "llm": backend}), ("embedded", {})):
+            kwargs |= env_kwargs
             returns = {
                 a.split(":")[0]: _play(a, env_id, episodes, seed, **kwargs)[0]
                 for a in DISCRIMINATION_AGENTS
@@ -291,15 +306,19 @@ class ProbeAgent(Agent):
         return self.text if self.turn == PROBE_TURN else said
 
 
-def probe_effects(backend: Any, episodes: int, seed: int = 970_000) -> dict[str, Any]:
+def probe_effects(
+    backend: Any, episodes: int, seed: int = 970_000, **env_kwargs: Any
+) -> dict[str, Any]:
     """Each probe's effect on the outcome, for the LLM user and the embedded user: the scripted
-    flow with the probe in place of its second turn, minus the scripted flow, paired by seed."""
+    flow with the probe in place of its second turn, minus the scripted flow, paired by seed.
+    ``env_kwargs`` go to both users' envs."""
     from ..stats import difference_test
 
     out: dict[str, Any] = {}
     for domain in ("persuasion", "counseling"):
         env_id = domain_named(domain).env_id
         for user, kwargs in (("llm", {"simulator": "llm", "llm": backend}), ("embedded", {})):
+            kwargs |= env_kwargs
             base = _play("scripted", env_id, episodes, seed, **kwargs)[0]
             for kind, text in _probe_texts(domain).items():
                 probed = _play(ProbeAgent(domain, text), env_id, episodes, seed, **kwargs)[0]
@@ -320,42 +339,78 @@ def _outcomes(llm: list[dict], embedded: list[dict], real: np.ndarray) -> dict[s
     }
 
 
+PARTS = ("p4g", "esconv", "cooperation", "discrimination", "probes")
+"""The report's parts, in order: the two replays against real people, over-cooperation,
+discrimination and the probes."""
+
+
 def llm_user_report(
     data_dir: Path,
     llm: Any,
     limit: int | None = LIMIT,
     llm_cache: bool = True,
     episodes: int | None = None,
+    parts: Sequence[str] = PARTS,
+    max_turns: int | None = None,
 ) -> dict[str, Any]:
     """The P4G replay with the chat backend ``llm`` as every persuadee, beside the embedded
     simulator, the survey-only regression and the real people, on the same sampled test
-    dialogues; the over-cooperation episodes (``episodes`` per agent and env, default
-    ``limit``); with the cost (requests sent, answers from the cache, seconds)."""
+    dialogues; the ESConv replay likewise; the over-cooperation, discrimination and probe
+    episodes (``episodes`` per agent and env, default ``limit``); with the cost (requests sent,
+    answers from the cache, seconds). ``parts`` chooses among :data:`PARTS`; ``max_turns`` cuts
+    every replay and episode after that many agent turns (a smoke run: the replays' outcomes
+    then follow fewer turns than the real people heard)."""
     from ..llm.spec import make_backend
+    from ..simulators.persona_cards import CARD_VERSION
+
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown or not parts:
+        raise InvalidInput(f"report parts {unknown or '(none)'}; allowed: {', '.join(PARTS)}")
+    if max_turns is not None and max_turns < 1:
+        raise InvalidInput(f"max_turns must be >= 1, got {max_turns}")
+    backend = make_backend(llm, cache=llm_cache)  # one model load, one cache, for every part
+    t0 = time.time()
+    report: dict[str, Any] = {
+        "llm": llm if isinstance(llm, str) else backend.describe(),
+        "parts": [p for p in PARTS if p in parts],
+        "max_turns": max_turns,
+    }
+    if "p4g" in parts:
+        report |= _p4g_part(data_dir, backend, limit, max_turns)
+    if "esconv" in parts:
+        report["esconv_replay"] = _esconv_part(data_dir, backend, limit, max_turns)
+    n = episodes or limit or LIMIT
+    turns = {"max_turns": max_turns} if max_turns else {}
+    if "cooperation" in parts:
+        report["over_cooperation"] = over_cooperation(backend, n, **turns)
+    if "discrimination" in parts:
+        report["discrimination"] = discrimination(backend, n, **turns)
+    if "probes" in parts:
+        report["probes"] = probe_effects(backend, n, **turns)
+    report["cost"] = {  # a CachedBackend counts; without the cache nothing is counted
+        "requests": getattr(backend, "misses", None),
+        "cached": getattr(backend, "hits", None),
+        "prompt_tokens": getattr(backend, "prompt_tokens", None),
+        "completion_tokens": getattr(backend, "completion_tokens", None),
+        "unmetered": getattr(backend, "unmetered", None),
+        "seconds": round(time.time() - t0, 1),
+    }
+    report["card_version"] = CARD_VERSION
+    return report
+
+
+def _p4g_part(data_dir: Path, backend: Any, limit: int | None, max_turns: int | None) -> dict:
+    """The P4G replay's figures and outcomes, the sample, and an example card."""
     from ..simulators.corpus_personas import p4g_dialogues
-    from ..simulators.llm_user import CARD_VERSION, persuasion_card
+    from ..simulators.persona_cards import persuasion_card
     from ..simulators.personas import sample_persuasion_persona
 
     dialogues = sample_dialogues(p4g_dialogues(data_dir, "test"), limit)
     real = np.array([min(float(d["reward"]), 2.0) for d in dialogues])
-    backend = make_backend(llm, cache=llm_cache)  # one model load, one cache, for every replay
-    t0 = time.time()
-    llm_kwargs = {"simulator": "llm", "llm": backend}
-    llm_replays = p4g_replays(dialogues, llm_kwargs)
-    seekers = esconv_items(data_dir, limit)
-    items = [(d["persona"], d["turns"]) for d in seekers]
-    llm_seekers = replay_all("counseling", items, llm_kwargs)
-    cooperation = over_cooperation(backend, episodes or limit or LIMIT)
-    ranking = discrimination(backend, episodes or limit or LIMIT)
-    effects = probe_effects(backend, episodes or limit or LIMIT)
-    embedded = p4g_replays(dialogues, {})
-    embedded_seekers = replay_all("counseling", items, {})
-    seconds = time.time() - t0
-    drops = np.array([float(d["drop"]) for d in seekers])
+    llm_replays = p4g_replays(dialogues, {"simulator": "llm", "llm": backend}, max_turns=max_turns)
+    embedded = p4g_replays(dialogues, {}, max_turns=max_turns)
     first = dialogues[0]["persona"] if dialogues else {}
-    card = persuasion_card(sample_persuasion_persona(np.random.default_rng(0), first))
     return {
-        "llm": llm if isinstance(llm, str) else backend.describe(),
         "dialogues": len(dialogues),
         "sample": {"limit": limit, "seed": SAMPLE_SEED, "ids": [d["id"] for d in dialogues]},
         "p4g_replay": {
@@ -369,23 +424,24 @@ def llm_user_report(
             },
             "outcomes": _outcomes(llm_replays, embedded, real),
         },
-        "esconv_replay": {
-            "dialogues": len(seekers),
-            "llm": drop_figures(llm_seekers, drops),
-            "embedded": drop_figures(embedded_seekers, drops),
-            "real": {"n": len(drops), "mean": float(drops.mean()) if len(drops) else None},
-            "outcomes": _outcomes(llm_seekers, embedded_seekers, drops),
-        },
-        "over_cooperation": cooperation,
-        "discrimination": ranking,
-        "probes": effects,
-        "cost": {  # a CachedBackend counts; without the cache nothing is counted
-            "requests": getattr(backend, "misses", None),
-            "cached": getattr(backend, "hits", None),
-            "seconds": round(seconds, 1),
-        },
-        "card_example": card,
-        "card_version": CARD_VERSION,
+        "card_example": persuasion_card(sample_persuasion_persona(np.random.default_rng(0), first)),
+    }
+
+
+def _esconv_part(data_dir: Path, backend: Any, limit: int | None, max_turns: int | None) -> dict:
+    """The ESConv replay's figures and outcomes."""
+    seekers = esconv_items(data_dir, limit)
+    items = [(d["persona"], d["turns"]) for d in seekers]
+    llm_kwargs = {"simulator": "llm", "llm": backend}
+    llm_seekers = replay_all("counseling", items, llm_kwargs, max_turns=max_turns)
+    embedded = replay_all("counseling", items, {}, max_turns=max_turns)
+    drops = np.array([float(d["drop"]) for d in seekers])
+    return {
+        "dialogues": len(seekers),
+        "llm": drop_figures(llm_seekers, drops),
+        "embedded": drop_figures(embedded, drops),
+        "real": {"n": len(drops), "mean": float(drops.mean()) if len(drops) else None},
+        "outcomes": _outcomes(llm_seekers, embedded, drops),
     }
 
 
@@ -485,15 +541,9 @@ def _probe_lines(rows: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def format_llm_user_report(report: dict[str, Any]) -> str:
-    """The report as Markdown: the replay table, the cost, and what is not measured yet."""
+def _p4g_lines(report: dict[str, Any]) -> list[str]:
     r = report["p4g_replay"]
     lines = [
-        f"# LLM user report: {report['llm']}",
-        "",
-        f"Persona cards: wording version {report['card_version']} (the JSON holds every card "
-        "the model read).",
-        "",
         f"P4G replay on {report['dialogues']} test dialogues (sampled with seed "
         f"{report['sample']['seed']}): each real persuader's turns against that persuadee, whose "
         "card comes from their own survey; the outcome is the donation ($0-2).",
@@ -510,16 +560,55 @@ def format_llm_user_report(report: dict[str, Any]) -> str:
             f"{_num(f.get('spearman'))} |"
         )
     s, real = r["survey_regression"], r["real"]
-    lines += [
+    return [
+        *lines,
         f"| survey-only regression | {s['n']} | {_num(s['auc'])} | - | - | - |",
         f"| real people | {real['n']} | - | {_num(real['mean'])} | "
         f"{_num(real['share_zero'], 2)} | - |",
         "",
-        *_esconv_lines(report["esconv_replay"]),
-        *_cooperation_lines(report["over_cooperation"]),
-        *_discrimination_lines(report["discrimination"]),
-        *_probe_lines(report["probes"]),
-        f"Cost: {report['cost']['requests']} requests sent, {report['cost']['cached']} answers "
-        f"from the cache; the whole report took {report['cost']['seconds']} s.",
     ]
+
+
+def _cost_line(cost: dict[str, Any]) -> str:
+    tokens = ""
+    if cost.get("prompt_tokens") is not None:
+        tokens = (
+            f" ({cost['prompt_tokens']} prompt and {cost['completion_tokens']} completion tokens"
+            + (
+                f"; {cost['unmetered']} answers came without a token count)"
+                if cost.get("unmetered")
+                else ")"
+            )
+        )
+    return (
+        f"Cost: {cost['requests']} requests sent{tokens}, {cost['cached']} answers from the "
+        f"cache; the whole report took {cost['seconds']} s."
+    )
+
+
+def format_llm_user_report(report: dict[str, Any]) -> str:
+    """The report as Markdown: a table per part that was run, and the cost."""
+    lines = [
+        f"# LLM user report: {report['llm']}",
+        "",
+        f"Persona cards: wording version {report['card_version']} (the JSON holds every card "
+        "the model read).",
+        "",
+    ]
+    if report.get("max_turns"):
+        lines += [
+            f"**A smoke run**: every replay and episode stops after {report['max_turns']} agent "
+            "turns, so the replays' outcomes follow fewer turns than the real people heard.",
+            "",
+        ]
+    writers = {
+        "p4g": lambda: _p4g_lines(report),
+        "esconv": lambda: _esconv_lines(report["esconv_replay"]),
+        "cooperation": lambda: _cooperation_lines(report["over_cooperation"]),
+        "discrimination": lambda: _discrimination_lines(report["discrimination"]),
+        "probes": lambda: _probe_lines(report["probes"]),
+    }
+    for part in report.get("parts", PARTS):
+        lines += writers[part]()
+    lines.append(_cost_line(report["cost"]))
     return "\n".join(lines) + "\n"

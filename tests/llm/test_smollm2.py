@@ -197,3 +197,25 @@ def test_rerank_smollm2_with_minilm_critic(smollm2, episodes, tmp_path):
     )
     _play(agent)
     assert len(agent.last_candidates) == 2
+
+
+def test_llm_user_report_smoke_run_with_smollm2(shared_data):
+    """A few real dialogues against SmolLM2 as persuadee and seeker, two turns each: the report's
+    plumbing on a real model (its figures at this size say nothing)."""
+    from dialogue_gym.validation.llm_user_report import format_llm_user_report, llm_user_report
+
+    kwargs = {"limit": 2, "parts": ("p4g", "esconv"), "max_turns": 2}
+    report = llm_user_report(shared_data, "local:smollm2", **kwargs)
+    for part in ("p4g_replay", "esconv_replay"):
+        outcomes = report[part]["outcomes"]
+        assert len(outcomes["llm"]) == 2 and len(outcomes["embedded"]) == 2
+        assert all(c and "Stay in this role" in c for c in outcomes["llm_cards"])
+    donations = report["p4g_replay"]["outcomes"]["llm"]
+    assert all(0.0 <= x <= 2.0 for x in donations)
+    assert "About you:" in report["card_example"]
+    cost = report["cost"]  # the local model counts its tokens
+    assert cost["requests"] > 0 and cost["unmetered"] == 0
+    assert cost["prompt_tokens"] > 100 * cost["requests"] and cost["completion_tokens"] > 0
+    assert "| LLM user | " in format_llm_user_report(report)
+    again = llm_user_report(shared_data, "local:smollm2", **kwargs)  # from the cache
+    assert again["cost"]["requests"] == 0 and again["p4g_replay"] == report["p4g_replay"]

@@ -74,7 +74,7 @@ def test_llm_user_replay_shows_a_persuadee_that_gives_only_when_asked(
     assert "$2 task payment" in report["card_example"]  # the card a model reads
     cards = replay["outcomes"]["llm_cards"]
     assert len(cards) == 12 and all("$2 task payment" in c for c in cards)
-    assert report["card_version"] == 1 and "wording version 1" in text
+    assert report["card_version"] == 2 and "wording version 2" in text
     # ESConv: each seeker starts at its dialogue's real initial intensity and ends at 3
     seekers = esconv_items(shared_data, 12)
     esconv = report["esconv_replay"]
@@ -133,3 +133,28 @@ def test_an_llm_user_that_gives_to_small_talk_is_flagged(shared_data, tmp_path, 
 def test_llm_report_needs_a_backend(capsys):
     assert main(["sim-report", "--simulator", "llm"]) != 0
     assert "--llm SPEC" in capsys.readouterr().err
+
+
+def test_a_smoke_run_makes_only_the_chosen_parts_and_cuts_the_turns(
+    shared_data, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("DIALOGUE_GYM_CACHE_DIR", str(tmp_path / "cache"))
+    with FakeChatServer(persuadee_who_gives_when_asked) as server:
+        args = ["sim-report", "--simulator", "llm", "--llm", f"{server.url}#fake"]
+        args += ["--limit", "3", "--data", str(shared_data), "--parts", "p4g,esconv"]
+        assert main([*args, "--max-turns", "2", "--out", str(tmp_path / "r.json")]) == 0
+        sent = server.requests
+    text = capsys.readouterr().out
+    report = json.loads((tmp_path / "r.json").read_text())
+    # per dialogue: two replies and the final question; the seeker also opens
+    cost = report["cost"]
+    assert cost["requests"] == sent and cost["requests"] + cost["cached"] == 3 * 3 + 3 * 4
+    # the fake server reports one prompt and one completion token per answer
+    assert cost["prompt_tokens"] == cost["completion_tokens"] == sent and cost["unmetered"] == 0
+    assert f"{sent} prompt and {sent} completion tokens" in text
+    assert report["parts"] == ["p4g", "esconv"] and report["max_turns"] == 2
+    assert "over_cooperation" not in report and "probes" not in report
+    assert "A smoke run" in text and "Over-cooperation" not in text
+    assert "| LLM user | 3 (0) |" in text and "ESConv replay on 3 test dialogues" in text
+    assert main([*args[:-2], "--parts", "p4g,replay"]) != 0
+    assert "allowed: p4g, esconv, cooperation, discrimination, probes" in capsys.readouterr().err
