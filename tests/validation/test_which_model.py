@@ -1,0 +1,60 @@
+"""The README's "which model" table, written from LLM user reports."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dialogue_gym.errors import InvalidInput
+from dialogue_gym.llm.fake_server import FakeChatServer
+from dialogue_gym.validation.llm_user_report import llm_user_report
+from dialogue_gym.validation.which_model import (
+    COLUMNS,
+    END,
+    START,
+    replace_block,
+    summarize,
+    which_model_table,
+)
+
+
+def gives_one(body: dict) -> str:
+    """A persuadee that gives $1 and a seeker who ends at intensity 2, whatever was said."""
+    last = body["messages"][-1]["content"]
+    if '"donation"' in last:
+        return json.dumps({"donation": 1})
+    if '"intensity"' in last:
+        return json.dumps({"intensity": 2})
+    return "Okay."
+
+
+def test_a_report_becomes_a_row_that_says_why_a_figure_is_missing(
+    shared_data, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("DIALOGUE_GYM_CACHE_DIR", str(tmp_path / "cache"))
+    with FakeChatServer(gives_one) as server:
+        spec = f"{server.url}#fake"
+        report = llm_user_report(shared_data, spec, limit=3, parts=("p4g", "esconv"), max_turns=2)
+    summary = summarize(report)
+    # the corpora's per-dialogue outcomes and the cards stay out of the summary
+    text = json.dumps(summary)
+    assert "outcomes" not in text and "card_example" not in text and "Stay in this role" not in text
+    table = which_model_table([summary]).splitlines()
+    assert table[0] == "| " + " | ".join(COLUMNS) + " |"
+    cells = [c.strip() for c in table[2].strip("|").split("|")]
+    assert len(cells) == len(COLUMNS) and cells[0] == f"`{spec}`"
+    assert cells[1] == "3 P4G, 3 ESConv, cut at 2 turns"
+    # every persuadee gives $1: no AUC or Spearman can be computed, and the row says so
+    assert cells[2] == "undefined: one outcome for all" and cells[5] == cells[2]
+    assert cells[3].startswith("1.00 [1.00, 1.00]") and cells[4] == "0.00"
+    assert cells[8] == cells[9] == "not run"  # over-cooperation and discrimination were not run
+    assert cells[10].startswith(f"{report['cost']['requests']} requests")
+    assert table[-1].startswith("| your model |")
+
+
+def test_the_block_between_the_markers_is_replaced_and_nothing_else():
+    readme = f"intro\n{START}\nold table\n{END}\noutro\n"
+    assert replace_block(readme, "new\n") == f"intro\n{START}\nnew\n{END}\noutro\n"
+    with pytest.raises(InvalidInput, match="markers"):
+        replace_block("no markers here", "new\n")
