@@ -19,7 +19,7 @@ from .learned import (
     PolicyConfig,
     check_common,
     mlp,
-    torch_threads,
+    seeded_training,
     weighted_mean,
 )
 from .offline_data import OfflineData
@@ -49,11 +49,9 @@ class BCArgs:
     """torch threads while training (None: leave torch's setting)."""
 
     def __post_init__(self) -> None:
-        check_common(self.steps, self.batch_size, self.lr, self.threads)
+        check_common(self.steps, self.batch_size, self.lr, self.threads, self.imagined_weight)
         if not 0 < self.top_share <= 1:
             raise InvalidInput(f"top_share must be in (0, 1], got {self.top_share}")
-        if not 0 <= self.imagined_weight <= 1:
-            raise InvalidInput(f"imagined_weight must be in [0, 1], got {self.imagined_weight}")
 
 
 def train_bc(data: OfflineData, domain: str, args: BCArgs | None = None) -> LearnedAgent:
@@ -65,9 +63,7 @@ def train_bc(data: OfflineData, domain: str, args: BCArgs | None = None) -> Lear
     n_offered = data.n_episodes
     if args.top_share < 1.0:
         data = data.top_share(args.top_share, args.seed)
-    with torch_threads(args.threads):
-        torch.manual_seed(args.seed)
-        rng = np.random.default_rng(args.seed)
+    with seeded_training(args.seed, args.threads) as rng:
         t = data.tensors(args.imagined_weight)
         n_actions = len(get_domain(domain).strategies)
         net = mlp(t["obs"].shape[1], args.hidden, n_actions)

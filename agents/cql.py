@@ -35,7 +35,7 @@ from .learned import (
     check_common,
     mlp,
     polyak_update,
-    torch_threads,
+    seeded_training,
     weighted_mean,
 )
 from .offline_data import OfflineData
@@ -74,7 +74,7 @@ class CQLArgs:
     """torch threads while training (None: leave torch's setting)."""
 
     def __post_init__(self) -> None:
-        check_common(self.steps, self.batch_size, self.lr, self.threads)
+        check_common(self.steps, self.batch_size, self.lr, self.threads, self.imagined_weight)
         if not 0 <= self.gamma <= 1 or self.alpha < 0 or not 0 < self.tau <= 1:
             raise InvalidInput(
                 f"need 0 <= gamma <= 1, alpha >= 0 and 0 < tau <= 1; got gamma={self.gamma}, "
@@ -82,8 +82,6 @@ class CQLArgs:
             )
         if self.td_loss not in TD_LOSSES:
             raise InvalidInput(f"td_loss must be one of {TD_LOSSES}, got {self.td_loss!r}")
-        if not 0 <= self.imagined_weight <= 1:
-            raise InvalidInput(f"imagined_weight must be in [0, 1], got {self.imagined_weight}")
 
 
 def train_cql(data: OfflineData, domain: str, args: CQLArgs | None = None) -> LearnedAgent:
@@ -92,9 +90,7 @@ def train_cql(data: OfflineData, domain: str, args: CQLArgs | None = None) -> Le
     import torch.nn.functional as F
 
     args = args or CQLArgs()
-    with torch_threads(args.threads):
-        torch.manual_seed(args.seed)
-        rng = np.random.default_rng(args.seed)
+    with seeded_training(args.seed, args.threads) as rng:
         t = data.tensors(args.imagined_weight)
         n_actions = len(get_domain(domain).strategies)
         q = mlp(t["obs"].shape[1], args.hidden, n_actions)

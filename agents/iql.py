@@ -24,7 +24,7 @@ from .learned import (
     expectile_loss,
     mlp,
     polyak_update,
-    torch_threads,
+    seeded_training,
     weighted_mean,
 )
 from .offline_data import OfflineData
@@ -60,13 +60,11 @@ class IQLArgs:
     """torch threads while training (None: leave torch's setting)."""
 
     def __post_init__(self) -> None:
-        check_common(self.steps, self.batch_size, self.lr, self.threads)
+        check_common(self.steps, self.batch_size, self.lr, self.threads, self.imagined_weight)
         if not 0 < self.expectile < 1:
             raise InvalidInput(f"expectile must be in (0, 1), got {self.expectile}")
         if not 0 <= self.gamma <= 1:
             raise InvalidInput(f"gamma must be in [0, 1], got {self.gamma}")
-        if not 0 <= self.imagined_weight <= 1:
-            raise InvalidInput(f"imagined_weight must be in [0, 1], got {self.imagined_weight}")
 
 
 def train_iql(data: OfflineData, domain: str, args: IQLArgs | None = None) -> LearnedAgent:
@@ -75,9 +73,7 @@ def train_iql(data: OfflineData, domain: str, args: IQLArgs | None = None) -> Le
     import torch.nn.functional as F
 
     args = args or IQLArgs()
-    with torch_threads(args.threads):
-        torch.manual_seed(args.seed)
-        rng = np.random.default_rng(args.seed)
+    with seeded_training(args.seed, args.threads) as rng:
         t = data.tensors(args.imagined_weight)
         dim, n_actions = t["obs"].shape[1], len(get_domain(domain).strategies)
         q, v, pi = (

@@ -81,14 +81,34 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def check_common(steps: int, batch_size: int, lr: float, threads: int | None) -> None:
-    """Validate the fields every small learner's ``Args`` shares (``ValueError`` names them)."""
+@contextmanager
+def seeded_training(seed: int, threads: int | None) -> Iterator[np.random.Generator]:
+    """Run a learner's training block with ``threads`` torch threads (:func:`torch_threads`) and
+    torch seeded with ``seed``; yields the block's sampling generator, seeded alike."""
+    import torch
+
+    with torch_threads(threads):
+        torch.manual_seed(seed)
+        yield np.random.default_rng(seed)
+
+
+def check_common(
+    steps: int,
+    batch_size: int,
+    lr: float,
+    threads: int | None,
+    imagined_weight: float | None = None,
+) -> None:
+    """Validate the fields every small learner's ``Args`` shares (``ValueError`` names them):
+    also the loss weight of imagined transitions, for the learners that have one."""
     if steps < 1 or batch_size < 1 or lr <= 0:
         raise InvalidInput(
             f"need steps >= 1, batch_size >= 1 and lr > 0; got {steps}, {batch_size}, {lr}"
         )
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise InvalidInput(f"threads must be a positive int or None, got {threads!r}")
+    if imagined_weight is not None and not 0 <= imagined_weight <= 1:
+        raise InvalidInput(f"imagined_weight must be in [0, 1], got {imagined_weight}")
 
 
 def weighted_mean(x: Any, w: Any) -> Any:

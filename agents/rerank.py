@@ -39,7 +39,7 @@ from ..errors import InvalidInput
 from ..files import atomic_dir
 from ..llm.base import ChatBackend
 from .encoders import Encoder, make_encoder
-from .learned import DEFAULT_THREADS, expectile_loss, mlp, polyak_update, torch_threads
+from .learned import DEFAULT_THREADS, expectile_loss, mlp, polyak_update, seeded_training
 from .prompting import PromptingAgent
 
 SPEAKERS = {"assistant": "Agent", "user": "User"}
@@ -155,9 +155,7 @@ def train_critic(
     done = torch.tensor([float(t["done"]) for t in transitions])
     encode_s = time.perf_counter() - start
     episode = np.array([str(t.get("episode_id", n)) for n, t in enumerate(transitions)])
-    with torch_threads(args.threads):
-        torch.manual_seed(args.seed)
-        rng = np.random.default_rng(args.seed)
+    with seeded_training(args.seed, args.threads) as rng:
         q, v = _critic_nets(feat.dim_s, feat.dim_u, args.hidden)
         q_target = copy.deepcopy(q).requires_grad_(False)
         opt_q = torch.optim.Adam(q.parameters(), lr=args.lr)

@@ -44,6 +44,12 @@ KEYS = (
 )
 
 
+def print_row(env_id: str, pair: str, gap: dict, seconds: float) -> None:
+    """One row of the table: the env, the forward/reward pair, the gap's figures, the seconds."""
+    cells = [f"{gap[k]:.3f}" if k in gap else "-" for k in KEYS]
+    print(f"| {env_id} | {pair} | " + " | ".join(cells) + f" | {seconds:.0f} |", flush=True)
+
+
 def main() -> None:
     """Print one Markdown row per env and persona weight."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -71,25 +77,13 @@ def main() -> None:
                 t = time.time()
                 forward = RetrievalForwardModel(episodes, enc, persona_weight=w)
                 gap = imagination_gap(regenerate(episodes, controller, forward, reward), by_id)
-                cells = [f"{gap[k]:.3f}" if k in gap else "-" for k in KEYS]
-                print(
-                    f"| {env_id} | learned, persona weight {w:g} | "
-                    + " | ".join(cells)
-                    + f" | {time.time() - t:.0f} |",
-                    flush=True,
-                )
+                print_row(env_id, f"learned, persona weight {w:g}", gap, time.time() - t)
             if args.llm:
                 t = time.time()
                 cfg = BenchmarkConfig(llm=args.llm, llm_episodes=args.llm_episodes)
                 regen, errors = llm_pair(episodes, cfg, controller)
                 gap = imagination_gap(regen, by_id)
-                cells = [f"{gap[k]:.3f}" if k in gap else "-" for k in KEYS]
-                print(
-                    f"| {env_id} | llm ({args.llm}) | "
-                    + " | ".join(cells)
-                    + f" | {time.time() - t:.0f} |",
-                    flush=True,
-                )
+                print_row(env_id, f"llm ({args.llm})", gap, time.time() - t)
                 tried = min(args.llm_episodes, len(regen) + len(errors))
                 print(
                     f"  llm: {len(regen)} of {tried} regenerated; {len(errors)} unusable"

@@ -49,26 +49,11 @@ def main() -> None:
         by_agent = {}
         for spec in agents:
             t = time.time()
+            run = {"seed": 0, "progress": False, "oracle": False, "max_turns": args.max_turns}
             llm = dialogue_gym.evaluate(
-                spec,
-                env_id,
-                args.episodes,
-                seed=0,
-                progress=False,
-                oracle=False,
-                simulator="llm",
-                llm=args.llm,
-                max_turns=args.max_turns,
+                spec, env_id, args.episodes, simulator="llm", llm=args.llm, **run
             )
-            emb = dialogue_gym.evaluate(
-                spec,
-                env_id,
-                args.episodes,
-                seed=0,
-                progress=False,
-                oracle=False,
-                max_turns=args.max_turns,
-            )
+            emb = dialogue_gym.evaluate(spec, env_id, args.episodes, **run)
             ok = {e.seed: e.reward for e in llm.episodes if e.status == "ok"}
             by_agent[spec.split(":")[0]] = ok
             m, lo, hi = mean_ci(list(ok.values())) if ok else (float("nan"),) * 3

@@ -14,6 +14,7 @@ import csv
 import io
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +27,20 @@ from .design import QUESTIONS, partner_label, reward_of
 from .store import StudyStore
 
 
+def _answered(store: StudyStore) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Each answered conversation's answers with its participant."""
+    participants = {p.id: p for p in store.participants()}
+    for a in store.answers():
+        yield a, participants[a["participant"]]
+
+
 def answer_rows(store: StudyStore) -> list[dict[str, Any]]:
     """One flat row per answered conversation (the CSV's rows)."""
     cfg = store.config
     domain = env_domain(cfg.env_id)
     q = QUESTIONS[domain]
-    cards = {p.id: p for p in store.participants()}
     rows = []
-    for a in store.answers():
-        p = cards[a["participant"]]
+    for a, p in _answered(store):
         ended = store.ended(p.id)
         row = {
             "participant": p.id,
@@ -113,10 +119,8 @@ def study_episodes(store: StudyStore) -> list[Episode]:
     cfg = store.config
     domain = env_domain(cfg.env_id)
     q = QUESTIONS[domain]
-    participants = {p.id: p for p in store.participants()}
     episodes = []
-    for a in store.answers():
-        p = participants[a["participant"]]
+    for a, p in _answered(store):
         pos = a["position"]
         turns = [Turn(m.role, m.text, timestamp=m.ts) for m in store.messages(p.id, pos)]
         outcome: dict[str, Any] = {q.outcome_key: a["outcome"], "ratings": a["ratings"]}
