@@ -87,3 +87,27 @@ def tiny_bpe_tokenizer():
     fast.add_special_tokens({"additional_special_tokens": specials[3:]})
     fast.chat_template = CHAT_TEMPLATE
     return fast
+
+
+def save_tiny(path):
+    """Save a tiny model and its tokenizer as a transformers folder at ``path``; returns it."""
+    tok = tiny_tokenizer()
+    tiny_model(tok).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def play(agent, episodes: int = 1, max_turns: int = 2, env_id: str = "Persuasion-v0"):
+    """``episodes`` short episodes of ``agent`` from seed 0, transcripts kept, no oracle."""
+    import dialogue_gym
+
+    return dialogue_gym.evaluate(
+        agent,
+        env_id,
+        episodes,
+        seed=0,
+        progress=False,
+        oracle=False,
+        max_turns=max_turns,
+        keep_transcripts=True,
+    )

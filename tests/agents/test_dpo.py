@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from tiny_lm import save_tiny
 
 from dialogue_gym.agents.dpo import DPOArgs, train_dpo
 
@@ -102,13 +103,10 @@ def test_lm_options_reject_bad_values():
 
 
 def test_train_cli_dpo_on_hindsight_pairs(tmp_path):
-    from tiny_lm import tiny_model, tiny_tokenizer
 
     from dialogue_gym.generate import generate
 
-    tok = tiny_tokenizer()
-    tiny_model(tok).save_pretrained(tmp_path / "base")
-    tok.save_pretrained(tmp_path / "base")
+    save_tiny(tmp_path / "base")
     data, regen = tmp_path / "d.jsonl", tmp_path / "r.jsonl"
     generate("Persuasion-v0", "random", 30, data, progress=False)
     cli = [sys.executable, "-m", "dialogue_gym.cli"]

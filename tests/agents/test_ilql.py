@@ -6,6 +6,7 @@ import sys
 
 import pytest
 from cli_run import run_cli
+from tiny_lm import play, save_tiny
 
 from dialogue_gym.agents.ilql import ILQLArgs, encode_dialogue, shift_logits, train_ilql
 
@@ -90,7 +91,6 @@ def test_decoding_moves_toward_the_higher_q_and_reloads(tmp_path):
     import torch
     from tiny_lm import tiny_model, tiny_tokenizer
 
-    import dialogue_gym
     from dialogue_gym.agents.ilql import load_ilql, save_ilql
     from dialogue_gym.agents.ilql_agent import ILQLBackend
     from dialogue_gym.agents.registry import make_agent
@@ -125,28 +125,15 @@ def test_decoding_moves_toward_the_higher_q_and_reloads(tmp_path):
     again = ILQLBackend(m2, t2, h2, 4).next_token_distribution(CTX)
     assert torch.allclose(again, p[4], atol=1e-5)
     agent = make_agent(f"ilql:path={path},beta=4,max_tokens=4", "persuasion")
-    r = dialogue_gym.evaluate(
-        agent,
-        "Persuasion-v0",
-        1,
-        seed=0,
-        progress=False,
-        oracle=False,
-        max_turns=2,
-        keep_transcripts=True,
-    )
+    r = play(agent, 1, max_turns=2)
     assert r.episodes[0].status == "ok" and r.episodes[0].messages[0]["role"] == "assistant"
 
 
 def test_train_cli_ilql_and_lora(tmp_path):
 
-    from tiny_lm import tiny_model, tiny_tokenizer
-
     from dialogue_gym.generate import generate
 
-    tok = tiny_tokenizer()
-    tiny_model(tok).save_pretrained(tmp_path / "base")
-    tok.save_pretrained(tmp_path / "base")
+    save_tiny(tmp_path / "base")
     data = tmp_path / "d.jsonl"
     generate("Counseling-v0", "human-like", 4, data, progress=False)
     for extra in ([], ["--lora-r", "4"]):
@@ -175,11 +162,7 @@ def test_finetune_example_runs_end_to_end_on_a_tiny_model(tmp_path):
     """The SmolLM2 example's whole path (data, hindsight, SFT, ILQL, four evaluations)."""
     from pathlib import Path
 
-    from tiny_lm import tiny_model, tiny_tokenizer
-
-    tok = tiny_tokenizer()
-    tiny_model(tok).save_pretrained(tmp_path / "base")
-    tok.save_pretrained(tmp_path / "base")
+    save_tiny(tmp_path / "base")
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
     try:
         import finetune_smollm2

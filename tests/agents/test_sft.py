@@ -6,6 +6,7 @@ import json
 
 import pytest
 from cli_run import run_cli
+from tiny_lm import play, save_tiny
 
 from dialogue_gym.agents.lm_loading import save_lm
 from dialogue_gym.agents.sft import SFTArgs, encode, filter_top, train_sft
@@ -48,7 +49,6 @@ def test_sft_loss_falls_and_the_model_reloads(tmp_path):
     from tiny_lm import tiny_model, tiny_tokenizer
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    import dialogue_gym
     from dialogue_gym.agents.registry import make_agent
 
     tok = tiny_tokenizer()
@@ -68,29 +68,16 @@ def test_sft_loss_falls_and_the_model_reloads(tmp_path):
     assert again.config.vocab_size == model.config.vocab_size
     assert AutoTokenizer.from_pretrained(path).chat_template
     agent = make_agent(f"lm:path={path},max_tokens=8,temperature=0", "persuasion")
-    r = dialogue_gym.evaluate(
-        agent,
-        "Persuasion-v0",
-        1,
-        seed=0,
-        progress=False,
-        oracle=False,
-        max_turns=1,
-        keep_transcripts=True,
-    )
+    r = play(agent, 1, max_turns=1)
     said = r.episodes[0].messages[0]["content"]
     assert "donate" in said or "children" in said  # it learned the agent turn
 
 
 def test_train_cli_sft(tmp_path):
 
-    from tiny_lm import tiny_model, tiny_tokenizer
-
     from dialogue_gym.generate import generate
 
-    tok = tiny_tokenizer()
-    tiny_model(tok).save_pretrained(tmp_path / "base")
-    tok.save_pretrained(tmp_path / "base")
+    save_tiny(tmp_path / "base")
     data = tmp_path / "d.jsonl"
     generate("Persuasion-v0", "human-like", 6, data, progress=False)
     proc = run_cli(

@@ -8,6 +8,7 @@ import pickle
 import sqlite3
 
 import pytest
+from tiny_lm import play, save_tiny
 
 from dialogue_gym.llm import (
     BackendError,
@@ -352,34 +353,12 @@ def test_requests_without_a_schema_keep_their_cache_keys():
 
 
 def test_lm_agent_by_name_and_path_plays_an_episode(tmp_path):
-    from tiny_lm import tiny_model, tiny_tokenizer
 
-    import dialogue_gym
     from dialogue_gym.agents.registry import make_agent
 
-    tok = tiny_tokenizer()
-    tiny_model(tok).save_pretrained(tmp_path / "tiny")
-    tok.save_pretrained(tmp_path / "tiny")
+    save_tiny(tmp_path / "tiny")
     agent = make_agent(f"lm:path={tmp_path / 'tiny'},max_tokens=6", "persuasion")
-    r = dialogue_gym.evaluate(
-        agent,
-        "Persuasion-v0",
-        2,
-        seed=0,
-        progress=False,
-        oracle=False,
-        max_turns=2,
-        keep_transcripts=True,
-    )
-    again = dialogue_gym.evaluate(
-        agent,
-        "Persuasion-v0",
-        2,
-        seed=0,
-        progress=False,
-        oracle=False,
-        max_turns=2,
-        keep_transcripts=True,
-    )
+    r = play(agent, 2, max_turns=2)
+    again = play(agent, 2, max_turns=2)
     assert all(e.status == "ok" and e.turns == 2 for e in r.episodes)
     assert [e.messages for e in r.episodes] == [e.messages for e in again.episodes]
