@@ -102,20 +102,13 @@ def test_generate_evaluate_and_hindsight_match_the_local_backend(head, tmp_path)
 
 
 def test_benchmark_figures_match_the_local_backend(head, tmp_path):
+    from tiny_benchmark import tiny
+
     from dialogue_gym.benchmark import BenchmarkConfig, run_benchmark
 
     def cfg() -> BenchmarkConfig:
-        return BenchmarkConfig(
-            envs=("Counseling-v0",),
-            dataset_episodes=30,
-            eval_episodes=4,
-            train_seeds=2,
-            offline_steps=5,
-            ppo_steps=32,
-            model_based_samples=1,
-            encoder="hash:256",
-            sweep_sizes=(),
-        )
+        sizes = dict(dataset_episodes=30, eval_episodes=4, offline_steps=5, ppo_steps=32)
+        return tiny(encoder="hash:256", **sizes)
 
     run_benchmark(cfg(), tmp_path / "local", log=lambda m: None)
     run_benchmark(

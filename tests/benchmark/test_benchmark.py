@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from tiny_benchmark import tiny
 
 import dialogue_gym
 from dialogue_gym.benchmark import HEADLINE_METHOD, BenchmarkConfig, run_benchmark
@@ -28,22 +29,6 @@ def _is_holm_family(tests: list[dict]) -> bool:
         running = max(running, min(1.0, (len(ps) - k) * p))
         expected[i] = running
     return all(abs(t["p_holm"] - expected[i]) < 1e-12 for i, t in enumerate(tests))
-
-
-def tiny(**changes) -> BenchmarkConfig:
-    """A benchmark small enough for a test: two training seeds, a few steps, no encoder model."""
-    base = dict(
-        envs=("Counseling-v0",),
-        dataset_episodes=40,
-        eval_episodes=5,
-        train_seeds=2,
-        offline_steps=10,
-        ppo_steps=64,
-        model_based_samples=1,
-        encoder="hash:512",
-        sweep_sizes=(),
-    )
-    return BenchmarkConfig(**{**base, **changes})
 
 
 def _llm_pair_responder(body: dict) -> str:
