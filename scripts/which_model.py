@@ -22,12 +22,8 @@ from pathlib import Path
 
 from dialogue_gym.data_paths import require_data_dir
 from dialogue_gym.files import atomic_write_text
-from dialogue_gym.validation.llm_user_report import (
-    LIMIT,
-    PARTS,
-    format_llm_user_report,
-    llm_user_report,
-)
+from dialogue_gym.validation.llm_user_format import format_llm_user_report
+from dialogue_gym.validation.llm_user_report import LIMIT, PARTS, llm_user_report
 from dialogue_gym.validation.which_model import replace_block, summarize, which_model_table
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import gymnasium as gym
 from cli_run import run_cli
@@ -55,3 +56,31 @@ def test_console_script_lists_envs():
     out = run_cli("list")
     assert out.returncode == 0
     assert "Persuasion-v0" in out.stdout and "Counseling-v0" in out.stdout
+
+
+MAX_FILE_LINES = 500
+MAX_FUNCTION_LINES = 80
+
+
+def _project_sources() -> list[Path]:
+    root = Path(__file__).resolve().parents[1]
+    folders = ("dialogue_gym", "agents", "simulators", "hindsight", "scripts", "benchmarks")
+    folders += ("examples",)
+    return [p for folder in folders for p in sorted((root / folder).rglob("*.py"))]
+
+
+def test_no_file_or_function_outgrows_the_size_a_reader_can_hold():
+    """One job per file: no source file over 500 lines, no function over 80 (tests excepted)."""
+    import ast
+
+    long_files, long_functions = [], []
+    for path in _project_sources():
+        text = path.read_text()
+        if text.count("\n") > MAX_FILE_LINES:
+            long_files.append(f"{path.name}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                size = node.end_lineno - node.lineno + 1
+                if size > MAX_FUNCTION_LINES:
+                    long_functions.append(f"{path.name}:{node.name}: {size} lines")
+    assert not long_files and not long_functions, long_files + long_functions

@@ -50,7 +50,8 @@ def _llm_report(args: argparse.Namespace) -> int:
 
     from ..data_paths import require_data_dir
     from ..files import atomic_write_text
-    from ..validation.llm_user_report import PARTS, format_llm_user_report, llm_user_report
+    from ..validation.llm_user_format import format_llm_user_report
+    from ..validation.llm_user_report import PARTS, llm_user_report
 
     if not args.llm:
         raise InvalidInput("--simulator llm needs --llm SPEC (e.g. local:smollm2)")

@@ -41,6 +41,13 @@ def add_parser(sub: Any, env_choices: tuple[str, ...]) -> None:
     """Add ``study`` and its subcommands to the top-level subparsers."""
     s = sub.add_parser("study", help="a user study in the browser: serve, export, report")
     ssub = s.add_subparsers(dest="study_command", required=True)
+    _add_serve(ssub, env_choices)
+    _add_files(ssub)
+    s.set_defaults(func=cmd_study)
+
+
+def _add_serve(ssub: Any, env_choices: tuple[str, ...]) -> None:
+    """``study serve`` and its options."""
     sv = ssub.add_parser(
         "serve",
         help="run the study web app",
@@ -99,6 +106,10 @@ def add_parser(sub: Any, env_choices: tuple[str, ...]) -> None:
         default=SESSION_HOURS,
         help=f"how long an admin login lasts (default {SESSION_HOURS:g})",
     )
+
+
+def _add_files(ssub: Any) -> None:
+    """``study export``, ``study invite`` and ``study report``: the commands on a database."""
     ex = ssub.add_parser("export", help="conversations as Episode JSONL, answers as CSV or XLSX")
     ex.add_argument("--db", type=Path, required=True)
     ex.add_argument("--out", type=Path, required=True, help="folder to write into")
@@ -135,7 +146,6 @@ def add_parser(sub: Any, env_choices: tuple[str, ...]) -> None:
         default=3.0,
         help="the median reply time under which a participant counts as too fast (default 3)",
     )
-    s.set_defaults(func=cmd_study)
 
 
 def cmd_study(args: argparse.Namespace) -> int:

@@ -202,7 +202,8 @@ def test_rerank_smollm2_with_minilm_critic(smollm2, episodes, tmp_path):
 def test_llm_user_report_smoke_run_with_smollm2(shared_data):
     """A few real dialogues against SmolLM2 as persuadee and seeker, two turns each: the report's
     plumbing on a real model (its figures at this size say nothing)."""
-    from dialogue_gym.validation.llm_user_report import format_llm_user_report, llm_user_report
+    from dialogue_gym.validation.llm_user_format import format_llm_user_report
+    from dialogue_gym.validation.llm_user_report import llm_user_report
 
     kwargs = {"limit": 2, "parts": ("p4g", "esconv"), "max_turns": 2}
     report = llm_user_report(shared_data, "local:smollm2", **kwargs)
