@@ -2,8 +2,8 @@
 
 ``LMAgent(domain, "path/to/model")`` or ``LMAgent(domain, model, tokenizer)``; by name:
 ``lm:path=DIR``. It speaks with the task description as system prompt (like ``prompting``) and
-samples from the model with a per-turn seed, so episodes are reproducible. Training such models
-(SFT, ILQL, DPO) is the language-model issue's work; this is the agent they plug into.
+samples from the model with a per-turn seed, so episodes are reproducible. The trainers (SFT in
+:mod:`.sft`, DPO in :mod:`.dpo`) save folders this agent loads; ILQL has its own agent.
 """
 
 from __future__ import annotations

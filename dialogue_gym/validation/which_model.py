@@ -16,8 +16,8 @@ from ..errors import InvalidInput
 START = "<!-- which-model:start (written by scripts/which_model.py; do not edit) -->"
 END = "<!-- which-model:end -->"
 REAL = {"p4g_mean": 0.406, "p4g_share_zero": 0.455}
-"""The real P4G test persuadees' mean donation and share of $0 (the issue's reference figures;
-the ESConv real drop is the sample's, printed in each row)."""
+"""The real P4G test persuadees' mean donation and share of $0, over all 200 test dialogues (the
+ESConv real drop is the sample's, printed in each row)."""
 COLUMNS = (
     "model",
     "dialogues",
