@@ -189,6 +189,12 @@ def _register_builtins() -> None:
         f"the behaviour policy: reactive scripted agent with noise {HUMAN_LIKE_NOISE}",
     )
     register_agent(
+        "corpus-mix",
+        _lazy("corpus_mix", "CorpusMixAgent"),
+        "the real corpora's strategy shares at each turn, worded; no reaction (the narrow "
+        "behaviour regime)",
+    )
+    register_agent(
         "oracle",
         OracleAgent,
         "knows the hidden persona, plans on a copy of the simulator (upper bound)",

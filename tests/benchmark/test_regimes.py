@@ -1,0 +1,91 @@
+"""Behaviour-data regimes: the corpus-mix behaviour policy, real dialogues as data, coverage."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import dialogue_gym  # noqa: F401
+from dialogue_gym.agents.corpus_mix import CorpusMixAgent, strategy_mix
+from dialogue_gym.agents.registry import make_agent
+from dialogue_gym.benchmark.regimes import (
+    COVERAGE_TURNS,
+    check_regime,
+    coverage,
+    joined_turns,
+    real_episodes,
+)
+from dialogue_gym.episode import Episode, Turn
+from dialogue_gym.errors import InvalidInput
+from dialogue_gym.rollout import play_episodes
+from dialogue_gym.simulators.strategies import get_domain
+
+
+@pytest.mark.parametrize("domain", ["persuasion", "counseling"])
+def test_corpus_mix_draws_each_turns_strategy_with_the_corpus_share(domain):
+    names, shares = strategy_mix(domain)
+    assert names == get_domain(domain).strategies and shares.shape == (10, len(names))
+    assert np.allclose(shares.sum(1), 1, atol=1e-3)
+    agent = CorpusMixAgent(domain, seed=0)
+    for turn in (0, 4, 15):  # turns past the table draw from its last row
+        drawn = [agent.draw(turn) for _ in range(4000)]
+        freq = np.array([drawn.count(n) for n in names]) / len(drawn)
+        row = shares[min(turn, 9)] / shares[min(turn, 9)].sum()
+        assert np.abs(freq - row).max() < 0.03, (turn, freq, row)
+        assert all(freq[row == 0] == 0)  # a move people never make there is never drawn
+    assert not np.allclose(shares[0], shares[4])  # openings differ from the middle
+
+
+def test_corpus_mix_plays_reproducible_episodes_and_is_registered():
+    env = gym.make("Persuasion-v0")
+    agent = make_agent("corpus-mix", "persuasion")
+    a = [e.messages for e in play_episodes(env, agent, range(3))]
+    b = [e.messages for e in play_episodes(env, agent, range(3))]
+    assert a == b and all(len(m) >= 2 for m in a)
+
+
+def _episode(texts: list[str]) -> Episode:
+    turns = [Turn(role, t) for text in texts for role, t in (("assistant", text), ("user", "ok"))]
+    return Episode(id="x", env_id="Persuasion-v0", turns=turns, reward=0.0)
+
+
+def test_coverage_counts_the_cells_a_dataset_shows():
+    one = "Would you like to donate some of your payment to Save the Children?"
+    c = coverage([_episode([one] * 12)] * 5, "persuasion")
+    n = len(get_domain("persuasion").strategies)
+    assert c["agent_turns"] == 60 and c["entropy_nats"] == 0.0
+    assert c["cells_seen"] == pytest.approx(1 / n)  # one strategy at every turn
+    assert c["cells_supported"] == pytest.approx(1 / n)  # 5 uses per turn, 15 at the last
+    env = gym.make("Persuasion-v0")
+    varied = coverage(
+        list(play_episodes(env, make_agent("random", "persuasion"), range(40))), "persuasion"
+    )
+    assert varied["cells_seen"] > 0.8 and varied["entropy_nats"] > 0.9 * varied["max_entropy_nats"]
+    with pytest.raises(InvalidInput, match="no agent turns"):
+        coverage([], "persuasion")
+    assert COVERAGE_TURNS == 10
+
+
+def test_turns_of_one_speaker_are_joined_and_regimes_are_checked():
+    turns = [Turn("assistant", "Hi.", ["Others"]), Turn("assistant", "How are you?", ["Question"])]
+    turns += [Turn("user", "Sad."), Turn("user", ""), Turn("user", "Very.")]
+    joined = joined_turns(turns)
+    assert [(t.role, t.text) for t in joined] == [
+        ("assistant", "Hi. How are you?"),
+        ("user", "Sad. Very."),
+    ]
+    assert joined[0].strategies == ["Others", "Question"]
+    assert check_regime("narrow") == "narrow"
+    with pytest.raises(InvalidInput, match="allowed: human-like, narrow, real"):
+        check_regime("expert")
+
+
+def test_real_regime_is_the_train_dialogues_with_their_outcomes(shared_data):
+    p4g = real_episodes("Persuasion-v0", shared_data)
+    assert len(p4g) == 817 and all(0 <= e.reward <= 2 for e in p4g)
+    esconv = real_episodes("Counseling-v0", shared_data)
+    assert len(esconv) > 500 and all(e.reward is not None for e in esconv)
+    for e in (*p4g[:50], *esconv[:50]):  # the roles alternate, as in the envs
+        roles = [t.role for t in e.turns]
+        assert all(a != b for a, b in zip(roles, roles[1:], strict=False))
