@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ..domains import env_ids
 from ..errors import InvalidInput
+from .regimes import check_regime
 
 HEADLINE_METHOD = "cql+hindsight"
 
@@ -79,6 +80,14 @@ class BenchmarkConfig:
     ablations: bool = True
     """Make the ablation rows (:data:`ABLATION_METHODS`) and their pipelines' imagination-gap
     rows; False (``quick()``): the headline rows and the learned pipeline's gap only."""
+    regime: str = "human-like"
+    """Where the behaviour data come from (:mod:`.regimes`): ``human-like`` (the noisy scripted
+    flow), ``narrow`` (``corpus-mix``: the real corpora's strategy shares per turn) or ``real``
+    (the train corpus itself, its first ``dataset_episodes`` dialogues, the same for every
+    run; needs ``data_dir``, and no ablations: the true env cannot replay a real person, so the
+    imagination gap is not measured either)."""
+    data_dir: str | None = None
+    """The corpora folder, for the ``real`` regime."""
 
     def __post_init__(self) -> None:
         for name in ("dataset_episodes", "eval_episodes", "train_seeds", "offline_steps"):
@@ -99,6 +108,12 @@ class BenchmarkConfig:
             raise InvalidInput(
                 f"sweep sizes must be >= 20 and below dataset_episodes ({self.dataset_episodes}), "
                 f"got {list(self.sweep_sizes)}"
+            )
+        check_regime(self.regime)
+        if self.regime == "real" and (self.data_dir is None or self.ablations):
+            raise InvalidInput(
+                "the real regime needs the corpora (data_dir, --data) and no ablations "
+                "(--no-ablations or --quick): the true env cannot replay a real person"
             )
         if self.llm_episodes < 1:
             raise InvalidInput(f"llm_episodes must be >= 1, got {self.llm_episodes}")

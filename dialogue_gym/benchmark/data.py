@@ -12,6 +12,7 @@ import numpy as np
 from ..domains import env_domain
 from ..episode import ORACLE_REWARD
 from .config import BenchmarkConfig
+from .regimes import REGIME_AGENTS, real_episodes
 
 
 def imagination_gap(regen: list, by_id: dict) -> dict[str, Any]:
@@ -174,7 +175,7 @@ def behaviour_datasets(
 def _behaviour_datasets(
     env_id: str, cfg: BenchmarkConfig, seed: int, out_dir: Path, log: Callable[[str], None]
 ) -> dict[str, Any]:
-    from ..agents.offline_data import OfflineData, concat
+    from ..agents.offline_data import DEFAULT_MAX_TURNS, OfflineData, concat
     from ..generate import generate
     from ..hindsight import is_unsuccessful
     from ..jsonl import read_episodes, write_episodes
@@ -182,7 +183,12 @@ def _behaviour_datasets(
     t0 = time.time()
     data_seed = seed * cfg.dataset_episodes
     path = out_dir / f"behaviour-seed{seed}.jsonl"
-    generate(env_id, "human-like", cfg.dataset_episodes, path, seed=data_seed, progress=False)
+    if cfg.regime == "real":  # the corpus itself, the same for every run
+        real = real_episodes(env_id, cfg.data_dir or "", DEFAULT_MAX_TURNS)
+        write_episodes(path, real[: cfg.dataset_episodes])
+    else:
+        agent = REGIME_AGENTS[cfg.regime]
+        generate(env_id, agent, cfg.dataset_episodes, path, seed=data_seed, progress=False)
     episodes, _ = read_episodes(path)
     seconds = {"behaviour data": time.time() - t0}
     rounds = ("learned2",) if cfg.ablations else ()
@@ -197,7 +203,10 @@ def _behaviour_datasets(
     orig = OfflineData.from_episodes(episodes)
     seconds["featurize"] = time.time() - t
     t = time.time()
-    gap_figures = {k: imagination_gap(regen[k], by_id) for k in gaps}
+    if cfg.regime == "real":  # no true env holds a real person: nothing to replay against
+        gap_figures = {k: {"n": 0} for k in gaps}
+    else:
+        gap_figures = {k: imagination_gap(regen[k], by_id) for k in gaps}
     seconds["imagination gap replays"] = time.time() - t
     figures = {
         "data_seed": data_seed,
@@ -230,7 +239,7 @@ def _behaviour_datasets(
             "orig": small_data,
             "learned": concat(small_data, OfflineData.from_episodes(part)) if part else small_data,
             "unsuccessful": sum(is_unsuccessful(e) for e in small),
-            "gap": imagination_gap(part, by_id),
+            "gap": {"n": 0} if cfg.regime == "real" else imagination_gap(part, by_id),
         }
         seconds[f"sweep {n} (hindsight + featurize)"] = time.time() - t
         log(

@@ -57,9 +57,11 @@ def joined_turns(turns: Sequence[Turn]) -> list[Turn]:
     return out
 
 
-def real_episodes(env_id: str, data_dir: str | Path) -> list[Episode]:
+def real_episodes(env_id: str, data_dir: str | Path, max_turns: int | None = None) -> list[Episode]:
     """The real train dialogues of ``env_id``'s corpus, with their real outcome, turns joined
-    (:func:`joined_turns`); dialogues without an outcome are left out."""
+    (:func:`joined_turns`); dialogues without an outcome are left out. With ``max_turns``, each
+    keeps its first ``max_turns`` agent turns and the replies to them, as if played under that
+    limit (so a learner reads them as it reads the env's episodes), with the real outcome."""
     from ..loaders import load_esconv_jsonl, load_p4g_json
 
     data_dir = Path(data_dir)
@@ -72,8 +74,23 @@ def real_episodes(env_id: str, data_dir: str | Path) -> list[Episode]:
         if e.reward is None:
             continue
         e.turns = joined_turns(e.turns)
+        if max_turns is not None:
+            e.turns = _first_agent_turns(e.turns, max_turns)
+            e.env_kwargs = {**e.env_kwargs, "max_turns": max_turns}
         if any(t.role == "assistant" for t in e.turns):
             out.append(e)
+    return out
+
+
+def _first_agent_turns(turns: list[Turn], n: int) -> list[Turn]:
+    """``turns`` up to the reply to the ``n``-th agent turn."""
+    out, agent = [], 0
+    for t in turns:
+        if t.role == "assistant":
+            if agent == n:
+                break
+            agent += 1
+        out.append(t)
     return out
 
 

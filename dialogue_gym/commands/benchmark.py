@@ -84,6 +84,11 @@ def config(args: argparse.Namespace) -> Any:
     cfg.llm, cfg.llm_episodes = args.llm, args.llm_episodes
     if args.ablations is not None:
         cfg.ablations = args.ablations
+    cfg.regime = args.regime
+    if args.regime == "real":
+        from ..data_paths import require_data_dir
+
+        cfg.data_dir = str(require_data_dir(args.data))
     if args.sweep_sizes is not None:
         cfg.sweep_sizes = args.sweep_sizes
     else:  # the default sizes that fit the dataset
@@ -135,7 +140,10 @@ def add_parser(sub: Any) -> None:
 
 
 def _add_method_args(b: argparse.ArgumentParser) -> None:
-    """The options of the rows: added agents, the hindsight encoder, the sweep, the LLM pair."""
+    """The options of the rows: added agents, the hindsight encoder, the sweep, the behaviour
+    regime, the LLM pair."""
+    from ..benchmark.regimes import REGIMES
+
     b.add_argument(
         "--add-agent",
         action="append",
@@ -161,6 +169,17 @@ def _add_method_args(b: argparse.ArgumentParser) -> None:
         default=None,
         help="the ablation rows (two rounds, privileged dynamics, true env) and their gap rows "
         "(default: on; off with --quick)",
+    )
+    b.add_argument(
+        "--regime",
+        choices=REGIMES,
+        default="human-like",
+        help="the behaviour data: human-like (the noisy scripted flow, default), narrow "
+        "(corpus-mix: the real corpora's strategy shares per turn) or real (the train corpus "
+        "itself; needs the corpora and --no-ablations or --quick)",
+    )
+    b.add_argument(
+        "--data", type=Path, default=None, help="the corpora for --regime real (../shared/data)"
     )
     b.add_argument(
         "--llm",

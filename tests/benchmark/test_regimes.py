@@ -89,3 +89,39 @@ def test_real_regime_is_the_train_dialogues_with_their_outcomes(shared_data):
     for e in (*p4g[:50], *esconv[:50]):  # the roles alternate, as in the envs
         roles = [t.role for t in e.turns]
         assert all(a != b for a, b in zip(roles, roles[1:], strict=False))
+
+
+def test_the_benchmark_learns_from_the_narrow_regime(tmp_path):
+    from tiny_benchmark import tiny
+
+    from dialogue_gym.benchmark import run_benchmark
+
+    cfg = tiny(envs=("Persuasion-v0",), regime="narrow", ablations=False)
+    results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
+    behaviour = (tmp_path / "Persuasion-v0" / "behaviour-seed0.jsonl").read_text()
+    assert '"corpus-mix"' in behaviour and '"regime": "narrow"' in md
+    rows = {row["method"]: row for row in results[0]["rows"]}
+    assert len(rows["cql"]["run_means"]) == 2 and len(rows["cql+hindsight"]["run_means"]) == 2
+    with pytest.raises(InvalidInput, match="real regime needs the corpora"):
+        tiny(regime="real", ablations=False)
+    with pytest.raises(InvalidInput, match="no ablations"):
+        tiny(regime="real", data_dir="/data")
+
+
+def test_the_benchmark_learns_from_real_dialogues(shared_data, tmp_path):
+    from tiny_benchmark import tiny
+
+    from dialogue_gym.benchmark import run_benchmark
+
+    cfg = tiny(regime="real", data_dir=str(shared_data), ablations=False, dataset_episodes=30)
+    results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
+    data = results[0]["datasets"]
+    assert [d["episodes"] for d in data] == [30, 30]  # the same real dialogues for every run
+    assert data[0]["behaviour_mean"] == data[1]["behaviour_mean"]
+    assert data[0]["imagination_gap"]["learned"] == {"n": 0}  # no true env for real people
+    from dialogue_gym.jsonl import read_episodes
+
+    kept, _ = read_episodes(tmp_path / "Counseling-v0" / "behaviour-seed0.jsonl")
+    agent_turns = [sum(t.role == "assistant" for t in e.turns) for e in kept]
+    assert max(agent_turns) == 10 and all(e.env_kwargs["max_turns"] == 10 for e in kept)
+    assert {"cql", "cql+hindsight"} <= {row["method"] for row in results[0]["rows"]}
