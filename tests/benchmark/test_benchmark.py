@@ -91,16 +91,11 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
         "        return 'That sounds really hard. How are you feeling about it?'\n"
     )
     with FakeChatServer(_llm_pair_responder) as server:  # the LLM forward/reward pair
-        cfg = BenchmarkConfig(
-            envs=("Counseling-v0",),
-            dataset_episodes=80,
-            eval_episodes=15,
-            train_seeds=2,
-            offline_steps=60,
-            ppo_steps=256,
+        sizes = dict(dataset_episodes=80, eval_episodes=15, offline_steps=60, ppo_steps=256)
+        cfg = tiny(
+            **sizes,
             model_based_samples=2,
             added_agents=(f"{mine}:Mine",),
-            encoder="hash:512",
             sweep_sizes=(40,),
             llm=f"{server.url}#fake",
             llm_episodes=3,

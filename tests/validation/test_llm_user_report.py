@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from fake_users import fixed_user
 
 from dialogue_gym.cli import main
 from dialogue_gym.llm.fake_server import FakeChatServer
@@ -108,14 +109,8 @@ def _is_holm(tests: list[dict]) -> bool:
     return [t["p_holm"] for t in tests] == pytest.approx(holm([t["p"] for t in tests]))
 
 
-def always_gives(body: dict) -> str:
-    """A persuadee that gives all $2 whatever was said (and a seeker who always feels better)."""
-    last = body["messages"][-1]["content"]
-    if '"donation"' in last:
-        return json.dumps({"donation": 2})
-    if '"intensity"' in last:
-        return json.dumps({"intensity": 1})
-    return "Sure!"
+always_gives = fixed_user(2, 1, "Sure!")
+"""A persuadee that gives all $2 whatever was said (and a seeker who always feels better)."""
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from fake_users import fixed_user
 
 from dialogue_gym.errors import InvalidInput
 from dialogue_gym.llm.fake_server import FakeChatServer
@@ -18,15 +19,8 @@ from dialogue_gym.validation.which_model import (
     which_model_table,
 )
 
-
-def gives_one(body: dict) -> str:
-    """A persuadee that gives $1 and a seeker who ends at intensity 2, whatever was said."""
-    last = body["messages"][-1]["content"]
-    if '"donation"' in last:
-        return json.dumps({"donation": 1})
-    if '"intensity"' in last:
-        return json.dumps({"intensity": 2})
-    return "Okay."
+gives_one = fixed_user(1, 2, "Okay.")
+"""A persuadee that gives $1 and a seeker who ends at intensity 2, whatever was said."""
 
 
 def test_a_report_becomes_a_row_that_says_why_a_figure_is_missing(
