@@ -4,8 +4,9 @@ At its t-th turn the agent draws a strategy from the share of each strategy amon
 of the real train dialogues (P4G persuaders, ESConv supporters) as the envs' reader reads them
 (``simulators/params/corpus_strategy_mix.json``, written by ``scripts/fit_strategy_mix.py``;
 turns past the table use its last row), and words it with the toolkit's realizer. It does not
-react to what the user says. It is the ``narrow`` behaviour regime of the benchmark: data that
-under-use the moves people under-use, so that a rewrite can bring in a move the data rarely show.
+react to what the user says. It is the ``narrow`` behaviour regime of the benchmark: a move people
+rarely make at a point is rare there in its data too, so a rewrite can bring in a move the data
+rarely show there.
 """
 
 from __future__ import annotations

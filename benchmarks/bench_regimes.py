@@ -2,7 +2,8 @@
 
 For each env: ``--episodes`` episodes of the ``human-like`` and ``narrow`` (``corpus-mix``)
 behaviour policies and of the oracle (seeds from 2,000,000, apart from the benchmark's), and the
-``real`` train dialogues when the corpora are present. Printed per regime: the mean return, the
+``real`` train dialogues when the corpora are present (cut at 10 agent turns, as the benchmark
+cuts them). Printed per regime: the mean return, the
 share of (agent turn, strategy) cells seen and supported (``regimes.MIN_SUPPORT`` uses), the
 strategy entropy, and the share of the oracle's three most used strategies in the data.
 
@@ -19,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 
 import dialogue_gym  # noqa: F401  (registers the envs)
+from dialogue_gym.agents.offline_data import DEFAULT_MAX_TURNS
 from dialogue_gym.agents.registry import make_agent
 from dialogue_gym.benchmark.regimes import REGIME_AGENTS, coverage, real_episodes
 from dialogue_gym.data_paths import missing_files, resolve_data_dir
@@ -60,7 +62,7 @@ def main() -> None:
             rows[regime] = (coverage(episodes, domain), mean, len(episodes), time.time() - t)
         if have_real:
             t = time.time()
-            episodes = real_episodes(env_id, data)
+            episodes = real_episodes(env_id, data, DEFAULT_MAX_TURNS)  # as the benchmark cuts them
             mean = float(np.mean([e.reward for e in episodes]))
             rows["real"] = (coverage(episodes, domain), mean, len(episodes), time.time() - t)
         for name, (c, mean, n, seconds) in rows.items():

@@ -186,9 +186,10 @@ def fit_counseling(data: Path, limit: int | None = None, cache: Path | None = No
     reproduce the real mean drop (bisection), and how well those replays rank the dialogues
     (Spearman with the real drops). Shipped: the first structure, with the highest floor within
     0.01 of its best Spearman; every row is recorded (``replay_grid``). At that floor,
-    ``seeker_explains`` (:func:`fit_seeker_explains`, rows in ``seeker_explains_grid``) and the
-    scale that goes with it. The human-like scripted supporter's drop under the shipped constants
-    is reported, with no target."""
+    ``seeker_explains`` (:func:`fit_seeker_explains`, rows in ``seeker_explains_grid``), then
+    premature advice (:func:`fit_premature`) and hearing easing unwanted advice
+    (:func:`fit_heard_eases`), each with the scale that goes with it. The human-like scripted
+    supporter's drop under the shipped constants is reported, with no target."""
 
     from dialogue_gym.simulators import esconv_replay
     from dialogue_gym.simulators.esconv_replay import read_split

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|> {% endfor %}"
     "{% if add_generation_prompt %}<|assistant|> {% endif %}"
@@ -89,7 +92,7 @@ def tiny_bpe_tokenizer():
     return fast
 
 
-def save_tiny(path):
+def save_tiny(path: Path) -> Path:
     """Save a tiny model and its tokenizer as a transformers folder at ``path``; returns it."""
     tok = tiny_tokenizer()
     tiny_model(tok).save_pretrained(path)
@@ -97,7 +100,7 @@ def save_tiny(path):
     return path
 
 
-def play(agent, episodes: int = 1, max_turns: int = 2, env_id: str = "Persuasion-v0"):
+def play(agent: Any, episodes: int = 1, max_turns: int = 2, env_id: str = "Persuasion-v0") -> Any:
     """``episodes`` short episodes of ``agent`` from seed 0, transcripts kept, no oracle."""
     import dialogue_gym
 

@@ -83,9 +83,9 @@ class BenchmarkConfig:
     regime: str = "human-like"
     """Where the behaviour data come from (:mod:`.regimes`): ``human-like`` (the noisy scripted
     flow), ``narrow`` (``corpus-mix``: the real corpora's strategy shares per turn) or ``real``
-    (the train corpus itself, its first ``dataset_episodes`` dialogues, the same for every
-    run; needs ``data_dir``, and no ablations: the true env cannot replay a real person, so the
-    imagination gap is not measured either)."""
+    (the train corpus itself, its first ``dataset_episodes`` dialogues or all it has, the same
+    for every run, so ``resample_data`` is off; needs ``data_dir``, and no ablations: the true
+    env cannot replay a real person, so the imagination gap is not measured either)."""
     data_dir: str | None = None
     """The corpora folder, for the ``real`` regime."""
 
@@ -115,6 +115,8 @@ class BenchmarkConfig:
                 "the real regime needs the corpora (data_dir, --data) and no ablations "
                 "(--no-ablations or --quick): the true env cannot replay a real person"
             )
+        if self.regime == "real":
+            self.resample_data = False  # one corpus: the same data for every run
         if self.llm_episodes < 1:
             raise InvalidInput(f"llm_episodes must be >= 1, got {self.llm_episodes}")
         if len(set(self.added_agents)) != len(self.added_agents):

@@ -3,8 +3,9 @@
 - ``human-like``: the noisy reactive scripted flow (the benchmark's default behaviour policy). It
   tries every strategy in every context, so a hindsight rewrite has little new to show.
 - ``narrow``: ``corpus-mix``, which makes each move at each turn as often as the real people of
-  the train corpora do (as the envs' reader reads them), without reacting: data that under-use
-  what people under-use.
+  the train corpora do (as the envs' reader reads them), without reacting: a move people rarely
+  make at a point is rare there in the data too (how much of the grid each regime covers is
+  measured by ``benchmarks/bench_regimes.py``).
 - ``real``: the real train dialogues themselves (817 P4G persuasions with their real donations;
   the ESConv train conversations with their real intensity drops), consecutive turns of one
   speaker joined into one turn as the envs alternate them. Needs the corpora.

@@ -57,6 +57,7 @@ class CachedBackend(ChatBackend):
         self.path = Path(cache_dir or default_cache_dir()) / "completions.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._count = threading.Lock()  # the counters below are shared by threads
         self.hits = 0
         self.misses = 0
         self.prompt_tokens = 0
@@ -91,11 +92,12 @@ class CachedBackend(ChatBackend):
 
     def _put(self, key: str, result: ChatResult) -> None:
         usage = result.usage or {}
-        if "prompt_tokens" in usage and "completion_tokens" in usage:
-            self.prompt_tokens += int(usage["prompt_tokens"] or 0)
-            self.completion_tokens += int(usage["completion_tokens"] or 0)
-        else:
-            self.unmetered += 1
+        with self._count:
+            if "prompt_tokens" in usage and "completion_tokens" in usage:
+                self.prompt_tokens += int(usage["prompt_tokens"] or 0)
+                self.completion_tokens += int(usage["completion_tokens"] or 0)
+            else:
+                self.unmetered += 1
         if result.refused:
             return
         with self._conn() as conn:  # one transaction
@@ -111,10 +113,11 @@ class CachedBackend(ChatBackend):
         params = params or SamplingParams()
         key = cache_key(self.describe(), messages, params, seed)
         hit = self._get(key)
-        if hit is not None:
-            self.hits += 1
-        else:
-            self.misses += 1
+        with self._count:
+            if hit is not None:
+                self.hits += 1
+            else:
+                self.misses += 1
         return key, params, hit
 
     def forget(

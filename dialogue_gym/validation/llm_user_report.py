@@ -365,7 +365,9 @@ def llm_user_report(
 
     unknown = sorted(set(parts) - set(PARTS))
     if unknown or not parts:
-        raise InvalidInput(f"report parts {unknown or '(none)'}; allowed: {', '.join(PARTS)}")
+        raise InvalidInput(
+            f"unknown or no report parts {unknown or '(none)'}; allowed: {', '.join(PARTS)}"
+        )
     if max_turns is not None and max_turns < 1:
         raise InvalidInput(f"max_turns must be >= 1, got {max_turns}")
     backend = make_backend(llm, cache=llm_cache)  # one model load, one cache, for every part

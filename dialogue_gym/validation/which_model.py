@@ -22,8 +22,8 @@ COLUMNS = (
     "model",
     "dialogues",
     "P4G AUC (embedded)",
-    "P4G mean $ [95% CI] (real 0.406)",
-    "P4G share $0 (real 0.455)",
+    f"P4G mean $ [95% CI] (real {REAL['p4g_mean']:.3f})",
+    f"P4G share $0 (real {REAL['p4g_share_zero']:.3f})",
     "P4G Spearman",
     "ESConv mean drop [95% CI] (real)",
     "ESConv Spearman",
@@ -104,7 +104,9 @@ def _esconv_cells(s: dict[str, Any]) -> list[str]:
         return ["not run"] * 2
     f = s["esconv"]["llm"]
     real = s["esconv"]["real_mean"]
-    mean = _interval(f, "mean") + (f" ({_fmt(real)})" if real is not None else "")
+    mean = _interval(f, "mean")
+    if "mean" in f and real is not None:
+        mean += f" ({_fmt(real)})"
     return [mean, _rank(f, "spearman", "undefined: one outcome for all")]
 
 
@@ -116,11 +118,16 @@ def _verdicts(s: dict[str, Any], key: str, yes: str, no: str) -> str:
 
 
 def _cost(c: dict[str, Any]) -> str:
+    """Requests sent (their tokens, and how many came without a count), answers from the
+    cache, seconds."""
     if not c:
         return "-"
     tokens = c.get("prompt_tokens")
     tok = f", {tokens + c.get('completion_tokens', 0):,} tokens" if tokens is not None else ""
-    return f"{c.get('requests')} requests{tok}, {c.get('seconds')} s"
+    if c.get("unmetered"):
+        tok += f" ({c['unmetered']} answers without a count)"
+    cached = f", {c['cached']} from the cache" if c.get("cached") else ""
+    return f"{c.get('requests')} requests sent{tok}{cached}, {c.get('seconds')} s"
 
 
 def row(s: dict[str, Any]) -> list[str]:

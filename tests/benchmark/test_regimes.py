@@ -10,7 +10,6 @@ import dialogue_gym  # noqa: F401
 from dialogue_gym.agents.corpus_mix import CorpusMixAgent, strategy_mix
 from dialogue_gym.agents.registry import make_agent
 from dialogue_gym.benchmark.regimes import (
-    COVERAGE_TURNS,
     check_regime,
     coverage,
     joined_turns,
@@ -35,6 +34,23 @@ def test_corpus_mix_draws_each_turns_strategy_with_the_corpus_share(domain):
         assert np.abs(freq - row).max() < 0.03, (turn, freq, row)
         assert all(freq[row == 0] == 0)  # a move people never make there is never drawn
     assert not np.allclose(shares[0], shares[4])  # openings differ from the middle
+
+
+def test_corpus_mix_draws_for_the_turn_the_conversation_is_at():
+    agent, turns = CorpusMixAgent("counseling", seed=0), []
+    agent.draw = lambda t: turns.append(t) or "Question"
+    for n in (0, 3, 12):
+        agent.act(
+            "",
+            {
+                "messages": [
+                    {"role": "assistant", "content": "x"},
+                    {"role": "user", "content": "y"},
+                ]
+                * n
+            },
+        )
+    assert turns == [0, 3, 12]
 
 
 def test_corpus_mix_plays_reproducible_episodes_and_is_registered():
@@ -64,7 +80,6 @@ def test_coverage_counts_the_cells_a_dataset_shows():
     assert varied["cells_seen"] > 0.8 and varied["entropy_nats"] > 0.9 * varied["max_entropy_nats"]
     with pytest.raises(InvalidInput, match="no agent turns"):
         coverage([], "persuasion")
-    assert COVERAGE_TURNS == 10
 
 
 def test_turns_of_one_speaker_are_joined_and_regimes_are_checked():
@@ -116,12 +131,18 @@ def test_the_benchmark_learns_from_real_dialogues(shared_data, tmp_path):
     cfg = tiny(regime="real", data_dir=str(shared_data), ablations=False, dataset_episodes=30)
     results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
     data = results[0]["datasets"]
-    assert [d["episodes"] for d in data] == [30, 30]  # the same real dialogues for every run
-    assert data[0]["behaviour_mean"] == data[1]["behaviour_mean"]
+    assert [d["episodes"] for d in data] == [30]  # one corpus: the same data for every run
+    assert "here one dataset for all runs" in md and not cfg.resample_data
+    rows = {row["method"]: row for row in results[0]["rows"]}
+    assert len(rows["cql"]["run_means"]) == 2  # two training runs on it
     assert data[0]["imagination_gap"]["learned"] == {"n": 0}  # no true env for real people
     from dialogue_gym.jsonl import read_episodes
 
     kept, _ = read_episodes(tmp_path / "Counseling-v0" / "behaviour-seed0.jsonl")
     agent_turns = [sum(t.role == "assistant" for t in e.turns) for e in kept]
     assert max(agent_turns) == 10 and all(e.env_kwargs["max_turns"] == 10 for e in kept)
-    assert {"cql", "cql+hindsight"} <= {row["method"] for row in results[0]["rows"]}
+    full = {e.id: e for e in real_episodes("Counseling-v0", shared_data)}
+    cut = [e for e in kept if sum(t.role == "assistant" for t in full[e.id].turns) > 10]
+    assert cut and all(e.turns[-1].role == "user" for e in cut)  # the reply to the 10th is kept
+    assert all(e.turns == full[e.id].turns[: len(e.turns)] for e in cut)
+    assert "cql+hindsight" in rows

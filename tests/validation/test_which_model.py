@@ -43,7 +43,7 @@ def test_a_report_becomes_a_row_that_says_why_a_figure_is_missing(
     assert cells[2] == "undefined: one outcome for all" and cells[5] == cells[2]
     assert cells[3].startswith("1.00 [1.00, 1.00]") and cells[4] == "0.00"
     assert cells[8] == cells[9] == "not run"  # over-cooperation and discrimination were not run
-    assert cells[10].startswith(f"{report['cost']['requests']} requests")
+    assert cells[10].startswith(f"{report['cost']['requests']} requests sent")
     assert table[-1].startswith("| your model |")
 
 
