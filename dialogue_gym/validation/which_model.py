@@ -22,8 +22,8 @@ COLUMNS = (
     "model",
     "dialogues",
     "P4G AUC (embedded)",
-    f"P4G mean $ [95% CI] (real {REAL['p4g_mean']:.3f})",
-    f"P4G share $0 (real {REAL['p4g_share_zero']:.3f})",
+    f"P4G mean $ [95% CI] (real: sample; all test {REAL['p4g_mean']:.3f})",
+    f"P4G share $0 (real: sample; all test {REAL['p4g_share_zero']:.3f})",
     "P4G Spearman",
     "ESConv mean drop [95% CI] (real)",
     "ESConv Spearman",
@@ -45,7 +45,13 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
     }
     if "p4g_replay" in report:
         r = report["p4g_replay"]
-        out["p4g"] = {"dialogues": report["dialogues"], "llm": r["llm"], "embedded": r["embedded"]}
+        out["p4g"] = {
+            "dialogues": report["dialogues"],
+            "llm": r["llm"],
+            "embedded": r["embedded"],
+            "real_mean": r["real"]["mean"],
+            "real_share_zero": r["real"]["share_zero"],
+        }
     if "esconv_replay" in report:
         r = report["esconv_replay"]
         out["esconv"] = {
@@ -94,9 +100,13 @@ def _p4g_cells(s: dict[str, Any]) -> list[str]:
     auc = _rank(f, "auc", "undefined: one outcome for all")
     if f.get("auc") is not None and e.get("auc") is not None:
         auc += f" ({_fmt(e['auc'])})"
+    mean = _interval(f, "mean")
     zero = _fmt(f["share_zero"]) if "share_zero" in f else "too few answers"
+    if "mean" in f and s["p4g"].get("real_mean") is not None:
+        mean += f" ({_fmt(s['p4g']['real_mean'])})"
+        zero += f" ({_fmt(s['p4g']['real_share_zero'])})"
     spearman = _rank(f, "spearman", "undefined: one outcome for all")
-    return [auc, _interval(f, "mean"), zero, spearman]
+    return [auc, mean, zero, spearman]
 
 
 def _esconv_cells(s: dict[str, Any]) -> list[str]:

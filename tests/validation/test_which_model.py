@@ -41,7 +41,9 @@ def test_a_report_becomes_a_row_that_says_why_a_figure_is_missing(
     assert cells[1] == "3 P4G, 3 ESConv, cut at 2 turns"
     # every persuadee gives $1: no AUC or Spearman can be computed, and the row says so
     assert cells[2] == "undefined: one outcome for all" and cells[5] == cells[2]
-    assert cells[3].startswith("1.00 [1.00, 1.00]") and cells[4] == "0.00"
+    real = report["p4g_replay"]["real"]
+    assert cells[3] == f"1.00 [1.00, 1.00] ({real['mean']:.2f})"
+    assert cells[4] == f"0.00 ({real['share_zero']:.2f})"
     assert cells[8] == cells[9] == "not run"  # over-cooperation and discrimination were not run
     assert cells[10].startswith(f"{report['cost']['requests']} requests sent")
     assert table[-1].startswith("| your model |")
