@@ -128,7 +128,8 @@ def test_the_benchmark_learns_from_real_dialogues(shared_data, tmp_path):
 
     from dialogue_gym.benchmark import run_benchmark
 
-    cfg = tiny(regime="real", data_dir=str(shared_data), ablations=False, dataset_episodes=30)
+    real = dict(regime="real", data_dir=str(shared_data), ablations=False, dataset_episodes=30)
+    cfg = tiny(envs=("Persuasion-v0",), **real)
     results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
     data = results[0]["datasets"]
     assert [d["episodes"] for d in data] == [30]  # one corpus: the same data for every run
@@ -138,10 +139,10 @@ def test_the_benchmark_learns_from_real_dialogues(shared_data, tmp_path):
     assert data[0]["imagination_gap"]["learned"] == {"n": 0}  # no true env for real people
     from dialogue_gym.jsonl import read_episodes
 
-    kept, _ = read_episodes(tmp_path / "Counseling-v0" / "behaviour-seed0.jsonl")
+    kept, _ = read_episodes(tmp_path / "Persuasion-v0" / "behaviour-seed0.jsonl")
     agent_turns = [sum(t.role == "assistant" for t in e.turns) for e in kept]
     assert max(agent_turns) == 10 and all(e.env_kwargs["max_turns"] == 10 for e in kept)
-    full = {e.id: e for e in real_episodes("Counseling-v0", shared_data)}
+    full = {e.id: e for e in real_episodes("Persuasion-v0", shared_data)}
     cut = [e for e in kept if sum(t.role == "assistant" for t in full[e.id].turns) > 10]
     assert cut and all(e.turns[-1].role == "user" for e in cut)  # the reply to the 10th is kept
     assert all(e.turns == full[e.id].turns[: len(e.turns)] for e in cut)

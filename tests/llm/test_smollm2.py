@@ -200,13 +200,15 @@ def test_rerank_smollm2_with_minilm_critic(smollm2, episodes, tmp_path):
 
 
 def test_llm_user_report_smoke_run_with_smollm2(shared_data):
-    """A few real dialogues against SmolLM2 as persuadee and seeker, two turns each: the report's
+    """A few real dialogues against SmolLM2 as persuadee and seeker, one turn each: the report's
     plumbing on a real model (its figures at this size say nothing)."""
+    from dialogue_gym.llm.spec import make_backend
     from dialogue_gym.validation.llm_user_format import format_llm_user_report
     from dialogue_gym.validation.llm_user_report import llm_user_report
 
-    kwargs = {"limit": 2, "parts": ("p4g", "esconv"), "max_turns": 2}
-    report = llm_user_report(shared_data, "local:smollm2", **kwargs)
+    model = make_backend("local:smollm2", cache=False)  # loaded once; each report caches it
+    kwargs = {"limit": 2, "parts": ("p4g", "esconv"), "max_turns": 1}
+    report = llm_user_report(shared_data, model, **kwargs)
     for part in ("p4g_replay", "esconv_replay"):
         outcomes = report[part]["outcomes"]
         assert len(outcomes["llm"]) == 2 and len(outcomes["embedded"]) == 2
@@ -218,5 +220,5 @@ def test_llm_user_report_smoke_run_with_smollm2(shared_data):
     assert cost["requests"] > 0 and cost["unmetered"] == 0
     assert cost["prompt_tokens"] > 100 * cost["requests"] and cost["completion_tokens"] > 0
     assert "| LLM user | " in format_llm_user_report(report)
-    again = llm_user_report(shared_data, "local:smollm2", **kwargs)  # from the cache
+    again = llm_user_report(shared_data, model, **kwargs)  # from the cache
     assert again["cost"]["requests"] == 0 and again["p4g_replay"] == report["p4g_replay"]
