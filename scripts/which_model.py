@@ -48,7 +48,7 @@ def keep(report: dict) -> Path:
 def rewrite_readme(readme: Path = README) -> int:
     """Rewrite the table from every kept summary; returns the number of rows."""
     summaries = [json.loads(p.read_text()) for p in sorted(KEPT.glob("*.json"))]
-    readme.write_text(replace_block(readme.read_text(), which_model_table(summaries)))
+    atomic_write_text(readme, replace_block(readme.read_text(), which_model_table(summaries)))
     return len(summaries)
 
 
