@@ -2,10 +2,10 @@
 
 Runs ``benchmark --quick`` (or the full default with ``--full``) in a temporary folder, or reads
 the ``benchmark.json`` of finished runs (``--from DIR [DIR ...]``), and prints one table per run:
-each stage's seconds (summed over training seeds and methods; the two "(wall)" rows are the
-elapsed time of the data and training phases, which overlap their parts) and its share of the
-run. With two runs, the second table gives each stage's ratio to the first: before/after figures
-from the same script.
+each stage's seconds (summed over envs, training seeds and methods; the "(wall)" rows are the
+elapsed time of the run's two phases, which the envs share and which overlap their parts) and its
+share of the run. With two runs, the second table gives each stage's ratio to the first:
+before/after figures from the same script.
 
 Usage: ``python benchmarks/bench_benchmark.py [--full] [--env ENV] [--from DIR [DIR]]``
 """
@@ -22,20 +22,37 @@ from pathlib import Path
 from dialogue_gym.benchmark import BenchmarkConfig, run_benchmark
 
 
+def _phases(summary: dict) -> dict[str, float]:
+    """The phases' wall times: shared by the envs since they share the workers; a run written
+    before that has them per env (summed here)."""
+    if "phase_seconds" in summary:
+        return dict(summary["phase_seconds"])
+    walls: dict[str, float] = {}
+    for result in summary["results"]:
+        for k, v in result.get("stage_seconds", {}).items():
+            if k.endswith("(wall)"):
+                walls[k] = walls.get(k, 0.0) + v
+    return walls
+
+
 def stage_table(summary: dict, before: dict | None = None) -> str:
     """Markdown rows: stage, seconds, share of the run (and the ratio to ``before``)."""
     total = summary["seconds"]
     stages: dict[str, float] = {}
     for result in summary["results"]:
         for k, v in result.get("stage_seconds", {}).items():
-            stages[k] = stages.get(k, 0.0) + v
+            if not k.endswith("(wall)"):
+                stages[k] = stages.get(k, 0.0) + v
     stages["report (markdown, chart)"] = summary.get("report_seconds", 0.0)
+    stages |= _phases(summary)
     old: dict[str, float] = {}
     if before is not None:
         for result in before["results"]:
             for k, v in result.get("stage_seconds", {}).items():
-                old[k] = old.get(k, 0.0) + v
+                if not k.endswith("(wall)"):
+                    old[k] = old.get(k, 0.0) + v
         old["report (markdown, chart)"] = before.get("report_seconds", 0.0)
+        old |= _phases(before)
     head = "| stage | seconds | share |" + (" after/before |" if before else "")
     lines = [head, "| --- | --- | --- |" + (" --- |" if before else "")]
     for k, v in sorted(stages.items(), key=lambda kv: -kv[1]):

@@ -27,7 +27,8 @@ from .config import EVAL_SEED, BenchmarkConfig
 from .provenance import agent_source
 from .report import markdown
 from .returns import episode_arrays, episode_matrices, returns_of
-from .run import added_agents, method_rows, tests_against
+from .run import added_agents
+from .tables import method_rows, tests_against
 
 
 def read_run(run_dir: str | Path) -> dict[str, Any]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,21 +19,21 @@ from ..evaluation import evaluate
 from ..executor import LOCAL, Backend, map_ordered, worker_session
 from ..files import atomic_write_text
 from ..progress import progress_bar
-from ..stats import MethodReturns, detectable_difference, holm
+from ..stats import MethodReturns
 from .chart import bar_chart
 from .config import (
     BASELINES,
     EVAL_SEED,
     HEADLINE_METHOD,
-    LABELS,
     METHOD_NAMES,
     OFFLINE_METHODS,
     BenchmarkConfig,
 )
-from .data import behaviour_datasets, pooled_gap, seed_data
+from .data import pooled_gap, seed_data
 from .provenance import provenance
 from .report import markdown
 from .returns import episode_arrays, returns_of
+from .tables import method_rows, sweep_rows, tests_against
 
 
 def train_offline(
@@ -113,6 +114,170 @@ def _method_run(
     return result, budget, {"train": t1 - t0, "evaluate": time.time() - t1}
 
 
+@dataclass
+class _EnvRun:
+    """One env's share of a run, filled in as its tasks finish."""
+
+    env_id: str
+    env_dir: Path
+    specs: dict[str, str]
+    """The baselines' and added agents' specs by row name, in table order."""
+    added: dict[str, str]
+    seconds: dict[str, float] = field(default_factory=dict)
+    baselines: dict[str, Any] = field(default_factory=dict)
+    datasets: dict[int, dict] = field(default_factory=dict)
+    done_at: float = 0.0
+
+    @classmethod
+    def start(cls, env_id: str, cfg: BenchmarkConfig, out_dir: Path) -> _EnvRun:
+        """The env's rows to evaluate first (baselines, added agents) and its folder, made."""
+        added = added_agents(cfg.added_agents, env_domain(env_id), METHOD_NAMES)
+        specs = {
+            name: f"{name}:samples={cfg.model_based_samples}" if name == "model-based" else name
+            for name in BASELINES
+        } | added
+        run = cls(env_id, out_dir / env_id, specs, added)
+        run.env_dir.mkdir(parents=True, exist_ok=True)
+        return run
+
+    def add_seconds(self, parts: dict[str, float]) -> None:
+        """Add each stage's seconds to this env's totals."""
+        for k, v in parts.items():
+            self.seconds[k] = self.seconds.get(k, 0.0) + v
+
+
+def _first_task(
+    cfg: BenchmarkConfig, here: dict[str, Path] | None, log: Any, _state: None, item: tuple
+) -> Any:
+    """Phase 1's task: a baseline's evaluation, or a training seed's data and regenerations
+    (written and logged here when ``here`` maps env ids to their folders; else returned)."""
+    env_id, kind, what = item
+    if kind == "baseline":
+        return _evaluate_spec(env_id, cfg, LOCAL, None, what)
+    folder = here[env_id] if here else None
+    return seed_data(env_id, cfg, folder, log if here else None, what)
+
+
+def _second_task(cfg: BenchmarkConfig, datasets: dict[str, dict], item: tuple) -> Any:
+    """Phase 2's task: train and evaluate one (env, training seed, method)."""
+    env_id, method_item = item
+    return _method_run(env_id, cfg, datasets[env_id], method_item)
+
+
+def _run_envs(
+    cfg: BenchmarkConfig,
+    out_dir: Path,
+    log: Callable[[str], None],
+    backend: Backend = LOCAL,
+    workers: int = 1,
+    progress: bool = False,
+) -> tuple[list[dict], dict[str, float]]:
+    """Every env of ``cfg`` in two phases whose tasks all envs share, so no worker waits while
+    another env's tasks are left: (1) the baselines and each training seed's data and
+    regenerations, longest first; (2) every (env, training seed, method), PPO first. On Ray the
+    tasks run on its workers, here on ``workers`` processes; each task depends only on its
+    inputs, so the figures are the same either way. Returns each env's result and the phases'
+    wall times."""
+    t0 = time.time()
+    envs = {env_id: _EnvRun.start(env_id, cfg, out_dir) for env_id in cfg.envs}
+    where = {"workers": workers if backend.name == "local" else 1, "backend": backend}
+    here = backend.name == "local" and workers == 1
+    seeds = range(cfg.train_seeds if cfg.resample_data else 1)
+    first = [(e, "data", s) for e in envs for s in seeds]
+    first += [(e, "baseline", spec) for e, run in envs.items() for spec in run.specs.items()]
+    dirs = {e: r.env_dir for e, r in envs.items()}
+    task = partial(_first_task, cfg, dirs if here else None, log if here else None)
+    done = _bar(
+        map_ordered(task, first, _no_state, **where),
+        len(first),
+        "baselines, data and hindsight",
+        progress,
+    )
+    for (env_id, kind, what), out in zip(first, done, strict=True):
+        run = envs[env_id]
+        if kind == "baseline":
+            name = what[0]
+            run.baselines[name], secs = out
+            run.seconds[f"evaluate {name}" + (" (added)" if name in run.added else "")] = secs
+            continue
+        for name, content in out["files"].items():  # the driver writes every file
+            (run.env_dir / name).write_bytes(content)
+        for line in out["log"]:
+            log(line)
+        run.datasets[what] = out["data"]
+        run.add_seconds(out["data"]["figures"].pop("seconds"))
+    phases = {"baselines, data and hindsight (wall)": time.time() - t0}
+    t = time.time()
+    items = {e: _method_items(cfg, run.datasets) for e, run in envs.items()}
+    second = [(e, item) for e in envs for item in items[e]]
+    second.sort(key=lambda ei: ei[1][1] != "ppo")  # the longest tasks first (a stable sort)
+    state = partial(_same, {e: run.datasets for e, run in envs.items()})
+    done = _bar(
+        map_ordered(partial(_second_task, cfg), second, state, **where),
+        len(second),
+        "train and evaluate",
+        progress,
+    )
+    outcomes: dict[tuple, Any] = {}
+    left = {e: Counter(i[0] for i in items[e]) for e in envs}  # tasks left per training seed
+    for (env_id, item), (result, budget, parts) in zip(second, done, strict=True):
+        s, kind, name, _ = item
+        outcomes[env_id, item] = result, budget
+        stage = name if kind != "sweep" else "sweep " + name.split("@")[0]
+        envs[env_id].add_seconds({f"{part} {stage}": secs for part, secs in parts.items()})
+        left[env_id][s] -= 1
+        if not left[env_id][s]:
+            log(f"{env_id} seed {s}: every method trained and evaluated [{time.time() - t0:.0f} s]")
+        envs[env_id].done_at = time.time() - t0
+    phases["train and evaluate (wall)"] = time.time() - t
+    results = [_env_result(run, cfg, items[e], outcomes) for e, run in envs.items()]
+    return results, {k: round(v, 3) for k, v in phases.items()}
+
+
+def _env_result(run: _EnvRun, cfg: BenchmarkConfig, items: list[tuple], outcomes: dict) -> dict:
+    """One env's rows, tests, gaps and sweep from its finished tasks (in the items' order, so
+    the tables do not depend on which task finished first)."""
+    t = time.time()
+    runs: dict[str, list[Any]] = {name: [run.baselines[name]] for name in run.specs}
+    budgets: dict[str, list[int]] = {}
+    sweep: dict[str, list[Any]] = {}
+    for item in items:
+        _, kind, name, _ = item
+        result, budget = outcomes[run.env_id, item]
+        if kind == "sweep":
+            sweep.setdefault(name, []).append(result)
+        else:
+            runs.setdefault(name, []).append(result)
+            budgets.setdefault(name, []).append(budget)
+    matrices = {name: [returns_of(r) for r in rs] for name, rs in runs.items()}
+    returns = {k: np.stack([m[0] for m in v]) for k, v in matrices.items()}
+    boot = MethodReturns(returns)
+    rows = method_rows(runs, matrices, returns, boot, budgets, run.added, cfg)
+    own = [name for name in runs if name not in run.added]  # added agents stay out of the family
+    data_figures = [d["figures"] for d in run.datasets.values()]
+    gaps = {
+        k: pooled_gap([f["imagination_gap"][k] for f in data_figures])
+        for k in data_figures[0]["imagination_gap"]
+    }
+    sizes = sweep_rows(sweep, matrices, run.datasets, cfg)
+    for f in data_figures:  # the per-rewrite lists were for pooling; the JSON keeps summaries
+        for g in f["imagination_gap"].values():
+            g.pop("imagined", None), g.pop("true", None)
+    run.seconds["intervals and tests"] = time.time() - t
+    return {
+        "env_id": run.env_id,
+        "rows": rows,
+        "tests": tests_against(boot, HEADLINE_METHOD, own),
+        "added_tests": {name: tests_against(boot, name, list(runs)) for name in run.added},
+        "datasets": data_figures,
+        "imagination_gap": gaps,
+        "sweep": sizes,
+        "episodes": {name: episode_arrays(m) for name, m in matrices.items()},
+        "seconds": run.done_at,
+        "stage_seconds": {k: round(v, 3) for k, v in run.seconds.items()},
+    }
+
+
 def run_env(
     env_id: str,
     cfg: BenchmarkConfig,
@@ -122,73 +287,8 @@ def run_env(
     workers: int = 1,
     progress: bool = False,
 ) -> dict:
-    """The whole benchmark for one environment. The baselines, each training seed's data and
-    each (training seed, method) are independent tasks: on Ray they run on its workers, and on
-    this machine on ``workers`` processes; the figures are the same either way. ``progress``:
-    a bar with a count and an ETA over each phase's tasks."""
-    domain = env_domain(env_id)
-    t0 = time.time()
-    env_dir = out_dir / env_id
-    env_dir.mkdir(parents=True, exist_ok=True)
-    seconds: dict[str, float] = {}
-    added = added_agents(cfg.added_agents, domain, METHOD_NAMES)
-    specs = {
-        name: f"{name}:samples={cfg.model_based_samples}" if name == "model-based" else name
-        for name in BASELINES
-    } | added
-    runs: dict[str, list[Any]] = {}
-    timed = map_ordered(
-        partial(_evaluate_spec, env_id, cfg, backend if workers == 1 else LOCAL),
-        list(specs.items()),
-        _no_state,
-        workers=workers if backend.name == "local" else 1,
-    )
-    timed = _bar(timed, len(specs), f"{env_id} baselines", progress)
-    for (name, _), (result, secs) in zip(specs.items(), timed, strict=True):
-        runs[name] = [result]
-        seconds[f"evaluate {name}" + (" (added)" if name in added else "")] = secs
-    log(f"{env_id}: baselines evaluated [{time.time() - t0:.0f} s]")
-    if added:
-        log(f"{env_id}: added agents evaluated: {', '.join(added)} [{time.time() - t0:.0f} s]")
-    t = time.time()
-    datasets = _training_data(env_id, cfg, env_dir, log, backend, workers, progress)
-    seconds["data and hindsight (wall)"] = time.time() - t
-    for d in datasets.values():
-        for k, v in d["figures"].pop("seconds").items():
-            seconds[k] = seconds.get(k, 0.0) + v
-    t = time.time()
-    budgets, sweep = _train_and_evaluate(
-        env_id, cfg, datasets, runs, log, backend, t0, seconds, workers, progress
-    )
-    seconds["train and evaluate (wall)"] = time.time() - t
-    t = time.time()
-    matrices = {name: [returns_of(r) for r in rs] for name, rs in runs.items()}
-    returns = {k: np.stack([m[0] for m in v]) for k, v in matrices.items()}
-    boot = MethodReturns(returns)
-    rows = method_rows(runs, matrices, returns, boot, budgets, added, cfg)
-    own = [name for name in runs if name not in added]  # the table's family: added agents stay out
-    data_figures = [d["figures"] for d in datasets.values()]
-    gaps = {
-        k: pooled_gap([f["imagination_gap"][k] for f in data_figures])
-        for k in data_figures[0]["imagination_gap"]
-    }
-    sizes = _sweep(sweep, matrices, datasets, cfg)
-    for f in data_figures:  # the per-rewrite lists were for pooling; the JSON keeps summaries
-        for g in f["imagination_gap"].values():
-            g.pop("imagined", None), g.pop("true", None)
-    seconds["intervals and tests"] = time.time() - t
-    return {
-        "env_id": env_id,
-        "rows": rows,
-        "tests": tests_against(boot, HEADLINE_METHOD, own),
-        "added_tests": {name: tests_against(boot, name, list(runs)) for name in added},
-        "datasets": data_figures,
-        "imagination_gap": gaps,
-        "sweep": sizes,
-        "episodes": {name: episode_arrays(m) for name, m in matrices.items()},
-        "seconds": time.time() - t0,
-        "stage_seconds": {k: round(v, 3) for k, v in seconds.items()},
-    }
+    """The whole benchmark for one environment (:func:`_run_envs` with ``cfg.envs`` set to it)."""
+    return _run_envs(replace(cfg, envs=(env_id,)), out_dir, log, backend, workers, progress)[0][0]
 
 
 def _no_state() -> None:
@@ -216,192 +316,9 @@ def _evaluate_spec(
     return result, time.time() - t
 
 
-def _training_data(
-    env_id: str,
-    cfg: BenchmarkConfig,
-    env_dir: Path,
-    log: Callable[[str], None],
-    backend: Backend,
-    workers: int = 1,
-    progress: bool = False,
-) -> dict[int, dict]:
-    """Each training seed's behaviour data and regenerations (one task per seed), or one
-    dataset for every seed (``resample_data=False``). Tasks in this process write their files
-    and log as they go; on other processes or Ray workers they return both to this one."""
-    if not cfg.resample_data:
-        return {0: behaviour_datasets(env_id, cfg, 0, env_dir, log)}
-    here = backend.name == "local" and workers == 1
-    task = partial(seed_data, env_id, cfg, env_dir if here else None, log if here else None)
-    datasets = {}
-    done_seeds = map_ordered(
-        _call,
-        range(cfg.train_seeds),
-        partial(_same, task),
-        workers=workers if backend.name == "local" else 1,
-        backend=backend,
-    )
-    desc = f"{env_id} data and hindsight"
-    for s, done in enumerate(_bar(done_seeds, cfg.train_seeds, desc, progress)):
-        for name, content in done["files"].items():  # the driver writes every file
-            (env_dir / name).write_bytes(content)
-        for line in done["log"]:
-            log(line)
-        datasets[s] = done["data"]
-    return datasets
-
-
-def _train_and_evaluate(
-    env_id: str,
-    cfg: BenchmarkConfig,
-    datasets: dict[int, dict],
-    runs: dict[str, list[Any]],
-    log: Callable[[str], None],
-    backend: Backend,
-    t0: float,
-    seconds: dict[str, float],
-    workers: int = 1,
-    progress: bool = False,
-) -> tuple[dict[str, list[int]], dict[str, list[Any]]]:
-    """Train and evaluate every (training seed, method); adds each evaluation to ``runs`` and
-    each part's time to ``seconds``; returns each method's environment budgets and the data-size
-    sweep's evaluations."""
-    budgets: dict[str, list[int]] = {}
-    sweep: dict[str, list[Any]] = {}
-    items = _method_items(cfg, datasets)
-    results = map_ordered(
-        partial(_method_run, env_id, cfg),
-        items,
-        partial(_same, datasets),
-        workers=workers if backend.name == "local" else 1,
-        backend=backend,
-    )
-    results = _bar(results, len(items), f"{env_id} train and evaluate", progress)
-    for k, (item, (result, budget, parts)) in enumerate(zip(items, results, strict=True)):
-        s, kind, name, _ = item
-        stage = name if kind != "sweep" else "sweep " + name.split("@")[0]
-        for part, secs in parts.items():
-            key = f"{part} {stage}"
-            seconds[key] = seconds.get(key, 0.0) + secs
-        if kind == "sweep":
-            sweep.setdefault(name, []).append(result)
-        else:
-            runs.setdefault(name, []).append(result)
-            budgets.setdefault(name, []).append(budget)
-        if k + 1 == len(items) or items[k + 1][0] != s:
-            log(f"{env_id} seed {s}: every method trained and evaluated [{time.time() - t0:.0f} s]")
-    return budgets, sweep
-
-
-def method_rows(
-    runs: dict[str, list[Any]],
-    matrices: dict[str, list],
-    returns: dict[str, np.ndarray],
-    boot: MethodReturns,
-    budgets: dict[str, list[int]],
-    added: dict[str, str],
-    cfg: BenchmarkConfig,
-) -> list[dict[str, Any]]:
-    """One table row per method: mean, normalized score and success with their intervals."""
-    success = MethodReturns({k: np.stack([m[1] for m in v]) for k, v in matrices.items()})
-    rows = []
-    for name in runs:
-        mean, norm, succ = boot.mean(name), boot.normalized(name), success.mean(name)
-        run_means = boot.run_means(name)
-        rows.append(
-            {
-                "method": name,
-                "label": LABELS.get(name, name) + (" (added)" if name in added else ""),
-                "trained": name not in BASELINES and name not in added,
-                "added": name in added,
-                "mean_return": mean.value,
-                "ci95": mean.as_list(),
-                "run_means": run_means,
-                "run_spread": [min(run_means), max(run_means)],
-                "normalized_score": norm.value,
-                "normalized_ci95": norm.as_list(),
-                "success_rate": succ.value,
-                "success_ci95": [max(0.0, succ.low), min(1.0, succ.high)],  # a share
-                "avg_turns": float(np.mean([m[2] for m in matrices[name]])),
-                "env_episodes": int(np.mean(budgets[name])) if name in budgets else None,
-                "n_runs": len(runs[name]),
-                "n_episodes": int(np.isfinite(returns[name]).sum()),
-                "n_failed": int((~np.isfinite(returns[name])).sum()),
-            }
-        )
-    return rows
-
-
 def _same(value: Any) -> Any:
     """A worker's state that is ``value`` itself (a picklable ``make_state``)."""
     return value
-
-
-def _call(task: Callable[[int], Any], item: int) -> Any:
-    """The executor's task for a state that is itself the function to call."""
-    return task(item)
-
-
-def _sweep(
-    sweep: dict[str, list[Any]], main: dict[str, list[Any]], datasets: dict, cfg: BenchmarkConfig
-) -> list[dict[str, Any]]:
-    """Per dataset size: CQL and CQL + hindsight(learned), their difference (the intervals of the
-    means and the difference from :func:`~dialogue_gym.stats.difference_test`) with Holm
-    correction over the sizes, and the learned pipeline's gap at that size."""
-    if not sweep:
-        return []
-    returns = {k: np.stack([returns_of(r)[0] for r in v]) for k, v in sweep.items()}
-    full = cfg.dataset_episodes
-    returns[f"cql@{full}"] = np.stack([m[0] for m in main["cql"]])
-    returns[f"{HEADLINE_METHOD}@{full}"] = np.stack([m[0] for m in main[HEADLINE_METHOD]])
-    boot = MethodReturns(returns)
-    out = []
-    runs = list(datasets.values())
-    for n in (*cfg.sweep_sizes, full):
-        diff, p = boot.diff(f"{HEADLINE_METHOD}@{n}", f"cql@{n}")
-        if n == full:
-            gap = pooled_gap([d["figures"]["imagination_gap"]["learned"] for d in runs])
-            unsuccessful = [d["figures"]["unsuccessful"] for d in runs]
-        else:
-            gap = pooled_gap([d["sweep"][n]["gap"] for d in runs])
-            unsuccessful = [d["sweep"][n]["unsuccessful"] for d in runs]
-        cql, hind = boot.mean(f"cql@{n}"), boot.mean(f"{HEADLINE_METHOD}@{n}")
-        out.append(
-            {
-                "episodes": n,
-                "unsuccessful": float(np.mean(unsuccessful)),
-                "cql": cql.value,
-                "cql_ci95": cql.as_list(),
-                "hindsight": hind.value,
-                "hindsight_ci95": hind.as_list(),
-                "diff": diff.value,
-                "diff_ci95": diff.as_list(),
-                "p": p,
-                "regenerated": gap["n"] / max(1, len(runs)),
-                "gap": gap.get("gap"),
-                "truly_improve": gap.get("truly_improve"),
-            }
-        )
-    for row, adjusted in zip(out, holm([r["p"] for r in out]), strict=True):
-        row["p_holm"] = adjusted
-    return out
-
-
-def tests_against(boot: MethodReturns, method: str, names: list[str]) -> list[dict[str, Any]]:
-    """``method`` minus every other name (:func:`~dialogue_gym.stats.difference_test`),
-    Holm-corrected as one family, each with the difference it could detect with 80% power
-    (``mde80``, :func:`~dialogue_gym.stats.detectable_difference`)."""
-    tests = []
-    for name in names:
-        if name == method:
-            continue
-        diff, p = boot.diff(method, name)
-        mde = detectable_difference(boot.returns[method], boot.returns[name])
-        tests.append(
-            {"versus": name, "diff": diff.value, "ci95": diff.as_list(), "p": p, "mde80": mde}
-        )
-    for t, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):
-        t["p_holm"] = adjusted
-    return tests
 
 
 def added_agents(specs: tuple[str, ...], domain: str, taken: set[str]) -> dict[str, str]:
@@ -443,9 +360,7 @@ def run_benchmark(
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     with worker_session():  # one set of Ray workers for every step
-        results = [
-            run_env(env_id, cfg, out_dir, log, backend, workers, progress) for env_id in cfg.envs
-        ]
+        results, phases = _run_envs(cfg, out_dir, log, backend, workers, progress)
     t = time.time()
     md = markdown(results, cfg)
     summary = {
@@ -453,6 +368,7 @@ def run_benchmark(
         "provenance": provenance(cfg),
         "results": results,
         "seconds": time.time() - t0,
+        "phase_seconds": phases,
     }
     atomic_write_text(out_dir / "benchmark.md", md)
     try:
