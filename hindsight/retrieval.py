@@ -19,7 +19,7 @@ ends where a retrieved reply ended its own dialogue, or at the source episode's 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,17 @@ class _Index:
     strategies: list[list[str]]
     terminal: np.ndarray
     episode: np.ndarray  # index of the source episode of each row
+    _cast: dict = field(default_factory=dict)
+
+    def keys_as(self, dtype: np.dtype) -> np.ndarray:
+        """The keys in the query's ``dtype``, cast once. A float32 matrix times a float64 query
+        (the user index's, whose persona part is float64) casts the whole matrix on every draw:
+        the same products, eight times the time."""
+        if self.keys.dtype == dtype:
+            return self.keys
+        if dtype not in self._cast:
+            self._cast[dtype] = self.keys.astype(dtype)
+        return self._cast[dtype]
 
 
 class RetrievalForwardModel(ForwardModel):
@@ -116,7 +127,8 @@ class RetrievalForwardModel(ForwardModel):
     ) -> int:
         role = "user" if index is self.user else "assistant"
         query = unit_rows(self._key(turns, len(turns), role))
-        sims = index.keys @ query - POSITION_PENALTY * np.abs(index.positions - len(turns))
+        near = index.keys_as(query.dtype) @ query
+        sims = near - POSITION_PENALTY * np.abs(index.positions - len(turns))
         sims[index.episode == exclude] = -np.inf
         k = min(self.top_k, int(np.isfinite(sims).sum()))
         if k == 0:

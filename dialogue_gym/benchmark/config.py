@@ -127,11 +127,11 @@ class BenchmarkConfig:
         """Small sizes, the headline rows only (no ablation rows, no data-size sweep)."""
         return cls(
             envs=envs or env_ids(),
-            dataset_episodes=400,
-            eval_episodes=60,
+            dataset_episodes=200,
+            eval_episodes=50,
             train_seeds=3,
-            offline_steps=500,
-            ppo_steps=2048,
+            offline_steps=300,
+            ppo_steps=1024,
             model_based_samples=3,
             sweep_sizes=(),
             ablations=False,
