@@ -124,7 +124,8 @@ class BenchmarkConfig:
 
     @classmethod
     def quick(cls, envs: tuple[str, ...] | None = None) -> BenchmarkConfig:
-        """Small sizes, the headline rows only (no ablation rows, no data-size sweep)."""
+        """Small sizes, the headline rows only (no ablation rows, no data-size sweep): about 3
+        minutes on 2 cores (``benchmarks/bench_benchmark.py``)."""
         return cls(
             envs=envs or env_ids(),
             dataset_episodes=200,

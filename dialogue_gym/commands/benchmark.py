@@ -104,7 +104,7 @@ def add_parser(sub: Any) -> None:
     b.add_argument(
         "--quick",
         action="store_true",
-        help="small sizes, headline rows only (about 5 min on 2 cores)",
+        help="small sizes, headline rows only (about 3 min on 2 cores)",
     )
     b.add_argument("--dataset-episodes", type=int, default=None)
     b.add_argument("--eval-episodes", type=int, default=None)
