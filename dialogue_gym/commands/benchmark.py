@@ -75,6 +75,10 @@ def config(args: argparse.Namespace) -> Any:
         cfg.eval_episodes = args.eval_episodes
     if args.seeds:
         cfg.train_seeds = args.seeds
+    if args.offline_steps:
+        cfg.offline_steps = args.offline_steps
+    if args.ppo_steps:
+        cfg.ppo_steps = args.ppo_steps
     cfg.resample_data = not args.shared_data
     cfg.imagined_weight = args.imagined_weight
     cfg.threads = args.threads
@@ -109,6 +113,18 @@ def add_parser(sub: Any) -> None:
     b.add_argument("--dataset-episodes", type=int, default=None)
     b.add_argument("--eval-episodes", type=int, default=None)
     b.add_argument("--seeds", type=int, default=None, help="training seeds")
+    b.add_argument(
+        "--offline-steps",
+        type=int,
+        default=None,
+        help="gradient steps of BC, CQL and IQL (default 1000; quick: 300)",
+    )
+    b.add_argument(
+        "--ppo-steps",
+        type=int,
+        default=None,
+        help="PPO environment steps per training seed (default 10000; quick: 1024)",
+    )
     b.add_argument(
         "--shared-data",
         action="store_true",
