@@ -69,15 +69,15 @@ def config(args: argparse.Namespace) -> Any:
 
     envs = tuple(args.env) if args.env else env_ids()
     cfg = BenchmarkConfig.quick(envs) if args.quick else BenchmarkConfig(envs=envs)
-    if args.dataset_episodes:
+    if args.dataset_episodes is not None:
         cfg.dataset_episodes = args.dataset_episodes
-    if args.eval_episodes:
+    if args.eval_episodes is not None:
         cfg.eval_episodes = args.eval_episodes
-    if args.seeds:
+    if args.seeds is not None:
         cfg.train_seeds = args.seeds
-    if args.offline_steps:
+    if args.offline_steps is not None:
         cfg.offline_steps = args.offline_steps
-    if args.ppo_steps:
+    if args.ppo_steps is not None:
         cfg.ppo_steps = args.ppo_steps
     cfg.resample_data = not args.shared_data
     cfg.imagined_weight = args.imagined_weight

@@ -209,3 +209,18 @@ def test_benchmark_reuse_needs_agents_and_a_finished_run(tmp_path, capsys):
     assert "give --add-agent SPEC" in capsys.readouterr().err
     assert main(["benchmark", "--reuse", str(tmp_path), "--add-agent", "random"]) == 2
     assert "no finished benchmark" in capsys.readouterr().err
+
+
+def test_benchmark_sizes_come_from_the_flags_and_bad_ones_are_refused(capsys):
+    from dialogue_gym.cli import build_parser
+    from dialogue_gym.commands.benchmark import config
+
+    parse = build_parser().parse_args
+    args = parse(["benchmark", "--quick", "--offline-steps", "700", "--ppo-steps", "64"])
+    cfg = config(args)
+    assert (cfg.offline_steps, cfg.ppo_steps, cfg.dataset_episodes) == (700, 64, 200)
+    full = config(parse(["benchmark"]))
+    assert (full.dataset_episodes, full.offline_steps, full.sweep_sizes) == (1000, 1000, (200, 500))
+    for flag, name in (("--offline-steps", "offline_steps"), ("--seeds", "train_seeds")):
+        assert main(["benchmark", flag, "0"]) == 2  # not silently the default
+        assert f"{name} must be >= 1" in capsys.readouterr().err
