@@ -35,24 +35,22 @@ def _phases(summary: dict) -> dict[str, float]:
     return walls
 
 
-def stage_table(summary: dict, before: dict | None = None) -> str:
-    """Markdown rows: stage, seconds, share of the run (and the ratio to ``before``)."""
-    total = summary["seconds"]
+def _stages(summary: dict) -> dict[str, float]:
+    """Each stage's seconds summed over envs, the report's, and the phases' walls."""
     stages: dict[str, float] = {}
     for result in summary["results"]:
         for k, v in result.get("stage_seconds", {}).items():
             if not k.endswith("(wall)"):
                 stages[k] = stages.get(k, 0.0) + v
     stages["report (markdown, chart)"] = summary.get("report_seconds", 0.0)
-    stages |= _phases(summary)
-    old: dict[str, float] = {}
-    if before is not None:
-        for result in before["results"]:
-            for k, v in result.get("stage_seconds", {}).items():
-                if not k.endswith("(wall)"):
-                    old[k] = old.get(k, 0.0) + v
-        old["report (markdown, chart)"] = before.get("report_seconds", 0.0)
-        old |= _phases(before)
+    return stages | _phases(summary)
+
+
+def stage_table(summary: dict, before: dict | None = None) -> str:
+    """Markdown rows: stage, seconds, share of the run (and the ratio to ``before``)."""
+    total = summary["seconds"]
+    stages = _stages(summary)
+    old = _stages(before) if before is not None else {}
     head = "| stage | seconds | share |" + (" after/before |" if before else "")
     lines = [head, "| --- | --- | --- |" + (" --- |" if before else "")]
     for k, v in sorted(stages.items(), key=lambda kv: -kv[1]):

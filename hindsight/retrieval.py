@@ -46,8 +46,8 @@ class _Index:
 
     def keys_as(self, dtype: np.dtype) -> np.ndarray:
         """The keys in the query's ``dtype``, cast once. A float32 matrix times a float64 query
-        (the user index's, whose persona part is float64) casts the whole matrix on every draw:
-        the same products, eight times the time."""
+        (the user index's, whose persona part is float64) would copy the whole matrix on every
+        draw; casting once gives the same products without the copies."""
         if self.keys.dtype == dtype:
             return self.keys
         if dtype not in self._cast:

@@ -46,9 +46,9 @@ class BenchmarkConfig:
     """The env ids to benchmark (default: every registered one)."""
     dataset_episodes: int = 1000
     """Behaviour episodes per env and training seed (the offline methods' environment budget).
-    The full default (1,000 episodes, 1,000 offline steps) runs in about 18 minutes on 2 cores;
-    1,500 and 2,000 (``--dataset-episodes 1500 --offline-steps 2000``, about 28 minutes) make the
-    same tests significant and detect smaller Counseling differences (README, Power)."""
+    The full default (1,000 episodes, 1,000 offline steps) is sized to the README's time for the
+    full run; 1,500 and 2,000 (``--dataset-episodes 1500 --offline-steps 2000``) detect smaller
+    Counseling differences (README, Power)."""
     eval_episodes: int = 200
     """Held-out evaluation episodes per method and training seed."""
     train_seeds: int = 3
@@ -127,8 +127,8 @@ class BenchmarkConfig:
 
     @classmethod
     def quick(cls, envs: tuple[str, ...] | None = None) -> BenchmarkConfig:
-        """Small sizes, the headline rows only (no ablation rows, no data-size sweep): about 3
-        minutes on 2 cores (``benchmarks/bench_benchmark.py``)."""
+        """Small sizes, the headline rows only (no ablation rows, no data-size sweep), sized to
+        the README's time for the quick run (``benchmarks/bench_benchmark.py`` measures it)."""
         return cls(
             envs=envs or env_ids(),
             dataset_episodes=200,
