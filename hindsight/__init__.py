@@ -4,7 +4,8 @@
 What each component knows:
 
 - learned from recorded episodes only (the default; what a user applies to their own data):
-  :class:`CriticController`, :class:`RetrievalForwardModel`, :class:`LearnedRewardModel`;
+  :class:`CriticController`, :class:`RetrievalForwardModel`, :class:`LearnedRewardModel`
+  (and :class:`EnsembleRewardModel`, K of them scored pessimistically by their disagreement);
 - privileged (labelled ablations): :class:`TranscriptController` (strategy tables that mirror the
   simulator's effect tables), :class:`PrivilegedDynamicsForwardModel` and
   :class:`PrivilegedDynamicsRewardModel` (the simulator's own dynamics and persona prior);
@@ -26,10 +27,12 @@ from .oracle import TrueEnvForwardModel, TrueEnvRewardModel, replay_in_true_env
 from .regenerate import is_unsuccessful, preference_pairs, regenerate
 from .relabel import HindsightRelabel
 from .retrieval import RetrievalForwardModel
+from .reward_ensemble import EnsembleRewardModel
 
 __all__ = [
     "Continuation",
     "CriticController",
+    "EnsembleRewardModel",
     "ForwardModel",
     "HindsightController",
     "HindsightRelabel",

@@ -22,12 +22,17 @@ from .regenerate import is_unsuccessful, iter_regenerate, preference_pairs, rege
 CONTROLLERS = "critic (learned) | transcript (privileged tables) | llm:SPEC"
 FORWARDS = "retrieval (learned) | privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
 REWARDS = (
-    "learned | learned:DIR (saved) | privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
+    "learned | learned:DIR (saved) | learned-ensemble (penalized by disagreement) | "
+    "learned-ensemble:DIR (saved) | privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
 )
 NAMES = {
     "controller": (("critic", "transcript"), ("llm:",), CONTROLLERS),
     "forward model": (("retrieval", "privileged-dynamics", "true-env"), ("llm:",), FORWARDS),
-    "reward model": (("learned", "privileged-dynamics", "true-env"), ("learned:", "llm:"), REWARDS),
+    "reward model": (
+        ("learned", "learned-ensemble", "privileged-dynamics", "true-env"),
+        ("learned:", "learned-ensemble:", "llm:"),
+        REWARDS,
+    ),
 }
 """Per component kind: its names, the prefixes of its parametrized specs, and the help line."""
 
@@ -95,9 +100,16 @@ def make_forward(
 def make_reward(
     spec: str, domain: str, data: Sequence[Episode] = (), encoder: CachedEncoder | None = None
 ) -> RewardModel:
-    """``learned`` (fitted on ``data``), ``learned:DIR`` (saved), ``privileged-dynamics``,
-    ``true-env`` or ``llm:SPEC``."""
+    """``learned`` (fitted on ``data``), ``learned:DIR`` (saved), ``learned-ensemble`` (fitted
+    on ``data``), ``learned-ensemble:DIR`` (saved), ``privileged-dynamics``, ``true-env`` or
+    ``llm:SPEC``."""
     check_spec(spec, "reward model")
+    if spec == "learned-ensemble" or spec.startswith("learned-ensemble:"):
+        from .reward_ensemble import EnsembleRewardModel
+
+        if spec.startswith("learned-ensemble:"):
+            return EnsembleRewardModel.load(spec[len("learned-ensemble:") :])
+        return EnsembleRewardModel.fit(data, encoder=(encoder or CachedEncoder()).spec)
     if spec == "learned" or spec.startswith("learned:"):
         from .learned_reward import LearnedRewardModel
 
@@ -181,7 +193,8 @@ def run(
     if fit_on is not None and {env_key(e.env_id) for e in data} != {env}:
         raise InvalidInput(f"the fitting data {fit_on} must hold {env} episodes only, like {inp}")
     privileged = domain == "counseling" and "privileged-dynamics" in (forward, reward)
-    needs_data = controller == "critic" or {forward, reward} & {"retrieval", "learned"}
+    learned = {"retrieval", "learned", "learned-ensemble"}
+    needs_data = controller == "critic" or {forward, reward} & learned
     needs_data = needs_data or privileged
     enc = CachedEncoder(encoder) if needs_data else None
     rwd = make_reward(reward, domain, data, enc)  # first: a bad saved model fails at once

@@ -59,6 +59,7 @@ from dialogue_gym.simulators import persuasion as P
 from dialogue_gym.simulators.classifier import get_classifier, get_reader
 from dialogue_gym.simulators.corpus_personas import p4g_dialogues
 from dialogue_gym.simulators.personas import sample_persuasion_persona
+from dialogue_gym.stats import spearman_gap
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "simulators" / "params"
@@ -356,13 +357,14 @@ def fit_unwanted_cost(replays: list, real: np.ndarray) -> tuple[dict, list[dict]
     that measured distress after such support against none, Batenburg & Das 2014, found none; its
     costs are in how advice is judged): a cost of 0 ships unless the replays reject it, that is
     unless, with the scale refitted, they rank the dialogues worse (train Spearman) than with the
-    written cost (eased by feeling heard, :data:`HEARD_EASES_AT`) in at least 95% of
-    :data:`BOOTSTRAP` paired resamples of the dialogues. A size from an experiment yields to
-    evidence, not to a difference the replays cannot tell from noise (the 0.01 margin of the other
-    stages is about half the standard error of such a difference). The written cost without easing
-    is recorded beside them, not a candidate. Each row also records the slope of the replayed
-    drop on the supporters' reassurance/information/suggestion share, beside the real one (a
-    correlation in the corpus, measured, not targeted). Returns the chosen row and every row."""
+    written cost (eased by feeling heard, :data:`HEARD_EASES_AT`) in at least 95% of paired
+    resamples of the dialogues (:func:`~dialogue_gym.stats.spearman_gap`). A size from an
+    experiment yields to evidence, not to a difference the replays cannot tell from noise (the
+    0.01 margin of the other stages is about half the standard error of such a difference). The
+    written cost without easing is recorded beside them, not a candidate. Each row also records
+    the slope of the replayed drop on the supporters' reassurance/information/suggestion share,
+    beside the real one (a correlation in the corpus, measured, not targeted). Returns the chosen
+    row and every row."""
     from scipy.stats import linregress
 
     telling = np.array([strategy_share(r, TELLING) for r in replays])
@@ -380,29 +382,6 @@ def fit_unwanted_cost(replays: list, real: np.ndarray) -> tuple[dict, list[dict]
     rows[0] |= gap
     best = rows[0] if gap["share_worse"] < 0.95 else rows[1]
     return best, [real_slopes({"telling": linregress(telling, real)}), *rows]
-
-
-BOOTSTRAP = 2000
-"""Paired resamples of the train dialogues for :func:`spearman_gap`."""
-
-
-def spearman_gap(sim: np.ndarray, other: np.ndarray, real: np.ndarray) -> dict[str, float]:
-    """How much worse ``sim`` ranks the dialogues than ``other`` (Spearman with ``real``): the
-    difference, its bootstrap standard error over paired resamples of the dialogues, and the share
-    of resamples in which ``sim`` ranks them worse."""
-    from scipy.stats import spearmanr
-
-    rng = np.random.default_rng(0)
-    gaps = []
-    for _ in range(BOOTSTRAP):
-        i = rng.integers(0, len(real), len(real))
-        gaps.append(spearmanr(sim[i], real[i]).statistic - spearmanr(other[i], real[i]).statistic)
-    diff = spearmanr(sim, real).statistic - spearmanr(other, real).statistic
-    return {
-        "spearman_gap": round(float(diff), 4),
-        "spearman_gap_se": round(float(np.std(gaps)), 4),
-        "share_worse": round(float(np.mean(np.array(gaps) < 0)), 4),
-    }
 
 
 def fitted_row(

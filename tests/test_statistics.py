@@ -25,6 +25,7 @@ from dialogue_gym.stats import (
     normalized_estimate,
     normalized_score,
     projected_detectable,
+    spearman_gap,
 )
 
 
@@ -267,3 +268,16 @@ def test_one_seed_gives_no_interval_and_no_error():
     assert math.isnan(detectable_difference(one, np.array([[0.0]])))
     d, p = difference_test(np.array([[1.0, np.nan]]), np.array([[0.0, 0.0]]))  # one seed left
     assert math.isnan(p)
+
+
+def test_spearman_gap_tells_a_worse_ranking_from_noise():
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=400)
+    good = real + rng.normal(scale=1.0, size=400)
+    bad = real + rng.normal(scale=3.0, size=400)
+    worse = spearman_gap(bad, good, real, resamples=500)
+    assert worse["spearman_gap"] < -0.2  # rho about 0.70 against 0.30
+    assert worse["share_worse"] > 0.99
+    assert 0.02 < worse["spearman_gap_se"] < 0.08
+    same = spearman_gap(good, good.copy(), real, resamples=200)
+    assert same == {"spearman_gap": 0.0, "spearman_gap_se": 0.0, "share_worse": 0.0}
