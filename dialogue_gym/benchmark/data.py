@@ -32,8 +32,27 @@ def imagination_gap(regen: list, by_id: dict) -> dict[str, Any]:
         true = np.array(
             [replay_in_true_env(by_id[r.provenance["root_id"]], r.turns)[0] for r in regen]
         )
-    original = np.array([float(by_id[r.provenance["root_id"]].reward) for r in regen])
     believed = np.array([float(r.outcome.get("source_model_reward", np.nan)) for r in regen])
+    return _gap(regen, by_id, imagined, true, believed)
+
+
+def rescored_gap(regen: list, by_id: dict, reward: Any, gap: dict[str, Any]) -> dict[str, Any]:
+    """The imagination gap of the same regenerations scored by another ``reward`` model (the
+    penalized ensemble): the rewrites and their true replays (``gap["true"]``, from
+    :func:`imagination_gap`) are the same, so nothing is replayed again; the rewrite and its
+    source are both scored by ``reward``, like with like."""
+    if not regen:
+        return {"n": 0}
+    sources = [by_id[r.provenance["root_id"]] for r in regen]
+    imagined = np.array([reward.score(e, r.turns, 0) for e, r in zip(sources, regen, strict=True)])
+    believed = np.array([reward.score(e, e.turns, 0) for e in sources])
+    return _gap(regen, by_id, imagined, np.array(gap["true"]), believed)
+
+
+def _gap(
+    regen: list, by_id: dict, imagined: np.ndarray, true: np.ndarray, believed: np.ndarray
+) -> dict[str, Any]:
+    original = np.array([float(by_id[r.provenance["root_id"]].reward) for r in regen])
     corr = np.corrcoef(imagined, true)[0, 1] if imagined.std() > 0 and true.std() > 0 else np.nan
     return {
         "n": len(regen),
@@ -131,6 +150,21 @@ def regenerate_pipelines(
     return out
 
 
+PENALIZED = "learned (penalized)"
+"""The gap table's row for the learned pipeline's rewrites scored by the penalized ensemble."""
+
+
+def penalized_reward(episodes: list, cfg: BenchmarkConfig, seconds: dict[str, float]) -> Any:
+    """The disagreement-penalized reward ensemble fitted on ``episodes`` (its time goes into
+    ``seconds``)."""
+    from ..hindsight import EnsembleRewardModel
+
+    t = time.time()
+    model = EnsembleRewardModel.fit(episodes, encoder=cfg.encoder)
+    seconds["penalized reward ensemble"] = time.time() - t
+    return model
+
+
 def llm_pair(episodes: list, cfg: BenchmarkConfig, controller: Any) -> tuple[list, list[str]]:
     """The LLM pair's regenerations of the first ``cfg.llm_episodes`` unsuccessful episodes, and
     why each episode it could not regenerate failed (an unusable answer, a backend error)."""
@@ -203,10 +237,16 @@ def _behaviour_datasets(
     orig = OfflineData.from_episodes(episodes)
     seconds["featurize"] = time.time() - t
     t = time.time()
+    penalty: dict[str, Any] = {}
     if cfg.regime == "real":  # no true env holds a real person: nothing to replay against
         gap_figures = {k: {"n": 0} for k in gaps}
     else:
         gap_figures = {k: imagination_gap(regen[k], by_id) for k in gaps}
+        if cfg.ablations:  # the same rewrites, scored by the disagreement-penalized ensemble
+            penalized = penalized_reward(episodes, cfg, seconds)
+            learned = gap_figures["learned"]
+            gap_figures[PENALIZED] = rescored_gap(regen["learned"], by_id, penalized, learned)
+            penalty = {"penalized_reward": penalized.config()}
     seconds["imagination gap replays"] = time.time() - t
     figures = {
         "data_seed": data_seed,
@@ -216,6 +256,7 @@ def _behaviour_datasets(
         "oracle_env_episodes": regen["env_episodes"],
         "imagination_gap": gap_figures,
         **({"llm_errors": regen["llm_errors"]} if cfg.llm else {}),
+        **penalty,
         "behaviour_mean": float(np.mean([e.reward for e in episodes if e.status == "ok"])),
     }
     log(

@@ -110,6 +110,17 @@ def _gap_table(r: dict, cfg: BenchmarkConfig) -> list[str]:
             f"{g['gap']:+.3f} | {g['mae']:.3f} | {g['corr']:.2f} | "
             f"{g['truly_improve']:.2f} | {g['believed_improve']:.2f} |"
         )
+    runs = [d["penalized_reward"] for d in r["datasets"] if "penalized_reward" in d]
+    if runs:
+        lam = ", ".join(f"{c['penalty']:.2f}" for c in runs)
+        cover = ", ".join(f"{c['oof_coverage']:.2f}" for c in runs if c.get("oof_coverage"))
+        lines += [
+            "",
+            f"*learned (penalized)*: the learned pipeline's rewrites and sources scored by "
+            f"{runs[0]['members']} reward heads on bootstrap resamples, mean - lambda x their "
+            f"spread (MOPO-style); lambda per run {lam} ({runs[0]['penalty_rule']}: the 84th "
+            f"percentile of out-of-fold standardized shortfalls; out-of-fold coverage {cover}).",
+        ]
     if "llm" in r["imagination_gap"]:
         errors = [x for d in r["datasets"] for x in d.get("llm_errors", [])]
         tried = sum(min(cfg.llm_episodes, d["unsuccessful"]) for d in r["datasets"])

@@ -140,7 +140,22 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     gap = data[0]["imagination_gap"]["learned"]
     assert gap["n"] == data[0]["regenerated"]["learned"] and "true_mean" in gap
     pooled = results[0]["imagination_gap"]
-    assert set(pooled) == {"learned", "round 2", "privileged", "true-env", "llm"}
+    assert set(pooled) == {
+        "learned",
+        "learned (penalized)",
+        "round 2",
+        "privileged",
+        "true-env",
+        "llm",
+    }
+    # the penalized ensemble rescores the learned pipeline's own rewrites: same rewrites, same truth
+    penalized = pooled["learned (penalized)"]
+    assert penalized["n"] == pooled["learned"]["n"] > 0
+    for key in ("true_mean", "truly_improve"):
+        assert penalized[key] == pooled["learned"][key]
+    assert all(d["penalized_reward"]["penalty"] >= 0 for d in data)
+    assert data[0]["penalized_reward"]["penalty_rule"] == "oof-84th-percentile"
+    assert "*learned (penalized)*" in md and "| learned (penalized) |" in md
     # the LLM pair: 3 rewrites per run, each judged 1.5 and replayed in the true env
     assert pooled["llm"]["n"] == 6 and pooled["llm"]["imagined_mean"] == 1.5
     assert all(d["llm_errors"] == [] for d in data)
