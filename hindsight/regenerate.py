@@ -112,6 +112,27 @@ def regenerate_one(
     return out
 
 
+def rescore(regenerated: Episode, source: Episode, reward_model: RewardModel) -> Episode:
+    """``regenerated`` (a regeneration of ``source``) with its reward, its source's score and
+    its verdict taken from another, imagining ``reward_model``: the same rewrite and
+    continuation, relabelled (a copy; the input is not modified)."""
+    if reward_model.oracle:
+        raise InvalidInput("rescore takes an imagining reward model, not the true env")
+    out = copy.deepcopy(regenerated)
+    seed = stable_seed("regenerate", out.id)
+    out.reward = reward_model.score(source, out.turns, seed)
+    verdict = reward_model.succeeds(source, out.turns)
+    out.outcome.pop("imagined_success", None)
+    out.outcome.update(
+        imagined_reward=out.reward,
+        source_model_reward=reward_model.score(source, source.turns, stable_seed("src", source.id)),
+        **({} if verdict is None else {"imagined_success": verdict}),
+    )
+    out.provenance["reward_model"] = reward_model.config()
+    out.provenance["reward_source"] = f"imagined:{reward_model.config()['name']}"
+    return out
+
+
 def iter_regenerate(
     episodes: Iterable[Episode],
     controller: HindsightController,

@@ -23,6 +23,7 @@ LABELS = {
     HEADLINE_METHOD: "cql+hindsight (learned from the data)",
     "cql+hindsight(privileged)": "cql+hindsight(privileged) [ablation: simulator dynamics]",
     "cql+hindsight(oracle-fwd)": "cql+hindsight(oracle-fwd) [ablation: true env]",
+    "cql+hindsight(penalized)": "cql+hindsight(penalized) [learned, disagreement-penalized]",
 }
 
 
@@ -31,10 +32,12 @@ PIPELINES = ("learned", "privileged", "true-env")
 
 ABLATION_METHODS = (
     "cql+hindsight(2 rounds)",
+    "cql+hindsight(penalized)",
     "cql+hindsight(privileged)",
     "cql+hindsight(oracle-fwd)",
 )
-"""The rows that ablate the headline method (a second round, privileged dynamics, the true env):
+"""The rows that ablate the headline method (a second round, the learned rewrites relabelled by
+the disagreement-penalized reward ensemble, privileged dynamics, the true env):
 the full run makes them, ``quick()`` leaves them out (``BenchmarkConfig.ablations``)."""
 
 
@@ -159,11 +162,13 @@ OFFLINE_METHODS: dict[str, tuple[str, str]] = {
     HEADLINE_METHOD: ("cql", "learned"),
     "iql+hindsight": ("iql", "learned"),
     "cql+hindsight(2 rounds)": ("cql", "learned2"),
+    "cql+hindsight(penalized)": ("cql", "penalized"),
     "cql+hindsight(privileged)": ("cql", "privileged"),
     "cql+hindsight(oracle-fwd)": ("cql", "true-env"),
 }
 """Each offline method: (algorithm, its dataset: the original, or the original plus the
-regenerations of a pipeline; ``learned2``: two rounds of the learned pipeline)."""
+regenerations of a pipeline; ``learned2``: two rounds of the learned pipeline; ``penalized``: the
+learned rewrites relabelled by the disagreement-penalized reward ensemble)."""
 
 
 METHOD_NAMES = {*BASELINES, *OFFLINE_METHODS, "ppo"}

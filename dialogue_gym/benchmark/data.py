@@ -36,19 +36,6 @@ def imagination_gap(regen: list, by_id: dict) -> dict[str, Any]:
     return _gap(regen, by_id, imagined, true, believed)
 
 
-def rescored_gap(regen: list, by_id: dict, reward: Any, gap: dict[str, Any]) -> dict[str, Any]:
-    """The imagination gap of the same regenerations scored by another ``reward`` model (the
-    penalized ensemble): the rewrites and their true replays (``gap["true"]``, from
-    :func:`imagination_gap`) are the same, so nothing is replayed again; the rewrite and its
-    source are both scored by ``reward``, like with like."""
-    if not regen:
-        return {"n": 0}
-    sources = [by_id[r.provenance["root_id"]] for r in regen]
-    imagined = np.array([reward.score(e, r.turns, 0) for e, r in zip(sources, regen, strict=True)])
-    believed = np.array([reward.score(e, e.turns, 0) for e in sources])
-    return _gap(regen, by_id, imagined, np.array(gap["true"]), believed)
-
-
 def _gap(
     regen: list, by_id: dict, imagined: np.ndarray, true: np.ndarray, believed: np.ndarray
 ) -> dict[str, Any]:
@@ -97,10 +84,13 @@ def regenerate_pipelines(
     seconds: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The regenerations of each pipeline in ``which`` (``learned2`` with ``learned``: a second
-    round of the learned pipeline), and the true-env episodes the oracle pipeline played; each
-    pipeline's time goes into ``seconds`` (``hindsight <name>``)."""
+    round of the learned pipeline; ``penalized`` with ``learned``: its rewrites relabelled by the
+    disagreement-penalized reward ensemble, whose config is ``penalized_config``), and the
+    true-env episodes the oracle pipeline played; each pipeline's time goes into ``seconds``
+    (``hindsight <name>``)."""
     from ..hindsight import (
         CriticController,
+        EnsembleRewardModel,
         LearnedRewardModel,
         PrivilegedDynamicsForwardModel,
         PrivilegedDynamicsRewardModel,
@@ -111,6 +101,7 @@ def regenerate_pipelines(
     )
     from ..hindsight.features import CachedEncoder
     from ..hindsight.pipeline import intensity_reader
+    from ..hindsight.regenerate import rescore
 
     seconds = {} if seconds is None else seconds
     t = time.time()
@@ -128,6 +119,15 @@ def regenerate_pipelines(
             out["round 2"] = [r for r in both if r.provenance["round"] == 2]
             out["learned2"] = both
         seconds[f"hindsight learned ({rounds} round{'s' if rounds > 1 else ''})"] = time.time() - t
+    if "penalized" in which:  # the learned rewrites, relabelled by the penalized ensemble
+        t = time.time()
+        ensemble = EnsembleRewardModel.fit(episodes, encoder=cfg.encoder)
+        by_id = {e.id: e for e in episodes}
+        out["penalized"] = [
+            rescore(r, by_id[r.provenance["source_id"]], ensemble) for r in out["learned"]
+        ]
+        out["penalized_config"] = ensemble.config()
+        seconds["hindsight penalized (rescoring)"] = time.time() - t
     t = time.time()
     if "privileged" in which:
         initial = intensity_reader(episodes, enc)
@@ -154,17 +154,6 @@ PENALIZED = "learned (penalized)"
 """The gap table's row for the learned pipeline's rewrites scored by the penalized ensemble."""
 
 
-def penalized_reward(episodes: list, cfg: BenchmarkConfig, seconds: dict[str, float]) -> Any:
-    """The disagreement-penalized reward ensemble fitted on ``episodes`` (its time goes into
-    ``seconds``)."""
-    from ..hindsight import EnsembleRewardModel
-
-    t = time.time()
-    model = EnsembleRewardModel.fit(episodes, encoder=cfg.encoder)
-    seconds["penalized reward ensemble"] = time.time() - t
-    return model
-
-
 def llm_pair(episodes: list, cfg: BenchmarkConfig, controller: Any) -> tuple[list, list[str]]:
     """The LLM pair's regenerations of the first ``cfg.llm_episodes`` unsuccessful episodes, and
     why each episode it could not regenerate failed (an unusable answer, a backend error)."""
@@ -184,6 +173,23 @@ def llm_pair(episodes: list, cfg: BenchmarkConfig, controller: Any) -> tuple[lis
         )
     )
     return regen, errors
+
+
+def gap_table(regen: dict, gaps: tuple[str, ...], by_id: dict, regime: str) -> dict[str, Any]:
+    """The imagination gap of each pipeline in ``gaps`` (none in the ``real`` regime: no true env
+    holds a real person), and of the penalized relabelling where there is one (the learned
+    rewrites, so their true replays are the learned row's)."""
+    if regime == "real":
+        return {k: {"n": 0} for k in gaps}
+    out = {k: imagination_gap(regen[k], by_id) for k in gaps}
+    if "penalized" in regen and not out["learned"]["n"]:
+        out[PENALIZED] = {"n": 0}
+    elif "penalized" in regen:
+        relabelled, true = regen["penalized"], np.array(out["learned"]["true"])
+        imagined = np.array([float(r.reward) for r in relabelled])
+        believed = np.array([float(r.outcome["source_model_reward"]) for r in relabelled])
+        out[PENALIZED] = _gap(relabelled, by_id, imagined, true, believed)
+    return out
 
 
 def behaviour_datasets(
@@ -225,10 +231,10 @@ def _behaviour_datasets(
         generate(env_id, agent, cfg.dataset_episodes, path, seed=data_seed, progress=False)
     episodes, _ = read_episodes(path)
     seconds = {"behaviour data": time.time() - t0}
-    rounds = ("learned2",) if cfg.ablations else ()
+    rounds = ("learned2", "penalized") if cfg.ablations else ()
     regen = regenerate_pipelines(episodes, cfg, (*cfg.pipelines(), *rounds, "llm"), seconds)
     llm = ("llm",) if cfg.llm else ()
-    written = ("learned2", "privileged", "true-env") if cfg.ablations else ("learned",)
+    written = ("learned2", "penalized", "privileged", "true-env") if cfg.ablations else ("learned",)
     for name in (*written, *llm):
         write_episodes(out_dir / f"regenerated-{name}-seed{seed}.jsonl", regen[name])
     gaps = (*cfg.pipelines(), *(("round 2",) if cfg.ablations else ()), *llm)
@@ -237,16 +243,8 @@ def _behaviour_datasets(
     orig = OfflineData.from_episodes(episodes)
     seconds["featurize"] = time.time() - t
     t = time.time()
-    penalty: dict[str, Any] = {}
-    if cfg.regime == "real":  # no true env holds a real person: nothing to replay against
-        gap_figures = {k: {"n": 0} for k in gaps}
-    else:
-        gap_figures = {k: imagination_gap(regen[k], by_id) for k in gaps}
-        if cfg.ablations:  # the same rewrites, scored by the disagreement-penalized ensemble
-            penalized = penalized_reward(episodes, cfg, seconds)
-            learned = gap_figures["learned"]
-            gap_figures[PENALIZED] = rescored_gap(regen["learned"], by_id, penalized, learned)
-            penalty = {"penalized_reward": penalized.config()}
+    gap_figures = gap_table(regen, gaps, by_id, cfg.regime)
+    penalty = {"penalized_reward": regen["penalized_config"]} if "penalized" in regen else {}
     seconds["imagination gap replays"] = time.time() - t
     figures = {
         "data_seed": data_seed,

@@ -63,8 +63,9 @@ def _preamble(cfg: BenchmarkConfig) -> list[str]:
         + (
             ""
             if cfg.ablations
-            else " This run leaves out the ablation rows (two rounds, privileged dynamics, the "
-            "true env as forward model) and their imagination-gap rows"
+            else " This run leaves out the ablation rows (two rounds, the disagreement-penalized "
+            "reward, privileged dynamics, the true env as forward model) and their "
+            "imagination-gap rows"
             + ("" if cfg.sweep_sizes else ", and the data-size sweep")
             + ": the full run (without --quick, or with --ablations) makes them."
         ),

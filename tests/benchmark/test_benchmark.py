@@ -123,6 +123,7 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
         "cql+hindsight(oracle-fwd)",
         "cql+hindsight(privileged)",
         "cql+hindsight(2 rounds)",
+        "cql+hindsight(penalized)",
     } <= set(rows)
     bc = rows["bc"]
     assert bc["n_episodes"] == 30 and len(bc["run_means"]) == 2 and bc["n_runs"] == 2

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from dialogue_gym.episode import Episode, Turn
+from dialogue_gym.errors import InvalidInput
 from dialogue_gym.generate import generate
 from dialogue_gym.hindsight import (
     HindsightRelabel,
@@ -26,6 +27,8 @@ from dialogue_gym.hindsight import (
     regenerate,
     replay_in_true_env,
 )
+from dialogue_gym.hindsight.base import RewardModel
+from dialogue_gym.hindsight.regenerate import rescore
 from dialogue_gym.jsonl import read_episodes
 from dialogue_gym.llm.fake_server import FakeChatServer
 
@@ -126,6 +129,46 @@ def test_regenerate_provenance_originals_and_clipping(fixture, request):
     imagined = np.mean([r.reward for r in regen])
     original = np.mean([by_id[r.provenance["source_id"]].reward for r in regen])
     assert imagined > original
+
+
+class _Length(RewardModel):
+    """Scores a dialogue by its number of turns (a stand-in imagining reward model)."""
+
+    oracle = False
+
+    def score(self, episode, turns, seed):
+        return float(len(turns)) / 10
+
+    def succeeds(self, episode, turns):
+        return len(turns) > 10
+
+    def config(self):
+        return {"name": "length", "oracle": False}
+
+
+def test_rescore_relabels_a_regeneration_with_another_reward_model(persuasion_eps):
+    regen = regenerate(
+        persuasion_eps[:40],
+        TranscriptController(),
+        PrivilegedDynamicsForwardModel(),
+        PrivilegedDynamicsRewardModel(),
+    )
+    by_id = {e.id: e for e in persuasion_eps}
+    r = regen[0]
+    before = copy.deepcopy(r)
+    source = by_id[r.provenance["source_id"]]
+    out = rescore(r, source, _Length())
+    assert r == before  # a copy
+    assert out.id == r.id and out.turns == r.turns  # the same rewrite and continuation
+    assert out.reward == len(r.turns) / 10 == out.outcome["imagined_reward"]
+    assert out.outcome["source_model_reward"] == len(source.turns) / 10
+    assert out.outcome["imagined_success"] == (len(r.turns) > 10)
+    assert (
+        out.reward_source == "imagined:length"
+        and out.provenance["reward_model"]["name"] == "length"
+    )
+    with pytest.raises(InvalidInput, match="not the true env"):
+        rescore(r, source, TrueEnvRewardModel())
 
 
 def test_rounds_and_oracle_ablation_label(counseling_eps):

@@ -19,10 +19,11 @@ def test_report_checks_pass_on_both_envs():
     assert by_name[("counseling", "c. need cues")].passed is None, text
     assert by_name[("persuasion", "b. adaptivity")].passed, text
     # Counseling: adaptation is required and reacting to the seeker pays (significant at the
-    # report's 300 seeds, +0.253 [0.124, 0.382]; here, at 60, only its sign is asserted). A
-    # script goes 0.69 of the way from random to the oracle at the report's size (bar 0.7), 0.72
-    # at this reduced search budget: this guards against a script that catches up with it
-    assert by_name[("counseling", "b. adaptivity")].data["share"] <= 0.75, text
+    # report's 300 seeds, +0.357 [0.251, 0.463]; here, at 60, only its sign is asserted). A
+    # script goes 0.58 of the way from random to the oracle at the report's size (bar 0.7), 0.755
+    # at this reduced size and search budget, where the share's bootstrap standard error over the
+    # 60 seeds is 0.061: 0.85 guards against a script that catches up with the oracle
+    assert by_name[("counseling", "b. adaptivity")].data["share"] <= 0.85, text
     assert by_name[("counseling", "b. reactive")].data["difference"][0] > 0, text
     assert by_name[("persuasion", "a. trait signs")].passed, text
     calibration = by_name[("counseling", "a. calibration")]
@@ -30,9 +31,11 @@ def test_report_checks_pass_on_both_envs():
     # what users say stays true (120 episodes per agent here, 1,000 in the report)
     for domain in ("persuasion", "counseling"):
         assert by_name[(domain, "m. consistency")].passed, text
-    # sensible hand-written persuaders beat random (each significant at the report's 300 seeds;
-    # here their sign); Counseling's reassure-and-inform agent does not (see the README)
-    assert all(m > 0 for _, m, _ in by_name[("persuasion", "n. sensible agents")].data["rows"])
+    # sensible hand-written agents beat random (each significant at the report's 300 seeds; here,
+    # at 36, their sign), and so does the scripted supporter
+    for domain in ("persuasion", "counseling"):
+        rows = by_name[(domain, "n. sensible agents")].data["rows"]
+        assert all(m > 0 for _, m, _ in rows), text
     assert by_name[("counseling", "n. sensible agents")].data["expert"] > 0, text
     # replies follow their turn (36 episodes per agent here: 0.720 / 0.719 overall, 0.865 /
     # 0.834 after a question; 300 in the report); a small margin for other seeds' wording
