@@ -166,6 +166,31 @@ def training_meta(domain: str, rows: TrainingRows) -> dict[str, Any]:
     return meta
 
 
+def write_model_folder(
+    path: str | Path, meta_name: str, meta: dict[str, Any], npz_name: str, arrays: dict
+) -> Path:
+    """Write a model folder atomically: ``meta`` as JSON in ``meta_name`` and ``arrays`` in the
+    npz file ``npz_name`` (no pickle)."""
+    with atomic_dir(path) as tmp:
+        (tmp / meta_name).write_text(json.dumps(meta, indent=2) + "\n")
+        np.savez(tmp / npz_name, **arrays)
+    return Path(path)
+
+
+def read_model_meta(
+    path: str | Path, meta_name: str, fmt: str, what: str, hint: str = ""
+) -> dict[str, Any]:
+    """The JSON ``meta_name`` of a model folder written by :func:`write_model_folder`, checked to
+    be of format ``fmt``; ``InvalidInput`` naming ``what`` (and ``hint``) if it is not there."""
+    meta_file = Path(path) / meta_name
+    if not meta_file.is_file():
+        raise InvalidInput(f"{path} is not {what} (no {meta_name}){hint}")
+    meta = json.loads(meta_file.read_text())
+    if meta.get("format") != fmt:
+        raise InvalidData(f"{meta_file}: unknown format {meta.get('format')!r}; want {fmt!r}")
+    return meta
+
+
 class LearnedRewardModel(RewardModel):
     """Text-in, outcome-out reward model fitted on recorded episodes (see the module docstring)."""
 
@@ -275,32 +300,22 @@ class LearnedRewardModel(RewardModel):
 
     def save(self, path: str | Path) -> Path:
         """Write the model to the folder ``path`` (atomically)."""
-        arrays = self.head_arrays()
-        with atomic_dir(path) as tmp:
-            meta = {
-                "format": FORMAT,
-                "env_id": self.env_id,
-                "encoder": self.encoder_spec,
-                "heads": sorted(self.heads),
-                "meta": self.meta,
-            }
-            (tmp / "reward_model.json").write_text(json.dumps(meta, indent=2) + "\n")
-            np.savez(tmp / "weights.npz", **arrays)
-        return Path(path)
+        meta = {
+            "format": FORMAT,
+            "env_id": self.env_id,
+            "encoder": self.encoder_spec,
+            "heads": sorted(self.heads),
+            "meta": self.meta,
+        }
+        return write_model_folder(
+            path, "reward_model.json", meta, "weights.npz", self.head_arrays()
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> LearnedRewardModel:
         """Load a folder written by :meth:`save` (a clear error if it is not one)."""
-        path = Path(path)
-        meta_file = path / "reward_model.json"
-        if not meta_file.is_file():
-            raise InvalidInput(f"{path} is not a learned reward model (no reward_model.json)")
-        meta = json.loads(meta_file.read_text())
-        if meta.get("format") != FORMAT:
-            raise InvalidData(
-                f"{meta_file}: unknown format {meta.get('format')!r}; want {FORMAT!r}"
-            )
-        with np.load(path / "weights.npz") as arrays:
+        meta = read_model_meta(path, "reward_model.json", FORMAT, "a learned reward model")
+        with np.load(Path(path) / "weights.npz") as arrays:
             heads = heads_from_arrays(arrays, meta["heads"])
         return cls(meta["env_id"], meta["encoder"], heads, meta.get("meta"))
 

@@ -36,7 +36,6 @@ Saved as a folder (``reward_ensemble.json`` + ``members.npz``, no pickle).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from numbers import Real
@@ -47,8 +46,7 @@ import numpy as np
 
 from ..domains import env_domain
 from ..episode import Episode, Turn
-from ..errors import InvalidData, InvalidInput
-from ..files import atomic_dir
+from ..errors import InvalidInput
 from .base import RewardModel, clip_reward
 from .features import CachedEncoder, dialogue_features
 from .learned_reward import (
@@ -59,9 +57,11 @@ from .learned_reward import (
     check_episode_env,
     evaluable,
     heads_from_arrays,
+    read_model_meta,
     training_meta,
     training_rows,
     usable_episodes,
+    write_model_folder,
 )
 
 FORMAT = "dialogue-gym learned reward ensemble v1"
@@ -283,36 +283,25 @@ class EnsembleRewardModel(RewardModel):
         arrays: dict[str, np.ndarray] = {}
         for i, m in enumerate(self.members):
             arrays.update(m.head_arrays(f"m{i}."))
-        with atomic_dir(path) as tmp:
-            meta = {
-                "format": FORMAT,
-                "env_id": self.env_id,
-                "encoder": self.encoder_spec,
-                "penalty": self.penalty,
-                "members": [{"heads": sorted(m.heads), "meta": m.meta} for m in self.members],
-                "meta": self.meta,
-            }
-            (tmp / "reward_ensemble.json").write_text(json.dumps(meta, indent=2) + "\n")
-            np.savez(tmp / "members.npz", **arrays)
-        return Path(path)
+        meta = {
+            "format": FORMAT,
+            "env_id": self.env_id,
+            "encoder": self.encoder_spec,
+            "penalty": self.penalty,
+            "members": [{"heads": sorted(m.heads), "meta": m.meta} for m in self.members],
+            "meta": self.meta,
+        }
+        return write_model_folder(path, "reward_ensemble.json", meta, "members.npz", arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> EnsembleRewardModel:
         """Load a folder written by :meth:`save` (a clear error if it is not one)."""
         path = Path(path)
-        meta_file = path / "reward_ensemble.json"
-        if not meta_file.is_file():
-            hint = ""
-            if (path / "reward_model.json").is_file():
-                hint = "; it holds a single learned reward model: load it with learned:DIR"
-            raise InvalidInput(
-                f"{path} is not a learned reward ensemble (no reward_ensemble.json){hint}"
-            )
-        meta = json.loads(meta_file.read_text())
-        if meta.get("format") != FORMAT:
-            raise InvalidData(
-                f"{meta_file}: unknown format {meta.get('format')!r}; want {FORMAT!r}"
-            )
+        hint = ""
+        if (path / "reward_model.json").is_file():
+            hint = "; it holds a single learned reward model: load it with learned:DIR"
+        what = "a learned reward ensemble"
+        meta = read_model_meta(path, "reward_ensemble.json", FORMAT, what, hint)
         env, encoder = meta["env_id"], meta["encoder"]
         with np.load(path / "members.npz") as arrays:
             members = [
