@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..domains import domain_of, env_key
 from ..episode import Episode, Turn
 from ..errors import InvalidInput
@@ -99,6 +101,14 @@ class RewardModel(ABC):
     @abstractmethod
     def score(self, episode: Episode, turns: list[Turn], seed: int) -> float:
         """The outcome of the dialogue ``turns`` (in ``episode``'s env), clipped to its range."""
+
+    penalty = 0.0
+    """The multiple of its members' disagreement the model takes off a score (ensembles)."""
+
+    def member_scores(self, episode: Episode, turns: list[Turn], seed: int) -> np.ndarray:
+        """Each member's score of ``turns`` (shape (K,)): a single model is one member, its
+        score; an ensemble overrides this with its members' unpenalized predictions."""
+        return np.array([self.score(episode, turns, seed)], dtype=float)
 
     def succeeds(self, episode: Episode, turns: list[Turn]) -> bool | None:
         """Whether the dialogue reaches the task's success bar, where the score alone cannot say

@@ -17,7 +17,13 @@ from ..files import atomic_write_text
 from ..jsonl import EpisodeWriter, ReadReport, read_dataset, read_episodes
 from .base import ForwardModel, HindsightController, RewardModel
 from .features import CachedEncoder
-from .regenerate import is_unsuccessful, iter_regenerate, preference_pairs, regenerated_id
+from .regenerate import (
+    check_anchor,
+    is_unsuccessful,
+    iter_regenerate,
+    preference_pairs,
+    regenerated_id,
+)
 
 CONTROLLERS = "critic (learned) | transcript (privileged tables) | llm:SPEC"
 FORWARDS = "retrieval (learned) | privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
@@ -136,7 +142,11 @@ def _components(ctrl: Any, fwd: Any, rwd: Any) -> tuple[Any, Any, Any]:
 
 
 def _regenerate_source(
-    per_episode: int, round_: int, state: tuple[Any, Any, Any], src: Episode
+    per_episode: int,
+    round_: int,
+    anchor_draws: int,
+    state: tuple[Any, Any, Any],
+    src: Episode,
 ) -> tuple[list[Episode], dict[str, str] | None]:
     """One source episode's regenerations, or the error that stopped them (a backend or parse
     failure: recorded, retried by a rerun)."""
@@ -152,6 +162,7 @@ def _regenerate_source(
             per_episode,
             round_,
             on_error=lambda e, err: errors.append({"id": e.id, "error": str(err)}),
+            anchor_draws=anchor_draws,
         )
     )
     return regs, (errors[0] if errors else None)
@@ -171,11 +182,13 @@ def run(
     fit_on: Path | None = None,
     encoder: str = "minilm",
     backend: Backend = LOCAL,
+    anchor_draws: int = 0,
 ) -> dict[str, Any]:
     """Regenerate ``inp`` into ``out`` (appending; ids already there are skipped). The learned
     components are fitted on ``fit_on`` (default: ``inp`` itself), text embedded by ``encoder``.
     ``backend`` regenerates on Ray workers (components fitted here, sent once per worker); the
-    file is the same."""
+    file is the same. ``anchor_draws`` > 0 anchors each rewrite's reward to its source's
+    recorded outcome (:mod:`.anchored`)."""
     for spec, kind in (
         (controller, "controller"),
         (forward, "forward model"),
@@ -199,10 +212,17 @@ def run(
     enc = CachedEncoder(encoder) if needs_data else None
     rwd = make_reward(reward, domain, data, enc)  # first: a bad saved model fails at once
     fwd = make_forward(forward, data, enc)
+    check_anchor(anchor_draws, fwd, rwd)
     ctrl = make_controller(controller, data, enc)
     errors: list[dict[str, str]] = []
     written = _regenerate_rounds(
-        sources, out, (ctrl, fwd, rwd), select, per_episode, rounds, progress, backend, errors
+        sources,
+        out,
+        (ctrl, fwd, rwd),
+        (select, per_episode, rounds, anchor_draws),
+        progress,
+        backend,
+        errors,
     )
     regenerated = read_episodes(out)[0]
     summary = {
@@ -227,16 +247,15 @@ def _regenerate_rounds(
     sources: list,
     out: Path,
     components: tuple,
-    select: str,
-    per_episode: int,
-    rounds: int,
+    plan: tuple[str, int, int, int],
     progress: bool,
     backend: Backend,
     errors: list[dict[str, str]],
 ) -> int:
     """Append every round's regenerations to ``out`` (round r rewrites round r-1's; ids already
     in the file are skipped), collecting per-episode failures in ``errors``; returns how many
-    episodes were written now."""
+    episodes were written now. ``plan``: select, per_episode, rounds, anchor_draws."""
+    select, per_episode, rounds, anchor_draws = plan
     done = {e.id for e in read_episodes(out)[0]} if out.exists() else set()
     written = 0
     current = sources
@@ -251,7 +270,7 @@ def _regenerate_rounds(
             todo = [e for e in chosen if regenerated_id(e.id, r, 0) not in done]
             if bar:
                 bar.update(len(chosen) - len(todo))
-            task = partial(_regenerate_source, per_episode, r)
+            task = partial(_regenerate_source, per_episode, r, anchor_draws)
             with EpisodeWriter(out) as writer:  # the driver is the only writer, in source order
                 for regs, error in map_ordered(
                     task, todo, partial(_components, *components), backend=backend

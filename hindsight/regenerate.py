@@ -51,8 +51,10 @@ def regenerate_one(
     reward_model: RewardModel,
     per_episode: int = 1,
     round_: int = 1,
+    anchor_draws: int = 0,
 ) -> list[Episode]:
-    """The regenerations of one episode (possibly none)."""
+    """The regenerations of one episode (possibly none); with ``anchor_draws`` > 0 each is
+    relabelled by anchoring to the episode's recorded outcome (:mod:`.anchored`)."""
     proposals = controller.propose(episode, per_episode)
     if not proposals:
         return []
@@ -109,6 +111,10 @@ def regenerate_one(
                 },
             )
         )
+    if anchor_draws:
+        from .anchored import anchored_relabel
+
+        out = [anchored_relabel(e, episode, forward_model, reward_model, anchor_draws) for e in out]
     return out
 
 
@@ -133,6 +139,18 @@ def rescore(regenerated: Episode, source: Episode, reward_model: RewardModel) ->
     return out
 
 
+def check_anchor(draws: int, forward_model: ForwardModel, reward_model: RewardModel) -> None:
+    """``InvalidInput`` unless ``draws`` is 0 (no anchoring) or a positive int with an imagining
+    forward and reward model (the true env needs no anchor: it scores the rewrite itself)."""
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 0:
+        raise InvalidInput(f"anchor draws must be an integer >= 0 (0: not anchored), got {draws!r}")
+    if draws and (forward_model.oracle or reward_model.oracle):
+        raise InvalidInput(
+            "anchoring takes an imagining forward and reward model (retrieval, learned, "
+            "learned-ensemble, privileged-dynamics, llm:SPEC), not the true env"
+        )
+
+
 def iter_regenerate(
     episodes: Iterable[Episode],
     controller: HindsightController,
@@ -143,12 +161,14 @@ def iter_regenerate(
     round_: int = 1,
     skip: Callable[[str], bool] | None = None,
     on_error: Callable[[Episode, Exception], None] | None = None,
+    anchor_draws: int = 0,
 ) -> Iterator[Episode]:
     """Yield regenerations one source episode at a time (for streaming and resuming)."""
     if select not in SELECTIONS:
         raise InvalidInput(f"select must be one of {SELECTIONS}, got {select!r}")
     if per_episode < 1:
         raise InvalidInput(f"per_episode must be >= 1, got {per_episode}")
+    check_anchor(anchor_draws, forward_model, reward_model)
     for e in episodes:
         if select == "unsuccessful" and not is_unsuccessful(e):
             continue
@@ -158,7 +178,7 @@ def iter_regenerate(
             continue
         try:
             yield from regenerate_one(
-                e, controller, forward_model, reward_model, per_episode, round_
+                e, controller, forward_model, reward_model, per_episode, round_, anchor_draws
             )
         except (ParseFailure, BackendError) as err:
             if on_error is not None:
@@ -173,8 +193,10 @@ def regenerate(
     select: str = "unsuccessful",
     per_episode: int = 1,
     rounds: int = 1,
+    anchor_draws: int = 0,
 ) -> list[Episode]:
-    """All regenerations over ``rounds`` rounds (round r+1 works on round r's failures)."""
+    """All regenerations over ``rounds`` rounds (round r+1 works on round r's failures);
+    ``anchor_draws`` > 0: anchored relabelling (:mod:`.anchored`)."""
     if rounds < 1:
         raise InvalidInput(f"rounds must be >= 1, got {rounds}")
     out: list[Episode] = []
@@ -183,7 +205,14 @@ def regenerate(
         chosen = select if r == 1 else "unsuccessful"
         new = list(
             iter_regenerate(
-                current, controller, forward_model, reward_model, chosen, per_episode, r
+                current,
+                controller,
+                forward_model,
+                reward_model,
+                chosen,
+                per_episode,
+                r,
+                anchor_draws=anchor_draws,
             )
         )
         out += new

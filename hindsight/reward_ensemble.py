@@ -257,6 +257,11 @@ class EnsembleRewardModel(RewardModel):
         check_episode_env(self.env_id, episode)
         return self.penalized(turns)
 
+    def member_scores(self, episode: Episode, turns: list[Turn], seed: int) -> np.ndarray:
+        """The members' predictions of ``turns`` (shape (K,): not clipped, not penalized)."""
+        check_episode_env(self.env_id, episode)
+        return self._predictions(turns)
+
     def succeeds(self, episode: Episode, turns: list[Turn]) -> bool | None:
         """Persuasion: the members' mean P(donation > 0) is at least 0.5; Counseling: None."""
         return self.p_success(turns) >= 0.5 if self.domain == "persuasion" else None

@@ -24,6 +24,7 @@ LABELS = {
     "cql+hindsight(privileged)": "cql+hindsight(privileged) [ablation: simulator dynamics]",
     "cql+hindsight(oracle-fwd)": "cql+hindsight(oracle-fwd) [ablation: true env]",
     "cql+hindsight(penalized)": "cql+hindsight(penalized) [learned, disagreement-penalized]",
+    "cql+hindsight(anchored)": "cql+hindsight(anchored) [learned, anchored to the outcome]",
 }
 
 
@@ -33,11 +34,13 @@ PIPELINES = ("learned", "privileged", "true-env")
 ABLATION_METHODS = (
     "cql+hindsight(2 rounds)",
     "cql+hindsight(penalized)",
+    "cql+hindsight(anchored)",
     "cql+hindsight(privileged)",
     "cql+hindsight(oracle-fwd)",
 )
 """The rows that ablate the headline method (a second round, the learned rewrites relabelled by
-the disagreement-penalized reward ensemble, privileged dynamics, the true env):
+the disagreement-penalized reward ensemble or anchored to their sources' outcomes, privileged
+dynamics, the true env):
 the full run makes them, ``quick()`` leaves them out (``BenchmarkConfig.ablations``)."""
 
 
@@ -163,12 +166,14 @@ OFFLINE_METHODS: dict[str, tuple[str, str]] = {
     "iql+hindsight": ("iql", "learned"),
     "cql+hindsight(2 rounds)": ("cql", "learned2"),
     "cql+hindsight(penalized)": ("cql", "penalized"),
+    "cql+hindsight(anchored)": ("cql", "anchored"),
     "cql+hindsight(privileged)": ("cql", "privileged"),
     "cql+hindsight(oracle-fwd)": ("cql", "true-env"),
 }
 """Each offline method: (algorithm, its dataset: the original, or the original plus the
 regenerations of a pipeline; ``learned2``: two rounds of the learned pipeline; ``penalized``: the
-learned rewrites relabelled by the disagreement-penalized reward ensemble)."""
+learned rewrites relabelled by the disagreement-penalized reward ensemble; ``anchored``: the
+learned rewrites anchored to their sources' recorded outcomes, :mod:`hindsight.anchored`)."""
 
 
 METHOD_NAMES = {*BASELINES, *OFFLINE_METHODS, "ppo"}

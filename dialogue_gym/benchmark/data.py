@@ -85,7 +85,9 @@ def regenerate_pipelines(
 ) -> dict[str, Any]:
     """The regenerations of each pipeline in ``which`` (``learned2`` with ``learned``: a second
     round of the learned pipeline; ``penalized`` with ``learned``: its rewrites relabelled by the
-    disagreement-penalized reward ensemble, whose config is ``penalized_config``), and the
+    disagreement-penalized reward ensemble, whose config is ``penalized_config``; ``anchored``
+    with ``learned``: its rewrites anchored to their sources' recorded outcomes, the effect
+    imagined by the same retrieval and penalized by that ensemble), and the
     true-env episodes the oracle pipeline played; each pipeline's time goes into ``seconds``
     (``hindsight <name>``)."""
     from ..hindsight import (
@@ -99,6 +101,7 @@ def regenerate_pipelines(
         TrueEnvRewardModel,
         regenerate,
     )
+    from ..hindsight.anchored import DRAWS, anchored_config, anchored_relabel
     from ..hindsight.features import CachedEncoder
     from ..hindsight.pipeline import intensity_reader
     from ..hindsight.regenerate import rescore
@@ -119,15 +122,26 @@ def regenerate_pipelines(
             out["round 2"] = [r for r in both if r.provenance["round"] == 2]
             out["learned2"] = both
         seconds[f"hindsight learned ({rounds} round{'s' if rounds > 1 else ''})"] = time.time() - t
-    if "penalized" in which:  # the learned rewrites, relabelled by the penalized ensemble
+    by_id = {e.id: e for e in episodes}
+    if {"penalized", "anchored"} & set(which):  # the learned rewrites, relabelled
         t = time.time()
         ensemble = EnsembleRewardModel.fit(episodes, encoder=cfg.encoder)
-        by_id = {e.id: e for e in episodes}
+        out["penalized_config"] = ensemble.config()
+        seconds["hindsight reward ensemble (fit)"] = time.time() - t
+    if "penalized" in which:  # scored by the penalized ensemble
+        t = time.time()
         out["penalized"] = [
             rescore(r, by_id[r.provenance["source_id"]], ensemble) for r in out["learned"]
         ]
-        out["penalized_config"] = ensemble.config()
         seconds["hindsight penalized (rescoring)"] = time.time() - t
+    if "anchored" in which:  # anchored to their sources' outcomes, penalized by the ensemble
+        t = time.time()
+        out["anchored"] = [
+            anchored_relabel(r, by_id[r.provenance["source_id"]], pair[0], ensemble, DRAWS)
+            for r in out["learned"]
+        ]
+        out["anchored_config"] = anchored_config(ensemble, DRAWS)
+        seconds["hindsight anchored (relabelling)"] = time.time() - t
     t = time.time()
     if "privileged" in which:
         initial = intensity_reader(episodes, enc)
@@ -152,6 +166,10 @@ def regenerate_pipelines(
 
 PENALIZED = "learned (penalized)"
 """The gap table's row for the learned pipeline's rewrites scored by the penalized ensemble."""
+ANCHORED = "learned (anchored)"
+"""The gap table's row for the learned pipeline's rewrites relabelled by anchoring."""
+RELABELLED = {"penalized": PENALIZED, "anchored": ANCHORED}
+"""The relabellings of the learned rewrites and their gap rows."""
 
 
 def llm_pair(episodes: list, cfg: BenchmarkConfig, controller: Any) -> tuple[list, list[str]]:
@@ -177,18 +195,21 @@ def llm_pair(episodes: list, cfg: BenchmarkConfig, controller: Any) -> tuple[lis
 
 def gap_table(regen: dict, gaps: tuple[str, ...], by_id: dict, regime: str) -> dict[str, Any]:
     """The imagination gap of each pipeline in ``gaps`` (none in the ``real`` regime: no true env
-    holds a real person), and of the penalized relabelling where there is one (the learned
-    rewrites, so their true replays are the learned row's)."""
+    holds a real person), and of each relabelling of the learned rewrites where there is one
+    (penalized, anchored: the same rewrites, so their true replays are the learned row's)."""
     if regime == "real":
         return {k: {"n": 0} for k in gaps}
     out = {k: imagination_gap(regen[k], by_id) for k in gaps}
-    if "penalized" in regen and not out["learned"]["n"]:
-        out[PENALIZED] = {"n": 0}
-    elif "penalized" in regen:
-        relabelled, true = regen["penalized"], np.array(out["learned"]["true"])
+    for key, row in RELABELLED.items():
+        if key not in regen:
+            continue
+        if not out["learned"]["n"]:
+            out[row] = {"n": 0}
+            continue
+        relabelled, true = regen[key], np.array(out["learned"]["true"])
         imagined = np.array([float(r.reward) for r in relabelled])
         believed = np.array([float(r.outcome["source_model_reward"]) for r in relabelled])
-        out[PENALIZED] = _gap(relabelled, by_id, imagined, true, believed)
+        out[row] = _gap(relabelled, by_id, imagined, true, believed)
     return out
 
 
@@ -231,10 +252,12 @@ def _behaviour_datasets(
         generate(env_id, agent, cfg.dataset_episodes, path, seed=data_seed, progress=False)
     episodes, _ = read_episodes(path)
     seconds = {"behaviour data": time.time() - t0}
-    rounds = ("learned2", "penalized") if cfg.ablations else ()
+    rounds = ("learned2", "penalized", "anchored") if cfg.ablations else ()
     regen = regenerate_pipelines(episodes, cfg, (*cfg.pipelines(), *rounds, "llm"), seconds)
     llm = ("llm",) if cfg.llm else ()
-    written = ("learned2", "penalized", "privileged", "true-env") if cfg.ablations else ("learned",)
+    written = ("learned",)
+    if cfg.ablations:
+        written = ("learned2", "penalized", "anchored", "privileged", "true-env")
     for name in (*written, *llm):
         write_episodes(out_dir / f"regenerated-{name}-seed{seed}.jsonl", regen[name])
     gaps = (*cfg.pipelines(), *(("round 2",) if cfg.ablations else ()), *llm)
@@ -245,6 +268,8 @@ def _behaviour_datasets(
     t = time.time()
     gap_figures = gap_table(regen, gaps, by_id, cfg.regime)
     penalty = {"penalized_reward": regen["penalized_config"]} if "penalized" in regen else {}
+    if "anchored" in regen:
+        penalty["anchored_reward"] = regen["anchored_config"]
     seconds["imagination gap replays"] = time.time() - t
     figures = {
         "data_seed": data_seed,

@@ -64,7 +64,8 @@ def _preamble(cfg: BenchmarkConfig) -> list[str]:
             ""
             if cfg.ablations
             else " This run leaves out the ablation rows (two rounds, the disagreement-penalized "
-            "reward, privileged dynamics, the true env as forward model) and their "
+            "reward, the anchored relabelling, privileged dynamics, the true env as forward "
+            "model) and their "
             "imagination-gap rows"
             + ("" if cfg.sweep_sizes else ", and the data-size sweep")
             + ": the full run (without --quick, or with --ablations) makes them."
@@ -121,6 +122,16 @@ def _gap_table(r: dict, cfg: BenchmarkConfig) -> list[str]:
             f"{runs[0]['members']} reward heads on bootstrap resamples, mean - lambda x their "
             f"spread (MOPO-style); lambda per run {lam} ({runs[0]['penalty_rule']}: the 84th "
             f"percentile of out-of-fold standardized shortfalls; out-of-fold coverage {cover}).",
+        ]
+    anchored = [d["anchored_reward"] for d in r["datasets"] if "anchored_reward" in d]
+    if anchored:
+        lines += [
+            "",
+            "*learned (anchored)*: the same rewrites, each worth its source's recorded outcome "
+            "plus the effect of the change the learned models imagine (the rewritten and the "
+            f"original turn each continued {anchored[0]['draws']} times by the same retrieval "
+            "with paired seeds and scored by every ensemble member), less lambda x the effect's "
+            "spread over continuations and members (hindsight.anchored).",
         ]
     if "llm" in r["imagination_gap"]:
         errors = [x for d in r["datasets"] for x in d.get("llm_errors", [])]

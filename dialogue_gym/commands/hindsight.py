@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
         fit_on=args.fit_on,
         encoder=args.encoder,
         backend=backend_of(args),
+        anchor_draws=args.anchor_draws,
     )
     print(
         f"{summary['written_now']} regenerated now, {summary['regenerated_in_file']} in "
@@ -65,6 +66,14 @@ def add_parser(sub: Any) -> None:
     )
     h.add_argument("--per-episode", type=int, default=1)
     h.add_argument("--rounds", type=int, default=1)
+    h.add_argument(
+        "--anchor-draws",
+        type=int,
+        default=0,
+        help="anchor each rewrite's reward to its source's recorded outcome: the outcome plus "
+        "the imagined effect of the change over N paired continuations, less the reward "
+        "ensemble's penalty x its spread (0: not anchored; 4 in the benchmark)",
+    )
     h.add_argument("--pairs", type=Path, default=None, help="also write DPO preference pairs")
     add_backend_args(h)
     h.set_defaults(func=run)

@@ -124,6 +124,7 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
         "cql+hindsight(privileged)",
         "cql+hindsight(2 rounds)",
         "cql+hindsight(penalized)",
+        "cql+hindsight(anchored)",
     } <= set(rows)
     bc = rows["bc"]
     assert bc["n_episodes"] == 30 and len(bc["run_means"]) == 2 and bc["n_runs"] == 2
@@ -144,6 +145,7 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     assert set(pooled) == {
         "learned",
         "learned (penalized)",
+        "learned (anchored)",
         "round 2",
         "privileged",
         "true-env",
@@ -157,6 +159,12 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     assert all(d["penalized_reward"]["penalty"] >= 0 for d in data)
     assert data[0]["penalized_reward"]["penalty_rule"] == "oof-84th-percentile"
     assert "*learned (penalized)*" in md and "| learned (penalized) |" in md
+    # anchoring relabels the same rewrites too: each is its source's outcome where it believes
+    # in no gain, above it where it does
+    anchored = pooled["learned (anchored)"]
+    assert anchored["n"] == pooled["learned"]["n"] and anchored["true_mean"] == pooled["learned"]["true_mean"]
+    assert all(d["anchored_reward"]["draws"] == 4 for d in data)
+    assert "*learned (anchored)*" in md and "| learned (anchored) |" in md
     # the LLM pair: 3 rewrites per run, each judged 1.5 and replayed in the true env
     assert pooled["llm"]["n"] == 6 and pooled["llm"]["imagined_mean"] == 1.5
     assert all(d["llm_errors"] == [] for d in data)
