@@ -14,12 +14,18 @@ models only for the *effect* of the change:
 where ``delta[d, j] = r_j(F_d(prefix + new turn)) - r_j(F_d(prefix + original turn))``: the same
 forward model continues both the rewritten and the original prefix, ``draws`` times each with
 paired seeds (``d``), and every member ``j`` of the reward model scores both (one member for a
-single model). ``sd`` spans draws and members, the spread of the imagined effect over the
-forward model's continuations and the reward ensemble's members: like MOPO's uncertainty (Yu et
-al. 2020), it holds both what the model cannot predict and what it does not know. ``penalty`` is
-the reward model's own (the ensemble's lambda, chosen on the training data by its out-of-fold
-rule; 0 for a single model). The first draw is the regeneration's own continuation, so an
-anchored regeneration keeps the turns of the plain one.
+single model). The value estimates the rewrite's *expected* outcome for this user, so ``sd`` is
+the standard error of the mean effect, what is not known about that expectation:
+
+    sd = sqrt(sd_j(mean_d delta)^2 + sd_d(mean_j delta)^2 / draws)
+
+the members' disagreement about the effect (the epistemic part, as in MOPO, Yu et al. 2020) and
+the Monte Carlo error of averaging ``draws`` continuations. The spread of single continuations
+is not in it: an expected value averages it out, and the ensemble's penalty was calibrated on
+its members' disagreement, not on outcome noise. ``penalty`` is the reward model's own (the
+ensemble's lambda, chosen on the training data by its out-of-fold rule; 0 for a single model).
+The first draw is the regeneration's own continuation, so an anchored regeneration keeps the
+turns of the plain one.
 """
 
 from __future__ import annotations
@@ -68,6 +74,16 @@ def imagined_effects(
     return np.array(rows, dtype=float)
 
 
+def effect_error(delta: np.ndarray) -> float:
+    """The standard error of ``delta.mean()`` (draws x members, see module): the members'
+    disagreement about the draw-averaged effect and the Monte Carlo error over the draws; a
+    part with a single row or column is 0."""
+    draws, members = delta.shape
+    epistemic = delta.mean(axis=0).std(ddof=1) if members > 1 else 0.0
+    monte_carlo = delta.mean(axis=1).std(ddof=1) / np.sqrt(draws) if draws > 1 else 0.0
+    return float(np.sqrt(epistemic**2 + monte_carlo**2))
+
+
 def anchored_relabel(
     regenerated: Episode,
     source: Episode,
@@ -78,12 +94,12 @@ def anchored_relabel(
     """``regenerated`` (a regeneration of ``source``, which must have a recorded reward)
     relabelled by anchoring (see module): a copy with the same turns, its reward the anchored
     value, ``source_model_reward`` the recorded outcome it is anchored to, and the effect's mean,
-    spread and penalty in ``outcome["anchored"]``."""
+    standard error (``spread``) and penalty in ``outcome["anchored"]``."""
     check_anchor(draws, forward, reward)
     if source.reward is None:
         raise InvalidInput(f"anchoring needs the source's recorded outcome; {source.id} has none")
-    delta = imagined_effects(regenerated, source, forward, reward, draws).ravel()
-    spread = float(delta.std(ddof=1)) if delta.size > 1 else 0.0
+    delta = imagined_effects(regenerated, source, forward, reward, draws)
+    spread = effect_error(delta)
     penalty = float(reward.penalty)
     value = clip_reward(
         source.env_id, float(source.reward) + float(delta.mean()) - penalty * spread
@@ -99,7 +115,7 @@ def anchored_relabel(
             "spread": spread,
             "penalty": penalty,
             "draws": draws,
-            "members": int(delta.size // draws),
+            "members": int(delta.shape[1]),
         },
     )
     out.provenance["reward_model"] = reward.config()

@@ -81,12 +81,11 @@ def test_the_value_is_the_recorded_outcome_plus_the_effect_less_the_penalty(coun
     _, eps = counseling
     source = next(e for e in eps if e.reward is not None and e.reward < 1)
     i = next(k for k, t in enumerate(source.turns) if t.role == "assistant")
-    new = anchored_relabel(_rewrite(source, i, "this will feel better"), source, _Echo(), _Members())
-    # effects: member 0: 3 - 1 = 2, member 1: 6 - 2 = 4, the same on each of the 4 draws
-    effects = np.array([2.0, 4.0] * 4)
-    expected = clip_reward(
-        source.env_id, source.reward + effects.mean() - 0.5 * effects.std(ddof=1)
-    )
+    rewrite = _rewrite(source, i, "this will feel better")
+    new = anchored_relabel(rewrite, source, _Echo(), _Members())
+    # effects: member 0: 3 - 1 = 2, member 1: 6 - 2 = 4, the same on each of the 4 draws, so
+    # the error is the members' disagreement alone (sd of 2 and 4, ddof 1: sqrt(2))
+    expected = clip_reward(source.env_id, source.reward + 3.0 - 0.5 * np.sqrt(2.0))
     assert new.reward == pytest.approx(expected)
     assert new.outcome["imagined_reward"] == new.reward
     assert new.outcome["source_model_reward"] == source.reward  # believed: effect - penalty > 0
@@ -117,8 +116,10 @@ def test_anchoring_keeps_the_plain_regenerations_turns_and_its_own_arithmetic(le
     for a, p in zip(anchored, plain, strict=True):
         src = by_id[a.provenance["source_id"]]
         assert [t.text for t in a.turns] == [t.text for t in p.turns]  # draw 0 is its own
-        effects = imagined_effects(a, src, forward, ensemble, draws=2).ravel()
-        value = src.reward + effects.mean() - ensemble.penalty * effects.std(ddof=1)
+        effects = imagined_effects(a, src, forward, ensemble, draws=2)
+        error = np.sqrt(effects.mean(axis=0).var(ddof=1) + effects.mean(axis=1).var(ddof=1) / 2)
+        value = src.reward + effects.mean() - ensemble.penalty * error
+        assert a.outcome["anchored"]["spread"] == pytest.approx(error)
         assert a.reward == pytest.approx(clip_reward(src.env_id, value))
         assert a.outcome["source_model_reward"] == src.reward
     assert draw_seed(plain[0].id, 0) != draw_seed(plain[0].id, 1)
@@ -140,9 +141,7 @@ def test_anchoring_refuses_bad_draws_and_the_true_env(learned):
 def test_the_pipeline_writes_anchored_regenerations(counseling, tmp_path):
     path, eps = counseling
     out = tmp_path / "anchored.jsonl"
-    summary = run(
-        path, out, reward="learned-ensemble", encoder=ENC, progress=False, anchor_draws=2
-    )
+    summary = run(path, out, reward="learned-ensemble", encoder=ENC, progress=False, anchor_draws=2)
     regenerated = read_episodes(out)[0]
     assert summary["written_now"] == len(regenerated) > 0
     by_id = {e.id: e for e in eps}
