@@ -18,6 +18,8 @@ def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
     """The Markdown report: the protocol, then per env the data, the imagination gap, the
     results table, the tests, the data-size sweep and the added agents' tests."""
     lines = _preamble(cfg)
+    lead = [line for r in results for line in lead_sentence(r, cfg.regime)]
+    lines[1:1] = ["", *lead] if lead else []
     for r in results:
         lines += ["", f"## {r['env_id']}", ""]
         lines += _data_table(r) + _gap_table(r, cfg) + _results_table(r)
@@ -27,6 +29,7 @@ def markdown(results: list[dict], cfg: BenchmarkConfig) -> str:
             "| --- | --- | --- | --- | --- |",
         ]
         lines += test_rows(r["tests"])
+        lines += _hindsight_table(r)
         lines += _power_line(r)
         lines += _sweep_table(r)
         for name, tests in r.get("added_tests", {}).items():
@@ -195,6 +198,46 @@ def _sweep_table(r: dict) -> list[str]:
             f"{truly} |"
         )
     return lines
+
+
+def _variant(method: str) -> str:
+    """A CQL + hindsight row's short name: ``learned`` for the headline, else its bracket."""
+    return "learned" if method == HEADLINE_METHOD else method[len(HEADLINE_METHOD) + 1 : -1]
+
+
+def lead_sentence(r: dict, regime: str) -> list[str]:
+    """One line for the top of the report: whether hindsight helped on this env and where
+    (every CQL + hindsight row against CQL, Holm over the rows, at 0.05); none for runs made
+    before these tests were recorded."""
+    tests = r.get("hindsight_tests") or []
+    if not tests:
+        return []
+    helped = [t for t in tests if t["p_holm"] < 0.05 and t["diff"] > 0]
+    hurt = [t for t in tests if t["p_holm"] < 0.05 and t["diff"] < 0]
+
+    def names(found: list[dict]) -> str:
+        return ", ".join(f"{_variant(t['method'])} ({t['diff']:+.3f})" for t in found)
+
+    verdict = f"hindsight helped: {names(helped)}" if helped else "hindsight did not help"
+    if hurt:
+        verdict += f"; it hurt: {names(hurt)}"
+    each = "; ".join(f"{_variant(t['method'])} {t['diff']:+.3f} ({t['p_holm']:.2g})" for t in tests)
+    return [
+        f"- **{r['env_id']}** ({regime} data): {verdict} (each CQL + hindsight row minus CQL, "
+        f"Holm p over the rows: {each})."
+    ]
+
+
+def _hindsight_table(r: dict) -> list[str]:
+    tests = r.get("hindsight_tests") or []
+    if not tests:
+        return []
+    return [
+        "",
+        "| vs cql | diff [95% CI] | p | p (Holm) | detectable (~80% power) |",
+        "| --- | --- | --- | --- | --- |",
+        *test_rows([{**t, "versus": t["method"]} for t in tests]),
+    ]
 
 
 def test_rows(tests: list[dict[str, Any]]) -> list[str]:

@@ -33,7 +33,7 @@ from .data import pooled_gap, seed_data
 from .provenance import provenance
 from .report import markdown
 from .returns import episode_arrays, returns_of
-from .tables import method_rows, sweep_rows, tests_against
+from .tables import hindsight_tests, method_rows, sweep_rows, tests_against
 
 
 def train_offline(
@@ -268,6 +268,7 @@ def _env_result(run: _EnvRun, cfg: BenchmarkConfig, items: list[tuple], outcomes
         "env_id": run.env_id,
         "rows": rows,
         "tests": tests_against(boot, HEADLINE_METHOD, own),
+        "hindsight_tests": hindsight_tests(boot, own),
         "added_tests": {name: tests_against(boot, name, list(runs)) for name in run.added},
         "datasets": data_figures,
         "imagination_gap": gaps,

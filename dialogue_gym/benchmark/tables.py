@@ -70,6 +70,24 @@ def tests_against(boot: MethodReturns, method: str, names: list[str]) -> list[di
     return tests
 
 
+def hindsight_tests(boot: MethodReturns, names: list[str]) -> list[dict[str, Any]]:
+    """Every CQL + hindsight row minus CQL (the question the benchmark asks of hindsight: did
+    the regenerations improve on the data alone?), Holm-corrected as one family, in the order
+    of ``names``; empty without a CQL row."""
+    if "cql" not in names:
+        return []
+    variants = [n for n in names if n.startswith(HEADLINE_METHOD)]
+    tests = []
+    for name in variants:
+        diff, p = boot.diff(name, "cql")
+        mde = detectable_difference(boot.returns[name], boot.returns["cql"])
+        tests.append({"method": name, "diff": diff.value, "ci95": diff.as_list(), "p": p})
+        tests[-1]["mde80"] = mde
+    for t, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):
+        t["p_holm"] = adjusted
+    return tests
+
+
 def sweep_rows(
     sweep: dict[str, list[Any]], main: dict[str, list[Any]], datasets: dict, cfg: BenchmarkConfig
 ) -> list[dict[str, Any]]:

@@ -159,12 +159,19 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     assert all(d["penalized_reward"]["penalty"] >= 0 for d in data)
     assert data[0]["penalized_reward"]["penalty_rule"] == "oof-84th-percentile"
     assert "*learned (penalized)*" in md and "| learned (penalized) |" in md
-    # anchoring relabels the same rewrites too: each is its source's outcome where it believes
-    # in no gain, above it where it does
+    # anchoring relabels the same rewrites too: same rewrites, same truth
     anchored = pooled["learned (anchored)"]
-    assert anchored["n"] == pooled["learned"]["n"] and anchored["true_mean"] == pooled["learned"]["true_mean"]
+    assert anchored["n"] == pooled["learned"]["n"]
+    assert anchored["true_mean"] == pooled["learned"]["true_mean"]
     assert all(d["anchored_reward"]["draws"] == 4 for d in data)
     assert "*learned (anchored)*" in md and "| learned (anchored) |" in md
+    # every CQL + hindsight row against CQL, one Holm family, and one lead line per env
+    variants = [t["method"] for t in results[0]["hindsight_tests"]]
+    assert variants == [n for n in rows if n.startswith(HEADLINE_METHOD)] and len(variants) == 6
+    assert _is_holm_family(results[0]["hindsight_tests"])
+    lead = md.split("\nConfig:")[0]
+    assert lead.count("- **") == len(results) and "(human-like data): hindsight " in lead
+    assert "| vs cql |" in md
     # the LLM pair: 3 rewrites per run, each judged 1.5 and replayed in the true env
     assert pooled["llm"]["n"] == 6 and pooled["llm"]["imagined_mean"] == 1.5
     assert all(d["llm_errors"] == [] for d in data)
@@ -288,3 +295,25 @@ def test_report_says_whether_the_tests_can_detect_a_tenth_of_the_oracle_gap():
     assert "vs ppo, detects 0.15 normalized" in line and "underpowered" in line
     tests[1]["mde80"] = 0.19
     assert "every test has the power" in _power_line({"rows": rows, "tests": tests})[1]
+
+
+def test_the_lead_line_says_where_hindsight_helped_and_where_it_hurt():
+    from dialogue_gym.benchmark.report import lead_sentence
+
+    def t(method, diff, p_holm):
+        return {"method": method, "diff": diff, "ci95": [0, 0], "p": p_holm, "p_holm": p_holm}
+
+    r = {
+        "env_id": "Counseling-v0",
+        "hindsight_tests": [
+            t(HEADLINE_METHOD, -0.5, 0.01),
+            t("cql+hindsight(anchored)", 0.2, 0.04),
+            t("cql+hindsight(penalized)", 0.3, 0.2),
+        ],
+    }
+    (line,) = lead_sentence(r, "narrow")
+    assert line.startswith("- **Counseling-v0** (narrow data): hindsight helped: anchored (+0.200)")
+    assert "; it hurt: learned (-0.500)" in line and "penalized +0.300 (0.2)" in line
+    r["hindsight_tests"] = [t(HEADLINE_METHOD, 0.1, 0.3)]
+    assert "hindsight did not help (" in lead_sentence(r, "real")[0]
+    assert lead_sentence({"env_id": "Persuasion-v0", "tests": []}, "narrow") == []
