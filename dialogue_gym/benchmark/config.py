@@ -43,6 +43,9 @@ the disagreement-penalized reward ensemble or anchored to their sources' outcome
 dynamics, the true env):
 the full run makes them, ``quick()`` leaves them out (``BenchmarkConfig.ablations``)."""
 
+SIMULATOR_ABLATIONS = ("cql+hindsight(privileged)", "cql+hindsight(oracle-fwd)")
+"""The ablation rows that need the simulator's dynamics or the true env (not in ``real``)."""
+
 
 @dataclass
 class BenchmarkConfig:
@@ -93,8 +96,9 @@ class BenchmarkConfig:
     """Where the behaviour data come from (:mod:`.regimes`): ``human-like`` (the noisy scripted
     flow), ``narrow`` (``corpus-mix``: the real corpora's strategy shares per turn) or ``real``
     (the train corpus itself, its first ``dataset_episodes`` dialogues or all it has, the same
-    for every run, so ``resample_data`` is off; needs ``data_dir``, and no ablations: the true
-    env cannot replay a real person, so the imagination gap is not measured either)."""
+    for every run, so ``resample_data`` is off; needs ``data_dir``; of the ablations it makes
+    the ones that need no simulator: the true env cannot replay a real person, so the
+    imagination gap is not measured either)."""
     data_dir: str | None = None
     """The corpora folder, for the ``real`` regime."""
 
@@ -119,11 +123,8 @@ class BenchmarkConfig:
                 f"got {list(self.sweep_sizes)}"
             )
         check_regime(self.regime)
-        if self.regime == "real" and (self.data_dir is None or self.ablations):
-            raise InvalidInput(
-                "the real regime needs the corpora (data_dir, --data) and no ablations "
-                "(--no-ablations or --quick): the true env cannot replay a real person"
-            )
+        if self.regime == "real" and self.data_dir is None:
+            raise InvalidInput("the real regime needs the corpora (data_dir, --data)")
         if self.regime == "real":
             self.resample_data = False  # one corpus: the same data for every run
         if self.llm_episodes < 1:
@@ -148,13 +149,25 @@ class BenchmarkConfig:
         )
 
     def offline_methods(self) -> tuple[str, ...]:
-        """The offline rows this run makes (the ablations only if :attr:`ablations`)."""
-        return tuple(m for m in OFFLINE_METHODS if self.ablations or m not in ABLATION_METHODS)
+        """The offline rows this run makes (the ablations only if :attr:`ablations`; in the
+        ``real`` regime none that needs the simulator's dynamics or the true env)."""
+        real = self.regime == "real"
+        return tuple(
+            m
+            for m in OFFLINE_METHODS
+            if (self.ablations or m not in ABLATION_METHODS)
+            and not (real and m in SIMULATOR_ABLATIONS)
+        )
 
     def pipelines(self) -> tuple[str, ...]:
         """The hindsight pipelines this run regenerates with (the learned one only, without
-        the ablations)."""
-        return PIPELINES if self.ablations else ("learned",)
+        the ablations or in the ``real`` regime: no simulator holds a real person)."""
+        return PIPELINES if self.ablations and self.regime != "real" else ("learned",)
+
+    def relabellings(self) -> tuple[str, ...]:
+        """The learned pipeline's second round and relabellings this run makes (the ablations
+        that need no simulator, so the ``real`` regime has them too)."""
+        return ("learned2", "penalized", "anchored") if self.ablations else ()
 
 
 OFFLINE_METHODS: dict[str, tuple[str, str]] = {

@@ -252,12 +252,10 @@ def _behaviour_datasets(
         generate(env_id, agent, cfg.dataset_episodes, path, seed=data_seed, progress=False)
     episodes, _ = read_episodes(path)
     seconds = {"behaviour data": time.time() - t0}
-    rounds = ("learned2", "penalized", "anchored") if cfg.ablations else ()
+    rounds = cfg.relabellings()
     regen = regenerate_pipelines(episodes, cfg, (*cfg.pipelines(), *rounds, "llm"), seconds)
     llm = ("llm",) if cfg.llm else ()
-    written = ("learned",)
-    if cfg.ablations:
-        written = ("learned2", "penalized", "anchored", "privileged", "true-env")
+    written = (*rounds, *cfg.pipelines()[1:]) if rounds else ("learned",)
     for name in (*written, *llm):
         write_episodes(out_dir / f"regenerated-{name}-seed{seed}.jsonl", regen[name])
     gaps = (*cfg.pipelines(), *(("round 2",) if cfg.ablations else ()), *llm)

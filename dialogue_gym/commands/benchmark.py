@@ -183,8 +183,9 @@ def _add_method_args(b: argparse.ArgumentParser) -> None:
         "--ablations",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="the ablation rows (two rounds, privileged dynamics, true env) and their gap rows "
-        "(default: on; off with --quick)",
+        help="the ablation rows (two rounds, the penalized and the anchored relabelling, "
+        "privileged dynamics, true env) and their gap rows (default: on; off with --quick; "
+        "--regime real makes the ones that need no simulator)",
     )
     b.add_argument(
         "--regime",
@@ -192,7 +193,7 @@ def _add_method_args(b: argparse.ArgumentParser) -> None:
         default="human-like",
         help="the behaviour data: human-like (the noisy scripted flow, default), narrow "
         "(corpus-mix: the real corpora's strategy shares per turn) or real (the train corpus "
-        "itself; needs the corpora and --no-ablations or --quick)",
+        "itself; needs the corpora)",
     )
     b.add_argument(
         "--data", type=Path, default=None, help="the corpora for --regime real (../shared/data)"

@@ -119,8 +119,16 @@ def test_the_benchmark_learns_from_the_narrow_regime(tmp_path):
     assert len(rows["cql"]["run_means"]) == 2 and len(rows["cql+hindsight"]["run_means"]) == 2
     with pytest.raises(InvalidInput, match="real regime needs the corpora"):
         tiny(regime="real", ablations=False)
-    with pytest.raises(InvalidInput, match="no ablations"):
-        tiny(regime="real", data_dir="/data")
+    # real people: the ablations that need no simulator (a second round, the relabellings),
+    # none that needs the simulator's dynamics or the true env
+    real = tiny(regime="real", data_dir="/data", ablations=True)
+    assert real.pipelines() == ("learned",)
+    assert real.relabellings() == ("learned2", "penalized", "anchored")
+    assert {"cql+hindsight(anchored)", "cql+hindsight(2 rounds)"} <= set(real.offline_methods())
+    assert not {"cql+hindsight(privileged)", "cql+hindsight(oracle-fwd)"} & set(
+        real.offline_methods()
+    )
+    assert "cql+hindsight(oracle-fwd)" in tiny(regime="narrow").offline_methods()
 
 
 def test_the_benchmark_learns_from_real_dialogues(shared_data, tmp_path):
