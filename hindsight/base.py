@@ -51,6 +51,8 @@ class Proposal:
     strategy: str | None
     rationale: str
     priority: float = 0.0
+    in_support: bool | None = None
+    """Whether the data show the move in this context enough to learn from (None: not said)."""
 
 
 @dataclass

@@ -18,6 +18,13 @@ the turn being rewritten (a behaviour-support constraint, as in BCQ, Fujimoto et
 linear critic extrapolates freely where the data are silent: without the constraint it proposed a
 late "have you heard of Save the Children?" for most failed P4G dialogues, a move people make in
 the opening.
+
+``moves="any"`` lifts the constraint: every move of the domain's taxonomy competes at every turn
+(data that never try a move cannot teach its worth, so a critic that may only pick tried moves
+can never find an untried one). A move the data never show enough is valued at the state's
+baseline (its one-hot column is empty), said in the toolkit's own wording where the data hold no
+line of it, and its proposal says it lies outside the data's support (``Proposal.in_support``),
+so that the imagination's penalty, and its honesty, can be measured on such rewrites apart.
 """
 
 from __future__ import annotations
@@ -32,8 +39,12 @@ from ..episode import Episode, Turn
 from ..errors import InvalidInput
 from ..simulators.classifier import get_classifier
 from ..simulators.realizer import realize
+from ..simulators.strategies import get_domain
 from .base import HindsightController, Proposal, single_env, stable_seed
 from .features import CachedEncoder, as_encoder, unit_rows
+
+MOVES = ("supported", "any")
+"""What the critic may propose: the moves the data support at that turn, or any in the taxonomy."""
 
 
 class CriticController(HindsightController):
@@ -51,10 +62,14 @@ class CriticController(HindsightController):
         min_local: int = 5,
         window: int = 1,
         seed: int = 0,
+        moves: str = "supported",
     ) -> None:
         from sklearn.decomposition import PCA
         from sklearn.linear_model import RidgeCV
 
+        if moves not in MOVES:
+            raise InvalidInput(f"moves must be one of {MOVES}, got {moves!r}")
+        self.moves = moves
         usable = [e for e in episodes if e.status == "ok" and e.reward is not None and e.turns]
         self.env_id = single_env(usable, "a critic controller is fitted on")
         self.domain = env_domain(self.env_id)
@@ -140,11 +155,17 @@ class CriticController(HindsightController):
             ]
         return list(known[k])
 
+    def taxonomy(self) -> list[str]:
+        """Every move of the domain's taxonomy but its label for non-strategic talk."""
+        domain = get_domain(self.domain)
+        return [a for a in domain.strategies if a != domain.fallback]
+
     def values(self, turns: Sequence[Turn], i: int) -> dict[str, float]:
         """``Q(s_i, a)`` before agent turn ``turns[i]`` for every strategy the data support
-        there (empty if none)."""
+        there (empty if none); with ``moves="any"``, for every move of the taxonomy (a move
+        the critic never learned is valued at the state's baseline)."""
         k = sum(t.role == "assistant" for t in turns[:i])
-        allowed = self.supported(k)
+        allowed = self.supported(k) if self.moves == "supported" else self.taxonomy()
         if not allowed:
             return {}
         raw = np.repeat(self._state(turns, i)[None, :], len(allowed), axis=0)
@@ -182,16 +203,22 @@ class CriticController(HindsightController):
             if gain > self.min_gain:
                 found.append((gain, i, best, taken))
         found.sort(key=lambda f: -f[0])
-        return [
-            Proposal(
-                i,
-                self._words(episode, episode.turns, i, best),
-                best,
-                f"critic: {best} is worth {gain:+.3f} over {taken or 'the turn as said'}",
-                priority=gain,
+        out = []
+        for gain, i, best, taken in found[:k]:
+            turn_k = sum(t.role == "assistant" for t in episode.turns[:i])
+            supported = best in self.supported(turn_k)
+            note = "" if supported else " (outside the data's support)"
+            out.append(
+                Proposal(
+                    i,
+                    self._words(episode, episode.turns, i, best),
+                    best,
+                    f"critic: {best} is worth {gain:+.3f} over {taken or 'the turn as said'}{note}",
+                    priority=gain,
+                    in_support=supported,
+                )
             )
-            for gain, i, best, taken in found[:k]
-        ]
+        return out
 
     def config(self) -> dict[str, Any]:
         """Name, encoder, strategies and training size (saved in provenance)."""
@@ -203,4 +230,5 @@ class CriticController(HindsightController):
             "min_gain": self.min_gain,
             "min_local": self.min_local,
             "window": self.window,
+            "moves": self.moves,
         }

@@ -25,14 +25,17 @@ from .regenerate import (
     regenerated_id,
 )
 
-CONTROLLERS = "critic (learned) | transcript (privileged tables) | llm:SPEC"
+CONTROLLERS = (
+    "critic (learned) | critic-any (learned, may propose moves the data never show there) | "
+    "transcript (privileged tables) | llm:SPEC"
+)
 FORWARDS = "retrieval (learned) | privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
 REWARDS = (
     "learned | learned:DIR (saved) | learned-ensemble (penalized by disagreement) | "
     "learned-ensemble:DIR (saved) | privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
 )
 NAMES = {
-    "controller": (("critic", "transcript"), ("llm:",), CONTROLLERS),
+    "controller": (("critic", "critic-any", "transcript"), ("llm:",), CONTROLLERS),
     "forward model": (("retrieval", "privileged-dynamics", "true-env"), ("llm:",), FORWARDS),
     "reward model": (
         ("learned", "learned-ensemble", "privileged-dynamics", "true-env"),
@@ -66,12 +69,13 @@ def intensity_reader(data: Sequence[Episode], encoder: CachedEncoder | None) -> 
 def make_controller(
     spec: str, data: Sequence[Episode] = (), encoder: CachedEncoder | None = None
 ) -> HindsightController:
-    """``critic`` (fitted on ``data``), ``transcript`` or ``llm:SPEC``."""
+    """``critic`` or ``critic-any`` (fitted on ``data``), ``transcript`` or ``llm:SPEC``."""
     check_spec(spec, "controller")
-    if spec == "critic":
+    if spec in ("critic", "critic-any"):
         from .critic import CriticController
 
-        return CriticController(data, encoder or CachedEncoder())
+        moves = "any" if spec == "critic-any" else "supported"
+        return CriticController(data, encoder or CachedEncoder(), moves=moves)
     if spec == "transcript":
         from .embedded import TranscriptController
 
@@ -207,7 +211,7 @@ def run(
         raise InvalidInput(f"the fitting data {fit_on} must hold {env} episodes only, like {inp}")
     privileged = domain == "counseling" and "privileged-dynamics" in (forward, reward)
     learned = {"retrieval", "learned", "learned-ensemble"}
-    needs_data = controller == "critic" or {forward, reward} & learned
+    needs_data = controller in ("critic", "critic-any") or {forward, reward} & learned
     needs_data = needs_data or privileged
     enc = CachedEncoder(encoder) if needs_data else None
     rwd = make_reward(reward, domain, data, enc)  # first: a bad saved model fails at once

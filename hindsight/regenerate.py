@@ -102,6 +102,7 @@ def regenerate_one(
                     "new_strategy": p.strategy,
                     "new_strategies_read": list(turns[p.turn_index].strategies),
                     "rationale": p.rationale,
+                    **({} if p.in_support is None else {"in_support": p.in_support}),
                     "original_reward": episode.reward,
                     "controller": controller.config(),
                     "forward_model": forward_model.config(),

@@ -8,6 +8,7 @@ import pytest
 from cli_run import run_cli
 
 from dialogue_gym.episode import Episode, Turn
+from dialogue_gym.errors import InvalidInput
 from dialogue_gym.generate import generate
 from dialogue_gym.hindsight import (
     CriticController,
@@ -107,6 +108,29 @@ def test_critic_proposes_only_what_the_data_support_at_that_point():
     for p in critic.propose(_labelled(1001, False), k=4):
         k = sum(t.role == "assistant" for t in _labelled(1001, False).turns[: p.turn_index])
         assert p.strategy != "credibility-appeal" or abs(k - 2) <= critic.window
+
+
+def test_a_critic_free_to_propose_any_move_says_which_lie_outside_the_data():
+    """moves="any": every taxonomy move competes at every turn; the paying move proposed where
+    no one made it, and moves the data never show, are flagged outside the support."""
+    data = [_labelled(i, i % 2 == 0) for i in range(120)]
+    free = CriticController(data, encoder=ENC, min_support=10, moves="any")
+    bad = _labelled(1001, False)
+    q = free.values(bad.turns, 0)
+    assert set(q) == set(free.taxonomy()) and "non-strategy" not in q and len(q) > 3
+    unseen = [a for a in q if a not in free.strategies]
+    assert len({round(q[a], 12) for a in unseen}) == 1  # never learned: the state's baseline
+    props = free.propose(bad, k=4)
+    outside = [p for p in props if not p.in_support]
+    assert outside and all("outside the data's support" in p.rationale for p in outside)
+    data_lines = {t.text for e in data for t in e.turns}
+    for p in outside:
+        if p.strategy in unseen:
+            assert p.text not in data_lines  # the toolkit's own wording of the move
+    kept = CriticController(data, encoder=ENC, min_support=10)
+    assert all(p.in_support for p in kept.propose(bad, k=4))
+    with pytest.raises(InvalidInput, match="moves must be one of"):
+        CriticController(data, encoder=ENC, min_support=10, moves="all")
 
 
 def test_learned_pipeline_regenerates_generated_dialogues(persuasion):
