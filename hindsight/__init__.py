@@ -11,10 +11,14 @@ What each component knows:
   :class:`PrivilegedDynamicsRewardModel` (the simulator's own dynamics and persona prior);
   :class:`TrueEnvForwardModel` / :class:`TrueEnvRewardModel` (the evaluation env itself);
 - LLM components (:mod:`.llm`): whatever the model knows, told only the transcript.
+
+:func:`anchored_relabel` (``regenerate(..., anchor_draws=N)``) values a rewrite as its source's
+recorded outcome plus the effect of the change the imagination sees, less the ensemble's penalty.
 """
 
 from __future__ import annotations
 
+from .anchored import anchored_relabel
 from .base import Continuation, ForwardModel, HindsightController, Proposal, RewardModel
 from .critic import CriticController
 from .embedded import (
@@ -45,6 +49,7 @@ __all__ = [
     "TranscriptController",
     "TrueEnvForwardModel",
     "TrueEnvRewardModel",
+    "anchored_relabel",
     "is_unsuccessful",
     "preference_pairs",
     "regenerate",
