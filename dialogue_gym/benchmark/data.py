@@ -92,7 +92,6 @@ def regenerate_pipelines(
     (``hindsight <name>``)."""
     from ..hindsight import (
         CriticController,
-        EnsembleRewardModel,
         LearnedRewardModel,
         PrivilegedDynamicsForwardModel,
         PrivilegedDynamicsRewardModel,
@@ -101,10 +100,8 @@ def regenerate_pipelines(
         TrueEnvRewardModel,
         regenerate,
     )
-    from ..hindsight.anchored import DRAWS, anchored_config, anchored_relabel
     from ..hindsight.features import CachedEncoder
     from ..hindsight.pipeline import intensity_reader
-    from ..hindsight.regenerate import rescore
 
     seconds = {} if seconds is None else seconds
     t = time.time()
@@ -122,26 +119,8 @@ def regenerate_pipelines(
             out["round 2"] = [r for r in both if r.provenance["round"] == 2]
             out["learned2"] = both
         seconds[f"hindsight learned ({rounds} round{'s' if rounds > 1 else ''})"] = time.time() - t
-    by_id = {e.id: e for e in episodes}
-    if {"penalized", "anchored"} & set(which):  # the learned rewrites, relabelled
-        t = time.time()
-        ensemble = EnsembleRewardModel.fit(episodes, encoder=cfg.encoder)
-        out["penalized_config"] = ensemble.config()
-        seconds["hindsight reward ensemble (fit)"] = time.time() - t
-    if "penalized" in which:  # scored by the penalized ensemble
-        t = time.time()
-        out["penalized"] = [
-            rescore(r, by_id[r.provenance["source_id"]], ensemble) for r in out["learned"]
-        ]
-        seconds["hindsight penalized (rescoring)"] = time.time() - t
-    if "anchored" in which:  # anchored to their sources' outcomes, penalized by the ensemble
-        t = time.time()
-        out["anchored"] = [
-            anchored_relabel(r, by_id[r.provenance["source_id"]], pair[0], ensemble, DRAWS)
-            for r in out["learned"]
-        ]
-        out["anchored_config"] = anchored_config(ensemble, DRAWS)
-        seconds["hindsight anchored (relabelling)"] = time.time() - t
+    if {"penalized", "anchored"} & set(which):
+        out.update(relabel_learned(episodes, out["learned"], pair[0], cfg, which, seconds))
     t = time.time()
     if "privileged" in which:
         initial = intensity_reader(episodes, enc)
@@ -161,6 +140,42 @@ def regenerate_pipelines(
     if "llm" in which and cfg.llm:
         out["llm"], out["llm_errors"] = llm_pair(episodes, cfg, controller)
         seconds["hindsight llm"] = time.time() - t
+    return out
+
+
+def relabel_learned(
+    episodes: list,
+    learned: list,
+    forward: Any,
+    cfg: BenchmarkConfig,
+    which: tuple[str, ...],
+    seconds: dict[str, float],
+) -> dict[str, Any]:
+    """The learned rewrites relabelled by the disagreement-penalized reward ensemble fitted on
+    ``episodes`` (``penalized``, with ``penalized_config``), and anchored to their sources'
+    recorded outcomes, the effect imagined by ``forward`` and penalized by that ensemble
+    (``anchored``, with ``anchored_config``): those of the two in ``which``."""
+    from ..hindsight import EnsembleRewardModel
+    from ..hindsight.anchored import DRAWS, anchored_config, anchored_relabel
+    from ..hindsight.regenerate import rescore
+
+    by_id = {e.id: e for e in episodes}
+    t = time.time()
+    ensemble = EnsembleRewardModel.fit(episodes, encoder=cfg.encoder)
+    out: dict[str, Any] = {"penalized_config": ensemble.config()}
+    seconds["hindsight reward ensemble (fit)"] = time.time() - t
+    if "penalized" in which:  # scored by the penalized ensemble
+        t = time.time()
+        out["penalized"] = [rescore(r, by_id[r.provenance["source_id"]], ensemble) for r in learned]
+        seconds["hindsight penalized (rescoring)"] = time.time() - t
+    if "anchored" in which:
+        t = time.time()
+        out["anchored"] = [
+            anchored_relabel(r, by_id[r.provenance["source_id"]], forward, ensemble, DRAWS)
+            for r in learned
+        ]
+        out["anchored_config"] = anchored_config(ensemble, DRAWS)
+        seconds["hindsight anchored (relabelling)"] = time.time() - t
     return out
 
 
