@@ -9,15 +9,15 @@ Anchoring keeps what the recorded episode tells about this user (the abduction s
 counterfactual reasoning, as in Buesing et al. 2019, "Woulda, Coulda, Shoulda") and asks the
 models only for the *effect* of the change:
 
-    value = clip(recorded outcome + mean(delta) - penalty x sd(delta))
+    value = clip(recorded outcome + mean(delta) - penalty x se)
 
 where ``delta[d, j] = r_j(F_d(prefix + new turn)) - r_j(F_d(prefix + original turn))``: the same
 forward model continues both the rewritten and the original prefix, ``draws`` times each with
 paired seeds (``d``), and every member ``j`` of the reward model scores both (one member for a
-single model). The value estimates the rewrite's *expected* outcome for this user, so ``sd`` is
+single model). The value estimates the rewrite's *expected* outcome for this user, so ``se`` is
 the standard error of the mean effect, what is not known about that expectation:
 
-    sd = sqrt(sd_j(mean_d delta)^2 + sd_d(mean_j delta)^2 / draws)
+    se = sqrt(sd_j(mean_d delta)^2 + sd_d(mean_j delta)^2 / draws)
 
 the members' disagreement about the effect (the epistemic part, as in MOPO, Yu et al. 2020) and
 the Monte Carlo error of averaging ``draws`` continuations. The spread of single continuations
