@@ -162,10 +162,12 @@ class CriticController(HindsightController):
 
     def values(self, turns: Sequence[Turn], i: int) -> dict[str, float]:
         """``Q(s_i, a)`` before agent turn ``turns[i]`` for every strategy the data support
-        there (empty if none); with ``moves="any"``, for every move of the taxonomy (a move
-        the critic never learned is valued at the state's baseline)."""
+        there (empty if none); with ``moves="any"``, for those and every move of the taxonomy
+        (a move the critic never learned is valued at the state's baseline)."""
         k = sum(t.role == "assistant" for t in turns[:i])
-        allowed = self.supported(k) if self.moves == "supported" else self.taxonomy()
+        allowed = self.supported(k)
+        if self.moves == "any":  # what is supported there, and every move of the taxonomy
+            allowed = list(dict.fromkeys([*allowed, *self.taxonomy()]))
         if not allowed:
             return {}
         raw = np.repeat(self._state(turns, i)[None, :], len(allowed), axis=0)
