@@ -38,7 +38,7 @@ import numpy as np
 from ..episode import Episode
 from ..errors import InvalidInput
 from .base import ForwardModel, RewardModel, clip_reward, stable_seed
-from .regenerate import check_anchor
+from .regenerate import check_anchor, regeneration_seed
 
 DRAWS = 4
 """Paired continuations per rewrite (each side), by default."""
@@ -47,7 +47,7 @@ DRAWS = 4
 def draw_seed(regenerated_id: str, d: int) -> int:
     """The seed of draw ``d`` of a rewrite: draw 0 is the regeneration's own continuation."""
     if d == 0:
-        return stable_seed("regenerate", regenerated_id)
+        return regeneration_seed(regenerated_id)
     return stable_seed("anchor", regenerated_id, d)
 
 

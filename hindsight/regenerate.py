@@ -44,6 +44,11 @@ def regenerated_id(source_id: str, round_: int, k: int) -> str:
     return f"{source_id}~h{round_}.{k}"
 
 
+def regeneration_seed(regenerated_id: str) -> int:
+    """The seed of a regeneration's continuation and scoring (from its id alone)."""
+    return stable_seed("regenerate", regenerated_id)
+
+
 def regenerate_one(
     episode: Episode,
     controller: HindsightController,
@@ -69,7 +74,7 @@ def regenerate_one(
     out = []
     for k, p in enumerate(proposals):
         new_id = regenerated_id(episode.id, round_, k)
-        seed = stable_seed("regenerate", new_id)
+        seed = regeneration_seed(new_id)
         original = episode.turns[p.turn_index]
         prefix = [copy.deepcopy(t) for t in episode.turns[: p.turn_index]]
         prefix.append(Turn("assistant", p.text, list(classifier.classify(p.text))))
@@ -126,7 +131,7 @@ def rescore(regenerated: Episode, source: Episode, reward_model: RewardModel) ->
     if reward_model.oracle:
         raise InvalidInput("rescore takes an imagining reward model, not the true env")
     out = copy.deepcopy(regenerated)
-    seed = stable_seed("regenerate", out.id)
+    seed = regeneration_seed(out.id)
     out.reward = reward_model.score(source, out.turns, seed)
     verdict = reward_model.succeeds(source, out.turns)
     out.outcome.pop("imagined_success", None)

@@ -52,22 +52,27 @@ def method_rows(
     return rows
 
 
-def tests_against(boot: MethodReturns, method: str, names: list[str]) -> list[dict[str, Any]]:
-    """``method`` minus every other name (:func:`~dialogue_gym.stats.difference_test`),
-    Holm-corrected as one family, each with the difference it could detect with 80% power
-    (``mde80``, :func:`~dialogue_gym.stats.detectable_difference`)."""
-    tests = []
-    for name in names:
-        if name == method:
-            continue
-        diff, p = boot.diff(method, name)
-        mde = detectable_difference(boot.returns[method], boot.returns[name])
-        tests.append(
-            {"versus": name, "diff": diff.value, "ci95": diff.as_list(), "p": p, "mde80": mde}
-        )
+def _test(boot: MethodReturns, a: str, b: str) -> dict[str, Any]:
+    """``a`` minus ``b``: the difference, its interval, p and the difference the test could
+    detect with 80% power (``mde80``, :func:`~dialogue_gym.stats.detectable_difference`)."""
+    diff, p = boot.diff(a, b)
+    mde = detectable_difference(boot.returns[a], boot.returns[b])
+    return {"diff": diff.value, "ci95": diff.as_list(), "p": p, "mde80": mde}
+
+
+def _holm_family(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``tests`` with Holm's adjusted p (``p_holm``) over exactly them."""
     for t, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):
         t["p_holm"] = adjusted
     return tests
+
+
+def tests_against(boot: MethodReturns, method: str, names: list[str]) -> list[dict[str, Any]]:
+    """``method`` minus every other name (:func:`~dialogue_gym.stats.difference_test`),
+    Holm-corrected as one family, each with the difference it could detect with 80% power."""
+    return _holm_family(
+        [{"versus": name, **_test(boot, method, name)} for name in names if name != method]
+    )
 
 
 def hindsight_tests(boot: MethodReturns, names: list[str]) -> list[dict[str, Any]]:
@@ -77,15 +82,7 @@ def hindsight_tests(boot: MethodReturns, names: list[str]) -> list[dict[str, Any
     if "cql" not in names:
         return []
     variants = [n for n in names if n.startswith(HEADLINE_METHOD)]
-    tests = []
-    for name in variants:
-        diff, p = boot.diff(name, "cql")
-        mde = detectable_difference(boot.returns[name], boot.returns["cql"])
-        tests.append({"method": name, "diff": diff.value, "ci95": diff.as_list(), "p": p})
-        tests[-1]["mde80"] = mde
-    for t, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):
-        t["p_holm"] = adjusted
-    return tests
+    return _holm_family([{"method": n, **_test(boot, n, "cql")} for n in variants])
 
 
 def sweep_rows(
