@@ -127,10 +127,19 @@ def _shot(page, name: str) -> None:
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
+def _go(page, selector: str) -> None:
+    """Click a link or submit button and wait until the page it leads to has loaded.
+
+    A bare ``click`` returns once the navigation has *started*; reading the page then can race
+    the new document and see an empty one (a CI failure: ``content()`` was ``''``).
+    """
+    with page.expect_navigation(wait_until="load"):
+        page.click(selector)
+
+
 def _send(page, text: str) -> None:
     page.fill("#text", text)
-    page.click("#send")
-    page.wait_for_load_state()
+    _go(page, "#send")
 
 
 def _answer(page, outcome: str, rating: int, comment: str) -> None:
@@ -138,8 +147,7 @@ def _answer(page, outcome: str, rating: int, comment: str) -> None:
     for key in ("persuasive", "natural", "again"):
         page.check(f"input[name=rating_{key}][value='{rating}']")
     page.fill("#comment", comment)
-    page.click("#submit")
-    page.wait_for_load_state()
+    _go(page, "#submit")
 
 
 def test_a_whole_visit_in_chromium_survives_a_restart(tmp_path, browser):
@@ -150,16 +158,16 @@ def test_a_whole_visit_in_chromium_survives_a_restart(tmp_path, browser):
         page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
         page.goto(server.url + "/")
         _shot(page, "1-start")
-        page.click("#start")
+        _go(page, "#start")
         assert "/consent" in page.url
         _shot(page, "2-consent")
-        page.click("#consent")  # without ticking the box
+        _go(page, "#consent")  # without ticking the box
         assert "Please tick the box" in page.inner_text("body")
         page.check("#agree")
-        page.click("#consent")
+        _go(page, "#consent")
         assert page.url.endswith("/card")
         _shot(page, "3-card")
-        page.click("#begin")
+        _go(page, "#begin")
         assert "Chat with Partner A" in page.content()
         _send(page, 'Hi <script>window.__xss = 1</script><img src=x onerror="alert(1)">')
         _shot(page, "4-chat")
@@ -182,7 +190,7 @@ def test_a_whole_visit_in_chromium_survives_a_restart(tmp_path, browser):
         assert page.evaluate("window.__xss") is None and alerts == []
         page.goto(server.url + "/admin")
         page.fill("#token", ADMIN)
-        page.click("#login")
+        _go(page, "#login")
         assert page.is_visible("#progress")
         _shot(page, "7-admin")
         # the token percent-encoded, double-encoded or between doubled slashes (the router serves
@@ -290,10 +298,10 @@ def test_a_thousand_character_word_stays_inside_its_bubble(tmp_path, browser):
     try:
         page = browser.new_page(viewport={"width": 800, "height": 900})
         page.goto(server.url + "/")
-        page.click("#start")
+        _go(page, "#start")
         page.check("#agree")
-        page.click("#consent")
-        page.click("#begin")
+        _go(page, "#consent")
+        _go(page, "#begin")
         _send(page, "x" * 1000)
         shot = Path(SHOTS or tmp_path) / "long-word.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
