@@ -44,17 +44,21 @@ def check_regime(regime: str) -> str:
 
 
 def joined_turns(turns: Sequence[Turn]) -> list[Turn]:
-    """Consecutive turns of one speaker joined into one (texts with a space, labels united)."""
+    """Consecutive turns of one speaker joined into one (texts stripped and joined with a space,
+    labels united; empty turns dropped). Stripped, because an agent's reply is stripped when it
+    plays, and a chat template reads leading spaces after its role header as part of the header
+    (SFT could not then mask the prompt)."""
     out: list[Turn] = []
     for t in turns:
-        if not t.text:
+        text = t.text.strip()
+        if not text:
             continue
         if out and out[-1].role == t.role:
             last = out[-1]
             labels = last.strategies + [s for s in t.strategies if s not in last.strategies]
-            out[-1] = Turn(t.role, f"{last.text} {t.text}", labels, last.timestamp)
+            out[-1] = Turn(t.role, f"{last.text} {text}", labels, last.timestamp)
         else:
-            out.append(Turn(t.role, t.text, list(t.strategies), t.timestamp))
+            out.append(Turn(t.role, text, list(t.strategies), t.timestamp))
     return out
 
 

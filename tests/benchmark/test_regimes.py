@@ -84,7 +84,7 @@ def test_coverage_counts_the_cells_a_dataset_shows():
 
 def test_turns_of_one_speaker_are_joined_and_regimes_are_checked():
     turns = [Turn("assistant", "Hi.", ["Others"]), Turn("assistant", "How are you?", ["Question"])]
-    turns += [Turn("user", "Sad."), Turn("user", ""), Turn("user", "Very.")]
+    turns += [Turn("user", "  Sad."), Turn("user", " "), Turn("user", "Very.\n")]
     joined = joined_turns(turns)
     assert [(t.role, t.text) for t in joined] == [
         ("assistant", "Hi. How are you?"),
