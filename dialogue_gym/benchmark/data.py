@@ -294,6 +294,7 @@ def _behaviour_datasets(
         **({"llm_errors": regen["llm_errors"]} if cfg.llm else {}),
         **penalty,
         "behaviour_mean": float(np.mean([e.reward for e in episodes if e.status == "ok"])),
+        "coverage": _coverage(episodes, env_id),
     }
     log(
         f"{env_id} seed {seed}: {len(episodes)} behaviour episodes "
@@ -325,6 +326,15 @@ def _behaviour_datasets(
         )
     figures["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
     return out
+
+
+def _coverage(episodes: list, env_id: str) -> dict[str, float]:
+    """The behaviour data's strategy coverage (:func:`.regimes.coverage`) without the shares."""
+    from ..domains import env_domain
+    from .regimes import coverage
+
+    figures = coverage(episodes, env_domain(env_id))
+    return {k: v for k, v in figures.items() if k != "shares"}
 
 
 def seed_data(

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from .config import HEADLINE_METHOD, BenchmarkConfig
+from .regimes import MIN_SUPPORT
 
 
 def fmt_ci(m: float, ci: list[float], digits: int = 3) -> str:
@@ -79,19 +80,32 @@ def _preamble(cfg: BenchmarkConfig) -> list[str]:
 def _data_table(r: dict) -> list[str]:
     kinds = [k for k in r["datasets"][0]["regenerated"] if k != "llm"]
     lines = [
-        "Behaviour data and regenerations per training run:",
+        "Behaviour data and regenerations per training run (*coverage*: the share of (agent "
+        f"turn, strategy) cells the data show at all / at least {MIN_SUPPORT} times, and the "
+        "entropy of their strategies in nats, of the most there can be):",
         "",
-        f"| run | episodes (unsuccessful) | behaviour mean | regenerated: {', '.join(kinds)} "
-        "| true-env episodes played |",
-        "| --- | --- | --- | --- | --- |",
+        f"| run | episodes (unsuccessful) | behaviour mean | coverage | regenerated: "
+        f"{', '.join(kinds)} | true-env episodes played |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for i, d in enumerate(r["datasets"]):
         n = d["regenerated"]
         lines.append(
             f"| {i} | {d['episodes']} ({d['unsuccessful']}) | {d['behaviour_mean']:.3f} | "
-            f"{', '.join(str(n[k]) for k in kinds)} | {d['oracle_env_episodes']} |"
+            f"{coverage_text(d.get('coverage'))} | {', '.join(str(n[k]) for k in kinds)} | "
+            f"{d['oracle_env_episodes']} |"
         )
     return lines
+
+
+def coverage_text(c: dict | None) -> str:
+    """``seen / supported, entropy of max`` (``-`` for runs made before it was recorded)."""
+    if not c:
+        return "-"
+    return (
+        f"{c['cells_seen']:.2f} / {c['cells_supported']:.2f}, "
+        f"{c['entropy_nats']:.2f} of {c['max_entropy_nats']:.2f}"
+    )
 
 
 def _gap_table(r: dict, cfg: BenchmarkConfig) -> list[str]:
@@ -200,7 +214,7 @@ def _sweep_table(r: dict) -> list[str]:
     return lines
 
 
-def _variant(method: str) -> str:
+def variant_name(method: str) -> str:
     """A CQL + hindsight row's short name: ``learned`` for the headline, else its bracket."""
     return "learned" if method == HEADLINE_METHOD else method[len(HEADLINE_METHOD) + 1 : -1]
 
@@ -216,12 +230,14 @@ def lead_sentence(r: dict, regime: str) -> list[str]:
     hurt = [t for t in tests if t["p_holm"] < 0.05 and t["diff"] < 0]
 
     def names(found: list[dict]) -> str:
-        return ", ".join(f"{_variant(t['method'])} ({t['diff']:+.3f})" for t in found)
+        return ", ".join(f"{variant_name(t['method'])} ({t['diff']:+.3f})" for t in found)
 
     verdict = f"hindsight helped: {names(helped)}" if helped else "hindsight did not help"
     if hurt:
         verdict += f"; it hurt: {names(hurt)}"
-    each = "; ".join(f"{_variant(t['method'])} {t['diff']:+.3f} ({t['p_holm']:.2g})" for t in tests)
+    each = "; ".join(
+        f"{variant_name(t['method'])} {t['diff']:+.3f} ({t['p_holm']:.2g})" for t in tests
+    )
     return [
         f"- **{r['env_id']}** ({regime} data): {verdict} (each CQL + hindsight row minus CQL, "
         f"Holm p over the rows: {each})."

@@ -51,16 +51,34 @@ def run(args: argparse.Namespace) -> int:
         given = any(getattr(args, k) not in (None, False) for k in SIZING)
         _, md = add_agents(args.reuse, tuple(args.add_agent), config(args) if given else None, log)
     else:
-        _, md = run_benchmark(
-            config(args),
-            args.out,
-            log=log,
-            backend=backend_of(args),
-            workers=args.processes,
-            progress=not args.quiet,
-        )
+        regimes, note = regimes_of(args)
+        if note:
+            log(note)
+        kwargs = dict(backend=backend_of(args), workers=args.processes, progress=not args.quiet)
+        if len(regimes) == 1:
+            _, md = run_benchmark(config(args), args.out, log=log, **kwargs)
+        else:
+            from ..benchmark.over_regimes import run_regimes
+
+            _, md = run_regimes(config(args), regimes, args.out, log=log, **kwargs)
     print(md)
     return 0
+
+
+def regimes_of(args: argparse.Namespace) -> tuple[tuple[str, ...], str | None]:
+    """The behaviour regimes the options ask for (``--regime``, ``--regimes`` or the default
+    of :func:`~dialogue_gym.benchmark.over_regimes.default_regimes`) and a note on any the
+    default left out."""
+    from ..benchmark.over_regimes import default_regimes, parse_regimes
+    from ..data_paths import missing_files, resolve_data_dir
+
+    if args.regime and args.regimes:
+        raise InvalidInput("give --regime (one) or --regimes (several), not both")
+    if args.regimes:
+        return parse_regimes(args.regimes), None
+    if args.regime:
+        return (args.regime,), None
+    return default_regimes(args.quick, not missing_files(resolve_data_dir(args.data)[0]))
 
 
 def config(args: argparse.Namespace) -> Any:
@@ -88,8 +106,9 @@ def config(args: argparse.Namespace) -> Any:
     cfg.llm, cfg.llm_episodes = args.llm, args.llm_episodes
     if args.ablations is not None:
         cfg.ablations = args.ablations
-    cfg.regime = args.regime
-    if args.regime == "real":
+    regimes, _ = regimes_of(args)
+    cfg.regime = regimes[0]
+    if "real" in regimes:
         from ..data_paths import require_data_dir
 
         cfg.data_dir = str(require_data_dir(args.data))
@@ -190,10 +209,18 @@ def _add_method_args(b: argparse.ArgumentParser) -> None:
     b.add_argument(
         "--regime",
         choices=REGIMES,
-        default="human-like",
-        help="the behaviour data: human-like (the noisy scripted flow, default), narrow "
-        "(corpus-mix: the real corpora's strategy shares per turn) or real (the train corpus "
-        "itself; needs the corpora)",
+        default=None,
+        help="one behaviour-data regime, its report in --out itself: human-like (the noisy "
+        "scripted flow), narrow (corpus-mix: the real corpora's strategy shares per turn) or "
+        "real (the train corpus itself; needs the corpora)",
+    )
+    b.add_argument(
+        "--regimes",
+        default=None,
+        metavar="LIST",
+        help="several regimes, comma-separated, or all: one run each in OUT/REGIME/ and a page "
+        "over them in OUT/benchmark.md (default: human-like, narrow and, where the corpora "
+        "are found, real; --quick: human-like only)",
     )
     b.add_argument(
         "--data", type=Path, default=None, help="the corpora for --regime real (../shared/data)"

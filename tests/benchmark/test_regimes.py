@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -9,12 +11,15 @@ import pytest
 import dialogue_gym  # noqa: F401
 from dialogue_gym.agents.corpus_mix import CorpusMixAgent, strategy_mix
 from dialogue_gym.agents.registry import make_agent
+from dialogue_gym.benchmark.over_regimes import default_regimes, parse_regimes
 from dialogue_gym.benchmark.regimes import (
+    REGIMES,
     check_regime,
     coverage,
     joined_turns,
     real_episodes,
 )
+from dialogue_gym.benchmark.report import coverage_text
 from dialogue_gym.episode import Episode, Turn
 from dialogue_gym.errors import InvalidInput
 from dialogue_gym.rollout import play_episodes
@@ -106,17 +111,69 @@ def test_real_regime_is_the_train_dialogues_with_their_outcomes(shared_data):
         assert all(a != b for a, b in zip(roles, roles[1:], strict=False))
 
 
-def test_the_benchmark_learns_from_the_narrow_regime(tmp_path):
+def test_the_benchmark_runs_over_regimes_and_learns_from_the_narrow_one(tmp_path):
     from tiny_benchmark import tiny
 
-    from dialogue_gym.benchmark import run_benchmark
+    from dialogue_gym.benchmark.over_regimes import run_regimes
 
-    cfg = tiny(envs=("Persuasion-v0",), regime="narrow", ablations=False)
-    results, md = run_benchmark(cfg, tmp_path, log=lambda m: None)
-    behaviour = (tmp_path / "Persuasion-v0" / "behaviour-seed0.jsonl").read_text()
-    assert '"corpus-mix"' in behaviour and '"regime": "narrow"' in md
-    rows = {row["method"]: row for row in results[0]["rows"]}
+    cfg = tiny(envs=("Persuasion-v0",), ablations=False)
+    results, md = run_regimes(cfg, ("human-like", "narrow"), tmp_path, log=lambda m: None)
+    behaviour = (tmp_path / "narrow" / "Persuasion-v0" / "behaviour-seed0.jsonl").read_text()
+    assert (
+        '"corpus-mix"' in behaviour
+        and '"regime": "narrow"' in (tmp_path / "narrow" / "benchmark.md").read_text()
+    )
+    assert (
+        '"human-like"'
+        in (tmp_path / "human-like" / "Persuasion-v0" / "behaviour-seed0.jsonl").read_text()
+    )
+    rows = {row["method"]: row for row in results["narrow"][0]["rows"]}
     assert len(rows["cql"]["run_means"]) == 2 and len(rows["cql+hindsight"]["run_means"]) == 2
+    # the page over the regimes: a lead line and a row each, with the data's coverage, which
+    # says the narrow data show fewer (turn, strategy) cells than the human-like data
+    assert md == (tmp_path / "benchmark.md").read_text()
+    assert "(human-like data)" in md and "(narrow data)" in md
+    summary = json.loads((tmp_path / "regimes.json").read_text())
+    cover = {r: s[0]["coverage"] for r, s in summary.items()}
+    assert cover["narrow"]["entropy_nats"] < cover["human-like"]["entropy_nats"]
+    for regime, s in summary.items():
+        assert f"| {regime} | Persuasion-v0 | {coverage_text(s[0]['coverage'])} |" in md
+        assert s[0]["cql"] == pytest.approx(
+            next(r["mean_return"] for r in results[regime][0]["rows"] if r["method"] == "cql")
+        )
+    with pytest.raises(InvalidInput, match="allowed: human-like, narrow, real"):
+        run_regimes(cfg, ("human-like", "expert"), tmp_path / "bad", log=lambda m: None)
+    assert not (tmp_path / "bad" / "human-like").exists()  # checked before any run
+
+
+def test_regimes_are_parsed_and_the_default_runs_those_that_matter():
+    assert parse_regimes("narrow, real") == ("narrow", "real") and parse_regimes("all") == REGIMES
+    for bad, match in (("", "wants names"), ("narrow,narrow", "twice"), ("expert", "allowed")):
+        with pytest.raises(InvalidInput, match=match):
+            parse_regimes(bad)
+    assert default_regimes(quick=True, corpora_found=True) == (("human-like",), None)
+    assert default_regimes(False, True) == (("human-like", "narrow", "real"), None)
+    regimes, note = default_regimes(False, False)
+    assert regimes == ("human-like", "narrow") and "corpora were not found" in note
+
+
+def test_the_regimes_of_a_benchmark_come_from_its_flags(tmp_path):
+    from dialogue_gym.cli import build_parser
+    from dialogue_gym.commands.benchmark import regimes_of
+
+    parse = build_parser().parse_args
+    empty = ["--data", str(tmp_path)]  # no corpora there
+    assert regimes_of(parse(["benchmark", "--quick"]))[0] == ("human-like",)
+    assert regimes_of(parse(["benchmark", *empty]))[0] == ("human-like", "narrow")
+    assert regimes_of(parse(["benchmark", "--regime", "narrow"]))[0] == ("narrow",)
+    assert regimes_of(parse(["benchmark", "--quick", "--regimes", "all"]))[0] == REGIMES
+    with pytest.raises(InvalidInput, match="not both"):
+        regimes_of(parse(["benchmark", "--regime", "narrow", "--regimes", "real"]))
+
+
+def test_the_narrow_and_real_configs_make_the_rows_they_can():
+    from tiny_benchmark import tiny
+
     with pytest.raises(InvalidInput, match="real regime needs the corpora"):
         tiny(regime="real", ablations=False)
     # real people: the ablations that need no simulator (a second round, the relabellings),
