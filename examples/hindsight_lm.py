@@ -70,6 +70,7 @@ SIZES = {
         "k": 2,
         "critic_steps": 2000,
         "max_turns": 5,
+        "max_tokens": 32,
     },
     "cuda": {
         "steps": 400,
@@ -78,12 +79,15 @@ SIZES = {
         "k": 8,
         "critic_steps": 5000,
         "max_turns": DEFAULT_MAX_TURNS,
+        "max_tokens": 64,
     },
 }
 """Defaults by device. The CPU size runs in under an hour on 2 cores: conversations of 5 agent
-turns (the real dialogues cut there, as if played under that limit, and the env's limit), 20
-held-out seeds, one training run, rerank from 2 samples. The GPU size: the env's 10 turns, ten
-times the training steps, 200 seeds, 3 training runs (two-level intervals), 8 samples."""
+turns (the real dialogues cut there, as if played under that limit, and the env's limit) of at
+most 32 tokens a turn, 20 held-out seeds, one training run, rerank from 2 samples (SmolLM2-135M
+writes about 16 tokens a second here, and a rerank turn costs k answers). The GPU size: the env's
+10 turns of 64 tokens, ten times the training steps, 200 seeds, 3 training runs (two-level
+intervals), 8 samples."""
 
 PAIRS = (
     ("SFT + hindsight", "SFT"),
@@ -116,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-turns", type=int, help="agent turns: the data's cut and the env's limit")
     p.add_argument("--anchor-draws", type=int, default=0, help="anchored relabelling (0: plain)")
     p.add_argument("--encoder", default="minilm", help="minilm or hash (hindsight and critic)")
-    p.add_argument("--max-tokens", type=int, default=48, help="tokens per agent utterance")
+    p.add_argument("--max-tokens", type=int, help="tokens per agent utterance")
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default=None, choices=("float32", "bfloat16", "float16"))
     p.add_argument("--out", type=Path, default=Path("runs/hindsight_lm"))
