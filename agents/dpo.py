@@ -105,6 +105,9 @@ def train_dpo(
         # trl turns bf16 mixed precision on by default; on a CPU without bf16 units one step of
         # SmolLM2 took 150 s instead of a few (tests/llm/test_smollm2.py::test_dpo_smollm2)
         bf16=False if on_cpu else None,
+        # trl 1.x checkpoints activations by default (recomputing each forward pass in the
+        # backward one): a memory saving a CPU with a small model does not need, for time
+        gradient_checkpointing=not on_cpu,
     )
     is_peft = hasattr(model, "disable_adapter")  # trl then uses the adapter-free base as reference
     ref = None if is_peft else copy.deepcopy(model).eval().requires_grad_(False)

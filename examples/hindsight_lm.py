@@ -52,6 +52,7 @@ from dialogue_gym.agents.rerank import CriticArgs, RerankAgent, load_critic, tra
 from dialogue_gym.agents.sft import SFTArgs, train_sft
 from dialogue_gym.benchmark.regimes import real_episodes
 from dialogue_gym.domains import env_domain
+from dialogue_gym.errors import InvalidInput
 from dialogue_gym.evaluation import EvaluationResult
 from dialogue_gym.export import sft_records, utterance_transitions
 from dialogue_gym.files import atomic_write_text
@@ -134,6 +135,24 @@ def _sized(args: argparse.Namespace) -> argparse.Namespace:
         if getattr(args, key) is None:
             setattr(args, key, value)
     return args
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Record the options in ``--out``/options.json, or, on a rerun, refuse options that differ
+    from those the kept outputs were made with (they would be read back as if made with these)."""
+    path = args.out / "options.json"
+    given = {k: str(v) for k, v in sorted(vars(args).items()) if k != "out"}
+    if not path.is_file():
+        atomic_write_text(path, json.dumps(given, indent=1))
+        return
+    kept = json.loads(path.read_text())
+    changed = sorted(k for k in given.keys() | kept.keys() if given.get(k) != kept.get(k))
+    if changed:
+        raise InvalidInput(
+            f"{args.out} holds a run made with other options ({', '.join(changed)}: "
+            f"{[kept.get(k) for k in changed]} there, {[given.get(k) for k in changed]} now); "
+            "give a fresh --out, or the same options to go on with it"
+        )
 
 
 def hindsight_data(args: argparse.Namespace, timed: Any) -> tuple[list, list, list]:
@@ -308,6 +327,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the four steps; print and save the table; return the figures."""
     args = _sized(_parser().parse_args(argv))
     args.out.mkdir(parents=True, exist_ok=True)
+    check_options(args)
     timings: dict[str, float] = {}
 
     @contextmanager

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from tiny_lm import save_tiny
 
+from dialogue_gym.errors import InvalidInput
+
 pytestmark = pytest.mark.slow
 
 
@@ -47,6 +49,8 @@ def test_the_lm_example_learns_from_real_dialogues_and_resumes(tmp_path, shared_
     again = example.main(argv)  # every stage's output is there: nothing is trained or played
     assert again["seconds"] == {}
     assert again["agents"] == out["agents"] and again["differences"] == out["differences"]
+    with pytest.raises(InvalidInput, match=r"other options \(eval_episodes: \['3'\] there"):
+        example.main([*argv, "--eval-episodes", "5"])  # would read 3-seed evaluations back
 
 
 def test_two_training_runs_give_a_two_level_interval():
