@@ -97,6 +97,9 @@ PAIRS = (
 )
 """Each hindsight agent and the same agent without hindsight."""
 
+REFERENCES = ("random", "scripted")
+"""The embedded agents played on the same seeds for scale: no strategy, and the expert flow."""
+
 HELD_OUT = 1_000_000
 """The first evaluation seed (the simulator's personas there were never trained on)."""
 
@@ -251,13 +254,15 @@ def _evaluate(args, label: str, seed: int, agent: Any, timed) -> EvaluationResul
 
 
 def run_seed(args, seed, data, untuned, timed) -> dict[str, EvaluationResult]:
-    """Train every agent of one training seed and evaluate it (and, for seed 0, the untuned
-    model prompted) on the held-out seeds."""
+    """Train every agent of one training seed and evaluate it (and, for seed 0, the
+    :data:`REFERENCES` and the untuned model prompted) on the held-out seeds."""
     originals, regen, pairs = data
     domain = env_domain(args.env)
     lm = f"max_tokens={args.max_tokens},device={args.device}"
     results = {}
     if seed == 0:
+        for name in REFERENCES:
+            results[name] = _evaluate(args, name, 0, name, timed)
         prompting = make_agent(
             "prompting", domain, llm=untuned, cache=False, max_tokens=args.max_tokens
         )

@@ -35,10 +35,8 @@ def test_the_lm_example_learns_from_real_dialogues_and_resumes(tmp_path, shared_
     argv += ["--max-turns", "2", "--max-tokens", "4", "--out", str(tmp_path / "run")]
     out = example.main(argv)
     assert out["real_dialogues"] == 60 and 0 < out["pairs"] <= out["regenerated"] <= 60
-    assert set(out["agents"]) == {
-        "SmolLM2 (prompting)",
-        *(x for pair in example.PAIRS for x in pair),
-    }
+    named = {*example.REFERENCES, "SmolLM2 (prompting)", *(x for p in example.PAIRS for x in p)}
+    assert set(out["agents"]) == named
     assert all(a["shape"] == [1, 3] for a in out["agents"].values())
     diffs = out["differences"]
     assert len(diffs) == 3 and all(d["holm"] >= d["p"] for d in diffs.values())
