@@ -30,7 +30,8 @@ def _example():
 def test_the_lm_example_learns_from_real_dialogues_and_resumes(tmp_path, shared_data):
     example = _example()
     save_tiny(tmp_path / "base")
-    argv = ["--data", str(shared_data), "--model", str(tmp_path / "base"), "--dialogues", "60"]
+    argv = ["--env", "Persuasion-v0", "--data", str(shared_data), "--dialogues", "60"]
+    argv += ["--model", str(tmp_path / "base")]
     argv += ["--encoder", "hash", "--steps", "2", "--critic-steps", "5", "--eval-episodes", "3"]
     argv += ["--max-turns", "2", "--max-tokens", "4", "--out", str(tmp_path / "run")]
     out = example.main(argv)
