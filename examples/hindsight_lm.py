@@ -1,5 +1,5 @@
 """The paper's LM-level claim at CPU scale: SmolLM2 agents learned from real human dialogues,
-with and without their hindsight regenerations (issue 33, point 4).
+with and without their hindsight regenerations.
 
 1. **Data** (the benchmark's ``real`` regime): the real train dialogues of the env's corpus
    (the ESConv train conversations with their real intensity drops, or, with ``--env
@@ -86,10 +86,10 @@ SIZES = {
 }
 """Defaults by device. The CPU size runs in under an hour on 2 cores: conversations of 5 agent
 turns (the real dialogues cut there, as if played under that limit, and the env's limit) of at
-most 32 tokens a turn, 20 held-out seeds, one training run, rerank from 2 samples (SmolLM2-135M
-writes about 16 tokens a second here, and a rerank turn costs k answers). The GPU size: the env's
-10 turns of 64 tokens, ten times the training steps, 200 seeds, 3 training runs (two-level
-intervals), 8 samples."""
+most 32 tokens a turn, 20 held-out seeds, one training run, rerank from 2 samples (generation
+dominates the time on a CPU, and a rerank turn costs k answers; the README has the measured
+times). The GPU size: the env's 10 turns of 64 tokens, ten times the training steps, 200 seeds,
+3 training runs (two-level intervals), 8 samples."""
 
 PAIRS = (
     ("SFT + hindsight", "SFT"),
@@ -108,9 +108,8 @@ HELD_OUT = 1_000_000
 def _parser() -> argparse.ArgumentParser:
     """The example's options (``None``: the device's size, :data:`SIZES`)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    # Counseling by default: at the CPU size's 5 turns the Persuasion env hardly tells agents
-    # apart (100 held-out seeds: random 0.217, the scripted flow 0.248, the oracle 0.497 dollars;
-    # Counseling: 0.280, 1.020, 2.340 points)
+    # Counseling by default: at the CPU size's 5 turns the Persuasion env hardly tells random,
+    # the scripted flow and the oracle apart, and Counseling does (figures in the README)
     p.add_argument("--env", default="Counseling-v0", choices=("Persuasion-v0", "Counseling-v0"))
     p.add_argument(
         "--data", type=Path, required=True, help="the shared data folder (p4g/, esconv/)"

@@ -1,6 +1,6 @@
-"""The real-regime LM example (``examples/hindsight_lm.py``, issue 33 point 4) end to end on a
-tiny random model and 60 real P4G dialogues: hindsight, SFT, DPO, two critics, seven
-evaluations, the table; then a rerun that finds every stage's output and redoes nothing."""
+"""The real-regime LM example (``examples/hindsight_lm.py``) end to end on a
+tiny random model and 60 real P4G dialogues: hindsight, SFT, DPO, two critics, every
+evaluation, the table; then a rerun that finds every stage's output and redoes nothing."""
 
 from __future__ import annotations
 
