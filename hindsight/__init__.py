@@ -5,7 +5,9 @@ What each component knows:
 
 - learned from recorded episodes only (the default; what a user applies to their own data):
   :class:`CriticController`, :class:`RetrievalForwardModel`, :class:`LearnedRewardModel`
-  (and :class:`EnsembleRewardModel`, K of them scored pessimistically by their disagreement);
+  (and :class:`EnsembleRewardModel`, K of them scored pessimistically by their disagreement;
+  :class:`EnsembleForwardModel`, K retrievals on bootstrap resamples; :class:`PenalizedImagination`,
+  both ensembles, an imagined dialogue penalized by the disagreement of both);
 - privileged (labelled ablations): :class:`TranscriptController` (strategy tables that mirror the
   simulator's effect tables), :class:`PrivilegedDynamicsForwardModel` and
   :class:`PrivilegedDynamicsRewardModel` (the simulator's own dynamics and persona prior);
@@ -26,6 +28,7 @@ from .embedded import (
     PrivilegedDynamicsRewardModel,
     TranscriptController,
 )
+from .forward_ensemble import EnsembleForwardModel, PenalizedImagination
 from .learned_reward import LearnedRewardModel
 from .oracle import TrueEnvForwardModel, TrueEnvRewardModel, replay_in_true_env
 from .regenerate import is_unsuccessful, preference_pairs, regenerate
@@ -36,11 +39,13 @@ from .reward_ensemble import EnsembleRewardModel
 __all__ = [
     "Continuation",
     "CriticController",
+    "EnsembleForwardModel",
     "EnsembleRewardModel",
     "ForwardModel",
     "HindsightController",
     "HindsightRelabel",
     "LearnedRewardModel",
+    "PenalizedImagination",
     "PrivilegedDynamicsForwardModel",
     "PrivilegedDynamicsRewardModel",
     "Proposal",

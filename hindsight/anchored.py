@@ -14,8 +14,10 @@ models only for the *effect* of the change:
 where ``delta[d, j] = r_j(F_d(prefix + new turn)) - r_j(F_d(prefix + original turn))``: the same
 forward model continues both the rewritten and the original prefix, ``draws`` times each with
 paired seeds (``d``), and every member ``j`` of the reward model scores both (one member for a
-single model). The value estimates the rewrite's *expected* outcome for this user, so ``se`` is
-the standard error of the mean effect, what is not known about that expectation:
+single model; with a forward ensemble, :mod:`.forward_ensemble`, every pair of a forward and a
+reward member, so ``j`` runs over F x J). The value estimates the rewrite's *expected* outcome
+for this user, so ``se`` is the standard error of the mean effect, what is not known about that
+expectation:
 
     se = sqrt(sd_j(mean_d delta)^2 + sd_d(mean_j delta)^2 / draws)
 
@@ -59,7 +61,8 @@ def imagined_effects(
     draws: int = DRAWS,
 ) -> np.ndarray:
     """``delta[d, j]`` (draws x members): member ``j``'s score of the rewritten prefix continued
-    by draw ``d``, minus its score of the original prefix continued with the same seed."""
+    by draw ``d``, minus its score of the original prefix continued with the same seed. With a
+    forward ensemble, the members are every (forward member, reward member) pair."""
     if draws < 1:
         raise InvalidInput(f"draws must be >= 1, got {draws}")
     i = regenerated.provenance["rewritten_turn"]
@@ -68,10 +71,26 @@ def imagined_effects(
     rows = []
     for d in range(draws):
         seed = draw_seed(regenerated.id, d)
-        a = new + forward.continue_dialogue(source, new, seed).turns
-        b = orig + forward.continue_dialogue(source, orig, seed).turns
-        rows.append(reward.member_scores(source, a, seed) - reward.member_scores(source, b, seed))
+        row = []
+        pairs = zip(
+            _continued(forward, source, new, seed),
+            _continued(forward, source, orig, seed),
+            strict=True,
+        )
+        for a, b in pairs:
+            row.append(
+                reward.member_scores(source, a, seed) - reward.member_scores(source, b, seed)
+            )
+        rows.append(np.concatenate(row))
     return np.array(rows, dtype=float)
+
+
+def _continued(forward: ForwardModel, source: Episode, prefix: list, seed: int) -> list[list]:
+    """``prefix`` completed by the forward model, or by each member of a forward ensemble
+    (:class:`~.forward_ensemble.EnsembleForwardModel`), with ``seed``."""
+    if hasattr(forward, "member_continuations"):
+        return [prefix + c.turns for c in forward.member_continuations(source, prefix, seed)]
+    return [prefix + forward.continue_dialogue(source, prefix, seed).turns]
 
 
 def effect_error(delta: np.ndarray) -> float:

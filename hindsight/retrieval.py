@@ -12,7 +12,8 @@ evaluator. Both sides are empirical:
   turn in the data.
 
 One of the ``top_k`` nearest is drawn (softmax over similarity / ``temperature``, seeded), never
-from the episode being continued (its own future would leak the original outcome). The dialogue
+from the episode being continued (its own future would leak the original outcome; an index of a
+bootstrap resample, :mod:`.forward_ensemble`, excludes every copy of it). The dialogue
 ends where a retrieved reply ended its own dialogue, or at the source episode's length.
 """
 
@@ -76,7 +77,9 @@ class RetrievalForwardModel(ForwardModel):
         self.top_k = top_k
         self.temperature = temperature
         self.persona_weight = persona_weight
-        self._ids = {e.id: i for i, e in enumerate(usable)}
+        self._ids: dict[str, int] = {}  # an episode's first position: repeats share it
+        for i, e in enumerate(usable):
+            self._ids.setdefault(e.id, i)
         self.user = self._build(usable, "user")
         self.agent = self._build(usable, "assistant")
         if not len(self.user.texts) or not len(self.agent.texts):
@@ -102,7 +105,7 @@ class RetrievalForwardModel(ForwardModel):
         # embed every text once, in one batch
         self.encoder.encode([t.text for e in episodes for t in e.turns])
         keys, pos, texts, strategies, terminal, ep = [], [], [], [], [], []
-        for n, e in enumerate(episodes):
+        for e in episodes:
             last = max((i for i, t in enumerate(e.turns) if t.role == role), default=-1)
             for i in range(1, len(e.turns)):
                 if e.turns[i].role != role or e.turns[i - 1].role != other:
@@ -112,7 +115,7 @@ class RetrievalForwardModel(ForwardModel):
                 texts.append(e.turns[i].text)
                 strategies.append(list(e.turns[i].strategies))
                 terminal.append(i == last)
-                ep.append(n)
+                ep.append(self._ids[e.id])
         return _Index(
             unit_rows(np.array(keys, dtype=np.float32).reshape(len(keys), -1)),
             np.array(pos),

@@ -119,7 +119,7 @@ def regenerate_pipelines(
             out["round 2"] = [r for r in both if r.provenance["round"] == 2]
             out["learned2"] = both
         seconds[f"hindsight learned ({rounds} round{'s' if rounds > 1 else ''})"] = time.time() - t
-    if {"penalized", "anchored"} & set(which):
+    if {"penalized", "anchored", "imagination"} & set(which):
         out.update(relabel_learned(episodes, out["learned"], pair[0], cfg, which, seconds))
     t = time.time()
     if "privileged" in which:
@@ -154,9 +154,12 @@ def relabel_learned(
     """The learned rewrites relabelled by the disagreement-penalized reward ensemble fitted on
     ``episodes`` (``penalized``, with ``penalized_config``), and anchored to their sources'
     recorded outcomes, the effect imagined by ``forward`` and penalized by that ensemble
-    (``anchored``, with ``anchored_config``): those of the two in ``which``."""
+    (``anchored``, with ``anchored_config``), and valued by a forward and a reward ensemble
+    penalized by the disagreement of both (``imagination``, with ``imagination_config``,
+    :mod:`hindsight.forward_ensemble`): those of the three in ``which``."""
     from ..hindsight import EnsembleRewardModel
     from ..hindsight.anchored import DRAWS, anchored_config, anchored_relabel
+    from ..hindsight.forward_ensemble import PenalizedImagination
     from ..hindsight.regenerate import rescore
 
     by_id = {e.id: e for e in episodes}
@@ -176,6 +179,14 @@ def relabel_learned(
         ]
         out["anchored_config"] = anchored_config(ensemble, DRAWS)
         seconds["hindsight anchored (relabelling)"] = time.time() - t
+    if "imagination" in which:  # both ensembles, penalized by the disagreement of both
+        t = time.time()
+        imagination = PenalizedImagination.fit(episodes, encoder=cfg.encoder)
+        out["imagination"] = [
+            imagination.relabel(r, by_id[r.provenance["source_id"]]) for r in learned
+        ]
+        out["imagination_config"] = imagination.config()
+        seconds["hindsight imagination ensembles (fit and relabelling)"] = time.time() - t
     return out
 
 
@@ -183,7 +194,9 @@ PENALIZED = "learned (penalized)"
 """The gap table's row for the learned pipeline's rewrites scored by the penalized ensemble."""
 ANCHORED = "learned (anchored)"
 """The gap table's row for the learned pipeline's rewrites relabelled by anchoring."""
-RELABELLED = {"penalized": PENALIZED, "anchored": ANCHORED}
+IMAGINATION = "learned (forward + reward ensembles)"
+"""The gap table's row for the learned rewrites valued by both ensembles, penalized."""
+RELABELLED = {"penalized": PENALIZED, "anchored": ANCHORED, "imagination": IMAGINATION}
 """The relabellings of the learned rewrites and their gap rows."""
 
 
@@ -283,6 +296,8 @@ def _behaviour_datasets(
     penalty = {"penalized_reward": regen["penalized_config"]} if "penalized" in regen else {}
     if "anchored" in regen:
         penalty["anchored_reward"] = regen["anchored_config"]
+    if "imagination" in regen:
+        penalty["imagination_ensembles"] = regen["imagination_config"]
     seconds["imagination gap replays"] = time.time() - t
     figures = {
         "data_seed": data_seed,

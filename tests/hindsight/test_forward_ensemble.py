@@ -1,0 +1,156 @@
+"""The forward ensemble and the imagination penalized by the disagreement of both ensembles
+(hindsight/forward_ensemble.py), and anchoring with a forward ensemble."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pytest
+
+from dialogue_gym.episode import Turn
+from dialogue_gym.errors import InvalidInput
+from dialogue_gym.generate import generate
+from dialogue_gym.hindsight import EnsembleRewardModel, RetrievalForwardModel
+from dialogue_gym.hindsight.anchored import imagined_effects
+from dialogue_gym.hindsight.forward_ensemble import (
+    PENALTY_RULE,
+    EnsembleForwardModel,
+    PenalizedImagination,
+    imagination_penalty,
+    imagined_matrix,
+)
+from dialogue_gym.hindsight.reward_ensemble import COVERAGE
+from dialogue_gym.jsonl import read_episodes
+
+ENC = "hash:64"
+
+
+@pytest.fixture(scope="module")
+def counseling(tmp_path_factory):
+    path = tmp_path_factory.mktemp("fwd") / "c.jsonl"
+    generate("Counseling-v0", "human-like", 150, path, progress=False)
+    return read_episodes(path)[0]
+
+
+@pytest.fixture(scope="module")
+def imagination(counseling):
+    return PenalizedImagination.fit(counseling[:110], encoder=ENC)
+
+
+def _sources(continuation):
+    return {s.split(":")[1] for s in continuation.info["retrieved_from"]}
+
+
+def test_a_member_never_retrieves_any_copy_of_the_episode_it_continues(counseling):
+    # a bootstrap resample repeats episodes: every copy of the source must be excluded
+    first = counseling[0]
+    model = RetrievalForwardModel([first, first, *counseling[1:40], first], ENC, top_k=50)
+    for seed in range(20):
+        cont = model.continue_dialogue(first, first.turns[:1], seed)
+        assert "0" not in _sources(cont)  # position 0 is the one shared by all three copies
+    other = counseling[1]
+    seen = set()
+    for seed in range(20):
+        seen |= _sources(model.continue_dialogue(other, other.turns[:1], seed))
+    assert "0" in seen  # the source's copies are retrievable for every other episode
+
+
+def test_members_index_different_resamples_and_the_seed_picks_one(counseling):
+    fwd = EnsembleForwardModel(counseling[:60], ENC, members=4, seed=3)
+    cfg = fwd.config()
+    assert cfg["name"] == "retrieval-ensemble" and cfg["members"] == 4
+    assert len(set(cfg["user_replies"])) > 1  # resamples of different sizes in rows
+    e = counseling[100]
+    prefix = e.turns[:3]
+    conts = fwd.member_continuations(e, prefix, 11)
+    assert len({tuple(t.text for t in c.turns) for c in conts}) > 1
+    for seed in (8, 9, 10, 11):
+        plain = fwd.continue_dialogue(e, prefix, seed)
+        assert plain.info["member"] == seed % 4
+        member = fwd.members[seed % 4].continue_dialogue(e, prefix, seed)
+        assert [t.text for t in plain.turns] == [t.text for t in member.turns]
+
+
+def test_value_is_the_clipped_mean_less_lambda_sd_over_every_pair(imagination, counseling):
+    e = counseling[120]
+    prefix = e.turns[:3]
+    grid = imagined_matrix(imagination.forward, imagination.reward, e, prefix, 5)
+    assert grid.shape == (5, 5)
+    value, mean, sd = imagination.value(e, prefix, 5)
+    assert mean == pytest.approx(grid.mean()) and sd == pytest.approx(grid.std(ddof=1))
+    assert sd > 0
+    lo, hi = -4.0, 4.0  # Counseling's reward range (intensity change)
+    assert value == pytest.approx(min(hi, max(lo, mean - imagination.penalty * sd)))
+    preds = imagination.reward.member_scores(e, e.turns, 0)
+    expected = preds.mean() - imagination.penalty * preds.std(ddof=1)
+    assert imagination.recorded_value(e) == pytest.approx(min(hi, max(lo, expected)))
+
+
+def test_penalty_rule_bounds_held_out_dialogues_imagined_from_a_cut(imagination, counseling):
+    cfg = imagination.config()
+    assert cfg["penalty_rule"] == PENALTY_RULE and cfg["penalty"] == imagination.penalty > 0
+    assert cfg["oof_n"] == 110 and abs(cfg["oof_coverage"] - COVERAGE) < 1 / 110
+    # on 40 episodes it never saw, each cut after one agent turn and imagined from there, the
+    # penalized value is at or below the recorded outcome about 84% of the time (within three
+    # binomial standard errors), and far more often than the plain mean is
+    rng = np.random.default_rng(0)
+    held, plain = [], []
+    for e in counseling[110:]:
+        cut = int(rng.choice([i for i, t in enumerate(e.turns[:-1]) if t.role == "assistant"]))
+        value, mean, _ = imagination.value(e, e.turns[: cut + 1], 7)
+        held.append(value <= e.reward)
+        plain.append(mean <= e.reward)
+    assert abs(np.mean(held) - COVERAGE) <= 3 * math.sqrt(COVERAGE * (1 - COVERAGE) / 40)
+    assert np.mean(held) > np.mean(plain) + 0.15
+
+
+def test_relabel_keeps_the_turns_and_records_value_and_source(imagination, counseling):
+    source = counseling[130]
+    i = next(j for j, t in enumerate(source.turns) if t.role == "assistant" and j > 0)
+    regen = copy.deepcopy(source)
+    regen.id = f"{source.id}~h1.0"
+    regen.turns = source.turns[:i] + [Turn("assistant", "How are you feeling about it now?")]
+    regen.turns += source.turns[i + 1 :]
+    regen.provenance = {"source_id": source.id, "root_id": source.id, "rewritten_turn": i}
+    out = imagination.relabel(regen, source)
+    assert [t.text for t in out.turns] == [t.text for t in regen.turns]
+    assert out.outcome["source_model_reward"] == imagination.recorded_value(source)
+    fig = out.outcome["imagination"]
+    assert out.reward == pytest.approx(max(-4.0, fig["mean"] - fig["penalty"] * fig["sd"]))
+    assert out.provenance["reward_source"] == "imagined:penalized-imagination"
+    assert regen.reward == source.reward  # the input is not modified
+
+
+def test_anchoring_with_a_forward_ensemble_has_a_column_per_pair(imagination, counseling):
+    source = counseling[140]
+    i = next(j for j, t in enumerate(source.turns) if t.role == "assistant" and j > 0)
+    regen = copy.deepcopy(source)
+    regen.id = f"{source.id}~h1.0"
+    regen.turns = source.turns[:i] + [Turn("assistant", "That sounds really hard.")]
+    regen.provenance = {"source_id": source.id, "root_id": source.id, "rewritten_turn": i}
+    delta = imagined_effects(regen, source, imagination.forward, imagination.reward, draws=3)
+    assert delta.shape == (3, 25)
+
+
+def test_penalty_rule_floors_at_zero_and_skips_agreement():
+    lam, cover, n = imagination_penalty(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.ones(2))
+    assert (lam, cover, n) == (0.0, 1.0, 1)
+    with pytest.raises(InvalidInput, match="never disagree"):
+        imagination_penalty(np.zeros(3), np.zeros(3), np.ones(3))
+
+
+def test_bad_input_is_refused_naming_it(counseling, tmp_path):
+    with pytest.raises(InvalidInput, match="members"):
+        EnsembleForwardModel(counseling[:30], ENC, members=1)
+    with pytest.raises(InvalidInput, match="at least"):
+        PenalizedImagination.fit(counseling[:10], encoder=ENC)
+    with pytest.raises(InvalidInput, match="penalty"):
+        PenalizedImagination.fit(counseling[:30], encoder=ENC, penalty=-1.0)
+    path = tmp_path / "p.jsonl"
+    generate("Persuasion-v0", "human-like", 30, path, progress=False)
+    fwd = EnsembleForwardModel(read_episodes(path)[0], ENC, members=2)
+    rwd = EnsembleRewardModel.fit(counseling[:30], encoder=ENC, members=2, penalty=0.0)
+    with pytest.raises(InvalidInput, match="share one env"):
+        PenalizedImagination(fwd, rwd, 1.0)
