@@ -25,6 +25,7 @@ LABELS = {
     "cql+hindsight(oracle-fwd)": "cql+hindsight(oracle-fwd) [ablation: true env]",
     "cql+hindsight(penalized)": "cql+hindsight(penalized) [learned, disagreement-penalized]",
     "cql+hindsight(anchored)": "cql+hindsight(anchored) [learned, anchored to the outcome]",
+    "cql+hindsight(ensembles)": "cql+hindsight(ensembles) [learned, forward + reward penalized]",
 }
 
 
@@ -35,12 +36,13 @@ ABLATION_METHODS = (
     "cql+hindsight(2 rounds)",
     "cql+hindsight(penalized)",
     "cql+hindsight(anchored)",
+    "cql+hindsight(ensembles)",
     "cql+hindsight(privileged)",
     "cql+hindsight(oracle-fwd)",
 )
 """The rows that ablate the headline method (a second round, the learned rewrites relabelled by
-the disagreement-penalized reward ensemble or anchored to their sources' outcomes, privileged
-dynamics, the true env):
+the disagreement-penalized reward ensemble, anchored to their sources' outcomes or valued by both
+ensembles, privileged dynamics, the true env):
 the full run makes them, ``quick()`` leaves them out (``BenchmarkConfig.ablations``)."""
 
 SIMULATOR_ABLATIONS = ("cql+hindsight(privileged)", "cql+hindsight(oracle-fwd)")
@@ -167,7 +169,7 @@ class BenchmarkConfig:
     def relabellings(self) -> tuple[str, ...]:
         """The learned pipeline's second round and relabellings this run makes (the ablations
         that need no simulator, so the ``real`` regime has them too)."""
-        return ("learned2", "penalized", "anchored") if self.ablations else ()
+        return ("learned2", "penalized", "anchored", "imagination") if self.ablations else ()
 
 
 OFFLINE_METHODS: dict[str, tuple[str, str]] = {
@@ -180,13 +182,16 @@ OFFLINE_METHODS: dict[str, tuple[str, str]] = {
     "cql+hindsight(2 rounds)": ("cql", "learned2"),
     "cql+hindsight(penalized)": ("cql", "penalized"),
     "cql+hindsight(anchored)": ("cql", "anchored"),
+    "cql+hindsight(ensembles)": ("cql", "imagination"),
     "cql+hindsight(privileged)": ("cql", "privileged"),
     "cql+hindsight(oracle-fwd)": ("cql", "true-env"),
 }
 """Each offline method: (algorithm, its dataset: the original, or the original plus the
 regenerations of a pipeline; ``learned2``: two rounds of the learned pipeline; ``penalized``: the
 learned rewrites relabelled by the disagreement-penalized reward ensemble; ``anchored``: the
-learned rewrites anchored to their sources' recorded outcomes, :mod:`hindsight.anchored`)."""
+learned rewrites anchored to their sources' recorded outcomes, :mod:`hindsight.anchored`;
+``imagination``: the learned rewrites valued by a forward and a reward ensemble, penalized by the
+disagreement of both, :mod:`hindsight.forward_ensemble`)."""
 
 
 METHOD_NAMES = {*BASELINES, *OFFLINE_METHODS, "ppo"}

@@ -68,8 +68,8 @@ def _preamble(cfg: BenchmarkConfig) -> list[str]:
             ""
             if cfg.ablations
             else " This run leaves out the ablation rows (two rounds, the disagreement-penalized "
-            "reward, the anchored relabelling, privileged dynamics, the true env as forward "
-            "model) and their "
+            "reward, the anchored relabelling, both ensembles, privileged dynamics, the true "
+            "env as forward model) and their "
             "imagination-gap rows"
             + ("" if cfg.sweep_sizes else ", and the data-size sweep")
             + ": the full run (without --quick, or with --ablations) makes them."
@@ -149,6 +149,18 @@ def _gap_table(r: dict, cfg: BenchmarkConfig) -> list[str]:
             f"original turn each continued {anchored[0]['draws']} times by the same retrieval "
             "with paired seeds and scored by every ensemble member), less lambda x the effect's "
             "spread over continuations and members (hindsight.anchored).",
+        ]
+    both = [d["imagination_ensembles"] for d in r["datasets"] if "imagination_ensembles" in d]
+    if both:
+        lam = ", ".join(f"{c['penalty']:.2f}" for c in both)
+        lines += [
+            "",
+            "*learned (forward + reward ensembles)*: the same rewrites, each rewritten prefix "
+            f"continued by {both[0]['members']} retrievals on bootstrap resamples of the data and "
+            f"each continuation scored by {both[0]['members']} reward heads; mean - lambda x the "
+            f"spread over every pair, the source scored by the reward heads alone; lambda per run "
+            f"{lam} ({both[0]['penalty_rule']}: the 84th percentile of out-of-fold shortfalls of "
+            "held-out dialogues imagined from a recorded cut; hindsight.forward_ensemble).",
         ]
     if "llm" in r["imagination_gap"]:
         errors = [x for d in r["datasets"] for x in d.get("llm_errors", [])]

@@ -202,9 +202,9 @@ def _add_method_args(b: argparse.ArgumentParser) -> None:
         "--ablations",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="the ablation rows (two rounds, the penalized and the anchored relabelling, "
-        "privileged dynamics, true env) and their gap rows (default: on; off with --quick; "
-        "--regime real makes the ones that need no simulator)",
+        help="the ablation rows (two rounds, the penalized, the anchored and the both-ensembles "
+        "relabelling, privileged dynamics, true env) and their gap rows (default: on; off with "
+        "--quick; --regime real makes the ones that need no simulator)",
     )
     b.add_argument(
         "--regime",

@@ -125,6 +125,7 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
         "cql+hindsight(2 rounds)",
         "cql+hindsight(penalized)",
         "cql+hindsight(anchored)",
+        "cql+hindsight(ensembles)",
     } <= set(rows)
     bc = rows["bc"]
     assert bc["n_episodes"] == 30 and len(bc["run_means"]) == 2 and bc["n_runs"] == 2
@@ -146,6 +147,7 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
         "learned",
         "learned (penalized)",
         "learned (anchored)",
+        "learned (forward + reward ensembles)",
         "round 2",
         "privileged",
         "true-env",
@@ -165,9 +167,17 @@ def test_benchmark_quick_path_reduced(tmp_path, monkeypatch):
     assert anchored["true_mean"] == pooled["learned"]["true_mean"]
     assert all(d["anchored_reward"]["draws"] == 4 for d in data)
     assert "*learned (anchored)*" in md and "| learned (anchored) |" in md
+    # so does the imagination of both ensembles, with lambda by its own out-of-fold rule
+    both = pooled["learned (forward + reward ensembles)"]
+    assert (
+        both["n"] == pooled["learned"]["n"] and both["true_mean"] == pooled["learned"]["true_mean"]
+    )
+    assert all(d["imagination_ensembles"]["penalty"] >= 0 for d in data)
+    assert data[0]["imagination_ensembles"]["penalty_rule"] == "oof-imagination-84th-percentile"
+    assert "*learned (forward + reward ensembles)*" in md
     # every CQL + hindsight row against CQL, one Holm family, and one lead line per env
     variants = [t["method"] for t in results[0]["hindsight_tests"]]
-    assert variants == [n for n in rows if n.startswith(HEADLINE_METHOD)] and len(variants) == 6
+    assert variants == [n for n in rows if n.startswith(HEADLINE_METHOD)] and len(variants) == 7
     assert _is_holm_family(results[0]["hindsight_tests"])
     lead = md.split("\nConfig:")[0]
     assert lead.count("- **") == len(results) and "(human-like data): hindsight " in lead

@@ -180,7 +180,7 @@ def test_the_narrow_and_real_configs_make_the_rows_they_can():
     # none that needs the simulator's dynamics or the true env
     real = tiny(regime="real", data_dir="/data", ablations=True)
     assert real.pipelines() == ("learned",)
-    assert real.relabellings() == ("learned2", "penalized", "anchored")
+    assert real.relabellings() == ("learned2", "penalized", "anchored", "imagination")
     assert {"cql+hindsight(anchored)", "cql+hindsight(2 rounds)"} <= set(real.offline_methods())
     assert not {"cql+hindsight(privileged)", "cql+hindsight(oracle-fwd)"} & set(
         real.offline_methods()
