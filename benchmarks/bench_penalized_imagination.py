@@ -15,7 +15,9 @@ its agent turns replayed in the true env (``dialogue_gym.benchmark.imagination_g
 - ``anchored, both ensembles``: the same, each draw continued by every forward member.
 
 It prints each row's gap figures, whether it meets the issue's targets (believed-improve share
-within 0.10 of the true share; absolute bias <= 0.05 dollars or 0.2 points), lambda and seconds.
+within 0.10 of the true share; absolute bias <= 0.05 dollars or 0.2 points), lambda and seconds;
+then, for the three penalized valuations whose parts are recorded, the bias and believed share
+at other lambdas (``--lambdas``): whether any lambda meets both targets.
 
 Usage: ``python benchmarks/bench_penalized_imagination.py [--episodes 1000] [--regimes
 human-like,narrow] [--envs Persuasion-v0,Counseling-v0] [--encoder minilm] [--draws 4]``
@@ -35,6 +37,7 @@ import numpy as np
 from dialogue_gym.benchmark import BenchmarkConfig
 from dialogue_gym.benchmark.data import _gap, gap_table, regenerate_pipelines
 from dialogue_gym.benchmark.regimes import REGIME_AGENTS
+from dialogue_gym.domains import domain_of
 from dialogue_gym.generate import generate
 from dialogue_gym.hindsight import anchored_relabel
 from dialogue_gym.hindsight.forward_ensemble import EnsembleForwardModel
@@ -59,6 +62,33 @@ def row(env_id: str, regime: str, name: str, gap: dict, seconds: float, note: st
     )
 
 
+def sweep(
+    env_id: str, regime: str, name: str, relabelled: list, gap: dict, lambdas: list[float]
+) -> None:
+    """The bias and believed-improve share of one valuation at each lambda in ``lambdas``
+    (``gap``: the learned row's, whose true replays and true-improve share it shares)."""
+    clip = np.vectorize(domain_of(env_id).clip)
+    true = np.array(gap["true"])
+    cells = []
+    for lam in lambdas:
+        if "anchored" in relabelled[0].outcome:
+            parts = [r.outcome["anchored"] for r in relabelled]
+            base = np.array([float(r.outcome["source_model_reward"]) for r in relabelled])
+            effect = np.array([p["effect"] for p in parts])
+            imagined = clip(base + effect - lam * np.array([p["spread"] for p in parts]))
+        else:
+            parts = [r.outcome["imagination"] for r in relabelled]
+            mean, sd = (np.array([p[k] for p in parts]) for k in ("mean", "sd"))
+            imagined = clip(mean - lam * sd)
+            source = (np.array([p[k] for p in parts]) for k in ("source_mean", "source_sd"))
+            base = clip(next(source) - lam * next(source))
+        bias, believed = float(np.mean(imagined - true)), float(np.mean(imagined > base))
+        ok = abs(bias) <= TARGET_BIAS[env_id] and abs(believed - gap["truly_improve"]) <= 0.10
+        cells.append(f"{lam:g}: {bias:+.3f} / {believed:.2f}{' *' if ok else ''}")
+    print(f"  {env_id}, {regime}, {name} (lambda: bias / believed; *: both targets met): ", end="")
+    print("; ".join(cells), flush=True)
+
+
 def main() -> None:
     """Print one Markdown row per env, regime and valuation."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -68,6 +98,7 @@ def main() -> None:
     parser.add_argument("--regimes", default="human-like,narrow")
     parser.add_argument("--envs", default="Persuasion-v0,Counseling-v0")
     parser.add_argument("--draws", type=int, default=4)
+    parser.add_argument("--lambdas", default="0,0.5,1,1.5,2,3")
     args = parser.parse_args()
     cfg = BenchmarkConfig(encoder=args.encoder)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; encoder {args.encoder}")
@@ -113,14 +144,13 @@ def main() -> None:
                 imagined = np.array([float(r.reward) for r in both])
                 believed = np.array([float(r.outcome["source_model_reward"]) for r in both])
                 gap = _gap(both, by_id, imagined, np.array(gaps["learned"]["true"]), believed)
-                row(
-                    env_id,
-                    regime,
-                    "anchored, both ensembles",
-                    gap,
-                    time.time() - t,
-                    f"{ensemble.penalty:.2f}",
-                )
+                name = "anchored, both ensembles"
+                row(env_id, regime, name, gap, time.time() - t, f"{ensemble.penalty:.2f}")
+                lambdas = [float(x) for x in args.lambdas.split(",")]
+                learned = gaps["learned"]
+                sweep(env_id, regime, "learned (anchored)", regen["anchored"], learned, lambdas)
+                sweep(env_id, regime, "both ensembles", regen["imagination"], learned, lambdas)
+                sweep(env_id, regime, name, both, learned, lambdas)
 
 
 if __name__ == "__main__":

@@ -246,27 +246,37 @@ class PenalizedImagination:
         mean, sd = float(grid.mean()), float(grid.std(ddof=1))
         return clip_reward(self.env_id, mean - self.penalty * sd), mean, sd
 
-    def recorded_value(self, episode: Episode) -> float:
-        """A recorded dialogue's value: the reward members' mean less the penalty x their sd."""
+    def recorded_value(self, episode: Episode) -> tuple[float, float, float]:
+        """``(value, mean, sd)`` of a recorded dialogue: the reward members' mean less the
+        penalty x their sd."""
         preds = self.reward.member_scores(episode, episode.turns, 0)
-        return clip_reward(self.env_id, float(preds.mean() - self.penalty * preds.std(ddof=1)))
+        mean, sd = float(preds.mean()), float(preds.std(ddof=1))
+        return clip_reward(self.env_id, mean - self.penalty * sd), mean, sd
 
     def relabel(self, regenerated: Episode, source: Episode) -> Episode:
         """``regenerated`` (a regeneration of ``source``) with the same turns, its reward the
         penalized imagined value of its rewritten prefix and ``source_model_reward`` the
-        source's recorded value (a copy; the figures are in ``outcome["imagination"]``)."""
+        source's recorded value (a copy; the means and sds of both are in
+        ``outcome["imagination"]``)."""
         if env_key(source.env_id) != self.env_id:
             raise InvalidInput(f"this imagination was fitted on {self.env_id}; got {source.env_id}")
         i = regenerated.provenance["rewritten_turn"]
         prefix = [copy.deepcopy(t) for t in regenerated.turns[: i + 1]]
         value, mean, sd = self.value(source, prefix, regeneration_seed(regenerated.id))
+        source_value, source_mean, source_sd = self.recorded_value(source)
         out = copy.deepcopy(regenerated)
         out.reward = value
         out.outcome.pop("imagined_success", None)  # success is read from the value
         out.outcome.update(
             imagined_reward=value,
-            source_model_reward=self.recorded_value(source),
-            imagination={"mean": mean, "sd": sd, "penalty": self.penalty},
+            source_model_reward=source_value,
+            imagination={
+                "mean": mean,
+                "sd": sd,
+                "penalty": self.penalty,
+                "source_mean": source_mean,
+                "source_sd": source_sd,
+            },
         )
         out.provenance["reward_model"] = self.config()
         out.provenance["reward_source"] = f"imagined:{self.name}"

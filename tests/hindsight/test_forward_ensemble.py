@@ -85,7 +85,7 @@ def test_value_is_the_clipped_mean_less_lambda_sd_over_every_pair(imagination, c
     assert value == pytest.approx(min(hi, max(lo, mean - imagination.penalty * sd)))
     preds = imagination.reward.member_scores(e, e.turns, 0)
     expected = preds.mean() - imagination.penalty * preds.std(ddof=1)
-    assert imagination.recorded_value(e) == pytest.approx(min(hi, max(lo, expected)))
+    assert imagination.recorded_value(e)[0] == pytest.approx(min(hi, max(lo, expected)))
 
 
 def test_penalty_rule_bounds_held_out_dialogues_imagined_from_a_cut(imagination, counseling):
@@ -116,8 +116,10 @@ def test_relabel_keeps_the_turns_and_records_value_and_source(imagination, couns
     regen.provenance = {"source_id": source.id, "root_id": source.id, "rewritten_turn": i}
     out = imagination.relabel(regen, source)
     assert [t.text for t in out.turns] == [t.text for t in regen.turns]
-    assert out.outcome["source_model_reward"] == imagination.recorded_value(source)
+    value, mean, sd = imagination.recorded_value(source)
+    assert out.outcome["source_model_reward"] == value
     fig = out.outcome["imagination"]
+    assert (fig["source_mean"], fig["source_sd"]) == (mean, sd)
     assert out.reward == pytest.approx(max(-4.0, fig["mean"] - fig["penalty"] * fig["sd"]))
     assert out.provenance["reward_source"] == "imagined:penalized-imagination"
     assert regen.reward == source.reward  # the input is not modified
