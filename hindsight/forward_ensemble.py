@@ -33,6 +33,11 @@ the reward ensemble's rule applied to the whole imagination:
 So ``mean - lambda * sd`` is a lower bound that held-out recorded dialogues, imagined from a
 recorded point on, met about 84% of the time. Lambda, its rule, the coverage reached and the
 number of cuts are in :meth:`PenalizedImagination.config`.
+
+The disagreement does not grow for a rewritten turn unlike any in the data (retrieval continues
+with recorded replies whatever the turn; a reward head dilutes one turn among many), so a rewrite
+is also checked against the data's support (:class:`~.support.SupportCheck`): one outside it is
+worth no more than its source, ``min(value, source value)``: it teaches no improvement.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ from .reward_ensemble import (
     fold_index,
     strata,
 )
+from .support import SupportCheck
 
 PENALTY_RULE = "oof-imagination-84th-percentile"
 
@@ -202,6 +208,7 @@ class PenalizedImagination:
         reward: EnsembleRewardModel,
         penalty: float,
         meta: dict[str, Any] | None = None,
+        support: SupportCheck | None = None,
     ) -> None:
         if forward.env_id != reward.env_id:
             raise InvalidInput(
@@ -212,6 +219,7 @@ class PenalizedImagination:
         self.penalty = check_penalty(penalty)
         self.env_id = forward.env_id
         self.meta = meta or {}
+        self.support = support
 
     @classmethod
     def fit(
@@ -222,8 +230,8 @@ class PenalizedImagination:
         penalty: float | None = None,
         seed: int = 0,
     ) -> PenalizedImagination:
-        """Both ensembles (``members`` each) on ``episodes``; ``penalty`` None chooses lambda by
-        the module's rule, a number >= 0 fixes it."""
+        """Both ensembles (``members`` each) and the support check on ``episodes``; ``penalty``
+        None chooses lambda by the module's rule, a number >= 0 fixes it."""
         check_members(members)
         minimum = MIN_EPISODES if penalty is not None else MIN_RULE_EPISODES
         env, usable = usable_episodes(episodes, "an imagination ensemble", minimum)
@@ -238,7 +246,7 @@ class PenalizedImagination:
         meta["penalty"] = lam
         forward = EnsembleForwardModel(usable, encoder, members, seed)
         reward = EnsembleRewardModel.fit(usable, encoder, members, penalty=0.0, seed=seed)
-        return cls(forward, reward, lam, meta)
+        return cls(forward, reward, lam, meta, SupportCheck(usable, forward.encoder))
 
     def value(self, episode: Episode, prefix: list[Turn], seed: int) -> tuple[float, float, float]:
         """``(value, mean, sd)`` of ``prefix`` continued and scored by both ensembles."""
@@ -255,7 +263,8 @@ class PenalizedImagination:
 
     def relabel(self, regenerated: Episode, source: Episode) -> Episode:
         """``regenerated`` (a regeneration of ``source``) with the same turns, its reward the
-        penalized imagined value of its rewritten prefix and ``source_model_reward`` the
+        penalized imagined value of its rewritten prefix (no more than the source's, where the
+        rewritten turn lies outside the data's support) and ``source_model_reward`` the
         source's recorded value (a copy; the means and sds of both are in
         ``outcome["imagination"]``)."""
         if env_key(source.env_id) != self.env_id:
@@ -264,6 +273,10 @@ class PenalizedImagination:
         prefix = [copy.deepcopy(t) for t in regenerated.turns[: i + 1]]
         value, mean, sd = self.value(source, prefix, regeneration_seed(regenerated.id))
         source_value, source_mean, source_sd = self.recorded_value(source)
+        support = None if self.support is None else self.support.similarity([prefix[-1].text])[0]
+        inside = bool(support is None or support >= self.support.threshold)
+        if not inside:  # outside the data's support: worth no more than its source
+            value = min(value, source_value)
         out = copy.deepcopy(regenerated)
         out.reward = value
         out.outcome.pop("imagined_success", None)  # success is read from the value
@@ -276,6 +289,8 @@ class PenalizedImagination:
                 "penalty": self.penalty,
                 "source_mean": source_mean,
                 "source_sd": source_sd,
+                "support": None if support is None else float(support),
+                "in_support": inside,
             },
         )
         out.provenance["reward_model"] = self.config()
@@ -290,4 +305,5 @@ class PenalizedImagination:
             **self.meta,
             "forward_model": self.forward.config(),
             "reward_model": self.reward.config(),
+            "support": None if self.support is None else self.support.config(),
         }

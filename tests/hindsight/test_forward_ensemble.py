@@ -22,6 +22,7 @@ from dialogue_gym.hindsight.forward_ensemble import (
     imagined_matrix,
 )
 from dialogue_gym.hindsight.reward_ensemble import COVERAGE
+from dialogue_gym.hindsight.support import SupportCheck
 from dialogue_gym.jsonl import read_episodes
 
 ENC = "hash:64"
@@ -156,3 +157,41 @@ def test_bad_input_is_refused_naming_it(counseling, tmp_path):
     rwd = EnsembleRewardModel.fit(counseling[:30], encoder=ENC, members=2, penalty=0.0)
     with pytest.raises(InvalidInput, match="share one env"):
         PenalizedImagination(fwd, rwd, 1.0)
+
+
+def test_support_threshold_is_the_data_own_first_percentile(counseling):
+    check = SupportCheck(counseling[:110], ENC)
+    texts = sorted({t.text for e in counseling[:110] for t in e.turns if t.role == "assistant"})
+    assert check.turns == len(texts) and check.config()["rule"] == "loo-1st-percentile"
+    sims = check.keys @ check.keys.T
+    np.fill_diagonal(sims, -np.inf)
+    nearest = sims.max(axis=1)
+    assert check.threshold == pytest.approx(np.quantile(nearest, 0.01))
+    assert np.all(check.similarity(texts) == pytest.approx(1.0, abs=1e-5))  # each is itself
+
+
+def test_an_off_task_rewrite_is_flagged_and_worth_no_more_than_its_source(imagination, counseling):
+    assert imagination.config()["support"]["rule"] == "loo-1st-percentile"
+    # a sentence encoder tells an off-task line from the data's (a 64-bucket hash cannot)
+    check = SupportCheck(counseling[:110], "minilm")
+    sharp = PenalizedImagination(imagination.forward, imagination.reward, 1.0, support=check)
+    source = counseling[131]
+    i = next(j for j, t in enumerate(source.turns) if t.role == "assistant" and j > 0)
+    regen = copy.deepcopy(source)
+    regen.id = f"{source.id}~h1.0"
+    off = "Quarterly dividend yields on municipal bonds outpaced treasury notes."
+    regen.turns = source.turns[:i] + [Turn("assistant", off)]
+    regen.provenance = {"source_id": source.id, "root_id": source.id, "rewritten_turn": i}
+    assert not check.in_support(off)
+    out = sharp.relabel(regen, source)
+    assert out.outcome["imagination"]["in_support"] is False
+    assert out.reward <= out.outcome["source_model_reward"]
+    assert check.in_support(source.turns[i].text)  # the recorded turn it replaced
+    kept = sharp.relabel(_with_turn(regen, source.turns[i].text), source)
+    assert kept.outcome["imagination"]["in_support"] is True
+
+
+def _with_turn(regen, text):
+    out = copy.deepcopy(regen)
+    out.turns[-1] = Turn("assistant", text)
+    return out
