@@ -137,6 +137,16 @@ def test_anchoring_with_a_forward_ensemble_has_a_column_per_pair(imagination, co
     assert delta.shape == (3, 25)
 
 
+def test_the_rule_cuts_a_seeded_sample_of_at_most_max_cuts_episodes(counseling, monkeypatch):
+    from dialogue_gym.hindsight import forward_ensemble
+
+    monkeypatch.setattr(forward_ensemble, "MAX_CUTS", 30)
+    first = forward_ensemble.out_of_fold_imagination(counseling[:60], ENC, 2, 0)
+    assert all(len(a) == 30 for a in first)
+    again = forward_ensemble.out_of_fold_imagination(counseling[:60], ENC, 2, 0)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+
+
 def test_penalty_rule_floors_at_zero_and_skips_agreement():
     lam, cover, n = imagination_penalty(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.ones(2))
     assert (lam, cover, n) == (0.0, 1.0, 1)
