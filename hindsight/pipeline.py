@@ -29,14 +29,21 @@ CONTROLLERS = (
     "critic (learned) | critic-any (learned, may propose moves the data never show there) | "
     "transcript (privileged tables) | llm:SPEC"
 )
-FORWARDS = "retrieval (learned) | privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
+FORWARDS = (
+    "retrieval (learned) | retrieval-ensemble (5 retrievals on bootstrap resamples) | "
+    "privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
+)
 REWARDS = (
     "learned | learned:DIR (saved) | learned-ensemble (penalized by disagreement) | "
     "learned-ensemble:DIR (saved) | privileged-dynamics | true-env (oracle ablation) | llm:SPEC"
 )
 NAMES = {
     "controller": (("critic", "critic-any", "transcript"), ("llm:",), CONTROLLERS),
-    "forward model": (("retrieval", "privileged-dynamics", "true-env"), ("llm:",), FORWARDS),
+    "forward model": (
+        ("retrieval", "retrieval-ensemble", "privileged-dynamics", "true-env"),
+        ("llm:",),
+        FORWARDS,
+    ),
     "reward model": (
         ("learned", "learned-ensemble", "privileged-dynamics", "true-env"),
         ("learned:", "learned-ensemble:", "llm:"),
@@ -88,12 +95,17 @@ def make_controller(
 def make_forward(
     spec: str, data: Sequence[Episode] = (), encoder: CachedEncoder | None = None
 ) -> ForwardModel:
-    """``retrieval`` (indexes ``data``), ``privileged-dynamics``, ``true-env`` or ``llm:SPEC``."""
+    """``retrieval`` (indexes ``data``), ``retrieval-ensemble`` (indexes bootstrap resamples of
+    ``data``), ``privileged-dynamics``, ``true-env`` or ``llm:SPEC``."""
     check_spec(spec, "forward model")
     if spec == "retrieval":
         from .retrieval import RetrievalForwardModel
 
         return RetrievalForwardModel(data, encoder or CachedEncoder())
+    if spec == "retrieval-ensemble":
+        from .forward_ensemble import EnsembleForwardModel
+
+        return EnsembleForwardModel(data, encoder or CachedEncoder())
     if spec == "privileged-dynamics":
         from .embedded import PrivilegedDynamicsForwardModel
 

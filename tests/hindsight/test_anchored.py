@@ -23,7 +23,7 @@ from dialogue_gym.hindsight.anchored import anchored_relabel, draw_seed, imagine
 from dialogue_gym.hindsight.base import Continuation, ForwardModel, RewardModel, clip_reward
 from dialogue_gym.hindsight.features import CachedEncoder
 from dialogue_gym.hindsight.pipeline import run
-from dialogue_gym.jsonl import read_episodes
+from dialogue_gym.jsonl import read_episodes, write_episodes
 
 ENC = "hash:64"
 
@@ -150,3 +150,17 @@ def test_the_pipeline_writes_anchored_regenerations(counseling, tmp_path):
         assert e.outcome["source_model_reward"] == by_id[e.provenance["source_id"]].reward
     with pytest.raises(InvalidInput, match="not the true env"):
         run(path, tmp_path / "x.jsonl", forward="true-env", encoder=ENC, anchor_draws=2)
+
+
+def test_the_pipeline_anchors_with_both_ensembles(counseling, tmp_path):
+    path = tmp_path / "small.jsonl"
+    write_episodes(path, counseling[1][:30])
+    out = tmp_path / "both.jsonl"
+    kw = {"reward": "learned-ensemble", "encoder": ENC, "progress": False, "anchor_draws": 2}
+    run(path, out, forward="retrieval-ensemble", **kw)
+    regenerated = read_episodes(out)[0]
+    assert regenerated and all(e.outcome["anchored"]["members"] == 25 for e in regenerated)
+    forward = regenerated[0].provenance["anchored"]["forward_model"]
+    assert forward["name"] == "retrieval-ensemble" and forward["members"] == 5
+    with pytest.raises(InvalidInput, match="retrieval-ensemble"):
+        run(path, tmp_path / "y.jsonl", forward="retrieval-ensembles", **kw)
