@@ -160,8 +160,9 @@ def out_of_fold_imagination(
     members: int,
     seed: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every usable episode's imagined mean and sd from a recorded cut (step 2 of the module's
-    rule), with its recorded reward: ``(mean, sd, y)`` over the cuts made."""
+    """Each cut episode's imagined mean and sd from its recorded cut (step 2 of the module's
+    rule; at most ``MAX_CUTS`` usable episodes are cut), with its recorded reward:
+    ``(mean, sd, y)`` over the cuts made."""
     env, usable = usable_episodes(episodes, "an imagination ensemble", MIN_RULE_EPISODES)
     rows = training_rows(CachedEncoder(encoder), usable, env_domain(env))
     fold = fold_index(strata(env_domain(env), rows.y), FOLDS, np.random.default_rng([seed, 99]))
