@@ -80,9 +80,12 @@ def sweep(
         else:
             parts = [r.outcome["imagination"] for r in relabelled]
             mean, sd = (np.array([p[k] for p in parts]) for k in ("mean", "sd"))
-            imagined = clip(mean - lam * sd)
             source = (np.array([p[k] for p in parts]) for k in ("source_mean", "source_sd"))
             base = clip(next(source) - lam * next(source))
+            inside = np.array([p["in_support"] for p in parts], dtype=bool)
+            imagined = np.where(
+                inside, clip(mean - lam * sd), np.minimum(clip(mean - lam * sd), base)
+            )
         bias, believed = float(np.mean(imagined - true)), float(np.mean(imagined > base))
         ok = abs(bias) <= TARGET_BIAS[env_id] and abs(believed - gap["truly_improve"]) <= 0.10
         cells.append(f"{lam:g}: {bias:+.3f} / {believed:.2f}{' *' if ok else ''}")

@@ -16,7 +16,9 @@ reward member (:class:`~.reward_ensemble.EnsembleRewardModel`, unpenalized predi
 
 A recorded dialogue needs no forward model: its value is the reward members' mean less the same
 penalty times their spread, so a rewrite looks better than its source only where both ensembles
-agree that it is.
+agree that it is. Both ensembles are fitted on every episode, the source included (as every
+learned component of the pipeline is), while lambda is chosen out of fold: a source is scored
+in-sample, with less spread than an unseen dialogue would have.
 
 The penalty (lambda) is chosen on the training data by the rule ``oof-imagination-84th-percentile``,
 the reward ensemble's rule applied to the whole imagination:
@@ -78,6 +80,11 @@ MAX_CUTS = 400
 F continuations and F x J scores."""
 
 
+MIN_FORWARD_EPISODES = 10
+"""Distinct usable episodes a forward ensemble needs: a bootstrap resample of n holds one
+episode only with probability n^(1-n), negligible from 10 on."""
+
+
 class EnsembleForwardModel(ForwardModel):
     """K retrieval forward models, each indexing a bootstrap resample of the episodes."""
 
@@ -93,10 +100,12 @@ class EnsembleForwardModel(ForwardModel):
     ) -> None:
         k = check_members(members)
         usable = [e for e in episodes if e.status == "ok" and len(e.turns) >= 2]
-        if len(usable) < 2:
+        if len({e.id for e in usable}) < MIN_FORWARD_EPISODES:
             raise InvalidInput(
-                f"a forward ensemble resamples recorded episodes; got {len(usable)} usable "
-                "(status ok, at least 2 turns), need at least 2"
+                "a forward ensemble resamples recorded episodes; got "
+                f"{len({e.id for e in usable})} distinct usable ones (status ok, at least 2 "
+                f"turns), need at least {MIN_FORWARD_EPISODES} (a resample of fewer may hold "
+                "only the episode it continues)"
             )
         self.encoder = as_encoder(encoder)
         self.seed = seed
@@ -242,8 +251,11 @@ class PenalizedImagination:
         """Both ensembles (``members`` each) and the support check on ``episodes``; ``penalty``
         None chooses lambda by the module's rule, a number >= 0 fixes it."""
         check_members(members)
-        minimum = MIN_EPISODES if penalty is not None else MIN_RULE_EPISODES
-        env, usable = usable_episodes(episodes, "an imagination ensemble", minimum)
+        what, minimum = "an imagination ensemble", MIN_EPISODES
+        if penalty is None:
+            what += f" whose penalty is chosen on {FOLDS} folds"
+            minimum = MIN_RULE_EPISODES
+        env, usable = usable_episodes(episodes, what, minimum)
         meta: dict[str, Any] = {"members": members, "seed": seed}
         if penalty is None:
             mean, sd, y = out_of_fold_imagination(usable, encoder, members, seed)
@@ -278,7 +290,12 @@ class PenalizedImagination:
         ``outcome["imagination"]``)."""
         if env_key(source.env_id) != self.env_id:
             raise InvalidInput(f"this imagination was fitted on {self.env_id}; got {source.env_id}")
-        i = regenerated.provenance["rewritten_turn"]
+        i = (regenerated.provenance or {}).get("rewritten_turn")
+        if not isinstance(i, int) or not 0 <= i < len(regenerated.turns):
+            raise InvalidInput(
+                f"{regenerated.id} is not a regeneration: its provenance needs the index of "
+                f"its rewritten turn (rewritten_turn), got {i!r}"
+            )
         prefix = [copy.deepcopy(t) for t in regenerated.turns[: i + 1]]
         value, mean, sd = self.value(source, prefix, regeneration_seed(regenerated.id))
         source_value, source_mean, source_sd = self.recorded_value(source)

@@ -35,7 +35,9 @@ CHUNK = 1024
 class SupportCheck:
     """Flags agent turns unlike any the data's agents said (see module)."""
 
-    def __init__(self, episodes: Sequence[Episode], encoder: str | CachedEncoder = "minilm"):
+    def __init__(
+        self, episodes: Sequence[Episode], encoder: str | CachedEncoder = "minilm"
+    ) -> None:
         texts = sorted({t.text for e in episodes for t in e.turns if t.role == "assistant"})
         if len(texts) < 2:
             raise InvalidInput(

@@ -13,7 +13,8 @@ from dialogue_gym.episode import Turn
 from dialogue_gym.errors import InvalidInput
 from dialogue_gym.generate import generate
 from dialogue_gym.hindsight import EnsembleRewardModel, RetrievalForwardModel
-from dialogue_gym.hindsight.anchored import imagined_effects
+from dialogue_gym.hindsight.anchored import draw_seed, imagined_effects
+from dialogue_gym.hindsight.features import CachedEncoder
 from dialogue_gym.hindsight.forward_ensemble import (
     PENALTY_RULE,
     EnsembleForwardModel,
@@ -133,8 +134,51 @@ def test_anchoring_with_a_forward_ensemble_has_a_column_per_pair(imagination, co
     regen.id = f"{source.id}~h1.0"
     regen.turns = source.turns[:i] + [Turn("assistant", "That sounds really hard.")]
     regen.provenance = {"source_id": source.id, "root_id": source.id, "rewritten_turn": i}
-    delta = imagined_effects(regen, source, imagination.forward, imagination.reward, draws=3)
+    fwd, rwd = imagination.forward, imagination.reward
+    delta = imagined_effects(regen, source, fwd, rwd, draws=3)
     assert delta.shape == (3, 25)
+    # column f * 5 + j of draw d: reward member j's score of forward member f's continuation of
+    # the rewrite, minus its score of the same member's continuation of the original turn
+    seed = draw_seed(regen.id, 2)
+    new, orig = regen.turns[: i + 1], source.turns[: i + 1]
+    for f in (0, 3):
+        a = new + fwd.members[f].continue_dialogue(source, new, seed).turns
+        b = orig + fwd.members[f].continue_dialogue(source, orig, seed).turns
+        want = rwd.member_scores(source, a, seed) - rwd.member_scores(source, b, seed)
+        assert delta[2, f * 5 : f * 5 + 5] == pytest.approx(want)
+    assert np.abs(delta).max() > 0
+
+
+def test_the_rule_never_imagines_an_episode_with_models_that_saw_it(counseling, monkeypatch):
+    from dialogue_gym.hindsight import forward_ensemble
+
+    built, scored = [], []
+    real_init, real_fit = EnsembleForwardModel.__init__, forward_ensemble.fit_members
+    real_matrix = forward_ensemble.imagined_matrix
+
+    def init(self, episodes, *a, **k):
+        built.append({e.id for e in episodes})
+        real_init(self, episodes, *a, **k)
+
+    def fit(env, enc, rows, *a, **k):
+        built[-1] = (built[-1], {tuple(np.round(x[:4], 6)) for x in rows.x})
+        return real_fit(env, enc, rows, *a, **k)
+
+    def matrix(fwd, rwd, episode, prefix, seed):
+        scored.append((len(built) - 1, episode))
+        return real_matrix(fwd, rwd, episode, prefix, seed)
+
+    monkeypatch.setattr(EnsembleForwardModel, "__init__", init)
+    monkeypatch.setattr(forward_ensemble, "fit_members", fit)
+    monkeypatch.setattr(forward_ensemble, "imagined_matrix", matrix)
+    eps = counseling[:50]
+    forward_ensemble.out_of_fold_imagination(eps, ENC, 2, 0)
+    assert len(built) == 5 and len(scored) == 50
+    rows = forward_ensemble.training_rows(CachedEncoder(ENC), eps, "counseling")
+    key = {e.id: tuple(np.round(x[:4], 6)) for e, x in zip(eps, rows.x, strict=True)}
+    for fold, episode in scored:
+        ids, reward_rows = built[fold]
+        assert episode.id not in ids and key[episode.id] not in reward_rows
 
 
 def test_the_rule_cuts_a_seeded_sample_of_at_most_max_cuts_episodes(counseling, monkeypatch):
@@ -157,6 +201,11 @@ def test_penalty_rule_floors_at_zero_and_skips_agreement():
 def test_bad_input_is_refused_naming_it(counseling, tmp_path):
     with pytest.raises(InvalidInput, match="members"):
         EnsembleForwardModel(counseling[:30], ENC, members=1)
+    with pytest.raises(InvalidInput, match="need at least 10"):
+        EnsembleForwardModel(counseling[:3] * 5, ENC)  # 15 episodes, 3 distinct
+    regen = copy.deepcopy(counseling[0])
+    with pytest.raises(InvalidInput, match="rewritten_turn"):
+        PenalizedImagination(*_ensembles(counseling), 1.0).relabel(regen, counseling[0])
     with pytest.raises(InvalidInput, match="at least"):
         PenalizedImagination.fit(counseling[:10], encoder=ENC)
     with pytest.raises(InvalidInput, match="penalty"):
@@ -205,3 +254,8 @@ def _with_turn(regen, text):
     out = copy.deepcopy(regen)
     out.turns[-1] = Turn("assistant", text)
     return out
+
+
+def _ensembles(counseling):
+    fwd = EnsembleForwardModel(counseling[:30], ENC, members=2)
+    return fwd, EnsembleRewardModel.fit(counseling[:30], encoder=ENC, members=2, penalty=0.0)
