@@ -60,7 +60,6 @@ from .learned_reward import MIN_EPISODES, training_rows, usable_episodes
 from .regenerate import regeneration_seed
 from .retrieval import RetrievalForwardModel
 from .reward_ensemble import (
-    COVERAGE,
     FOLDS,
     MEMBERS,
     MIN_RULE_EPISODES,
@@ -69,6 +68,7 @@ from .reward_ensemble import (
     check_penalty,
     fit_members,
     fold_index,
+    penalty_rule,
     strata,
 )
 from .support import SupportCheck
@@ -198,22 +198,6 @@ def out_of_fold_imagination(
     return np.array(mean), np.array(sd), np.array(y)
 
 
-def imagination_penalty(
-    mean: np.ndarray, sd: np.ndarray, y: np.ndarray
-) -> tuple[float, float, int]:
-    """Lambda by the module's rule from out-of-fold means, sds and recorded rewards:
-    ``(lambda, coverage reached, cuts used)``."""
-    keep = sd > 0
-    if not keep.any():
-        raise InvalidInput(
-            "the imagination's members never disagree out of fold (every sd is 0): the penalty "
-            "cannot be chosen from the data; give penalty= explicitly"
-        )
-    shortfall = (mean[keep] - y[keep]) / sd[keep]
-    lam = max(0.0, float(np.percentile(shortfall, 100 * COVERAGE)))
-    return lam, float(np.mean(shortfall <= lam)), int(keep.sum())
-
-
 class PenalizedImagination:
     """A forward ensemble and a reward ensemble whose imagined values are penalized by the
     disagreement of both (see module)."""
@@ -259,7 +243,7 @@ class PenalizedImagination:
         meta: dict[str, Any] = {"members": members, "seed": seed}
         if penalty is None:
             mean, sd, y = out_of_fold_imagination(usable, encoder, members, seed)
-            lam, coverage, used = imagination_penalty(mean, sd, y)
+            lam, coverage, used = penalty_rule(mean, sd, y)  # the same percentile rule
             meta.update(penalty_rule=PENALTY_RULE, folds=FOLDS, oof_coverage=coverage, oof_n=used)
         else:
             lam = check_penalty(penalty)

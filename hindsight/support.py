@@ -11,7 +11,7 @@ of the data. The threshold comes from the data by this rule (``loo-1st-percentil
 percentile of every distinct recorded agent turn's similarity to its nearest *other* recorded
 agent turn (leave one out). About 1 in 100 turns like the data's is flagged, then; the false-alarm
 rate on turns never seen and the catch rate on off-task and harmful lines are measured by
-``benchmarks/bench_penalized_imagination.py --support``.
+``benchmarks/bench_support.py``.
 """
 
 from __future__ import annotations

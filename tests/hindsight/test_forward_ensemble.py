@@ -19,7 +19,6 @@ from dialogue_gym.hindsight.forward_ensemble import (
     PENALTY_RULE,
     EnsembleForwardModel,
     PenalizedImagination,
-    imagination_penalty,
     imagined_matrix,
 )
 from dialogue_gym.hindsight.reward_ensemble import COVERAGE
@@ -110,12 +109,8 @@ def test_penalty_rule_bounds_held_out_dialogues_imagined_from_a_cut(imagination,
 
 def test_relabel_keeps_the_turns_and_records_value_and_source(imagination, counseling):
     source = counseling[130]
-    i = next(j for j, t in enumerate(source.turns) if t.role == "assistant" and j > 0)
-    regen = copy.deepcopy(source)
-    regen.id = f"{source.id}~h1.0"
-    regen.turns = source.turns[:i] + [Turn("assistant", "How are you feeling about it now?")]
+    regen, i = _rewrite(source, "How are you feeling about it now?")
     regen.turns += source.turns[i + 1 :]
-    regen.provenance = {"source_id": source.id, "root_id": source.id, "rewritten_turn": i}
     out = imagination.relabel(regen, source)
     assert [t.text for t in out.turns] == [t.text for t in regen.turns]
     value, mean, sd = imagination.recorded_value(source)
@@ -129,11 +124,7 @@ def test_relabel_keeps_the_turns_and_records_value_and_source(imagination, couns
 
 def test_anchoring_with_a_forward_ensemble_has_a_column_per_pair(imagination, counseling):
     source = counseling[140]
-    i = next(j for j, t in enumerate(source.turns) if t.role == "assistant" and j > 0)
-    regen = copy.deepcopy(source)
-    regen.id = f"{source.id}~h1.0"
-    regen.turns = source.turns[:i] + [Turn("assistant", "That sounds really hard.")]
-    regen.provenance = {"source_id": source.id, "root_id": source.id, "rewritten_turn": i}
+    regen, i = _rewrite(source, "That sounds really hard.")
     fwd, rwd = imagination.forward, imagination.reward
     delta = imagined_effects(regen, source, fwd, rwd, draws=3)
     assert delta.shape == (3, 25)
@@ -191,13 +182,6 @@ def test_the_rule_cuts_a_seeded_sample_of_at_most_max_cuts_episodes(counseling, 
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
 
 
-def test_penalty_rule_floors_at_zero_and_skips_agreement():
-    lam, cover, n = imagination_penalty(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.ones(2))
-    assert (lam, cover, n) == (0.0, 1.0, 1)
-    with pytest.raises(InvalidInput, match="never disagree"):
-        imagination_penalty(np.zeros(3), np.zeros(3), np.ones(3))
-
-
 def test_bad_input_is_refused_naming_it(counseling, tmp_path):
     with pytest.raises(InvalidInput, match="members"):
         EnsembleForwardModel(counseling[:30], ENC, members=1)
@@ -235,25 +219,26 @@ def test_an_off_task_rewrite_is_flagged_and_worth_no_more_than_its_source(imagin
     check = SupportCheck(counseling[:110], "minilm")
     sharp = PenalizedImagination(imagination.forward, imagination.reward, 1.0, support=check)
     source = counseling[131]
-    i = next(j for j, t in enumerate(source.turns) if t.role == "assistant" and j > 0)
-    regen = copy.deepcopy(source)
-    regen.id = f"{source.id}~h1.0"
     off = "Quarterly dividend yields on municipal bonds outpaced treasury notes."
-    regen.turns = source.turns[:i] + [Turn("assistant", off)]
-    regen.provenance = {"source_id": source.id, "root_id": source.id, "rewritten_turn": i}
+    regen, i = _rewrite(source, off)
     assert not check.in_support(off)
     out = sharp.relabel(regen, source)
     assert out.outcome["imagination"]["in_support"] is False
     assert out.reward <= out.outcome["source_model_reward"]
     assert check.in_support(source.turns[i].text)  # the recorded turn it replaced
-    kept = sharp.relabel(_with_turn(regen, source.turns[i].text), source)
+    kept = sharp.relabel(_rewrite(source, source.turns[i].text)[0], source)
     assert kept.outcome["imagination"]["in_support"] is True
 
 
-def _with_turn(regen, text):
-    out = copy.deepcopy(regen)
-    out.turns[-1] = Turn("assistant", text)
-    return out
+def _rewrite(source, text):
+    """A regeneration of ``source`` whose first agent turn after the opening says ``text`` (no
+    continuation), and that turn's index."""
+    i = next(j for j, t in enumerate(source.turns) if t.role == "assistant" and j > 0)
+    regen = copy.deepcopy(source)
+    regen.id = f"{source.id}~h1.0"
+    regen.turns = source.turns[:i] + [Turn("assistant", text)]
+    regen.provenance = {"source_id": source.id, "root_id": source.id, "rewritten_turn": i}
+    return regen, i
 
 
 def _ensembles(counseling):
