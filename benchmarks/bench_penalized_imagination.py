@@ -70,21 +70,22 @@ def sweep(
     (``gap``: the learned row's, whose true replays and true-improve share it shares)."""
     clip = np.vectorize(domain_of(env_id).clip)
     true = np.array(gap["true"])
+    anchored = "anchored" in relabelled[0].outcome
+    key = "anchored" if anchored else "imagination"
+    parts = {
+        k: np.array([r.outcome[key].get(k) for r in relabelled]) for k in relabelled[0].outcome[key]
+    }
+    recorded = np.array([float(r.outcome["source_model_reward"]) for r in relabelled])
     cells = []
     for lam in lambdas:
-        if "anchored" in relabelled[0].outcome:
-            parts = [r.outcome["anchored"] for r in relabelled]
-            base = np.array([float(r.outcome["source_model_reward"]) for r in relabelled])
-            effect = np.array([p["effect"] for p in parts])
-            imagined = clip(base + effect - lam * np.array([p["spread"] for p in parts]))
-        else:
-            parts = [r.outcome["imagination"] for r in relabelled]
-            mean, sd = (np.array([p[k] for p in parts]) for k in ("mean", "sd"))
-            source = (np.array([p[k] for p in parts]) for k in ("source_mean", "source_sd"))
-            base = clip(next(source) - lam * next(source))
-            inside = np.array([p["in_support"] for p in parts], dtype=bool)
+        if anchored:  # the source's recorded outcome plus the penalized effect
+            base = recorded
+            imagined = clip(base + parts["effect"] - lam * parts["spread"])
+        else:  # both ensembles; a rewrite outside the support is worth no more than its source
+            base = clip(parts["source_mean"] - lam * parts["source_sd"])
+            imagined = clip(parts["mean"] - lam * parts["sd"])
             imagined = np.where(
-                inside, clip(mean - lam * sd), np.minimum(clip(mean - lam * sd), base)
+                parts["in_support"].astype(bool), imagined, np.minimum(imagined, base)
             )
         bias, believed = float(np.mean(imagined - true)), float(np.mean(imagined > base))
         ok = abs(bias) <= TARGET_BIAS[env_id] and abs(believed - gap["truly_improve"]) <= 0.10
