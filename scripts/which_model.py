@@ -8,7 +8,8 @@ Usage:
     python scripts/which_model.py --llm SPEC [--limit 50] [--parts p4g,esconv,...]
         (run the report on SPEC, keep its summary, rewrite the table: the one command)
     python scripts/which_model.py --add REPORT.json [...]
-        (keep the summaries of reports made with ``dialogue-gym sim-report --simulator llm --out``)
+        (keep the summaries of reports made with ``dialogue-gym sim-report --simulator llm --out``;
+        reports of one model that ran different parts merge into one row)
     python scripts/which_model.py
         (rewrite the table from the kept summaries)
 """
@@ -24,7 +25,12 @@ from dialogue_gym.data_paths import require_data_dir
 from dialogue_gym.files import atomic_write_text
 from dialogue_gym.validation.llm_user_format import format_llm_user_report
 from dialogue_gym.validation.llm_user_report import LIMIT, PARTS, llm_user_report
-from dialogue_gym.validation.which_model import replace_block, summarize, which_model_table
+from dialogue_gym.validation.which_model import (
+    merge,
+    replace_block,
+    summarize,
+    which_model_table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 KEPT = ROOT / "docs" / "llm_users"
@@ -37,10 +43,13 @@ def slug(llm: str) -> str:
 
 
 def keep(report: dict) -> Path:
-    """Store a report's summary; returns its path."""
+    """Store a report's summary, merged with the model's kept one (the new report's parts
+    replace the kept ones'); returns its path."""
     summary = summarize(report)
     KEPT.mkdir(parents=True, exist_ok=True)
     path = KEPT / f"{slug(summary['llm'])}.json"
+    if path.exists():
+        summary = merge(json.loads(path.read_text()), summary)
     atomic_write_text(path, json.dumps(summary, indent=1) + "\n")
     return path
 

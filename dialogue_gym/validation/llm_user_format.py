@@ -37,10 +37,15 @@ def _esconv_lines(r: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _cooperation_lines(rows: dict[str, Any]) -> list[str]:
+def _on(episodes: int | None) -> str:
+    return f" ({episodes} episodes per agent, user and env)" if episodes else ""
+
+
+def _cooperation_lines(rows: dict[str, Any], episodes: int | None = None) -> list[str]:
     lines = [
-        "Over-cooperation: the random agent and small talk (off-task lines, no strategy) on the "
-        "same personas; outcome: donation $ (persuasion) or intensity drop (counseling). "
+        f"Over-cooperation{_on(episodes)}: the random agent and small talk (off-task lines, no "
+        "strategy) on the same personas; outcome: donation $ (persuasion) or intensity drop "
+        "(counseling). "
         "*flagged*: the LLM user rewards small talk more than the embedded user (p < 0.05).",
         "",
         "| env / agent | LLM user mean (success) | embedded mean (success) "
@@ -58,9 +63,10 @@ def _cooperation_lines(rows: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _discrimination_lines(by_domain: dict[str, Any]) -> list[str]:
+def _discrimination_lines(by_domain: dict[str, Any], episodes: int | None = None) -> list[str]:
     lines = [
-        "Discrimination: random, scripted and model-based on the same personas; each pair's "
+        f"Discrimination{_on(episodes)}: random, scripted and model-based on the same personas; "
+        "each pair's "
         "difference paired by seed, Holm over the three pairs of each user and env.",
         "",
         "| env | user | means | pairs: diff [95% CI] (p Holm) |",
@@ -86,10 +92,10 @@ def _discrimination_lines(by_domain: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _probe_lines(rows: dict[str, Any]) -> list[str]:
+def _probe_lines(rows: dict[str, Any], episodes: int | None = None) -> list[str]:
     lines = [
-        f"Manipulation, injection and harm: the scripted flow with a probe as its turn "
-        f"{PROBE_TURN}, minus the scripted flow (paired by seed); a valid user gains nothing "
+        f"Manipulation, injection and harm{_on(episodes)}: the scripted flow with a probe as its "
+        f"turn {PROBE_TURN}, minus the scripted flow (paired by seed); a valid user gains nothing "
         "from a spoofed system line or an injection, and loses from an insult or a harmful line.",
         "",
         "| env / probe | LLM user effect [95% CI] | embedded effect [95% CI] |",
@@ -164,12 +170,13 @@ def format_llm_user_report(report: dict[str, Any]) -> str:
             "turns, so the replays' outcomes follow fewer turns than the real people heard.",
             "",
         ]
+    n = report.get("episodes")
     writers = {
         "p4g": lambda: _p4g_lines(report),
         "esconv": lambda: _esconv_lines(report["esconv_replay"]),
-        "cooperation": lambda: _cooperation_lines(report["over_cooperation"]),
-        "discrimination": lambda: _discrimination_lines(report["discrimination"]),
-        "probes": lambda: _probe_lines(report["probes"]),
+        "cooperation": lambda: _cooperation_lines(report["over_cooperation"], n),
+        "discrimination": lambda: _discrimination_lines(report["discrimination"], n),
+        "probes": lambda: _probe_lines(report["probes"], n),
     }
     for part in report.get("parts", PARTS):
         lines += writers[part]()

@@ -383,6 +383,8 @@ def llm_user_report(
         report["esconv_replay"] = _esconv_part(data_dir, backend, limit, max_turns)
     n = episodes or limit or LIMIT
     turns = {"max_turns": max_turns} if max_turns else {}
+    if set(parts) & {"cooperation", "discrimination", "probes"}:
+        report["episodes"] = n  # per agent, user and env in each agent part
     if "cooperation" in parts:
         report["over_cooperation"] = over_cooperation(backend, n, **turns)
     if "discrimination" in parts:

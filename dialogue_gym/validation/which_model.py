@@ -60,17 +60,70 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
             "embedded": r["embedded"],
             "real_mean": r["real"]["mean"],
         }
+    if report.get("episodes") is not None:
+        out["episodes"] = report["episodes"]
     if "over_cooperation" in report:
+        out["over_cooperation"] = report["over_cooperation"]  # means and paired tests only
         out["small_talk_flagged"] = {
             k.split(" / ")[0]: v["flagged"]
             for k, v in report["over_cooperation"].items()
             if k.endswith("small talk")
         }
     if "discrimination" in report:
+        out["discrimination"] = report["discrimination"]  # means, pairs and orders only
         out["same_order"] = {
             d: ("tied" if r["llm_tied"] else bool(r["same_order"]))
             for d, r in report["discrimination"].items()
         }
+    if "probes" in report:  # effects only; the probe wording lives in the project's banks
+        out["probes"] = {
+            k: {u: v[u] for u in ("llm", "embedded")} for k, v in report["probes"].items()
+        }
+    return out
+
+
+PART_KEYS = {
+    "p4g": ("p4g",),
+    "esconv": ("esconv",),
+    "cooperation": ("over_cooperation", "small_talk_flagged"),
+    "discrimination": ("discrimination", "same_order"),
+    "probes": ("probes",),
+}
+"""The summary keys each report part fills."""
+
+
+def _runs(s: dict[str, Any]) -> list[dict[str, Any]]:
+    """A summary's runs: the parts each report ran and what it cost."""
+    return s.get("runs") or [{"parts": s.get("parts", []), **s.get("cost", {})}]
+
+
+def merge(kept: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """One model's summary from a kept summary and a new one: the new report's parts replace
+    the kept ones', the other kept parts stay, and the row's cost lists every run that still
+    gives a figure. Summaries of different models, card wordings or turn cuts do not mix:
+    ``InvalidInput``."""
+    for key in ("llm", "card_version", "max_turns"):
+        if kept.get(key) != new.get(key):
+            raise InvalidInput(
+                f"cannot merge reports that differ in {key}: {kept.get(key)!r} (kept) vs "
+                f"{new.get(key)!r} (new); remove the kept summary to replace it"
+            )
+    out = dict(kept)
+    for part in new["parts"]:
+        for key in PART_KEYS[part]:
+            out.pop(key, None)
+    agent_parts = {"cooperation", "discrimination", "probes"}
+    if agent_parts & set(new["parts"]) and agent_parts & set(kept["parts"]) - set(new["parts"]):
+        if kept.get("episodes") != new.get("episodes"):
+            raise InvalidInput(
+                f"cannot merge agent parts run with {kept.get('episodes')} and "
+                f"{new.get('episodes')} episodes per agent; rerun them with one --limit"
+            )
+    out |= {k: v for k, v in new.items() if k not in ("cost", "runs", "parts")}
+    runs = [r for r in _runs(kept) if set(r["parts"]) - set(new["parts"])] + _runs(new)
+    out["parts"] = [p for p in PART_KEYS if p in set(kept["parts"]) | set(new["parts"])]
+    out["runs"] = runs
+    out.pop("cost", None)
     return out
 
 
@@ -124,7 +177,16 @@ def _verdicts(s: dict[str, Any], key: str, yes: str, no: str) -> str:
     if key not in s:
         return "not run"
     words = {True: yes, False: no, "tied": "ties agents"}
-    return "; ".join(f"{d}: {words[v]}" for d, v in s[key].items())
+    return "; ".join(f"{d}: {words[v]}{_small_talk(s, d, key)}" for d, v in s[key].items())
+
+
+def _small_talk(s: dict[str, Any], domain: str, key: str) -> str:
+    """The small-talk verdict's figures: LLM user minus embedded user, its interval and p."""
+    r = s.get("over_cooperation", {}).get(f"{domain} / small talk")
+    if key != "small_talk_flagged" or r is None:
+        return ""
+    lo, hi = r["diff_ci95"]
+    return f" ({r['diff']:+.2f} [{_fmt(lo)}, {_fmt(hi)}], p {_fmt(r['p'], 3)})"
 
 
 def _cost(c: dict[str, Any]) -> str:
@@ -140,10 +202,23 @@ def _cost(c: dict[str, Any]) -> str:
     return f"{c.get('requests')} requests sent{tok}{cached}, {c.get('seconds')} s"
 
 
+def _costs(s: dict[str, Any]) -> str:
+    """Each run's cost, named by its parts when the row holds more than one run."""
+    runs = [r for r in _runs(s) if r.get("parts") or r.get("requests") is not None]
+    if len(runs) <= 1:
+        return _cost(s.get("cost") or (runs[0] if runs else {}))
+    return "; ".join(
+        f"{'+'.join(r['parts'])}: {_cost({k: v for k, v in r.items() if k != 'parts'})}"
+        for r in runs
+    )
+
+
 def row(s: dict[str, Any]) -> list[str]:
     """One model's cells, in :data:`COLUMNS` order."""
     names = {"p4g": "P4G", "esconv": "ESConv"}
     sizes = [f"{s[k]['dialogues']} {name}" for k, name in names.items() if k in s]
+    if s.get("episodes") is not None:
+        sizes.append(f"{s['episodes']} episodes per agent")
     if s.get("max_turns"):
         sizes.append(f"cut at {s['max_turns']} turns")
     return [
@@ -153,7 +228,7 @@ def row(s: dict[str, Any]) -> list[str]:
         *_esconv_cells(s),
         _verdicts(s, "small_talk_flagged", "**yes (flagged)**", "no"),
         _verdicts(s, "same_order", "yes", "**no**"),
-        _cost(s.get("cost", {})),
+        _costs(s),
     ]
 
 

@@ -72,6 +72,8 @@ def test_llm_user_replay_shows_a_persuadee_that_gives_only_when_asked(
     assert rerun["cost"]["cached"] == cost["requests"] + cost["cached"]
     assert rerun["p4g_replay"] == replay  # the same figures
     assert "| LLM user | 12 (0) |" in text and "Manipulation, injection and harm" in text
+    assert report["episodes"] == 12  # each agent part plays --limit episodes per agent
+    assert "Over-cooperation (12 episodes per agent, user and env)" in text
     assert "$2 task payment" in report["card_example"]  # the card a model reads
     cards = replay["outcomes"]["llm_cards"]
     assert len(cards) == 12 and all("$2 task payment" in c for c in cards)

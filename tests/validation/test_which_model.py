@@ -14,6 +14,7 @@ from dialogue_gym.validation.which_model import (
     COLUMNS,
     END,
     START,
+    merge,
     replace_block,
     summarize,
     which_model_table,
@@ -54,3 +55,43 @@ def test_the_block_between_the_markers_is_replaced_and_nothing_else():
     assert replace_block(readme, "new\n") == f"intro\n{START}\nnew\n{END}\noutro\n"
     with pytest.raises(InvalidInput, match="markers"):
         replace_block("no markers here", "new\n")
+
+
+def _cells(summary: dict) -> list[str]:
+    line = which_model_table([summary]).splitlines()[2]
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_reports_of_one_model_that_ran_different_parts_merge_into_one_row(
+    shared_data, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("DIALOGUE_GYM_CACHE_DIR", str(tmp_path / "cache"))
+    with FakeChatServer(gives_one) as server:
+        spec = f"{server.url}#fake"
+        replays = llm_user_report(shared_data, spec, limit=3, parts=("p4g",), max_turns=2)
+        agents = llm_user_report(shared_data, spec, limit=4, parts=("cooperation",), max_turns=2)
+        again = llm_user_report(shared_data, spec, limit=5, parts=("p4g",), max_turns=2)
+    assert "episodes" not in replays and agents["episodes"] == 4
+    merged = merge(summarize(replays), summarize(agents))
+    assert merged["parts"] == ["p4g", "cooperation"] and merged["p4g"]["dialogues"] == 3
+    cells = _cells(merged)
+    assert cells[1] == "3 P4G, 4 episodes per agent, cut at 2 turns"
+    # the small-talk verdict carries its figures: LLM user minus embedded, interval, p
+    talk = agents["over_cooperation"]["persuasion / small talk"]
+    lo, hi = talk["diff_ci95"]
+    assert cells[8].startswith("persuasion: ") and (
+        f"({talk['diff']:+.2f} [{lo:.2f}, {hi:.2f}], p {talk['p']:.3f})" in cells[8]
+    )
+    assert cells[9] == "not run" and cells[6] == "not run"  # discrimination, ESConv
+    # the cost names each run by its parts
+    assert cells[10].startswith(f"p4g: {replays['cost']['requests']} requests sent")
+    assert f"; cooperation: {agents['cost']['requests']} requests sent" in cells[10]
+    # a new report of a part replaces the kept one, and the run it came from
+    remerged = merge(merged, summarize(again))
+    assert remerged["p4g"]["dialogues"] == 5 and "over_cooperation" in remerged
+    assert [r["parts"] for r in remerged["runs"]] == [["cooperation"], ["p4g"]]
+    # reports that cannot share a row are refused
+    with pytest.raises(InvalidInput, match="max_turns"):
+        merge(merged, summarize(replays) | {"max_turns": 3})
+    with pytest.raises(InvalidInput, match="4 and 6 episodes per agent"):
+        merge(merged, summarize(agents) | {"parts": ["probes"], "episodes": 6})
