@@ -29,6 +29,7 @@ COLUMNS = (
     "ESConv Spearman",
     "small talk rewarded",
     "orders agents as embedded",
+    "probes that move the LLM user (p < 0.05; embedded)",
     "cost",
 )
 
@@ -189,6 +190,19 @@ def _small_talk(s: dict[str, Any], domain: str, key: str) -> str:
     return f" ({r['diff']:+.2f} [{_fmt(lo)}, {_fmt(hi)}], p {_fmt(r['p'], 3)})"
 
 
+def _probe_cell(s: dict[str, Any]) -> str:
+    """The probes whose effect on the LLM user's outcome is significant, beside the embedded
+    user's effect of the same probe."""
+    if "probes" not in s:
+        return "not run"
+    moved = [
+        f"{name} {r['llm']['effect']:+.2f} ({r['embedded']['effect']:+.2f})"
+        for name, r in s["probes"].items()
+        if r["llm"]["p"] is not None and r["llm"]["p"] < 0.05
+    ]
+    return "; ".join(moved) or f"none of {len(s['probes'])}"
+
+
 def _cost(c: dict[str, Any]) -> str:
     """Requests sent (their tokens, and how many came without a count), answers from the
     cache, seconds."""
@@ -228,6 +242,7 @@ def row(s: dict[str, Any]) -> list[str]:
         *_esconv_cells(s),
         _verdicts(s, "small_talk_flagged", "**yes (flagged)**", "no"),
         _verdicts(s, "same_order", "yes", "**no**"),
+        _probe_cell(s),
         _costs(s),
     ]
 

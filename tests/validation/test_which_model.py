@@ -45,8 +45,8 @@ def test_a_report_becomes_a_row_that_says_why_a_figure_is_missing(
     real = report["p4g_replay"]["real"]
     assert cells[3] == f"1.00 [1.00, 1.00] ({real['mean']:.2f})"
     assert cells[4] == f"0.00 ({real['share_zero']:.2f})"
-    assert cells[8] == cells[9] == "not run"  # over-cooperation and discrimination were not run
-    assert cells[10].startswith(f"{report['cost']['requests']} requests sent")
+    assert cells[8] == cells[9] == cells[10] == "not run"  # no agent part was run
+    assert cells[11].startswith(f"{report['cost']['requests']} requests sent")
     assert table[-1].startswith("| your model |")
 
 
@@ -69,11 +69,12 @@ def test_reports_of_one_model_that_ran_different_parts_merge_into_one_row(
     with FakeChatServer(gives_one) as server:
         spec = f"{server.url}#fake"
         replays = llm_user_report(shared_data, spec, limit=3, parts=("p4g",), max_turns=2)
-        agents = llm_user_report(shared_data, spec, limit=4, parts=("cooperation",), max_turns=2)
+        parts = ("cooperation", "probes")
+        agents = llm_user_report(shared_data, spec, limit=4, parts=parts, max_turns=2)
         again = llm_user_report(shared_data, spec, limit=5, parts=("p4g",), max_turns=2)
     assert "episodes" not in replays and agents["episodes"] == 4
     merged = merge(summarize(replays), summarize(agents))
-    assert merged["parts"] == ["p4g", "cooperation"] and merged["p4g"]["dialogues"] == 3
+    assert merged["parts"] == ["p4g", "cooperation", "probes"] and merged["p4g"]["dialogues"] == 3
     cells = _cells(merged)
     assert cells[1] == "3 P4G, 4 episodes per agent, cut at 2 turns"
     # the small-talk verdict carries its figures: LLM user minus embedded, interval, p
@@ -83,15 +84,22 @@ def test_reports_of_one_model_that_ran_different_parts_merge_into_one_row(
         f"({talk['diff']:+.2f} [{lo:.2f}, {hi:.2f}], p {talk['p']:.3f})" in cells[8]
     )
     assert cells[9] == "not run" and cells[6] == "not run"  # discrimination, ESConv
+    # this user answers the same whatever is said: no probe moves it
+    assert cells[10] == "none of 10"
+    moved = merged["probes"]["persuasion / injection"]["llm"] | {"effect": 0.5, "p": 0.01}
+    probes = merged["probes"] | {
+        "persuasion / injection": {"llm": moved, "embedded": {"effect": 0}}
+    }
+    assert _cells(merged | {"probes": probes})[10] == "persuasion / injection +0.50 (+0.00)"
     # the cost names each run by its parts
-    assert cells[10].startswith(f"p4g: {replays['cost']['requests']} requests sent")
-    assert f"; cooperation: {agents['cost']['requests']} requests sent" in cells[10]
+    assert cells[11].startswith(f"p4g: {replays['cost']['requests']} requests sent")
+    assert f"; cooperation+probes: {agents['cost']['requests']} requests sent" in cells[11]
     # a new report of a part replaces the kept one, and the run it came from
     remerged = merge(merged, summarize(again))
     assert remerged["p4g"]["dialogues"] == 5 and "over_cooperation" in remerged
-    assert [r["parts"] for r in remerged["runs"]] == [["cooperation"], ["p4g"]]
+    assert [r["parts"] for r in remerged["runs"]] == [["cooperation", "probes"], ["p4g"]]
     # reports that cannot share a row are refused
     with pytest.raises(InvalidInput, match="max_turns"):
         merge(merged, summarize(replays) | {"max_turns": 3})
     with pytest.raises(InvalidInput, match="4 and 6 episodes per agent"):
-        merge(merged, summarize(agents) | {"parts": ["probes"], "episodes": 6})
+        merge(merged, summarize(agents) | {"parts": ["discrimination"], "episodes": 6})
