@@ -66,8 +66,7 @@ def _cooperation_lines(rows: dict[str, Any], episodes: int | None = None) -> lis
 def _discrimination_lines(by_domain: dict[str, Any], episodes: int | None = None) -> list[str]:
     lines = [
         f"Discrimination{_on(episodes)}: random, scripted and model-based on the same personas; "
-        "each pair's "
-        "difference paired by seed, Holm over the three pairs of each user and env.",
+        "each pair's difference paired by seed, Holm over the three pairs of each user and env.",
         "",
         "| env | user | means | pairs: diff [95% CI] (p Holm) |",
         "| --- | --- | --- | --- |",
