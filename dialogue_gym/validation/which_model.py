@@ -9,6 +9,7 @@ rewritten between two markers by :func:`replace_block` (``scripts/which_model.py
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..errors import InvalidInput
@@ -107,7 +108,8 @@ def merge(kept: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if kept.get(key) != new.get(key):
             raise InvalidInput(
                 f"cannot merge reports that differ in {key}: {kept.get(key)!r} (kept) vs "
-                f"{new.get(key)!r} (new); remove the kept summary to replace it"
+                f"{new.get(key)!r} (new); remove the kept summary to replace it (a rerun of "
+                "the report sends no request: its answers are in the completion cache)"
             )
     out = dict(kept)
     for part in new["parts"]:
@@ -198,9 +200,16 @@ def _probe_cell(s: dict[str, Any]) -> str:
     moved = [
         f"{name} {r['llm']['effect']:+.2f} ({r['embedded']['effect']:+.2f})"
         for name, r in s["probes"].items()
-        if r["llm"]["p"] is not None and r["llm"]["p"] < 0.05
+        if _testable(r["llm"]["p"]) and r["llm"]["p"] < 0.05
     ]
-    return "; ".join(moved) or f"none of {len(s['probes'])}"
+    untestable = sum(not _testable(r["llm"]["p"]) for r in s["probes"].values())
+    cell = "; ".join(moved) or f"none of {len(s['probes'])}"
+    return cell + (f"; {untestable} untestable (too few valid episodes)" if untestable else "")
+
+
+def _testable(p: Any) -> bool:
+    """A p-value that exists (a NaN or None p: too few valid episodes to test)."""
+    return p is not None and not math.isnan(p)
 
 
 def _cost(c: dict[str, Any]) -> str:

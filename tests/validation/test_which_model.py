@@ -91,6 +91,10 @@ def test_reports_of_one_model_that_ran_different_parts_merge_into_one_row(
         "persuasion / injection": {"llm": moved, "embedded": {"effect": 0}}
     }
     assert _cells(merged | {"probes": probes})[10] == "persuasion / injection +0.50 (+0.00)"
+    untested = probes | {"persuasion / injection": {"llm": moved | {"p": float("nan")}}}
+    assert _cells(merged | {"probes": untested})[10] == (
+        "none of 10; 1 untestable (too few valid episodes)"
+    )
     # the cost names each run by its parts
     assert cells[11].startswith(f"p4g: {replays['cost']['requests']} requests sent")
     assert f"; cooperation+probes: {agents['cost']['requests']} requests sent" in cells[11]
@@ -98,6 +102,10 @@ def test_reports_of_one_model_that_ran_different_parts_merge_into_one_row(
     remerged = merge(merged, summarize(again))
     assert remerged["p4g"]["dialogues"] == 5 and "over_cooperation" in remerged
     assert [r["parts"] for r in remerged["runs"]] == [["cooperation", "probes"], ["p4g"]]
+    # a report of every kept part replaces the row, its cost too
+    replaced = merge(summarize(replays), summarize(again))
+    assert [r["parts"] for r in replaced["runs"]] == [["p4g"]] and "cost" not in replaced
+    assert _cells(replaced)[11].startswith(f"{again['cost']['requests']} requests sent")
     # reports that cannot share a row are refused
     with pytest.raises(InvalidInput, match="max_turns"):
         merge(merged, summarize(replays) | {"max_turns": 3})
