@@ -10,6 +10,7 @@ rewritten between two markers by :func:`replace_block` (``scripts/which_model.py
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidInput
@@ -176,17 +177,20 @@ def _esconv_cells(s: dict[str, Any]) -> list[str]:
     return [mean, _rank(f, "spearman", "undefined: one outcome for all")]
 
 
-def _verdicts(s: dict[str, Any], key: str, yes: str, no: str) -> str:
+def _verdicts(
+    s: dict[str, Any], key: str, yes: str, no: str, figures: Callable[[str], str] | None = None
+) -> str:
+    """Each env's verdict, followed by ``figures(env)`` when given."""
     if key not in s:
         return "not run"
     words = {True: yes, False: no, "tied": "ties agents"}
-    return "; ".join(f"{d}: {words[v]}{_small_talk(s, d, key)}" for d, v in s[key].items())
+    return "; ".join(f"{d}: {words[v]}{figures(d) if figures else ''}" for d, v in s[key].items())
 
 
-def _small_talk(s: dict[str, Any], domain: str, key: str) -> str:
+def _small_talk(s: dict[str, Any], domain: str) -> str:
     """The small-talk verdict's figures: LLM user minus embedded user, its interval and p."""
     r = s.get("over_cooperation", {}).get(f"{domain} / small talk")
-    if key != "small_talk_flagged" or r is None:
+    if r is None:
         return ""
     lo, hi = r["diff_ci95"]
     return f" ({r['diff']:+.2f} [{_fmt(lo)}, {_fmt(hi)}], p {_fmt(r['p'], 3)})"
@@ -249,7 +253,7 @@ def row(s: dict[str, Any]) -> list[str]:
         ", ".join(sizes) or "-",
         *_p4g_cells(s),
         *_esconv_cells(s),
-        _verdicts(s, "small_talk_flagged", "**yes (flagged)**", "no"),
+        _verdicts(s, "small_talk_flagged", "**yes (flagged)**", "no", lambda d: _small_talk(s, d)),
         _verdicts(s, "same_order", "yes", "**no**"),
         _probe_cell(s),
         _costs(s),
